@@ -1,0 +1,41 @@
+"""credgrid: provider-credentialing licenses, VBAPI-compatible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    from app.activity import register_activity_tracking
+    from app.cli import register_cli
+    from app.config import load_config
+    from app.errors import register_error_handlers
+    from app.extensions import csrf, db
+    from app.health import bp as health_bp
+    from app.tenancy import close_request_sessions, configure_engines
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, test_config)
+    configure_engines(app)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    app.teardown_appcontext(close_request_sessions)
+
+    register_activity_tracking(app)
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,49 @@
+"""Per-request activity id, the ``X-Activity-ID`` header and one log line per request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+ACCESS_LOGGER = "credgrid.access"
+ACTIVITY_HEADER = "X-Activity-ID"
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+def register_activity_tracking(app: Flask) -> None:
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    app.before_request(_start_activity)
+    app.after_request(_finish_activity)
+
+
+def _start_activity() -> None:
+    g.activity_id = str(uuid.uuid4())
+    g.request_started = time.perf_counter()
+
+
+def _finish_activity(response: Response) -> Response:
+    activity_id = g.get("activity_id")
+    if activity_id is None:  # a request that failed before before_request ran
+        _start_activity()
+        activity_id = g.activity_id
+    response.headers[ACTIVITY_HEADER] = activity_id
+    duration_ms = (time.perf_counter() - g.request_started) * 1000
+    access_log.info(
+        "activity=%s method=%s path=%s status=%s duration_ms=%.1f",
+        activity_id,
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+    )
+    return response

@@ -1,0 +1,1 @@
+"""The VBAPI-compatible JSON API: envelope, request checks, auth and blueprints."""

@@ -1,0 +1,71 @@
+"""The VBAPI envelope ``{data, error, debug}`` and RFC 9457 problem objects."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from flask import Response, g, request
+
+JSON_MIMETYPE = "application/json"
+
+
+class ApiError(Exception):
+    """An error answered with the envelope; raise it anywhere below an API view."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def activity_id() -> str:
+    return g.get("activity_id", "")
+
+
+def envelope(data: Any, error: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"data": data, "error": error, "debug": {"activityID": activity_id()}}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(envelope(data), separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, mimetype=JSON_MIMETYPE, headers=headers)
+
+
+def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    obj: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request else None,
+    }
+    if errors:
+        obj["errors"] = errors
+    return obj
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = json.dumps(
+        envelope(None, problem(status, detail, errors)), separators=(",", ":"), ensure_ascii=False
+    )
+    return Response(body, status=status, mimetype=JSON_MIMETYPE, headers=headers)

@@ -1,0 +1,159 @@
+"""Marshmallow fields with VBAPI's wire rules.
+
+Each field does all of its checking in ``_deserialize`` (type, range, length, format), so the
+schema's fast path (``app.api.fastload``) can call exactly the same code and the schema stays the
+single source of what is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from marshmallow import fields
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+USPS_STATE_CODES = frozenset(
+    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI"]
+)
+
+_TRAILING_ZONE = re.compile(r"^(?P<stamp>.*\d)\s+(?P<zone>UTC|GMT|Z|[+-]\d{2}:?\d{2})$", re.I)
+
+
+def is_int32(value: Any) -> bool:
+    return type(value) is int and INT32_MIN <= value <= INT32_MAX
+
+
+class Int32(fields.Integer):
+    """A JSON integer within int32: ``"5012"``, ``5012.5`` and ``true`` are type errors."""
+
+    default_error_messages = {
+        "invalid": "Not a valid integer.",
+        "range": f"Must be a 32-bit integer ({INT32_MIN} to {INT32_MAX}).",
+    }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int:
+            raise self.make_error("invalid")
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise self.make_error("range")
+        return value
+
+
+class Text(fields.String):
+    """A string stripped of surrounding white space; empty becomes null.
+
+    Rejects what a database cannot store (NUL, lone surrogates) so such input is a 400 on
+    its item rather than a database error.
+    """
+
+    default_error_messages = {
+        "invalid": "Not a valid string.",
+        "too_long": "Longer than maximum length {max}.",
+        "blank": "Must not be blank.",
+        "nul": "Must not contain NUL characters.",
+        "encoding": "Not valid Unicode text.",
+    }
+
+    def __init__(self, max_length: int, *, blank_is_null: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.blank_is_null = blank_is_null
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        if type(value) is not str:
+            raise self.make_error("invalid")
+        text = value.strip()
+        if not text:
+            if self.blank_is_null:
+                return None
+            raise self.make_error("blank")
+        if len(text) > self.max_length:
+            raise self.make_error("too_long", max=self.max_length)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise self.make_error("encoding") from None
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text
+
+
+class StateCode(Text):
+    """A USPS code (50 states, DC and territories), accepted in any case, stored upper-case."""
+
+    default_error_messages = {
+        "state": "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is None:
+            return None
+        code = text.upper()
+        if code not in USPS_STATE_CODES:
+            raise self.make_error("state")
+        return code
+
+
+def parse_wire_datetime(value: str) -> datetime | None:
+    """Parse VBAPI's date-time forms to naive UTC; ``None`` if it is not one of them."""
+    text = value.strip()
+    match = _TRAILING_ZONE.match(text)
+    if match:
+        zone = match["zone"].upper()
+        text = match["stamp"] + ("+00:00" if zone in ("UTC", "GMT", "Z") else zone)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            return None
+    return parsed
+
+
+class WireDateTime(fields.DateTime):
+    """ISO 8601 and generated-client forms in, ``YYYY-MM-DDTHH:MM:SSZ`` out; stored naive UTC.
+
+    Input is truncated to whole seconds, the precision written back, so that a client that
+    re-sends what it read gets "unchanged", not a spurious update.
+    """
+
+    default_error_messages = {
+        "invalid": (
+            "Not a valid date-time; use ISO 8601 (2024-01-01T00:00:00Z) "
+            "or '2024-01-01 00:00:00 UTC'."
+        ),
+    }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        parsed = parse_wire_datetime(value) if type(value) is str else None
+        if parsed is None:
+            raise self.make_error("invalid")
+        return parsed.replace(microsecond=0)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return format_wire_datetime(value)
+
+
+def format_wire_datetime(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+    )

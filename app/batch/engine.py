@@ -1,0 +1,681 @@
+"""Set-wise upsert and delete of client-keyed rows, one outcome per item.
+
+Cost per call, whatever the number of items: SQLite ``BEGIN IMMEDIATE`` or PostgreSQL advisory
+locks (1), parent and reference keys (1), existing rows (1), one executemany each for inserts,
+updates and history. No per-item query, except on the rare path where the set-wise write hits an
+unexpected database error: then the batch is replayed one item per savepoint, so the error is
+confined to the items that cause it and never leaves a half-written row.
+
+Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
+PostgreSQL every writer first takes transaction-scoped advisory locks on the keys it touches,
+in key order (no deadlock), so two requests creating the same new key are serialised and the
+second sees the first's row and updates it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.api.fields import format_wire_datetime, is_int32
+from app.audit import AUDIT_USER_LENGTH, utcnow
+from app.batch.outcome import (
+    CONFLICT,
+    CREATED,
+    DELETED,
+    FAILED,
+    INVALID,
+    NOT_APPLIED,
+    NOT_FOUND,
+    UNCHANGED,
+    UPDATED,
+    ItemOutcome,
+    ParentNotFound,
+)
+from app.licenses.validation import FieldErrors, describe_errors, load_item
+from app.tenancy import begin_write
+
+log = logging.getLogger("credgrid.batch")
+
+Validator = Callable[[Any], tuple[dict[str, Any] | None, FieldErrors]]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column whose non-null values must exist as keys of another table."""
+
+    column: str
+    field: str
+    table: Table
+    key_column: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A table whose rows point at this entity; such rows block a delete."""
+
+    table: Table
+    column: str
+    label: str
+
+
+@dataclass(frozen=True)
+class HistorySpec:
+    table: Table
+    key_column: str
+    parent_column: str
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """Everything the engine needs to know about one client-keyed entity."""
+
+    label: str
+    table: Table
+    key_column: str
+    key_field: str
+    schema: Schema
+    lock_namespace: int
+    parent_column: str | None = None
+    parent_field: str | None = None
+    parent_path_name: str | None = None
+    parent_label: str | None = None
+    parent_table: Table | None = None
+    parent_key_column: str | None = None
+    references: tuple[Reference, ...] = ()
+    dependents: tuple[Dependent, ...] = ()
+    history: HistorySpec | None = None
+    validator: Validator | None = None
+    #: attribute → JSON name of every client-written field, in wire order (the key included).
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def validate(self, raw: Any) -> tuple[dict[str, Any] | None, FieldErrors]:
+        if self.validator is not None:
+            return self.validator(raw)
+        return load_item(self.schema, raw)
+
+    @property
+    def data_fields(self) -> dict[str, str]:
+        """The compared and written fields: all client fields but the key."""
+        return {a: j for a, j in self.fields.items() if a != self.key_column}
+
+
+@dataclass
+class _Plan:
+    """What one pass decided, before anything is written."""
+
+    outcomes: list[ItemOutcome | None]
+    inserts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    old_rows: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Upsert
+
+
+def upsert_rows(
+    session: Session,
+    spec: EntitySpec,
+    items: Sequence[Any],
+    *,
+    actor: str | None,
+    activity_id: str,
+    parent_key: int | None = None,
+    mode: str = "upsert",
+    atomic: bool = False,
+    dry_run: bool = False,
+    expected_versions: Mapping[int, datetime | None] | None = None,
+) -> list[ItemOutcome]:
+    """Create or update ``items``; one outcome per item, in order. Commits unless ``dry_run``.
+
+    ``mode``: ``upsert`` (the batch), ``create`` (an existing key is 409) or ``update`` (a
+    missing key is 404). ``expected_versions`` maps keys to the ``update_date`` the caller last
+    saw (``None``: it saw no row); a row changed since is not written (409 with its values).
+    Raises ``ParentNotFound`` when ``parent_key`` does not exist (nothing is written).
+    """
+    outcomes: list[ItemOutcome | None] = [None] * len(items)
+    candidates = _validate(spec, items, parent_key, outcomes)
+    for isolate in (False, True):
+        try:
+            plan = _plan_upserts(
+                session, spec, candidates, outcomes, parent_key, mode, expected_versions
+            )
+            results = _finish(session, spec, plan, actor, activity_id, atomic, dry_run, isolate)
+            return results
+        except ParentNotFound:
+            session.rollback()
+            raise
+        except SQLAlchemyError:
+            session.rollback()
+            if isolate:
+                raise
+            log.warning(
+                "activity=%s set-wise %s write failed; retrying item by item",
+                activity_id,
+                spec.label,
+                exc_info=True,
+            )
+    raise AssertionError("unreachable")
+
+
+def _validate(
+    spec: EntitySpec,
+    items: Sequence[Any],
+    parent_key: int | None,
+    outcomes: list[ItemOutcome | None],
+) -> list[tuple[int, dict[str, Any]]]:
+    """Schema checks and in-batch duplicates; returns the items that may go to the database."""
+    keys = [_raw_key(spec, raw) for raw in items]
+    counts = Counter(k for k in keys if k is not None)
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    for index, raw in enumerate(items):
+        key = keys[index]
+        data, errors = spec.validate(raw)
+        if data is not None and spec.parent_column and data[spec.parent_column] != parent_key:
+            errors = {
+                spec.parent_field or spec.parent_column: [
+                    f"Does not match the {spec.parent_path_name} in the path ({parent_key})."
+                ]
+            }
+        if errors:
+            outcomes[index] = _invalid(index, key, errors)
+        elif counts[key] > 1:
+            outcomes[index] = ItemOutcome(
+                index,
+                key,
+                409,
+                f"{spec.key_field} {key} occurs {counts[key]} times in this batch; every "
+                "occurrence is rejected because the intended values are ambiguous.",
+                CONFLICT,
+            )
+        else:
+            assert data is not None
+            candidates.append((index, data))
+    return candidates
+
+
+def _plan_upserts(
+    session: Session,
+    spec: EntitySpec,
+    candidates: list[tuple[int, dict[str, Any]]],
+    validated: list[ItemOutcome | None],
+    parent_key: int | None,
+    mode: str,
+    expected_versions: Mapping[int, datetime | None] | None,
+) -> _Plan:
+    plan = _Plan(outcomes=list(validated))
+    connection = _begin(session, spec, [data[spec.key_column] for _, data in candidates])
+    known_refs = _check_references(connection, spec, parent_key, candidates)
+    existing = _existing_rows(connection, spec, [data[spec.key_column] for _, data in candidates])
+
+    for index, data in candidates:
+        key = data[spec.key_column]
+        ref_errors = _reference_errors(spec, data, known_refs)
+        if ref_errors:
+            plan.outcomes[index] = _invalid(index, key, ref_errors)
+            continue
+        row = existing.get(key)
+        outcome = _ownership_outcome(spec, index, key, row, parent_key, mode)
+        if outcome is None and expected_versions is not None and key in expected_versions:
+            outcome = _version_outcome(spec, index, key, row, expected_versions[key])
+        if outcome is not None:
+            plan.outcomes[index] = outcome
+            continue
+        if row is None:
+            plan.inserts[index] = data
+            plan.outcomes[index] = ItemOutcome(
+                index, key, 201, "Created", CREATED, changes=_changes(spec, None, data, True)
+            )
+            continue
+        changes = _changes(spec, row, data)
+        plan.outcomes[index] = ItemOutcome(
+            index, key, 200, "Updated", UPDATED if changes else UNCHANGED, changes=changes
+        )
+        if changes:
+            plan.updates[index] = data
+            plan.old_rows[index] = row
+    return plan
+
+
+def _finish(
+    session: Session,
+    spec: EntitySpec,
+    plan: _Plan,
+    actor: str | None,
+    activity_id: str,
+    atomic: bool,
+    dry_run: bool,
+    isolate: bool,
+) -> list[ItemOutcome]:
+    outcomes: list[ItemOutcome] = [o for o in plan.outcomes if o is not None]
+    assert len(outcomes) == len(plan.outcomes)
+    if atomic and any(not o.ok for o in outcomes):
+        session.rollback()
+        return _not_applied(outcomes)
+    if dry_run:
+        session.rollback()
+        return outcomes
+    now = utcnow()
+    user = _audit_user(actor)
+    if isolate:
+        _write_item_by_item(session, spec, plan, outcomes, user, now, activity_id)
+        if atomic and any(not o.ok for o in outcomes):
+            session.rollback()
+            return _not_applied(outcomes)
+    else:
+        _write_set(session, spec, plan, outcomes, user, now, activity_id)
+    session.commit()
+    return outcomes
+
+
+def _write_set(
+    session: Session,
+    spec: EntitySpec,
+    plan: _Plan,
+    outcomes: list[ItemOutcome],
+    user: str | None,
+    now: datetime,
+    activity_id: str,
+) -> None:
+    connection = session.connection()
+    insert_rows = [_insert_row(spec, data, user, now) for data in plan.inserts.values()]
+    update_rows = [_update_row(spec, data, user, now) for data in plan.updates.values()]
+    if insert_rows:
+        connection.execute(insert(spec.table), insert_rows)
+    if update_rows:
+        connection.execute(_update_statement(spec), update_rows)
+    if spec.history is not None:
+        written = [outcomes[i] for i in (*plan.inserts, *plan.updates)]
+        history = _history_rows(spec, written, plan, user, now, activity_id)
+        if history:
+            connection.execute(insert(spec.history.table), history)
+
+
+def _write_item_by_item(
+    session: Session,
+    spec: EntitySpec,
+    plan: _Plan,
+    outcomes: list[ItemOutcome],
+    user: str | None,
+    now: datetime,
+    activity_id: str,
+) -> None:
+    """The fallback: each item in its own savepoint, so a failure stays on that item."""
+    for index in (*plan.inserts, *plan.updates):
+        single = _Plan(
+            outcomes=plan.outcomes,
+            inserts={index: plan.inserts[index]} if index in plan.inserts else {},
+            updates={index: plan.updates[index]} if index in plan.updates else {},
+            old_rows={index: plan.old_rows[index]} if index in plan.old_rows else {},
+        )
+        try:
+            with session.begin_nested():
+                _write_set(session, spec, single, outcomes, user, now, activity_id)
+        except SQLAlchemyError:
+            log.exception("activity=%s %s %s failed", activity_id, spec.label, outcomes[index].key)
+            outcomes[index] = _internal_error(outcomes[index], activity_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delete
+
+
+def delete_rows(
+    session: Session,
+    spec: EntitySpec,
+    keys: Sequence[int],
+    *,
+    actor: str | None,
+    activity_id: str,
+    parent_key: int | None = None,
+    expected_versions: Mapping[int, datetime | None] | None = None,
+) -> list[ItemOutcome]:
+    """Delete ``keys`` (under ``parent_key`` when the entity has a parent); one outcome each.
+
+    204 deleted; 404 absent (or under another parent); 409 still referenced, or changed since
+    ``expected_versions``. Raises ``ParentNotFound`` like ``upsert_rows``.
+    """
+    outcomes: list[ItemOutcome] = []
+    try:
+        connection = _begin(session, spec, list(keys))
+        _check_references(connection, spec, parent_key, [])
+        existing = _existing_rows(connection, spec, list(keys))
+        in_use = _keys_in_use(connection, spec, list(existing))
+        doomed: dict[int, Mapping[str, Any]] = {}
+        for index, key in enumerate(keys):
+            row = existing.get(key)
+            outcome = _ownership_outcome(spec, index, key, row, parent_key, "update")
+            if outcome is None and expected_versions is not None and key in expected_versions:
+                outcome = _version_outcome(spec, index, key, row, expected_versions[key])
+            if outcome is None and key in in_use:
+                outcome = ItemOutcome(
+                    index, key, 409, f"Still used by {in_use[key]}; not deleted.", CONFLICT
+                )
+            if outcome is None and key in doomed:
+                outcome = ItemOutcome(index, key, 409, "Listed twice; deleted once.", CONFLICT)
+            if outcome is None:
+                assert row is not None
+                doomed[key] = row
+                outcome = ItemOutcome(
+                    index, key, 204, "Deleted", DELETED, changes=_changes(spec, row, None)
+                )
+            outcomes.append(outcome)
+        if doomed:
+            key_column = spec.table.c[spec.key_column]
+            connection.execute(delete(spec.table).where(_key_in(connection, key_column, doomed)))
+            if spec.history is not None:
+                deleted = [o for o in outcomes if o.action == DELETED]
+                history = _history_rows(
+                    spec,
+                    deleted,
+                    _Plan(
+                        outcomes=[],
+                        old_rows={
+                            o.index: doomed[k]
+                            for o, k in zip(deleted, keys_of(deleted), strict=True)
+                        },
+                    ),
+                    _audit_user(actor),
+                    utcnow(),
+                    activity_id,
+                )
+                connection.execute(insert(spec.history.table), history)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# The queries (each one statement, whatever the number of keys)
+
+
+def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Connection:
+    begin_write(session)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and keys:
+        connection.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:namespace, k) FROM "
+                "(SELECT DISTINCT unnest(CAST(:keys AS integer[])) AS k ORDER BY k OFFSET 0) AS s"
+            ),
+            {"namespace": spec.lock_namespace, "keys": sorted(set(keys))},
+        )
+    return connection
+
+
+def _key_in(connection: Connection, column: Any, keys: Any) -> ColumnElement[bool]:
+    """``column IN keys`` with one bound parameter, whatever the number of keys."""
+    values = sorted(set(keys))
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+    json_keys = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(values)))
+    )
+    return column.in_(json_keys.scalar_subquery())
+
+
+def _check_references(
+    connection: Connection,
+    spec: EntitySpec,
+    parent_key: int | None,
+    candidates: list[tuple[int, dict[str, Any]]],
+) -> dict[str, set[int]]:
+    """One query: does the parent exist, which referenced keys exist. Raises ParentNotFound."""
+    selects = []
+    if spec.parent_table is not None and parent_key is not None:
+        parent_col = spec.parent_table.c[spec.parent_key_column or ""]
+        selects.append(
+            select(literal("parent").label("kind"), parent_col.label("k")).where(
+                parent_col == parent_key
+            )
+        )
+    for ref in spec.references:
+        wanted = {data[ref.column] for _, data in candidates if data[ref.column] is not None}
+        if wanted:
+            key_col = ref.table.c[ref.key_column]
+            selects.append(
+                select(literal(ref.column).label("kind"), key_col.label("k")).where(
+                    _key_in(connection, key_col, wanted)
+                )
+            )
+    found: dict[str, set[int]] = {}
+    if selects:
+        statement = selects[0] if len(selects) == 1 else union_all(*selects)
+        for kind, key in connection.execute(statement):
+            found.setdefault(kind, set()).add(key)
+    if spec.parent_table is not None and parent_key is not None and "parent" not in found:
+        raise ParentNotFound(parent_key)
+    return found
+
+
+def _existing_rows(
+    connection: Connection, spec: EntitySpec, keys: list[int]
+) -> dict[int, Mapping[str, Any]]:
+    if not keys:
+        return {}
+    key_column = spec.table.c[spec.key_column]
+    rows = connection.execute(select(spec.table).where(_key_in(connection, key_column, keys)))
+    return {row[spec.key_column]: row for row in rows.mappings()}
+
+
+def _keys_in_use(connection: Connection, spec: EntitySpec, keys: list[int]) -> dict[int, str]:
+    in_use: dict[int, str] = {}
+    if not keys:
+        return in_use
+    for dependent in spec.dependents:
+        column = dependent.table.c[dependent.column]
+        statement = select(column).distinct().where(_key_in(connection, column, keys))
+        for (key,) in connection.execute(statement):
+            in_use.setdefault(key, dependent.label)
+    return in_use
+
+
+def _update_statement(spec: EntitySpec) -> Any:
+    key_column = spec.table.c[spec.key_column]
+    values = {name: bindparam(f"v_{name}") for name in (*spec.data_fields, "update_date")}
+    values["update_user"] = bindparam("v_update_user")
+    return update(spec.table).where(key_column == bindparam("v_key")).values(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def _raw_key(spec: EntitySpec, raw: Any) -> int | None:
+    if isinstance(raw, dict):
+        value = raw.get(spec.key_field)
+        if is_int32(value):
+            return value
+    return None
+
+
+def keys_of(outcomes: Sequence[ItemOutcome]) -> list[int]:
+    return [o.key for o in outcomes if o.key is not None]
+
+
+def _invalid(index: int, key: int | None, errors: FieldErrors) -> ItemOutcome:
+    return ItemOutcome(index, key, 400, describe_errors(errors), INVALID, errors=errors)
+
+
+def _reference_errors(
+    spec: EntitySpec, data: Mapping[str, Any], known: dict[str, set[int]]
+) -> FieldErrors:
+    errors: FieldErrors = {}
+    for ref in spec.references:
+        value = data[ref.column]
+        if value is not None and value not in known.get(ref.column, ()):
+            errors[ref.field] = [f"No {ref.label} {value} in this database."]
+    return errors
+
+
+def _ownership_outcome(
+    spec: EntitySpec,
+    index: int,
+    key: int,
+    row: Mapping[str, Any] | None,
+    parent_key: int | None,
+    mode: str,
+) -> ItemOutcome | None:
+    foreign = (
+        row is not None and spec.parent_column is not None and row[spec.parent_column] != parent_key
+    )
+    if mode == "create" and row is not None:
+        return ItemOutcome(index, key, 409, f"{spec.key_field} {key} already exists.", CONFLICT)
+    if foreign and mode == "upsert":
+        return ItemOutcome(
+            index,
+            key,
+            409,
+            f"{spec.key_field} {key} belongs to another {spec.parent_label}.",
+            CONFLICT,
+        )
+    if (row is None or foreign) and mode == "update":
+        where = f" under {spec.parent_path_name} {parent_key}" if spec.parent_column else ""
+        return ItemOutcome(index, key, 404, f"No {spec.label} {key}{where}.", NOT_FOUND)
+    return None
+
+
+def _version_outcome(
+    spec: EntitySpec,
+    index: int,
+    key: int,
+    row: Mapping[str, Any] | None,
+    expected: datetime | None,
+) -> ItemOutcome | None:
+    stored = None if row is None else row["update_date"]
+    if stored == expected:
+        return None
+    if row is None:
+        body = "Deleted by someone else since you loaded it."
+    elif expected is None:
+        body = "Created by someone else since you loaded it."
+    else:
+        body = f"Changed by {row['update_user'] or 'someone'} since you loaded it; not saved."
+    current = None if row is None else {j: _wire(row[a]) for a, j in spec.fields.items()}
+    if current is not None:
+        current["update_Date"] = _wire(row["update_date"]) if row is not None else None
+        current["update_User"] = row["update_user"] if row is not None else None
+    return ItemOutcome(index, key, 409, body, CONFLICT, current=current)
+
+
+def _changes(
+    spec: EntitySpec,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    every_field: bool = False,
+) -> dict[str, list[Any]]:
+    """``{json_field: [old, new]}`` for each differing field (or every field, for a create)."""
+    changes: dict[str, list[Any]] = {}
+    for attr, json_name in spec.data_fields.items():
+        before = None if old is None else old[attr]
+        after = None if new is None else new[attr]
+        if every_field or before != after:
+            changes[json_name] = [_wire(before), _wire(after)]
+    return changes
+
+
+def _wire(value: Any) -> Any:
+    return format_wire_datetime(value) if isinstance(value, datetime) else value
+
+
+def _audit_user(actor: str | None) -> str | None:
+    return actor[:AUDIT_USER_LENGTH] if actor else None
+
+
+def _insert_row(
+    spec: EntitySpec, data: Mapping[str, Any], user: str | None, now: datetime
+) -> dict[str, Any]:
+    row = {name: data[name] for name in spec.fields}
+    row.update(entry_date=now, entry_user=user, update_date=now, update_user=user)
+    return row
+
+
+def _update_row(
+    spec: EntitySpec, data: Mapping[str, Any], user: str | None, now: datetime
+) -> dict[str, Any]:
+    row = {f"v_{name}": data[name] for name in spec.data_fields}
+    row.update(v_key=data[spec.key_column], v_update_date=now, v_update_user=user)
+    return row
+
+
+def _history_rows(
+    spec: EntitySpec,
+    outcomes: list[ItemOutcome],
+    plan: _Plan,
+    user: str | None,
+    now: datetime,
+    activity_id: str,
+) -> list[dict[str, Any]]:
+    assert spec.history is not None
+    rows: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        old = plan.old_rows.get(outcome.index)
+        data = plan.inserts.get(outcome.index) or plan.updates.get(outcome.index) or old
+        assert data is not None
+        base = {
+            spec.history.key_column: outcome.key,
+            spec.history.parent_column: data[spec.parent_column] if spec.parent_column else 0,
+            "activity_id": activity_id,
+            "at": now,
+            "user": user,
+            "action": outcome.action,
+        }
+        changes = {k: v for k, v in (outcome.changes or {}).items() if v[0] != v[1]}
+        if not changes:
+            rows.append({**base, "field": None, "old_value": None, "new_value": None})
+        for name, (before, after) in changes.items():
+            rows.append(
+                {
+                    **base,
+                    "field": name,
+                    "old_value": None if before is None else str(before),
+                    "new_value": None if after is None else str(after),
+                }
+            )
+    return rows
+
+
+def _not_applied(outcomes: list[ItemOutcome]) -> list[ItemOutcome]:
+    return [
+        o
+        if not o.ok
+        else ItemOutcome(o.index, o.key, 424, "Not applied", NOT_APPLIED, changes=o.changes)
+        for o in outcomes
+    ]
+
+
+def _internal_error(outcome: ItemOutcome, activity_id: str) -> ItemOutcome:
+    return ItemOutcome(
+        outcome.index, outcome.key, 500, f"Internal error (activity {activity_id})", FAILED
+    )

@@ -1,0 +1,110 @@
+"""Flask CLI commands (SPEC section 6). Each takes ``--database`` (default: the first one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from app.auth.keys import issue_api_key, revoke_api_key
+from app.auth.models import ROLES
+from app.auth.users import UserError, create_user
+from app.schema import upgrade_database
+from app.tenancy import (
+    UnknownDatabase,
+    default_database,
+    engine_for,
+    resolve_database,
+    session_scope,
+)
+
+
+def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--database",
+        "database",
+        default=None,
+        help="A configured database name (default: the first in FLASK_DATABASES).",
+    )(command)
+
+
+def selected_database(name: str | None) -> str:
+    try:
+        return resolve_database(name or default_database())
+    except UnknownDatabase:
+        raise click.BadParameter(f"{name!r} is not a configured database.") from None
+
+
+@click.command("init-db")
+@database_option
+@with_appcontext
+def init_db_command(database: str | None) -> None:
+    """Create or migrate the schema (idempotent)."""
+    name = selected_database(database)
+    revision = upgrade_database(engine_for(name))
+    click.echo(f"Database {name!r} is at schema revision {revision}.")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(ROLES), default="editor", show_default=True)
+@database_option
+@with_appcontext
+def create_user_command(username: str, password: str, role: str, database: str | None) -> None:
+    """Create a staff/API user."""
+    name = selected_database(database)
+    with session_scope(name) as session:
+        try:
+            create_user(session, username, password, role)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"Created {role} {username!r} in database {name!r}.")
+
+
+@click.command("create-api-key")
+@click.argument("label")
+@database_option
+@with_appcontext
+def create_api_key_command(label: str, database: str | None) -> None:
+    """Create an API key; prints the key alone on the last line (only its hash is stored)."""
+    name = selected_database(database)
+    with session_scope(name) as session:
+        from sqlalchemy import select
+
+        from app.auth.models import ApiKey
+
+        if session.scalar(select(ApiKey.id).where(ApiKey.label == label)) is not None:
+            raise click.ClickException(f"An API key labelled {label!r} already exists.")
+        key = issue_api_key(session, label)
+        session.commit()
+    click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
+    click.echo(key)
+
+
+@click.command("revoke-api-key")
+@click.argument("label")
+@database_option
+@with_appcontext
+def revoke_api_key_command(label: str, database: str | None) -> None:
+    """Revoke an API key at once."""
+    name = selected_database(database)
+    with session_scope(name) as session:
+        if not revoke_api_key(session, label):
+            raise click.ClickException(f"No active API key labelled {label!r} in {name!r}.")
+        session.commit()
+    click.echo(f"Revoked API key {label!r} in database {name!r}.")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (
+        init_db_command,
+        create_user_command,
+        create_api_key_command,
+        revoke_api_key_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,108 @@
+"""Configuration: defaults, layering (SPEC section 7) and start-up validation."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DATABASE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is unusable; the message says which and why."""
+
+
+def default_settings(instance_path: str) -> dict[str, Any]:
+    return {
+        "DATABASES": {"demo": f"sqlite:///{Path(instance_path) / 'demo.db'}"},
+        "BATCH_MAX_ITEMS": 5000,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "TOKEN_TTL_SECONDS": 86400,
+        "REFRESH_TOKEN_TTL_SECONDS": 30 * 86400,
+        "RATE_LIMIT": "25 per second",
+        "PSV_WINDOW_DAYS": 120,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
+        "GRID_BLANK_ROWS": 5,
+    }
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Layer defaults, ``instance/config.py``, ``FLASK_*`` variables and test overrides."""
+    app.config.from_mapping(default_settings(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+    validate_config(app.config)
+
+
+def _local_secret_key(instance_path: Path) -> str:
+    """A random key created once in ``instance/`` so local sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Fail at start-up with a message naming the bad setting, never later on a request."""
+    config["DATABASES"] = normalise_databases(config.get("DATABASES"))
+    for name in ("BATCH_MAX_ITEMS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_SECONDS", "PSV_WINDOW_DAYS"):
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    if len(str(config["SECRET_KEY"])) < 16:
+        raise ConfigError("FLASK_SECRET_KEY must be at least 16 characters long.")
+
+
+def normalise_databases(raw: Any) -> dict[str, str]:
+    """Check ``DATABASES`` and pin PostgreSQL URLs to the psycopg 3 driver."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"FLASK_DATABASES is not valid JSON: {exc}.") from None
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(
+            "FLASK_DATABASES must be a non-empty JSON object mapping database names "
+            'to SQLAlchemy URLs, e.g. {"demo": "sqlite:///instance/demo.db"}.'
+        )
+    databases: dict[str, str] = {}
+    for name, url in raw.items():
+        if not isinstance(name, str) or not DATABASE_NAME_PATTERN.match(name):
+            raise ConfigError(
+                f"FLASK_DATABASES: database name {name!r} must be 1-63 letters, digits, "
+                "'_', '-' or '.', starting with a letter or digit."
+            )
+        if not isinstance(url, str):
+            raise ConfigError(f"FLASK_DATABASES[{name!r}] must be a URL string.")
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigError(f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL.") from None
+        backend = parsed.get_backend_name()
+        if backend not in SUPPORTED_BACKENDS:
+            raise ConfigError(
+                f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql "
+                "are supported."
+            )
+        if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        databases[name] = parsed.render_as_string(hide_password=False)
+    return databases

@@ -1,0 +1,1 @@
+"""Provider credentials (VBAPI ProviderCred): the parent of licenses."""

@@ -1,0 +1,50 @@
+"""One place that maps exceptions to the JSON envelope (API paths) or an HTML page (UI)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from app.api.envelope import ApiError, problem_response
+
+log = logging.getLogger("credgrid.errors")
+
+UI_PREFIXES = ("/ui", "/static")
+
+
+def is_api_path(path: str) -> bool:
+    return not (path == "/" or path.startswith(UI_PREFIXES))
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _api_error(exc: ApiError) -> Response:
+    return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+
+def _http_exception(exc: HTTPException) -> Response | HTTPException:
+    if not is_api_path(request.path):
+        return exc
+    headers = {}
+    if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    detail = {
+        404: "No such resource.",
+        405: f"Method {request.method} is not allowed here.",
+        413: "The request body is larger than this server accepts.",
+    }.get(exc.code or 500, exc.description or "")
+    return problem_response(exc.code or 500, detail, headers=headers)
+
+
+def _unexpected(exc: Exception) -> Response | tuple[str, int]:
+    activity = g.get("activity_id", "")
+    log.exception("activity=%s unhandled error on %s %s", activity, request.method, request.path)
+    if not is_api_path(request.path):
+        return "Internal error (activity %s)" % activity, 500
+    return problem_response(500, f"Internal error (activity {activity})")

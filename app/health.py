@@ -1,0 +1,27 @@
+"""``GET /healthz``: no auth; checks every configured database."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.envelope import json_response
+from app.tenancy import engine_for
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    results: dict[str, str] = {}
+    for name in current_app.config["DATABASES"]:
+        try:
+            with engine_for(name).connect() as connection:
+                connection.execute(text("SELECT 1"))
+            results[name] = "ok"
+        except SQLAlchemyError as exc:
+            results[name] = f"{type(exc.orig or exc).__name__}: unavailable"
+            current_app.logger.warning("healthz: database %s failed: %s", name, exc)
+    status = 200 if all(v == "ok" for v in results.values()) else 503
+    return json_response({"databases": results}, status=status)

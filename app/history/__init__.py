@@ -1,0 +1,1 @@
+"""License change history: who changed which field, when, from what to what."""

@@ -1,0 +1,1 @@
+"""The configurable catalogue of license types (VBAPI CredLicenseType)."""

@@ -1,0 +1,1 @@
+"""Provider credentialing licenses: the product's core entity."""

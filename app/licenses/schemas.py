@@ -1,0 +1,86 @@
+"""What a valid license is (SPEC section 1): the single source of validity for API, UI and CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
+
+from app.api.fields import Int32, StateCode, Text, WireDateTime
+from app.audit import utcnow
+
+AUDIT_FIELDS = ("entry_Date", "entry_User", "update_Date", "update_User")
+KEY_FIELD = "providerCredLicense_Key"
+
+
+class LicenseSchema(Schema):
+    """One ProviderCredLicense as clients send it. Omitted optional fields load as null."""
+
+    class Meta:
+        unknown = RAISE
+
+    provider_cred_license_key = Int32(data_key=KEY_FIELD, required=True)
+    provider_cred_key = Int32(data_key="providerCred_Key", required=True)
+    cred_license_type_key = Int32(
+        data_key="credLicenseType_Key", allow_none=True, load_default=None
+    )
+    license_name = Text(512, data_key="license_Name", allow_none=True, load_default=None)
+    license_number = Text(50, data_key="license_Number", allow_none=True, load_default=None)
+    state = StateCode(data_key="state", allow_none=True, load_default=None)
+    specialty_code = Text(10, data_key="specialty_Code", allow_none=True, load_default=None)
+    effective_date = WireDateTime(data_key="effective_Date", allow_none=True, load_default=None)
+    term_date = WireDateTime(data_key="term_Date", allow_none=True, load_default=None)
+    psv_date = WireDateTime(data_key="psV_Date", allow_none=True, load_default=None)
+
+    @pre_load
+    def drop_server_stamped_fields(self, data: Any, **_kwargs: Any) -> Any:
+        """The audit fields are the server's; they are ignored without being parsed."""
+        if isinstance(data, dict) and any(name in data for name in AUDIT_FIELDS):
+            return {k: v for k, v in data.items() if k not in AUDIT_FIELDS}
+        return data
+
+    @validates_schema
+    def check_dates(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors = date_rule_errors(data, utcnow())
+        if errors:
+            raise ValidationError(errors)
+
+
+def date_rule_errors(data: dict[str, Any], now: datetime) -> dict[str, list[str]]:
+    """The cross-field date rules, on loaded (attribute-named) data."""
+    errors: dict[str, list[str]] = {}
+    effective, term, psv = data.get("effective_date"), data.get("term_date"), data.get("psv_date")
+    if effective is not None and term is not None and term < effective:
+        errors["term_Date"] = ["Must not be before effective_Date."]
+    if psv is not None and psv.date() > now.date():
+        errors["psV_Date"] = [f"Must not be after the current UTC date ({now.date()})."]
+    return errors
+
+
+class LicenseOutSchema(Schema):
+    """A stored license as the API writes it."""
+
+    providerCredLicense_Key = fields.Integer(attribute="provider_cred_license_key")
+    providerCred_Key = fields.Integer(attribute="provider_cred_key")
+    credLicenseType_Key = fields.Integer(attribute="cred_license_type_key", allow_none=True)
+    license_Name = fields.String(attribute="license_name", allow_none=True)
+    license_Number = fields.String(attribute="license_number", allow_none=True)
+    state = fields.String(attribute="state", allow_none=True)
+    specialty_Code = fields.String(attribute="specialty_code", allow_none=True)
+    effective_Date = WireDateTime(attribute="effective_date", allow_none=True)
+    term_Date = WireDateTime(attribute="term_date", allow_none=True)
+    psV_Date = WireDateTime(attribute="psv_date", allow_none=True)
+    entry_Date = WireDateTime(attribute="entry_date")
+    entry_User = fields.String(attribute="entry_user", allow_none=True)
+    update_Date = WireDateTime(attribute="update_date")
+    update_User = fields.String(attribute="update_user", allow_none=True)
+
+
+LICENSE_SCHEMA = LicenseSchema()
+LICENSE_OUT_SCHEMA = LicenseOutSchema()
+
+#: attribute name → JSON name, in SPEC order, for the fields a client writes.
+WRITABLE_FIELDS: dict[str, str] = {
+    name: field.data_key or name for name, field in LICENSE_SCHEMA.load_fields.items()
+}

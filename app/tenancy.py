@@ -1,0 +1,115 @@
+"""The ``vbasoftware-database`` name → engine and session.
+
+A database name is only ever a key into ``app.config["DATABASES"]``; it is never turned into
+a path or a URL. Each configured database is self-contained (licenses, users, API keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+DATABASE_HEADER = "vbasoftware-database"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class UnknownDatabase(LookupError):
+    """The requested database name is not configured."""
+
+
+def configure_engines(app: Flask) -> None:
+    """Give Flask-SQLAlchemy one bind per configured database."""
+    binds: dict[str, Any] = {}
+    for name, url in app.config["DATABASES"].items():
+        options: dict[str, Any] = {"url": url}
+        if url.startswith("postgresql"):
+            options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        binds[name] = options
+    app.config["SQLALCHEMY_BINDS"] = binds
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def database_names() -> list[str]:
+    return list(current_app.config["DATABASES"])
+
+
+def default_database() -> str:
+    return database_names()[0]
+
+
+def resolve_database(name: str | None) -> str:
+    """Return ``name`` if it is configured; raise ``UnknownDatabase`` otherwise."""
+    if not name or name not in current_app.config["DATABASES"]:
+        raise UnknownDatabase(name)
+    return name
+
+
+def engine_for(name: str) -> Engine:
+    return db.engines[resolve_database(name)]
+
+
+def open_session(name: str) -> Session:
+    """A new session on one database. The caller owns it (commit/rollback/close)."""
+    return Session(bind=engine_for(name), expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def session_scope(name: str) -> Iterator[Session]:
+    session = open_session(name)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def request_session(name: str) -> Session:
+    """The session of the current request for database ``name``, closed at teardown."""
+    sessions: dict[str, Session] = g.setdefault("db_sessions", {})
+    if name not in sessions:
+        sessions[name] = open_session(name)
+    return sessions[name]
+
+
+def close_request_sessions(_exc: BaseException | None = None) -> None:
+    for session in g.pop("db_sessions", {}).values():
+        session.close()
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer.
+
+    On SQLite this issues ``BEGIN IMMEDIATE`` so the write lock is taken up front: a deferred
+    transaction that reads and then writes can fail with SQLITE_BUSY under concurrency, which
+    the busy timeout cannot cure. On PostgreSQL it is an ordinary ``BEGIN``.
+    """
+    session.connection(execution_options={"credgrid_write": True})
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is broken).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    immediate = conn.get_execution_options().get("credgrid_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
