@@ -46,5 +46,5 @@ def _unexpected(exc: Exception) -> Response | tuple[str, int]:
     activity = g.get("activity_id", "")
     log.exception("activity=%s unhandled error on %s %s", activity, request.method, request.path)
     if not is_api_path(request.path):
-        return "Internal error (activity %s)" % activity, 500
+        return f"Internal error (activity {activity})", 500
     return problem_response(500, f"Internal error (activity {activity})")
