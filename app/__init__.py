@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error handlers, CLI."""
     from app.activity import register_activity_tracking
+    from app.api.blueprints import register_api
     from app.cli import register_cli
     from app.config import load_config
     from app.errors import register_error_handlers
@@ -37,5 +38,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_activity_tracking(app)
     register_error_handlers(app)
     app.register_blueprint(health_bp)
+    register_api(app)
     register_cli(app)
     return app

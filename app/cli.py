@@ -106,5 +106,23 @@ def register_cli(app: Flask) -> None:
         create_user_command,
         create_api_key_command,
         revoke_api_key_command,
+        seed_command,
     ):
         app.cli.add_command(command)
+
+
+@click.command("seed")
+@click.option("--providers", default=25, show_default=True, type=click.IntRange(1, 100_000))
+@database_option
+@with_appcontext
+def seed_command(providers: int, database: str | None) -> None:
+    """Add the demo data set (idempotent: only what is missing is added)."""
+    from app.demo.seed import seed_demo_data
+
+    name = selected_database(database)
+    with session_scope(name) as session:
+        report = seed_demo_data(session, providers=providers)
+    click.echo(
+        f"Seeded {name!r}: {report.license_types} license types, "
+        f"{report.provider_creds} provider credentials, {report.licenses} licenses added."
+    )

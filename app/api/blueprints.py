@@ -1,0 +1,19 @@
+"""Registers every API blueprint at the root and again under VBAPI's ``/vbasoftware``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+VBAPI_PREFIX = "/vbasoftware"
+
+
+def register_api(app: Flask) -> None:
+    from app.auth.api import bp as auth_api
+    from app.extensions import csrf
+    from app.licenses.api import bp as licenses_api
+
+    for blueprint in (auth_api, licenses_api):
+        app.register_blueprint(blueprint)
+        app.register_blueprint(blueprint, url_prefix=VBAPI_PREFIX, name=f"vbapi_{blueprint.name}")
+        # The API authenticates with headers, not cookies: CSRF tokens do not apply.
+        csrf.exempt(blueprint)

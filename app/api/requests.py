@@ -1,0 +1,169 @@
+"""Request-level checks shared by every API view, in the order SPEC section 4 gives.
+
+database header (400) → auth (401) → content type (415) → body size (413) → JSON (400).
+Each raises ``ApiError``; views call them and stay thin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.api.envelope import ApiError
+from app.auth.keys import digest
+from app.auth.models import ApiKey, StaffUser
+from app.auth.tokens import InvalidToken, verify_token
+from app.tenancy import DATABASE_HEADER, UnknownDatabase, request_session, resolve_database
+
+API_KEY_HEADER = "x-api-key"
+JSON_TYPES = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+json)$")
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="credgrid"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's user (with its role) and the API key used."""
+
+    username: str
+    role: str
+    api_key_id: int
+    database: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == "editor"
+
+
+def api_database() -> str:
+    """The ``vbasoftware-database`` header, checked against configuration (400 otherwise)."""
+    name = request.headers.get(DATABASE_HEADER)
+    if not name:
+        raise ApiError(400, f"The {DATABASE_HEADER} header is required.")
+    try:
+        resolved = resolve_database(name)
+    except UnknownDatabase:
+        raise ApiError(400, f"Unknown database in the {DATABASE_HEADER} header.") from None
+    g.database = resolved
+    return resolved
+
+
+def db_session() -> Session:
+    return request_session(g.database)
+
+
+def api_key_id(session: Session, key: str | None) -> int:
+    """The id of the active API key ``key``; 401 otherwise."""
+    if not key:
+        raise ApiError(401, f"The {API_KEY_HEADER} header is required.")
+    found = session.scalar(
+        select(ApiKey.id).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
+    )
+    if found is None:
+        raise ApiError(401, "The API key is not valid for this database.")
+    return found
+
+
+def authenticate() -> Principal:
+    """Both VBAPI schemes: ``x-api-key`` and ``Authorization: Bearer <idToken>`` (401)."""
+    database = api_database()
+    key = request.headers.get(API_KEY_HEADER)
+    if not key:
+        raise ApiError(401, f"The {API_KEY_HEADER} header is required.")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401, "An Authorization: Bearer <idToken> header is required.", headers=BEARER_CHALLENGE
+        )
+    try:
+        claims = verify_token(current_app.config["SECRET_KEY"], token.strip(), database)
+    except InvalidToken:
+        raise ApiError(
+            401,
+            "The bearer token is invalid, expired or for another database.",
+            headers=BEARER_CHALLENGE,
+        ) from None
+    # One round trip for both checks; the read transaction ends at once so that a writer that
+    # follows opens its own (on SQLite: BEGIN IMMEDIATE).
+    session = db_session()
+    api_key_match = select(ApiKey.id).where(
+        ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None)
+    )
+    user_role = select(StaffUser.role).where(StaffUser.username == claims.username)
+    key_id, role = session.execute(
+        select(api_key_match.scalar_subquery(), user_role.scalar_subquery())
+    ).one()
+    session.rollback()
+    if key_id is None:
+        raise ApiError(401, "The API key is not valid for this database.")
+    if role is None:
+        raise ApiError(401, "The token's user no longer exists.", headers=BEARER_CHALLENGE)
+    principal = Principal(claims.username, role, key_id, database)
+    g.principal = principal
+    return principal
+
+
+def authenticate_writer() -> Principal:
+    principal = authenticate()
+    if not principal.can_write:
+        raise ApiError(403, f"User {principal.username!r} has the viewer role and cannot write.")
+    return principal
+
+
+def json_body() -> Any:
+    """The parsed JSON body: 415 wrong/missing type, 413 too large, 400 not JSON."""
+    if not JSON_TYPES.match(request.mimetype or ""):
+        raise ApiError(415, "The request body must be JSON (Content-Type: application/json).")
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raise ApiError(413, f"The request body is larger than {limit} bytes.") from None
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "too deeply nested"
+        raise ApiError(400, f"The request body is not valid JSON: {reason}.") from None
+
+
+def json_array_body(max_items: int) -> list[Any]:
+    body = json_body()
+    if not isinstance(body, list):
+        raise ApiError(400, "The request body must be a JSON array of items.")
+    if len(body) > max_items:
+        raise ApiError(413, f"The batch has {len(body)} items; at most {max_items} are allowed.")
+    return body
+
+
+def json_object_body() -> dict[str, Any]:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body
+
+
+def flag(name: str) -> bool:
+    """A boolean query parameter: ``true``/``false`` (also 1/0); anything else is 400."""
+    value = request.args.get(name)
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0", ""):
+        return False
+    raise ApiError(
+        400,
+        f"Query parameter {name} must be true or false.",
+        errors={name: ["Must be true or false."]},
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,151 @@
+"""Idempotent, realistic demo data: license types, provider credentials, licenses.
+
+Deterministic (fixed random seed) and relative to today, so a fresh database always shows a
+spread of states, expired licenses and licenses expiring within 30/60/90 days. Re-running it
+adds only what is missing and never overwrites a row someone has edited. Licenses are written
+through the license service, like every other license write.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.api.fields import USPS_STATE_CODES, format_wire_datetime
+from app.audit import utcnow
+from app.credentials.models import ProviderCred
+from app.license_types.models import CredLicenseType
+from app.licenses.service import upsert_licenses
+
+SEED_USER = "seed"
+
+LICENSE_TYPES = [
+    (1, "MD", "Medical Doctor (state medical license)"),
+    (2, "DO", "Doctor of Osteopathic Medicine"),
+    (3, "DEA", "DEA controlled-substance registration"),
+    (4, "CDS", "State controlled dangerous substance registration"),
+    (5, "RN", "Registered Nurse"),
+    (6, "NP", "Nurse Practitioner"),
+    (7, "PA", "Physician Assistant"),
+    (8, "DDS", "Doctor of Dental Surgery"),
+    (9, "PharmD", "Pharmacist"),
+    (10, "LCSW", "Licensed Clinical Social Worker"),
+    (11, "PT", "Physical Therapist"),
+    (12, "BOARD", "Board certification"),
+]
+SPECIALTIES = ["FM", "IM", "PED", "CARD", "ORTH", "PSY", "DERM", "OBGYN", "EM", "ONC", "NEUR"]
+ORGANIZATIONS = ["Northwind Health Plan", "Contoso Care", "Fabrikam Medical Group"]
+FIRST_CRED_KEY = 1001
+LICENSE_KEY_BASE = 500_000
+
+
+@dataclass
+class SeedReport:
+    license_types: int = 0
+    provider_creds: int = 0
+    licenses: int = 0
+
+
+def seed_demo_data(session: Session, providers: int = 25, activity_id: str = "seed") -> SeedReport:
+    """Add whatever part of the demo data set is missing; returns how much was added."""
+    rng = random.Random(20240101)
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    report = SeedReport()
+    report.license_types = _seed_license_types(session, today)
+    creds = [_provider_cred(rng, FIRST_CRED_KEY + i, today) for i in range(providers)]
+    report.provider_creds = _insert_missing_creds(session, creds)
+    session.commit()
+    for cred in creds:
+        items = _licenses_for(rng, cred.provider_cred_key, today)
+        outcomes = upsert_licenses(
+            session,
+            cred.provider_cred_key,
+            items,
+            actor=SEED_USER,
+            activity_id=activity_id,
+            mode="create",
+        )
+        report.licenses += sum(1 for o in outcomes if o.status == 201)
+    return report
+
+
+def _seed_license_types(session: Session, now: datetime) -> int:
+    existing = set(session.scalars(select(CredLicenseType.cred_license_type_key)))
+    added = 0
+    for key, display, description in LICENSE_TYPES:
+        if key not in existing:
+            session.add(
+                CredLicenseType(
+                    cred_license_type_key=key,
+                    display=display,
+                    description=description,
+                    entry_user=SEED_USER,
+                    update_user=SEED_USER,
+                )
+            )
+            added += 1
+    return added
+
+
+def _provider_cred(rng: random.Random, key: int, today: datetime) -> ProviderCred:
+    start = today - timedelta(days=rng.randint(200, 2000))
+    return ProviderCred(
+        provider_cred_key=key,
+        provider_id=f"PRV{key:05d}",
+        cred_type_key=rng.choice([1, 2]),
+        effective_date=start,
+        cred_status=rng.choice(["Active", "Active", "Pending", "Recredential"]),
+        cred_organization=rng.choice(ORGANIZATIONS),
+        specialty_code=rng.choice(SPECIALTIES),
+        application_start_date=start - timedelta(days=60),
+        committee_date=start - timedelta(days=10),
+        entry_user=SEED_USER,
+        update_user=SEED_USER,
+    )
+
+
+def _insert_missing_creds(session: Session, creds: list[ProviderCred]) -> int:
+    keys = [c.provider_cred_key for c in creds]
+    existing = set(
+        session.scalars(
+            select(ProviderCred.provider_cred_key).where(ProviderCred.provider_cred_key.in_(keys))
+        )
+    )
+    missing = [c for c in creds if c.provider_cred_key not in existing]
+    session.add_all(missing)
+    return len(missing)
+
+
+# Days from today to a license's term date: expired, within 30/60/90 days, and comfortably valid.
+TERM_OFFSETS = [-400, -45, -3, 5, 12, 25, 38, 52, 70, 85, 200, 365, 540, 730, 900]
+STATES = sorted(USPS_STATE_CODES)
+COMMON_STATES = ["CA", "NY", "TX", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "WA", "DC", "PR"]
+
+
+def _licenses_for(rng: random.Random, cred_key: int, today: datetime) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    for n in range(rng.randint(1, 6)):
+        type_key, display, description = rng.choice(LICENSE_TYPES)
+        state = rng.choice(COMMON_STATES) if rng.random() < 0.8 else rng.choice(STATES)
+        term = today + timedelta(days=rng.choice(TERM_OFFSETS))
+        effective = term - timedelta(days=rng.choice([365, 730, 1095]))
+        psv = today - timedelta(days=rng.choice([10, 45, 90, 130, 200, 400]))
+        items.append(
+            {
+                "providerCredLicense_Key": LICENSE_KEY_BASE + cred_key * 10 + n,
+                "providerCred_Key": cred_key,
+                "credLicenseType_Key": type_key,
+                "license_Name": description,
+                "license_Number": f"{display}-{state}-{rng.randint(10000, 999999)}",
+                "state": state,
+                "specialty_Code": rng.choice(SPECIALTIES),
+                "effective_Date": format_wire_datetime(effective),
+                "term_Date": format_wire_datetime(term),
+                "psV_Date": None if rng.random() < 0.1 else format_wire_datetime(psv),
+            }
+        )
+    return items
