@@ -107,6 +107,7 @@ def register_cli(app: Flask) -> None:
         create_api_key_command,
         revoke_api_key_command,
         seed_command,
+        demo_command,
     ):
         app.cli.add_command(command)
 
@@ -126,3 +127,27 @@ def seed_command(providers: int, database: str | None) -> None:
         f"Seeded {name!r}: {report.license_types} license types, "
         f"{report.provider_creds} provider credentials, {report.licenses} licenses added."
     )
+
+
+@click.command("demo")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+@database_option
+@with_appcontext
+def demo_command(base_url: str, database: str | None) -> None:
+    """Quickstart: migrate, seed, reset the demo login and print how to use it."""
+    from flask import current_app
+
+    from app.demo.quickstart import instructions, prepare_demo_access
+    from app.demo.seed import seed_demo_data
+
+    name = selected_database(database)
+    upgrade_database(engine_for(name))
+    with session_scope(name) as session:
+        seed_demo_data(session)
+        access = prepare_demo_access(
+            session,
+            current_app.config["SECRET_KEY"],
+            name,
+            current_app.config["TOKEN_TTL_SECONDS"],
+        )
+    click.echo(instructions(access, name, base_url.rstrip("/")))
