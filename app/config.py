@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from pathlib import Path
@@ -14,6 +15,9 @@ from sqlalchemy.exc import ArgumentError
 
 DATABASE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
+# Settings that are strings whatever they look like: ``from_prefixed_env`` parses values as
+# JSON, which would turn a secret of digits into an int and ``null`` into None.
+VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
 
 
 class ConfigError(RuntimeError):
@@ -41,6 +45,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(default_settings(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env()
+    for name in VERBATIM_ENV_SETTINGS:
+        if f"FLASK_{name}" in os.environ:
+            app.config[name] = os.environ[f"FLASK_{name}"]
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
