@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DATABASE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+DATABASE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
 # Settings that are strings whatever they look like: ``from_prefixed_env`` parses values as
 # JSON, which would turn a secret of digits into an int and ``null`` into None.
@@ -92,7 +92,7 @@ def normalise_databases(raw: Any) -> dict[str, str]:
         )
     databases: dict[str, str] = {}
     for name, url in raw.items():
-        if not isinstance(name, str) or not DATABASE_NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not DATABASE_NAME_PATTERN.fullmatch(name):
             raise ConfigError(
                 f"FLASK_DATABASES: database name {name!r} must be 1-63 letters, digits, "
                 "'_', '-' or '.', starting with a letter or digit."
