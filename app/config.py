@@ -109,7 +109,7 @@ def normalise_databases(raw: Any) -> dict[str, str]:
                 f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql "
                 "are supported."
             )
-        if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        if backend == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         databases[name] = parsed.render_as_string(hide_password=False)
     return databases
