@@ -56,14 +56,27 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def _local_secret_key(instance_path: Path) -> str:
-    """A random key created once in ``instance/`` so local sessions survive restarts."""
+    """A random key created once in ``instance/`` so local sessions survive restarts.
+
+    Workers starting together must end up with the same key, and the key must never be
+    readable by others: it is written to a private temporary file and published with an
+    atomic ``link``, which fails for all but the first worker; the others read the winner's.
+    """
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    draft = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(8)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(key)
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        key = key_file.read_text().strip()
+    finally:
+        draft.unlink()
     return key
 
 
