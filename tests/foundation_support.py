@@ -1,0 +1,68 @@
+"""Helpers for the foundation tests: empty databases and a filesystem watch.
+
+Kept out of ``conftest.py`` (shared by every test module) because only the foundation tests
+need an unmigrated database or to watch which files a request opens.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+def postgres_url(schema: str) -> str:
+    """A psycopg 3 URL on TEST_DATABASE_URL whose search path is ``schema``."""
+    url = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def empty_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of a database with no tables: a new SQLite file or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / f'empty-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    schema = f"credgrid_found_empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url("public"))
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        yield postgres_url(schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+# Python's audit hooks cannot be removed, so one hook is installed for the whole session and
+# only records while a ``watch_filesystem()`` block is active.
+_WATCHED_EVENTS = {"open", "os.mkdir", "os.listdir", "os.scandir", "sqlite3.connect"}
+_watches: list[list[tuple[str, tuple[Any, ...]]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _watches and event in _WATCHED_EVENTS:
+        _watches[-1].append((event, args))
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def watch_filesystem() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Record the files opened, directories made or listed and SQLite files connected to."""
+    events: list[tuple[str, tuple[Any, ...]]] = []
+    _watches.append(events)
+    try:
+        yield events
+    finally:
+        _watches.remove(events)

@@ -1,0 +1,385 @@
+"""The factory and the configuration layers (SPEC section 7) and start-up validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.config import ConfigError, normalise_databases
+from app.extensions import db
+
+SECRET = "a-test-secret-of-sufficient-length"
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty instance folder of our own, and no FLASK_* variables from the caller's shell."""
+    for name in list(os.environ):
+        if name.startswith("FLASK_"):
+            monkeypatch.delenv(name)
+    folder = tmp_path / "instance"
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", str(folder))
+    return folder
+
+
+@pytest.fixture
+def build(instance: Path) -> Iterator[Callable[..., Flask]]:
+    """``build(test_config)`` → an app; its engines are disposed after the test."""
+    apps: list[Flask] = []
+
+    def _build(test_config: dict[str, Any] | None = None) -> Flask:
+        application = create_app(test_config)
+        apps.append(application)
+        return application
+
+    yield _build
+    for application in apps:
+        with application.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def write_instance_config(instance: Path, text: str) -> None:
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "config.py").write_text(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+
+def test_defaults(build: Callable[..., Flask], instance: Path) -> None:
+    app = build()
+    assert app.instance_path == str(instance)
+    assert app.config["DATABASES"] == {"demo": f"sqlite:///{instance / 'demo.db'}"}
+    assert app.config["BATCH_MAX_ITEMS"] == 5000
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    assert app.config["TOKEN_TTL_SECONDS"] == 86400
+    assert app.config["RATE_LIMIT"] == "25 per second"
+    assert app.config["PSV_WINDOW_DAYS"] == 120
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["TESTING"] is False
+
+
+def test_default_database_is_a_file_in_the_instance_folder_created_on_first_use(
+    build: Callable[..., Flask], instance: Path
+) -> None:
+    app = build()
+    assert not (instance / "demo.db").exists()  # building the app does no database work
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "Database 'demo' is at schema revision" in result.output
+    assert (instance / "demo.db").is_file()
+
+
+def test_instance_config_overrides_defaults(build: Callable[..., Flask], instance: Path) -> None:
+    write_instance_config(
+        instance,
+        f"BATCH_MAX_ITEMS = 10\nPSV_WINDOW_DAYS = 30\n"
+        f"DATABASES = {{'alpha': 'sqlite:///{instance}/alpha.db'}}\n",
+    )
+    app = build()
+    assert app.config["BATCH_MAX_ITEMS"] == 10
+    assert app.config["PSV_WINDOW_DAYS"] == 30
+    assert app.config["DATABASES"] == {"alpha": f"sqlite:///{instance}/alpha.db"}
+    assert app.config["TOKEN_TTL_SECONDS"] == 86400  # untouched defaults stay
+
+
+def test_environment_overrides_instance_config(
+    build: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_instance_config(
+        instance,
+        f"BATCH_MAX_ITEMS = 10\nPSV_WINDOW_DAYS = 30\n"
+        f"DATABASES = {{'alpha': 'sqlite:///{instance}/alpha.db'}}\n",
+    )
+    databases = {"beta": f"sqlite:///{instance}/beta.db", "gamma": "postgresql://u@db/gamma"}
+    monkeypatch.setenv("FLASK_BATCH_MAX_ITEMS", "20")
+    monkeypatch.setenv("FLASK_DATABASES", json.dumps(databases))
+    app = build()
+    assert app.config["BATCH_MAX_ITEMS"] == 20
+    assert app.config["PSV_WINDOW_DAYS"] == 30  # not in the environment: instance config stays
+    assert app.config["DATABASES"] == {
+        "beta": f"sqlite:///{instance}/beta.db",
+        "gamma": "postgresql+psycopg://u@db/gamma",
+    }
+    assert list(app.config["DATABASES"]) == ["beta", "gamma"]  # order kept: first = default
+
+
+def test_test_config_overrides_environment(
+    build: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_BATCH_MAX_ITEMS", "20")
+    monkeypatch.setenv("FLASK_DATABASES", "this is not JSON, but test_config replaces it")
+    app = build({"BATCH_MAX_ITEMS": 30, "DATABASES": {"delta": f"sqlite:///{instance}/delta.db"}})
+    assert app.config["BATCH_MAX_ITEMS"] == 30
+    assert app.config["DATABASES"] == {"delta": f"sqlite:///{instance}/delta.db"}
+
+
+def test_secret_key_from_the_environment_is_taken_verbatim(
+    build: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from_prefixed_env parses values as JSON: a key of digits would otherwise become an int
+    # (unusable for signing) and "null" would silently fall back to the local key.
+    for secret in ("12345678901234567890123", "1e999999999999999999", '"quoted-secret-value"'):
+        monkeypatch.setenv("FLASK_SECRET_KEY", secret)
+        app = build()
+        assert app.config["SECRET_KEY"] == secret
+    assert not (instance / "secret_key").exists()
+
+
+def test_local_secret_key_is_created_once_and_reused(
+    build: Callable[..., Flask], instance: Path
+) -> None:
+    first = build()
+    key_file = instance / "secret_key"
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    secret = first.config["SECRET_KEY"]
+    assert secret == key_file.read_text()
+    assert len(secret) >= 32
+    second = build()
+    assert second.config["SECRET_KEY"] == secret
+    assert key_file.read_text() == secret
+
+
+def test_local_secret_key_differs_per_instance_folder(
+    build: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build()
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    second = build()
+    assert first.config["SECRET_KEY"] != second.config["SECRET_KEY"]
+
+
+def test_a_configured_secret_key_creates_no_key_file(
+    build: Callable[..., Flask], instance: Path
+) -> None:
+    app = build({"SECRET_KEY": SECRET})
+    assert app.config["SECRET_KEY"] == SECRET
+    assert not (instance / "secret_key").exists()
+
+
+def test_factory_builds_independent_apps(build: Callable[..., Flask], instance: Path) -> None:
+    one = build({"BATCH_MAX_ITEMS": 1})
+    two = build({"BATCH_MAX_ITEMS": 2})
+    assert one is not two
+    assert (one.config["BATCH_MAX_ITEMS"], two.config["BATCH_MAX_ITEMS"]) == (1, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad configuration: each refused at start-up with a message naming the setting
+
+NOT_AN_OBJECT = (
+    "FLASK_DATABASES must be a non-empty JSON object mapping database names to SQLAlchemy "
+    'URLs, e.g. {"demo": "sqlite:///instance/demo.db"}.'
+)
+
+
+def bad_name(name: str) -> str:
+    return (
+        f"FLASK_DATABASES: database name {name!r} must be 1-63 letters, digits, '_', '-' or "
+        "'.', starting with a letter or digit."
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "FLASK_DATABASES",
+            '{"main": "sqlite:///x.db"',
+            "FLASK_DATABASES is not valid JSON: Expecting ',' delimiter: line 1 column 26 "
+            "(char 25).",
+        ),
+        (
+            "FLASK_DATABASES",
+            "{main: sqlite:///x.db}",
+            "FLASK_DATABASES is not valid JSON: Expecting property name enclosed in double "
+            "quotes: line 1 column 2 (char 1).",
+        ),
+        ("FLASK_DATABASES", '["sqlite:///x.db"]', NOT_AN_OBJECT),
+        (
+            "FLASK_DATABASES",
+            "sqlite:///x.db",
+            "FLASK_DATABASES is not valid JSON: Expecting value: line 1 column 1 (char 0).",
+        ),
+        ("FLASK_DATABASES", "42", NOT_AN_OBJECT),
+        ("FLASK_DATABASES", "null", NOT_AN_OBJECT),
+        ("FLASK_DATABASES", "{}", NOT_AN_OBJECT),
+        ("FLASK_DATABASES", '{"../x": "sqlite:///x.db"}', bad_name("../x")),
+        ("FLASK_DATABASES", '{"": "sqlite:///x.db"}', bad_name("")),
+        ("FLASK_DATABASES", '{"a/b": "sqlite:///x.db"}', bad_name("a/b")),
+        ("FLASK_DATABASES", '{".hidden": "sqlite:///x.db"}', bad_name(".hidden")),
+        ("FLASK_DATABASES", '{"main\\n": "sqlite:///x.db"}', bad_name("main\n")),
+        ("FLASK_DATABASES", '{"x y": "sqlite:///x.db"}', bad_name("x y")),
+        ("FLASK_DATABASES", json.dumps({"a" * 64: "sqlite://"}), bad_name("a" * 64)),
+        (
+            "FLASK_DATABASES",
+            '{"main": "mysql://u:p@localhost/credgrid"}',
+            "FLASK_DATABASES['main'] uses 'mysql'; only sqlite and postgresql are supported.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "oracle://u@h/x"}',
+            "FLASK_DATABASES['main'] uses 'oracle'; only sqlite and postgresql are supported.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "just a file name"}',
+            "FLASK_DATABASES['main'] is not a SQLAlchemy URL.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": 5}',
+            "FLASK_DATABASES['main'] must be a URL string.",
+        ),
+        (
+            "FLASK_BATCH_MAX_ITEMS",
+            "0",
+            "FLASK_BATCH_MAX_ITEMS must be a positive integer, got 0.",
+        ),
+        (
+            "FLASK_BATCH_MAX_ITEMS",
+            "-5",
+            "FLASK_BATCH_MAX_ITEMS must be a positive integer, got -5.",
+        ),
+        (
+            "FLASK_BATCH_MAX_ITEMS",
+            "many",
+            "FLASK_BATCH_MAX_ITEMS must be a positive integer, got 'many'.",
+        ),
+        (
+            "FLASK_BATCH_MAX_ITEMS",
+            "2.5",
+            "FLASK_BATCH_MAX_ITEMS must be a positive integer, got 2.5.",
+        ),
+        (
+            "FLASK_BATCH_MAX_ITEMS",
+            "true",
+            "FLASK_BATCH_MAX_ITEMS must be a positive integer, got True.",
+        ),
+        (
+            "FLASK_MAX_CONTENT_LENGTH",
+            "0",
+            "FLASK_MAX_CONTENT_LENGTH must be a positive integer, got 0.",
+        ),
+        (
+            "FLASK_TOKEN_TTL_SECONDS",
+            "-1",
+            "FLASK_TOKEN_TTL_SECONDS must be a positive integer, got -1.",
+        ),
+        (
+            "FLASK_PSV_WINDOW_DAYS",
+            "null",
+            "FLASK_PSV_WINDOW_DAYS must be a positive integer, got None.",
+        ),
+        (
+            "FLASK_SECRET_KEY",
+            "short",
+            "FLASK_SECRET_KEY must be at least 16 characters long.",
+        ),
+        (
+            "FLASK_SECRET_KEY",
+            "123456789012345",
+            "FLASK_SECRET_KEY must be at least 16 characters long.",
+        ),
+    ],
+)
+def test_bad_environment_is_refused_with_a_clear_message(
+    build: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == message
+
+
+def test_bad_instance_config_is_refused(build: Callable[..., Flask], instance: Path) -> None:
+    write_instance_config(instance, "DATABASES = {}\n")
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == NOT_AN_OBJECT
+
+
+def test_bad_test_config_is_refused(build: Callable[..., Flask]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build({"BATCH_MAX_ITEMS": "5000"})
+    assert str(excinfo.value) == "FLASK_BATCH_MAX_ITEMS must be a positive integer, got '5000'."
+
+
+def test_a_bad_setting_is_not_rescued_by_a_later_good_layer_of_another_setting(
+    build: Callable[..., Flask], instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_instance_config(instance, "BATCH_MAX_ITEMS = 0\n")
+    monkeypatch.setenv("FLASK_PSV_WINDOW_DAYS", "90")
+    with pytest.raises(ConfigError, match=r"^FLASK_BATCH_MAX_ITEMS must be a positive integer"):
+        build()
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "normalised"),
+    [
+        ("postgresql://u@db.example/credgrid", "postgresql+psycopg://u@db.example/credgrid"),
+        (
+            "postgresql+psycopg2://u:secret@db.example:5433/credgrid",
+            "postgresql+psycopg://u:secret@db.example:5433/credgrid",
+        ),
+        (
+            "postgresql+psycopg://u:p%40ss%3Aword@db/credgrid?sslmode=require",
+            "postgresql+psycopg://u:p%40ss%3Aword@db/credgrid?sslmode=require",
+        ),
+        ("sqlite:////var/lib/credgrid/main.db", "sqlite:////var/lib/credgrid/main.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_postgresql_urls_are_pinned_to_psycopg_3(url: str, normalised: str) -> None:
+    assert normalise_databases({"main": url}) == {"main": normalised}
+
+
+def test_postgresql_engine_uses_psycopg_3(build: Callable[..., Flask]) -> None:
+    # Building the app creates the engine but does not connect: the host need not exist.
+    app = build({"DATABASES": {"pg": "postgresql://u:pw@db.invalid/credgrid"}})
+    with app.app_context():
+        engine = db.engines["pg"]
+    assert engine.dialect.driver == "psycopg"
+    assert engine.url.password == "pw"
+
+
+def test_local_secret_key_is_shared_by_workers_starting_together(instance: Path) -> None:
+    """gunicorn workers build the app at the same moment: they must all get one key."""
+    from app.config import _local_secret_key
+
+    workers = 16
+    barrier = threading.Barrier(workers)
+
+    def start_worker() -> str:
+        barrier.wait()
+        return _local_secret_key(instance)
+
+    with ThreadPoolExecutor(workers) as pool:
+        keys = list(pool.map(lambda _: start_worker(), range(workers)))
+    assert set(keys) == {(instance / "secret_key").read_text()}
+    assert len(keys[0]) >= 32
+    assert sorted(p.name for p in instance.iterdir()) == ["secret_key"]
+    assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
