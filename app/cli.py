@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from app.auth.keys import issue_api_key, revoke_api_key
+from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
 from app.schema import upgrade_database
@@ -80,7 +80,10 @@ def create_api_key_command(label: str, database: str | None) -> None:
 
         if session.scalar(select(ApiKey.id).where(ApiKey.label == label)) is not None:
             raise click.ClickException(f"An API key labelled {label!r} already exists.")
-        key = issue_api_key(session, label)
+        try:
+            key = issue_api_key(session, label)
+        except ApiKeyError as exc:
+            raise click.ClickException(str(exc)) from None
         session.commit()
     click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
     click.echo(key)

@@ -16,6 +16,11 @@ from app.audit import utcnow
 from app.auth.models import ApiKey
 
 KEY_PREFIX = "cg_"
+LABEL_MAX_LENGTH = 100
+
+
+class ApiKeyError(ValueError):
+    pass
 
 
 def digest(secret: str) -> str:
@@ -24,6 +29,8 @@ def digest(secret: str) -> str:
 
 def issue_api_key(session: Session, label: str) -> str:
     """Store a new key under ``label`` and return the key itself (shown once)."""
+    if not label.strip() or len(label) > LABEL_MAX_LENGTH:
+        raise ApiKeyError(f"The label must be 1 to {LABEL_MAX_LENGTH} characters, not all blank.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiKey(label=label, key_hash=digest(key)))
     return key
