@@ -41,6 +41,7 @@ SPECIALTIES = ["FM", "IM", "PED", "CARD", "ORTH", "PSY", "DERM", "OBGYN", "EM", 
 ORGANIZATIONS = ["Northwind Health Plan", "Contoso Care", "Fabrikam Medical Group"]
 FIRST_CRED_KEY = 1001
 LICENSE_KEY_BASE = 500_000
+RANDOM_SEED = 20240101
 
 
 @dataclass
@@ -52,15 +53,15 @@ class SeedReport:
 
 def seed_demo_data(session: Session, providers: int = 25, activity_id: str = "seed") -> SeedReport:
     """Add whatever part of the demo data set is missing; returns how much was added."""
-    rng = random.Random(20240101)
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     report = SeedReport()
     report.license_types = _seed_license_types(session, today)
-    creds = [_provider_cred(rng, FIRST_CRED_KEY + i, today) for i in range(providers)]
+    rngs = {key: _rng_for(key) for key in range(FIRST_CRED_KEY, FIRST_CRED_KEY + providers)}
+    creds = [_provider_cred(rng, key, today) for key, rng in rngs.items()]
     report.provider_creds = _insert_missing_creds(session, creds)
     session.commit()
     for cred in creds:
-        items = _licenses_for(rng, cred.provider_cred_key, today)
+        items = _licenses_for(rngs[cred.provider_cred_key], cred.provider_cred_key, today)
         outcomes = upsert_licenses(
             session,
             cred.provider_cred_key,
@@ -71,6 +72,11 @@ def seed_demo_data(session: Session, providers: int = 25, activity_id: str = "se
         )
         report.licenses += sum(1 for o in outcomes if o.status == 201)
     return report
+
+
+def _rng_for(cred_key: int) -> random.Random:
+    """One generator per provider credential, so its data does not depend on ``providers``."""
+    return random.Random(f"{RANDOM_SEED}:{cred_key}")
 
 
 def _seed_license_types(session: Session, now: datetime) -> int:
