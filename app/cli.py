@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
-from app.schema import upgrade_database
+from app.schema import current_revision, head_revision, upgrade_database
 from app.tenancy import (
     UnknownDatabase,
     default_database,
@@ -38,6 +38,17 @@ def selected_database(name: str | None) -> str:
         raise click.BadParameter(f"{name!r} is not a configured database.") from None
 
 
+def migrated_database(name: str | None) -> str:
+    """``selected_database``, refusing a database whose schema is not the current one."""
+    name = selected_database(name)
+    if current_revision(engine_for(name)) != head_revision():
+        raise click.ClickException(
+            f"Database {name!r} does not have the current schema; "
+            f"run 'flask --app app init-db --database {name}' first."
+        )
+    return name
+
+
 @click.command("init-db")
 @database_option
 @with_appcontext
@@ -56,7 +67,7 @@ def init_db_command(database: str | None) -> None:
 @with_appcontext
 def create_user_command(username: str, password: str, role: str, database: str | None) -> None:
     """Create a staff/API user."""
-    name = selected_database(database)
+    name = migrated_database(database)
     with session_scope(name) as session:
         try:
             create_user(session, username, password, role)
@@ -72,7 +83,7 @@ def create_user_command(username: str, password: str, role: str, database: str |
 @with_appcontext
 def create_api_key_command(label: str, database: str | None) -> None:
     """Create an API key; prints the key alone on the last line (only its hash is stored)."""
-    name = selected_database(database)
+    name = migrated_database(database)
     with session_scope(name) as session:
         from sqlalchemy import select
 
@@ -95,7 +106,7 @@ def create_api_key_command(label: str, database: str | None) -> None:
 @with_appcontext
 def revoke_api_key_command(label: str, database: str | None) -> None:
     """Revoke an API key at once."""
-    name = selected_database(database)
+    name = migrated_database(database)
     with session_scope(name) as session:
         if not revoke_api_key(session, label):
             raise click.ClickException(f"No active API key labelled {label!r} in {name!r}.")
@@ -123,7 +134,7 @@ def seed_command(providers: int, database: str | None) -> None:
     """Add the demo data set (idempotent: only what is missing is added)."""
     from app.demo.seed import seed_demo_data
 
-    name = selected_database(database)
+    name = migrated_database(database)
     with session_scope(name) as session:
         report = seed_demo_data(session, providers=providers)
     click.echo(
