@@ -1,0 +1,234 @@
+"""Alembic migrations: applied on an empty database, idempotent, and equal to the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from foundation_support import empty_database
+from sqlalchemy import DateTime, Engine, Integer, String, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from app import models  # noqa: F401  (every table on the metadata)
+from app.extensions import db
+from app.schema import alembic_config, current_revision, head_revision, upgrade_database
+
+EXPECTED_TABLES = {
+    "alembic_version",
+    "api_key",
+    "cred_license_type",
+    "idempotency_record",
+    "license_change",
+    "provider_cred",
+    "provider_cred_license",
+    "refresh_token",
+    "staff_user",
+}
+
+
+@pytest.fixture
+def empty_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    with empty_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def migrated_engine(empty_engine: Engine) -> Engine:
+    upgrade_database(empty_engine)
+    return empty_engine
+
+
+def test_one_linear_history() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_heads() == [head_revision()]
+    assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+
+
+def test_upgrade_applies_head_on_an_empty_database(empty_engine: Engine) -> None:
+    assert inspect(empty_engine).get_table_names() == []
+    assert current_revision(empty_engine) is None
+    assert upgrade_database(empty_engine) == head_revision()
+    assert current_revision(empty_engine) == head_revision()
+    assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
+    assert set(db.metadata.tables) | {"alembic_version"} == EXPECTED_TABLES
+
+
+def test_upgrade_is_idempotent(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO cred_license_type (cred_license_type_key, display, entry_date, "
+                "update_date) VALUES (1, 'MD', :now, :now)"
+            ),
+            {"now": datetime(2024, 1, 1)},
+        )
+    assert upgrade_database(migrated_engine) == head_revision()
+    assert current_revision(migrated_engine) == head_revision()
+    with migrated_engine.connect() as connection:
+        assert connection.execute(text("SELECT display FROM cred_license_type")).all() == [("MD",)]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            (head_revision(),)
+        ]
+
+
+def schema_differences(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, db.metadata)
+
+
+def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
+    assert schema_differences(migrated_engine) == []
+
+
+def test_schema_difference_would_be_seen(migrated_engine: Engine) -> None:
+    """The comparison above is not vacuous: a drifted column is reported."""
+    with migrated_engine.begin() as connection:
+        connection.execute(text("ALTER TABLE staff_user ADD COLUMN nickname VARCHAR(5)"))
+    diffs = schema_differences(migrated_engine)
+    assert [(d[0], d[2], d[3].name) for d in diffs] == [("remove_column", "staff_user", "nickname")]
+
+
+def test_downgrade_to_base_and_back(migrated_engine: Engine) -> None:
+    config = alembic_config()
+    with migrated_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(migrated_engine).get_table_names()) == {"alembic_version"}
+    assert current_revision(migrated_engine) is None
+    assert upgrade_database(migrated_engine) == head_revision()
+    assert schema_differences(migrated_engine) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# SPEC section 1, spot checks on the migrated (not the declared) schema
+
+
+def columns(engine: Engine, table: str) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in inspect(engine).get_columns(table)}
+
+
+def shape(column: dict[str, Any]) -> tuple[str, int | None, bool]:
+    kind = column["type"]
+    if isinstance(kind, String):
+        return ("string", kind.length, column["nullable"])
+    if isinstance(kind, DateTime):
+        return ("datetime", None, column["nullable"])
+    assert isinstance(kind, Integer), kind
+    return ("int", None, column["nullable"])
+
+
+def test_license_columns_per_spec(migrated_engine: Engine) -> None:
+    found = {
+        name: shape(c) for name, c in columns(migrated_engine, "provider_cred_license").items()
+    }
+    assert found == {
+        "provider_cred_license_key": ("int", None, False),
+        "provider_cred_key": ("int", None, False),
+        "cred_license_type_key": ("int", None, True),
+        "license_name": ("string", 512, True),
+        "license_number": ("string", 50, True),
+        "state": ("string", 2, True),
+        "specialty_code": ("string", 10, True),
+        "effective_date": ("datetime", None, True),
+        "term_date": ("datetime", None, True),
+        "psv_date": ("datetime", None, True),
+        "entry_date": ("datetime", None, False),
+        "entry_user": ("string", 20, True),
+        "update_date": ("datetime", None, False),
+        "update_user": ("string", 20, True),
+    }
+
+
+def test_provider_cred_and_license_type_columns_per_spec(migrated_engine: Engine) -> None:
+    cred = {name: shape(c) for name, c in columns(migrated_engine, "provider_cred").items()}
+    assert cred["provider_cred_key"] == ("int", None, False)
+    assert cred["provider_id"] == ("string", 20, False)
+    assert cred["cred_type_key"] == ("int", None, False)
+    assert cred["effective_date"] == ("datetime", None, False)
+    assert cred["term_date"] == ("datetime", None, True)
+    assert cred["cred_status"] == ("string", 16, True)
+    assert cred["cred_organization"] == ("string", 512, True)
+    assert cred["specialty_code"] == ("string", 10, True)
+    types = {name: shape(c) for name, c in columns(migrated_engine, "cred_license_type").items()}
+    assert types["cred_license_type_key"] == ("int", None, False)
+    assert types["display"] == ("string", 128, True)
+    assert types["description"] == ("string", 512, True)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("provider_cred_license", "provider_cred_license_key"),
+        ("provider_cred", "provider_cred_key"),
+        ("cred_license_type", "cred_license_type_key"),
+    ],
+)
+def test_vbapi_keys_are_client_assigned_primary_keys(
+    migrated_engine: Engine, table: str, key: str
+) -> None:
+    inspector = inspect(migrated_engine)
+    assert inspector.get_pk_constraint(table)["constrained_columns"] == [key]
+    column = columns(migrated_engine, table)[key]
+    assert column["default"] is None  # no sequence, no serial: the client assigns the key
+    assert column.get("identity") is None
+
+
+def test_license_foreign_keys(migrated_engine: Engine) -> None:
+    fks = {
+        (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+        for fk in inspect(migrated_engine).get_foreign_keys("provider_cred_license")
+    }
+    assert fks == {
+        (("provider_cred_key",), "provider_cred", ("provider_cred_key",)),
+        (("cred_license_type_key",), "cred_license_type", ("cred_license_type_key",)),
+    }
+
+
+@pytest.mark.parametrize("column", ["provider_cred_key", "cred_license_type_key"])
+def test_license_foreign_keys_are_enforced(migrated_engine: Engine, column: str) -> None:
+    values = {"provider_cred_key": 404, "cred_license_type_key": None}
+    if column == "cred_license_type_key":
+        with migrated_engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO provider_cred (provider_cred_key, provider_id, cred_type_key, "
+                    "effective_date, entry_date, update_date) VALUES (1, 'P1', 1, :d, :d, :d)"
+                ),
+                {"d": datetime(2024, 1, 1)},
+            )
+        values = {"provider_cred_key": 1, "cred_license_type_key": 404}
+    with pytest.raises(IntegrityError), migrated_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO provider_cred_license (provider_cred_license_key, "
+                "provider_cred_key, cred_license_type_key, entry_date, update_date) "
+                "VALUES (1, :provider_cred_key, :cred_license_type_key, :d, :d)"
+            ),
+            values | {"d": datetime(2024, 1, 1)},
+        )
+
+
+def test_unique_keys_of_users_and_api_keys(migrated_engine: Engine) -> None:
+    inspector = inspect(migrated_engine)
+
+    def unique_columns(table: str) -> set[tuple[str, ...]]:
+        return {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+
+    assert unique_columns("staff_user") == {("username",)}
+    assert unique_columns("api_key") == {("label",), ("key_hash",)}
+    assert unique_columns("refresh_token") == {("token_hash",)}
+    assert shape(columns(migrated_engine, "api_key")["key_hash"]) == ("string", 64, False)
