@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from app.api.envelope import json_response
 from app.tenancy import engine_for
@@ -20,8 +20,9 @@ def healthz() -> Response:
             with engine_for(name).connect() as connection:
                 connection.execute(text("SELECT 1"))
             results[name] = "ok"
-        except SQLAlchemyError as exc:
-            results[name] = f"{type(exc.orig or exc).__name__}: unavailable"
+        except Exception as exc:  # any failure of one database is that database's state
+            cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            results[name] = f"{type(cause).__name__}: unavailable"
             current_app.logger.warning("healthz: database %s failed: %s", name, exc)
     status = 200 if all(v == "ok" for v in results.values()) else 503
     return json_response({"databases": results}, status=status)
