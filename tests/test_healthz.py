@@ -1,0 +1,138 @@
+"""``GET /healthz``: no auth, every configured database checked, 200/503 with the envelope."""
+
+from __future__ import annotations
+
+import re
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+import app.health
+from app import create_app
+from app.extensions import db
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def closed_port() -> int:
+    """A local TCP port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build(app_config: dict[str, Any], extra: dict[str, str]) -> Any:
+    return create_app(app_config | {"DATABASES": app_config["DATABASES"] | extra})
+
+
+def dispose(application: Any) -> None:
+    with application.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def check_envelope(response: Any) -> dict[str, Any]:
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"data", "error", "debug"}
+    assert body["debug"] == {"activityID": response.headers["X-Activity-ID"]}
+    assert UUID.fullmatch(body["debug"]["activityID"])
+    return body
+
+
+def test_healthz_all_ok(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = check_envelope(response)
+    assert body["data"] == {"databases": {"main": "ok", "other": "ok"}}
+    assert body["error"] is None
+
+
+def test_healthz_needs_no_auth_and_ignores_the_database_header(client: Any) -> None:
+    response = client.get(
+        "/healthz", headers={"vbasoftware-database": "nope", "x-api-key": "wrong"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["data"] == {"databases": {"main": "ok", "other": "ok"}}
+
+
+def test_healthz_activity_id_is_new_per_request(client: Any) -> None:
+    ids = {client.get("/healthz").get_json()["debug"]["activityID"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_healthz_503_when_a_sqlite_database_is_unreachable(
+    app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-directory" / "broken.db"
+    application = build(app_config, {"broken": f"sqlite:///{missing}"})
+    try:
+        response = application.test_client().get("/healthz")
+    finally:
+        dispose(application)
+    assert response.status_code == 503
+    body = check_envelope(response)
+    assert body["data"] == {
+        "databases": {"main": "ok", "other": "ok", "broken": "OperationalError: unavailable"}
+    }
+    text = response.get_data(as_text=True)
+    assert "no-such-directory" not in text
+    assert str(tmp_path) not in text
+    assert not missing.parent.exists()  # the check does not create directories
+
+
+def test_healthz_503_when_a_postgresql_database_is_unreachable_and_hides_the_url(
+    app_config: dict[str, Any],
+) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    port = closed_port()
+    url = f"postgresql://credgrid_user:{password}@127.0.0.1:{port}/credgrid_secret_db"
+    application = build(app_config, {"reports": url})
+    try:
+        response = application.test_client().get("/healthz")
+    finally:
+        dispose(application)
+    assert response.status_code == 503
+    body = check_envelope(response)
+    assert body["data"]["databases"] == {
+        "main": "ok",
+        "other": "ok",
+        "reports": "OperationalError: unavailable",
+    }
+    text = response.get_data(as_text=True)
+    for secret in (password, str(port), "credgrid_user", "credgrid_secret_db", "127.0.0.1"):
+        assert secret not in text
+
+
+def test_healthz_503_when_a_pool_is_exhausted(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure that is not a DBAPI error (no ``orig``) is reported, not turned into a 500."""
+    real_engine_for = app.health.engine_for
+
+    class ExhaustedPool:
+        def connect(self) -> Any:
+            raise PoolTimeout("QueuePool limit of size 5 overflow 5 reached")
+
+    def engine_for(name: str) -> Any:
+        return ExhaustedPool() if name == "other" else real_engine_for(name)
+
+    monkeypatch.setattr(app.health, "engine_for", engine_for)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert check_envelope(response)["data"]["databases"] == {
+        "main": "ok",
+        "other": "TimeoutError: unavailable",
+    }
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_healthz_other_methods_are_405_in_the_envelope(client: Any, method: str) -> None:
+    response = getattr(client, method)("/healthz")
+    assert response.status_code == 405
+    body = check_envelope(response)
+    assert body["data"] is None
+    assert body["error"]["status"] == 405
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS"]
