@@ -136,9 +136,15 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))
+HOSTILE = "../../etc/passwd"
+UNKNOWN_CASES = [(command, HOSTILE) for command in COMMANDS] + [
+    (["init-db"], name)
+    for name in ("nope", "main/../other", "sqlite:////tmp/credgrid-hostile.db", "MAIN")
+]
+
+
 @pytest.mark.parametrize(
-    "name", ["nope", "../../etc/passwd", "main/../other", "sqlite:////tmp/credgrid-hostile.db"]
+    ("command", "name"), UNKNOWN_CASES, ids=[f"{' '.join(c)} {n}" for c, n in UNKNOWN_CASES]
 )
 def test_unknown_database_fails_cleanly(
     runner: Any, app: Any, tmp_path: Path, command: list[str], name: str

@@ -383,3 +383,36 @@ def test_local_secret_key_is_shared_by_workers_starting_together(instance: Path)
     assert len(keys[0]) >= 32
     assert sorted(p.name for p in instance.iterdir()) == ["secret_key"]
     assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
+
+
+def test_environment_settings_reach_the_running_app(
+    instance: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    app_config: dict[str, Any],
+    auth_headers: Callable[..., dict[str, str]],
+    make_cred: Callable[..., int],
+) -> None:
+    """FLASK_BATCH_MAX_ITEMS set in the environment is the limit the batch endpoint applies."""
+    headers = auth_headers("main")
+    make_cred(1, "main")
+    monkeypatch.setenv("FLASK_BATCH_MAX_ITEMS", "2")
+    config = {k: v for k, v in app_config.items() if k != "BATCH_MAX_ITEMS"}
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        items = [{"providerCredLicense_Key": k, "providerCred_Key": 1} for k in (1, 2, 3)]
+        response = client.put(
+            "/provider-credentialing/1/licenses-batch", json=items, headers=headers
+        )
+        assert response.status_code == 413
+        assert response.get_json()["error"]["detail"] == (
+            "The batch has 3 items; at most 2 are allowed."
+        )
+        response = client.put(
+            "/provider-credentialing/1/licenses-batch", json=items[:2], headers=headers
+        )
+        assert response.status_code == 207
+    finally:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()

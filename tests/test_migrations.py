@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -232,3 +233,106 @@ def test_unique_keys_of_users_and_api_keys(migrated_engine: Engine) -> None:
     assert unique_columns("api_key") == {("label",), ("key_hash",)}
     assert unique_columns("refresh_token") == {("token_hash",)}
     assert shape(columns(migrated_engine, "api_key")["key_hash"]) == ("string", 64, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Later migrations on populated SQLite databases
+
+REBUILD_PROVIDER_CRED = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Batch mode on SQLite: copy provider_cred to a new table, drop the old one, rename.
+    with op.batch_alter_table("provider_cred", recreate="always") as batch_op:
+        batch_op.alter_column("cred_status", type_=sa.String(32))
+    {extra}
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+@pytest.fixture
+def later_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``later_migration(extra)`` → a copy of the migrations with a revision 0002 after head."""
+    import app.schema
+
+    def _add(extra: str = "") -> str:
+        directory = tmp_path / "migrations"
+        shutil.copytree(
+            app.schema.MIGRATIONS_DIR, directory, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        (directory / "versions" / "0002_rebuild_provider_cred.py").write_text(
+            REBUILD_PROVIDER_CRED.format(down=head_revision(), extra=extra)
+        )
+        monkeypatch.setattr(app.schema, "MIGRATIONS_DIR", directory)
+        return "0002"
+
+    return _add
+
+
+def add_license(engine: Engine) -> None:
+    day = datetime(2024, 1, 1)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO provider_cred (provider_cred_key, provider_id, cred_type_key, "
+                "effective_date, entry_date, update_date) VALUES (1, 'P1', 1, :d, :d, :d)"
+            ),
+            {"d": day},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO provider_cred_license (provider_cred_license_key, "
+                "provider_cred_key, entry_date, update_date) VALUES (10, 1, :d, :d)"
+            ),
+            {"d": day},
+        )
+
+
+def test_batch_migration_of_a_referenced_table_on_populated_sqlite(
+    backend: str, migrated_engine: Engine, later_migration: Any
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("batch (copy and move) migrations are how SQLite changes tables")
+    add_license(migrated_engine)
+    revision = later_migration()
+    assert upgrade_database(migrated_engine) == revision
+    assert current_revision(migrated_engine) == revision
+    with migrated_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key, provider_cred_key FROM provider_cred_license")
+        ).all() == [(10, 1)]
+        # foreign keys are enforced again on the pooled connection
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with pytest.raises(IntegrityError), migrated_engine.begin() as connection:
+        connection.execute(text("DELETE FROM provider_cred"))
+
+
+def test_migration_breaking_foreign_keys_on_sqlite_is_rolled_back(
+    backend: str, migrated_engine: Engine, later_migration: Any
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL enforces foreign keys during migrations itself")
+    from app.schema import MigrationError
+
+    add_license(migrated_engine)
+    later_migration('op.execute("DELETE FROM provider_cred")')
+    with pytest.raises(MigrationError) as excinfo:
+        upgrade_database(migrated_engine)
+    assert str(excinfo.value) == (
+        "The migration left rows with broken foreign keys: "
+        "[('provider_cred_license', 10, 'provider_cred', 0)]."
+    )
+    assert current_revision(migrated_engine) == "0001"
+    with migrated_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM provider_cred")).scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
