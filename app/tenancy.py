@@ -88,7 +88,18 @@ def begin_write(session: Session) -> None:
     On SQLite this issues ``BEGIN IMMEDIATE`` so the write lock is taken up front: a deferred
     transaction that reads and then writes can fail with SQLITE_BUSY under concurrency, which
     the busy timeout cannot cure. On PostgreSQL it is an ordinary ``BEGIN``.
+
+    It must start the transaction: once a transaction is open its BEGIN cannot be changed, so
+    calling it inside a read transaction is an error (SQLAlchemy would only warn and go on
+    without the lock). Calling it again inside a writer's transaction is harmless.
     """
+    if session.in_transaction():
+        if session.connection().get_execution_options().get("credgrid_write", False):
+            return
+        raise RuntimeError(
+            "begin_write() must start the session's transaction; commit or roll back the "
+            "open transaction first."
+        )
     session.connection(execution_options={"credgrid_write": True})
 
 
