@@ -473,3 +473,24 @@ def test_concurrent_writers_do_not_fail(
         assert ids == {1: "P1-saw-0", 2: "P2-saw-1"}
     else:
         assert set(ids) == {1, 2}
+
+
+def test_begin_write_inside_a_read_transaction_is_refused(app: Any) -> None:
+    """Without this, SQLAlchemy only warns and the 'writer' runs under a deferred BEGIN."""
+    with app.app_context():
+        session = open_session("main")
+    try:
+        session.execute(select(ProviderCred)).all()
+        with pytest.raises(RuntimeError) as excinfo:
+            begin_write(session)
+        assert str(excinfo.value) == (
+            "begin_write() must start the session's transaction; commit or roll back the "
+            "open transaction first."
+        )
+        session.rollback()
+        begin_write(session)
+        begin_write(session)  # again inside the writer's own transaction: a no-op
+        assert session.connection().get_execution_options()["credgrid_write"] is True
+    finally:
+        session.rollback()
+        session.close()
