@@ -15,6 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error handlers, CLI."""
     from app.activity import register_activity_tracking
     from app.api.blueprints import register_api
+    from app.api.converters import Int32Converter
     from app.cli import register_cli
     from app.config import load_config
     from app.errors import register_error_handlers
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_activity_tracking(app)
     register_error_handlers(app)
     app.register_blueprint(health_bp)
+    app.url_map.converters["int32"] = Int32Converter
     register_api(app)
     register_cli(app)
     return app

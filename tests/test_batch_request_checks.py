@@ -268,3 +268,12 @@ def test_vbasoftware_base_path(client: Any, headers: dict[str, str]) -> None:
     response = put(client, headers, [license_item(3)], url="/vbasoftware" + URL)
     assert response.status_code == 207
     assert response.get_json()["data"][0]["status"] == 201
+
+
+@pytest.mark.parametrize("cred", ["99999999999999999999", "-5", "2147483648"])
+def test_out_of_range_provider_cred_key_is_404(
+    client: Any, headers: dict[str, str], cred: str
+) -> None:
+    response = put(client, headers, [], url=f"/provider-credentialing/{cred}/licenses-batch")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["title"] == "Not Found"

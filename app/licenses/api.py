@@ -18,7 +18,7 @@ def unknown_provider_cred(key: int) -> ApiError:
     return ApiError(404, f"No provider credential {key} in this database.")
 
 
-@bp.put("/provider-credentialing/<int(signed=True):provider_cred_key>/licenses-batch")
+@bp.put("/provider-credentialing/<int32:provider_cred_key>/licenses-batch")
 def put_licenses_batch(provider_cred_key: int) -> Response:
     """Create or update many licenses; 207 with one result per item, in request order."""
     principal = authenticate_writer()
