@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.activity import register_activity_tracking
     from app.api.blueprints import register_api
     from app.api.converters import Int32Converter
+    from app.api.rate_limit import register_rate_limit
     from app.cli import register_cli
     from app.config import load_config
     from app.errors import register_error_handlers
@@ -38,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_request_sessions)
 
     register_activity_tracking(app)
+    register_rate_limit(app)
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     app.url_map.converters["int32"] = Int32Converter
