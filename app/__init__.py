@@ -15,6 +15,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error handlers, CLI."""
     from app.activity import register_activity_tracking
     from app.api.blueprints import register_api
+    from app.api.converters import Int32Converter
+    from app.api.rate_limit import register_rate_limit
     from app.cli import register_cli
     from app.config import load_config
     from app.errors import register_error_handlers
@@ -37,8 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_request_sessions)
 
     register_activity_tracking(app)
+    register_rate_limit(app)
     register_error_handlers(app)
     app.register_blueprint(health_bp)
+    app.url_map.converters["int32"] = Int32Converter
     register_api(app)
     register_cli(app)
     return app

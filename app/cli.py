@@ -122,6 +122,8 @@ def register_cli(app: Flask) -> None:
         revoke_api_key_command,
         seed_command,
         demo_command,
+        export_licenses_command,
+        import_licenses_command,
     ):
         app.cli.add_command(command)
 
@@ -165,3 +167,54 @@ def demo_command(base_url: str, database: str | None) -> None:
             current_app.config["TOKEN_TTL_SECONDS"],
         )
     click.echo(instructions(access, name, base_url.rstrip("/")))
+
+
+@click.command("export-licenses")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@database_option
+@with_appcontext
+def export_licenses_command(output: Any, database: str | None) -> None:
+    """Write every license as CSV (header: the JSON field names) to stdout or FILE."""
+    from app.licenses.csv_io import export_licenses
+
+    name = selected_database(database)
+    with session_scope(name) as session:
+        count = export_licenses(session, output)
+    click.echo(f"Exported {count} licenses from {name!r}.", err=True)
+
+
+@click.command("import-licenses")
+@click.argument("source", type=click.File("r", encoding="utf-8-sig"))
+@click.option(
+    "--user",
+    "actor",
+    default="csv-import",
+    show_default=True,
+    help="Recorded as entry/update user and in the history.",
+)
+@database_option
+@with_appcontext
+def import_licenses_command(source: Any, actor: str, database: str | None) -> None:
+    """Upsert licenses from CSV through the license service; prints a report per row."""
+    import uuid
+
+    from flask import current_app
+
+    from app.licenses.csv_io import import_licenses
+
+    name = selected_database(database)
+    activity_id = str(uuid.uuid4())
+    with session_scope(name) as session:
+        report = import_licenses(
+            session,
+            source,
+            actor=actor,
+            activity_id=activity_id,
+            batch_size=current_app.config["BATCH_MAX_ITEMS"],
+        )
+    for row in report:
+        click.echo(f"line {row.line}: providerCredLicense_Key {row.key}: {row.status} {row.body}")
+    failed = sum(1 for row in report if row.status >= 400)
+    click.echo(f"{len(report) - failed} rows imported, {failed} failed (activity {activity_id}).")
+    if failed:
+        raise SystemExit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -87,8 +88,17 @@ def validate_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
-    if len(str(config["SECRET_KEY"])) < 16:
-        raise ConfigError("FLASK_SECRET_KEY must be at least 16 characters long.")
+    try:
+        if not parse_many(str(config.get("RATE_LIMIT"))):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"FLASK_RATE_LIMIT must be a rate such as '25 per second', got "
+            f"{config.get('RATE_LIMIT')!r}."
+        ) from None
+    if len(str(config["SECRET_KEY"])) < 32:
+        # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
+        raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
 
 def normalise_databases(raw: Any) -> dict[str, str]:

@@ -121,7 +121,7 @@ def json_body() -> Any:
     if not JSON_TYPES.match(request.mimetype or ""):
         raise ApiError(415, "The request body must be JSON (Content-Type: application/json).")
     try:
-        raw = request.get_data(cache=False)
+        raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         raise ApiError(413, f"The request body is larger than {limit} bytes.") from None

@@ -1,0 +1,127 @@
+"""CSV export and import of licenses (SPEC section 6). Import goes through the license service."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.batch.outcome import ParentNotFound
+from app.licenses.models import ProviderCredLicense
+from app.licenses.schemas import AUDIT_FIELDS, LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
+from app.licenses.service import upsert_licenses
+
+CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "entry_User", "update_Date", "update_User"]
+INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
+_INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
+EXPORT_CHUNK = 1000
+
+
+def export_licenses(session: Session, out: IO[str]) -> int:
+    """Write every license as CSV (header = the JSON field names); returns the row count."""
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    statement = select(ProviderCredLicense).order_by(
+        ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
+    )
+    for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
+        writer.writerow(LICENSE_OUT_SCHEMA.dump(row))
+        count += 1
+    return count
+
+
+@dataclass
+class ImportedRow:
+    line: int
+    key: str
+    status: int
+    body: str
+
+
+def csv_cell_to_json(column: str, cell: str | None) -> Any:
+    """CSV has only text: empty is null, and whole numbers in integer columns are integers."""
+    if cell is None or cell == "":
+        return None
+    if column in INTEGER_COLUMNS and _INTEGER.match(cell):
+        return int(cell)
+    return cell
+
+
+def read_items(source: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(first line of the record, item)``; a quoted cell may span several lines."""
+    reader = csv.DictReader(source)
+    _ = reader.fieldnames  # reads the header
+    start = reader.line_num + 1
+    for record in reader:
+        item = {
+            column: csv_cell_to_json(column, cell)
+            for column, cell in record.items()
+            if column is not None and column not in AUDIT_FIELDS
+        }
+        if None in record:  # more cells than header columns
+            item["(extra cells)"] = record[None]  # type: ignore[index]
+        yield start, item
+        start = reader.line_num + 1
+
+
+def import_licenses(
+    session: Session,
+    source: IO[str],
+    *,
+    actor: str,
+    activity_id: str,
+    batch_size: int = 5000,
+) -> list[ImportedRow]:
+    """Upsert every CSV row through the license service, grouped by ProviderCred."""
+    groups: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
+    for line, item in read_items(source):
+        groups.setdefault(item.get("providerCred_Key"), []).append((line, item))
+    report: list[ImportedRow] = []
+    for cred_key, rows in groups.items():
+        for chunk in _chunks(rows, batch_size):
+            report.extend(_import_group(session, cred_key, chunk, actor, activity_id))
+    report.sort(key=lambda r: r.line)
+    return report
+
+
+def _import_group(
+    session: Session,
+    cred_key: Any,
+    rows: list[tuple[int, dict[str, Any]]],
+    actor: str,
+    activity_id: str,
+) -> list[ImportedRow]:
+    keys = [str(item.get("providerCredLicense_Key", "")) for _, item in rows]
+    if not isinstance(cred_key, int) or isinstance(cred_key, bool):
+        body = (
+            "providerCred_Key: Not a valid integer."
+            if cred_key is not None
+            else ("providerCred_Key: Missing data for required field.")
+        )
+        return [
+            ImportedRow(line, key, 400, body) for (line, _), key in zip(rows, keys, strict=True)
+        ]
+    try:
+        outcomes = upsert_licenses(
+            session, cred_key, [item for _, item in rows], actor=actor, activity_id=activity_id
+        )
+    except ParentNotFound:
+        body = f"No provider credential {cred_key} in this database."
+        return [
+            ImportedRow(line, key, 404, body) for (line, _), key in zip(rows, keys, strict=True)
+        ]
+    return [
+        ImportedRow(line, key, outcome.status, outcome.body)
+        for (line, _), key, outcome in zip(rows, keys, outcomes, strict=True)
+    ]
+
+
+def _chunks(rows: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

@@ -1,0 +1,68 @@
+"""The envelope, activity ids and error shapes on API paths (never HTML, never a traceback)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.helpers import BATCH_URL
+
+
+def assert_envelope_error(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"data", "error", "debug"}
+    assert body["data"] is None
+    assert body["error"]["status"] == status
+    assert set(body["error"]) >= {"type", "title", "status", "detail", "instance"}
+    assert body["debug"]["activityID"] == response.headers["X-Activity-ID"]
+    return body["error"]
+
+
+@pytest.mark.parametrize("path", ["/nope", "/vbasoftware/nope", "/provider-credentialing/x"])
+def test_unknown_api_path_is_json_404(client: Any, path: str) -> None:
+    error = assert_envelope_error(client.get(path), 404)
+    assert error["title"] == "Not Found"
+
+
+def test_wrong_method_is_json_405(client: Any) -> None:
+    response = client.delete(BATCH_URL.format(cred=1))
+    error = assert_envelope_error(response, 405)
+    assert error["detail"] == "Method DELETE is not allowed here."
+    assert "PUT" in response.headers["Allow"]
+
+
+def test_unexpected_exception_is_json_500_without_traceback(app: Flask) -> None:
+    @app.get("/explode")
+    def explode() -> str:
+        raise RuntimeError("secret internals")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/explode")
+    error = assert_envelope_error(response, 500)
+    assert error["detail"] == f"Internal error (activity {response.headers['X-Activity-ID']})"
+    assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_every_response_has_a_fresh_activity_id(client: Any) -> None:
+    first = client.get("/healthz").headers["X-Activity-ID"]
+    second = client.get("/healthz").headers["X-Activity-ID"]
+    assert first != second and len(first) == 36
+
+
+def test_one_log_line_per_request(client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("credgrid.access")
+    logger.addHandler(caplog.handler)
+    try:
+        response = client.get("/nope")
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [r.getMessage() for r in caplog.records if r.name == "credgrid.access"]
+    assert len(lines) == 1
+    activity = response.headers["X-Activity-ID"]
+    assert lines[0].startswith(f"activity={activity} method=GET path=/nope status=404 ")
+    assert "duration_ms=" in lines[0]

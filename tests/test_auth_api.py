@@ -1,0 +1,149 @@
+"""Login (POST /user-authentication), token refresh, and what the tokens are good for."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.helpers import BATCH_URL, license_item
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def login(client: Any, make_user: Any, make_api_key: Any) -> Any:
+    make_user("alice", "correct horse")
+    key = make_api_key()
+
+    def _login(username: str = "alice", password: str = "correct horse", **headers: str) -> Any:
+        sent = {
+            "vbasoftware-database": "main",
+            "x-api-key": key,
+            "Authorization": basic(username, password),
+            # Generated VBAPI clients send these, and a JSON content type on an empty POST.
+            "vbasoftware-client-id": "client",
+            "vbasoftware-client-code": "code",
+            "Content-Type": "application/json",
+        }
+        sent.update({k.replace("_", "-"): v for k, v in headers.items()})
+        return client.post("/user-authentication", headers={k: v for k, v in sent.items() if v})
+
+    _login.api_key = key  # type: ignore[attr-defined]
+    return _login
+
+
+def test_login_returns_authentication_result(login: Any) -> None:
+    response = login()
+    assert response.status_code == 200
+    result = response.get_json()["data"]["authenticationResult"]
+    assert set(result) == {"idToken", "accessToken", "refreshToken", "expiresIn", "tokenType"}
+    assert result["tokenType"] == "Bearer"
+    assert result["expiresIn"] == 86400
+    claims = jwt.decode(result["idToken"], TEST_SECRET, algorithms=["HS256"], issuer="credgrid")
+    assert claims["sub"] == "alice"
+    assert claims["db"] == "main"
+    assert claims["exp"] - claims["iat"] == 86400
+
+
+def test_token_lifetime_is_configurable(app: Any, login: Any) -> None:
+    app.config["TOKEN_TTL_SECONDS"] = 60
+    result = login().get_json()["data"]["authenticationResult"]
+    claims = jwt.decode(result["idToken"], TEST_SECRET, algorithms=["HS256"], issuer="credgrid")
+    assert claims["exp"] - claims["iat"] == 60 and result["expiresIn"] == 60
+
+
+def test_login_token_works_on_the_batch(client: Any, login: Any, make_cred: Any) -> None:
+    make_cred(1)
+    token = login().get_json()["data"]["authenticationResult"]["idToken"]
+    headers = {
+        "vbasoftware-database": "main",
+        "x-api-key": login.api_key,
+        "Authorization": f"Bearer {token}",
+    }
+    response = client.put(BATCH_URL.format(cred=1), json=[license_item(1)], headers=headers)
+    assert response.status_code == 207
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "detail"),
+    [
+        ({"password": "wrong password"}, 401, "Wrong username or password."),
+        ({"username": "bob"}, 401, "Wrong username or password."),
+        (
+            {"Authorization": "Basic !!!"},
+            401,
+            "The Basic credentials are not valid base64 of user:password.",
+        ),
+        (
+            {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()},
+            401,
+            "The Basic credentials are not valid base64 of user:password.",
+        ),
+        ({"Authorization": ""}, 401, "An Authorization: Basic <user:password> header is required."),
+        ({"x_api_key": ""}, 401, "The x-api-key header is required."),
+        ({"x_api_key": "cg_nope"}, 401, "The API key is not valid for this database."),
+        ({"vbasoftware_database": ""}, 400, "The vbasoftware-database header is required."),
+        ({"vbasoftware_database": "other"}, 401, "The API key is not valid for this database."),
+    ],
+)
+def test_login_failures(login: Any, kwargs: dict[str, str], status: int, detail: str) -> None:
+    response = login(**kwargs)
+    assert response.status_code == status
+    assert response.get_json()["error"]["detail"] == detail
+    assert response.get_json()["data"] is None
+
+
+def test_refresh_gives_new_tokens_once(client: Any, login: Any) -> None:
+    result = login().get_json()["data"]["authenticationResult"]
+    headers = {
+        "vbasoftware-database": "main",
+        "x-api-key": login.api_key,
+        "expired-id-token": result["idToken"],
+        "refresh-token": result["refreshToken"],
+        "Content-Type": "application/json",
+    }
+    response = client.post("/user-refresh-tokens", headers=headers)
+    assert response.status_code == 200
+    fresh = response.get_json()["data"]["authenticationResult"]
+    assert fresh["refreshToken"] != result["refreshToken"]
+    assert jwt.decode(fresh["idToken"], TEST_SECRET, algorithms=["HS256"])["sub"] == "alice"
+    replay = client.post("/user-refresh-tokens", headers=headers)
+    assert replay.status_code == 401
+    assert replay.get_json()["error"]["detail"] == "The refresh token is invalid or expired."
+
+
+def test_refresh_rejects_foreign_tokens(client: Any, login: Any) -> None:
+    result = login().get_json()["data"]["authenticationResult"]
+    base = {"vbasoftware-database": "main", "x-api-key": login.api_key}
+    missing = client.post("/user-refresh-tokens", headers=base)
+    assert missing.status_code == 401
+    forged = jwt.encode(
+        {"sub": "alice", "db": "main", "iss": "credgrid", "exp": 1}, "x" * 40, algorithm="HS256"
+    )
+    response = client.post(
+        "/user-refresh-tokens",
+        headers={**base, "expired-id-token": forged, "refresh-token": result["refreshToken"]},
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"]["detail"] == (
+        "The expired-id-token is not a token of this database."
+    )
+
+
+def test_passwords_are_stored_hashed(login: Any, session_for: Any) -> None:
+    from sqlalchemy import select
+
+    from app.auth.models import StaffUser
+
+    with session_for() as session:
+        stored = session.scalar(
+            select(StaffUser.password_hash).where(StaffUser.username == "alice")
+        )
+    assert "correct horse" not in stored
+    assert stored.startswith("$argon2id$")

@@ -1,0 +1,279 @@
+"""Request-level checks of the batch endpoint, in SPEC section 4's order."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from app.audit import utcnow
+from tests.conftest import TEST_SECRET
+from tests.helpers import BATCH_URL, license_item
+
+URL = BATCH_URL.format(cred=1)
+
+
+@pytest.fixture
+def headers(auth_headers: Any, make_cred: Any) -> dict[str, str]:
+    make_cred(1)
+    return auth_headers()
+
+
+def put(
+    client: Any,
+    headers: dict[str, str],
+    body: Any = None,
+    raw: bytes | None = None,
+    content_type: str | None = "application/json",
+    url: str = URL,
+) -> Any:
+    data = raw if raw is not None else json.dumps(body if body is not None else [])
+    if content_type is not None:
+        headers = {**headers, "Content-Type": content_type}
+    return client.put(url, data=data, headers=headers)
+
+
+def assert_problem(response: Any, status: int, detail: str) -> None:
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["data"] is None
+    assert body["error"]["status"] == status
+    assert body["error"]["detail"] == detail
+    assert body["error"]["instance"] == URL
+    assert body["debug"]["activityID"] == response.headers["X-Activity-ID"]
+
+
+def expired_token(database: str, username: str) -> str:
+    now = utcnow()
+    claims = {
+        "iss": "credgrid",
+        "sub": username,
+        "db": database,
+        "token_use": "id",
+        "iat": now - timedelta(days=2),
+        "exp": now - timedelta(seconds=1),
+    }
+    return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "detail"),
+    [
+        ({"vbasoftware-database": None}, 400, "The vbasoftware-database header is required."),
+        (
+            {"vbasoftware-database": "nope"},
+            400,
+            "Unknown database in the vbasoftware-database header.",
+        ),
+        (
+            {"vbasoftware-database": "../main"},
+            400,
+            "Unknown database in the vbasoftware-database header.",
+        ),
+        ({"x-api-key": None}, 401, "The x-api-key header is required."),
+        ({"x-api-key": "cg_wrong"}, 401, "The API key is not valid for this database."),
+        ({"Authorization": None}, 401, "An Authorization: Bearer <idToken> header is required."),
+        (
+            {"Authorization": "Basic YTpi"},
+            401,
+            "An Authorization: Bearer <idToken> header is required.",
+        ),
+        (
+            {"Authorization": "Bearer not-a-jwt"},
+            401,
+            "The bearer token is invalid, expired or for another database.",
+        ),
+    ],
+)
+def test_database_and_auth_checks(
+    client: Any, headers: dict[str, str], change: dict[str, Any], status: int, detail: str
+) -> None:
+    for name, value in change.items():
+        if value is None:
+            headers.pop(name)
+        else:
+            headers[name] = value
+    # An over-long, non-JSON body: the earlier check must still win.
+    response = put(client, headers, raw=b"not json", content_type="text/plain")
+    assert_problem(response, status, detail)
+    if status == 401:
+        assert response.headers.get("WWW-Authenticate", "Bearer").startswith("Bearer")
+
+
+def test_expired_token_is_401(client: Any, headers: dict[str, str]) -> None:
+    headers["Authorization"] = "Bearer " + expired_token("main", "editor-main")
+    assert_problem(
+        put(client, headers, [license_item(1)]),
+        401,
+        "The bearer token is invalid, expired or for another database.",
+    )
+
+
+def test_token_signed_with_another_secret_is_401(client: Any, headers: dict[str, str]) -> None:
+    forged = jwt.encode(
+        {
+            "iss": "credgrid",
+            "sub": "editor-main",
+            "db": "main",
+            "token_use": "id",
+            "exp": utcnow() + timedelta(hours=1),
+        },
+        "another-secret-another-secret-0123456789",
+        algorithm="HS256",
+    )
+    headers["Authorization"] = f"Bearer {forged}"
+    assert_problem(
+        put(client, headers, []),
+        401,
+        "The bearer token is invalid, expired or for another database.",
+    )
+
+
+def test_unsigned_token_is_401(client: Any, headers: dict[str, str]) -> None:
+    unsigned = jwt.encode(
+        {
+            "iss": "credgrid",
+            "sub": "editor-main",
+            "db": "main",
+            "token_use": "id",
+            "exp": utcnow() + timedelta(hours=1),
+        },
+        None,
+        algorithm="none",
+    )
+    headers["Authorization"] = f"Bearer {unsigned}"
+    assert_problem(
+        put(client, headers, []),
+        401,
+        "The bearer token is invalid, expired or for another database.",
+    )
+
+
+def test_token_of_deleted_user_is_401(
+    client: Any, headers: dict[str, str], session_for: Any
+) -> None:
+    from sqlalchemy import delete
+
+    from app.auth.models import StaffUser
+
+    with session_for() as session:
+        session.execute(delete(StaffUser))
+        session.commit()
+    assert_problem(put(client, headers, []), 401, "The token's user no longer exists.")
+
+
+def test_viewer_cannot_write(client: Any, auth_headers: Any, make_cred: Any) -> None:
+    make_cred(1)
+    response = put(client, auth_headers(role="viewer"), [license_item(1)])
+    assert_problem(response, 403, "User 'viewer-main' has the viewer role and cannot write.")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/xml", "multipart/form-data", "application/jsonx"],
+)
+def test_content_type_must_be_json(
+    client: Any, headers: dict[str, str], content_type: str | None
+) -> None:
+    response = put(client, headers, raw=b"[", content_type=content_type)
+    assert_problem(response, 415, "The request body must be JSON (Content-Type: application/json).")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/json",
+        "application/vnd.vba+json",
+    ],
+)
+def test_json_content_types_accepted(
+    client: Any, headers: dict[str, str], content_type: str
+) -> None:
+    response = put(client, headers, [license_item(7)], content_type=content_type)
+    assert response.status_code == 207
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "MAX_CONTENT_LENGTH": 4096, "BATCH_MAX_ITEMS": 3}
+
+
+def test_body_too_large_is_413_before_json_checks(client: Any, headers: dict[str, str]) -> None:
+    response = put(client, headers, raw=b"x" * 5000)
+    assert_problem(response, 413, "The request body is larger than 4096 bytes.")
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b"[", "The request body is not valid JSON: Expecting value: line 1 column 2 (char 1)."),
+        (b"", "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0)."),
+        (b'{"a": 1}', "The request body must be a JSON array of items."),
+        (b"5", "The request body must be a JSON array of items."),
+        (b"[NaN]", "The request body is not valid JSON: NaN is not a JSON number."),
+        (b"\xff\xfe[", None),
+        (b"[" * 100_000 + b"]" * 100_000, None),
+    ],
+)
+def test_body_must_be_a_json_array(
+    client: Any, headers: dict[str, str], raw: bytes, detail: str | None, app: Any
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1_000_000
+    response = put(client, headers, raw=raw)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    if detail is not None:
+        assert error["detail"] == detail
+    else:
+        assert error["detail"].startswith("The request body is not valid JSON")
+
+
+def test_too_many_items_is_413(client: Any, headers: dict[str, str]) -> None:
+    items = [license_item(k) for k in range(4)]
+    assert_problem(
+        put(client, headers, items), 413, "The batch has 4 items; at most 3 are allowed."
+    )
+
+
+def test_unknown_provider_cred_is_404_after_item_count(
+    client: Any, headers: dict[str, str]
+) -> None:
+    url = BATCH_URL.format(cred=999)
+    response = put(client, headers, [license_item(1, cred=999)], url=url)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["detail"] == "No provider credential 999 in this database."
+    too_many = put(client, headers, [license_item(k, cred=999) for k in range(4)], url=url)
+    assert too_many.status_code == 413
+
+
+def test_empty_array_is_207_with_no_data(client: Any, headers: dict[str, str]) -> None:
+    response = put(client, headers, [])
+    assert response.status_code == 207
+    assert response.get_json()["data"] == []
+
+
+def test_flag_must_be_boolean(client: Any, headers: dict[str, str]) -> None:
+    response = put(client, headers, [], url=URL + "?atomic=maybe")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["errors"] == {"atomic": ["Must be true or false."]}
+
+
+def test_vbasoftware_base_path(client: Any, headers: dict[str, str]) -> None:
+    response = put(client, headers, [license_item(3)], url="/vbasoftware" + URL)
+    assert response.status_code == 207
+    assert response.get_json()["data"][0]["status"] == 201
+
+
+@pytest.mark.parametrize("cred", ["99999999999999999999", "-5", "2147483648"])
+def test_out_of_range_provider_cred_key_is_404(
+    client: Any, headers: dict[str, str], cred: str
+) -> None:
+    response = put(client, headers, [], url=f"/provider-credentialing/{cred}/licenses-batch")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["title"] == "Not Found"

@@ -1,0 +1,89 @@
+"""export-licenses / import-licenses: CSV in and out, the import through the license service."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app.licenses.csv_io import CSV_COLUMNS
+from app.licenses.models import ProviderCredLicense
+from app.licenses.service import upsert_licenses
+from tests.helpers import license_item
+
+
+def seed_licenses(session_for: Any, make_cred: Any, make_license_type: Any) -> None:
+    make_cred(1)
+    make_license_type(1)
+    with session_for() as session:
+        upsert_licenses(
+            session,
+            1,
+            [license_item(1, credLicenseType_Key=1), license_item(2, license_Name='a, "b"\nc')],
+            actor="tester",
+            activity_id="t",
+        )
+
+
+def test_export_writes_the_json_field_names(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    seed_licenses(session_for, make_cred, make_license_type)
+    target = tmp_path / "out.csv"
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert list(rows[0]) == CSV_COLUMNS
+    assert [r["providerCredLicense_Key"] for r in rows] == ["1", "2"]
+    assert rows[0]["credLicenseType_Key"] == "1"
+    assert rows[0]["effective_Date"] == "2024-01-01T00:00:00Z"
+    assert rows[1]["license_Name"] == 'a, "b"\nc'
+    assert rows[0]["entry_User"] == "tester"
+
+
+def test_round_trip_is_unchanged_and_bad_rows_are_reported(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    seed_licenses(session_for, make_cred, make_license_type)
+    exported = tmp_path / "out.csv"
+    runner.invoke(args=["export-licenses", "-o", str(exported)])
+    rows = list(csv.DictReader(io.StringIO(exported.read_text())))
+    rows.append({**rows[0], "providerCredLicense_Key": "3", "state": "ZZ"})
+    rows.append({**rows[0], "providerCredLicense_Key": "4", "providerCred_Key": "77"})
+    rows.append({**rows[0], "providerCredLicense_Key": "x5"})
+    rows.append({**rows[0], "providerCredLicense_Key": "6", "state": "ca"})
+    source = tmp_path / "in.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    result = runner.invoke(args=["import-licenses", str(source), "--database", "main"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "line 2: providerCredLicense_Key 1: 200 Updated"
+    assert lines[1] == "line 3: providerCredLicense_Key 2: 200 Updated"
+    assert lines[2] == (
+        "line 5: providerCredLicense_Key 3: 400 state: Not a valid USPS state code "
+        "(50 states, DC, AS, GU, MP, PR, VI)."
+    )
+    assert lines[3] == (
+        "line 6: providerCredLicense_Key 4: 404 No provider credential 77 in this database."
+    )
+    assert (
+        lines[4]
+        == "line 7: providerCredLicense_Key x5: 400 providerCredLicense_Key: Not a valid integer."
+    )
+    assert lines[5] == "line 8: providerCredLicense_Key 6: 201 Created"
+    assert lines[6].startswith("3 rows imported, 3 failed")
+    with session_for() as session:
+        rows_after = session.scalars(select(ProviderCredLicense)).all()
+        assert {r.provider_cred_license_key: r.state for r in rows_after} == {
+            1: "NY",
+            2: "NY",
+            6: "CA",
+        }
+        assert {r.update_user for r in rows_after if r.provider_cred_license_key < 3} == {"tester"}
