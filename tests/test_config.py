@@ -133,7 +133,11 @@ def test_secret_key_from_the_environment_is_taken_verbatim(
 ) -> None:
     # from_prefixed_env parses values as JSON: a key of digits would otherwise become an int
     # (unusable for signing) and "null" would silently fall back to the local key.
-    for secret in ("12345678901234567890123", "1e999999999999999999", '"quoted-secret-value"'):
+    for secret in (
+        "12345678901234567890123456789012345",
+        "1e999999999999999999999999999999",
+        '"quoted-secret-value-of-32-or-more"',
+    ):
         monkeypatch.setenv("FLASK_SECRET_KEY", secret)
         app = build()
         assert app.config["SECRET_KEY"] == secret
@@ -289,12 +293,17 @@ def bad_name(name: str) -> str:
         (
             "FLASK_SECRET_KEY",
             "short",
-            "FLASK_SECRET_KEY must be at least 16 characters long.",
+            "FLASK_SECRET_KEY must be at least 32 characters long.",
         ),
         (
             "FLASK_SECRET_KEY",
-            "123456789012345",
-            "FLASK_SECRET_KEY must be at least 16 characters long.",
+            "1234567890123456789012345678901",
+            "FLASK_SECRET_KEY must be at least 32 characters long.",
+        ),
+        (
+            "FLASK_RATE_LIMIT",
+            "fast",
+            "FLASK_RATE_LIMIT must be a rate such as '25 per second', got 'fast'.",
         ),
     ],
 )
