@@ -177,7 +177,7 @@ def export_licenses_command(output: Any, database: str | None) -> None:
     """Write every license as CSV (header: the JSON field names) to stdout or FILE."""
     from app.licenses.csv_io import export_licenses
 
-    name = selected_database(database)
+    name = migrated_database(database)
     with session_scope(name) as session:
         count = export_licenses(session, output)
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
@@ -202,7 +202,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
 
     from app.licenses.csv_io import import_licenses
 
-    name = selected_database(database)
+    name = migrated_database(database)
     activity_id = str(uuid.uuid4())
     with session_scope(name) as session:
         report = import_licenses(
