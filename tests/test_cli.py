@@ -133,6 +133,7 @@ COMMANDS = [
     ["create-api-key", "integration"],
     ["revoke-api-key", "integration"],
     ["demo"],
+    ["export-licenses"],
 ]
 
 
@@ -168,13 +169,18 @@ def test_unknown_database_fails_cleanly(
         ["create-user", "bob", "--password", "long enough"],
         ["create-api-key", "integration"],
         ["revoke-api-key", "integration"],
+        ["export-licenses"],
+        ["import-licenses", "{csv}"],
     ],
     ids=lambda c: c[0],
 )
 def test_commands_on_a_database_without_schema_say_to_run_init_db(
-    runner: Any, app: Any, command: list[str]
+    runner: Any, app: Any, tmp_path: Path, command: list[str]
 ) -> None:
-    result = invoke(runner, *command, "--database", "fresh")
+    csv = tmp_path / "licenses.csv"
+    csv.write_text("providerCredLicense_Key,providerCred_Key\n1,1\n")
+    args = [arg.format(csv=csv) for arg in command]
+    result = invoke(runner, *args, "--database", "fresh")
     assert result.exit_code == 1
     assert result.output == (
         "Error: Database 'fresh' does not have the current schema; "
@@ -184,7 +190,8 @@ def test_commands_on_a_database_without_schema_say_to_run_init_db(
 
 
 def test_every_command_has_a_database_option(runner: Any) -> None:
-    for command in ("init-db", "seed", "create-user", "create-api-key", "revoke-api-key", "demo"):
+    commands = ("init-db", "seed", "create-user", "create-api-key", "revoke-api-key", "demo")
+    for command in (*commands, "export-licenses", "import-licenses"):
         output = ok(invoke(runner, command, "--help"))
         assert "--database TEXT" in output
         assert "(default: the first in FLASK_DATABASES)" in " ".join(output.split())
