@@ -11,6 +11,10 @@ from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
 
+# Cheap, and fails on a database nobody ran init-db on (a new SQLite file is created empty).
+SCHEMA_PROBE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+PG_SCHEMA_PROBE = "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
+
 
 @bp.get("/healthz")
 def healthz() -> Response:
@@ -18,8 +22,9 @@ def healthz() -> Response:
     for name in current_app.config["DATABASES"]:
         try:
             with engine_for(name).connect() as connection:
-                connection.execute(text("SELECT 1"))
-            results[name] = "ok"
+                probe = SCHEMA_PROBE if connection.dialect.name == "sqlite" else PG_SCHEMA_PROBE
+                migrated = connection.execute(text(probe)).first() is not None
+            results[name] = "ok" if migrated else "not initialised: run init-db"
         except Exception as exc:  # any failure of one database is that database's state
             cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
             results[name] = f"{type(cause).__name__}: unavailable"

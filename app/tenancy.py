@@ -18,6 +18,7 @@ from app.extensions import db
 
 DATABASE_HEADER = "vbasoftware-database"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 5
 
 
 class UnknownDatabase(LookupError):
@@ -30,7 +31,12 @@ def configure_engines(app: Flask) -> None:
     for name, url in app.config["DATABASES"].items():
         options: dict[str, Any] = {"url": url}
         if url.startswith("postgresql"):
-            options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+            options.update(
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
+                connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+            )
         binds[name] = options
     app.config["SQLALCHEMY_BINDS"] = binds
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})

@@ -136,3 +136,18 @@ def test_healthz_other_methods_are_405_in_the_envelope(client: Any, method: str)
     assert body["data"] is None
     assert body["error"]["status"] == 405
     assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS"]
+
+
+def test_database_without_schema_is_503_not_initialised(app_config: dict, tmp_path: Path) -> None:
+    from app import create_app
+
+    empty = tmp_path / "empty.db"
+    config = {**app_config, "DATABASES": {**app_config["DATABASES"], "fresh": f"sqlite:///{empty}"}}
+    fresh_app = create_app(config)
+    response = fresh_app.test_client().get("/healthz")
+    with fresh_app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    assert response.status_code == 503
+    assert response.get_json()["data"]["databases"]["fresh"] == "not initialised: run init-db"
+    assert response.get_json()["data"]["databases"]["main"] == "ok"
