@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.extensions import csrf, db
     from app.health import bp as health_bp
     from app.tenancy import close_request_sessions, configure_engines
+    from app.ui import register_ui
 
     app = Flask(
         __name__,
@@ -39,5 +40,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     register_api(app)
+    register_ui(app)
     register_cli(app)
     return app
