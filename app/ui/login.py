@@ -45,6 +45,7 @@ class SignInResult:
     ok: bool
     message: str | None = None
     status: int = 200
+    retry_after: int = 0
 
 
 def sign_in(database: str, username: str, password: str) -> SignInResult:
@@ -57,9 +58,8 @@ def sign_in(database: str, username: str, password: str) -> SignInResult:
     attempt = (database, username.casefold(), request.remote_addr)
     wait = throttle.wait_seconds(attempt)
     if wait:
-        return SignInResult(
-            False, f"Too many failed attempts. Try again in {wait} seconds.", status=429
-        )
+        message = f"Too many failed attempts. Try again in {wait} seconds."
+        return SignInResult(False, message, status=429, retry_after=wait)
     database_session = request_session(database)
     user = authenticate(database_session, username, password)
     database_session.rollback()

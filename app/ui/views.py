@@ -103,15 +103,17 @@ def login() -> Any:
     if g.staff is not None:
         return redirect(target)
     form = LoginForm(database_names())
-    error, status = None, 200
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
         result = sign_in(form.database.data, form.username.data, form.password.data)
         if result.ok:
             return redirect(target)
         error, status = result.message, result.status
+        if result.retry_after:
+            headers["Retry-After"] = str(result.retry_after)
     elif form.is_submitted():
         error, status = "Enter your username and password, and choose a database.", 400
-    return render_template("ui/login.html", form=form, error=error), status
+    return render_template("ui/login.html", form=form, error=error), status, headers
 
 
 @bp.post("/logout")
