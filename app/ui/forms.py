@@ -17,13 +17,12 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
 )
 from wtforms.meta import DefaultMeta
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -47,7 +46,6 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField("Provider ID or credential key", validators=[Optional(), Length(max=100)])
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1)], default=1)
 
 
 class LicenseRowForm(Form):

@@ -55,7 +55,21 @@
     markDirty(el.closest("tr"));
     if (el.dataset.kind === "delete") { el.closest("tr").classList.toggle("is-deleting", el.checked); }
   });
-  form.addEventListener("submit", function () { submitting = true; });
+  // One Save at a time: a second click would resend versions the first one already replaced,
+  // and report the user's own rows as conflicts.
+  var saveButton = document.getElementById("save");
+  form.addEventListener("submit", function (event) {
+    if (submitting) { event.preventDefault(); return; }
+    submitting = true;
+    if (saveButton) { saveButton.setAttribute("aria-disabled", "true"); saveButton.textContent = "Saving…"; }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && saveButton) { // back from the page cache: allow Save again
+      submitting = false;
+      saveButton.removeAttribute("aria-disabled");
+      saveButton.textContent = "Save";
+    }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty && !submitting) { event.preventDefault(); event.returnValue = ""; }
   });
@@ -173,7 +187,8 @@
     if (!match) {
       match = document.createElement("option");
       match.value = value;
-      match.textContent = value + " (not in list)";
+      match.textContent = value; // kept as pasted; Save reports it on this cell
+      match.title = "Not in the list";
       el.appendChild(match);
     }
     el.value = match.value;

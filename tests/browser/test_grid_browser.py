@@ -231,3 +231,36 @@ def paste(page: Any, text: str) -> None:
         }""",
         text,
     )
+
+
+def test_one_save_with_every_kind_of_outcome(app: Any, logged_in: Any, screenshot: Any) -> None:
+    """The demo data, one Save: an update, a create, a delete and a row in error, side by side."""
+    from app.demo.seed import seed_demo_data
+
+    with app.app_context(), session_scope("main") as session:
+        seed_demo_data(session, providers=8)
+    page = logged_in()
+    page.goto("/ui/credentials/1004/licenses")
+    rows = page.locator("tr[data-row]:not(.is-new)")
+    assert rows.count() >= 3
+    first_key = int(rows.nth(0).locator('input[data-kind="key"]').input_value())
+    last_key = int(rows.nth(rows.count() - 1).locator('input[data-kind="key"]').input_value())
+    page.get_by_label(f"Number, license {first_key}").fill("MD-CA-100200")
+    page.get_by_label(f"Delete license {last_key}").check()
+    blank = page.locator("tr[data-row].is-new")
+    blank.nth(0).get_by_label(re.compile("^Type")).focus()
+    paste(
+        page,
+        "MD\tMedical Doctor (state medical license)\tMD-NV-778812\tNV\tFM\t2025-02-01\t2028-01-31\n"
+        "DEA\tDEA controlled-substance registration\tDEA-XX-1\tXX\tFM\t2025-03-01\t2025-01-01",
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    expect(page.locator("#save-summary")).to_contain_text("1 created · 1 updated · 1 deleted")
+    expect(row_of(page, first_key).locator(".badge")).to_have_text("Updated")
+    expect(page.locator("tr.static-row .badge")).to_have_text("Deleted")
+    expect(page.locator("tr[data-row].outcome-invalid")).to_have_count(1)
+    page.locator("#save-summary").evaluate("el => el.blur()")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    screenshot(page, "grid-readme")
+    assert stored(app, last_key) is None

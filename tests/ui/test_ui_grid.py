@@ -282,7 +282,7 @@ def test_invalid_row_keeps_input_and_shows_the_error_on_its_cell(
     assert after.fields[f"{bad_row}-term_Date"] == "2025-01-01"
     assert after.fields[f"{bad_row}-version"] == ""  # still a new row
     assert cell_error(html, f"{bad_row}-state").startswith("Not a valid USPS state code")
-    assert re.search(r'<option value="ZZ" selected>ZZ \(not in list\)</option>', html)
+    assert re.search(r'<option value="ZZ" selected title="Not in the list">ZZ</option>', html)
 
     long_row = after.row(11)
     assert after.fields[f"{long_row}-license_Number"] == "X" * 51
