@@ -32,11 +32,11 @@ from app.ui.grid import (
     COLUMNS,
     OUTCOME_LABELS,
     GridLine,
-    SubmittedRow,
     blank_lines,
     blank_values,
     date_input_type,
     next_suggestion,
+    outcome_counts,
     stored_line,
 )
 from app.ui.grid_data import (
@@ -46,7 +46,7 @@ from app.ui.grid_data import (
     load_cred,
     load_licenses,
 )
-from app.ui.grid_save import save_grid
+from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import page_number
@@ -201,7 +201,7 @@ def render_grid(
         lines=lines,
         form=form,
         can_write=can_write,
-        summary=_summary(lines) if saved else None,
+        summary=outcome_counts(lines) if saved else None,
         types=types,
         type_labels={str(t.key): t.label for t in types},
         states=STATE_CODES,
@@ -209,14 +209,6 @@ def render_grid(
         next_index=len(form.rows) if form is not None else 0,
         next_key=next_suggestion(lines),
     )
-
-
-def _summary(lines: list[GridLine]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for line in lines:
-        if line.outcome:
-            counts[line.outcome] = counts.get(line.outcome, 0) + 1
-    return counts
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,21 +8,24 @@ from typing import Any
 import pytest
 
 from app.api.fields import INT32_MAX
+from app.licenses.schemas import WRITABLE_FIELDS
 from app.ui.grid import (
     COLUMN_NAMES,
-    SubmittedRow,
     blank_lines,
     blank_values,
     cell_datetime,
     date_input_type,
     fingerprint,
     next_suggestion,
-    plan_save,
-    to_item,
 )
+from app.ui.grid_save import SubmittedRow, plan_save, to_item
 
 KEY = "providerCredLicense_Key"
 LOADED = datetime(2025, 3, 1, 10, 20, 30, 123456)
+
+
+def test_the_grid_has_a_column_for_every_field_a_client_writes() -> None:
+    assert set(COLUMN_NAMES) == set(WRITABLE_FIELDS.values()) - {"providerCred_Key"}
 
 
 def row(**cells: str) -> dict[str, str]:
