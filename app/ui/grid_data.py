@@ -42,14 +42,18 @@ def load_licenses(session: Session, provider_cred_key: int) -> dict[int, Provide
 
 
 def license_types(session: Session) -> list[TypeChoice]:
+    """The type catalogue in the order of its labels (any case), whatever the collation."""
     rows = session.execute(
         select(
             CredLicenseType.cred_license_type_key,
             CredLicenseType.display,
             CredLicenseType.description,
-        ).order_by(CredLicenseType.display, CredLicenseType.cred_license_type_key)
+        )
     )
-    return [TypeChoice(key, display or "", description or "") for key, display, description in rows]
+    choices = [
+        TypeChoice(key, display or "", description or "") for key, display, description in rows
+    ]
+    return sorted(choices, key=lambda choice: (choice.label.casefold(), choice.key))
 
 
 def first_free_license_key(session: Session) -> int | None:

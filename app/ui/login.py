@@ -31,13 +31,12 @@ LOGIN_FAILED = "The username or password is not correct for this database."
 
 @dataclass(frozen=True)
 class Staff:
+    """The logged-in person for this request, as ``g.staff``."""
+
     username: str
     role: str
     database: str
-
-    @property
-    def can_write(self) -> bool:
-        return self.role == "editor"
+    can_write: bool
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,20 @@ def sign_in(database: str, username: str, password: str) -> SignInResult:
         return SignInResult(False, message, status=429, retry_after=wait)
     database_session = request_session(database)
     user = authenticate(database_session, username, password)
-    database_session.rollback()
-    if user is None:
+    stored_username = None if user is None else user.username
+    database_session.rollback()  # expires ``user``: only its name is used from here on
+    if stored_username is None:
         throttle.record_failure(attempt)
         return SignInResult(False, LOGIN_FAILED)
     throttle.record_success(attempt)
-    log_in(user, database)
+    log_in(stored_username, database)
     return SignInResult(True)
 
 
-def log_in(user: StaffUser, database: str) -> None:
+def log_in(username: str, database: str) -> None:
     """Start a fresh session (a new CSRF secret too, so a pre-login token is worthless)."""
     session.clear()
-    session[SESSION_USER] = user.username
+    session[SESSION_USER] = username
     session[SESSION_DATABASE] = database
     session.permanent = True
 
@@ -94,13 +94,14 @@ def load_staff() -> Staff | None:
         session.clear()
         return None
     database_session = request_session(database)
-    role = database_session.scalar(select(StaffUser.role).where(StaffUser.username == username))
-    # End the read transaction: a Save that follows must open its own as a writer.
+    user = database_session.scalar(select(StaffUser).where(StaffUser.username == username))
+    staff = None if user is None else Staff(user.username, user.role, database, user.can_write)
+    # End the read transaction (after reading the user: a rollback expires it), so that a Save
+    # that follows opens its own as a writer.
     database_session.rollback()
-    if role is None:
+    if staff is None:
         session.clear()
-        return None
-    return Staff(username=username, role=role, database=database)
+    return staff
 
 
 def require_login() -> Response | None:
