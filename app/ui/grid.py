@@ -261,9 +261,9 @@ def next_suggestion(lines: Sequence[GridLine]) -> int | None:
     return highest + 1
 
 
-def outcome_counts(lines: Sequence[GridLine]) -> dict[str, int]:
+def outcome_counts(lines: Sequence[GridLine], extra_deleted: int = 0) -> dict[str, int]:
     """How many rows got each outcome, for the summary above the grid."""
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {DELETED: extra_deleted} if extra_deleted else {}
     for line in lines:
         if line.outcome:
             counts[line.outcome] = counts.get(line.outcome, 0) + 1

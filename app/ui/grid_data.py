@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api.fields import INT32_MAX, USPS_STATE_CODES
 from app.credentials.models import ProviderCred
+from app.history.models import LicenseChange
 from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
 
@@ -57,8 +58,13 @@ def license_types(session: Session) -> list[TypeChoice]:
 
 
 def first_free_license_key(session: Session) -> int | None:
-    """One past the highest license key in this database (keys are client-assigned)."""
-    highest = session.scalar(select(func.max(ProviderCredLicense.provider_cred_license_key)))
-    if highest is None:
-        return 1
+    """One past the highest license key this database has ever used (keys are client-assigned).
+
+    Deleted licenses count: their history stays readable under their key, so a new license
+    must not take it over.
+    """
+    live = select(func.max(ProviderCredLicense.provider_cred_license_key)).scalar_subquery()
+    past = select(func.max(LicenseChange.provider_cred_license_key)).scalar_subquery()
+    keys = [k for k in session.execute(select(live, past)).one() if k is not None]
+    highest = max(keys, default=0)
     return highest + 1 if highest < INT32_MAX else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import page_number
+from app.ui.save_report import recall_save, remember_save
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
 bp.before_request(require_login)
@@ -158,12 +160,17 @@ def grid(provider_cred_key: int) -> str:
     cred = load_cred(session, provider_cred_key) or abort(404)
     stored = load_licenses(session, provider_cred_key)
     lines = [stored_line(license) for license in stored.values()]
-    return render_grid(session, cred, lines)
+    report = recall_save(provider_cred_key, g.staff.database)
+    if report is None:
+        return render_grid(session, cred, lines)
+    gone = report.apply(lines)
+    return render_grid(session, cred, lines, saved=True, deleted=gone)
 
 
 @bp.post("/credentials/<int(signed=True):provider_cred_key>/licenses")
 @editor_required
-def save(provider_cred_key: int) -> tuple[str, int]:
+def save(provider_cred_key: int) -> Response | tuple[str, int]:
+    """Save; all rows through → redirect to the grid, else the grid with what was typed."""
     form = LicenseGridForm()
     if not form.validate_on_submit():
         abort(400)
@@ -175,13 +182,19 @@ def save(provider_cred_key: int) -> tuple[str, int]:
         )
     except ParentNotFound:
         abort(404)
+    failed = any(line.failed for line in lines)
+    if not failed and remember_save(provider_cred_key, g.staff.database, lines):
+        return redirect(url_for("ui.grid", provider_cred_key=provider_cred_key), code=303)
     cred = load_cred(session, provider_cred_key) or abort(404)
-    status = 422 if any(line.failed for line in lines) else 200
-    return render_grid(session, cred, lines, saved=True), status
+    return render_grid(session, cred, lines, saved=True), 422 if failed else 200
 
 
 def render_grid(
-    session: Session, cred: ProviderCred, lines: list[GridLine], saved: bool = False
+    session: Session,
+    cred: ProviderCred,
+    lines: list[GridLine],
+    saved: bool = False,
+    deleted: Sequence[tuple[int, str | None]] = (),
 ) -> str:
     can_write = g.staff.can_write
     form = None
@@ -201,7 +214,8 @@ def render_grid(
         lines=lines,
         form=form,
         can_write=can_write,
-        summary=outcome_counts(lines) if saved else None,
+        summary=outcome_counts(lines, extra_deleted=len(deleted)) if saved else None,
+        deleted=deleted,
         types=types,
         type_labels={str(t.key): t.label for t in types},
         states=STATE_CODES,

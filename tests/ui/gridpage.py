@@ -112,6 +112,8 @@ class GridPage:
         return self
 
     def save(self, **kwargs: Any) -> Any:
+        """Post the form; like a browser, follow the redirect a fully successful Save answers."""
+        kwargs.setdefault("follow_redirects", True)
         return self.client.post(
             f"/ui/credentials/{self.provider_cred_key}/licenses", data=self.fields, **kwargs
         )

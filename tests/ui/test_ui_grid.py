@@ -188,7 +188,7 @@ def test_save_writes_history_with_the_user_and_one_activity(
     page.set(page.row(11), license_Name="Renamed")
     page.set(page.blank_rows()[0], license_Name="Another")
     response = page.save()
-    activity = response.headers["X-Activity-ID"]
+    activity = response.history[0].headers["X-Activity-ID"]  # the POST's, not the redirect's
 
     update = [c for c in changes_of(app, 11) if c.action == "updated"]
     assert [(c.field, c.old_value, c.new_value, c.user) for c in update] == [
@@ -239,11 +239,57 @@ def test_delete_checkbox_deletes_through_the_service(
     assert stored(app, 12) is None
     assert [c.action for c in changes_of(app, 12)][-1] == "deleted"
     html = response.get_data(as_text=True)
-    assert GridAfter(html).badge(12) == "Deleted"
     after = GridPageFrom(page, html)
     editable_keys = [v for k, v in after.fields.items() if k.endswith("-providerCredLicense_Key")]
-    assert "12" not in editable_keys  # shown as a deleted line, no longer as inputs
+    assert "12" not in editable_keys  # not even as a suggestion: its history stays under 12
     assert "1 deleted." in text_of(html)
+    assert "Deleted: license 12 ." in text_of(html)  # (a tag reads as a space)
+    assert 'href="/ui/licenses/12/history"' in html
+
+
+def test_a_successful_save_redirects_so_reloading_does_not_post_again(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.row(11), license_Name="Once")
+    posted = page.save(follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.location == "/ui/credentials/1/licenses"
+    shown = client.get(posted.location).get_data(as_text=True)
+    assert GridAfter(shown).badge(11) == "Updated"
+    assert "1 updated." in text_of(shown)
+    reloaded = client.get(posted.location).get_data(as_text=True)  # the report is shown once
+    assert GridAfter(reloaded).badge(11) is None
+    assert 'id="save-summary"' not in reloaded
+
+
+def test_a_save_report_too_large_for_the_cookie_is_rendered_directly(
+    app: Any, cred: int, login: Any, open_grid: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.ui import save_report
+
+    monkeypatch.setattr(save_report, "MAX_CHARS", 10)
+    login()
+    page = open_grid(cred)
+    page.set(page.row(11), license_Name="Once")
+    response = page.save(follow_redirects=False)
+    assert response.status_code == 200
+    assert GridAfter(response.get_data(as_text=True)).badge(11) == "Updated"
+
+
+def test_a_failed_save_renders_directly_and_keeps_the_report_out_of_the_session(
+    cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.row(11), license_Name="Saved")
+    page.set(page.blank_rows()[0], state="ZZ", license_Name="Kept")
+    response = page.save(follow_redirects=False)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert GridAfter(html).badge(11) == "Updated" and "Kept" in html
+    assert 'id="save-summary"' not in client.get("/ui/credentials/1/licenses").data.decode()
 
 
 # ---------------------------------------------------------------------------------------------
