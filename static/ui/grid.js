@@ -10,6 +10,7 @@
   var template = document.getElementById("new-row-template");
   var addButton = document.getElementById("add-row");
   var dirtyNote = document.getElementById("dirty-note");
+  var lastCol = Number(form.dataset.lastCol);
   var nextIndex = Number(form.dataset.nextIndex || 0);
   var nextKey = form.dataset.nextKey ? Number(form.dataset.nextKey) : null;
   var dirty = false;
@@ -92,7 +93,7 @@
     var r = all.indexOf(el.closest("tr"));
     var c = Number(el.dataset.col);
     if (dCol) {
-      for (var col = c + dCol; col >= 0 && col <= 9; col += dCol) {
+      for (var col = c + dCol; col >= 0 && col <= lastCol; col += dCol) {
         var found = cellAt(all[r], col);
         if (found) { return found; }
       }

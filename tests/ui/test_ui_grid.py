@@ -565,6 +565,23 @@ def test_a_forged_version_is_refused_without_writing(
     assert "unreadable row version" in text_of(html)
 
 
+@pytest.mark.parametrize("delete", [False, True])
+def test_a_forged_key_on_a_loaded_row_is_an_error_on_that_cell(
+    app: Any, cred: int, login: Any, open_grid: Any, delete: bool
+) -> None:
+    login()
+    page = open_grid(cred)
+    row = page.row(11)
+    page.set(row, providerCredLicense_Key="abc", license_Name="Forged")
+    if delete:
+        page.tick(row, "delete")
+    response = page.save()
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert cell_error(html, f"{row}-providerCredLicense_Key") == "Not a valid integer."
+    assert stored(app, 11).license_name == "Medical license"  # type: ignore[union-attr]
+
+
 # ---------------------------------------------------------------------------------------------
 # Output escaping, roles, CSRF
 
