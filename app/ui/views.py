@@ -154,7 +154,7 @@ def credentials() -> str:
 # The license grid
 
 
-@bp.get("/credentials/<int(signed=True):provider_cred_key>/licenses")
+@bp.get("/credentials/<int32:provider_cred_key>/licenses")
 def grid(provider_cred_key: int) -> str:
     session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
@@ -167,7 +167,7 @@ def grid(provider_cred_key: int) -> str:
     return render_grid(session, cred, lines, saved=True, deleted=gone)
 
 
-@bp.post("/credentials/<int(signed=True):provider_cred_key>/licenses")
+@bp.post("/credentials/<int32:provider_cred_key>/licenses")
 @editor_required
 def save(provider_cred_key: int) -> Response | tuple[str, int]:
     """Save; all rows through → redirect to the grid, else the grid with what was typed."""
@@ -254,7 +254,7 @@ def expiring() -> str:
     )
 
 
-@bp.get("/licenses/<int(signed=True):license_key>/history")
+@bp.get("/licenses/<int32:license_key>/history")
 def history(license_key: int) -> str:
     session = db()
     entries = license_history(session, license_key)

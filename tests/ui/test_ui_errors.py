@@ -61,3 +61,22 @@ def test_static_files_are_served(client: Any) -> None:
     with client.get("/static/ui/grid.js") as script:
         assert script.status_code == 200 and b"parseTsv" in script.data
     assert client.get("/static/ui/missing.js").mimetype == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/ui/credentials/99999999999/licenses", 404),
+        # Werkzeug answers 405 when the POST rule's converter refuses the key; no query runs.
+        ("post", "/ui/credentials/99999999999/licenses", 405),
+        ("get", "/ui/credentials/-1/licenses", 404),
+        ("get", "/ui/licenses/99999999999/history", 404),
+        ("get", "/ui/licenses/-99999999999/history", 404),
+    ],
+)
+def test_keys_beyond_int32_match_no_route_instead_of_failing_in_the_database(
+    login: Any, client: Any, method: str, path: str, status: int
+) -> None:
+    login()
+    response = getattr(client, method)(path, data={"rows-0-license_Name": "x"})
+    assert response.status_code == status
