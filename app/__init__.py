@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.extensions import csrf, db
     from app.health import bp as health_bp
     from app.tenancy import close_request_sessions, configure_engines
+    from app.ui import register_ui
 
     app = Flask(
         __name__,
@@ -44,5 +45,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.url_map.converters["int32"] = Int32Converter
     register_api(app)
+    register_ui(app)
     register_cli(app)
     return app

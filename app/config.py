@@ -38,6 +38,15 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
         "GRID_BLANK_ROWS": 5,
+        # Staff UI: failed logins back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
+        # failure up to the maximum; failures older than the window are forgotten.
+        "LOGIN_FAILURE_MAX_DELAY_SECONDS": 30,
+        "LOGIN_FAILURE_WINDOW_SECONDS": 900,
+        "UI_PAGE_SIZE": 25,
+        # A UI session lasts 12 h after the last request; its CSRF token as long as the session
+        # (Flask-WTF's default of 1 h would make a Save after a long edit fail and lose input).
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,
     }
 
 
@@ -84,7 +93,13 @@ def _local_secret_key(instance_path: Path) -> str:
 def validate_config(config: dict[str, Any]) -> None:
     """Fail at start-up with a message naming the bad setting, never later on a request."""
     config["DATABASES"] = normalise_databases(config.get("DATABASES"))
-    for name in ("BATCH_MAX_ITEMS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_SECONDS", "PSV_WINDOW_DAYS"):
+    for name in (
+        "BATCH_MAX_ITEMS",
+        "MAX_CONTENT_LENGTH",
+        "TOKEN_TTL_SECONDS",
+        "PSV_WINDOW_DAYS",
+        "UI_PAGE_SIZE",
+    ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import ApiError, problem_response
@@ -28,9 +29,9 @@ def _api_error(exc: ApiError) -> Response:
     return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
 
 
-def _http_exception(exc: HTTPException) -> Response | HTTPException:
+def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple[str, str]]]:
     if not is_api_path(request.path):
-        return exc
+        return _html_error(exc)
     headers = {}
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
@@ -46,5 +47,24 @@ def _unexpected(exc: Exception) -> Response | tuple[str, int]:
     activity = g.get("activity_id", "")
     log.exception("activity=%s unhandled error on %s %s", activity, request.method, request.path)
     if not is_api_path(request.path):
-        return f"Internal error (activity {activity})", 500
+        try:
+            return render_template("ui/error.html", code=500, activity=activity), 500
+        except Exception:
+            log.exception("activity=%s the error page failed too", activity)
+            return f"Internal error (activity {activity})", 500
     return problem_response(500, f"Internal error (activity {activity})")
+
+
+def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    """The UI's error page: the status, what it means for the person, the activity id."""
+    code = exc.code or 500
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow
+    page = render_template(
+        "ui/error.html",
+        code=code,
+        title=exc.name,
+        detail=exc.description,
+        csrf_failed=isinstance(exc, CSRFError),
+        activity=g.get("activity_id", ""),
+    )
+    return page, code, headers

@@ -1,0 +1,25 @@
+"""The staff web UI (SPEC section 5): server-rendered pages over the same license service."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+from werkzeug.wrappers import Response
+
+from app.ui import url_keys
+from app.ui.session_cookie import HttpsAwareSessionInterface
+from app.ui.throttle import EXTENSION_KEY, LoginThrottle
+
+
+def register_ui(app: Flask) -> None:
+    """The UI blueprint under ``/ui``, ``/`` → the UI, its session cookie and login throttle."""
+    from app.ui.views import bp
+
+    app.url_map.converters[url_keys.NAME] = url_keys.Int32Converter
+    app.register_blueprint(bp)
+    app.add_url_rule("/", "root", _to_ui)
+    app.session_interface = HttpsAwareSessionInterface()
+    app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(app.config)
+
+
+def _to_ui() -> Response:
+    return redirect(url_for("ui.home"))

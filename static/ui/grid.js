@@ -1,0 +1,240 @@
+/* The license grid, improved: "Add row", spreadsheet-like keys and paste, unsaved-change
+ * warnings. The page works without it; nothing here saves anything: Save posts the form and
+ * the server validates every cell. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("grid-form");
+  if (!form) { return; }
+  var tbody = form.querySelector("table.grid tbody");
+  var template = document.getElementById("new-row-template");
+  var addButton = document.getElementById("add-row");
+  var dirtyNote = document.getElementById("dirty-note");
+  var lastCol = Number(form.dataset.lastCol);
+  var nextIndex = Number(form.dataset.nextIndex || 0);
+  var nextKey = form.dataset.nextKey ? Number(form.dataset.nextKey) : null;
+  var dirty = false;
+  var submitting = false;
+
+  function rows() { return Array.prototype.slice.call(tbody.querySelectorAll("tr[data-row]")); }
+  function cellAt(row, col) { return row ? row.querySelector('[data-col="' + col + '"]') : null; }
+  function isTextLike(el) {
+    return el.tagName === "INPUT" && (el.type === "text" || el.type === "search");
+  }
+
+  // ---- Add row --------------------------------------------------------------------------
+  function addRow() {
+    var index = String(nextIndex++);
+    var html = template.innerHTML.split("__index__").join(index)
+      .split("__number__").join(String(rows().length + 1));
+    tbody.insertAdjacentHTML("beforeend", html);
+    var row = tbody.lastElementChild;
+    while (row && !row.hasAttribute("data-row")) { row = row.previousElementSibling; }
+    var suggestion = nextKey === null ? "" : String(nextKey);
+    if (nextKey !== null) { nextKey += 1; }
+    cellAt(row, 0).value = suggestion;
+    row.querySelector('input[name$="-suggested_key"]').value = suggestion;
+    return row;
+  }
+  if (addButton && template) {
+    addButton.hidden = false;
+    addButton.addEventListener("click", function () {
+      var row = addRow();
+      (cellAt(row, 1) || cellAt(row, 0)).focus();
+    });
+  }
+
+  // ---- Unsaved changes ------------------------------------------------------------------
+  function markDirty(row) {
+    if (row) { row.classList.add("is-dirty"); }
+    dirty = true;
+    if (dirtyNote) { dirtyNote.hidden = false; }
+  }
+  tbody.addEventListener("input", function (event) { markDirty(event.target.closest("tr")); });
+  tbody.addEventListener("change", function (event) {
+    var el = event.target;
+    markDirty(el.closest("tr"));
+    if (el.dataset.kind === "delete") { el.closest("tr").classList.toggle("is-deleting", el.checked); }
+  });
+  // One Save at a time: a second click would resend versions the first one already replaced,
+  // and report the user's own rows as conflicts.
+  var saveButton = document.getElementById("save");
+  form.addEventListener("submit", function (event) {
+    if (submitting) { event.preventDefault(); return; }
+    submitting = true;
+    if (saveButton) { saveButton.setAttribute("aria-disabled", "true"); saveButton.textContent = "Saving…"; }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && saveButton) { // back from the page cache: allow Save again
+      submitting = false;
+      saveButton.removeAttribute("aria-disabled");
+      saveButton.textContent = "Save";
+    }
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !submitting) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  // ---- Keyboard: arrows and Enter move between cells -------------------------------------
+  function caretAtStart(el) {
+    return !isTextLike(el) || (el.selectionStart === 0 && el.selectionEnd === 0);
+  }
+  function caretAtEnd(el) {
+    return !isTextLike(el) || (el.selectionStart === el.value.length && el.selectionEnd === el.value.length);
+  }
+  function focusCell(el) {
+    if (!el) { return false; }
+    el.focus();
+    if (isTextLike(el) && !el.readOnly) { el.select(); }
+    return true;
+  }
+  function neighbour(el, dRow, dCol) {
+    var all = rows();
+    var r = all.indexOf(el.closest("tr"));
+    var c = Number(el.dataset.col);
+    if (dCol) {
+      for (var col = c + dCol; col >= 0 && col <= lastCol; col += dCol) {
+        var found = cellAt(all[r], col);
+        if (found) { return found; }
+      }
+      return null;
+    }
+    for (var i = r + dRow; i >= 0 && i < all.length; i += dRow) {
+      var target = cellAt(all[i], c);
+      if (target) { return target; }
+    }
+    return null;
+  }
+  tbody.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (!el.matches("[data-col]") || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var move = null;
+    switch (event.key) {
+      case "ArrowUp": move = [-1, 0]; break;
+      case "ArrowDown": move = [1, 0]; break;
+      case "Enter": move = [event.shiftKey ? -1 : 1, 0]; break;
+      case "ArrowLeft": if (caretAtStart(el)) { move = [0, -1]; } break;
+      case "ArrowRight": if (caretAtEnd(el)) { move = [0, 1]; } break;
+      default: return;
+    }
+    if (!move) { return; }
+    event.preventDefault(); // also: Enter never submits the form from inside the grid
+    focusCell(neighbour(el, move[0], move[1]));
+  });
+
+  // ---- Paste: tab-separated cells from a spreadsheet --------------------------------------
+  function parseTsv(text) {
+    text = text.replace(/\r\n?/g, "\n");
+    var out = [[]];
+    var cell = "";
+    var quoted = false;
+    var atCellStart = true;
+    for (var i = 0; i < text.length; i++) {
+      var ch = text[i];
+      if (quoted) {
+        if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+        else if (ch === '"') { quoted = false; }
+        else { cell += ch; }
+        continue;
+      }
+      if (ch === '"' && atCellStart) { quoted = true; atCellStart = false; continue; }
+      if (ch === "\t") { out[out.length - 1].push(cell); cell = ""; atCellStart = true; continue; }
+      if (ch === "\n") { out[out.length - 1].push(cell); out.push([]); cell = ""; atCellStart = true; continue; }
+      cell += ch;
+      atCellStart = false;
+    }
+    out[out.length - 1].push(cell);
+    if (out.length > 1 && out[out.length - 1].length === 1 && out[out.length - 1][0] === "") { out.pop(); }
+    return out;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function isoDate(y, m, d) {
+    var date = new Date(Date.UTC(y, m - 1, d));
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) { return null; }
+    return y + "-" + pad(m) + "-" + pad(d);
+  }
+  // What a date cell can show; anything else becomes a text cell holding the value as pasted,
+  // for the server to accept (its other date-time forms) or to report on that cell.
+  function dateCell(value) {
+    var v = value.trim();
+    var m;
+    if (v === "") { return { type: "date", value: "" }; }
+    if ((m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?\s*(?:Z|UTC|GMT|[+-]00:?00)?)?$/i.exec(v))) {
+      var iso = isoDate(+m[1], +m[2], +m[3]);
+      if (iso) { return { type: "date", value: iso }; }
+    }
+    if ((m = /^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$/.exec(v))) {
+      var ymd = isoDate(+m[1], +m[2], +m[3]);
+      if (ymd) { return { type: "date", value: ymd }; }
+    }
+    if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4}|\d{2})$/.exec(v))) { // US spreadsheets: M/D/YYYY
+      var year = m[3].length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
+      var mdy = isoDate(year, +m[1], +m[2]);
+      if (mdy) { return { type: "date", value: mdy }; }
+    }
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(v)) { return { type: "datetime-local", value: v }; }
+    return { type: "text", value: value };
+  }
+
+  function setSelect(el, value) {
+    var wanted = value.trim();
+    var lower = wanted.toLowerCase();
+    var options = Array.prototype.slice.call(el.options);
+    var match = options.filter(function (o) { return o.value === wanted; })[0] ||
+      options.filter(function (o) { return o.value.toLowerCase() === lower; })[0] ||
+      options.filter(function (o) { return o.text.trim().toLowerCase() === lower; })[0];
+    if (!match && wanted === "") { match = options[0]; }
+    if (!match) {
+      match = document.createElement("option");
+      match.value = value;
+      match.textContent = value; // kept as pasted; Save reports it on this cell
+      match.title = "Not in the list";
+      el.appendChild(match);
+    }
+    el.value = match.value;
+  }
+
+  function setCell(el, value) {
+    if (el.readOnly || el.type === "checkbox") { return; }
+    if (el.tagName === "SELECT") {
+      setSelect(el, value);
+    } else if (el.dataset.kind === "date") {
+      var cell = dateCell(value);
+      el.type = cell.type;
+      if (cell.type === "datetime-local") { el.step = "1"; }
+      el.value = cell.value;
+      if (el.value !== cell.value) { el.type = "text"; el.value = value; }
+    } else {
+      el.value = value;
+    }
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  tbody.addEventListener("paste", function (event) {
+    var el = event.target;
+    if (!el.matches("[data-col]")) { return; }
+    var text = (event.clipboardData || window.clipboardData).getData("text/plain");
+    if (!text) { return; }
+    var block = parseTsv(text);
+    var single = block.length === 1 && block[0].length === 1;
+    if (single && isTextLike(el) && !el.readOnly) { return; } // an ordinary paste into one cell
+    event.preventDefault();
+    var all = rows();
+    var startRow = all.indexOf(el.closest("tr"));
+    var startCol = Number(el.dataset.col);
+    block.forEach(function (values, offset) {
+      var row = all[startRow + offset];
+      if (!row) { row = addRow(); all.push(row); }
+      values.forEach(function (value, i) {
+        var target = cellAt(row, startCol + i);
+        if (target && target.dataset.kind !== "delete") { setCell(target, value); }
+      });
+    });
+  });
+
+  // ---- After a Save: take the keyboard to the summary -----------------------------------
+  var summary = document.getElementById("save-summary");
+  if (summary) { summary.focus(); }
+}());

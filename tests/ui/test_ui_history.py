@@ -1,0 +1,81 @@
+"""A license's history page: who, when, old → new per field, activity id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpage import text_of
+
+from app.licenses.service import delete_licenses
+from app.tenancy import session_scope
+
+
+def test_history_shows_each_change_newest_first(
+    app: Any,
+    make_cred: Any,
+    make_license_type: Any,
+    put_licenses: Any,
+    login: Any,
+    client: Any,
+) -> None:
+    make_license_type(1, display="MD")
+    make_cred(1)
+    put_licenses(
+        1,
+        {"providerCredLicense_Key": 5, "license_Name": "First", "credLicenseType_Key": 1},
+        actor="bob",
+        activity_id="activity-create",
+    )
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 5,
+            "license_Name": "Second",
+            "state": "CA",
+            "term_Date": "2030-01-01",
+        },
+        actor="carol",
+        activity_id="activity-update",
+    )
+    login()
+    html = client.get("/ui/licenses/5/history").get_data(as_text=True)
+    text = text_of(html)
+    update, create = text.index("Updated by carol"), text.index("Created by bob")
+    assert update < create
+    assert "Activity activity-update" in text and "Activity activity-create" in text
+    changed = text[update:create]
+    assert "Type MD (1) —" in changed
+    assert "License name First Second" in changed
+    assert "State — CA" in changed
+    assert "Term — 2030-01-01" in changed
+    assert "UTC" in changed
+    assert 'href="/ui/credentials/1/licenses"' in html
+
+
+def test_history_of_a_deleted_license_stays_readable(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "license_Name": "Short-lived"})
+    with app.app_context(), session_scope("main") as session:
+        delete_licenses(session, 1, [5], actor="dave", activity_id="activity-delete")
+    login()
+    response = client.get("/ui/licenses/5/history")
+    assert response.status_code == 200
+    text = text_of(response.get_data(as_text=True))
+    assert "This license has been deleted; its history remains." in text
+    assert "Deleted by dave" in text and "License name Short-lived —" in text
+
+
+def test_history_of_an_unknown_license_is_404(login: Any, client: Any) -> None:
+    login()
+    assert client.get("/ui/licenses/404/history").status_code == 404
+
+
+def test_history_is_per_database(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5})
+    login(database="other")
+    assert client.get("/ui/licenses/5/history").status_code == 404

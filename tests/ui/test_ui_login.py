@@ -1,0 +1,209 @@
+"""Logging in and out of the staff UI; every other page needs a logged-in user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gridpage import text_of
+from sqlalchemy import delete
+
+from app.auth.models import StaffUser
+from app.ui.throttle import EXTENSION_KEY, LoginThrottle
+
+CREDENTIALS = {"username": "alice", "password": "correct horse", "database": "main"}
+LOGIN_FAILED = "The username or password is not correct for this database."
+
+
+@pytest.fixture
+def alice(make_user: Any) -> str:
+    return make_user("alice", "correct horse")
+
+
+def test_root_redirects_to_the_ui(client: Any) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.location == "/ui/"
+    assert client.get("/ui/").location == "/ui/login?next=/ui/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/",
+        "/ui/credentials",
+        "/ui/credentials?q=P1",
+        "/ui/credentials/1/licenses",
+        "/ui/licenses/expiring",
+        "/ui/licenses/5/history",
+    ],
+)
+def test_every_page_needs_a_login(client: Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.location.startswith("/ui/login?next=")
+    assert "PRV" not in response.get_data(as_text=True)
+
+
+def test_an_anonymous_save_writes_nothing(client: Any, make_cred: Any, session_for: Any) -> None:
+    from app.licenses.models import ProviderCredLicense
+
+    make_cred(1)
+    response = client.post(
+        "/ui/credentials/1/licenses",
+        data={"rows-0-providerCredLicense_Key": "5", "rows-0-license_Name": "x"},
+    )
+    assert response.status_code == 302
+    assert response.location.startswith("/ui/login")
+    with session_for() as session:
+        assert session.query(ProviderCredLicense).count() == 0
+
+
+def test_login_page_offers_the_configured_databases(client: Any) -> None:
+    html = client.get("/ui/login").get_data(as_text=True)
+    assert '<option value="main">main</option>' in html
+    assert '<option value="other">other</option>' in html
+    assert 'autocomplete="current-password"' in html
+    assert '<label for="username">Username</label>' in html
+
+
+def test_login_then_back_to_the_page_asked_for(alice: str, client: Any) -> None:
+    response = client.post("/ui/login?next=/ui/licenses/expiring", data=CREDENTIALS)
+    assert response.status_code == 302
+    assert response.location == "/ui/licenses/expiring"
+    page = client.get("/ui/credentials").get_data(as_text=True)
+    assert "alice" in page and "Database <strong>main</strong>" in page
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/ui/", "/api/x", "/ui\\@evil", "javascript:alert(1)"],
+)
+def test_login_never_redirects_off_the_ui(alice: str, client: Any, next_url: str) -> None:
+    response = client.post("/ui/login", query_string={"next": next_url}, data=CREDENTIALS)
+    assert response.location == "/ui/credentials"
+
+
+def test_session_cookie_is_httponly_and_samesite_lax_and_secure_over_https(
+    alice: str, app: Any
+) -> None:
+    plain = app.test_client().post("/ui/login", data=CREDENTIALS)
+    cookie = plain.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    secure = app.test_client().post(
+        "/ui/login", data=CREDENTIALS, base_url="https://credgrid.example"
+    )
+    assert "Secure" in secure.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {**CREDENTIALS, "password": "wrong password"},
+        {**CREDENTIALS, "username": "mallory"},
+        {**CREDENTIALS, "database": "other"},  # alice exists only in "main"
+    ],
+    ids=["wrong-password", "unknown-user", "user-of-another-database"],
+)
+def test_a_failed_login_never_says_what_was_wrong(
+    alice: str, client: Any, form: dict[str, str]
+) -> None:
+    response = client.post("/ui/login", data=form)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert LOGIN_FAILED in html
+    assert "Log out" not in html
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_an_unconfigured_database_is_refused(alice: str, client: Any) -> None:
+    response = client.post("/ui/login", data={**CREDENTIALS, "database": "../../etc/passwd"})
+    assert response.status_code == 400
+    assert "choose a database" in text_of(response.get_data(as_text=True))
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_logout_is_a_post_and_ends_the_session(alice: str, client: Any) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    assert client.get("/ui/logout").status_code == 405
+    assert client.get("/ui/credentials").status_code == 200
+    response = client.post("/ui/logout")
+    assert response.status_code == 302 and response.location == "/ui/login"
+    assert "You have logged out." in client.get("/ui/login").get_data(as_text=True)
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_a_deleted_user_is_logged_out(alice: str, client: Any, session_for: Any) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    with session_for() as session:
+        session.execute(delete(StaffUser))
+        session.commit()
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_a_database_removed_from_the_configuration_ends_the_session(
+    alice: str, app: Any, client: Any
+) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    with client.session_transaction() as cookie:
+        cookie["staff_database"] = "gone"
+    assert client.get("/ui/credentials").status_code == 302
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated failures
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def throttled(app: Any) -> FakeClock:
+    clock = FakeClock()
+    app.extensions[EXTENSION_KEY] = LoginThrottle(2.0, 60.0, 900.0, clock=clock)
+    return clock
+
+
+def test_repeated_failures_make_the_user_wait(
+    alice: str, client: Any, throttled: FakeClock
+) -> None:
+    wrong = {**CREDENTIALS, "password": "wrong password"}
+    assert LOGIN_FAILED in client.post("/ui/login", data=wrong).get_data(as_text=True)
+
+    # Within the 2 s after one failure even the right password is not checked.
+    refused = client.post("/ui/login", data=CREDENTIALS)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "2"
+    assert "Too many failed attempts. Try again in 2 seconds." in refused.get_data(as_text=True)
+
+    throttled.now += 2
+    assert client.post("/ui/login", data=wrong).status_code == 200  # second failure
+    throttled.now += 2
+    assert client.post("/ui/login", data=CREDENTIALS).status_code == 429  # now 4 s
+    throttled.now += 2
+    assert client.post("/ui/login", data=CREDENTIALS).status_code == 302
+    assert client.post("/ui/logout").status_code == 302
+
+    # Success cleared the slate: one new failure costs 2 s again, not 8.
+    client.post("/ui/login", data=wrong)
+    throttled.now += 2
+    assert client.post("/ui/login", data=CREDENTIALS).status_code == 302
+
+
+def test_the_wait_is_per_username_and_does_not_reveal_existence(
+    alice: str, make_user: Any, client: Any, throttled: FakeClock
+) -> None:
+    make_user("bob", "correct horse")
+    client.post("/ui/login", data={**CREDENTIALS, "username": "nobody", "password": "x" * 9})
+    locked = client.post("/ui/login", data={**CREDENTIALS, "username": "nobody"})
+    assert locked.status_code == 429  # same answer as for an existing user
+    client.post("/ui/login", data={**CREDENTIALS, "username": "ALICE", "password": "x" * 9})
+    assert client.post("/ui/login", data=CREDENTIALS).status_code == 429  # case-insensitive
+    bob = client.post("/ui/login", data={**CREDENTIALS, "username": "bob"})
+    assert bob.status_code == 302
