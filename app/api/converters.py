@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from werkzeug.routing import IntegerConverter, ValidationError
+from typing import Any
+
+from werkzeug.routing import IntegerConverter, Map
 
 from app.api.fields import INT32_MAX, INT32_MIN
 
 
 class Int32Converter(IntegerConverter):
-    """``<int32:key>``: a signed 32-bit key; anything else does not match (404, never a 500)."""
+    """``<int32:key>``: a signed 32-bit key; a larger number matches no route (404).
 
-    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]  # noqa: A002
-        kwargs["signed"] = True
-        super().__init__(map, *args, **kwargs)
+    Werkzeug's ``int`` takes any size, and the database driver then fails on it (a 500)
+    instead of finding nothing.
+    """
 
-    def to_python(self, value: str) -> int:
-        number = int(super().to_python(value))
-        if not INT32_MIN <= number <= INT32_MAX:
-            raise ValidationError()
-        return number
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, signed=True, min=INT32_MIN, max=INT32_MAX)

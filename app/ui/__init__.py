@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
-from app.ui import url_keys
 from app.ui.session_cookie import HttpsAwareSessionInterface
 from app.ui.throttle import EXTENSION_KEY, LoginThrottle
 
@@ -14,7 +13,6 @@ def register_ui(app: Flask) -> None:
     """The UI blueprint under ``/ui``, ``/`` → the UI, its session cookie and login throttle."""
     from app.ui.views import bp
 
-    app.url_map.converters[url_keys.NAME] = url_keys.Int32Converter
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", _to_ui)
     app.session_interface = HttpsAwareSessionInterface()
