@@ -350,3 +350,15 @@ def test_statement_count_is_constant(put_batch: Any, count_statements: Any) -> N
     assert small == large
     # The request's auth lookup (SQLite: with its BEGIN) plus the service's at most 6.
     assert large <= 8
+
+
+def test_date_rules_are_reported_with_other_field_errors(put_batch: Any) -> None:
+    item = license_item(1, state="XX", effective_Date="2025-03-01", term_Date="2025-01-01")
+    assert results(put_batch([item])) == [
+        (
+            "1",
+            400,
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI). "
+            "term_Date: Must not be before effective_Date.",
+        )
+    ]

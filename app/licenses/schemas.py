@@ -40,8 +40,9 @@ class LicenseSchema(Schema):
             return {k: v for k, v in data.items() if k not in AUDIT_FIELDS}
         return data
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_dates(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        """Runs even when other fields failed, so one answer names every failing field."""
         errors = date_rule_errors(data, utcnow())
         if errors:
             raise ValidationError(errors)
