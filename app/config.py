@@ -38,6 +38,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
         "GRID_BLANK_ROWS": 5,
+        # A grid Save posts ~13 fields a row: allow a few thousand rows, not Werkzeug's 500 kB.
+        "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         # Staff UI: failed logins back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
         # failure up to the maximum; failures older than the window are forgotten.
         "LOGIN_FAILURE_MAX_DELAY_SECONDS": 30,

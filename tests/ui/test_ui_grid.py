@@ -730,3 +730,17 @@ class GridAfter:
 
 def GridPageFrom(page: Any, html: str) -> Any:  # noqa: N802 - reads like a constructor
     return type(page)(page.client, page.provider_cred_key, html)
+
+
+def test_a_large_grid_saves(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
+) -> None:
+    """300 rows post ~4,000 form fields: more than Werkzeug's default form limits."""
+    make_cred(5)
+    put_licenses(5, *({"providerCredLicense_Key": 1000 + n, "state": "NY"} for n in range(300)))
+    login()
+    page = open_grid(5)
+    page.set(page.row(1299), license_Number="LAST-ROW")
+    response = page.save()
+    assert response.status_code == 200
+    assert stored(app, 1299).license_number == "LAST-ROW"
