@@ -47,7 +47,7 @@ def unknown_license(provider_cred_key: int, key: int) -> ApiError:
     return ApiError(404, f"No license {key} under providerCredKey {provider_cred_key}.")
 
 
-@bp.put("/provider-credentialing/<int(signed=True):provider_cred_key>/licenses-batch")
+@bp.put("/provider-credentialing/<int32:provider_cred_key>/licenses-batch")
 @documented(
     summary="Create or update many licenses",
     description="One result per item, in request order (`data[i]` answers item `i`). "
