@@ -23,7 +23,15 @@ from werkzeug.routing import Rule
 from app.activity import ACTIVITY_HEADER
 from app.api.blueprints import VBAPI_PREFIX
 from app.api.envelope import JSON_MIMETYPE
-from app.api.fields import INT32_MAX, INT32_MIN, Int32, StateCode, Text, WireDateTime
+from app.api.fields import (
+    INT32_MAX,
+    INT32_MIN,
+    USPS_STATE_CODES,
+    Int32,
+    StateCode,
+    Text,
+    WireDateTime,
+)
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
 from app.api.requests import API_KEY_HEADER
@@ -84,7 +92,7 @@ OUTPUT_SCHEMAS: dict[type[Schema], type[Schema] | None] = {
     LicenseChangeSchema: None,
 }
 #: what an output field may copy from the input field of the same name.
-_SHARED_KEYWORDS = ("format", "minimum", "maximum", "maxLength", "minLength")
+_SHARED_KEYWORDS = ("format", "minimum", "maximum", "maxLength", "minLength", "enum")
 
 _INT32 = {"type": "integer", "format": "int32", "minimum": INT32_MIN, "maximum": INT32_MAX}
 
@@ -528,9 +536,9 @@ def _teach_custom_fields(plugin: MarshmallowPlugin) -> None:
             return {"minimum": INT32_MIN, "maximum": INT32_MAX}
         if isinstance(field, StateCode):
             return {
-                "maxLength": 2,
-                "description": "USPS code: the 50 states, DC, AS, GU, MP, PR, VI (any case; "
-                "stored upper-case).",
+                "enum": [*sorted(USPS_STATE_CODES), *([None] if field.allow_none else [])],
+                "description": "USPS code: the 50 states, DC, AS, GU, MP, PR, VI (accepted in "
+                "any case; stored upper-case).",
             }
         if isinstance(field, Text):
             rules: dict[str, Any] = {"maxLength": field.max_length}
