@@ -289,17 +289,23 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     _add_components(spec)
     paths: dict[str, dict[str, Any]] = {}
     parameters: dict[str, list[dict[str, Any]]] = {}
+    root_only: set[str] = set()
+    prefixed = {rule.endpoint for rule in app.url_map.iter_rules()}
     for rule, operation in documented_rules(app):
         path, path_parameters = openapi_path(rule)
         parameters[path] = path_parameters
+        if f"vbapi_{rule.endpoint}" not in prefixed:
+            root_only.add(path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             view = app.view_functions[rule.endpoint]
             paths.setdefault(path, {})[method.lower()] = _operation(
-                view.__name__, operation, bool(path_parameters), rule
+                view.__name__, operation, bool(path_parameters)
             )
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path], parameters=parameters[path])
     document = spec.to_dict()
+    for path in root_only:
+        document["paths"][path]["servers"] = [{"url": "/", "description": "Not under /vbasoftware"}]
     _finish_schemas(document["components"]["schemas"])
     return document
 
@@ -353,9 +359,7 @@ def openapi_path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
 # Operations
 
 
-def _operation(
-    view_name: str, op: Operation, has_path_parameters: bool, rule: Rule
-) -> dict[str, Any]:
+def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict[str, Any]:
     # A name is a reference to a parameter component.
     parameters: list[dict[str, Any] | str] = []
     if op.security != "none":
