@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from api_support import data, pagination, problem
 
+from app.batch import engine
+
 BASE = "/credentialing-license-types"
 BATCH = f"{BASE}-batch"
 
@@ -159,6 +161,32 @@ def test_delete_a_type_in_use_is_409(
     assert response.status_code == 409
     assert problem(response)["detail"] == "Still used by licenses; not deleted."
     assert client.get(f"{BASE}/5", headers=headers).status_code == 200
+
+
+def test_delete_racing_a_new_license_is_409(
+    client: Any,
+    headers: dict,
+    make_license_type: Callable,
+    make_cred: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A license written after the in-use check: the foreign key refuses, the retry says 409."""
+    make_license_type(5)
+    make_cred(1)
+    license = {"providerCredLicense_Key": 1, "providerCred_Key": 1, "credLicenseType_Key": 5}
+    client.post("/provider-credentialing/1/licenses", json=license, headers=headers)
+    real = engine._keys_in_use
+    calls: list[int] = []
+
+    def misses_the_license_once(*args: Any) -> dict[int, str]:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(engine, "_keys_in_use", misses_the_license_once)
+    response = client.delete(f"{BASE}/5", headers=headers)
+    assert response.status_code == 409
+    assert problem(response)["detail"] == "Still used by licenses; not deleted."
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,8 @@ def list_provider_creds(provider_id: str) -> Response:
 )
 def create_provider_cred(provider_id: str) -> Response:
     principal = authenticate_writer()
-    provider_id = _path_provider_id(provider_id)
     item = json_object_body()
+    provider_id = _path_provider_id(provider_id)
     outcome = require_ok(
         write_provider_cred(
             db_session(),
@@ -106,8 +106,8 @@ def get_one_provider_cred(provider_id: str, provider_cred_key: int) -> Response:
 )
 def update_provider_cred(provider_id: str, provider_cred_key: int) -> Response:
     principal = authenticate_writer()
-    provider_id = _path_provider_id(provider_id)
     item = json_object_body()
+    provider_id = _path_provider_id(provider_id)
     require_path_key(item, KEY_FIELD, "providerCredKey", provider_cred_key)
     require_ok(
         write_provider_cred(

@@ -19,6 +19,7 @@ from app.api.requests import (
 )
 from app.api.single import no_content, require_ok, require_path_key
 from app.api.wire_schemas import BatchItemResultSchema
+from app.batch.outcome import ItemOutcome
 from app.license_types.models import CredLicenseType
 from app.license_types.schemas import (
     KEY_FIELD,
@@ -162,7 +163,7 @@ def put_license_types_batch() -> Response:
     return json_response([o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes], 207)
 
 
-def _write_one(item: Any, mode: str, actor: str) -> Any:
+def _write_one(item: Any, mode: str, actor: str) -> ItemOutcome:
     (outcome,) = upsert_license_types(
         db_session(), [item], actor=actor, activity_id=g.activity_id, mode=mode
     )
