@@ -249,6 +249,7 @@ ENDPOINT_OPERATIONS: dict[str, Operation] = {
         shape="one",
         schema=HealthSchema,
         security="none",
+        other_statuses=((503, "At least one database failed; the body says which."),),
     ),
 }
 
@@ -388,11 +389,8 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
             "required": True,
             "content": {JSON_MIMETYPE: {"schema": body_schema}},
         }
-    if op.schema is HealthSchema:
-        result["responses"]["503"] = {
-            **_success(op),
-            "description": "At least one database failed.",
-        }
+    for status, description in op.other_statuses:
+        result["responses"][str(status)] = {**_success(op), "description": description}
     for status in sorted(_error_statuses(op, has_path_parameters)):
         result["responses"][str(status)] = _ref("responses", f"Error{status}")
     return result
@@ -438,7 +436,7 @@ def _success(op: Operation) -> dict[str, Any]:
 
 def _sort_by_parameter(op: Operation) -> dict[str, Any]:
     assert op.schema is not None
-    names = list(sortable_columns_names(op.schema))
+    names = list(op.schema().fields)
     one = f"({'|'.join(re.escape(n) for n in names)})(:(asc|desc))?"
     return {
         "name": "sortBy",
@@ -448,10 +446,6 @@ def _sort_by_parameter(op: Operation) -> dict[str, Any]:
         "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
         "examples": {"byKeyDesc": {"value": f"{names[0]}:desc"}},
     }
-
-
-def sortable_columns_names(schema: type[Schema]) -> Iterable[str]:
-    return schema().fields.keys()
 
 
 def _envelope(data: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:

@@ -17,12 +17,17 @@ View = TypeVar("View", bound=Callable[..., Any])
 #: ``data``: x-api-key + Bearer; ``login``: x-api-key + Basic; ``refresh``: x-api-key only.
 Security = Literal["data", "login", "refresh", "none"]
 #: ``one``/``many``: the envelope's ``data`` is a record / a list of records (``schema``);
-#: ``batch``: a 207 list of item results; ``empty``: 204; ``raw``: ``schema`` without envelope.
+#: ``batch``: a list of item results (207); ``empty``: no body (204); ``raw``: a JSON object
+#: without envelope (the OpenAPI document itself).
 Shape = Literal["one", "many", "batch", "empty", "raw"]
 
 
 @dataclass(frozen=True)
 class Operation:
+    """One operation. The error responses follow from it: every operation may answer 500; an
+    authenticated one 400 (database header), 401 and 429; ``writes`` adds 403, ``body`` 400, 413
+    and 415, a query parameter or a path parameter 400 or 404; ``errors`` adds the rest."""
+
     summary: str
     tag: str
     status: int
@@ -33,9 +38,13 @@ class Operation:
     writes: bool = False
     body: type[Schema] | None = None
     body_is_array: bool = False
+    #: names of query and header parameter components (``app.api.openapi``)
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
+    #: other statuses answered with the success's body, and what they mean.
+    other_statuses: tuple[tuple[int, str], ...] = ()
+    #: a list with ``page``, ``pageSize``, ``sortBy`` and the ``x-pagination`` header
     paged: bool = False
 
 
