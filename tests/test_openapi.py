@@ -124,9 +124,22 @@ def test_database_header_and_error_responses(document: dict[str, Any]) -> None:
             assert list(operation["requestBody"]["content"]) == ["application/json"]
         if "{" in path:
             assert "404" in responses
-        if method == "get" and not path.endswith("}") and path.count("/") > 1:
-            ok = operation["responses"]["200"]
-            assert "x-pagination" in ok["headers"] or path.endswith(("history", "expirables"))
+
+
+def test_lists_document_paging(document: dict[str, Any]) -> None:
+    paged = {
+        ("get", "/provider-credentialing/{providerCredKey}/licenses"),
+        ("get", "/providers/{providerID}/credentialing"),
+        ("get", "/credentialing-license-types"),
+    }
+    for method, path, operation in operations(document):
+        success = next(iter(operation["responses"].values()))
+        has_pagination = "x-pagination" in success.get("headers", {})
+        assert has_pagination == ((method, path) in paged), (method, path)
+        names = [
+            p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in operation.get("parameters", [])
+        ]
+        assert ("sortBy" in names) == has_pagination
 
 
 def test_responses(document: dict[str, Any]) -> None:
