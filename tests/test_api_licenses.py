@@ -556,3 +556,20 @@ def test_routes_answer_under_vbasoftware(client: Any, headers: dict, make_cred: 
     assert client.get(f"{base}/5", headers=headers).status_code == 200
     assert client.get(f"{base}/5/history", headers=headers).status_code == 200
     assert client.delete(f"{base}/5", headers=headers).status_code == 204
+
+
+def test_bodiless_requests_ignore_their_content_type(
+    client: Any, headers: dict, add_licenses: Callable
+) -> None:
+    add_licenses(1, license_item(5))
+    json_headers = {**headers, "Content-Type": "application/json"}
+    assert client.get(f"{LICENSES}/5", headers=json_headers).status_code == 200
+    assert client.get(LICENSES, headers=json_headers).status_code == 200
+    assert client.delete(f"{LICENSES}/5", headers=json_headers).status_code == 204
+
+
+def test_an_unsupported_method_is_405_in_the_envelope(client: Any, headers: dict) -> None:
+    response = client.patch(f"{LICENSES}/5", json={}, headers=headers)
+    assert response.status_code == 405
+    assert problem(response)["detail"] == "Method PATCH is not allowed here."
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
