@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_support import data, pagination, problem
+
+from tests.api_support import data, pagination, problem
 
 BASE = "/providers/P1/credentialing"
 WIRE_FIELDS = [

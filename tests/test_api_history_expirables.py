@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import data, license_item, problem
 
 from app.api.fields import format_wire_datetime
 from app.audit import utcnow
 from app.licenses.expiry import expirables_report
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
+from tests.api_support import data, license_item, problem
 
 LICENSES = "/provider-credentialing/1/licenses"
 

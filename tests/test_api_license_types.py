@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_support import data, pagination, problem
 
 from app.batch import engine
+from tests.api_support import data, pagination, problem
 
 BASE = "/credentialing-license-types"
 BATCH = f"{BASE}-batch"

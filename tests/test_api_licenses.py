@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_support import data, license_item, pagination, problem
 from sqlalchemy import func, select
 
 from app.history.models import LicenseChange
 from app.licenses.service import upsert_licenses
+from tests.api_support import data, license_item, pagination, problem
 
 LICENSES = "/provider-credentialing/1/licenses"
 
