@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_rate_limit(app)
     register_error_handlers(app)
     app.register_blueprint(health_bp)
-    app.url_map.converters["int32"] = Int32Converter
+    app.url_map.converters["int32"] = Int32Converter  # VBAPI keys, in API and UI routes
     register_api(app)
     register_ui(app)
     register_cli(app)

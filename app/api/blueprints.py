@@ -8,11 +8,14 @@ VBAPI_PREFIX = "/vbasoftware"
 
 
 def register_api(app: Flask) -> None:
+    from app.api.openapi import bp as openapi_api
     from app.auth.api import bp as auth_api
+    from app.credentials.api import bp as credentials_api
     from app.extensions import csrf
+    from app.license_types.api import bp as license_types_api
     from app.licenses.api import bp as licenses_api
 
-    for blueprint in (auth_api, licenses_api):
+    for blueprint in (auth_api, licenses_api, credentials_api, license_types_api, openapi_api):
         app.register_blueprint(blueprint)
         app.register_blueprint(blueprint, url_prefix=VBAPI_PREFIX, name=f"vbapi_{blueprint.name}")
         # The API authenticates with headers, not cookies: CSRF tokens do not apply.

@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError, json_response
 from app.api.requests import API_KEY_HEADER, api_database, api_key_id, db_session
@@ -16,6 +17,7 @@ from app.auth.tokens import (
     verify_token,
 )
 from app.auth.users import authenticate as check_password
+from app.tenancy import begin_write
 
 bp = Blueprint("auth_api", __name__)
 
@@ -32,7 +34,9 @@ def user_authentication() -> Response:
     user = check_password(session, username, password)
     if user is None:
         raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
-    result = _issue(session, user.username, database)
+    username = user.username
+    _start_writing(session)
+    result = _issue(session, username, database)
     return json_response({"authenticationResult": result})
 
 
@@ -50,10 +54,22 @@ def user_refresh_tokens() -> Response:
         claims = verify_token(secret, expired, database, verify_exp=False)
     except InvalidToken:
         raise ApiError(401, "The expired-id-token is not a token of this database.") from None
+    _start_writing(session)
     if not redeem_refresh_token(session, refresh, claims.username):
         session.commit()
         raise ApiError(401, "The refresh token is invalid or expired.")
     return json_response({"authenticationResult": _issue(session, claims.username, database)})
+
+
+def _start_writing(session: Session) -> None:
+    """End the read transaction and open a writer's.
+
+    On SQLite a read transaction that then writes fails at once with "database is locked"
+    when another connection wrote in between (the busy timeout cannot help), so the write
+    gets a transaction of its own that takes the write lock up front.
+    """
+    session.rollback()
+    begin_write(session)
 
 
 def _issue(session, username: str, database: str) -> dict:  # type: ignore[no-untyped-def]

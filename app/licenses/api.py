@@ -1,24 +1,68 @@
-"""VBAPI license routes: the batch upsert (SPEC section 4)."""
+"""VBAPI license routes: the batch upsert (SPEC section 4), single-license CRUD, history and
+expirables (SPEC sections 3 and 4b). Every write goes through the license service."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
 
 from app.api.envelope import ApiError, json_response
-from app.api.requests import authenticate_writer, db_session, flag, json_array_body
-from app.batch.outcome import ParentNotFound
+from app.api.operations import documented
+from app.api.paging import fetch_page, page_request, sortable_columns
+from app.api.requests import (
+    Principal,
+    authenticate,
+    authenticate_writer,
+    db_session,
+    flag,
+    json_array_body,
+    json_object_body,
+)
+from app.api.single import no_content, path_key_errors, require_ok
+from app.api.wire_schemas import BatchItemResultSchema
+from app.audit import utcnow
+from app.batch.outcome import ItemOutcome, ParentNotFound
+from app.history.service import LicenseChangeSchema, license_history
 from app.idempotency.guard import idempotency
-from app.licenses.schemas import KEY_FIELD
-from app.licenses.service import upsert_licenses
+from app.licenses.expiry import EXPIRY_WINDOWS, ExpirablesSchema, expirables_report
+from app.licenses.models import ProviderCredLicense
+from app.licenses.queries import get_license, licenses_of, provider_cred_exists
+from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
+from app.licenses.service import delete_licenses, upsert_licenses
+from app.licenses.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
+
+LICENSES = "/provider-credentialing/<int32:provider_cred_key>/licenses"
+LICENSE = f"{LICENSES}/<int32:provider_cred_license_key>"
+LICENSE_SORTABLE = sortable_columns(LICENSE_OUT_SCHEMA, ProviderCredLicense)
+TAG = "Provider Credentialing Licenses"
 
 
 def unknown_provider_cred(key: int) -> ApiError:
     return ApiError(404, f"No provider credential {key} in this database.")
 
 
+def unknown_license(provider_cred_key: int, key: int) -> ApiError:
+    return ApiError(404, f"No license {key} under providerCredKey {provider_cred_key}.")
+
+
 @bp.put("/provider-credentialing/<int32:provider_cred_key>/licenses-batch")
+@documented(
+    summary="Create or update many licenses",
+    description="One result per item, in request order (`data[i]` answers item `i`). "
+    "`atomic=true`: all or nothing. `dryRun=true`: check only, with each item's `changes`.",
+    tag=TAG,
+    status=207,
+    shape="batch",
+    schema=BatchItemResultSchema,
+    writes=True,
+    body=LicenseSchema,
+    body_is_array=True,
+    query=("atomic", "dryRun"),
+    errors=(404,),
+)
 def put_licenses_batch(provider_cred_key: int) -> Response:
     """Create or update many licenses; 207 with one result per item, in request order."""
     principal = authenticate_writer()
@@ -43,3 +87,192 @@ def put_licenses_batch(provider_cred_key: int) -> Response:
         response = json_response(data, status=207)
         idempotent.remember(response)
         return response
+
+
+@bp.get(LICENSES)
+@documented(
+    summary="List a ProviderCred's licenses",
+    tag=TAG,
+    status=200,
+    shape="many",
+    schema=LicenseOutSchema,
+    paged=True,
+    errors=(404,),
+)
+def list_licenses(provider_cred_key: int) -> Response:
+    authenticate()
+    paging = page_request(LICENSE_SORTABLE, ProviderCredLicense.provider_cred_license_key)
+    session = db_session()
+    if not provider_cred_exists(session, provider_cred_key):
+        raise unknown_provider_cred(provider_cred_key)
+    page = fetch_page(session, licenses_of(provider_cred_key), paging)
+    return json_response(LICENSE_OUT_SCHEMA.dump(page.items, many=True), headers=page.headers)
+
+
+@bp.get(LICENSE)
+@documented(
+    summary="Get one license",
+    tag=TAG,
+    status=200,
+    shape="one",
+    schema=LicenseOutSchema,
+    errors=(404,),
+)
+def get_one_license(provider_cred_key: int, provider_cred_license_key: int) -> Response:
+    authenticate()
+    return json_response(_stored_license(provider_cred_key, provider_cred_license_key))
+
+
+@bp.post(LICENSES)
+@documented(
+    summary="Create one license",
+    description="An existing `providerCredLicense_Key`, under any ProviderCred, is a 409. "
+    "Answers 200 (as VBAPI documents) with the stored license.",
+    tag=TAG,
+    status=200,
+    shape="one",
+    schema=LicenseOutSchema,
+    writes=True,
+    body=LicenseSchema,
+    errors=(404, 409),
+)
+def create_license(provider_cred_key: int) -> Response:
+    principal = authenticate_writer()
+    item = json_object_body()
+    outcome = _write_license(provider_cred_key, item, "create", principal)
+    return json_response(_stored_license(provider_cred_key, outcome.key))
+
+
+@bp.put(LICENSE)
+@documented(
+    summary="Update one license",
+    description="Replaces the whole record (omitted fields become null); not an upsert. "
+    "The body's keys must match the path.",
+    tag=TAG,
+    status=200,
+    shape="one",
+    schema=LicenseOutSchema,
+    writes=True,
+    body=LicenseSchema,
+    errors=(404,),
+)
+def update_license(provider_cred_key: int, provider_cred_license_key: int) -> Response:
+    principal = authenticate_writer()
+    item = json_object_body()
+    errors = path_key_errors(item, KEY_FIELD, "providerCredLicenseKey", provider_cred_license_key)
+    if errors:
+        if not provider_cred_exists(db_session(), provider_cred_key):
+            raise unknown_provider_cred(provider_cred_key)
+        raise ApiError(400, describe_errors(errors), errors=errors)
+    _write_license(provider_cred_key, item, "update", principal)
+    return json_response(_stored_license(provider_cred_key, provider_cred_license_key))
+
+
+@bp.delete(LICENSE)
+@documented(
+    summary="Delete one license",
+    description="Its history stays readable.",
+    tag=TAG,
+    status=204,
+    shape="empty",
+    writes=True,
+    errors=(404,),
+)
+def delete_license(provider_cred_key: int, provider_cred_license_key: int) -> Response:
+    principal = authenticate_writer()
+    try:
+        (outcome,) = delete_licenses(
+            db_session(),
+            provider_cred_key,
+            [provider_cred_license_key],
+            actor=principal.username,
+            activity_id=g.activity_id,
+        )
+    except ParentNotFound:
+        raise unknown_provider_cred(provider_cred_key) from None
+    require_ok(outcome)
+    return no_content()
+
+
+@bp.get(f"{LICENSE}/history")
+@documented(
+    summary="A license's change history",
+    description="Newest first; each change with its activity id, time, user, action and "
+    "`{field: [old, new]}`. Still readable after the license is deleted.",
+    tag=TAG,
+    status=200,
+    shape="many",
+    schema=LicenseChangeSchema,
+    errors=(404,),
+)
+def get_license_history(provider_cred_key: int, provider_cred_license_key: int) -> Response:
+    authenticate()
+    session = db_session()
+    if not provider_cred_exists(session, provider_cred_key):
+        raise unknown_provider_cred(provider_cred_key)
+    entries = license_history(session, provider_cred_key, provider_cred_license_key)
+    if not entries and get_license(session, provider_cred_key, provider_cred_license_key) is None:
+        raise unknown_license(provider_cred_key, provider_cred_license_key)
+    return json_response(entries)
+
+
+@bp.get("/licenses/expirables")
+@documented(
+    summary="Expired and expiring licenses, and overdue PSV",
+    description="`counts` cover every license of the database; `licenses` are those expired "
+    "or expiring within `within` days, soonest first. Buckets do not overlap: `within60` "
+    "means 30 to 60 days from now. PSV is overdue when `psV_Date` is null or older than the "
+    "configured window (default 120 days).",
+    tag=TAG,
+    status=200,
+    shape="one",
+    schema=ExpirablesSchema,
+    query=("within",),
+)
+def get_expirables() -> Response:
+    authenticate()
+    report = expirables_report(
+        db_session(),
+        now=utcnow(),
+        within_days=_within_days(),
+        psv_window_days=current_app.config["PSV_WINDOW_DAYS"],
+    )
+    return json_response(report)
+
+
+def _write_license(
+    provider_cred_key: int, item: Any, mode: str, principal: Principal
+) -> ItemOutcome:
+    try:
+        (outcome,) = upsert_licenses(
+            db_session(),
+            provider_cred_key,
+            [item],
+            actor=principal.username,
+            activity_id=g.activity_id,
+            mode=mode,
+        )
+    except ParentNotFound:
+        raise unknown_provider_cred(provider_cred_key) from None
+    return require_ok(outcome)
+
+
+def _stored_license(provider_cred_key: int, key: int | None) -> dict[str, Any]:
+    session = db_session()
+    found = None if key is None else get_license(session, provider_cred_key, key)
+    if found is None:
+        if not provider_cred_exists(session, provider_cred_key):
+            raise unknown_provider_cred(provider_cred_key)
+        raise unknown_license(provider_cred_key, key or 0)
+    return LICENSE_OUT_SCHEMA.dump(found)
+
+
+def _within_days() -> int:
+    raw = request.args.get("within")
+    if raw is None:
+        return EXPIRY_WINDOWS[-1]
+    choices = {str(days): days for days in EXPIRY_WINDOWS}
+    if raw.strip() not in choices:
+        message = f"Must be one of {', '.join(choices)}."
+        raise ApiError(400, f"Query parameter within: {message}", errors={"within": [message]})
+    return choices[raw.strip()]

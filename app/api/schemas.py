@@ -1,0 +1,31 @@
+"""The base of every VBAPI input schema: unknown fields raise, server-stamped fields are ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, pre_load
+
+from app.licenses.schemas import AUDIT_FIELDS
+
+
+class ClientRecordSchema(Schema):
+    """A record as a client writes it (SPEC section 1).
+
+    An unknown field is an error, so a typo never passes silently; the audit fields belong to
+    the server and are dropped without being parsed (generated clients echo them back).
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def drop_server_stamped_fields(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, dict) and any(name in data for name in AUDIT_FIELDS):
+            return {k: v for k, v in data.items() if k not in AUDIT_FIELDS}
+        return data
+
+
+def client_fields(schema: Schema) -> dict[str, str]:
+    """Attribute name → JSON name of the fields a client writes, in declaration order."""
+    return {name: field.data_key or name for name, field in schema.load_fields.items()}

@@ -1,0 +1,227 @@
+"""ProviderCred routes under /providers/{providerID}/credentialing (SPEC section 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.api_support import data, pagination, problem
+
+BASE = "/providers/P1/credentialing"
+WIRE_FIELDS = [
+    "providerCred_Key",
+    "provider_ID",
+    "credType_Key",
+    "effective_Date",
+    "term_Date",
+    "cred_Status",
+    "cred_Organization",
+    "specialty_Code",
+    "application_Start_Date",
+    "committee_Date",
+    "entry_Date",
+    "entry_User",
+    "update_Date",
+    "update_User",
+]
+
+
+def cred_item(key: int, provider: str = "P1", **fields: Any) -> dict[str, Any]:
+    return {
+        "providerCred_Key": key,
+        "provider_ID": provider,
+        "credType_Key": 1,
+        "effective_Date": "2024-01-01T00:00:00Z",
+        **fields,
+    }
+
+
+@pytest.fixture
+def headers(auth_headers: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return auth_headers()
+
+
+def keys(response: Any) -> list[int]:
+    return [row["providerCred_Key"] for row in data(response)]
+
+
+def test_list_a_providers_creds_paged(client: Any, headers: dict, make_cred: Callable) -> None:
+    for key in (3, 1, 2):
+        make_cred(key, provider_id="P1")
+    make_cred(4, provider_id="P2")
+    response = client.get(f"{BASE}?pageSize=2&sortBy=providerCred_Key:desc", headers=headers)
+    assert response.status_code == 200
+    assert keys(response) == [3, 2]
+    assert pagination(response) == {
+        "TotalCount": 3,
+        "TotalPages": 2,
+        "CurrentPage": 1,
+        "PageSize": 2,
+    }
+    assert keys(client.get("/providers/P2/credentialing", headers=headers)) == [4]
+    assert data(client.get("/providers/P3/credentialing", headers=headers)) == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "detail"),
+    [
+        ("P" * 21, "providerID: Longer than maximum length 20."),
+        ("%20", "providerID: Must not be blank."),
+        ("a%00b", "providerID: Must not contain NUL characters."),
+    ],
+)
+def test_bad_provider_id_in_the_path_is_400(
+    client: Any, headers: dict, provider: str, detail: str
+) -> None:
+    response = client.get(f"/providers/{provider}/credentialing", headers=headers)
+    assert response.status_code == 400
+    error = problem(response)
+    assert error["detail"] == detail
+    assert list(error["errors"]) == ["providerID"]
+
+
+def test_list_bad_sort_is_400(client: Any, headers: dict) -> None:
+    response = client.get(f"{BASE}?sortBy=license_Name", headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "sortBy": [f"Unknown field 'license_Name'; sortable fields are {', '.join(WIRE_FIELDS)}."]
+    }
+
+
+def test_create(client: Any, headers: dict) -> None:
+    item = cred_item(7, cred_Status="Active", term_Date="2030-01-01 00:00:00 UTC")
+    response = client.post(BASE, json=item, headers=headers)
+    assert response.status_code == 200
+    cred = data(response)
+    assert list(cred) == WIRE_FIELDS
+    assert cred["cred_Status"] == "Active"
+    assert cred["term_Date"] == "2030-01-01T00:00:00Z"
+    assert cred["entry_User"] == cred["update_User"] == "editor-main"
+    assert data(client.get(f"{BASE}/7", headers=headers)) == cred
+    # The new ProviderCred takes licenses at once.
+    license = {"providerCredLicense_Key": 1, "providerCred_Key": 7}
+    created = client.post("/provider-credentialing/7/licenses", json=license, headers=headers)
+    assert created.status_code == 200
+
+
+def test_create_existing_key_is_409(client: Any, headers: dict, make_cred: Callable) -> None:
+    make_cred(7, provider_id="P2")
+    response = client.post(BASE, json=cred_item(7), headers=headers)
+    assert response.status_code == 409
+    assert problem(response)["detail"] == "providerCred_Key 7 already exists."
+
+
+@pytest.mark.parametrize(
+    ("item", "errors"),
+    [
+        (
+            cred_item(7, provider="P2"),
+            {"provider_ID": ["Does not match the providerID in the path (P1)."]},
+        ),
+        (
+            {"providerCred_Key": 7},
+            {
+                "provider_ID": ["Missing data for required field."],
+                "credType_Key": ["Missing data for required field."],
+                "effective_Date": ["Missing data for required field."],
+            },
+        ),
+        (cred_item(7, effective_Date=None), {"effective_Date": ["Field may not be null."]}),
+        (cred_item(7, cred_Status="x" * 17), {"cred_Status": ["Longer than maximum length 16."]}),
+        (
+            cred_item(7, credType_Key=2**31),
+            {"credType_Key": ["Must be a 32-bit integer (-2147483648 to 2147483647)."]},
+        ),
+        (cred_item(7, provider=""), {"provider_ID": ["Must not be blank."]}),
+        (cred_item(7, licenses=[]), {"licenses": ["Unknown field."]}),
+    ],
+)
+def test_create_invalid_is_400(client: Any, headers: dict, item: dict, errors: dict) -> None:
+    response = client.post(BASE, json=item, headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == errors
+    assert client.get(f"{BASE}/7", headers=headers).status_code == 404
+
+
+def test_create_by_a_viewer_is_403(client: Any, auth_headers: Callable) -> None:
+    response = client.post(BASE, json=cred_item(7), headers=auth_headers(role="viewer"))
+    assert response.status_code == 403
+
+
+def test_get_under_another_provider_is_404(client: Any, headers: dict, make_cred: Callable) -> None:
+    make_cred(1, provider_id="P2")
+    for url, detail in [
+        (f"{BASE}/1", "No provider credential 1 under providerID P1."),
+        ("/providers/P2/credentialing/2", "No provider credential 2 under providerID P2."),
+        ("/providers/P2/credentialing/99999999999", "No such resource."),
+    ]:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 404
+        assert problem(response)["detail"] == detail
+    assert client.get("/providers/P2/credentialing/1", headers=headers).status_code == 200
+
+
+def test_update_replaces_the_record(client: Any, headers: dict) -> None:
+    client.post(
+        BASE, json=cred_item(7, cred_Status="Pending", specialty_Code="FM"), headers=headers
+    )
+    response = client.put(
+        f"{BASE}/7", json=cred_item(7, cred_Status="Active", credType_Key=2), headers=headers
+    )
+    assert response.status_code == 200
+    cred = data(response)
+    assert (cred["cred_Status"], cred["credType_Key"], cred["specialty_Code"]) == (
+        "Active",
+        2,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "item", "status", "detail"),
+    [
+        (f"{BASE}/8", cred_item(8), 404, "No provider credential 8 under providerID P1."),
+        (
+            "/providers/P2/credentialing/7",
+            cred_item(7, provider="P2"),
+            404,
+            "No provider credential 7 under providerID P2.",
+        ),
+        (
+            f"{BASE}/7",
+            cred_item(8),
+            400,
+            "providerCred_Key: Does not match the providerCredKey in the path (7).",
+        ),
+        (
+            f"{BASE}/7",
+            cred_item(7, provider="P2"),
+            400,
+            "provider_ID: Does not match the providerID in the path (P1).",
+        ),
+    ],
+)
+def test_update_errors(
+    client: Any, headers: dict, url: str, item: dict, status: int, detail: str
+) -> None:
+    client.post(BASE, json=cred_item(7, cred_Status="Pending"), headers=headers)
+    response = client.put(url, json=item, headers=headers)
+    assert response.status_code == status
+    assert problem(response)["detail"] == detail
+    assert data(client.get(f"{BASE}/7", headers=headers))["cred_Status"] == "Pending"
+
+
+def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cred: Callable):
+    make_cred(7, provider_id="P1")
+    response = client.put(f"{BASE}/7", json=cred_item(7), headers=auth_headers(role="viewer"))
+    assert response.status_code == 403
+
+
+def test_routes_answer_under_vbasoftware(client: Any, headers: dict) -> None:
+    base = f"/vbasoftware{BASE}"
+    assert client.post(base, json=cred_item(7), headers=headers).status_code == 200
+    assert client.put(f"{base}/7", json=cred_item(7), headers=headers).status_code == 200
+    assert client.get(f"{base}/7", headers=headers).status_code == 200
+    assert keys(client.get(base, headers=headers)) == [7]

@@ -1,0 +1,211 @@
+"""GET /openapi.json: a valid OpenAPI 3.1 document covering every API route."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+from app.api.openapi import PATH_PARAMETERS, undocumented_api_rules
+from app.licenses.schemas import LicenseOutSchema, LicenseSchema
+
+PUBLIC = {("get", "/healthz"), ("get", "/openapi.json")}
+LOGIN = {("post", "/user-authentication")}
+REFRESH = {("post", "/user-refresh-tokens")}
+EXAMPLE_VALUES = {name: schema["examples"][0] for name, schema, _ in PATH_PARAMETERS.values()}
+
+
+@pytest.fixture
+def document(client: Any) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method not in ("parameters", "servers")
+    ]
+
+
+def validator(document: dict[str, Any], component: str) -> Any:
+    schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"] == "3.1.0"
+    errors = list(jsonschema_rs.Draft202012Validator(OPENAPI_31).iter_errors(document))
+    assert errors == []
+    assert [s["url"] for s in document["servers"]] == ["/", "/vbasoftware"]
+
+
+def test_healthz_is_documented_at_the_root_only(document: dict[str, Any]) -> None:
+    assert document["paths"]["/healthz"]["servers"] == [
+        {"url": "/", "description": "Not under /vbasoftware"}
+    ]
+    assert [p for p, item in document["paths"].items() if "servers" in item] == ["/healthz"]
+
+
+def test_the_document_is_not_enveloped_and_is_also_under_vbasoftware(
+    client: Any, document: dict[str, Any]
+) -> None:
+    assert "data" not in document
+    assert client.get("/vbasoftware/openapi.json").get_json() == document
+
+
+def test_every_api_route_is_documented(app: Any, document: dict[str, Any]) -> None:
+    assert undocumented_api_rules(app) == []
+    documented = {(m, p) for m, p, _ in operations(document)}
+    assert len(documented) == 22
+    assert ("put", "/provider-credentialing/{providerCredKey}/licenses-batch") in documented
+    assert ("put", "/credentialing-license-types-batch") in documented
+
+
+def test_every_documented_operation_is_served_at_both_base_paths(
+    app: Any, document: dict[str, Any]
+) -> None:
+    adapter = app.url_map.bind("localhost")
+    for method, path, _ in operations(document):
+        concrete = re.sub(r"{(\w+)}", lambda m: str(EXAMPLE_VALUES[m.group(1)]), path)
+        servers = document["paths"][path].get("servers", document["servers"])
+        for prefix in (server["url"].rstrip("/") for server in servers):
+            endpoint, _ = adapter.match(prefix + concrete, method=method.upper())
+            assert endpoint.startswith("vbapi_") == bool(prefix)
+
+
+def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+
+
+def test_security(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKeyAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "API key.",
+    }
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert schemes["basicAuth"]["scheme"] == "basic"
+    for method, path, operation in operations(document):
+        if (method, path) in PUBLIC:
+            expected: list[dict[str, list[str]]] = []
+        elif (method, path) in LOGIN:
+            expected = [{"apiKeyAuth": [], "basicAuth": []}]
+        elif (method, path) in REFRESH:
+            expected = [{"apiKeyAuth": []}]
+        else:
+            expected = [{"apiKeyAuth": [], "bearerAuth": []}]
+        assert operation["security"] == expected, (method, path)
+
+
+def test_database_header_and_error_responses(document: dict[str, Any]) -> None:
+    database = {"$ref": "#/components/parameters/database"}
+    assert document["components"]["parameters"]["database"]["name"] == "vbasoftware-database"
+    for method, path, operation in operations(document):
+        responses = set(operation["responses"])
+        assert "500" in responses
+        if (method, path) in PUBLIC:
+            continue
+        assert database in operation["parameters"], (method, path)
+        assert {"400", "401"} <= responses
+        if "requestBody" in operation:
+            assert {"400", "403", "413", "415"} <= responses, (method, path)
+            assert list(operation["requestBody"]["content"]) == ["application/json"]
+        if "{" in path:
+            assert "404" in responses
+
+
+def test_lists_document_paging(document: dict[str, Any]) -> None:
+    paged = {
+        ("get", "/provider-credentialing/{providerCredKey}/licenses"),
+        ("get", "/providers/{providerID}/credentialing"),
+        ("get", "/credentialing-license-types"),
+    }
+    for method, path, operation in operations(document):
+        success = next(iter(operation["responses"].values()))
+        has_pagination = "x-pagination" in success.get("headers", {})
+        assert has_pagination == ((method, path) in paged), (method, path)
+        names = [
+            p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in operation.get("parameters", [])
+        ]
+        assert ("sortBy" in names) == has_pagination
+
+
+def test_responses(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    batch = paths["/provider-credentialing/{providerCredKey}/licenses-batch"]["put"]
+    envelope = batch["responses"]["207"]["content"]["application/json"]["schema"]
+    assert envelope["required"] == ["data", "error", "debug"]
+    assert envelope["properties"]["data"]["items"] == {
+        "$ref": "#/components/schemas/BatchItemResult"
+    }
+    assert batch["responses"]["404"] == {"$ref": "#/components/responses/Error404"}
+    delete = paths["/credentialing-license-types/{credLicenseTypeKey}"]["delete"]
+    assert "content" not in delete["responses"]["204"]
+    assert "409" in delete["responses"]
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail", "instance"}
+    assert problem["properties"]["errors"]["additionalProperties"]["items"]["type"] == "string"
+
+
+def test_entity_schemas_come_from_the_marshmallow_schemas(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    inputs = schemas["ProviderCredLicenseInput"]
+    declared = [f.data_key for f in LicenseSchema().load_fields.values()]
+    assert list(inputs["properties"])[: len(declared)] == declared
+    assert inputs["required"] == ["providerCredLicense_Key", "providerCred_Key"]
+    assert inputs["additionalProperties"] is False
+    assert inputs["properties"]["entry_Date"]["readOnly"] is True
+    assert inputs["properties"]["license_Number"] == {
+        "type": ["string", "null"],
+        "default": None,
+        "maxLength": 50,
+    }
+    assert inputs["properties"]["providerCredLicense_Key"] == {
+        "type": "integer",
+        "format": "int32",
+        "minimum": -(2**31),
+        "maximum": 2**31 - 1,
+    }
+    outputs = schemas["ProviderCredLicense"]
+    assert list(outputs["properties"]) == list(LicenseOutSchema().fields)
+    assert outputs["required"] == list(LicenseOutSchema().fields)
+    assert outputs["properties"]["psV_Date"] == {"type": ["string", "null"], "format": "date-time"}
+
+
+def test_real_responses_match_the_documented_shapes(
+    client: Any,
+    document: dict[str, Any],
+    auth_headers: Callable[..., dict[str, str]],
+    make_cred: Callable[..., int],
+) -> None:
+    headers = auth_headers()
+    make_cred(1)
+    items = [{"providerCredLicense_Key": 1, "providerCred_Key": 1}, {"state": "ZZ"}]
+    batch = client.put(
+        "/provider-credentialing/1/licenses-batch?dryRun=true", json=items, headers=headers
+    )
+    for item in batch.get_json()["data"]:
+        validator(document, "BatchItemResult").validate(item)
+    missing = client.get("/provider-credentialing/2/licenses", headers=headers)
+    validator(document, "ErrorEnvelope").validate(missing.get_json())
+    invalid = client.post("/provider-credentialing/1/licenses", json={}, headers=headers)
+    assert invalid.get_json()["error"]["errors"]
+    validator(document, "ErrorEnvelope").validate(invalid.get_json())
+
+
+def test_the_document_is_built_once(app: Any, client: Any) -> None:
+    first = client.get("/openapi.json").data
+    assert app.extensions["credgrid.openapi"] == first.decode()
+    assert client.get("/openapi.json").data == first
