@@ -103,3 +103,15 @@ def test_failed_request_releases_its_key(put_batch: Any, make_cred: Any) -> None
     make_cred(2)
     response = put_batch([license_item(1, cred=2)], cred=2)
     assert results(response) == [("1", 201, "Created")]
+
+
+def test_license_type_batch_is_idempotent_too(client: Any, auth_headers: Any) -> None:
+    headers = {**auth_headers(), "Idempotency-Key": "types-1"}
+    body = [{"credLicenseType_Key": 1, "display": "MD"}]
+    first = client.put("/credentialing-license-types-batch", json=body, headers=headers)
+    assert first.status_code == 207 and first.get_json()["data"][0]["status"] == 201
+    replay = client.put("/credentialing-license-types-batch", json=body, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    other = client.put("/credentialing-license-types-batch", json=[], headers=headers)
+    assert other.status_code == 422

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -131,3 +131,13 @@ def _release(database: str, record_id: int) -> None:
         begin_write(session)
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
         session.commit()
+
+
+def respond_idempotently(principal: Principal, produce: Callable[[], Response]) -> Response:
+    """``produce()`` the response, or replay the stored one for a repeated Idempotency-Key."""
+    with idempotency(principal) as idempotent:
+        if idempotent.replay is not None:
+            return idempotent.replay
+        response = produce()
+        idempotent.remember(response)
+        return response

@@ -20,6 +20,7 @@ from app.api.requests import (
 from app.api.single import no_content, require_ok, require_path_key
 from app.api.wire_schemas import BatchItemResultSchema
 from app.batch.outcome import ItemOutcome
+from app.idempotency.guard import respond_idempotently
 from app.license_types.models import CredLicenseType
 from app.license_types.schemas import (
     KEY_FIELD,
@@ -152,15 +153,19 @@ def put_license_types_batch() -> Response:
     principal = authenticate_writer()
     items = json_array_body(current_app.config["BATCH_MAX_ITEMS"])
     atomic, dry_run = flag("atomic"), flag("dryRun")
-    outcomes = upsert_license_types(
-        db_session(),
-        items,
-        actor=principal.username,
-        activity_id=g.activity_id,
-        atomic=atomic,
-        dry_run=dry_run,
-    )
-    return json_response([o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes], 207)
+
+    def apply() -> Response:
+        outcomes = upsert_license_types(
+            db_session(),
+            items,
+            actor=principal.username,
+            activity_id=g.activity_id,
+            atomic=atomic,
+            dry_run=dry_run,
+        )
+        return json_response([o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes], 207)
+
+    return respond_idempotently(principal, apply)
 
 
 def _write_one(item: Any, mode: str, actor: str) -> ItemOutcome:

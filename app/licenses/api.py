@@ -24,7 +24,7 @@ from app.api.wire_schemas import BatchItemResultSchema
 from app.audit import utcnow
 from app.batch.outcome import ItemOutcome, ParentNotFound
 from app.history.service import LicenseChangeSchema, license_history
-from app.idempotency.guard import idempotency
+from app.idempotency.guard import respond_idempotently
 from app.licenses.expiry import EXPIRY_WINDOWS, ExpirablesSchema, expirables_report
 from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
@@ -68,9 +68,8 @@ def put_licenses_batch(provider_cred_key: int) -> Response:
     principal = authenticate_writer()
     items = json_array_body(current_app.config["BATCH_MAX_ITEMS"])
     atomic, dry_run = flag("atomic"), flag("dryRun")
-    with idempotency(principal) as idempotent:
-        if idempotent.replay is not None:
-            return idempotent.replay
+
+    def apply() -> Response:
         try:
             outcomes = upsert_licenses(
                 db_session(),
@@ -84,9 +83,9 @@ def put_licenses_batch(provider_cred_key: int) -> Response:
         except ParentNotFound:
             raise unknown_provider_cred(provider_cred_key) from None
         data = [o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes]
-        response = json_response(data, status=207)
-        idempotent.remember(response)
-        return response
+        return json_response(data, status=207)
+
+    return respond_idempotently(principal, apply)
 
 
 @bp.get(LICENSES)
