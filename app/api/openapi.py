@@ -48,6 +48,7 @@ from app.api.wire_schemas import (
 from app.credentials.schemas import ProviderCredOutSchema, ProviderCredSchema
 from app.errors import is_api_path
 from app.history.service import LicenseChangeSchema
+from app.idempotency.guard import REPLAYED_HEADER
 from app.license_types.schemas import LicenseTypeOutSchema, LicenseTypeSchema
 from app.licenses.expiry import (
     EXPIRY_WINDOWS,
@@ -181,6 +182,14 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Sent by generated VBAPI clients; accepted and ignored.",
         "schema": {"type": "string"},
     },
+    "idempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "description": "Safe retries: the same key with the same request replays the stored "
+        "answer (header Idempotent-Replayed: true) without writing; with a different request "
+        "→ 422; while the first is still running → 409. Kept 24 h per API key.",
+        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    },
     "expiredIdToken": {
         "name": "expired-id-token",
         "in": "header",
@@ -206,6 +215,7 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict: the key exists already, or the record is still in use.",
     413: "The body is too large, or the batch has too many items.",
     415: "The body is not JSON (Content-Type application/json, text/json or application/*+json).",
+    422: "The Idempotency-Key was already used with a different request.",
     429: "Too many requests for this API key.",
     500: "Unexpected error; the detail names the activity id to look up in the log.",
 }
@@ -369,6 +379,8 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
     if op.paged:
         parameters += ["page", "pageSize", _sort_by_parameter(op)]
     parameters += op.query
+    if op.shape == "batch":
+        parameters.append("idempotencyKey")
 
     result: dict[str, Any] = {
         "operationId": _camel(view_name),
@@ -406,6 +418,8 @@ def _error_statuses(op: Operation, has_path_parameters: bool) -> set[int]:
         statuses |= {400, 413, 415}
     if op.query or op.paged:
         statuses.add(400)
+    if op.shape == "batch":
+        statuses |= {409, 422}
     if has_path_parameters:
         statuses.add(404)
     return statuses
@@ -427,6 +441,8 @@ def _success(op: Operation) -> dict[str, Any]:
             data = {"type": "array", "items": data}
         schema = _envelope(data, {"type": "null"})
         description = "Multi-status: one result per item." if op.shape == "batch" else "OK"
+        if op.shape == "batch":
+            headers[REPLAYED_HEADER] = _ref("headers", REPLAYED_HEADER)
     return {
         "description": description,
         "headers": headers,
@@ -501,6 +517,13 @@ def _add_components(spec: APISpec) -> None:
     )
     spec.components.header(
         "WWW-Authenticate", {"description": "The scheme expected.", "schema": {"type": "string"}}
+    )
+    spec.components.header(
+        REPLAYED_HEADER,
+        {
+            "description": "`true` when this is the stored answer to a repeated Idempotency-Key.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
     )
     spec.components.header(
         "Retry-After", {"description": "Seconds to wait.", "schema": {"type": "string"}}
