@@ -32,13 +32,11 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     literal,
     literal_column,
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from app.api.fields import format_wire_datetime, is_int32
 from app.audit import AUDIT_USER_LENGTH, utcnow
+from app.batch import bulk
 from app.batch.outcome import (
     CONFLICT,
     CREATED,
@@ -306,18 +305,36 @@ def _write_set(
     now: datetime,
     activity_id: str,
 ) -> None:
+    """One statement each for the inserts, the updates and the history (``app.batch.bulk``)."""
     connection = session.connection()
-    insert_rows = [_insert_row(spec, data, user, now) for data in plan.inserts.values()]
-    update_rows = [_update_row(spec, data, user, now) for data in plan.updates.values()]
-    if insert_rows:
-        connection.execute(insert(spec.table), insert_rows)
-    if update_rows:
-        connection.execute(_update_statement(spec), update_rows)
+    fields = tuple(spec.fields)
+    data_fields = tuple(spec.data_fields)
+    if plan.inserts:
+        bulk.insert_rows(
+            connection,
+            spec.table,
+            (*fields, "entry_date", "entry_user", "update_date", "update_user"),
+            [
+                (*[data[name] for name in fields], now, user, now, user)
+                for data in plan.inserts.values()
+            ],
+        )
+    if plan.updates:
+        bulk.update_rows(
+            connection,
+            spec.table,
+            spec.key_column,
+            (*data_fields, "update_date", "update_user"),
+            [
+                (data[spec.key_column], *[data[name] for name in data_fields], now, user)
+                for data in plan.updates.values()
+            ],
+        )
     if spec.history is not None:
         written = [outcomes[i] for i in (*plan.inserts, *plan.updates)]
-        history = _history_rows(spec, written, plan, user, now, activity_id)
-        if history:
-            connection.execute(insert(spec.history.table), history)
+        _insert_history(
+            connection, spec, _history_rows(spec, written, plan, user, now, activity_id)
+        )
 
 
 def _write_item_by_item(
@@ -408,7 +425,7 @@ def delete_rows(
                     utcnow(),
                     activity_id,
                 )
-                connection.execute(insert(spec.history.table), history)
+                _insert_history(connection, spec, history)
         session.commit()
     except BaseException:
         session.rollback()
@@ -482,11 +499,8 @@ def _check_references(
 def _existing_rows(
     connection: Connection, spec: EntitySpec, keys: list[int]
 ) -> dict[int, Mapping[str, Any]]:
-    if not keys:
-        return {}
-    key_column = spec.table.c[spec.key_column]
-    rows = connection.execute(select(spec.table).where(_key_in(connection, key_column, keys)))
-    return {row[spec.key_column]: row for row in rows.mappings()}
+    rows = bulk.select_by_keys(connection, spec.table, spec.key_column, keys)
+    return {row[spec.key_column]: row for row in rows}
 
 
 def _keys_in_use(connection: Connection, spec: EntitySpec, keys: list[int]) -> dict[int, str]:
@@ -499,13 +513,6 @@ def _keys_in_use(connection: Connection, spec: EntitySpec, keys: list[int]) -> d
         for (key,) in connection.execute(statement):
             in_use.setdefault(key, dependent.label)
     return in_use
-
-
-def _update_statement(spec: EntitySpec) -> Any:
-    key_column = spec.table.c[spec.key_column]
-    values = {name: bindparam(f"v_{name}") for name in (*spec.data_fields, "update_date")}
-    values["update_user"] = bindparam("v_update_user")
-    return update(spec.table).where(key_column == bindparam("v_key")).values(values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,20 +620,12 @@ def _audit_user(actor: str | None) -> str | None:
     return actor[:AUDIT_USER_LENGTH] if actor else None
 
 
-def _insert_row(
-    spec: EntitySpec, data: Mapping[str, Any], user: str | None, now: datetime
-) -> dict[str, Any]:
-    row = {name: data[name] for name in spec.fields}
-    row.update(entry_date=now, entry_user=user, update_date=now, update_user=user)
-    return row
+HISTORY_VALUE_COLUMNS = ("activity_id", "at", "user", "action", "field", "old_value", "new_value")
 
 
-def _update_row(
-    spec: EntitySpec, data: Mapping[str, Any], user: str | None, now: datetime
-) -> dict[str, Any]:
-    row = {f"v_{name}": data[name] for name in spec.data_fields}
-    row.update(v_key=data[spec.key_column], v_update_date=now, v_update_user=user)
-    return row
+def _history_columns(spec: EntitySpec) -> tuple[str, ...]:
+    assert spec.history is not None
+    return (spec.history.key_column, spec.history.parent_column, *HISTORY_VALUE_COLUMNS)
 
 
 def _history_rows(
@@ -636,34 +635,35 @@ def _history_rows(
     user: str | None,
     now: datetime,
     activity_id: str,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """One row per changed field (one with ``field`` null if none), in ``_history_columns``."""
     assert spec.history is not None
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for outcome in outcomes:
         old = plan.old_rows.get(outcome.index)
         data = plan.inserts.get(outcome.index) or plan.updates.get(outcome.index) or old
         assert data is not None
-        base = {
-            spec.history.key_column: outcome.key,
-            spec.history.parent_column: data[spec.parent_column] if spec.parent_column else 0,
-            "activity_id": activity_id,
-            "at": now,
-            "user": user,
-            "action": outcome.action,
-        }
-        changes = {k: v for k, v in (outcome.changes or {}).items() if v[0] != v[1]}
-        if not changes:
-            rows.append({**base, "field": None, "old_value": None, "new_value": None})
-        for name, (before, after) in changes.items():
-            rows.append(
-                {
-                    **base,
-                    "field": name,
-                    "old_value": None if before is None else str(before),
-                    "new_value": None if after is None else str(after),
-                }
-            )
+        parent = data[spec.parent_column] if spec.parent_column else 0
+        base = (outcome.key, parent, activity_id, now, user, outcome.action)
+        first = len(rows)
+        for name, (before, after) in (outcome.changes or {}).items():
+            if before != after:
+                rows.append(
+                    (
+                        *base,
+                        name,
+                        None if before is None else str(before),
+                        None if after is None else str(after),
+                    )
+                )
+        if len(rows) == first:
+            rows.append((*base, None, None, None))
     return rows
+
+
+def _insert_history(connection: Connection, spec: EntitySpec, rows: list[tuple[Any, ...]]) -> None:
+    assert spec.history is not None
+    bulk.insert_rows(connection, spec.history.table, _history_columns(spec), rows)
 
 
 def _not_applied(outcomes: list[ItemOutcome]) -> list[ItemOutcome]:

@@ -1,0 +1,221 @@
+"""The set-wise write path: what a batch stores, the history it writes, and its SQL cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.history.models import LicenseChange
+from app.licenses.models import ProviderCredLicense
+from app.licenses.service import delete_licenses, upsert_licenses
+
+CRED = 1
+
+
+def license_item(key: int, **changes: Any) -> dict[str, Any]:
+    item = {
+        "providerCredLicense_Key": key,
+        "providerCred_Key": CRED,
+        "credLicenseType_Key": 1,
+        "license_Name": "Medical Doctor",
+        "license_Number": f"MD-{key}",
+        "state": "ca",
+        "specialty_Code": " FM ",
+        "effective_Date": "2024-01-01T00:00:00Z",
+        "term_Date": "2026-06-30 12:30:00 UTC",
+        "psV_Date": "2024-02-03",
+    }
+    item.update(changes)
+    return item
+
+
+@pytest.fixture
+def upsert(session_for: Callable[..., Any], make_cred: Any, make_license_type: Any) -> Any:
+    make_cred(CRED)
+    make_license_type(1)
+    make_license_type(2)
+
+    def _upsert(items: list[dict[str, Any]], activity: str = "act-1", **kwargs: Any) -> list:
+        with session_for() as session:
+            return upsert_licenses(
+                session, CRED, items, actor="alice", activity_id=activity, **kwargs
+            )
+
+    return _upsert
+
+
+def stored(session_for: Callable[..., Any], key: int) -> ProviderCredLicense | None:
+    with session_for() as session:
+        return session.get(ProviderCredLicense, key)
+
+
+def history(session_for: Callable[..., Any], key: int) -> list[tuple[Any, ...]]:
+    with session_for() as session:
+        rows = session.execute(
+            select(LicenseChange)
+            .where(LicenseChange.provider_cred_license_key == key)
+            .order_by(LicenseChange.id)
+        ).scalars()
+        return [
+            (
+                r.provider_cred_key,
+                r.activity_id,
+                r.user,
+                r.action,
+                r.field,
+                r.old_value,
+                r.new_value,
+            )
+            for r in rows
+        ]
+
+
+def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, session_for: Any):
+    outcomes = upsert([license_item(10)])
+    assert [(o.status, o.body) for o in outcomes] == [(201, "Created")]
+    row = stored(session_for, 10)
+    assert row is not None
+    assert (row.provider_cred_key, row.cred_license_type_key) == (CRED, 1)
+    assert (row.license_name, row.license_number, row.state, row.specialty_code) == (
+        "Medical Doctor",
+        "MD-10",
+        "CA",
+        "FM",
+    )
+    assert row.effective_date == datetime(2024, 1, 1)
+    assert row.term_date == datetime(2026, 6, 30, 12, 30)
+    assert row.psv_date == datetime(2024, 2, 3)
+    assert (row.entry_user, row.update_user) == ("alice", "alice")
+    assert row.entry_date == row.update_date
+    assert isinstance(row.entry_date, datetime)
+
+
+def test_create_history_has_one_row_per_non_null_field(upsert: Any, session_for: Any):
+    upsert([license_item(10, license_Name=None)])
+    assert history(session_for, 10) == [
+        (CRED, "act-1", "alice", "created", field, None, value)
+        for field, value in [
+            ("providerCred_Key", "1"),
+            ("credLicenseType_Key", "1"),
+            ("license_Number", "MD-10"),
+            ("state", "CA"),
+            ("specialty_Code", "FM"),
+            ("effective_Date", "2024-01-01T00:00:00Z"),
+            ("term_Date", "2026-06-30T12:30:00Z"),
+            ("psV_Date", "2024-02-03T00:00:00Z"),
+        ]
+    ]
+
+
+def test_update_replaces_the_record_and_records_only_the_changed_fields(
+    upsert: Any, session_for: Any
+):
+    upsert([license_item(10)])
+    created = stored(session_for, 10)
+    assert created is not None
+    outcomes = upsert(
+        [license_item(10, license_Number="MD-NEW", psV_Date=None, credLicenseType_Key=2)],
+        activity="act-2",
+    )
+    assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "updated")]
+    assert outcomes[0].changes == {
+        "credLicenseType_Key": [1, 2],
+        "license_Number": ["MD-10", "MD-NEW"],
+        "psV_Date": ["2024-02-03T00:00:00Z", None],
+    }
+    row = stored(session_for, 10)
+    assert row is not None
+    assert (row.license_number, row.psv_date, row.cred_license_type_key) == ("MD-NEW", None, 2)
+    assert row.entry_date == created.entry_date
+    assert row.update_date >= created.update_date
+    assert history(session_for, 10)[-3:] == [
+        (CRED, "act-2", "alice", "updated", "credLicenseType_Key", "1", "2"),
+        (CRED, "act-2", "alice", "updated", "license_Number", "MD-10", "MD-NEW"),
+        (CRED, "act-2", "alice", "updated", "psV_Date", "2024-02-03T00:00:00Z", None),
+    ]
+
+
+def test_an_unchanged_resend_writes_nothing(upsert: Any, session_for: Any):
+    upsert([license_item(10)])
+    before = stored(session_for, 10)
+    rows_before = history(session_for, 10)
+    outcomes = upsert([license_item(10)], activity="act-2")
+    assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "unchanged")]
+    after = stored(session_for, 10)
+    assert after is not None and before is not None
+    assert (after.update_date, after.update_user) == (before.update_date, before.update_user)
+    assert history(session_for, 10) == rows_before
+
+
+def test_mixed_batch_answers_in_request_order(upsert: Any, session_for: Any):
+    upsert([license_item(1), license_item(2)])
+    outcomes = upsert(
+        [
+            license_item(3),
+            license_item(1, state="NY"),
+            license_item(4, state="XX"),
+            license_item(2),
+            license_item(5, credLicenseType_Key=99),
+        ]
+    )
+    assert [(o.index, o.key, o.status) for o in outcomes] == [
+        (0, 3, 201),
+        (1, 1, 200),
+        (2, 4, 400),
+        (3, 2, 200),
+        (4, 5, 400),
+    ]
+    assert outcomes[4].body == "credLicenseType_Key: No license type 99 in this database."
+    assert stored(session_for, 4) is None and stored(session_for, 5) is None
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "NY"
+
+
+def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
+    upsert([license_item(10, license_Name=None, specialty_Code=None)])
+    with session_for() as session:
+        outcomes = delete_licenses(session, CRED, [10], actor="bob", activity_id="act-3")
+    assert [(o.status, o.action) for o in outcomes] == [(204, "deleted")]
+    assert stored(session_for, 10) is None
+    deleted = [r for r in history(session_for, 10) if r[3] == "deleted"]
+    assert [(r[1], r[2], r[4], r[5], r[6]) for r in deleted] == [
+        ("act-3", "bob", field, value, None)
+        for field, value in [
+            ("providerCred_Key", "1"),
+            ("credLicenseType_Key", "1"),
+            ("license_Number", "MD-10"),
+            ("state", "CA"),
+            ("effective_Date", "2024-01-01T00:00:00Z"),
+            ("term_Date", "2026-06-30T12:30:00Z"),
+            ("psV_Date", "2024-02-03T00:00:00Z"),
+        ]
+    ]
+
+
+def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any):
+    upsert([license_item(1)])
+    dry = upsert([license_item(1, state="NY"), license_item(2)], dry_run=True)
+    assert [o.status for o in dry] == [200, 201]
+    atomic = upsert([license_item(1, state="NY"), license_item(3, state="XX")], atomic=True)
+    assert [o.status for o in atomic] == [424, 400]
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "CA"
+    assert stored(session_for, 2) is None and stored(session_for, 3) is None
+
+
+@pytest.mark.parametrize("size", [1, 1000])
+def test_a_batch_costs_the_same_statements_whatever_its_size(
+    upsert: Any, count_statements: Any, size: int
+):
+    """Lock/begin, references, existing rows, inserts, updates, history: never per item."""
+    existing = [license_item(k) for k in range(1, size + 1, 2)]
+    upsert(existing)
+    items = [license_item(k, state="NY") for k in range(1, size + 1)] + [license_item(size + 1)]
+    with count_statements() as counter:
+        outcomes = upsert(items, activity="act-2")
+    assert sorted({o.status for o in outcomes}) == [200, 201]
+    assert counter.count == 6, counter.statements
