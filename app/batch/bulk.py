@@ -85,6 +85,24 @@ def select_by_keys(
     ]
 
 
+def present_keys(
+    connection: Connection, lookups: Sequence[tuple[Table, str, Sequence[int]]]
+) -> list[set[int]]:
+    """For each ``(table, key_column, keys)``, which of ``keys`` exist: one statement for all."""
+    if not lookups:
+        return []
+    dialect = connection.dialect
+    sql = _present(dialect, tuple((table, column) for table, column, _ in lookups))
+    if dialect.name == "postgresql":
+        parameters = tuple(sorted(set(keys)) for _, _, keys in lookups)
+    else:
+        parameters = tuple(json.dumps(sorted(set(keys))) for _, _, keys in lookups)
+    found: list[set[int]] = [set() for _ in lookups]
+    for index, key in connection.exec_driver_sql(sql, parameters):
+        found[index].add(key)
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -181,3 +199,17 @@ def _select(
         table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
     )
     return sql, names, loaders
+
+
+@lru_cache(maxsize=256)
+def _present(dialect: Dialect, lookups: tuple[tuple[Table, str], ...]) -> str:
+    selects = []
+    for index, (table, key_column) in enumerate(lookups):
+        target = dialect.identifier_preparer.format_table(table)
+        key = _quote(dialect, key_column)
+        if dialect.name == "postgresql":
+            where = f"{key} = ANY(%s::{_array_type(dialect, table, key_column)})"
+        else:
+            where = f"{key} IN (SELECT value FROM json_each(?))"
+        selects.append(f"SELECT {index} AS kind, {key} AS k FROM {target} WHERE {where}")
+    return " UNION ALL ".join(selects)

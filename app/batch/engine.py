@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema
@@ -32,11 +33,9 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    literal,
     literal_column,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -121,9 +120,9 @@ class EntitySpec:
             return self.validator(raw)
         return load_item(self.schema, raw)
 
-    @property
+    @cached_property
     def data_fields(self) -> dict[str, str]:
-        """The compared and written fields: all client fields but the key."""
+        """The compared and written fields: all client fields but the key (computed once)."""
         return {a: j for a, j in self.fields.items() if a != self.key_column}
 
 
@@ -469,28 +468,21 @@ def _check_references(
     candidates: list[tuple[int, dict[str, Any]]],
 ) -> dict[str, set[int]]:
     """One query: does the parent exist, which referenced keys exist. Raises ParentNotFound."""
-    selects = []
+    kinds: list[str] = []
+    lookups: list[tuple[Table, str, Sequence[int]]] = []
     if spec.parent_table is not None and parent_key is not None:
-        parent_col = spec.parent_table.c[spec.parent_key_column or ""]
-        selects.append(
-            select(literal("parent").label("kind"), parent_col.label("k")).where(
-                parent_col == parent_key
-            )
-        )
+        kinds.append("parent")
+        lookups.append((spec.parent_table, spec.parent_key_column or "", [parent_key]))
     for ref in spec.references:
         wanted = {data[ref.column] for _, data in candidates if data[ref.column] is not None}
         if wanted:
-            key_col = ref.table.c[ref.key_column]
-            selects.append(
-                select(literal(ref.column).label("kind"), key_col.label("k")).where(
-                    _key_in(connection, key_col, wanted)
-                )
-            )
-    found: dict[str, set[int]] = {}
-    if selects:
-        statement = selects[0] if len(selects) == 1 else union_all(*selects)
-        for kind, key in connection.execute(statement):
-            found.setdefault(kind, set()).add(key)
+            kinds.append(ref.column)
+            lookups.append((ref.table, ref.key_column, list(wanted)))
+    found = {
+        kind: keys
+        for kind, keys in zip(kinds, bulk.present_keys(connection, lookups), strict=True)
+        if keys
+    }
     if spec.parent_table is not None and parent_key is not None and "parent" not in found:
         raise ParentNotFound(parent_key)
     return found
