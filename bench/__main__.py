@@ -102,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
                 [http.build_request("GET", http.BARE_PATH, {})] * (count * 2),
                 200,
                 max_seconds=max_seconds,
+                workers=server.worker_pids(),
             )
-            log(f"    bare endpoint: {bare['requests_per_second']:.0f} req/s")
+            log(
+                f"    bare endpoint: {bare['requests_per_second']:.0f} req/s, "
+                f"worker CPU {bare['worker_cpu_ms_per_request']:.2f} ms/request"
+            )
             result["http"] = {"bare": bare, "workers": http.WORKERS, "clients": http.CLIENTS}
             for database in databases:
                 log(f"  {database.backend}")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bench.workload import DB_COLUMNS
+from bench.workload import DB_COLUMNS, HISTORY_COLUMNS
 
 TABLE = "provider_cred_license"
 KEY = DB_COLUMNS[0]
@@ -49,6 +49,19 @@ PG_UNNEST = (
 )
 
 
+_HISTORY_INTO = "INSERT INTO license_change (" + ", ".join(
+    f'"{c}"' if c == "user" else c for c in HISTORY_COLUMNS
+)
+SQLITE_HISTORY = f"{_HISTORY_INTO}) VALUES ({', '.join('?' * len(HISTORY_COLUMNS))})"
+PG_HISTORY_EXECUTEMANY = f"{_HISTORY_INTO}) VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})"
+PG_HISTORY_TYPES = ("int4[]", "int4[]", "text[]", "timestamp[]") + ("text[]",) * 5
+PG_HISTORY_UNNEST = (
+    f"{_HISTORY_INTO}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{t}" for t in PG_HISTORY_TYPES)
+    + ")"
+)
+
+
 def sqlite_value(value: Any) -> Any:
     """SQLAlchemy's SQLite storage form of a date-time, so both write the same bytes."""
     if isinstance(value, datetime):
@@ -56,27 +69,37 @@ def sqlite_value(value: Any) -> Any:
     return value
 
 
-def sqlite_floor(connection: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> float:
-    """Seconds to upsert ``rows`` (already in storage form) in one transaction."""
+Rows = Sequence[tuple[Any, ...]]
+
+
+def sqlite_floor(connection: sqlite3.Connection, rows: Rows, history: Rows = ()) -> float:
+    """Seconds to upsert ``rows`` (already in storage form), and insert ``history`` rows when
+    given, in one transaction."""
     started = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
     connection.executemany(SQLITE_UPSERT, rows)
+    if history:
+        connection.executemany(SQLITE_HISTORY, history)
     connection.execute("COMMIT")
     return time.perf_counter() - started
 
 
-def pg_executemany_floor(connection: Any, rows: Sequence[tuple[Any, ...]]) -> float:
+def pg_executemany_floor(connection: Any, rows: Rows, history: Rows = ()) -> float:
     started = time.perf_counter()
     with connection.pipeline(), connection.cursor() as cursor:
         cursor.executemany(PG_EXECUTEMANY, rows)
+        if history:
+            cursor.executemany(PG_HISTORY_EXECUTEMANY, history)
     connection.commit()
     return time.perf_counter() - started
 
 
-def pg_unnest_floor(connection: Any, rows: Sequence[tuple[Any, ...]]) -> float:
+def pg_unnest_floor(connection: Any, rows: Rows, history: Rows = ()) -> float:
     started = time.perf_counter()
-    columns = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
-        cursor.execute(PG_UNNEST, columns, binary=True)
+        cursor.execute(PG_UNNEST, [list(c) for c in zip(*rows, strict=True)], binary=True)
+        if history:
+            columns = [list(c) for c in zip(*history, strict=True)]
+            cursor.execute(PG_HISTORY_UNNEST, columns, binary=True)
     connection.commit()
     return time.perf_counter() - started

@@ -6,12 +6,12 @@ Every load is bounded in request count and in time, and only ever targets 127.0.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,7 +76,9 @@ class Server:
             self.process.wait()
 
 
-def start_server(databases: dict[str, str], secret: str, results_dir: Path) -> Server:
+def start_server(
+    databases: dict[str, str], secret: str, results_dir: Path, workers: int = WORKERS
+) -> Server:
     port = free_port()
     log_path = results_dir / "gunicorn.log"
     env = dict(os.environ)
@@ -93,7 +95,7 @@ def start_server(databases: dict[str, str], secret: str, results_dir: Path) -> S
         "-m",
         "gunicorn",
         "--workers",
-        str(WORKERS),
+        str(workers),
         "--worker-class",
         "sync",
         "--bind",
@@ -107,7 +109,7 @@ def start_server(databases: dict[str, str], secret: str, results_dir: Path) -> S
     probe = build_request("GET", BARE_PATH, {})
     while time.monotonic() < deadline:
         try:
-            if send(port, probe, timeout=2)[0] == 200 and len(server.worker_pids()) == WORKERS:
+            if send(port, probe, timeout=2)[0] == 200 and len(server.worker_pids()) == workers:
                 for _ in range(20):  # touch both workers once
                     send(port, probe)
                 return server
@@ -120,6 +122,31 @@ def start_server(databases: dict[str, str], secret: str, results_dir: Path) -> S
     raise RuntimeError(f"gunicorn did not start; see {log_path}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _client(
+    port: int, requests: list[bytes], expected_status: int, deadline: float, results: Any
+) -> None:
+    """One client process: its share of the requests, one at a time, until the deadline."""
+    latencies, failures = [], []
+    for raw in requests:
+        if time.monotonic() >= deadline:
+            break
+        started = time.perf_counter()
+        status, body = send(port, raw)
+        latencies.append(time.perf_counter() - started)
+        if status != expected_status:
+            failures.append(f"{status} {body[:200]!r}")
+    results.put((latencies, failures))
+
+
 def load(
     port: int,
     requests: list[bytes],
@@ -127,35 +154,37 @@ def load(
     *,
     clients: int = CLIENTS,
     max_seconds: float,
+    workers: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Send ``requests`` from ``clients`` threads, stopping early after ``max_seconds``."""
+    """Send ``requests`` from ``clients`` processes, stopping early after ``max_seconds``.
+
+    Clients are processes, not threads: a sync worker lingers on each connection until its
+    client has read the response and closed, so clients queued behind one GIL would throttle
+    the server they measure. With ``workers``, also reports the workers' CPU time per request.
+    """
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    deadline = time.monotonic() + max_seconds
+    processes = [
+        context.Process(
+            target=_client, args=(port, requests[i::clients], expected_status, deadline, results)
+        )
+        for i in range(clients)
+    ]
+    cpu_before = cpu_seconds(workers) if workers else 0.0
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
     latencies: list[float] = []
     failures: list[str] = []
-    cursor = iter(range(len(requests)))
-    lock = threading.Lock()
-    deadline = time.perf_counter() + max_seconds
-
-    def client() -> None:
-        while time.perf_counter() < deadline:
-            with lock:
-                index = next(cursor, None)
-            if index is None:
-                return
-            started = time.perf_counter()
-            status, body = send(port, requests[index])
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                if status != expected_status:
-                    failures.append(f"{status} {body[:200]!r}")
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for _ in processes:
+        done, failed = results.get(timeout=max_seconds + 120)
+        latencies += done
+        failures += failed
     wall = time.perf_counter() - started
+    cpu = cpu_seconds(workers) - cpu_before if workers else None
+    for process in processes:
+        process.join()
     if failures:
         raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[0]}")
     ordered = sorted(latencies)
@@ -166,6 +195,7 @@ def load(
         "requests_per_second": len(latencies) / wall,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "worker_cpu_ms_per_request": None if cpu is None else cpu * 1000 / len(latencies),
     }
 
 
@@ -220,10 +250,17 @@ def measure_backend(
 ) -> dict[str, Any]:
     port = server.port
     load(port, requests.make(100, 5), 207, max_seconds=max_seconds)  # warm-up
-    small = load(port, requests.make(count, 5), 207, max_seconds=max_seconds)
+    small = load(
+        port,
+        requests.make(count, 5),
+        207,
+        max_seconds=max_seconds,
+        workers=server.worker_pids(),
+    )
     log(
         f"    5-item batches: {small['requests_per_second']:.0f} req/s, "
-        f"p50 {small['p50_ms']:.1f} ms, p99 {small['p99_ms']:.1f} ms"
+        f"p50 {small['p50_ms']:.1f} ms, p99 {small['p99_ms']:.1f} ms, "
+        f"worker CPU {small['worker_cpu_ms_per_request']:.2f} ms/request"
     )
 
     for raw in requests.make(1, 1000):  # warm-up

@@ -24,7 +24,7 @@ from app.licenses.service import LICENSE_SPEC, upsert_licenses
 from app.tenancy import engine_for, open_session
 from bench import floors
 from bench.databases import BenchDatabase, Seeder, sqlite_connect
-from bench.workload import ACTOR, CRED_KEY, Batch, KeyAllocator, batch, db_row
+from bench.workload import ACTOR, CRED_KEY, Batch, KeyAllocator, batch, db_row, history_rows
 
 SIZES = (1, 10, 100, 1000, 5000)
 REPEATS = {1: 101, 10: 51, 100: 31, 1000: 11, 5000: 5}
@@ -71,15 +71,18 @@ class Floor:
             return ("sqlite3 executemany",)
         return ("psycopg executemany (pipeline)", "psycopg unnest (binary)")
 
-    def run(self, method: str, items: list[dict[str, Any]]) -> float:
+    def run(self, method: str, prepared: Batch, with_history: bool = False) -> float:
+        """Seconds for the driver alone to write ``prepared``'s rows (and their history)."""
         now = utcnow()
-        rows = [db_row(w, now) for w in items]
+        rows = [db_row(w, now) for w in prepared.items]
+        history = history_rows(prepared, str(uuid.uuid4()), now) if with_history else []
         if self.backend == "sqlite":
             rows = [tuple(floors.sqlite_value(v) for v in row) for row in rows]
-            return floors.sqlite_floor(self.sqlite, rows)
+            history = [tuple(floors.sqlite_value(v) for v in row) for row in history]
+            return floors.sqlite_floor(self.sqlite, rows, history)
         if method.startswith("psycopg executemany"):
-            return floors.pg_executemany_floor(self.pg, rows)
-        return floors.pg_unnest_floor(self.pg, rows)
+            return floors.pg_executemany_floor(self.pg, rows, history)
+        return floors.pg_unnest_floor(self.pg, rows, history)
 
     def close(self) -> None:
         if self.backend == "sqlite":
@@ -140,7 +143,7 @@ def measure_sizes(
                 for method in floor.methods:
                     same_rows = batch(allocator.take(n), n)
                     seeder.seed(same_rows.existing)
-                    floor_elapsed = floor.run(method, same_rows.items)
+                    floor_elapsed = floor.run(method, same_rows)
                     if rep:
                         floor_times[method].append(floor_elapsed)
                 if rep:
@@ -179,13 +182,28 @@ def measure_phases(
     repeats: int,
     floor_ms: float,
 ) -> dict[str, Any]:
-    """parse / validate / database / serialise of a 1,000-item request, and the whole of it."""
-    seeder = Seeder(database)
+    """parse / validate / database / serialise of a 1,000-item request, and the whole of it.
+
+    The database part is also split by statement kind, and compared with a second floor: the
+    driver alone writing the same license rows *and* the history rows the service must write
+    for them (SPEC 4b), in one transaction.
+    """
+    seeder, floor = Seeder(database), Floor(database)
     name = database.name
     spec = LICENSE_SPEC
     times: dict[str, list[float]] = {
-        k: [] for k in ("parse", "validate", "database", "serialise", "whole")
+        k: []
+        for k in (
+            "parse",
+            "validate",
+            "database",
+            "serialise",
+            "whole",
+            *DATABASE_PARTS,
+        )
     }
+    floor_history: dict[str, list[float]] = {m: [] for m in floor.methods}
+    history_counts: list[int] = []
     try:
         for rep in range(repeats + 1):
             for phase_run in ("phases", "whole"):
@@ -210,13 +228,22 @@ def measure_phases(
                         elapsed = {"whole": time.perf_counter() - started}
                         check_outcomes(outcomes, prepared)
                     else:
-                        elapsed = _phases(name, spec, prepared)
+                        elapsed = _phases(app, name, spec, prepared)
                 if rep:
                     for k, v in elapsed.items():
                         times[k].append(v)
+            for method in floor.methods:
+                same_rows = batch(allocator.take(PHASE_ITEMS), PHASE_ITEMS)
+                seeder.seed(same_rows.existing)
+                seconds = floor.run(method, same_rows, with_history=True)
+                if rep:
+                    floor_history[method].append(seconds)
+            history_counts.append(len(history_rows(same_rows, "", utcnow())))
     finally:
         seeder.close()
+        floor.close()
     medians = {k: median_ms(v) for k, v in times.items()}
+    with_history = min(median_ms(v) for v in floor_history.values())
     return {
         "items": PHASE_ITEMS,
         "repeats": repeats,
@@ -225,10 +252,53 @@ def measure_phases(
         "floor_ms": floor_ms,
         "database_ratio_to_floor": medians["database"] / floor_ms,
         "whole_ratio_to_floor": medians["whole"] / floor_ms,
+        "history_rows": history_counts[-1],
+        "floor_with_history_ms": with_history,
+        "database_ratio_to_floor_with_history": medians["database"] / with_history,
     }
 
 
-def _phases(name: str, spec: Any, prepared: Batch) -> dict[str, float]:
+#: How the database part splits (timed with SQLAlchemy's cursor and commit events).
+DATABASE_PARTS = ("db: reads and locks", "db: license rows", "db: history rows", "db: commit")
+
+
+@contextmanager
+def timing_statements(app: Flask, name: str) -> Iterator[dict[str, float]]:
+    spent = dict.fromkeys(DATABASE_PARTS, 0.0)
+    mark: dict[str, float] = {}
+    with app.app_context():
+        engine = engine_for(name)
+
+    def before(_conn: Any, _cursor: Any, _statement: str, *_args: Any) -> None:
+        mark["statement"] = time.perf_counter()
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        took = time.perf_counter() - mark.pop("statement")
+        if statement.startswith("INSERT INTO license_change"):
+            spent["db: history rows"] += took
+        elif statement.startswith(("INSERT INTO provider_cred_license", "UPDATE provider_cred")):
+            spent["db: license rows"] += took
+        else:
+            spent["db: reads and locks"] += took
+
+    def commit(_conn: Any) -> None:
+        mark["commit"] = time.perf_counter()
+
+    listeners = (("before_cursor_execute", before), ("after_cursor_execute", after))
+    for event_name, listener in listeners:
+        event.listen(engine, event_name, listener)
+    event.listen(engine, "commit", commit)
+    try:
+        yield spent
+    finally:
+        for event_name, listener in listeners:
+            event.remove(engine, event_name, listener)
+        event.remove(engine, "commit", commit)
+    # The commit event fires just before the driver's commit, the last step of a batch.
+    spent["db: commit"] = time.perf_counter() - mark["commit"]
+
+
+def _phases(app: Flask, name: str, spec: Any, prepared: Batch) -> dict[str, float]:
     from flask import current_app
 
     elapsed: dict[str, float] = {}
@@ -242,18 +312,20 @@ def _phases(name: str, spec: Any, prepared: Batch) -> dict[str, float]:
 
     by_id = {id(raw): result for raw, result in zip(items, validated, strict=True)}
     prevalidated = dataclasses.replace(spec, validator=lambda raw: by_id[id(raw)])
-    started = time.perf_counter()
-    session = open_session(name)
-    outcomes = upsert_rows(
-        session,
-        prevalidated,
-        items,
-        actor=ACTOR,
-        activity_id=g.activity_id,
-        parent_key=CRED_KEY,
-    )
-    session.close()
-    elapsed["database"] = time.perf_counter() - started
+    with timing_statements(app, name) as spent:
+        started = time.perf_counter()
+        session = open_session(name)
+        outcomes = upsert_rows(
+            session,
+            prevalidated,
+            items,
+            actor=ACTOR,
+            activity_id=g.activity_id,
+            parent_key=CRED_KEY,
+        )
+        session.close()
+        elapsed["database"] = time.perf_counter() - started
+    elapsed.update(spent)
     check_outcomes(outcomes, prepared)
 
     started = time.perf_counter()

@@ -88,22 +88,42 @@ def table(result: dict[str, Any]) -> str:
             f"{ms['serialise']:>11.2f}{ms['whole']:>8.2f}{p['floor_ms']:>8.2f}"
             f"{p['database_ratio_to_floor']:>12.2f}{p['whole_ratio_to_floor']:>15.2f}"
         )
+    out += [
+        "",
+        "Where the database part goes (ms; history = the rows SPEC 4b requires, one per field a",
+        "create sets or an update changes; 'floor+history' = the driver alone writing the same",
+        "license and history rows in one transaction)",
+        f"{'backend':<11}{'reads/locks':>12}{'license rows':>14}{'history rows':>14}"
+        f"{'commit':>8}{'python':>8}{'floor+history':>15}{'db x that':>11}",
+    ]
+    for backend, data in result["backends"].items():
+        p = data["phases"]
+        ms = p["ms"]
+        sql = sum(ms[k] for k in ms if k.startswith("db: "))
+        history = f"{ms['db: history rows']:.2f} ({p['history_rows']})"
+        out.append(
+            f"{backend:<11}{ms['db: reads and locks']:>12.2f}{ms['db: license rows']:>14.2f}"
+            f"{history:>14}{ms['db: commit']:>8.2f}{ms['database'] - sql:>8.2f}"
+            f"{p['floor_with_history_ms']:>15.2f}{p['database_ratio_to_floor_with_history']:>11.2f}"
+        )
     if "http" in result:
         bare = result["http"]["bare"]
         out += [
             "",
             f"HTTP: gunicorn, {result['http']['workers']} sync workers, "
             f"{result['http']['clients']} concurrent clients, loopback",
-            f"{'endpoint':<30}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}{'requests':>10}",
+            f"{'endpoint':<30}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}{'requests':>10}"
+            f"{'worker CPU ms/req':>19}",
             f"{'bare (no auth, no DB)':<30}{bare['requests_per_second']:>8.0f}"
-            f"{bare['p50_ms']:>9.2f}{bare['p99_ms']:>9.2f}{'100%':>9}{bare['requests']:>10}",
+            f"{bare['p50_ms']:>9.2f}{bare['p99_ms']:>9.2f}{'100%':>9}{bare['requests']:>10}"
+            f"{bare['worker_cpu_ms_per_request']:>19.2f}",
         ]
         for backend, data in result["backends"].items():
             b = data["http"]["batch5"]
             out.append(
                 f"{backend + ' 5-item batch, auth':<30}{b['requests_per_second']:>8.0f}"
                 f"{b['p50_ms']:>9.2f}{b['p99_ms']:>9.2f}{b['share_of_bare']:>9.0%}"
-                f"{b['requests']:>10}"
+                f"{b['requests']:>10}{b['worker_cpu_ms_per_request']:>19.2f}"
             )
         out += [
             "",

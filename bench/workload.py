@@ -112,3 +112,38 @@ def db_row(wire: dict[str, Any], now: datetime) -> tuple[Any, ...]:
         now,
         ACTOR,
     )
+
+
+HISTORY_COLUMNS = (
+    "provider_cred_license_key",
+    "provider_cred_key",
+    "activity_id",
+    "at",
+    "user",
+    "action",
+    "field",
+    "old_value",
+    "new_value",
+)
+
+
+def history_rows(prepared: Batch, activity_id: str, now: datetime) -> list[tuple[Any, ...]]:
+    """The history rows the service writes for ``prepared``: one per field a create sets, one
+    per field an update changes (SPEC 4b), for the floor that includes them."""
+    old = {w["providerCredLicense_Key"]: w for w in prepared.existing}
+    rows = []
+    for wire in prepared.items:
+        key = wire["providerCredLicense_Key"]
+        before = old.get(key)
+        action = "created" if before is None else "updated"
+        for name, value in wire.items():
+            if name == "providerCredLicense_Key":
+                continue
+            previous = None if before is None else before[name]
+            if value != previous:
+                old_text = None if previous is None else str(previous)
+                new_text = None if value is None else str(value)
+                rows.append(
+                    (key, CRED_KEY, activity_id, now, ACTOR, action, name, old_text, new_text)
+                )
+    return rows

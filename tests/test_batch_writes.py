@@ -219,3 +219,14 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
         outcomes = upsert(items, activity="act-2")
     assert sorted({o.status for o in outcomes}) == [200, 201]
     assert counter.count == 6, counter.statements
+
+
+def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for: Any):
+    from app.batch.outcome import ParentNotFound
+
+    with session_for() as session, pytest.raises(ParentNotFound):
+        upsert_licenses(session, 999, [license_item(10)], actor="alice", activity_id="a")
+    with session_for() as session, pytest.raises(ParentNotFound):
+        delete_licenses(session, 999, [10], actor="alice", activity_id="a")
+    assert stored(session_for, 10) is None
+    assert history(session_for, 10) == []
