@@ -230,3 +230,26 @@ def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for:
         delete_licenses(session, 999, [10], actor="alice", activity_id="a")
     assert stored(session_for, 10) is None
     assert history(session_for, 10) == []
+
+
+def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_for: Any):
+    import gc
+
+    from app.batch.outcome import ParentNotFound
+
+    seen: list[bool] = []
+    original = gc.isenabled()
+    try:
+        gc.enable()
+        upsert([license_item(1, state="NY")])
+        assert gc.isenabled()
+        with session_for() as session, pytest.raises(ParentNotFound):
+            upsert_licenses(session, 999, [license_item(2)], actor="a", activity_id="x")
+        assert gc.isenabled()
+        gc.disable()
+        upsert([license_item(3)])
+        seen.append(gc.isenabled())
+    finally:
+        if original:
+            gc.enable()
+    assert seen == [False]

@@ -14,6 +14,8 @@ second sees the first's row and updates it.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import logging
 from collections import Counter
@@ -140,6 +142,30 @@ class _Plan:
 # Upsert
 
 
+def _cyclic_gc_paused(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``function`` with Python's cyclic garbage collector paused (reference counting
+    still frees everything at once).
+
+    A batch allocates tens of thousands of short-lived tuples and dicts, which triggers full
+    collections that walk every object of the loaded application: ~16 % of the database part of
+    a 1000-item batch in the profile. Nothing a batch allocates needs the cycle collector in
+    the meantime; it runs as usual afterwards. Left alone if the caller has disabled it.
+    """
+
+    @functools.wraps(function)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
+@_cyclic_gc_paused
 def upsert_rows(
     session: Session,
     spec: EntitySpec,
