@@ -92,6 +92,9 @@ def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, sessi
     assert (row.entry_user, row.update_user) == ("alice", "alice")
     assert row.entry_date == row.update_date
     assert isinstance(row.entry_date, datetime)
+    with session_for() as session:
+        stamps = set(session.scalars(select(LicenseChange.at)))
+    assert stamps == {row.entry_date}  # the same instant, to the microsecond, on both paths
 
 
 def test_create_history_has_one_row_per_non_null_field(upsert: Any, session_for: Any):

@@ -8,9 +8,12 @@ those the ORM and Core would store and load.
 
 - SQLite: ``executemany`` of a plain ``INSERT`` / ``UPDATE`` (what the stdlib driver does
   fastest), and ``IN (SELECT value FROM json_each(?))`` for a key set.
-- PostgreSQL: ``INSERT … SELECT FROM unnest(%s::type[], …)`` and
-  ``UPDATE … FROM unnest(…)``: one statement and one round trip for any number of rows, and
-  ``= ANY(%s::integer[])`` for a key set.
+- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(%s::json)`` and
+  ``UPDATE … FROM json_to_recordset(…)``: one statement, one parameter and one round trip for
+  any number of rows, and ``= ANY(%s::integer[])`` for a key set. The rows travel as one JSON
+  document because ``json.dumps`` is C code, whereas psycopg builds text array literals in
+  Python: for the ~5,500 history rows of a 1,000-item batch, ``unnest`` of arrays spent ~30 ms
+  in psycopg's list dumper, the JSON document ~6 ms in ``json.dumps``.
 
 Every statement goes through the connection, so SQLAlchemy's events (and the test suite's
 statement counter) see it.
@@ -21,7 +24,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Table
@@ -35,6 +40,8 @@ class _Statement:
     sql: str
     #: The dialect's bind processor of each parameter column (``None``: pass as is).
     binds: tuple[Processor, ...]
+    #: The parameter columns, in order (PostgreSQL: the keys of each JSON record).
+    names: tuple[str, ...] = ()
 
 
 def insert_rows(
@@ -109,14 +116,29 @@ def present_keys(
 def _execute(
     connection: Connection, statement: _Statement, rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    columns = list(zip(*rows, strict=True))
-    for index, process in enumerate(statement.binds):
-        if process is not None:
-            columns[index] = _converted(process, columns[index])
+    if any(statement.binds):
+        columns = list(zip(*rows, strict=True))
+        for index, process in enumerate(statement.binds):
+            if process is not None:
+                columns[index] = _converted(process, columns[index])
+        rows = list(zip(*columns, strict=True))
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(statement.sql, tuple(list(c) for c in columns))
+        document = json.dumps(
+            list(map(dict, map(zip, repeat(statement.names), rows))),
+            default=_json_value,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        connection.exec_driver_sql(statement.sql, (document,))
     else:
-        connection.exec_driver_sql(statement.sql, list(zip(*columns, strict=True)))
+        connection.exec_driver_sql(statement.sql, list(rows))
+
+
+def _json_value(value: Any) -> str:
+    """Date-times as ISO 8601 text, which PostgreSQL reads back exactly (to the microsecond)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} in a JSON record")
 
 
 def _converted(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
@@ -148,16 +170,25 @@ def _array_type(dialect: Dialect, table: Table, name: str) -> str:
     return f"{table.c[name].type.compile(dialect=dialect)}[]"
 
 
+def _recordset(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``json_to_recordset(%s::json) AS r(column type, …)`` with the table's column types."""
+    definitions = ", ".join(
+        f"{_quote(dialect, c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns
+    )
+    return f"json_to_recordset(%s::json) AS r({definitions})"
+
+
 @lru_cache(maxsize=256)
 def _insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Statement:
     target = dialect.identifier_preparer.format_table(table)
     names = ", ".join(_quote(dialect, c) for c in columns)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%s::{_array_type(dialect, table, c)}" for c in columns)
-        sql = f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays})"
+        values = ", ".join(f"r.{_quote(dialect, c)}" for c in columns)
+        source = _recordset(dialect, table, columns)
+        sql = f"INSERT INTO {target} ({names}) SELECT {values} FROM {source}"
     else:
         sql = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    return _Statement(sql, _processors(dialect, table, columns))
+    return _Statement(sql, _processors(dialect, table, columns), columns)
 
 
 @lru_cache(maxsize=256)
@@ -168,18 +199,15 @@ def _update(
     key = _quote(dialect, key_column)
     if dialect.name == "postgresql":
         every = (key_column, *columns)
-        arrays = ", ".join(f"%s::{_array_type(dialect, table, c)}" for c in every)
-        aliases = ", ".join(_quote(dialect, c) for c in every)
-        assignments = ", ".join(f"{_quote(dialect, c)} = v.{_quote(dialect, c)}" for c in columns)
-        sql = (
-            f"UPDATE {target} SET {assignments} FROM unnest({arrays}) AS v({aliases}) "
-            f"WHERE {target}.{key} = v.{key}"
-        )
-        return _Statement(sql, _processors(dialect, table, every))
+        assignments = ", ".join(f"{_quote(dialect, c)} = r.{_quote(dialect, c)}" for c in columns)
+        source = _recordset(dialect, table, every)
+        sql = f"UPDATE {target} SET {assignments} FROM {source} WHERE {target}.{key} = r.{key}"
+        return _Statement(sql, _processors(dialect, table, every), every)
     assignments = ", ".join(f"{_quote(dialect, c)} = ?" for c in columns)
     sql = f"UPDATE {target} SET {assignments} WHERE {key} = ?"
     # Processors in parameter order: the SET values, then the key.
-    return _Statement(sql, _processors(dialect, table, (*columns, key_column)))
+    every = (*columns, key_column)
+    return _Statement(sql, _processors(dialect, table, every), every)
 
 
 @lru_cache(maxsize=256)
