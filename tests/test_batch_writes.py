@@ -256,3 +256,19 @@ def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_
         if original:
             gc.enable()
     assert seen == [False]
+
+
+def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
+    name = 'Médecin "généraliste" \\ 東京 \U0001f3e5 ' + "x" * 400
+    upsert([license_item(10, license_Name=name, effective_Date="2024-01-01T00:00:59.999Z")])
+    row = stored(session_for, 10)
+    assert row is not None
+    assert row.license_name == name.strip()
+    assert row.effective_date == datetime(2024, 1, 1, 0, 0, 59)
+    upsert(
+        [license_item(10, license_Name="plain", effective_Date="2024-01-01T00:00:59Z")],
+        activity="act-2",
+    )
+    assert [r[4:] for r in history(session_for, 10) if r[1] == "act-2"] == [
+        ("license_Name", name.strip(), "plain")
+    ]
