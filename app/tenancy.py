@@ -87,9 +87,13 @@ def begin_write(session: Session) -> None:
 
     On SQLite this issues ``BEGIN IMMEDIATE`` so the write lock is taken up front: a deferred
     transaction that reads and then writes can fail with SQLITE_BUSY under concurrency, which
-    the busy timeout cannot cure. On PostgreSQL it is an ordinary ``BEGIN``.
+    the busy timeout cannot cure. On PostgreSQL there is nothing to take up front: an ordinary
+    ``BEGIN``, or the transaction already open (the request's authentication read).
     """
-    session.connection(execution_options={"credgrid_write": True})
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"credgrid_write": True})
+    else:
+        session.connection()
 
 
 @event.listens_for(Engine, "connect")

@@ -99,15 +99,18 @@ def authenticate() -> Principal:
             "The bearer token is invalid, expired or for another database.",
             headers=BEARER_CHALLENGE,
         ) from None
-    # One round trip for both checks; the read transaction ends at once so that a writer that
-    # follows opens its own (on SQLite: BEGIN IMMEDIATE).
+    # One round trip for both checks. On SQLite the read transaction ends at once so that a
+    # writer that follows opens its own (BEGIN IMMEDIATE). On PostgreSQL it just goes on: ending
+    # it would hand the connection back to the pool, and the write would pay a second checkout
+    # and pre-ping round trip (~18 % of a 5-item batch request in the profile).
     session = db_session()
     key_id, role = (
         session.connection()
         .execute(_API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username})
         .one()
     )
-    session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")
     if role is None:
