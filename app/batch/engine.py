@@ -31,7 +31,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Table,
-    any_,
     bindparam,
     delete,
     func,
@@ -480,7 +479,9 @@ def _key_in(connection: Connection, column: Any, keys: Any) -> ColumnElement[boo
     """``column IN keys`` with one bound parameter, whatever the number of keys."""
     values = sorted(set(keys))
     if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+        # A semi-join, not ``= ANY(array)``: see app.batch.bulk on plans for large key sets.
+        array_keys = select(func.unnest(bindparam(None, values, type_=ARRAY(Integer))))
+        return column.in_(array_keys.scalar_subquery())
     json_keys = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(values)))
     )
