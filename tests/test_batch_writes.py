@@ -272,3 +272,17 @@ def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
     assert [r[4:] for r in history(session_for, 10) if r[1] == "act-2"] == [
         ("license_Name", name.strip(), "plain")
     ]
+
+
+def test_expected_versions_compare_with_the_stored_update_date(upsert: Any, session_for: Any):
+    upsert([license_item(10)])
+    row = stored(session_for, 10)
+    assert row is not None
+    seen = row.update_date
+    stale = upsert([license_item(10, state="NY")], expected_versions={10: datetime(2000, 1, 1)})
+    assert [(o.status, o.action) for o in stale] == [(409, "conflict")]
+    assert stale[0].current is not None and stale[0].current["state"] == "CA"
+    fresh = upsert([license_item(10, state="NY")], expected_versions={10: seen})
+    assert [(o.status, o.action) for o in fresh] == [(200, "updated")]
+    gone = upsert([license_item(11)], expected_versions={11: seen})
+    assert [o.status for o in gone] == [409]
