@@ -80,15 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     for database in databases:
         log(f"{database.backend}: service alone")
         sizes = inprocess.measure_sizes(app, database, allocator, repeats or inprocess.REPEATS, log)
-        floor_1000 = next(s for s in sizes if s["items"] == inprocess.PHASE_ITEMS)
         log(f"{database.backend}: phases of a {inprocess.PHASE_ITEMS}-item request")
-        phases = inprocess.measure_phases(
-            app,
-            database,
-            allocator,
-            5 if args.quick else 11,
-            floor_1000["floor_ms"][floor_1000["floor_method"]],
-        )
+        phases = inprocess.measure_phases(app, database, allocator, 5 if args.quick else 11)
         result["backends"][database.backend] = {"service": sizes, "phases": phases}
 
     if not args.no_http:
