@@ -632,7 +632,12 @@ def _changes(
 
 
 def _wire(value: Any) -> Any:
-    return format_wire_datetime(value) if isinstance(value, datetime) else value
+    return _wire_datetime(value) if isinstance(value, datetime) else value
+
+
+#: A batch repeats its dates (licenses share term and verification dates, every audit stamp is
+#: the same instant): each is formatted once, not once per item and field.
+_wire_datetime = functools.lru_cache(maxsize=4096)(format_wire_datetime)
 
 
 def _audit_user(actor: str | None) -> str | None:
