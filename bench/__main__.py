@@ -24,6 +24,7 @@ from bench.databases import (
     Seeder,
     postgres_database,
     prepare,
+    remove,
     sqlite_database,
 )
 from bench.workload import KeyAllocator
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.auth.keys import issue_api_key
     from app.auth.tokens import mint_token
     from app.auth.users import create_user
+    from app.extensions import db
     from app.tenancy import session_scope
 
     secret = secrets.token_urlsafe(32)
@@ -118,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 result["backends"][database.backend]["http"] = measured
         finally:
             server.stop()
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    for database in databases:
+        remove(database)
 
     result["targets"] = report.targets(result)
     text = report.table(result)

@@ -43,16 +43,27 @@ def sqlite_database(directory: Path) -> BenchDatabase:
 
 def postgres_database(url: str) -> BenchDatabase:
     base = make_url(url).set(drivername="postgresql+psycopg")
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    admin.dispose()
+    _drop_schema(url, create=True)
     scoped = base.update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
     libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
     return BenchDatabase(
         "postgresql", "postgresql", scoped.render_as_string(hide_password=False), libpq=libpq
     )
+
+
+def _drop_schema(url: str, create: bool = False) -> None:
+    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        if create:
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    admin.dispose()
+
+
+def remove(database: BenchDatabase) -> None:
+    """Drop what the run wrote: the PostgreSQL schema (the SQLite file stays for inspection)."""
+    if database.backend == "postgresql" and database.libpq:
+        _drop_schema(database.libpq)
 
 
 def prepare(database: BenchDatabase) -> None:

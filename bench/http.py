@@ -102,7 +102,7 @@ def start_server(
         f"{HOST}:{port}",
         "bench.server:create_app()",
     ]
-    with log_path.open("ab") as log:
+    with log_path.open("wb") as log:  # this run's log only
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     server = Server(process, port, log_path)
     deadline = time.monotonic() + 30
