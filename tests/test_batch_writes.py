@@ -286,3 +286,30 @@ def test_expected_versions_compare_with_the_stored_update_date(upsert: Any, sess
     assert [(o.status, o.action) for o in fresh] == [(200, "updated")]
     gone = upsert([license_item(11)], expected_versions={11: seen})
     assert [o.status for o in gone] == [409]
+
+
+def test_a_database_error_is_confined_to_its_item(
+    upsert: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """The set-wise write fails; the batch is replayed item by item, one savepoint each."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.batch import bulk
+
+    real_insert = bulk.insert_rows
+
+    def failing_insert(connection: Any, table: Any, columns: Any, rows: Any) -> None:
+        if table.name == "provider_cred_license" and any(row[0] == 13 for row in rows):
+            raise IntegrityError("INSERT", {}, Exception("simulated"))
+        real_insert(connection, table, columns, rows)
+
+    monkeypatch.setattr(bulk, "insert_rows", failing_insert)
+    upsert([license_item(1)])
+    outcomes = upsert([license_item(12), license_item(13), license_item(1, state="NY")], "act-9")
+    assert [(o.key, o.status) for o in outcomes] == [(12, 201), (13, 500), (1, 200)]
+    assert outcomes[1].body == "Internal error (activity act-9)"
+    assert stored(session_for, 12) is not None and stored(session_for, 13) is None
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "NY"
+    assert history(session_for, 13) == []
+    assert [r[4] for r in history(session_for, 1) if r[1] == "act-9"] == ["state"]
