@@ -93,12 +93,16 @@ def begin_write(session: Session) -> None:
 
     On SQLite this issues ``BEGIN IMMEDIATE`` so the write lock is taken up front: a deferred
     transaction that reads and then writes can fail with SQLITE_BUSY under concurrency, which
-    the busy timeout cannot cure. On PostgreSQL it is an ordinary ``BEGIN``.
+    the busy timeout cannot cure. On PostgreSQL there is nothing to take up front: an ordinary
+    ``BEGIN``, or the transaction already open (the request's authentication read).
 
-    It must start the transaction: once a transaction is open its BEGIN cannot be changed, so
-    calling it inside a read transaction is an error (SQLAlchemy would only warn and go on
-    without the lock). Calling it again inside a writer's transaction is harmless.
+    On SQLite it must start the transaction: once a transaction is open its BEGIN cannot be
+    changed, so calling it inside a read transaction is an error (SQLAlchemy would only warn and
+    go on without the lock). Calling it again inside a writer's transaction is harmless.
     """
+    if session.get_bind().dialect.name != "sqlite":
+        session.connection()
+        return
     if session.in_transaction():
         if session.connection().get_execution_options().get("credgrid_write", False):
             return

@@ -210,7 +210,6 @@ def format_wire_datetime(value: datetime | date | None) -> str | None:
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
-    )
+    # isoformat pads the year to 4 digits and truncates to whole seconds, like the wire form;
+    # it is C code, and a batch formats a date-time per changed field (history, dry-run).
+    return value.isoformat(timespec="seconds") + "Z"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,6 +25,16 @@ from app.tenancy import DATABASE_HEADER, UnknownDatabase, request_session, resol
 API_KEY_HEADER = "x-api-key"
 JSON_TYPES = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+json)$")
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="credgrid"'}
+
+
+#: The API key's id and the token user's role, in one round trip. Built once: constructing and
+#: running a statement through the ORM session each request cost ~0.5 ms of a 5-item batch.
+_API_KEY_AND_ROLE = select(
+    select(ApiKey.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+    .scalar_subquery(),
+    select(StaffUser.role).where(StaffUser.username == bindparam("username")).scalar_subquery(),
+)
 
 
 @dataclass(frozen=True)
@@ -89,17 +99,18 @@ def authenticate() -> Principal:
             "The bearer token is invalid, expired or for another database.",
             headers=BEARER_CHALLENGE,
         ) from None
-    # One round trip for both checks; the read transaction ends at once so that a writer that
-    # follows opens its own (on SQLite: BEGIN IMMEDIATE).
+    # One round trip for both checks. On SQLite the read transaction ends at once so that a
+    # writer that follows opens its own (BEGIN IMMEDIATE). On PostgreSQL it just goes on: ending
+    # it would hand the connection back to the pool, and the write would pay a second checkout
+    # and pre-ping round trip (~18 % of a 5-item batch request in the profile).
     session = db_session()
-    api_key_match = select(ApiKey.id).where(
-        ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None)
+    key_id, role = (
+        session.connection()
+        .execute(_API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username})
+        .one()
     )
-    user_role = select(StaffUser.role).where(StaffUser.username == claims.username)
-    key_id, role = session.execute(
-        select(api_key_match.scalar_subquery(), user_role.scalar_subquery())
-    ).one()
-    session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")
     if role is None:

@@ -7,13 +7,24 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from app.api.fastload import fast_loader
+
 FieldErrors = dict[str, list[str]]
 
 
 def load_item(schema: Schema, raw: Any) -> tuple[dict[str, Any] | None, FieldErrors]:
-    """Load one item; ``(data, {})`` when valid, ``(None, errors)`` otherwise."""
+    """Load one item; ``(data, {})`` when valid, ``(None, errors)`` otherwise.
+
+    The schema's fast path (``app.api.fastload``) loads the items it accepts with the same
+    field code; every other item goes through ``schema.load``, which words the errors.
+    """
     if not isinstance(raw, dict):
         return None, {"_item": ["Must be a JSON object."]}
+    loader = fast_loader(schema)
+    if loader is not None:
+        data = loader.load(raw)
+        if data is not None:
+            return data, {}
     try:
         return schema.load(raw), {}
     except ValidationError as exc:

@@ -1,0 +1,234 @@
+"""Set-wise SQL for the batch engine: one statement per operation, whatever the number of rows.
+
+Statements are written once per table, columns and dialect and executed with
+``Connection.exec_driver_sql``, so a batch pays neither SQLAlchemy's per-execution statement
+compilation nor its per-row parameter processing; values are converted with the dialect's own
+bind and result processors for the column types, so the stored and loaded values are exactly
+those the ORM and Core would store and load.
+
+- SQLite: ``executemany`` of a plain ``INSERT`` / ``UPDATE`` (what the stdlib driver does
+  fastest), and ``IN (SELECT value FROM json_each(?))`` for a key set.
+- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(%s::json)`` and
+  ``UPDATE … FROM json_to_recordset(…)``: one statement, one parameter and one round trip for
+  any number of rows, and ``IN (SELECT unnest(%s::integer[]))`` for a key set (a semi-join:
+  ``= ANY(%s)`` let psycopg's prepared statement keep a plan made for 5,000 keys, a sequential
+  scan testing every row against the whole array, 200-650 ms for 1,000 keys afterwards).
+  The rows travel as one JSON document written by orjson: for the ~5,500 history rows of a
+  1,000-item batch, ``unnest`` of arrays spent ~30 ms in psycopg's list dumper (Python),
+  ``json.dumps`` ~14 ms, orjson ~2 ms.
+
+Every statement goes through the connection, so SQLAlchemy's events (and the test suite's
+statement counter) see it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
+from typing import Any
+
+import orjson
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Dialect
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    #: The dialect's bind processor of each parameter column (``None``: pass as is).
+    binds: tuple[Processor, ...]
+    #: The parameter columns, in order (PostgreSQL: the keys of each JSON record).
+    names: tuple[str, ...] = ()
+
+
+def insert_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``INSERT`` ``rows`` (tuples in ``columns`` order) in one statement."""
+    if not rows:
+        return
+    statement = _insert(connection.dialect, table, tuple(columns))
+    _execute(connection, statement, rows)
+
+
+def update_rows(
+    connection: Connection,
+    table: Table,
+    key_column: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Set ``columns`` of the rows whose ``key_column`` is each row's first value."""
+    if not rows:
+        return
+    statement = _update(connection.dialect, table, key_column, tuple(columns))
+    if connection.dialect.name == "postgresql":
+        _execute(connection, statement, rows)
+    else:  # the key goes last, after the SET values
+        _execute(connection, statement, [(*row[1:], row[0]) for row in rows])
+
+
+def select_by_keys(
+    connection: Connection, table: Table, key_column: str, keys: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Every column of the rows whose ``key_column`` is in ``keys``, as dicts."""
+    if not keys:
+        return []
+    sql, names, loaders = _select(connection.dialect, table, key_column)
+    values = sorted(set(keys))
+    parameter = values if connection.dialect.name == "postgresql" else json.dumps(values)
+    rows = connection.exec_driver_sql(sql, (parameter,)).fetchall()
+    if not any(loaders):
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    return [
+        {
+            name: value if load is None or value is None else load(value)
+            for name, load, value in zip(names, loaders, row, strict=True)
+        }
+        for row in rows
+    ]
+
+
+def present_keys(
+    connection: Connection, lookups: Sequence[tuple[Table, str, Sequence[int]]]
+) -> list[set[int]]:
+    """For each ``(table, key_column, keys)``, which of ``keys`` exist: one statement for all."""
+    if not lookups:
+        return []
+    dialect = connection.dialect
+    sql = _present(dialect, tuple((table, column) for table, column, _ in lookups))
+    if dialect.name == "postgresql":
+        parameters = tuple(sorted(set(keys)) for _, _, keys in lookups)
+    else:
+        parameters = tuple(json.dumps(sorted(set(keys))) for _, _, keys in lookups)
+    found: list[set[int]] = [set() for _ in lookups]
+    for index, key in connection.exec_driver_sql(sql, parameters):
+        found[index].add(key)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _execute(
+    connection: Connection, statement: _Statement, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    if any(statement.binds):
+        columns = list(zip(*rows, strict=True))
+        for index, process in enumerate(statement.binds):
+            if process is not None:
+                columns[index] = _converted(process, columns[index])
+        rows = list(zip(*columns, strict=True))
+    if connection.dialect.name == "postgresql":
+        # orjson writes date-times as ISO 8601, which PostgreSQL reads back to the microsecond.
+        records = list(map(dict, map(zip, repeat(statement.names), rows)))
+        connection.exec_driver_sql(statement.sql, (orjson.dumps(records).decode(),))
+    else:
+        connection.exec_driver_sql(statement.sql, list(rows))
+
+
+def _converted(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """A column through its bind processor; a batch repeats values (its timestamps), so each
+    distinct value is converted once."""
+    memo: dict[Any, Any] = {None: None}
+    converted = []
+    for value in values:
+        try:
+            converted.append(memo[value])
+        except KeyError:
+            memo[value] = result = process(value)
+            converted.append(result)
+    return converted
+
+
+@lru_cache(maxsize=256)
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[Processor, ...]:
+    return tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    )
+
+
+def _quote(dialect: Dialect, name: str) -> str:
+    return dialect.identifier_preparer.quote(name)
+
+
+def _array_type(dialect: Dialect, table: Table, name: str) -> str:
+    return f"{table.c[name].type.compile(dialect=dialect)}[]"
+
+
+def _recordset(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """``json_to_recordset(%s::json) AS r(column type, …)`` with the table's column types."""
+    definitions = ", ".join(
+        f"{_quote(dialect, c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns
+    )
+    return f"json_to_recordset(%s::json) AS r({definitions})"
+
+
+@lru_cache(maxsize=256)
+def _insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Statement:
+    target = dialect.identifier_preparer.format_table(table)
+    names = ", ".join(_quote(dialect, c) for c in columns)
+    if dialect.name == "postgresql":
+        values = ", ".join(f"r.{_quote(dialect, c)}" for c in columns)
+        source = _recordset(dialect, table, columns)
+        sql = f"INSERT INTO {target} ({names}) SELECT {values} FROM {source}"
+    else:
+        sql = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    return _Statement(sql, _processors(dialect, table, columns), columns)
+
+
+@lru_cache(maxsize=256)
+def _update(
+    dialect: Dialect, table: Table, key_column: str, columns: tuple[str, ...]
+) -> _Statement:
+    target = dialect.identifier_preparer.format_table(table)
+    key = _quote(dialect, key_column)
+    if dialect.name == "postgresql":
+        every = (key_column, *columns)
+        assignments = ", ".join(f"{_quote(dialect, c)} = r.{_quote(dialect, c)}" for c in columns)
+        source = _recordset(dialect, table, every)
+        sql = f"UPDATE {target} SET {assignments} FROM {source} WHERE {target}.{key} = r.{key}"
+        return _Statement(sql, _processors(dialect, table, every), every)
+    assignments = ", ".join(f"{_quote(dialect, c)} = ?" for c in columns)
+    sql = f"UPDATE {target} SET {assignments} WHERE {key} = ?"
+    # Processors in parameter order: the SET values, then the key.
+    every = (*columns, key_column)
+    return _Statement(sql, _processors(dialect, table, every), every)
+
+
+@lru_cache(maxsize=256)
+def _select(
+    dialect: Dialect, table: Table, key_column: str
+) -> tuple[str, tuple[str, ...], tuple[Processor, ...]]:
+    target = dialect.identifier_preparer.format_table(table)
+    names = tuple(c.name for c in table.columns)
+    columns = ", ".join(_quote(dialect, n) for n in names)
+    key = _quote(dialect, key_column)
+    if dialect.name == "postgresql":
+        array = _array_type(dialect, table, key_column)
+        sql = f"SELECT {columns} FROM {target} WHERE {key} IN (SELECT unnest(%s::{array}))"
+    else:
+        sql = f"SELECT {columns} FROM {target} WHERE {key} IN (SELECT value FROM json_each(?))"
+    loaders = tuple(
+        table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
+    )
+    return sql, names, loaders
+
+
+@lru_cache(maxsize=256)
+def _present(dialect: Dialect, lookups: tuple[tuple[Table, str], ...]) -> str:
+    selects = []
+    for index, (table, key_column) in enumerate(lookups):
+        target = dialect.identifier_preparer.format_table(table)
+        key = _quote(dialect, key_column)
+        if dialect.name == "postgresql":
+            where = f"{key} IN (SELECT unnest(%s::{_array_type(dialect, table, key_column)}))"
+        else:
+            where = f"{key} IN (SELECT value FROM json_each(?))"
+        selects.append(f"SELECT {index} AS kind, {key} AS k FROM {target} WHERE {where}")
+    return " UNION ALL ".join(selects)

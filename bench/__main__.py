@@ -1,0 +1,161 @@
+"""``python -m bench [--postgres URL]``: the whole benchmark in one run (see bench/README.md).
+
+Prints a table and writes ``bench/results/bench-<time>.json`` (and ``latest.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import http, inprocess, report
+from bench.databases import (
+    PASSWORD,
+    USERNAME,
+    Seeder,
+    postgres_database,
+    prepare,
+    remove,
+    sqlite_database,
+)
+from bench.workload import KeyAllocator
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use as well")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="output directory")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    args.results.mkdir(parents=True, exist_ok=True)
+    scratch = args.results / "sqlite"
+    scratch.mkdir(exist_ok=True)
+    databases = [sqlite_database(scratch)]
+    if args.postgres:
+        databases.append(postgres_database(args.postgres))
+    for database in databases:
+        prepare(database)
+
+    from app import create_app
+    from app.auth.keys import issue_api_key
+    from app.auth.tokens import mint_token
+    from app.auth.users import create_user
+    from app.extensions import db
+    from app.tenancy import session_scope
+
+    secret = secrets.token_urlsafe(32)
+    config = {"DATABASES": {d.name: d.url for d in databases}, "SECRET_KEY": secret}
+    app = create_app(config)
+    headers: dict[str, dict[str, str]] = {}
+    with app.app_context():
+        for database in databases:
+            with session_scope(database.name) as session:
+                create_user(session, USERNAME, PASSWORD)
+                key = issue_api_key(session, "bench")
+                session.commit()
+            token = mint_token(secret, USERNAME, database.name, 3600, "id")
+            headers[database.name] = {"x-api-key": key, "Authorization": f"Bearer {token}"}
+
+    repeats = {n: max(3, r // 4) for n, r in inprocess.REPEATS.items()} if args.quick else None
+    result: dict[str, Any] = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "environment": environment(app, databases),
+        "backends": {},
+    }
+    allocator = KeyAllocator()
+    for database in databases:
+        log(f"{database.backend}: service alone")
+        sizes = inprocess.measure_sizes(app, database, allocator, repeats or inprocess.REPEATS, log)
+        log(f"{database.backend}: phases of a {inprocess.PHASE_ITEMS}-item request")
+        phases = inprocess.measure_phases(app, database, allocator, 5 if args.quick else 11)
+        result["backends"][database.backend] = {"service": sizes, "phases": phases}
+
+    if not args.no_http:
+        max_seconds = 5.0 if args.quick else 15.0
+        count = 500 if args.quick else 3000
+        log(f"http: gunicorn, {http.WORKERS} sync workers, {http.CLIENTS} clients")
+        server = http.start_server(config["DATABASES"], secret, args.results)
+        try:
+            bare = http.load(
+                server.port,
+                [http.build_request("GET", http.BARE_PATH, {})] * (count * 2),
+                200,
+                max_seconds=max_seconds,
+                workers=server.worker_pids(),
+            )
+            log(
+                f"    bare endpoint: {bare['requests_per_second']:.0f} req/s, "
+                f"worker CPU {bare['worker_cpu_ms_per_request']:.2f} ms/request"
+            )
+            result["http"] = {"bare": bare, "workers": http.WORKERS, "clients": http.CLIENTS}
+            for database in databases:
+                log(f"  {database.backend}")
+                seeder = Seeder(database)
+                requests = http.BatchRequests(
+                    database.name, headers[database.name], allocator, seeder.seed
+                )
+                measured = http.measure_backend(
+                    server, requests, count=count, max_seconds=max_seconds, log=log
+                )
+                seeder.close()
+                measured["batch5"]["share_of_bare"] = (
+                    measured["batch5"]["requests_per_second"] / bare["requests_per_second"]
+                )
+                result["backends"][database.backend]["http"] = measured
+        finally:
+            server.stop()
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    for database in databases:
+        remove(database)
+
+    result["targets"] = report.targets(result)
+    text = report.table(result)
+    print(text)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = json.dumps(result, indent=2, sort_keys=True)
+    (args.results / f"bench-{stamp}.json").write_text(payload)
+    (args.results / "latest.json").write_text(payload)
+    (args.results / "latest.txt").write_text(text + "\n")
+    log(f"wrote {args.results / f'bench-{stamp}.json'}")
+    return 0
+
+
+def environment(app: Any, databases: list[Any]) -> dict[str, Any]:
+    env = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    for database in databases:
+        if database.backend == "postgresql":
+            from sqlalchemy import text
+
+            from app.tenancy import engine_for
+
+            with app.app_context(), engine_for(database.name).connect() as connection:
+                env["postgresql"] = connection.execute(text("SHOW server_version")).scalar()
+    return env
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

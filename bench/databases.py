@@ -1,0 +1,136 @@
+"""The benchmark's own databases: a fresh SQLite file (WAL) and, when given, a PostgreSQL schema.
+
+Each is migrated with the application's migrations and holds one ProviderCred, the license
+types, a user and an API key. The PostgreSQL database named on the command line only gets a
+schema ``credgrid_bench`` (dropped and recreated); nothing else in it is touched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from app.audit import utcnow
+from app.schema import upgrade_database
+from bench.workload import CRED_KEY, DB_COLUMNS, LICENSE_TYPES, db_row
+
+PG_SCHEMA = "credgrid_bench"
+USERNAME = "bench"
+PASSWORD = "bench-password"
+
+
+@dataclass
+class BenchDatabase:
+    name: str  # the configured database name (the vbasoftware-database header)
+    backend: str  # "sqlite" or "postgresql"
+    url: str  # SQLAlchemy URL
+    path: Path | None = None  # the SQLite file
+    libpq: str | None = None  # the PostgreSQL conninfo for raw psycopg
+
+
+def sqlite_database(directory: Path) -> BenchDatabase:
+    path = directory / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return BenchDatabase("sqlite", "sqlite", f"sqlite:///{path}", path=path)
+
+
+def postgres_database(url: str) -> BenchDatabase:
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    _drop_schema(url, create=True)
+    scoped = base.update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
+    libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    return BenchDatabase(
+        "postgresql", "postgresql", scoped.render_as_string(hide_password=False), libpq=libpq
+    )
+
+
+def _drop_schema(url: str, create: bool = False) -> None:
+    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        if create:
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    admin.dispose()
+
+
+def remove(database: BenchDatabase) -> None:
+    """Drop what the run wrote: the PostgreSQL schema (the SQLite file stays for inspection)."""
+    if database.backend == "postgresql" and database.libpq:
+        _drop_schema(database.libpq)
+
+
+def prepare(database: BenchDatabase) -> None:
+    """Migrate, then add the ProviderCred and the license types the workload refers to."""
+    engine = create_engine(database.url)
+    upgrade_database(engine)
+    from app.credentials.models import ProviderCred
+    from app.license_types.models import CredLicenseType
+
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(
+            insert(ProviderCred.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "provider_cred_key": CRED_KEY,
+                    "provider_id": "PRVBENCH",
+                    "cred_type_key": 1,
+                    "effective_date": datetime(2020, 1, 1),
+                    "entry_date": now,
+                    "update_date": now,
+                }
+            ],
+        )
+        connection.execute(
+            insert(CredLicenseType.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "cred_license_type_key": k,
+                    "display": f"T{k}",
+                    "entry_date": now,
+                    "update_date": now,
+                }
+                for k in LICENSE_TYPES
+            ],
+        )
+    engine.dispose()
+
+
+class Seeder:
+    """Writes the pre-existing rows of a batch, untimed, outside the code being measured."""
+
+    def __init__(self, database: BenchDatabase) -> None:
+        self.engine = create_engine(database.url)
+        from app.licenses.models import ProviderCredLicense
+
+        self.table = ProviderCredLicense.__table__
+
+    def seed(self, wire_items: list[dict[str, Any]]) -> None:
+        if not wire_items:
+            return
+        now = utcnow()
+        rows = [dict(zip(DB_COLUMNS, db_row(w, now), strict=True)) for w in wire_items]
+        with self.engine.begin() as connection:
+            connection.execute(insert(self.table), rows)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def sqlite_connect(path: Path) -> sqlite3.Connection:
+    """A stdlib connection tuned exactly as the application tunes its own."""
+    from app.tenancy import SQLITE_BUSY_TIMEOUT_MS
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    return connection

@@ -1,0 +1,143 @@
+"""The benchmark's table and its verdict on issue 6's targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_STATEMENTS = 6
+DATABASE_RATIO = 3.0
+WHOLE_RATIO = 6.0
+VALIDATE_US_PER_ITEM = 40.0
+HTTP_SHARE = 0.35
+PEAK_RSS_MB = 200.0
+#: RSS growth over 2,000 requests that still counts as noise (a 1 kB/request leak is 2 MB).
+GROWTH_NOISE_MB = 2.0
+
+
+def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    checks: dict[str, dict[str, Any]] = {}
+    for backend, data in result["backends"].items():
+        counts = [s["statements"] for s in data["service"]]
+        flat = sorted({c for cs in counts for c in cs})
+        by_size = {s["items"]: s["statements"] for s in data["service"]}
+        checks[f"{backend}: statements per batch constant, <= {MAX_STATEMENTS}"] = {
+            "value": f"{flat} (10 items {by_size.get(10)}, 5000 items {by_size.get(5000)})",
+            "met": max(flat) <= MAX_STATEMENTS and by_size.get(10) == by_size.get(5000),
+        }
+        phases = data["phases"]
+        checks[f"{backend}: database part of 1000 items <= {DATABASE_RATIO:g}x floor"] = {
+            "value": f"{phases['database_ratio_to_floor']:.2f}x",
+            "met": phases["database_ratio_to_floor"] <= DATABASE_RATIO,
+        }
+        checks[f"{backend}: whole in-process 1000 items <= {WHOLE_RATIO:g}x floor"] = {
+            "value": f"{phases['whole_ratio_to_floor']:.2f}x",
+            "met": phases["whole_ratio_to_floor"] <= WHOLE_RATIO,
+        }
+        checks[f"{backend}: validation well under {VALIDATE_US_PER_ITEM:g} us/item"] = {
+            "value": f"{phases['us_per_item']['validate']:.1f} us/item",
+            "met": phases["us_per_item"]["validate"] < VALIDATE_US_PER_ITEM / 2,
+        }
+        if "http" in data:
+            web = data["http"]
+            checks[f"{backend}: HTTP 5-item batches >= {HTTP_SHARE:.0%} of bare req/s"] = {
+                "value": f"{web['batch5']['share_of_bare']:.0%}",
+                "met": web["batch5"]["share_of_bare"] >= HTTP_SHARE,
+            }
+            checks[f"{backend}: peak worker RSS, 5000 items <= {PEAK_RSS_MB:g} MB"] = {
+                "value": f"{web['memory_peak_5000']['peak_rss_mb']:.1f} MB",
+                "met": web["memory_peak_5000"]["peak_rss_mb"] <= PEAK_RSS_MB,
+            }
+            growth = web["memory_growth"]
+            checks[f"{backend}: RSS growth over 2000 requests <= {GROWTH_NOISE_MB:g} MB"] = {
+                "value": f"{growth['growth_mb']:+.2f} MB over {growth['requests']} requests",
+                "met": growth["growth_mb"] <= GROWTH_NOISE_MB and growth["requests"] >= 2000,
+            }
+    return checks
+
+
+def table(result: dict[str, Any]) -> str:
+    env = result["environment"]
+    versions = f"Python {env['python']}, SQLite {env['sqlite']}"
+    if "postgresql" in env:
+        versions += f", PostgreSQL {env['postgresql']}"
+    out = [f"credgrid benchmark, {result['started']} ({versions}, {env['cpus']} CPUs)", ""]
+    out += [
+        "Upsert service alone (median; half new, half existing rows; floor = same rows, same run)",
+        f"{'backend':<11}{'items':>6}{'ms':>10}{'us/item':>10}{'stmts':>7}"
+        f"{'floor ms':>10}{'floor us/item':>15}{'x floor':>9}  floor method",
+    ]
+    for backend, data in result["backends"].items():
+        for s in data["service"]:
+            stmts = "/".join(str(c) for c in s["statements"])
+            out.append(
+                f"{backend:<11}{s['items']:>6}{s['service_ms']:>10.2f}"
+                f"{s['service_us_per_item']:>10.1f}{stmts:>7}"
+                f"{s['floor_ms'][s['floor_method']]:>10.2f}{s['floor_us_per_item']:>15.1f}"
+                f"{s['ratio_to_floor']:>9.2f}  {s['floor_method']}"
+            )
+    out += ["", "Phases of one 1000-item request, in process (median ms)"]
+    out.append(
+        f"{'backend':<11}{'parse':>8}{'validate':>10}{'database':>10}{'serialise':>11}"
+        f"{'whole':>8}{'floor':>8}{'db x floor':>12}{'whole x floor':>15}"
+    )
+    for backend, data in result["backends"].items():
+        p = data["phases"]
+        ms = p["ms"]
+        out.append(
+            f"{backend:<11}{ms['parse']:>8.2f}{ms['validate']:>10.2f}{ms['database']:>10.2f}"
+            f"{ms['serialise']:>11.2f}{ms['whole']:>8.2f}{p['floor_ms']:>8.2f}"
+            f"{p['database_ratio_to_floor']:>12.2f}{p['whole_ratio_to_floor']:>15.2f}"
+        )
+    out += [
+        "",
+        "Where the database part goes (ms; history = the rows SPEC 4b requires, one per field a",
+        "create sets or an update changes; 'floor+history' = the driver alone writing the same",
+        "license and history rows in one transaction)",
+        f"{'backend':<11}{'reads/locks':>12}{'license rows':>14}{'history rows':>14}"
+        f"{'commit':>8}{'python':>8}{'floor+history':>15}{'db x that':>11}",
+    ]
+    for backend, data in result["backends"].items():
+        p = data["phases"]
+        ms = p["ms"]
+        sql = sum(ms[k] for k in ms if k.startswith("db: "))
+        history = f"{ms['db: history rows']:.2f} ({p['history_rows']})"
+        out.append(
+            f"{backend:<11}{ms['db: reads and locks']:>12.2f}{ms['db: license rows']:>14.2f}"
+            f"{history:>14}{ms['db: commit']:>8.2f}{ms['database'] - sql:>8.2f}"
+            f"{p['floor_with_history_ms']:>15.2f}{p['database_ratio_to_floor_with_history']:>11.2f}"
+        )
+    if "http" in result:
+        bare = result["http"]["bare"]
+        out += [
+            "",
+            f"HTTP: gunicorn, {result['http']['workers']} sync workers, "
+            f"{result['http']['clients']} concurrent clients, loopback",
+            f"{'endpoint':<30}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}{'requests':>10}"
+            f"{'worker CPU ms/req':>19}",
+            f"{'bare (no auth, no DB)':<30}{bare['requests_per_second']:>8.0f}"
+            f"{bare['p50_ms']:>9.2f}{bare['p99_ms']:>9.2f}{'100%':>9}{bare['requests']:>10}"
+            f"{bare['worker_cpu_ms_per_request']:>19.2f}",
+        ]
+        for backend, data in result["backends"].items():
+            b = data["http"]["batch5"]
+            out.append(
+                f"{backend + ' 5-item batch, auth':<30}{b['requests_per_second']:>8.0f}"
+                f"{b['p50_ms']:>9.2f}{b['p99_ms']:>9.2f}{b['share_of_bare']:>9.0%}"
+                f"{b['requests']:>10}{b['worker_cpu_ms_per_request']:>19.2f}"
+            )
+        out += [
+            "",
+            f"{'backend':<11}{'1000-item batch ms':>20}{'peak RSS 5000 items MB':>25}"
+            f"{'RSS growth / 2000 req MB':>26}",
+        ]
+        for backend, data in result["backends"].items():
+            web = data["http"]
+            out.append(
+                f"{backend:<11}{web['batch1000_ms']:>20.1f}"
+                f"{web['memory_peak_5000']['peak_rss_mb']:>25.1f}"
+                f"{web['memory_growth']['growth_mb']:>+26.2f}"
+            )
+    out += ["", "Targets (issue 6)"]
+    for name, check in result["targets"].items():
+        out.append(f"  [{'met' if check['met'] else 'NOT MET'}] {name}: {check['value']}")
+    return "\n".join(out)

@@ -1,0 +1,315 @@
+"""The set-wise write path: what a batch stores, the history it writes, and its SQL cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.history.models import LicenseChange
+from app.licenses.models import ProviderCredLicense
+from app.licenses.service import delete_licenses, upsert_licenses
+
+CRED = 1
+
+
+def license_item(key: int, **changes: Any) -> dict[str, Any]:
+    item = {
+        "providerCredLicense_Key": key,
+        "providerCred_Key": CRED,
+        "credLicenseType_Key": 1,
+        "license_Name": "Medical Doctor",
+        "license_Number": f"MD-{key}",
+        "state": "ca",
+        "specialty_Code": " FM ",
+        "effective_Date": "2024-01-01T00:00:00Z",
+        "term_Date": "2026-06-30 12:30:00 UTC",
+        "psV_Date": "2024-02-03",
+    }
+    item.update(changes)
+    return item
+
+
+@pytest.fixture
+def upsert(session_for: Callable[..., Any], make_cred: Any, make_license_type: Any) -> Any:
+    make_cred(CRED)
+    make_license_type(1)
+    make_license_type(2)
+
+    def _upsert(items: list[dict[str, Any]], activity: str = "act-1", **kwargs: Any) -> list:
+        with session_for() as session:
+            return upsert_licenses(
+                session, CRED, items, actor="alice", activity_id=activity, **kwargs
+            )
+
+    return _upsert
+
+
+def stored(session_for: Callable[..., Any], key: int) -> ProviderCredLicense | None:
+    with session_for() as session:
+        return session.get(ProviderCredLicense, key)
+
+
+def history(session_for: Callable[..., Any], key: int) -> list[tuple[Any, ...]]:
+    with session_for() as session:
+        rows = session.execute(
+            select(LicenseChange)
+            .where(LicenseChange.provider_cred_license_key == key)
+            .order_by(LicenseChange.id)
+        ).scalars()
+        return [
+            (
+                r.provider_cred_key,
+                r.activity_id,
+                r.user,
+                r.action,
+                r.field,
+                r.old_value,
+                r.new_value,
+            )
+            for r in rows
+        ]
+
+
+def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, session_for: Any):
+    outcomes = upsert([license_item(10)])
+    assert [(o.status, o.body) for o in outcomes] == [(201, "Created")]
+    row = stored(session_for, 10)
+    assert row is not None
+    assert (row.provider_cred_key, row.cred_license_type_key) == (CRED, 1)
+    assert (row.license_name, row.license_number, row.state, row.specialty_code) == (
+        "Medical Doctor",
+        "MD-10",
+        "CA",
+        "FM",
+    )
+    assert row.effective_date == datetime(2024, 1, 1)
+    assert row.term_date == datetime(2026, 6, 30, 12, 30)
+    assert row.psv_date == datetime(2024, 2, 3)
+    assert (row.entry_user, row.update_user) == ("alice", "alice")
+    assert row.entry_date == row.update_date
+    assert isinstance(row.entry_date, datetime)
+    with session_for() as session:
+        stamps = set(session.scalars(select(LicenseChange.at)))
+    assert stamps == {row.entry_date}  # the same instant, to the microsecond, on both paths
+
+
+def test_create_history_has_one_row_per_non_null_field(upsert: Any, session_for: Any):
+    upsert([license_item(10, license_Name=None)])
+    assert history(session_for, 10) == [
+        (CRED, "act-1", "alice", "created", field, None, value)
+        for field, value in [
+            ("providerCred_Key", "1"),
+            ("credLicenseType_Key", "1"),
+            ("license_Number", "MD-10"),
+            ("state", "CA"),
+            ("specialty_Code", "FM"),
+            ("effective_Date", "2024-01-01T00:00:00Z"),
+            ("term_Date", "2026-06-30T12:30:00Z"),
+            ("psV_Date", "2024-02-03T00:00:00Z"),
+        ]
+    ]
+
+
+def test_update_replaces_the_record_and_records_only_the_changed_fields(
+    upsert: Any, session_for: Any
+):
+    upsert([license_item(10)])
+    created = stored(session_for, 10)
+    assert created is not None
+    outcomes = upsert(
+        [license_item(10, license_Number="MD-NEW", psV_Date=None, credLicenseType_Key=2)],
+        activity="act-2",
+    )
+    assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "updated")]
+    assert outcomes[0].changes == {
+        "credLicenseType_Key": [1, 2],
+        "license_Number": ["MD-10", "MD-NEW"],
+        "psV_Date": ["2024-02-03T00:00:00Z", None],
+    }
+    row = stored(session_for, 10)
+    assert row is not None
+    assert (row.license_number, row.psv_date, row.cred_license_type_key) == ("MD-NEW", None, 2)
+    assert row.entry_date == created.entry_date
+    assert row.update_date >= created.update_date
+    assert history(session_for, 10)[-3:] == [
+        (CRED, "act-2", "alice", "updated", "credLicenseType_Key", "1", "2"),
+        (CRED, "act-2", "alice", "updated", "license_Number", "MD-10", "MD-NEW"),
+        (CRED, "act-2", "alice", "updated", "psV_Date", "2024-02-03T00:00:00Z", None),
+    ]
+
+
+def test_an_unchanged_resend_writes_nothing(upsert: Any, session_for: Any):
+    upsert([license_item(10)])
+    before = stored(session_for, 10)
+    rows_before = history(session_for, 10)
+    outcomes = upsert([license_item(10)], activity="act-2")
+    assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "unchanged")]
+    after = stored(session_for, 10)
+    assert after is not None and before is not None
+    assert (after.update_date, after.update_user) == (before.update_date, before.update_user)
+    assert history(session_for, 10) == rows_before
+
+
+def test_mixed_batch_answers_in_request_order(upsert: Any, session_for: Any):
+    upsert([license_item(1), license_item(2)])
+    outcomes = upsert(
+        [
+            license_item(3),
+            license_item(1, state="NY"),
+            license_item(4, state="XX"),
+            license_item(2),
+            license_item(5, credLicenseType_Key=99),
+        ]
+    )
+    assert [(o.index, o.key, o.status) for o in outcomes] == [
+        (0, 3, 201),
+        (1, 1, 200),
+        (2, 4, 400),
+        (3, 2, 200),
+        (4, 5, 400),
+    ]
+    assert outcomes[4].body == "credLicenseType_Key: No license type 99 in this database."
+    assert stored(session_for, 4) is None and stored(session_for, 5) is None
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "NY"
+
+
+def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
+    upsert([license_item(10, license_Name=None, specialty_Code=None)])
+    with session_for() as session:
+        outcomes = delete_licenses(session, CRED, [10], actor="bob", activity_id="act-3")
+    assert [(o.status, o.action) for o in outcomes] == [(204, "deleted")]
+    assert stored(session_for, 10) is None
+    deleted = [r for r in history(session_for, 10) if r[3] == "deleted"]
+    assert [(r[1], r[2], r[4], r[5], r[6]) for r in deleted] == [
+        ("act-3", "bob", field, value, None)
+        for field, value in [
+            ("providerCred_Key", "1"),
+            ("credLicenseType_Key", "1"),
+            ("license_Number", "MD-10"),
+            ("state", "CA"),
+            ("effective_Date", "2024-01-01T00:00:00Z"),
+            ("term_Date", "2026-06-30T12:30:00Z"),
+            ("psV_Date", "2024-02-03T00:00:00Z"),
+        ]
+    ]
+
+
+def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any):
+    upsert([license_item(1)])
+    dry = upsert([license_item(1, state="NY"), license_item(2)], dry_run=True)
+    assert [o.status for o in dry] == [200, 201]
+    atomic = upsert([license_item(1, state="NY"), license_item(3, state="XX")], atomic=True)
+    assert [o.status for o in atomic] == [424, 400]
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "CA"
+    assert stored(session_for, 2) is None and stored(session_for, 3) is None
+
+
+@pytest.mark.parametrize("size", [1, 1000])
+def test_a_batch_costs_the_same_statements_whatever_its_size(
+    upsert: Any, count_statements: Any, size: int
+):
+    """Lock/begin, references, existing rows, inserts, updates, history: never per item."""
+    existing = [license_item(k) for k in range(1, size + 1, 2)]
+    upsert(existing)
+    items = [license_item(k, state="NY") for k in range(1, size + 1)] + [license_item(size + 1)]
+    with count_statements() as counter:
+        outcomes = upsert(items, activity="act-2")
+    assert sorted({o.status for o in outcomes}) == [200, 201]
+    assert counter.count == 6, counter.statements
+
+
+def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for: Any):
+    from app.batch.outcome import ParentNotFound
+
+    with session_for() as session, pytest.raises(ParentNotFound):
+        upsert_licenses(session, 999, [license_item(10)], actor="alice", activity_id="a")
+    with session_for() as session, pytest.raises(ParentNotFound):
+        delete_licenses(session, 999, [10], actor="alice", activity_id="a")
+    assert stored(session_for, 10) is None
+    assert history(session_for, 10) == []
+
+
+def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_for: Any):
+    import gc
+
+    from app.batch.outcome import ParentNotFound
+
+    seen: list[bool] = []
+    original = gc.isenabled()
+    try:
+        gc.enable()
+        upsert([license_item(1, state="NY")])
+        assert gc.isenabled()
+        with session_for() as session, pytest.raises(ParentNotFound):
+            upsert_licenses(session, 999, [license_item(2)], actor="a", activity_id="x")
+        assert gc.isenabled()
+        gc.disable()
+        upsert([license_item(3)])
+        seen.append(gc.isenabled())
+    finally:
+        if original:
+            gc.enable()
+    assert seen == [False]
+
+
+def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
+    name = 'Médecin "généraliste" \\ 東京 \U0001f3e5 ' + "x" * 400
+    upsert([license_item(10, license_Name=name, effective_Date="2024-01-01T00:00:59.999Z")])
+    row = stored(session_for, 10)
+    assert row is not None
+    assert row.license_name == name.strip()
+    assert row.effective_date == datetime(2024, 1, 1, 0, 0, 59)
+    upsert(
+        [license_item(10, license_Name="plain", effective_Date="2024-01-01T00:00:59Z")],
+        activity="act-2",
+    )
+    assert [r[4:] for r in history(session_for, 10) if r[1] == "act-2"] == [
+        ("license_Name", name.strip(), "plain")
+    ]
+
+
+def test_expected_versions_compare_with_the_stored_update_date(upsert: Any, session_for: Any):
+    upsert([license_item(10)])
+    row = stored(session_for, 10)
+    assert row is not None
+    seen = row.update_date
+    stale = upsert([license_item(10, state="NY")], expected_versions={10: datetime(2000, 1, 1)})
+    assert [(o.status, o.action) for o in stale] == [(409, "conflict")]
+    assert stale[0].current is not None and stale[0].current["state"] == "CA"
+    fresh = upsert([license_item(10, state="NY")], expected_versions={10: seen})
+    assert [(o.status, o.action) for o in fresh] == [(200, "updated")]
+    gone = upsert([license_item(11)], expected_versions={11: seen})
+    assert [o.status for o in gone] == [409]
+
+
+def test_a_database_error_is_confined_to_its_item(
+    upsert: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """The set-wise write fails; the batch is replayed item by item, one savepoint each."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.batch import bulk
+
+    real_insert = bulk.insert_rows
+
+    def failing_insert(connection: Any, table: Any, columns: Any, rows: Any) -> None:
+        if table.name == "provider_cred_license" and any(row[0] == 13 for row in rows):
+            raise IntegrityError("INSERT", {}, Exception("simulated"))
+        real_insert(connection, table, columns, rows)
+
+    monkeypatch.setattr(bulk, "insert_rows", failing_insert)
+    upsert([license_item(1)])
+    outcomes = upsert([license_item(12), license_item(13), license_item(1, state="NY")], "act-9")
+    assert [(o.key, o.status) for o in outcomes] == [(12, 201), (13, 500), (1, 200)]
+    assert outcomes[1].body == "Internal error (activity act-9)"
+    assert stored(session_for, 12) is not None and stored(session_for, 13) is None
+    row = stored(session_for, 1)
+    assert row is not None and row.state == "NY"
+    assert history(session_for, 13) == []
+    assert [r[4] for r in history(session_for, 1) if r[1] == "act-9"] == ["state"]

@@ -1,0 +1,38 @@
+"""``format_wire_datetime`` writes ``YYYY-MM-DDTHH:MM:SSZ`` for every date-time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.api.fields import format_wire_datetime
+
+
+def reference(value: datetime) -> str:
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+    )
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_naive_date_times(value: datetime) -> None:
+    assert format_wire_datetime(value) == reference(value)
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_aware_date_times_are_written_in_utc(value: datetime, offset: int) -> None:
+    aware = value.replace(tzinfo=timezone(timedelta(minutes=offset)))
+    utc = (value - timedelta(minutes=offset)).replace(tzinfo=None)
+    assert format_wire_datetime(aware) == reference(utc)
+
+
+def test_dates_and_none() -> None:
+    assert format_wire_datetime(date(24, 2, 29)) == "0024-02-29T00:00:00Z"
+    assert format_wire_datetime(datetime(2024, 1, 1, 5, 6, 7, 999999)) == "2024-01-01T05:06:07Z"
+    assert format_wire_datetime(None) is None
