@@ -475,12 +475,17 @@ def test_concurrent_writers_do_not_fail(
         assert set(ids) == {1, 2}
 
 
-def test_begin_write_inside_a_read_transaction_is_refused(app: Any) -> None:
-    """Without this, SQLAlchemy only warns and the 'writer' runs under a deferred BEGIN."""
+def test_begin_write_inside_a_read_transaction(app: Any, backend: str) -> None:
+    """SQLite: refused (SQLAlchemy would only warn and the 'writer' would run under a deferred
+    BEGIN). PostgreSQL: allowed, the request's auth read carries on into the write."""
     with app.app_context():
         session = open_session("main")
     try:
         session.execute(select(ProviderCred)).all()
+        if backend == "postgresql":
+            begin_write(session)
+            assert session.in_transaction()
+            return
         with pytest.raises(RuntimeError) as excinfo:
             begin_write(session)
         assert str(excinfo.value) == (
