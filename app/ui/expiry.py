@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
 from app.license_types.models import CredLicenseType
+from app.licenses.expiry import EXPIRED, EXPIRY_WINDOWS, psv_overdue
 from app.licenses.models import ProviderCredLicense
 from app.ui.paging import Page, clamp
 
-EXPIRED = "expired"
-WITHIN_30 = "within30"
-WITHIN_60 = "within60"
-WITHIN_90 = "within90"
+WITHIN_30, WITHIN_60, WITHIN_90 = (f"within{days}" for days in EXPIRY_WINDOWS)
+# The non-overlapping day ranges of the "within" buckets: [0, 30), [30, 60), [60, 90).
+WINDOW_BOUNDS = {
+    f"within{high}": (low, high)
+    for low, high in zip((0, *EXPIRY_WINDOWS), EXPIRY_WINDOWS, strict=False)
+}
 PSV_OVERDUE = "psvOverdue"
 BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
 FILTERS = (*BUCKETS, PSV_OVERDUE)
@@ -57,8 +60,8 @@ class ExpiryClock:
         if name == EXPIRED:
             return term < self.now
         if name == PSV_OVERDUE:
-            return or_(License.psv_date.is_(None), License.psv_date < self.psv_cutoff)
-        low, high = {WITHIN_30: (0, 30), WITHIN_60: (30, 60), WITHIN_90: (60, 90)}[name]
+            return psv_overdue(self.now, self.psv_window_days)
+        low, high = WINDOW_BOUNDS[name]
         return and_(term >= self.after(low), term < self.after(high))
 
     def bucket(self, term_date: datetime | None) -> str | None:
@@ -67,8 +70,8 @@ class ExpiryClock:
             return None
         if term_date < self.now:
             return EXPIRED
-        for name, days in ((WITHIN_30, 30), (WITHIN_60, 60), (WITHIN_90, 90)):
-            if term_date < self.after(days):
+        for name, (_, high) in WINDOW_BOUNDS.items():
+            if term_date < self.after(high):
                 return name
         return None
 
