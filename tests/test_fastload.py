@@ -15,7 +15,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from app.api.fastload import FastLoader, fast_loader
 from app.api.fields import USPS_STATE_CODES
-from app.licenses.schemas import AUDIT_FIELDS, LICENSE_SCHEMA, LicenseSchema
+from app.api.schemas import AUDIT_FIELDS
+from app.licenses.schemas import LICENSE_SCHEMA, LicenseSchema
 from app.licenses.validation import load_item, normalise_errors
 
 INT32 = 2**31 - 1

@@ -35,7 +35,7 @@ from app.api.fields import (
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
 from app.api.requests import API_KEY_HEADER
-from app.api.schemas import ClientRecordSchema
+from app.api.schemas import AUDIT_FIELDS, ClientRecordSchema
 from app.api.wire_schemas import (
     AuthenticationResultSchema,
     AuthenticationSchema,
@@ -56,7 +56,7 @@ from app.licenses.expiry import (
     ExpirablesSchema,
     ExpiryCountsSchema,
 )
-from app.licenses.schemas import AUDIT_FIELDS, LicenseOutSchema, LicenseSchema
+from app.licenses.schemas import LicenseOutSchema, LicenseSchema
 from app.tenancy import DATABASE_HEADER
 
 bp = Blueprint("openapi", __name__)

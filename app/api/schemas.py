@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, pre_load
 
-from app.licenses.schemas import AUDIT_FIELDS
+#: The server-stamped audit fields of every VBAPI entity (SPEC section 1).
+AUDIT_FIELDS = ("entry_Date", "entry_User", "update_Date", "update_User")
 
 
 class ClientRecordSchema(Schema):

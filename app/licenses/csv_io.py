@@ -11,9 +11,10 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.api.schemas import AUDIT_FIELDS
 from app.batch.outcome import ParentNotFound
 from app.licenses.models import ProviderCredLicense
-from app.licenses.schemas import AUDIT_FIELDS, LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
+from app.licenses.schemas import LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
 from app.licenses.service import upsert_licenses
 
 CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "entry_User", "update_Date", "update_User"]

@@ -5,20 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from app.api.fields import Int32, StateCode, Text, WireDateTime
+from app.api.schemas import ClientRecordSchema, client_fields
 from app.audit import utcnow
 
-AUDIT_FIELDS = ("entry_Date", "entry_User", "update_Date", "update_User")
 KEY_FIELD = "providerCredLicense_Key"
 
 
-class LicenseSchema(Schema):
+class LicenseSchema(ClientRecordSchema):
     """One ProviderCredLicense as clients send it. Omitted optional fields load as null."""
-
-    class Meta:
-        unknown = RAISE
 
     provider_cred_license_key = Int32(data_key=KEY_FIELD, required=True)
     provider_cred_key = Int32(data_key="providerCred_Key", required=True)
@@ -32,13 +29,6 @@ class LicenseSchema(Schema):
     effective_date = WireDateTime(data_key="effective_Date", allow_none=True, load_default=None)
     term_date = WireDateTime(data_key="term_Date", allow_none=True, load_default=None)
     psv_date = WireDateTime(data_key="psV_Date", allow_none=True, load_default=None)
-
-    @pre_load
-    def drop_server_stamped_fields(self, data: Any, **_kwargs: Any) -> Any:
-        """The audit fields are the server's; they are ignored without being parsed."""
-        if isinstance(data, dict) and any(name in data for name in AUDIT_FIELDS):
-            return {k: v for k, v in data.items() if k not in AUDIT_FIELDS}
-        return data
 
     @validates_schema(skip_on_field_errors=False)
     def check_dates(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -82,6 +72,4 @@ LICENSE_SCHEMA = LicenseSchema()
 LICENSE_OUT_SCHEMA = LicenseOutSchema()
 
 #: attribute name → JSON name, in SPEC order, for the fields a client writes.
-WRITABLE_FIELDS: dict[str, str] = {
-    name: field.data_key or name for name, field in LICENSE_SCHEMA.load_fields.items()
-}
+WRITABLE_FIELDS: dict[str, str] = client_fields(LICENSE_SCHEMA)
