@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -55,12 +54,3 @@ def describe_errors(errors: FieldErrors) -> str:
         text = " ".join(messages)
         parts.append(text if name == "_item" else f"{name}: {text}")
     return " ".join(parts)
-
-
-def merge_errors(*maps: Iterable[tuple[str, list[str]]] | FieldErrors) -> FieldErrors:
-    merged: FieldErrors = {}
-    for mapping in maps:
-        items = mapping.items() if isinstance(mapping, dict) else mapping
-        for name, messages in items:
-            merged.setdefault(name, []).extend(messages)
-    return merged
