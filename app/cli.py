@@ -85,12 +85,6 @@ def create_api_key_command(label: str, database: str | None) -> None:
     """Create an API key; prints the key alone on the last line (only its hash is stored)."""
     name = migrated_database(database)
     with session_scope(name) as session:
-        from sqlalchemy import select
-
-        from app.auth.models import ApiKey
-
-        if session.scalar(select(ApiKey.id).where(ApiKey.label == label)) is not None:
-            raise click.ClickException(f"An API key labelled {label!r} already exists.")
         try:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:

@@ -31,6 +31,8 @@ def issue_api_key(session: Session, label: str) -> str:
     """Store a new key under ``label`` and return the key itself (shown once)."""
     if not label.strip() or len(label) > LABEL_MAX_LENGTH:
         raise ApiKeyError(f"The label must be 1 to {LABEL_MAX_LENGTH} characters, not all blank.")
+    if session.scalar(select(ApiKey.id).where(ApiKey.label == label)) is not None:
+        raise ApiKeyError(f"An API key labelled {label!r} already exists.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiKey(label=label, key_hash=digest(key)))
     return key
