@@ -80,9 +80,7 @@ def select_by_keys(
     if not keys:
         return []
     sql, names, loaders = _select(connection.dialect, table, key_column)
-    values = sorted(set(keys))
-    parameter = values if connection.dialect.name == "postgresql" else json.dumps(values)
-    rows = connection.exec_driver_sql(sql, (parameter,)).fetchall()
+    rows = connection.exec_driver_sql(sql, (_key_set(connection.dialect, keys),)).fetchall()
     if not any(loaders):
         return [dict(zip(names, row, strict=True)) for row in rows]
     return [
@@ -102,10 +100,7 @@ def present_keys(
         return []
     dialect = connection.dialect
     sql = _present(dialect, tuple((table, column) for table, column, _ in lookups))
-    if dialect.name == "postgresql":
-        parameters = tuple(sorted(set(keys)) for _, _, keys in lookups)
-    else:
-        parameters = tuple(json.dumps(sorted(set(keys))) for _, _, keys in lookups)
+    parameters = tuple(_key_set(dialect, keys) for _, _, keys in lookups)
     found: list[set[int]] = [set() for _ in lookups]
     for index, key in connection.exec_driver_sql(sql, parameters):
         found[index].add(key)
@@ -208,16 +203,25 @@ def _select(
     target = dialect.identifier_preparer.format_table(table)
     names = tuple(c.name for c in table.columns)
     columns = ", ".join(_quote(dialect, n) for n in names)
-    key = _quote(dialect, key_column)
-    if dialect.name == "postgresql":
-        array = _array_type(dialect, table, key_column)
-        sql = f"SELECT {columns} FROM {target} WHERE {key} IN (SELECT unnest(%s::{array}))"
-    else:
-        sql = f"SELECT {columns} FROM {target} WHERE {key} IN (SELECT value FROM json_each(?))"
+    sql = f"SELECT {columns} FROM {target} WHERE {_key_in_set(dialect, table, key_column)}"
     loaders = tuple(
         table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
     )
     return sql, names, loaders
+
+
+def _key_in_set(dialect: Dialect, table: Table, key_column: str) -> str:
+    """``key IN <the one key-set parameter>``: an array on PostgreSQL, a JSON list on SQLite."""
+    key = _quote(dialect, key_column)
+    if dialect.name == "postgresql":
+        return f"{key} IN (SELECT unnest(%s::{_array_type(dialect, table, key_column)}))"
+    return f"{key} IN (SELECT value FROM json_each(?))"
+
+
+def _key_set(dialect: Dialect, keys: Sequence[int]) -> Any:
+    """The parameter ``_key_in_set`` binds: the distinct keys, sorted."""
+    values = sorted(set(keys))
+    return values if dialect.name == "postgresql" else json.dumps(values)
 
 
 @lru_cache(maxsize=256)
@@ -226,9 +230,6 @@ def _present(dialect: Dialect, lookups: tuple[tuple[Table, str], ...]) -> str:
     for index, (table, key_column) in enumerate(lookups):
         target = dialect.identifier_preparer.format_table(table)
         key = _quote(dialect, key_column)
-        if dialect.name == "postgresql":
-            where = f"{key} IN (SELECT unnest(%s::{_array_type(dialect, table, key_column)}))"
-        else:
-            where = f"{key} IN (SELECT value FROM json_each(?))"
+        where = _key_in_set(dialect, table, key_column)
         selects.append(f"SELECT {index} AS kind, {key} AS k FROM {target} WHERE {where}")
     return " UNION ALL ".join(selects)
