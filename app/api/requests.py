@@ -68,10 +68,17 @@ def db_session() -> Session:
     return request_session(g.database)
 
 
-def api_key_id(session: Session, key: str | None) -> int:
-    """The id of the active API key ``key``; 401 otherwise."""
+def presented_api_key() -> str:
+    """The ``x-api-key`` header; 401 when it is missing or empty."""
+    key = request.headers.get(API_KEY_HEADER)
     if not key:
         raise ApiError(401, f"The {API_KEY_HEADER} header is required.")
+    return key
+
+
+def api_key_id(session: Session) -> int:
+    """The id of the active API key the request presents; 401 otherwise."""
+    key = presented_api_key()
     found = session.scalar(
         select(ApiKey.id).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
     )
@@ -83,9 +90,7 @@ def api_key_id(session: Session, key: str | None) -> int:
 def authenticate() -> Principal:
     """Both VBAPI schemes: ``x-api-key`` and ``Authorization: Bearer <idToken>`` (401)."""
     database = api_database()
-    key = request.headers.get(API_KEY_HEADER)
-    if not key:
-        raise ApiError(401, f"The {API_KEY_HEADER} header is required.")
+    key = presented_api_key()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(

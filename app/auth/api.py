@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError, json_response
-from app.api.requests import API_KEY_HEADER, api_database, api_key_id, db_session
+from app.api.requests import api_database, api_key_id, db_session
 from app.auth.tokens import (
     InvalidToken,
     authentication_result,
@@ -29,7 +29,7 @@ def user_authentication() -> Response:
     """Basic credentials + API key → ``authenticationResult`` (the body, if any, is ignored)."""
     database = api_database()
     session = db_session()
-    api_key_id(session, request.headers.get(API_KEY_HEADER))
+    api_key_id(session)
     username, password = _basic_credentials()
     user = check_password(session, username, password)
     if user is None:
@@ -45,7 +45,7 @@ def user_refresh_tokens() -> Response:
     """``expired-id-token`` + ``refresh-token`` headers → a new ``authenticationResult``."""
     database = api_database()
     session = db_session()
-    api_key_id(session, request.headers.get(API_KEY_HEADER))
+    api_key_id(session)
     expired, refresh = request.headers.get("expired-id-token"), request.headers.get("refresh-token")
     if not expired or not refresh:
         raise ApiError(401, "The expired-id-token and refresh-token headers are required.")
