@@ -54,7 +54,7 @@ _HISTORY_INTO = "INSERT INTO license_change (" + ", ".join(
 )
 SQLITE_HISTORY = f"{_HISTORY_INTO}) VALUES ({', '.join('?' * len(HISTORY_COLUMNS))})"
 PG_HISTORY_EXECUTEMANY = f"{_HISTORY_INTO}) VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})"
-PG_HISTORY_TYPES = ("int4[]", "int4[]", "text[]", "timestamp[]") + ("text[]",) * 5
+PG_HISTORY_TYPES = ("int4[]", "int4[]", "text[]", "timestamp[]") + ("text[]",) * 3
 PG_HISTORY_UNNEST = (
     f"{_HISTORY_INTO}) SELECT * FROM unnest("
     + ", ".join(f"%s::{t}" for t in PG_HISTORY_TYPES)

@@ -90,9 +90,9 @@ def table(result: dict[str, Any]) -> str:
         )
     out += [
         "",
-        "Where the database part goes (ms; history = the rows SPEC 4b requires, one per field a",
-        "create sets or an update changes; 'floor+history' = the driver alone writing the same",
-        "license and history rows in one transaction)",
+        "Where the database part goes (ms; history = the rows SPEC 4b requires, one per written",
+        "license with the fields a create sets or an update changes; 'floor+history' = the",
+        "driver alone writing the same license and history rows in one transaction)",
         f"{'backend':<11}{'reads/locks':>12}{'license rows':>14}{'history rows':>14}"
         f"{'commit':>8}{'python':>8}{'floor+history':>15}{'db x that':>11}",
     ]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 CRED_KEY = 7001
 ACTOR = "bench"
 LICENSE_TYPES = tuple(range(1, 13))
@@ -121,29 +123,28 @@ HISTORY_COLUMNS = (
     "at",
     "user",
     "action",
-    "field",
-    "old_value",
-    "new_value",
+    "changes",
 )
 
 
 def history_rows(prepared: Batch, activity_id: str, now: datetime) -> list[tuple[Any, ...]]:
-    """The history rows the service writes for ``prepared``: one per field a create sets, one
-    per field an update changes (SPEC 4b), for the floor that includes them."""
+    """The history rows the service writes for ``prepared`` (SPEC 4b), for the floor that
+    includes them: one per item, its ``{field: [old, new]}`` for every field a create sets or
+    an update changes, as JSON text (already converted, like every floor value)."""
     old = {w["providerCredLicense_Key"]: w for w in prepared.existing}
     rows = []
     for wire in prepared.items:
         key = wire["providerCredLicense_Key"]
         before = old.get(key)
         action = "created" if before is None else "updated"
+        changes = {}
         for name, value in wire.items():
             if name == "providerCredLicense_Key":
                 continue
             previous = None if before is None else before[name]
             if value != previous:
-                old_text = None if previous is None else str(previous)
-                new_text = None if value is None else str(value)
-                rows.append(
-                    (key, CRED_KEY, activity_id, now, ACTOR, action, name, old_text, new_text)
-                )
+                changes[name] = [previous, value]
+        rows.append(
+            (key, CRED_KEY, activity_id, now, ACTOR, action, orjson.dumps(changes).decode())
+        )
     return rows

@@ -279,12 +279,8 @@ def test_history_records_each_changed_field(put_batch: Any, session_for: Any) ->
     put_batch([license_item(1, state="CA", license_Number="N-2")])
     with session_for() as session:
         rows = session.scalars(select(LicenseChange).where(LicenseChange.action == "updated")).all()
-    assert {(r.field, r.old_value, r.new_value) for r in rows} == {
-        ("state", "NY", "CA"),
-        ("license_Number", "N-1", "N-2"),
-    }
+    assert [r.changes for r in rows] == [{"license_Number": ["N-1", "N-2"], "state": ["NY", "CA"]}]
     assert {r.user for r in rows} == {"editor-main"}
-    assert len({r.activity_id for r in rows}) == 1
     assert rows[0].activity_id != created.headers["X-Activity-ID"]
 
 

@@ -60,18 +60,7 @@ def history(session_for: Callable[..., Any], key: int) -> list[tuple[Any, ...]]:
             .where(LicenseChange.provider_cred_license_key == key)
             .order_by(LicenseChange.id)
         ).scalars()
-        return [
-            (
-                r.provider_cred_key,
-                r.activity_id,
-                r.user,
-                r.action,
-                r.field,
-                r.old_value,
-                r.new_value,
-            )
-            for r in rows
-        ]
+        return [(r.provider_cred_key, r.activity_id, r.user, r.action, r.changes) for r in rows]
 
 
 def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, session_for: Any):
@@ -97,20 +86,31 @@ def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, sessi
     assert stamps == {row.entry_date}  # the same instant, to the microsecond, on both paths
 
 
-def test_create_history_has_one_row_per_non_null_field(upsert: Any, session_for: Any):
+def test_create_history_is_one_row_with_every_non_null_field(upsert: Any, session_for: Any):
     upsert([license_item(10, license_Name=None)])
     assert history(session_for, 10) == [
-        (CRED, "act-1", "alice", "created", field, None, value)
-        for field, value in [
-            ("providerCred_Key", "1"),
-            ("credLicenseType_Key", "1"),
-            ("license_Number", "MD-10"),
-            ("state", "CA"),
-            ("specialty_Code", "FM"),
-            ("effective_Date", "2024-01-01T00:00:00Z"),
-            ("term_Date", "2026-06-30T12:30:00Z"),
-            ("psV_Date", "2024-02-03T00:00:00Z"),
-        ]
+        (
+            CRED,
+            "act-1",
+            "alice",
+            "created",
+            {
+                "providerCred_Key": [None, 1],
+                "credLicenseType_Key": [None, 1],
+                "license_Number": [None, "MD-10"],
+                "state": [None, "CA"],
+                "specialty_Code": [None, "FM"],
+                "effective_Date": [None, "2024-01-01T00:00:00Z"],
+                "term_Date": [None, "2026-06-30T12:30:00Z"],
+                "psV_Date": [None, "2024-02-03T00:00:00Z"],
+            },
+        )
+    ]
+    # in wire order, as the history API gives them back
+    assert list(history(session_for, 10)[0][4])[:3] == [
+        "providerCred_Key",
+        "credLicenseType_Key",
+        "license_Number",
     ]
 
 
@@ -135,10 +135,18 @@ def test_update_replaces_the_record_and_records_only_the_changed_fields(
     assert (row.license_number, row.psv_date, row.cred_license_type_key) == ("MD-NEW", None, 2)
     assert row.entry_date == created.entry_date
     assert row.update_date >= created.update_date
-    assert history(session_for, 10)[-3:] == [
-        (CRED, "act-2", "alice", "updated", "credLicenseType_Key", "1", "2"),
-        (CRED, "act-2", "alice", "updated", "license_Number", "MD-10", "MD-NEW"),
-        (CRED, "act-2", "alice", "updated", "psV_Date", "2024-02-03T00:00:00Z", None),
+    assert history(session_for, 10)[1:] == [
+        (
+            CRED,
+            "act-2",
+            "alice",
+            "updated",
+            {
+                "credLicenseType_Key": [1, 2],
+                "license_Number": ["MD-10", "MD-NEW"],
+                "psV_Date": ["2024-02-03T00:00:00Z", None],
+            },
+        )
     ]
 
 
@@ -185,17 +193,20 @@ def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
     assert [(o.status, o.action) for o in outcomes] == [(204, "deleted")]
     assert stored(session_for, 10) is None
     deleted = [r for r in history(session_for, 10) if r[3] == "deleted"]
-    assert [(r[1], r[2], r[4], r[5], r[6]) for r in deleted] == [
-        ("act-3", "bob", field, value, None)
-        for field, value in [
-            ("providerCred_Key", "1"),
-            ("credLicenseType_Key", "1"),
-            ("license_Number", "MD-10"),
-            ("state", "CA"),
-            ("effective_Date", "2024-01-01T00:00:00Z"),
-            ("term_Date", "2026-06-30T12:30:00Z"),
-            ("psV_Date", "2024-02-03T00:00:00Z"),
-        ]
+    assert [(r[1], r[2], r[4]) for r in deleted] == [
+        (
+            "act-3",
+            "bob",
+            {
+                "providerCred_Key": [1, None],
+                "credLicenseType_Key": [1, None],
+                "license_Number": ["MD-10", None],
+                "state": ["CA", None],
+                "effective_Date": ["2024-01-01T00:00:00Z", None],
+                "term_Date": ["2026-06-30T12:30:00Z", None],
+                "psV_Date": ["2024-02-03T00:00:00Z", None],
+            },
+        )
     ]
 
 
@@ -269,8 +280,8 @@ def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
         [license_item(10, license_Name="plain", effective_Date="2024-01-01T00:00:59Z")],
         activity="act-2",
     )
-    assert [r[4:] for r in history(session_for, 10) if r[1] == "act-2"] == [
-        ("license_Name", name.strip(), "plain")
+    assert [r[4] for r in history(session_for, 10) if r[1] == "act-2"] == [
+        {"license_Name": [name.strip(), "plain"]}
     ]
 
 
@@ -312,4 +323,4 @@ def test_a_database_error_is_confined_to_its_item(
     row = stored(session_for, 1)
     assert row is not None and row.state == "NY"
     assert history(session_for, 13) == []
-    assert [r[4] for r in history(session_for, 1) if r[1] == "act-9"] == ["state"]
+    assert [r[4] for r in history(session_for, 1) if r[1] == "act-9"] == [{"state": ["CA", "NY"]}]

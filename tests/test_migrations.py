@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -242,7 +243,7 @@ REBUILD_PROVIDER_CRED = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
+revision = "9999"
 down_revision = "{down}"
 branch_labels = None
 depends_on = None
@@ -262,7 +263,7 @@ def downgrade() -> None:
 
 @pytest.fixture
 def later_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``later_migration(extra)`` → a copy of the migrations with a revision 0002 after head."""
+    """``later_migration(extra)`` → a copy of the migrations with a revision 9999 after head."""
     import app.schema
 
     def _add(extra: str = "") -> str:
@@ -270,11 +271,11 @@ def later_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         shutil.copytree(
             app.schema.MIGRATIONS_DIR, directory, ignore=shutil.ignore_patterns("__pycache__")
         )
-        (directory / "versions" / "0002_rebuild_provider_cred.py").write_text(
+        (directory / "versions" / "9999_rebuild_provider_cred.py").write_text(
             REBUILD_PROVIDER_CRED.format(down=head_revision(), extra=extra)
         )
         monkeypatch.setattr(app.schema, "MIGRATIONS_DIR", directory)
-        return "0002"
+        return "9999"
 
     return _add
 
@@ -325,6 +326,7 @@ def test_migration_breaking_foreign_keys_on_sqlite_is_rolled_back(
     from app.schema import MigrationError
 
     add_license(migrated_engine)
+    before = current_revision(migrated_engine)
     later_migration('op.execute("DELETE FROM provider_cred")')
     with pytest.raises(MigrationError) as excinfo:
         upgrade_database(migrated_engine)
@@ -332,7 +334,113 @@ def test_migration_breaking_foreign_keys_on_sqlite_is_rolled_back(
         "The migration left rows with broken foreign keys: "
         "[('provider_cred_license', 10, 'provider_cred', 0)]."
     )
-    assert current_revision(migrated_engine) == "0001"
+    assert current_revision(migrated_engine) == before
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM provider_cred")).scalar() == 1
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# 0002: history from one row per field to one row per change, and back
+
+
+def migrate_to(engine: Engine, revision: str, direction: str = "upgrade") -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+PER_FIELD_HISTORY = [
+    # id, license, cred, activity, at, user, action, field, old, new
+    (1, 10, 1, "a1", datetime(2024, 1, 1, 9), "ann", "created", "providerCred_Key", None, "1"),
+    (2, 10, 1, "a1", datetime(2024, 1, 1, 9), "ann", "created", "license_Number", None, "MD-1"),
+    (3, 11, 1, "a1", datetime(2024, 1, 1, 9), "ann", "created", "state", None, "CA"),
+    (4, 10, 1, "a2", datetime(2024, 2, 1, 9), "bob", "updated", "credLicenseType_Key", "3", "4"),
+    (
+        5,
+        10,
+        1,
+        "a2",
+        datetime(2024, 2, 1, 9),
+        "bob",
+        "updated",
+        "term_Date",
+        None,
+        "2026-12-31T00:00:00Z",
+    ),
+    (6, 10, 1, "a3", datetime(2024, 3, 1, 9), None, "deleted", None, None, None),
+]
+HISTORY_INSERT = text(
+    "INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key, activity_id, "
+    'at, "user", action, field, old_value, new_value) '
+    "VALUES (:id, :k, :c, :a, :at, :u, :action, :f, :old, :new)"
+)
+HISTORY_PARAMS = [
+    dict(zip(("id", "k", "c", "a", "at", "u", "action", "f", "old", "new"), row, strict=True))
+    for row in PER_FIELD_HISTORY
+]
+
+
+def add_per_field_history(engine: Engine) -> None:
+    """The rows 0001's code wrote (ids given, as the sequence would have given them)."""
+    with engine.begin() as connection:
+        connection.execute(HISTORY_INSERT, HISTORY_PARAMS)
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('license_change', 'id'), :n)"),
+                {"n": len(HISTORY_PARAMS)},
+            )
+
+
+def test_0002_folds_per_field_history_into_one_row_per_change(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0001")
+    add_per_field_history(empty_engine)
+    assert upgrade_database(empty_engine) == head_revision()
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                'SELECT id, provider_cred_license_key, activity_id, "user", action, changes '
+                "FROM license_change ORDER BY id"
+            )
+        ).all()
+    assert [(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+        (
+            1,
+            10,
+            "a1",
+            "ann",
+            "created",
+            {"providerCred_Key": [None, 1], "license_Number": [None, "MD-1"]},
+        ),
+        (3, 11, "a1", "ann", "created", {"state": [None, "CA"]}),
+        (
+            4,
+            10,
+            "a2",
+            "bob",
+            "updated",
+            {"credLicenseType_Key": [3, 4], "term_Date": [None, "2026-12-31T00:00:00Z"]},
+        ),
+        (6, 10, "a3", None, "deleted", {}),
+    ]
+    assert "field" not in columns(empty_engine, "license_change")
+    assert schema_differences(empty_engine) == []
+
+
+def test_0002_downgrade_unfolds_the_changes_again(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0001")
+    add_per_field_history(empty_engine)
+    upgrade_database(empty_engine)
+    migrate_to(empty_engine, "0001", "downgrade")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT provider_cred_license_key, provider_cred_key, activity_id, at, "
+                '"user", action, field, old_value, new_value FROM license_change'
+            ).columns(at=DateTime)
+        ).all()
+    assert sorted(map(tuple, rows), key=repr) == sorted(
+        (row[1:] for row in PER_FIELD_HISTORY), key=repr
+    )
+    assert "changes" not in columns(empty_engine, "license_change")

@@ -644,7 +644,7 @@ def _audit_user(actor: str | None) -> str | None:
     return actor[:AUDIT_USER_LENGTH] if actor else None
 
 
-HISTORY_VALUE_COLUMNS = ("activity_id", "at", "user", "action", "field", "old_value", "new_value")
+HISTORY_VALUE_COLUMNS = ("activity_id", "at", "user", "action", "changes")
 
 
 def _history_columns(spec: EntitySpec) -> tuple[str, ...]:
@@ -660,7 +660,11 @@ def _history_rows(
     now: datetime,
     activity_id: str,
 ) -> list[tuple[Any, ...]]:
-    """One row per changed field (one with ``field`` null if none), in ``_history_columns``."""
+    """One row per written item, in ``_history_columns``: its ``{field: [old, new]}``.
+
+    An update's changes are already only the differing fields; a create's or a delete's list
+    every field, of which history keeps those the change really sets or clears.
+    """
     assert spec.history is not None
     rows: list[tuple[Any, ...]] = []
     for outcome in outcomes:
@@ -668,20 +672,10 @@ def _history_rows(
         data = plan.inserts.get(outcome.index) or plan.updates.get(outcome.index) or old
         assert data is not None
         parent = data[spec.parent_column] if spec.parent_column else 0
-        base = (outcome.key, parent, activity_id, now, user, outcome.action)
-        first = len(rows)
-        for name, (before, after) in (outcome.changes or {}).items():
-            if before != after:
-                rows.append(
-                    (
-                        *base,
-                        name,
-                        None if before is None else str(before),
-                        None if after is None else str(after),
-                    )
-                )
-        if len(rows) == first:
-            rows.append((*base, None, None, None))
+        changes = outcome.changes or {}
+        if outcome.action != UPDATED:
+            changes = {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
+        rows.append((outcome.key, parent, activity_id, now, user, outcome.action, changes))
     return rows
 
 

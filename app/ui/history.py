@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,36 +52,23 @@ def license_history(session: Session, license_key: int) -> list[HistoryEntry]:
     type_names = _type_names(session, rows)
     entries: list[HistoryEntry] = []
     for row in rows:
-        entry = entries[-1] if entries else None
-        if entry is None or (entry.activity_id, entry.at, entry.action) != (
-            row.activity_id,
-            row.at,
-            row.action,
-        ):
-            entry = HistoryEntry(
-                row.activity_id, row.at, row.user, row.action, row.provider_cred_key
-            )
-            entries.append(entry)
-        if row.field is not None:
-            entry.changes.append(
+        entry = HistoryEntry(row.activity_id, row.at, row.user, row.action, row.provider_cred_key)
+        entry.changes = sorted(
+            (
                 FieldChange(
-                    row.field,
-                    _readable(row.field, row.old_value, type_names),
-                    _readable(row.field, row.new_value, type_names),
+                    name, _readable(name, old, type_names), _readable(name, new, type_names)
                 )
-            )
-    for entry in entries:
-        entry.changes.sort(key=lambda change: FIELD_ORDER.get(change.field, len(FIELD_ORDER)))
+                for name, (old, new) in row.changes.items()
+            ),
+            key=lambda change: FIELD_ORDER.get(change.field, len(FIELD_ORDER)),
+        )
+        entries.append(entry)
     return entries
 
 
-def _type_names(session: Session, rows: list[LicenseChange]) -> dict[str, str]:
+def _type_names(session: Session, rows: Sequence[LicenseChange]) -> dict[int, str]:
     keys = {
-        int(value)
-        for row in rows
-        if row.field == TYPE_FIELD
-        for value in (row.old_value, row.new_value)
-        if value is not None and value.lstrip("-").isdigit()
+        value for row in rows for value in row.changes.get(TYPE_FIELD, ()) if isinstance(value, int)
     }
     if not keys:
         return {}
@@ -88,16 +77,16 @@ def _type_names(session: Session, rows: list[LicenseChange]) -> dict[str, str]:
             CredLicenseType.cred_license_type_key.in_(keys)
         )
     )
-    return {str(key): display for key, display in found if display}
+    return {key: display for key, display in found if display}
 
 
-def _readable(name: str, value: str | None, type_names: dict[str, str]) -> str | None:
+def _readable(name: str, value: Any, type_names: dict[int, str]) -> str | None:
     if value is None:
         return None
     if name == TYPE_FIELD and value in type_names:
         return f"{type_names[value]} ({value})"
-    if name in DATE_FIELDS:
+    if name in DATE_FIELDS and isinstance(value, str):
         parsed = parse_wire_datetime(value)
         if parsed is not None:
             return cell_datetime(parsed).replace("T", " ")
-    return value
+    return str(value)
