@@ -7,6 +7,7 @@ single source of what is valid.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -179,6 +180,19 @@ def parse_wire_datetime(value: str) -> datetime | None:
     return parsed
 
 
+#: Longer strings are parsed each time, so the cache never holds a large value.
+_CACHED_DATETIME_LENGTH = 40
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_to_the_second(value: str) -> datetime | None:
+    """``parse_wire_datetime`` truncated to the second, for the short strings a batch repeats
+    (licenses share term and verification dates): each distinct one is parsed once, and a
+    ``datetime`` is immutable, so sharing it is safe."""
+    parsed = parse_wire_datetime(value)
+    return None if parsed is None else parsed.replace(microsecond=0)
+
+
 class WireDateTime(fields.DateTime):
     """ISO 8601 and generated-client forms in, ``YYYY-MM-DDTHH:MM:SSZ`` out; stored naive UTC.
 
@@ -194,10 +208,16 @@ class WireDateTime(fields.DateTime):
     }
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
-        parsed = parse_wire_datetime(value) if type(value) is str else None
+        parsed = None
+        if type(value) is str:
+            if len(value) <= _CACHED_DATETIME_LENGTH:
+                parsed = _parse_to_the_second(value)
+            else:
+                parsed = parse_wire_datetime(value)
+                parsed = None if parsed is None else parsed.replace(microsecond=0)
         if parsed is None:
             raise self.make_error("invalid")
-        return parsed.replace(microsecond=0)
+        return parsed
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return format_wire_datetime(value)

@@ -22,7 +22,7 @@ class ClientRecordSchema(Schema):
 
     @pre_load
     def drop_server_stamped_fields(self, data: Any, **_kwargs: Any) -> Any:
-        if isinstance(data, dict) and any(name in data for name in AUDIT_FIELDS):
+        if isinstance(data, dict) and not data.keys().isdisjoint(AUDIT_FIELDS):
             return {k: v for k, v in data.items() if k not in AUDIT_FIELDS}
         return data
 
