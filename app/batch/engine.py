@@ -126,6 +126,11 @@ class EntitySpec:
         """The compared and written fields: all client fields but the key (computed once)."""
         return {a: j for a, j in self.fields.items() if a != self.key_column}
 
+    @cached_property
+    def data_field_pairs(self) -> tuple[tuple[str, str], ...]:
+        """``data_fields`` as (attribute, JSON name) pairs, for the per-item loops."""
+        return tuple(self.data_fields.items())
+
 
 @dataclass
 class _Plan:
@@ -621,18 +626,28 @@ def _changes(
     new: Mapping[str, Any] | None,
     every_field: bool = False,
 ) -> dict[str, list[Any]]:
-    """``{json_field: [old, new]}`` for each differing field (or every field, for a create)."""
-    changes: dict[str, list[Any]] = {}
-    for attr, json_name in spec.data_fields.items():
-        before = None if old is None else old[attr]
-        after = None if new is None else new[attr]
-        if every_field or before != after:
-            changes[json_name] = [_wire(before), _wire(after)]
-    return changes
+    """``{json_field: [old, new]}`` for each differing field (or every field, for a create).
+
+    Runs once per written item, so each case is one comprehension over precomputed pairs.
+    """
+    pairs = spec.data_field_pairs
+    if old is None and new is not None:
+        if every_field:
+            return {name: [None, _wire(new[attr])] for attr, name in pairs}
+        return {name: [None, _wire(new[attr])] for attr, name in pairs if new[attr] is not None}
+    if new is None and old is not None:
+        return {name: [_wire(old[attr]), None] for attr, name in pairs if old[attr] is not None}
+    if old is None or new is None:
+        return {}
+    return {
+        name: [_wire(old[attr]), _wire(new[attr])]
+        for attr, name in pairs
+        if every_field or old[attr] != new[attr]
+    }
 
 
 def _wire(value: Any) -> Any:
-    return _wire_datetime(value) if isinstance(value, datetime) else value
+    return _wire_datetime(value) if type(value) is datetime else value
 
 
 #: A batch repeats its dates (licenses share term and verification dates, every audit stamp is
