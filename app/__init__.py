@@ -22,7 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.extensions import csrf, db
     from app.health import bp as health_bp
-    from app.tenancy import close_request_sessions, configure_engines
+    from app.tenancy import close_request_sessions, configure_engines, watch_sqlite_files
     from app.ui import register_ui
 
     app = Flask(
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_engines(app)
 
     db.init_app(app)
+    watch_sqlite_files(app)
     csrf.init_app(app)
     app.teardown_appcontext(close_request_sessions)
 

@@ -21,6 +21,9 @@ SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
 VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
 
 
+MAX_CHECKPOINT_INTERVAL = 3600
+
+
 class ConfigError(RuntimeError):
     """A configuration value is unusable; the message says which and why."""
 
@@ -34,6 +37,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "REFRESH_TOKEN_TTL_SECONDS": 30 * 86400,
         "RATE_LIMIT": "25 per second",
         "PSV_WINDOW_DAYS": 120,
+        # SQLite: seconds between background WAL checkpoints (app/sqlite_checkpoints.py);
+        # 0 leaves checkpoints to SQLite, inside whichever commit fills the WAL.
+        "SQLITE_CHECKPOINT_INTERVAL": 0.5,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
@@ -105,6 +111,17 @@ def validate_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    interval = config.get("SQLITE_CHECKPOINT_INTERVAL")
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not 0 <= interval <= MAX_CHECKPOINT_INTERVAL
+    ):
+        raise ConfigError(
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds from 0 to "
+            f"{MAX_CHECKPOINT_INTERVAL}, got "
+            f"{interval!r}."
+        )
     try:
         if not parse_many(str(config.get("RATE_LIMIT"))):
             raise ValueError

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Row, event
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from app.extensions import db
 
@@ -40,6 +41,15 @@ def configure_engines(app: Flask) -> None:
         binds[name] = options
     app.config["SQLALCHEMY_BINDS"] = binds
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def watch_sqlite_files(app: Flask) -> None:
+    """Background WAL checkpoints for every configured SQLite file (``app.sqlite_checkpoints``)."""
+    from app.sqlite_checkpoints import watch_engine
+
+    with app.app_context():
+        for name in app.config["DATABASES"]:
+            watch_engine(db.engines[name], app.config["SQLITE_CHECKPOINT_INTERVAL"])
 
 
 def database_names() -> list[str]:
@@ -132,5 +142,27 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name != "sqlite":
         return
-    immediate = conn.get_execution_options().get("credgrid_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get(SINGLE_STATEMENT_READ, False):
+        return  # autocommit: the one statement is its own transaction
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("credgrid_write", False) else "BEGIN")
+
+
+#: The execution option of ``read_one_row`` connections on SQLite (no BEGIN).
+SINGLE_STATEMENT_READ = "credgrid_single_statement_read"
+
+
+def read_one_row(session: Session, statement: Executable, parameters: dict[str, Any]) -> Row[Any]:
+    """The one row of one read statement, before the session's own work begins.
+
+    On SQLite it runs on a connection in autocommit mode: a single statement is atomic and
+    sees one snapshot by itself, so it needs no BEGIN and no ROLLBACK, and a write that
+    follows starts clean with its own BEGIN IMMEDIATE (a read transaction cannot be upgraded;
+    see ``begin_write``). On PostgreSQL it is the session's connection, whose transaction
+    simply goes on (ending it would cost a second pool checkout and pre-ping for the write).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" and isinstance(bind, Engine):
+        with bind.connect().execution_options(**{SINGLE_STATEMENT_READ: True}) as connection:
+            return connection.execute(statement, parameters).one()
+    return session.connection().execute(statement, parameters).one()

@@ -125,7 +125,9 @@ class Seeder:
 
 
 def sqlite_connect(path: Path) -> sqlite3.Connection:
-    """A stdlib connection tuned exactly as the application tunes its own."""
+    """A stdlib connection tuned exactly as the application tunes its own (the benchmark's app
+    checkpoints the file in the background, for every connection: app.sqlite_checkpoints)."""
+    from app.sqlite_checkpoints import SAFETY_NET_PAGES
     from app.tenancy import SQLITE_BUSY_TIMEOUT_MS
 
     connection = sqlite3.connect(path, isolation_level=None)
@@ -133,4 +135,5 @@ def sqlite_connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
     return connection

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,12 +47,14 @@ def empty_database(backend: str, directory: Path) -> Iterator[str]:
 # Python's audit hooks cannot be removed, so one hook is installed for the whole session and
 # only records while a ``watch_filesystem()`` block is active.
 _WATCHED_EVENTS = {"open", "os.mkdir", "os.listdir", "os.scandir", "sqlite3.connect"}
-_watches: list[list[tuple[str, tuple[Any, ...]]]] = []
+_watches: list[tuple[int, list[tuple[str, tuple[Any, ...]]]]] = []
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _watches and event in _WATCHED_EVENTS:
-        _watches[-1].append((event, args))
+    # Only the watching thread: the background WAL checkpointer (app/sqlite_checkpoints.py)
+    # opens the configured files on its own schedule, whatever the code under test does.
+    if _watches and event in _WATCHED_EVENTS and threading.get_ident() == _watches[-1][0]:
+        _watches[-1][1].append((event, args))
 
 
 sys.addaudithook(_audit)
@@ -61,8 +64,9 @@ sys.addaudithook(_audit)
 def watch_filesystem() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
     """Record the files opened, directories made or listed and SQLite files connected to."""
     events: list[tuple[str, tuple[Any, ...]]] = []
-    _watches.append(events)
+    watch = (threading.get_ident(), events)
+    _watches.append(watch)
     try:
         yield events
     finally:
-        _watches.remove(events)
+        _watches.remove(watch)

@@ -305,6 +305,22 @@ def bad_name(name: str) -> str:
             "fast",
             "FLASK_RATE_LIMIT must be a rate such as '25 per second', got 'fast'.",
         ),
+        (
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL",
+            "-1",
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds from 0 to 3600, got -1.",
+        ),
+        (
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL",
+            "Infinity",
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds from 0 to 3600, got inf.",
+        ),
+        (
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL",
+            "true",
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds from 0 to 3600, got "
+            "True.",
+        ),
     ],
 )
 def test_bad_environment_is_refused_with_a_clear_message(
