@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,9 +47,19 @@ def mint_token(secret: str, username: str, database: str, ttl_seconds: int, use:
 
 
 def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = True) -> TokenClaims:
-    """Check signature, expiry, issuer and that the token belongs to ``database``."""
+    """Check signature, expiry, issuer and that the token belongs to ``database``.
+
+    A client sends the same token with every request until it expires, so a token that passed
+    is remembered (``_VERIFIED``) with its expiry: later requests skip the decoding and the
+    signature check, never the expiry check. Only tokens that passed are kept, so garbage
+    cannot fill the cache.
+    """
+    if verify_exp:
+        claims = _VERIFIED.get(secret, token, database)
+        if claims is not None:
+            return claims
     try:
-        claims: dict[str, Any] = jwt.decode(
+        decoded: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
@@ -56,11 +68,46 @@ def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = T
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
-    if claims.get("db") != database or claims.get("token_use") not in TOKEN_USES:
+    if decoded.get("db") != database or decoded.get("token_use") not in TOKEN_USES:
         raise InvalidToken("token is not valid for this database")
-    if not isinstance(claims["sub"], str):
+    if not isinstance(decoded["sub"], str):
         raise InvalidToken("bad subject")
-    return TokenClaims(username=claims["sub"], database=database)
+    claims = TokenClaims(username=decoded["sub"], database=database)
+    if verify_exp:
+        _VERIFIED.put(secret, token, database, claims, decoded["exp"])
+    return claims
+
+
+class _VerifiedTokens:
+    """A bounded map of verified tokens to their claims, valid until each token's ``exp``."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, str, str], tuple[TokenClaims, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, secret: str, token: str, database: str) -> TokenClaims | None:
+        entry = self._entries.get((secret, token, database))
+        if entry is None:
+            return None
+        claims, expires = entry
+        # PyJWT's rule, without leeway: a token is expired once now >= exp.
+        return claims if time.time() < expires else None
+
+    def put(self, secret: str, token: str, database: str, claims: TokenClaims, exp: Any) -> None:
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return
+        with self._lock:
+            while len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]  # the oldest first
+            self._entries[(secret, token, database)] = (claims, float(exp))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_VERIFIED = _VerifiedTokens(size=4096)
 
 
 def authentication_result(
