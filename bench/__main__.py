@@ -11,6 +11,7 @@ import os
 import platform
 import secrets
 import sqlite3
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -92,34 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         log(f"http: gunicorn, {http.WORKERS} sync workers, {http.CLIENTS} clients")
         server = http.start_server(config["DATABASES"], secret, args.results)
         try:
-            bare = http.load(
-                server.port,
-                [http.build_request("GET", http.BARE_PATH, {})] * (count * 2),
-                200,
-                max_seconds=max_seconds,
-                workers=server.worker_pids(),
+            result["http"] = measure_http(
+                server, databases, headers, allocator, count, max_seconds, log
             )
-            log(
-                f"    bare endpoint: {bare['requests_per_second']:.0f} req/s, "
-                f"worker CPU {bare['worker_cpu_ms_per_request']:.2f} ms/request"
-            )
-            result["http"] = {"bare": bare, "workers": http.WORKERS, "clients": http.CLIENTS}
-            for database in databases:
-                log(f"  {database.backend}")
-                seeder = Seeder(database)
-                requests = http.BatchRequests(
-                    database.name, headers[database.name], allocator, seeder.seed
-                )
-                measured = http.measure_backend(
-                    server, requests, count=count, max_seconds=max_seconds, log=log
-                )
-                seeder.close()
-                measured["batch5"]["share_of_bare"] = (
-                    measured["batch5"]["requests_per_second"] / bare["requests_per_second"]
-                )
-                result["backends"][database.backend]["http"] = measured
         finally:
             server.stop()
+        for database in databases:
+            result["backends"][database.backend]["http"] = result["http"].pop(database.backend)
 
     with app.app_context():
         for engine in db.engines.values():
@@ -137,6 +117,72 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "latest.txt").write_text(text + "\n")
     log(f"wrote {args.results / f'bench-{stamp}.json'}")
     return 0
+
+
+#: The bare and 5-item loads alternate this many times; each figure is the median of its
+#: rounds and the share of bare the median of the rounds' own shares, so a neighbour's load
+#: that comes and goes during the run moves both sides of a ratio alike.
+HTTP_ROUNDS = 3
+
+
+def measure_http(
+    server: Any,
+    databases: list[Any],
+    headers: dict[str, dict[str, str]],
+    allocator: KeyAllocator,
+    count: int,
+    max_seconds: float,
+    log: Any,
+) -> dict[str, Any]:
+    seeders = {d.backend: Seeder(d) for d in databases}
+    requests = {
+        d.backend: http.BatchRequests(d.name, headers[d.name], allocator, seeders[d.backend].seed)
+        for d in databases
+    }
+    bare_rounds: list[dict[str, Any]] = []
+    batch_rounds: dict[str, list[dict[str, Any]]] = {d.backend: [] for d in databases}
+    bare_request = http.build_request("GET", http.BARE_PATH, {})
+    try:
+        for round_number in range(1, HTTP_ROUNDS + 1):
+            bare = http.load(
+                server.port,
+                [bare_request] * (count * 2),
+                200,
+                max_seconds=max_seconds,
+                workers=server.worker_pids(),
+            )
+            bare_rounds.append(bare)
+            line = f"    round {round_number}: bare {bare['requests_per_second']:.0f} req/s"
+            for database in databases:
+                run = http.batch5_load(
+                    server, requests[database.backend], count=count, max_seconds=max_seconds
+                )
+                run["share_of_bare"] = run["requests_per_second"] / bare["requests_per_second"]
+                batch_rounds[database.backend].append(run)
+                line += (
+                    f", {database.backend} 5-item {run['requests_per_second']:.0f} req/s "
+                    f"({run['share_of_bare']:.0%})"
+                )
+            log(line)
+        measured: dict[str, Any] = {
+            "bare": http.median_of_rounds(bare_rounds),
+            "workers": http.WORKERS,
+            "clients": http.CLIENTS,
+            "rounds": HTTP_ROUNDS,
+        }
+        for database in databases:
+            rounds = batch_rounds[database.backend]
+            small = http.median_of_rounds(rounds)
+            small["share_of_bare"] = statistics.median(r["share_of_bare"] for r in rounds)
+            log(f"  {database.backend}")
+            rest = http.measure_backend(
+                server, requests[database.backend], max_seconds=max_seconds, log=log
+            )
+            measured[database.backend] = {"batch5": small, **rest}
+    finally:
+        for seeder in seeders.values():
+            seeder.close()
+    return measured
 
 
 def environment(app: Any, databases: list[Any]) -> dict[str, Any]:

@@ -111,7 +111,8 @@ def table(result: dict[str, Any]) -> str:
         out += [
             "",
             f"HTTP: gunicorn, {result['http']['workers']} sync workers, "
-            f"{result['http']['clients']} concurrent clients, loopback",
+            f"{result['http']['clients']} concurrent clients, loopback; medians of "
+            f"{result['http'].get('rounds', 1)} alternating rounds ('of bare': the rounds' median)",
             f"{'endpoint':<30}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}{'requests':>10}"
             f"{'worker CPU ms/req':>19}",
             f"{'bare (no auth, no DB)':<30}{bare['requests_per_second']:>8.0f}"

@@ -73,38 +73,44 @@ def update_rows(
         _execute(connection, statement, [(*row[1:], row[0]) for row in rows])
 
 
-def select_by_keys(
-    connection: Connection, table: Table, key_column: str, keys: Sequence[int]
-) -> list[dict[str, Any]]:
-    """Every column of the rows whose ``key_column`` is in ``keys``, as dicts."""
-    if not keys:
-        return []
-    sql, names, loaders = _select(connection.dialect, table, key_column)
-    rows = connection.exec_driver_sql(sql, (_key_set(connection.dialect, keys),)).fetchall()
-    if not any(loaders):
-        return [dict(zip(names, row, strict=True)) for row in rows]
-    return [
-        {
-            name: value if load is None or value is None else load(value)
-            for name, load, value in zip(names, loaders, row, strict=True)
-        }
-        for row in rows
-    ]
+def rows_and_present_keys(
+    connection: Connection,
+    table: Table,
+    key_column: str,
+    keys: Sequence[int],
+    lookups: Sequence[tuple[Table, str, Sequence[int]]],
+) -> tuple[list[dict[str, Any]], list[set[int]]]:
+    """In one statement: every column of ``table``'s rows whose ``key_column`` is in ``keys``
+    (as dicts), and for each ``(table, key_column, keys)`` lookup which of its keys exist.
 
-
-def present_keys(
-    connection: Connection, lookups: Sequence[tuple[Table, str, Sequence[int]]]
-) -> list[set[int]]:
-    """For each ``(table, key_column, keys)``, which of ``keys`` exist: one statement for all."""
-    if not lookups:
-        return []
+    The branches are one ``UNION ALL``: the rows' branch is tagged -1, lookup ``i`` is tagged
+    ``i`` and puts its key where the rows have theirs (keys are integers on both sides), with
+    nulls for the other columns.
+    """
+    if not keys and not lookups:
+        return [], []
     dialect = connection.dialect
-    sql = _present(dialect, tuple((table, column) for table, column, _ in lookups))
-    parameters = tuple(_key_set(dialect, keys) for _, _, keys in lookups)
+    sql, names, loaders = _rows_and_lookups(
+        dialect, table, key_column, bool(keys), tuple((t, c) for t, c, _ in lookups)
+    )
+    parameters = tuple(_key_set(dialect, k) for k in ([keys] if keys else []))
+    parameters += tuple(_key_set(dialect, k) for _, _, k in lookups)
+    rows: list[dict[str, Any]] = []
     found: list[set[int]] = [set() for _ in lookups]
-    for index, key in connection.exec_driver_sql(sql, parameters):
-        found[index].add(key)
-    return found
+    key_position = names.index(key_column)
+    for kind, *values in connection.exec_driver_sql(sql, parameters):
+        if kind >= 0:
+            found[kind].add(values[key_position])
+        elif not any(loaders):
+            rows.append(dict(zip(names, values, strict=True)))
+        else:
+            rows.append(
+                {
+                    name: value if load is None or value is None else load(value)
+                    for name, load, value in zip(names, loaders, values, strict=True)
+                }
+            )
+    return rows, found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,17 +210,30 @@ def _update(
 
 
 @lru_cache(maxsize=256)
-def _select(
-    dialect: Dialect, table: Table, key_column: str
+def _rows_and_lookups(
+    dialect: Dialect,
+    table: Table,
+    key_column: str,
+    with_rows: bool,
+    lookups: tuple[tuple[Table, str], ...],
 ) -> tuple[str, tuple[str, ...], tuple[Processor, ...]]:
-    target = dialect.identifier_preparer.format_table(table)
     names = tuple(c.name for c in table.columns)
-    columns = ", ".join(_quote(dialect, n) for n in names)
-    sql = f"SELECT {columns} FROM {target} WHERE {_key_in_set(dialect, table, key_column)}"
     loaders = tuple(
         table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
     )
-    return sql, names, loaders
+    selects = []
+    if with_rows:
+        target = dialect.identifier_preparer.format_table(table)
+        columns = ", ".join(_quote(dialect, n) for n in names)
+        where = _key_in_set(dialect, table, key_column)
+        selects.append(f"SELECT -1 AS kind, {columns} FROM {target} WHERE {where}")
+    for index, (lookup_table, lookup_column) in enumerate(lookups):
+        target = dialect.identifier_preparer.format_table(lookup_table)
+        key = _quote(dialect, lookup_column)
+        values = ", ".join(key if name == key_column else "NULL" for name in names)
+        where = _key_in_set(dialect, lookup_table, lookup_column)
+        selects.append(f"SELECT {index} AS kind, {values} FROM {target} WHERE {where}")
+    return " UNION ALL ".join(selects), names, loaders
 
 
 def _key_in_set(dialect: Dialect, table: Table, key_column: str) -> str:
@@ -229,14 +248,3 @@ def _key_set(dialect: Dialect, keys: Sequence[int]) -> Any:
     """The parameter ``_key_in_set`` binds: the distinct keys, sorted."""
     values = sorted(set(keys))
     return values if dialect.name == "postgresql" else json.dumps(values)
-
-
-@lru_cache(maxsize=256)
-def _present(dialect: Dialect, lookups: tuple[tuple[Table, str], ...]) -> str:
-    selects = []
-    for index, (table, key_column) in enumerate(lookups):
-        target = dialect.identifier_preparer.format_table(table)
-        key = _quote(dialect, key_column)
-        where = _key_in_set(dialect, table, key_column)
-        selects.append(f"SELECT {index} AS kind, {key} AS k FROM {target} WHERE {where}")
-    return " UNION ALL ".join(selects)

@@ -1,10 +1,10 @@
 """Set-wise upsert and delete of client-keyed rows, one outcome per item.
 
 Cost per call, whatever the number of items: SQLite ``BEGIN IMMEDIATE`` or PostgreSQL advisory
-locks (1), parent and reference keys (1), existing rows (1), one executemany each for inserts,
-updates and history. No per-item query, except on the rare path where the set-wise write hits an
-unexpected database error: then the batch is replayed one item per savepoint, so the error is
-confined to the items that cause it and never leaves a half-written row.
+locks (1), the existing rows with the parent and reference keys (1), one executemany each for
+inserts, updates and history. No per-item query, except on the rare path where the set-wise
+write hits an unexpected database error: then the batch is replayed one item per savepoint, so
+the error is confined to the items that cause it and never leaves a half-written row.
 
 Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
 PostgreSQL every writer first takes transaction-scoped advisory locks on the keys it touches,
@@ -261,9 +261,9 @@ def _plan_upserts(
     expected_versions: Mapping[int, datetime | None] | None,
 ) -> _Plan:
     plan = _Plan(outcomes=list(validated))
-    connection = _begin(session, spec, [data[spec.key_column] for _, data in candidates])
-    known_refs = _check_references(connection, spec, parent_key, candidates)
-    existing = _existing_rows(connection, spec, [data[spec.key_column] for _, data in candidates])
+    keys = [data[spec.key_column] for _, data in candidates]
+    connection = _begin(session, spec, keys)
+    existing, known_refs = _read_state(connection, spec, keys, parent_key, candidates)
 
     for index, data in candidates:
         key = data[spec.key_column]
@@ -413,8 +413,7 @@ def delete_rows(
     outcomes: list[ItemOutcome] = []
     try:
         connection = _begin(session, spec, list(keys))
-        _check_references(connection, spec, parent_key, [])
-        existing = _existing_rows(connection, spec, list(keys))
+        existing, _ = _read_state(connection, spec, list(keys), parent_key, [])
         in_use = _keys_in_use(connection, spec, list(existing))
         doomed: dict[int, Mapping[str, Any]] = {}
         for index, key in enumerate(keys):
@@ -493,13 +492,15 @@ def _key_in(connection: Connection, column: Any, keys: Any) -> ColumnElement[boo
     return column.in_(json_keys.scalar_subquery())
 
 
-def _check_references(
+def _read_state(
     connection: Connection,
     spec: EntitySpec,
+    keys: list[int],
     parent_key: int | None,
     candidates: list[tuple[int, dict[str, Any]]],
-) -> dict[str, set[int]]:
-    """One query: does the parent exist, which referenced keys exist. Raises ParentNotFound."""
+) -> tuple[dict[int, Mapping[str, Any]], dict[str, set[int]]]:
+    """One query: the stored rows of ``keys``, whether the parent exists, and which referenced
+    keys exist (by reference column). Raises ParentNotFound."""
     kinds: list[str] = []
     lookups: list[tuple[Table, str, Sequence[int]]] = []
     if spec.parent_table is not None and parent_key is not None:
@@ -510,21 +511,13 @@ def _check_references(
         if wanted:
             kinds.append(ref.column)
             lookups.append((ref.table, ref.key_column, list(wanted)))
-    found = {
-        kind: keys
-        for kind, keys in zip(kinds, bulk.present_keys(connection, lookups), strict=True)
-        if keys
-    }
+    rows, present = bulk.rows_and_present_keys(
+        connection, spec.table, spec.key_column, keys, lookups
+    )
+    found = {kind: keys for kind, keys in zip(kinds, present, strict=True) if keys}
     if spec.parent_table is not None and parent_key is not None and "parent" not in found:
         raise ParentNotFound(parent_key)
-    return found
-
-
-def _existing_rows(
-    connection: Connection, spec: EntitySpec, keys: list[int]
-) -> dict[int, Mapping[str, Any]]:
-    rows = bulk.select_by_keys(connection, spec.table, spec.key_column, keys)
-    return {row[spec.key_column]: row for row in rows}
+    return {row[spec.key_column]: row for row in rows}, found
 
 
 def _keys_in_use(connection: Connection, spec: EntitySpec, keys: list[int]) -> dict[int, str]:

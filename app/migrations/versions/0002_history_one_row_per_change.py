@@ -7,7 +7,8 @@ Create Date: 2026-11-27 06:00:00
 0001 kept one row per changed field (``field``, ``old_value``, ``new_value`` as text). This
 revision folds the rows of each change into one row whose ``changes`` column holds
 ``{field: [old, new]}`` exactly as the history API returns it (integers as numbers again), and
-drops the three per-field columns. Downgrade unfolds them again.
+drops the three per-field columns and the index on ``activity_id``, which no reader uses (each
+index is one more page every batch's commit writes). Downgrade restores all of it.
 
 The data is moved in chunks of licenses, so memory stays bounded whatever the history's size.
 The migration keeps its own copy of what it needs (no application imports): later code may
@@ -71,6 +72,7 @@ def upgrade() -> None:
     connection.execute(history.delete().where(history.c.changes.is_(None)))
     with op.batch_alter_table("license_change", schema=None) as batch_op:
         batch_op.alter_column("changes", existing_type=sa.Text(), nullable=False)
+        batch_op.drop_index("ix_license_change_activity_id")
         batch_op.drop_column("field")
         batch_op.drop_column("old_value")
         batch_op.drop_column("new_value")
@@ -114,6 +116,7 @@ def downgrade() -> None:
             connection.execute(history.insert(), inserts)
     with op.batch_alter_table("license_change", schema=None) as batch_op:
         batch_op.drop_column("changes")
+        batch_op.create_index("ix_license_change_activity_id", ["activity_id"], unique=False)
 
 
 def _rows_by_license_chunk(connection: sa.Connection) -> Iterator[Sequence[sa.Row[Any]]]:
