@@ -225,15 +225,15 @@ def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any
 def test_a_batch_costs_the_same_statements_whatever_its_size(
     upsert: Any, count_statements: Any, size: int
 ):
-    """Lock/begin, existing rows with the references, inserts, updates, history: never per
-    item."""
+    """Lock/begin, existing rows with the references, created and updated rows, history:
+    never per item."""
     existing = [license_item(k) for k in range(1, size + 1, 2)]
     upsert(existing)
     items = [license_item(k, state="NY") for k in range(1, size + 1)] + [license_item(size + 1)]
     with count_statements() as counter:
         outcomes = upsert(items, activity="act-2")
     assert sorted({o.status for o in outcomes}) == [200, 201]
-    assert counter.count == 5, counter.statements
+    assert counter.count == 4, counter.statements
 
 
 def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for: Any):
@@ -308,14 +308,14 @@ def test_a_database_error_is_confined_to_its_item(
 
     from app.batch import bulk
 
-    real_insert = bulk.insert_rows
+    real_upsert = bulk.upsert_rows
 
-    def failing_insert(connection: Any, table: Any, columns: Any, rows: Any) -> None:
-        if table.name == "provider_cred_license" and any(row[0] == 13 for row in rows):
+    def failing_upsert(connection: Any, table: Any, key: Any, *columns_and_rows: Any) -> None:
+        if any(row[0] == 13 for row in columns_and_rows[-1]):
             raise IntegrityError("INSERT", {}, Exception("simulated"))
-        real_insert(connection, table, columns, rows)
+        real_upsert(connection, table, key, *columns_and_rows)
 
-    monkeypatch.setattr(bulk, "insert_rows", failing_insert)
+    monkeypatch.setattr(bulk, "upsert_rows", failing_upsert)
     upsert([license_item(1)])
     outcomes = upsert([license_item(12), license_item(13), license_item(1, state="NY")], "act-9")
     assert [(o.key, o.status) for o in outcomes] == [(12, 201), (13, 500), (1, 200)]

@@ -6,11 +6,12 @@ compilation nor its per-row parameter processing; values are converted with the 
 bind and result processors for the column types, so the stored and loaded values are exactly
 those the ORM and Core would store and load.
 
-- SQLite: ``executemany`` of a plain ``INSERT`` / ``UPDATE`` (what the stdlib driver does
-  fastest), and ``IN (SELECT value FROM json_each(?))`` for a key set.
-- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(%s::json)`` and
-  ``UPDATE … FROM json_to_recordset(…)``: one statement, one parameter and one round trip for
-  any number of rows, and ``IN (SELECT unnest(%s::integer[]))`` for a key set (a semi-join:
+- SQLite: ``executemany`` of a plain ``INSERT`` (``… ON CONFLICT DO UPDATE`` for created and
+  updated rows together: what the stdlib driver does fastest), and
+  ``IN (SELECT value FROM json_each(?))`` for a key set.
+- PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(%s::json)`` (with ``ON CONFLICT DO
+  UPDATE`` likewise): one statement, one parameter and one round trip for any number of rows,
+  and ``IN (SELECT unnest(%s::integer[]))`` for a key set (a semi-join:
   ``= ANY(%s)`` let psycopg's prepared statement keep a plan made for 5,000 keys, a sequential
   scan testing every row against the whole array, 200-650 ms for 1,000 keys afterwards).
   The rows travel as one JSON document written by orjson: for the rows of a 1,000-item batch
@@ -56,21 +57,22 @@ def insert_rows(
     _execute(connection, statement, rows)
 
 
-def update_rows(
+def upsert_rows(
     connection: Connection,
     table: Table,
     key_column: str,
     columns: Sequence[str],
+    update_columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
 ) -> None:
-    """Set ``columns`` of the rows whose ``key_column`` is each row's first value."""
+    """``INSERT`` ``rows`` (tuples in ``columns`` order) in one statement; a row whose key
+    exists gets only its ``update_columns`` set (``ON CONFLICT … DO UPDATE``)."""
     if not rows:
         return
-    statement = _update(connection.dialect, table, key_column, tuple(columns))
-    if connection.dialect.name == "postgresql":
-        _execute(connection, statement, rows)
-    else:  # the key goes last, after the SET values
-        _execute(connection, statement, [(*row[1:], row[0]) for row in rows])
+    statement = _upsert(
+        connection.dialect, table, key_column, tuple(columns), tuple(update_columns)
+    )
+    _execute(connection, statement, rows)
 
 
 def rows_and_present_keys(
@@ -191,22 +193,19 @@ def _insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Statem
 
 
 @lru_cache(maxsize=256)
-def _update(
-    dialect: Dialect, table: Table, key_column: str, columns: tuple[str, ...]
+def _upsert(
+    dialect: Dialect,
+    table: Table,
+    key_column: str,
+    columns: tuple[str, ...],
+    update_columns: tuple[str, ...],
 ) -> _Statement:
-    target = dialect.identifier_preparer.format_table(table)
-    key = _quote(dialect, key_column)
-    if dialect.name == "postgresql":
-        every = (key_column, *columns)
-        assignments = ", ".join(f"{_quote(dialect, c)} = r.{_quote(dialect, c)}" for c in columns)
-        source = _recordset(dialect, table, every)
-        sql = f"UPDATE {target} SET {assignments} FROM {source} WHERE {target}.{key} = r.{key}"
-        return _Statement(sql, _processors(dialect, table, every), every)
-    assignments = ", ".join(f"{_quote(dialect, c)} = ?" for c in columns)
-    sql = f"UPDATE {target} SET {assignments} WHERE {key} = ?"
-    # Processors in parameter order: the SET values, then the key.
-    every = (*columns, key_column)
-    return _Statement(sql, _processors(dialect, table, every), every)
+    insert = _insert(dialect, table, columns)
+    assignments = ", ".join(
+        f"{_quote(dialect, c)} = excluded.{_quote(dialect, c)}" for c in update_columns
+    )
+    sql = f"{insert.sql} ON CONFLICT ({_quote(dialect, key_column)}) DO UPDATE SET {assignments}"
+    return _Statement(sql, insert.binds, insert.names)
 
 
 @lru_cache(maxsize=256)

@@ -1,10 +1,11 @@
 """Set-wise upsert and delete of client-keyed rows, one outcome per item.
 
 Cost per call, whatever the number of items: SQLite ``BEGIN IMMEDIATE`` or PostgreSQL advisory
-locks (1), the existing rows with the parent and reference keys (1), one executemany each for
-inserts, updates and history. No per-item query, except on the rare path where the set-wise
-write hits an unexpected database error: then the batch is replayed one item per savepoint, so
-the error is confined to the items that cause it and never leaves a half-written row.
+locks (1), the existing rows with the parent and reference keys (1), one upsert for created
+and updated rows, one insert for their history. No per-item query, except on the rare path
+where the set-wise write hits an unexpected database error: then the batch is replayed one
+item per savepoint, so the error is confined to the items that cause it and never leaves a
+half-written row.
 
 Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
 PostgreSQL every writer first takes transaction-scoped advisory locks on the keys it touches,
@@ -334,29 +335,24 @@ def _write_set(
     now: datetime,
     activity_id: str,
 ) -> None:
-    """One statement each for the inserts, the updates and the history (``app.batch.bulk``)."""
+    """One statement for the created and updated rows, one for the history (``app.batch.bulk``).
+
+    Which rows exist was decided under the write lock (SQLite) or the keys' advisory locks
+    (PostgreSQL), so the upsert's ``ON CONFLICT`` arm is taken by exactly ``plan.updates``;
+    it sets the data fields and the update stamps, never the entry stamps.
+    """
     connection = session.connection()
     fields = tuple(spec.fields)
-    data_fields = tuple(spec.data_fields)
-    if plan.inserts:
-        bulk.insert_rows(
-            connection,
-            spec.table,
-            (*fields, "entry_date", "entry_user", "update_date", "update_user"),
-            [
-                (*[data[name] for name in fields], now, user, now, user)
-                for data in plan.inserts.values()
-            ],
-        )
-    if plan.updates:
-        bulk.update_rows(
+    if plan.inserts or plan.updates:
+        bulk.upsert_rows(
             connection,
             spec.table,
             spec.key_column,
-            (*data_fields, "update_date", "update_user"),
+            (*fields, "entry_date", "entry_user", "update_date", "update_user"),
+            (*spec.data_fields, "update_date", "update_user"),
             [
-                (data[spec.key_column], *[data[name] for name in data_fields], now, user)
-                for data in plan.updates.values()
+                (*[data[name] for name in fields], now, user, now, user)
+                for data in (*plan.inserts.values(), *plan.updates.values())
             ],
         )
     if spec.history is not None:
