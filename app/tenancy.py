@@ -38,6 +38,11 @@ def configure_engines(app: Flask) -> None:
                 max_overflow=5,
                 connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
             )
+        else:
+            # The connection used last is handed out next: its SQLite page cache is still
+            # valid (it made the last change itself), where round-robin over the pool meets a
+            # cache another connection's commit made stale (~60 µs more per statement).
+            options.update(pool_use_lifo=True)
         binds[name] = options
     app.config["SQLALCHEMY_BINDS"] = binds
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})

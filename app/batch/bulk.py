@@ -8,7 +8,7 @@ those the ORM and Core would store and load.
 
 - SQLite: ``executemany`` of a plain ``INSERT`` (``… ON CONFLICT DO UPDATE`` for created and
   updated rows together: what the stdlib driver does fastest), and
-  ``IN (SELECT value FROM json_each(?))`` for a key set.
+  ``json_each(?)`` joined to the table for a key set.
 - PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(%s::json)`` (with ``ON CONFLICT DO
   UPDATE`` likewise): one statement, one parameter and one round trip for any number of rows,
   and ``IN (SELECT unnest(%s::integer[]))`` for a key set (a semi-join:
@@ -222,28 +222,35 @@ def _rows_and_lookups(
     )
     selects = []
     if with_rows:
-        target = dialect.identifier_preparer.format_table(table)
-        columns = ", ".join(_quote(dialect, n) for n in names)
-        where = _key_in_set(dialect, table, key_column)
-        selects.append(f"SELECT -1 AS kind, {columns} FROM {target} WHERE {where}")
+        columns = ", ".join(f"t.{_quote(dialect, n)}" for n in names)
+        source = _rows_of_keys(dialect, table, key_column)
+        selects.append(f"SELECT -1 AS kind, {columns} FROM {source}")
     for index, (lookup_table, lookup_column) in enumerate(lookups):
-        target = dialect.identifier_preparer.format_table(lookup_table)
-        key = _quote(dialect, lookup_column)
+        key = f"t.{_quote(dialect, lookup_column)}"
         values = ", ".join(key if name == key_column else "NULL" for name in names)
-        where = _key_in_set(dialect, lookup_table, lookup_column)
-        selects.append(f"SELECT {index} AS kind, {values} FROM {target} WHERE {where}")
+        source = _rows_of_keys(dialect, lookup_table, lookup_column)
+        selects.append(f"SELECT {index} AS kind, {values} FROM {source}")
     return " UNION ALL ".join(selects), names, loaders
 
 
-def _key_in_set(dialect: Dialect, table: Table, key_column: str) -> str:
-    """``key IN <the one key-set parameter>``: an array on PostgreSQL, a JSON list on SQLite."""
+def _rows_of_keys(dialect: Dialect, table: Table, key_column: str) -> str:
+    """``FROM`` the rows of ``table`` (as ``t``) whose ``key_column`` is in the one key-set
+    parameter: an integer array on PostgreSQL, a JSON list on SQLite.
+
+    SQLite: the JSON list drives a join (``CROSS JOIN`` keeps it the outer loop), one primary
+    key probe per key. ``IN (SELECT value FROM json_each(?))`` costs the same for 1,000 keys
+    but builds a temporary index per branch first: ~130 µs against ~36 µs for a 5-item
+    batch's three branches.
+    """
+    target = dialect.identifier_preparer.format_table(table)
     key = _quote(dialect, key_column)
     if dialect.name == "postgresql":
-        return f"{key} IN (SELECT unnest(%s::{_array_type(dialect, table, key_column)}))"
-    return f"{key} IN (SELECT value FROM json_each(?))"
+        array = _array_type(dialect, table, key_column)
+        return f"{target} AS t WHERE t.{key} IN (SELECT unnest(%s::{array}))"
+    return f"json_each(?) AS k CROSS JOIN {target} AS t ON t.{key} = k.value"
 
 
 def _key_set(dialect: Dialect, keys: Sequence[int]) -> Any:
-    """The parameter ``_key_in_set`` binds: the distinct keys, sorted."""
+    """The parameter ``_rows_of_keys`` binds: the distinct keys, sorted (no key twice)."""
     values = sorted(set(keys))
     return values if dialect.name == "postgresql" else json.dumps(values)
