@@ -100,7 +100,7 @@ def rows_and_present_keys(
     rows: list[dict[str, Any]] = []
     found: list[set[int]] = [set() for _ in lookups]
     key_position = names.index(key_column)
-    for kind, *values in connection.exec_driver_sql(sql, parameters):
+    for kind, *values in connection.exec_driver_sql(sql, parameters).fetchall():
         if kind >= 0:
             found[kind].add(values[key_position])
         elif not any(loaders):

@@ -617,21 +617,33 @@ def _changes(
 ) -> dict[str, list[Any]]:
     """``{json_field: [old, new]}`` for each differing field (or every field, for a create).
 
-    Runs once per written item, so each case is one comprehension over precomputed pairs.
+    Runs once per written item, so each case is one comprehension over precomputed pairs, with
+    ``_wire`` written inline (``for v in (x,)`` is a plain assignment in a comprehension).
     """
     pairs = spec.data_field_pairs
+    wd, dt = _wire_datetime, datetime
     if old is None and new is not None:
-        if every_field:
-            return {name: [None, _wire(new[attr])] for attr, name in pairs}
-        return {name: [None, _wire(new[attr])] for attr, name in pairs if new[attr] is not None}
+        return {
+            name: [None, wd(v) if type(v) is dt else v]
+            for attr, name in pairs
+            for v in (new[attr],)
+            if every_field or v is not None
+        }
     if new is None and old is not None:
-        return {name: [_wire(old[attr]), None] for attr, name in pairs if old[attr] is not None}
+        return {
+            name: [wd(v) if type(v) is dt else v, None]
+            for attr, name in pairs
+            for v in (old[attr],)
+            if v is not None
+        }
     if old is None or new is None:
         return {}
     return {
-        name: [_wire(old[attr]), _wire(new[attr])]
+        name: [wd(a) if type(a) is dt else a, wd(b) if type(b) is dt else b]
         for attr, name in pairs
-        if every_field or old[attr] != new[attr]
+        for a in (old[attr],)
+        for b in (new[attr],)
+        if every_field or a != b
     }
 
 
