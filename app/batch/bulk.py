@@ -97,21 +97,22 @@ def rows_and_present_keys(
     )
     parameters = tuple(_key_set(dialect, k) for k in ([keys] if keys else []))
     parameters += tuple(_key_set(dialect, k) for _, _, k in lookups)
-    rows: list[dict[str, Any]] = []
     found: list[set[int]] = [set() for _ in lookups]
-    key_position = names.index(key_column)
-    for kind, *values in connection.exec_driver_sql(sql, parameters).fetchall():
-        if kind >= 0:
-            found[kind].add(values[key_position])
-        elif not any(loaders):
-            rows.append(dict(zip(names, values, strict=True)))
+    key_position = names.index(key_column) + 1  # after the kind
+    stored: list[Sequence[Any]] = []
+    for row in connection.exec_driver_sql(sql, parameters).fetchall():
+        if row[0] >= 0:
+            found[row[0]].add(row[key_position])
         else:
-            rows.append(
-                {
-                    name: value if load is None or value is None else load(value)
-                    for name, load, value in zip(names, loaders, values, strict=True)
-                }
-            )
+            stored.append(row[1:])
+    if stored and any(loaders):
+        # Column by column, each distinct stored value loaded once (dates repeat).
+        columns = list(zip(*stored, strict=True))
+        for index, load in enumerate(loaders):
+            if load is not None:
+                columns[index] = _converted(load, columns[index])
+        stored = list(zip(*columns, strict=True))
+    rows = [dict(zip(names, values, strict=True)) for values in stored]
     return rows, found
 
 
@@ -136,8 +137,9 @@ def _execute(
 
 
 def _converted(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
-    """A column through its bind processor; a batch repeats values (its timestamps), so each
-    distinct value is converted once. Unhashable values (JSON objects) are each converted."""
+    """A column through its bind or result processor; a batch repeats values (its timestamps),
+    so each distinct value is converted once. Unhashable values (JSON objects) are each
+    converted."""
     try:
         return _memoised(process, values)
     except TypeError:

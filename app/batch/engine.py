@@ -196,7 +196,7 @@ def upsert_rows(
     for isolate in (False, True):
         try:
             plan = _plan_upserts(
-                session, spec, candidates, outcomes, parent_key, mode, expected_versions
+                session, spec, candidates, outcomes, parent_key, mode, expected_versions, dry_run
             )
             results = _finish(session, spec, plan, actor, activity_id, atomic, dry_run, isolate)
             return results
@@ -260,7 +260,13 @@ def _plan_upserts(
     parent_key: int | None,
     mode: str,
     expected_versions: Mapping[int, datetime | None] | None,
+    dry_run: bool,
 ) -> _Plan:
+    """Decide each candidate's outcome under the write lock; nothing is written yet.
+
+    A create's ``changes`` list every field for a dry run (SPEC 4b), and otherwise only the
+    fields it sets: what its history records, and all that is ever shown of it.
+    """
     plan = _Plan(outcomes=list(validated))
     keys = [data[spec.key_column] for _, data in candidates]
     connection = _begin(session, spec, keys)
@@ -282,7 +288,7 @@ def _plan_upserts(
         if row is None:
             plan.inserts[index] = data
             plan.outcomes[index] = ItemOutcome(
-                index, key, 201, "Created", CREATED, changes=_changes(spec, None, data, True)
+                index, key, 201, "Created", CREATED, changes=_changes(spec, None, data, dry_run)
             )
             continue
         changes = _changes(spec, row, data)
@@ -676,11 +682,8 @@ def _history_rows(
     now: datetime,
     activity_id: str,
 ) -> list[tuple[Any, ...]]:
-    """One row per written item, in ``_history_columns``: its ``{field: [old, new]}``.
-
-    An update's changes are already only the differing fields; a create's or a delete's list
-    every field, of which history keeps those the change really sets or clears.
-    """
+    """One row per written item, in ``_history_columns``: its ``{field: [old, new]}`` (what
+    ``_changes`` found: the fields a create sets, an update changes or a delete clears)."""
     assert spec.history is not None
     rows: list[tuple[Any, ...]] = []
     for outcome in outcomes:
@@ -688,10 +691,9 @@ def _history_rows(
         data = plan.inserts.get(outcome.index) or plan.updates.get(outcome.index) or old
         assert data is not None
         parent = data[spec.parent_column] if spec.parent_column else 0
-        changes = outcome.changes or {}
-        if outcome.action != UPDATED:
-            changes = {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
-        rows.append((outcome.key, parent, activity_id, now, user, outcome.action, changes))
+        rows.append(
+            (outcome.key, parent, activity_id, now, user, outcome.action, outcome.changes or {})
+        )
     return rows
 
 
