@@ -95,8 +95,8 @@ def rows_and_present_keys(
     sql, names, loaders = _rows_and_lookups(
         dialect, table, key_column, bool(keys), tuple((t, c) for t, c, _ in lookups)
     )
-    parameters = tuple(_key_set(dialect, k) for k in ([keys] if keys else []))
-    parameters += tuple(_key_set(dialect, k) for _, _, k in lookups)
+    key_sets = ([keys] if keys else []) + [lookup_keys for _, _, lookup_keys in lookups]
+    parameters = tuple(_key_set(dialect, k) for k in key_sets)
     found: list[set[int]] = [set() for _ in lookups]
     key_position = names.index(key_column) + 1  # after the kind
     stored: list[Sequence[Any]] = []

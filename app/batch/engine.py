@@ -621,7 +621,8 @@ def _changes(
     new: Mapping[str, Any] | None,
     every_field: bool = False,
 ) -> dict[str, list[Any]]:
-    """``{json_field: [old, new]}`` for each differing field (or every field, for a create).
+    """``{json_field: [old, new]}`` for each field a create sets, an update changes or a
+    delete clears; with ``every_field`` a create lists its null fields too (a dry run's answer).
 
     Runs once per written item, so each case is one comprehension over precomputed pairs, with
     ``_wire`` written inline (``for v in (x,)`` is a plain assignment in a comprehension).
@@ -649,7 +650,7 @@ def _changes(
         for attr, name in pairs
         for a in (old[attr],)
         for b in (new[attr],)
-        if every_field or a != b
+        if a != b
     }
 
 
