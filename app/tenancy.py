@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from app.extensions import db
+from app.sqlite_writers import queue_writers, wait_for_writer_turn
 
 DATABASE_HEADER = "vbasoftware-database"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -49,12 +50,14 @@ def configure_engines(app: Flask) -> None:
 
 
 def watch_sqlite_files(app: Flask) -> None:
-    """Background WAL checkpoints for every configured SQLite file (``app.sqlite_checkpoints``)."""
+    """For every configured SQLite file: background WAL checkpoints
+    (``app.sqlite_checkpoints``) and the writers' queue (``app.sqlite_writers``)."""
     from app.sqlite_checkpoints import watch_engine
 
     with app.app_context():
         for name in app.config["DATABASES"]:
             watch_engine(db.engines[name], app.config["SQLITE_CHECKPOINT_INTERVAL"])
+            queue_writers(db.engines[name])
 
 
 def database_names() -> list[str]:
@@ -150,7 +153,11 @@ def _sqlite_begin(conn: Any) -> None:
     options = conn.get_execution_options()
     if options.get(SINGLE_STATEMENT_READ, False):
         return  # autocommit: the one statement is its own transaction
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("credgrid_write", False) else "BEGIN")
+    if options.get("credgrid_write", False):
+        wait_for_writer_turn(conn)  # released when the connection goes back to the pool
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 #: The execution option of ``read_one_row`` connections on SQLite (no BEGIN).

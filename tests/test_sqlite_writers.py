@@ -1,0 +1,157 @@
+"""The SQLite writers' queue (app/sqlite_writers.py): a writer waits for the lock file before
+BEGIN IMMEDIATE and gives it back with its connection, so a waiter wakes the moment the writer
+is done instead of sleeping in SQLite's busy handler."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event
+from sqlalchemy.pool import NullPool
+
+from app.sqlite_writers import LOCK_SUFFIX, WriterLock, lock_file_for
+from app.tenancy import begin_write, engine_for, session_scope
+
+
+@pytest.fixture
+def lock_file(app: Any, backend: str) -> str:
+    if backend != "sqlite":
+        pytest.skip("the writers' queue is SQLite's")
+    with app.app_context():
+        path = lock_file_for(engine_for("main"))
+    assert path is not None and path.endswith("main.db" + LOCK_SUFFIX)
+    return path
+
+
+def taken_by_someone(path: str) -> bool:
+    """Whether another holder has the lock (probed on a descriptor of our own)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the probe's own lock
+    return False
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "close", "invalidate"])
+def test_a_writer_holds_the_queue_until_its_transaction_ends(
+    app: Any, lock_file: str, end: str
+) -> None:
+    with app.app_context(), session_scope("main") as session:
+        assert not taken_by_someone(lock_file)
+        begin_write(session)
+        assert taken_by_someone(lock_file)
+        if end == "invalidate":
+            session.connection().invalidate()
+        getattr(session, "close" if end == "invalidate" else end)()
+        assert not taken_by_someone(lock_file)
+
+
+def test_readers_do_not_queue(app: Any, lock_file: str) -> None:
+    with app.app_context(), session_scope("main") as session:
+        session.connection()  # a plain (read) transaction
+        assert not taken_by_someone(lock_file)
+
+
+def test_a_second_writer_waits_for_the_queue_not_for_sqlite(app: Any, lock_file: str) -> None:
+    """While the first writer is in its transaction the second has not even sent its BEGIN
+    IMMEDIATE (without the queue it would be sleeping in SQLite's busy handler); it goes on as
+    soon as the first commits."""
+    begins: list[tuple[str, float]] = []
+    with app.app_context():
+        engine = engine_for("main")
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            begins.append((threading.current_thread().name, time.monotonic()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    second_done = threading.Event()
+
+    def second_writer() -> None:
+        with app.app_context(), session_scope("main") as session:
+            begin_write(session)
+            session.commit()
+        second_done.set()
+
+    try:
+        with app.app_context(), session_scope("main") as first:
+            begin_write(first)
+            thread = threading.Thread(target=second_writer, name="second")
+            thread.start()
+            time.sleep(0.3)
+            assert [name for name, _ in begins] == ["MainThread"]
+            assert not second_done.is_set()
+            committed = time.monotonic()
+            first.commit()
+        assert second_done.wait(5)
+        thread.join(5)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [name for name, _ in begins] == ["MainThread", "second"]
+    assert begins[1][1] >= committed
+
+
+def test_a_thread_never_waits_for_itself(tmp_path: Path) -> None:
+    path = str(tmp_path / "x.db-writers.lock")
+    first, second = WriterLock(path), WriterLock(path)
+    assert first.acquire() and first.held
+    started = time.monotonic()
+    assert second.acquire() is False  # SQLite's busy timeout decides, as without the queue
+    assert time.monotonic() - started < 1
+    first.release()
+    assert second.acquire() is True
+    second.close()
+    first.close()
+
+
+def test_a_forked_child_queues_behind_its_parent(tmp_path: Path) -> None:
+    path = str(tmp_path / "x.db-writers.lock")
+    lock = WriterLock(path)
+    assert lock.acquire()
+    pid = os.fork()
+    if pid == 0:  # the child: the inherited lock is the parent's, not its own
+        status = 1
+        try:
+            status = 2 if _acquires_within(lock, 0.3) else 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    lock.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _acquires_within(lock: WriterLock, seconds: float) -> bool:
+    done = threading.Event()
+    threading.Thread(target=lambda: (lock.acquire(), done.set()), daemon=True).start()
+    return done.wait(seconds)
+
+
+def test_without_a_usable_lock_file_sqlite_decides(tmp_path: Path, caplog: Any) -> None:
+    lock = WriterLock(str(tmp_path / "missing-dir" / "x.db-writers.lock"))
+    assert lock.acquire() is False
+    assert "no writer queue" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"],
+)
+def test_memory_databases_have_no_queue(url: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    assert lock_file_for(engine) is None
+    engine.dispose()
+
+
+def test_postgresql_has_no_queue() -> None:
+    engine = create_engine("postgresql+psycopg://user@127.0.0.1:1/none")
+    assert lock_file_for(engine) is None
+    engine.dispose()
