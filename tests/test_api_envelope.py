@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from app.api.envelope import dump_json
 from tests.helpers import BATCH_URL
 
 
@@ -66,3 +68,19 @@ def test_one_log_line_per_request(client: Any, caplog: pytest.LogCaptureFixture)
     activity = response.headers["X-Activity-ID"]
     assert lines[0].startswith(f"activity={activity} method=GET path=/nope status=404 ")
     assert "duration_ms=" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"data": [{"id": [{"key": "k", "value": "7"}], "status": 201}], "error": None},
+        {"text": 'é "quoted" \\ back\u2028slash\ttab\x00nul', "list": [True, False, None, -1]},
+        {"big": 2**70},  # beyond 64 bits: json.dumps writes it
+        {"surrogate": "x\ud800"},  # lone surrogate: json.dumps writes it
+        {1: "not a string key"},
+    ],
+)
+def test_dump_json_writes_what_json_dumps_writes(document: Any) -> None:
+    written = dump_json(document)
+    text = written.decode() if isinstance(written, bytes) else written
+    assert text == json.dumps(document, separators=(",", ":"), ensure_ascii=False)
