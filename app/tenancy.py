@@ -17,6 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session
 
+from app import driver_cursor
 from app.extensions import db
 from app.sqlite_writers import queue_writers, wait_for_writer_turn
 
@@ -157,7 +158,7 @@ def _sqlite_begin(conn: Any) -> None:
         return  # autocommit: the one statement is its own transaction
     if options.get("credgrid_write", False):
         wait_for_writer_turn(conn)  # released when the connection goes back to the pool
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver_cursor.execute(conn, "BEGIN IMMEDIATE", autobegin=False)
     else:
         conn.exec_driver_sql("BEGIN")
 

@@ -1,10 +1,11 @@
 """Set-wise SQL for the batch engine: one statement per operation, whatever the number of rows.
 
 Statements are written once per table, columns and dialect and executed with
-``Connection.exec_driver_sql``, so a batch pays neither SQLAlchemy's per-execution statement
-compilation nor its per-row parameter processing; values are converted with the dialect's own
-bind and result processors for the column types, so the stored and loaded values are exactly
-those the ORM and Core would store and load.
+``Connection.exec_driver_sql`` (on SQLite, ``app.driver_cursor``: the same DBAPI connection
+and events, without the per-statement execution context), so a batch pays neither
+SQLAlchemy's per-execution statement compilation nor its per-row parameter processing;
+values are converted with the dialect's own bind and result processors for the column types,
+so the stored and loaded values are exactly those the ORM and Core would store and load.
 
 - SQLite: ``executemany`` of a plain ``INSERT`` (``… ON CONFLICT DO UPDATE`` for created and
   updated rows together: what the stdlib driver does fastest), and
@@ -18,8 +19,8 @@ those the ORM and Core would store and load.
   (then ~5,500 history rows), ``unnest`` of arrays spent ~30 ms in psycopg's list dumper
   (Python), ``json.dumps`` ~14 ms, orjson ~2 ms.
 
-Every statement goes through the connection, so SQLAlchemy's events (and the test suite's
-statement counter) see it.
+Every statement goes through the connection's transaction and its cursor events, so
+SQLAlchemy's listeners (and the test suite's statement counter) see it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
+
+from app import driver_cursor
 
 Processor = Callable[[Any], Any] | None
 
@@ -100,7 +103,11 @@ def rows_and_present_keys(
     found: list[set[int]] = [set() for _ in lookups]
     key_position = names.index(key_column) + 1  # after the kind
     stored: list[Sequence[Any]] = []
-    for row in connection.exec_driver_sql(sql, parameters).fetchall():
+    if dialect.name == "postgresql":
+        fetched = connection.exec_driver_sql(sql, parameters).fetchall()
+    else:
+        fetched = driver_cursor.execute(connection, sql, parameters, fetch=True)
+    for row in fetched:
         if row[0] >= 0:
             found[row[0]].add(row[key_position])
         else:
@@ -133,7 +140,7 @@ def _execute(
         records = list(map(dict, map(zip, repeat(statement.names), rows)))
         connection.exec_driver_sql(statement.sql, (orjson.dumps(records).decode(),))
     else:
-        connection.exec_driver_sql(statement.sql, list(rows))
+        driver_cursor.execute(connection, statement.sql, rows, many=True)
 
 
 def _converted(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
