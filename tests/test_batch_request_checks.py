@@ -277,3 +277,12 @@ def test_out_of_range_provider_cred_key_is_404(
     response = put(client, headers, [], url=f"/provider-credentialing/{cred}/licenses-batch")
     assert response.status_code == 404
     assert response.get_json()["error"]["title"] == "Not Found"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_json_body_in_any_json_encoding_is_read(
+    client: Any, headers: dict[str, str], encoding: str
+) -> None:
+    response = put(client, headers, raw="[]".encode(encoding))
+    assert response.status_code == 207
+    assert response.get_json()["data"] == []
