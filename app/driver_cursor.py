@@ -55,14 +55,15 @@ def execute(
                 cursor.executemany(sql, parameters)
             else:
                 cursor.execute(sql, parameters)
+            # Right after the execution, before any fetch, as SQLAlchemy calls it.
+            if dispatch.after_cursor_execute:
+                for listener in dispatch.after_cursor_execute:
+                    listener(connection, cursor, sql, parameters, None, many)
             rows = cursor.fetchall() if fetch else []
         except dialect.loaded_dbapi.Error as error:
             raise DBAPIError.instance(
                 sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect, ismulti=many
             ) from error
-        if dispatch.after_cursor_execute:
-            for listener in dispatch.after_cursor_execute:
-                listener(connection, cursor, sql, parameters, None, many)
     finally:
         cursor.close()
     return rows
