@@ -109,6 +109,10 @@ def close_request_sessions(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+#: The execution option that makes a SQLite connection begin with ``BEGIN IMMEDIATE``.
+WRITE_OPTION = "credgrid_write"
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer.
 
@@ -125,13 +129,13 @@ def begin_write(session: Session) -> None:
         session.connection()
         return
     if session.in_transaction():
-        if session.connection().get_execution_options().get("credgrid_write", False):
+        if session.connection().get_execution_options().get(WRITE_OPTION, False):
             return
         raise RuntimeError(
             "begin_write() must start the session's transaction; commit or roll back the "
             "open transaction first."
         )
-    session.connection(execution_options={"credgrid_write": True})
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 @event.listens_for(Engine, "connect")
@@ -156,7 +160,7 @@ def _sqlite_begin(conn: Any) -> None:
     options = conn.get_execution_options()
     if options.get(SINGLE_STATEMENT_READ, False):
         return  # autocommit: the one statement is its own transaction
-    if options.get("credgrid_write", False):
+    if options.get(WRITE_OPTION, False):
         wait_for_writer_turn(conn)  # released when the connection goes back to the pool
         driver_cursor.execute(conn, "BEGIN IMMEDIATE", autobegin=False)
     else:

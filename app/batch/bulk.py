@@ -25,7 +25,6 @@ SQLAlchemy's listeners (and the test suite's statement counter) see it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -262,4 +261,4 @@ def _rows_of_keys(dialect: Dialect, table: Table, key_column: str) -> str:
 def _key_set(dialect: Dialect, keys: Sequence[int]) -> Any:
     """The parameter ``_rows_of_keys`` binds: the distinct keys, sorted (no key twice)."""
     values = sorted(set(keys))
-    return values if dialect.name == "postgresql" else json.dumps(values)
+    return values if dialect.name == "postgresql" else orjson.dumps(values).decode()

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from app.api.fields import format_wire_datetime, is_int32
 from app.audit import AUDIT_USER_LENGTH, utcnow
-from app.batch import bulk
+from app.batch import bulk, transaction
 from app.batch.outcome import (
     CONFLICT,
     CREATED,
@@ -59,8 +59,8 @@ from app.batch.outcome import (
     ItemOutcome,
     ParentNotFound,
 )
+from app.batch.transaction import WriteTransaction
 from app.licenses.validation import FieldErrors, describe_errors, load_item
-from app.tenancy import begin_write
 
 log = logging.getLogger("credgrid.batch")
 
@@ -194,17 +194,14 @@ def upsert_rows(
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     candidates = _validate(spec, items, parent_key, outcomes)
     for isolate in (False, True):
+        writer = _begin(session, spec, [data[spec.key_column] for _, data in candidates])
         try:
             plan = _plan_upserts(
-                session, spec, candidates, outcomes, parent_key, mode, expected_versions, dry_run
+                writer, spec, candidates, outcomes, parent_key, mode, expected_versions, dry_run
             )
-            results = _finish(session, spec, plan, actor, activity_id, atomic, dry_run, isolate)
-            return results
-        except ParentNotFound:
-            session.rollback()
-            raise
+            return _finish(writer, spec, plan, actor, activity_id, atomic, dry_run, isolate)
         except SQLAlchemyError:
-            session.rollback()
+            writer.rollback()
             if isolate:
                 raise
             log.warning(
@@ -213,6 +210,9 @@ def upsert_rows(
                 spec.label,
                 exc_info=True,
             )
+        except BaseException:  # ParentNotFound, or anything unexpected: nothing is written
+            writer.rollback()
+            raise
     raise AssertionError("unreachable")
 
 
@@ -253,7 +253,7 @@ def _validate(
 
 
 def _plan_upserts(
-    session: Session,
+    writer: WriteTransaction,
     spec: EntitySpec,
     candidates: list[tuple[int, dict[str, Any]]],
     validated: list[ItemOutcome | None],
@@ -269,8 +269,7 @@ def _plan_upserts(
     """
     plan = _Plan(outcomes=list(validated))
     keys = [data[spec.key_column] for _, data in candidates]
-    connection = _begin(session, spec, keys)
-    existing, known_refs = _read_state(connection, spec, keys, parent_key, candidates)
+    existing, known_refs = _read_state(writer.connection, spec, keys, parent_key, candidates)
 
     for index, data in candidates:
         key = data[spec.key_column]
@@ -302,7 +301,7 @@ def _plan_upserts(
 
 
 def _finish(
-    session: Session,
+    writer: WriteTransaction,
     spec: EntitySpec,
     plan: _Plan,
     actor: str | None,
@@ -314,26 +313,26 @@ def _finish(
     outcomes: list[ItemOutcome] = [o for o in plan.outcomes if o is not None]
     assert len(outcomes) == len(plan.outcomes)
     if atomic and any(not o.ok for o in outcomes):
-        session.rollback()
+        writer.rollback()
         return _not_applied(outcomes)
     if dry_run:
-        session.rollback()
+        writer.rollback()
         return outcomes
     now = utcnow()
     user = _audit_user(actor)
     if isolate:
-        _write_item_by_item(session, spec, plan, outcomes, user, now, activity_id)
+        _write_item_by_item(writer, spec, plan, outcomes, user, now, activity_id)
         if atomic and any(not o.ok for o in outcomes):
-            session.rollback()
+            writer.rollback()
             return _not_applied(outcomes)
     else:
-        _write_set(session, spec, plan, outcomes, user, now, activity_id)
-    session.commit()
+        _write_set(writer.connection, spec, plan, outcomes, user, now, activity_id)
+    writer.commit()
     return outcomes
 
 
 def _write_set(
-    session: Session,
+    connection: Connection,
     spec: EntitySpec,
     plan: _Plan,
     outcomes: list[ItemOutcome],
@@ -347,7 +346,6 @@ def _write_set(
     (PostgreSQL), so the upsert's ``ON CONFLICT`` arm is taken by exactly ``plan.updates``;
     it sets the data fields and the update stamps, never the entry stamps.
     """
-    connection = session.connection()
     fields = tuple(spec.fields)
     if plan.inserts or plan.updates:
         bulk.upsert_rows(
@@ -369,7 +367,7 @@ def _write_set(
 
 
 def _write_item_by_item(
-    session: Session,
+    writer: WriteTransaction,
     spec: EntitySpec,
     plan: _Plan,
     outcomes: list[ItemOutcome],
@@ -386,8 +384,8 @@ def _write_item_by_item(
             old_rows={index: plan.old_rows[index]} if index in plan.old_rows else {},
         )
         try:
-            with session.begin_nested():
-                _write_set(session, spec, single, outcomes, user, now, activity_id)
+            with writer.savepoint():
+                _write_set(writer.connection, spec, single, outcomes, user, now, activity_id)
         except SQLAlchemyError:
             log.exception("activity=%s %s %s failed", activity_id, spec.label, outcomes[index].key)
             outcomes[index] = _internal_error(outcomes[index], activity_id)
@@ -413,8 +411,9 @@ def delete_rows(
     ``expected_versions``. Raises ``ParentNotFound`` like ``upsert_rows``.
     """
     outcomes: list[ItemOutcome] = []
+    writer = _begin(session, spec, list(keys))
     try:
-        connection = _begin(session, spec, list(keys))
+        connection = writer.connection
         existing, _ = _read_state(connection, spec, list(keys), parent_key, [])
         in_use = _keys_in_use(connection, spec, list(existing))
         doomed: dict[int, Mapping[str, Any]] = {}
@@ -456,9 +455,9 @@ def delete_rows(
                     activity_id,
                 )
                 _insert_history(connection, spec, history)
-        session.commit()
+        writer.commit()
     except BaseException:
-        session.rollback()
+        writer.rollback()
         raise
     return outcomes
 
@@ -467,10 +466,14 @@ def delete_rows(
 # The queries (each one statement, whatever the number of keys)
 
 
-def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Connection:
-    begin_write(session)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and keys:
+def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> WriteTransaction:
+    """The write transaction, with the locks a writer takes up front: SQLite's write lock
+    (``BEGIN IMMEDIATE``), or on PostgreSQL advisory locks on ``keys``."""
+    writer = transaction.begin(session)
+    connection = writer.connection
+    if connection.dialect.name != "postgresql" or not keys:
+        return writer
+    try:
         connection.execute(
             text(
                 "SELECT pg_advisory_xact_lock(:namespace, k) FROM "
@@ -478,7 +481,10 @@ def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Connection:
             ),
             {"namespace": spec.lock_namespace, "keys": sorted(set(keys))},
         )
-    return connection
+    except BaseException:
+        writer.rollback()
+        raise
+    return writer
 
 
 def _key_in(connection: Connection, column: Any, keys: Any) -> ColumnElement[bool]:
