@@ -18,7 +18,7 @@ NOT_APPLIED = "not_applied"
 Changes = dict[str, list[Any]]
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemOutcome:
     """What happened to item ``index``; ``status``/``body`` are its 207 entry."""
 
