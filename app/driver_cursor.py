@@ -18,6 +18,11 @@ more:
 
 Values go to the driver as they are: callers convert them first (``app.batch.bulk`` uses the
 dialect's processors).
+
+What it leaves out, on purpose, for the SQLite batch path only: ``handle_error`` listeners,
+disconnect detection and invalidation (a local file does not disconnect), ``echo`` logging,
+and the check that the transaction is still active (the engine owns the transaction and ends it
+on every error).
 """
 
 from __future__ import annotations

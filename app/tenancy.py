@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session
 
 from app import driver_cursor
@@ -161,7 +161,8 @@ def _sqlite_begin(conn: Any) -> None:
     if options.get(SINGLE_STATEMENT_READ, False):
         return  # autocommit: the one statement is its own transaction
     if options.get(WRITE_OPTION, False):
-        wait_for_writer_turn(conn)  # released when the connection goes back to the pool
+        # Released when the connection goes back to the pool.
+        wait_for_writer_turn(conn, SQLITE_BUSY_TIMEOUT_MS / 1000)
         driver_cursor.execute(conn, "BEGIN IMMEDIATE", autobegin=False)
     else:
         conn.exec_driver_sql("BEGIN")
@@ -203,15 +204,21 @@ def _plain_sql(
     statement: Select[Any], dialect: Dialect
 ) -> tuple[str, tuple[str, ...], dict[str, Any]] | None:
     """``statement``'s SQL, its parameter names in order and the values of those the statement
-    fixes itself, when neither its parameters nor its columns need the dialect's conversions
-    (then the DBAPI's values are the answer). A required parameter the caller leaves out is a
-    ``KeyError``."""
+    fixes itself, when the compiled SQL is final and neither its parameters nor its columns
+    need the dialect's conversions (then the DBAPI's values are the answer). ``None``
+    otherwise: expanding ``IN`` lists and literal-execute parameters are rendered at execution,
+    and a callable default is evaluated at each. A required parameter the caller leaves out is
+    a ``KeyError``."""
     compiled = statement.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ())
-    fixed = {n: compiled.binds[n].effective_value for n in names if not compiled.binds[n].required}
-    types = [compiled.binds[name].type for name in names]
-    if any(t.dialect_impl(dialect).bind_processor(dialect) is not None for t in types):
+    if compiled.post_compile_params or compiled.literal_execute_params:
         return None
+    names = tuple(compiled.positiontup or ())
+    binds = [compiled.binds[name] for name in names]
+    if any(b.callable is not None for b in binds):
+        return None
+    if any(b.type.dialect_impl(dialect).bind_processor(dialect) is not None for b in binds):
+        return None
+    fixed = {n: b.effective_value for n, b in zip(names, binds, strict=True) if not b.required}
     for column in statement.selected_columns:
         if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
             return None
@@ -219,7 +226,9 @@ def _plain_sql(
 
 
 def _read_on_dbapi_connection(engine: Engine, sql: str, parameters: list[Any]) -> Sequence[Any]:
+    """One statement on a pooled DBAPI connection; driver errors raised as SQLAlchemy's."""
     connection = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
         cursor = connection.cursor()
         try:
@@ -227,6 +236,10 @@ def _read_on_dbapi_connection(engine: Engine, sql: str, parameters: list[Any]) -
             rows = cursor.fetchmany(2)
         finally:
             cursor.close()
+    except dbapi_error as error:
+        raise DBAPIError.instance(
+            sql, parameters, error, dbapi_error, dialect=engine.dialect
+        ) from error
     finally:
         connection.close()
     if len(rows) != 1:

@@ -84,3 +84,10 @@ def test_dump_json_writes_what_json_dumps_writes(document: Any) -> None:
     written = dump_json(document)
     text = written.decode() if isinstance(written, bytes) else written
     assert text == json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_dump_json_refuses_what_json_dumps_refuses() -> None:
+    import datetime
+
+    with pytest.raises(TypeError):
+        dump_json({"at": datetime.datetime(2024, 1, 1)})

@@ -129,3 +129,20 @@ def _integrity_error() -> Exception:
     from sqlalchemy.exc import IntegrityError
 
     return IntegrityError("INSERT …", {}, Exception("constraint failed"))
+
+
+def test_sqlite_refuses_to_leave_the_sessions_pending_changes_behind(
+    session_for: Any, upsert: Any, sqlite_only: None
+) -> None:
+    """Pending ORM objects were committed with the batch when it wrote in the session's
+    transaction; on a connection of its own it would silently leave them out, so it refuses."""
+    from app.audit import utcnow
+    from app.license_types.models import CredLicenseType
+
+    with session_for() as session:
+        now = utcnow()
+        session.add(
+            CredLicenseType(cred_license_type_key=9, display="x", entry_date=now, update_date=now)
+        )
+        with pytest.raises(RuntimeError, match="pending changes"):
+            upsert(session, [license_item(1)])

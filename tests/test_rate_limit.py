@@ -88,3 +88,18 @@ def test_expired_counters_are_swept_and_live_ones_kept() -> None:
     storage.incr("kept", expiry=60)
     assert "gone" not in storage.storage and "gone" not in storage.expirations
     assert storage.get("kept") == 3
+
+
+class _DroppedMidSweep(dict):  # type: ignore[type-arg]
+    """Expirations whose key another thread drops between the sweep's listing and reading."""
+
+    def keys(self) -> Any:
+        return ["dropped", *super().keys()]
+
+
+def test_a_key_dropped_by_another_thread_mid_sweep_is_no_error() -> None:
+    storage = SweptMemoryStorage("credgrid-memory://")
+    time.sleep(0.05)
+    storage.expirations = _DroppedMidSweep(storage.expirations)
+    storage._next_sweep = 0.0
+    assert storage.incr("key", expiry=60) == 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, literal_column, select
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound, OperationalError
 
 from app.api.requests import _API_KEY_AND_ROLE
 from app.auth.models import ApiKey
@@ -104,3 +104,27 @@ def test_the_pool_hands_out_the_connection_returned_last(app: Any, sqlite_only: 
     with engine.connect() as again:
         assert again.connection.driver_connection is first_driver
     assert first_driver is not second_driver
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        select(ApiKey.id).where(ApiKey.id.in_([1, 2])),  # an expanding IN: rendered at execution
+        select(ApiKey.id).where(ApiKey.id == bindparam("k", callable_=lambda: 1)),
+    ],
+    ids=["expanding IN", "callable default"],
+)
+def test_statements_rendered_at_execution_go_through_sqlalchemy(
+    app: Any, sqlite_only: None, statement: Any
+) -> None:
+    with app.app_context(), session_scope("main") as session:
+        session.add(ApiKey(label="one", key_hash="h1"))
+        session.commit()
+        (found,) = read_one_row(session, statement, {})
+    assert found == 1
+
+
+def test_a_driver_error_on_the_direct_read_is_sqlalchemys(app: Any, sqlite_only: None) -> None:
+    statement = select(literal_column("x")).select_from(ApiKey.__table__)  # no such column
+    with app.app_context(), session_scope("main") as session, pytest.raises(OperationalError):
+        read_one_row(session, statement, {})

@@ -4,6 +4,7 @@ is done instead of sleeping in SQLite's busy handler."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
+from app import sqlite_writers
 from app.sqlite_writers import LOCK_SUFFIX, WriterLock, lock_file_for
 from app.tenancy import begin_write, engine_for, session_scope
 
@@ -103,42 +105,80 @@ def test_a_second_writer_waits_for_the_queue_not_for_sqlite(app: Any, lock_file:
 def test_a_thread_never_waits_for_itself(tmp_path: Path) -> None:
     path = str(tmp_path / "x.db-writers.lock")
     first, second = WriterLock(path), WriterLock(path)
-    assert first.acquire() and first.held
+    assert first.acquire(5) and first.held
     started = time.monotonic()
-    assert second.acquire() is False  # SQLite's busy timeout decides, as without the queue
+    assert second.acquire(5) is False  # SQLite's busy timeout decides, as without the queue
     assert time.monotonic() - started < 1
     first.release()
-    assert second.acquire() is True
+    assert second.acquire(5) is True
     second.close()
     first.close()
 
 
+def test_the_wait_is_bounded(tmp_path: Path, caplog: Any) -> None:
+    """A holder that never lets go (a forgotten transaction, a stopped process) costs a waiter
+    the busy timeout, not forever; then SQLite's own busy handler decides."""
+    path = str(tmp_path / "x.db-writers.lock")
+    holder = os.open(path, os.O_RDONLY | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    lock = WriterLock(path)
+    started = time.monotonic()
+    assert lock.acquire(0.2) is False
+    assert 0.2 <= time.monotonic() - started < 2
+    assert "going on to SQLite's busy handler" in caplog.text
+    os.close(holder)  # the holder goes away
+    assert lock.acquire(0.2) is True
+    lock.close()
+
+
+def test_a_lock_file_that_cannot_be_locked_leaves_it_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def no_locks(_fd: int, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(sqlite_writers.fcntl, "flock", no_locks)
+    lock = WriterLock(str(tmp_path / "x.db-writers.lock"))
+    assert lock.acquire(5) is False
+    assert "no writer queue" in caplog.text
+
+
 def test_a_forked_child_queues_behind_its_parent(tmp_path: Path) -> None:
+    """The child's copy of the parent's lock is not the child's: the same thread of the child
+    waits (here until its timeout) instead of believing it holds the lock or skipping it."""
     path = str(tmp_path / "x.db-writers.lock")
     lock = WriterLock(path)
-    assert lock.acquire()
+    assert lock.acquire(5)
     pid = os.fork()
-    if pid == 0:  # the child: the inherited lock is the parent's, not its own
+    if pid == 0:
         status = 1
         try:
-            status = 2 if _acquires_within(lock, 0.3) else 0
+            started = time.monotonic()
+            taken = lock.acquire(0.3)
+            waited = time.monotonic() - started
+            status = 2 if taken else (0 if waited >= 0.25 else 3)
         finally:
             os._exit(status)
     _, status = os.waitpid(pid, 0)
+    assert taken_by_someone(path)  # the child closing its copy left the parent's lock alone
     lock.close()
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def _acquires_within(lock: WriterLock, seconds: float) -> bool:
-    done = threading.Event()
-    threading.Thread(target=lambda: (lock.acquire(), done.set()), daemon=True).start()
-    return done.wait(seconds)
-
-
 def test_without_a_usable_lock_file_sqlite_decides(tmp_path: Path, caplog: Any) -> None:
     lock = WriterLock(str(tmp_path / "missing-dir" / "x.db-writers.lock"))
-    assert lock.acquire() is False
+    assert lock.acquire(5) is False
     assert "no writer queue" in caplog.text
+
+
+def test_the_queue_outlives_engine_dispose(app: Any, lock_file: str) -> None:
+    with app.app_context():
+        engine_for("main").dispose()
+        with session_scope("main") as session:
+            begin_write(session)
+            assert taken_by_someone(lock_file)
+            session.commit()
+    assert not taken_by_someone(lock_file)
 
 
 @pytest.mark.parametrize(

@@ -38,15 +38,21 @@ def envelope(data: Any, error: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"data": data, "error": error, "debug": {"activityID": activity_id()}}
 
 
+#: orjson refuses what ``json.dumps`` refuses (date-times, dataclasses), so both fail alike.
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def dump_json(document: Any) -> bytes | str:
     """Compact JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes it.
 
-    orjson writes the same text ~10× faster (a 1,000-item batch's answer: ~1.6 → ~0.2 ms);
-    what it refuses (integers beyond 64 bits, lone surrogates, keys that are not strings)
-    goes to ``json.dumps`` as before.
+    orjson writes the same text for the strings, integers, booleans, nulls, lists and objects
+    the API answers with, ~10× faster (a 1,000-item batch's answer: ~1.6 → ~0.2 ms); what it
+    refuses (integers beyond 64 bits, lone surrogates, keys that are not strings) goes to
+    ``json.dumps`` as before. A float would be written in orjson's form (``1e-7``, not
+    ``1e-07``; not a number as ``null``); the API writes no floats.
     """
     try:
-        return orjson.dumps(document)
+        return orjson.dumps(document, option=_STRICT)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 

@@ -7,6 +7,7 @@ the API key, never the key itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from typing import Any
@@ -46,7 +47,10 @@ class SweptMemoryStorage(MemoryStorage):
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.SWEEP_SECONDS
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+            # Another thread may read (and drop) an expired key mid-sweep: a KeyError then.
+            # The sweep is only housekeeping; the next one finishes it.
+            with contextlib.suppress(KeyError):
+                self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 def rate_limit_key() -> str:

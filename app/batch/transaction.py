@@ -105,10 +105,10 @@ def begin(session: Session) -> WriteTransaction:
     """Begin the engine's write transaction for ``session``'s database."""
     bind = session.get_bind()
     if bind.dialect.name == "sqlite" and isinstance(bind, Engine):
-        if session.in_transaction():
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
             raise RuntimeError(
                 "The batch engine must start the write transaction; commit or roll back the "
-                "session's open transaction first."
+                "session's open transaction (and its pending changes) first."
             )
         return OwnConnectionWrite(bind)
     return SessionWrite(session)
