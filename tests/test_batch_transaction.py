@@ -4,8 +4,6 @@ session's own transaction."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +14,7 @@ from app.batch.outcome import ParentNotFound
 from app.licenses.service import upsert_licenses
 from app.sqlite_writers import lock_file_for
 from app.tenancy import engine_for
-from tests.helpers import license_item
+from tests.helpers import license_item, writers_lock_taken
 
 CRED = 1
 
@@ -38,14 +36,7 @@ def queue_is_free(app: Any) -> bool:
     with app.app_context():
         path = lock_file_for(engine_for("main"))
     assert path is not None
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+    return not writers_lock_taken(path)
 
 
 @pytest.fixture

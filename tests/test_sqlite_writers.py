@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from app import sqlite_writers
 from app.sqlite_writers import LOCK_SUFFIX, WriterLock, lock_file_for
 from app.tenancy import begin_write, engine_for, session_scope
+from tests.helpers import writers_lock_taken
 
 
 @pytest.fixture
@@ -31,36 +32,24 @@ def lock_file(app: Any, backend: str) -> str:
     return path
 
 
-def taken_by_someone(path: str) -> bool:
-    """Whether another holder has the lock (probed on a descriptor of our own)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # also releases the probe's own lock
-    return False
-
-
 @pytest.mark.parametrize("end", ["commit", "rollback", "close", "invalidate"])
 def test_a_writer_holds_the_queue_until_its_transaction_ends(
     app: Any, lock_file: str, end: str
 ) -> None:
     with app.app_context(), session_scope("main") as session:
-        assert not taken_by_someone(lock_file)
+        assert not writers_lock_taken(lock_file)
         begin_write(session)
-        assert taken_by_someone(lock_file)
+        assert writers_lock_taken(lock_file)
         if end == "invalidate":
             session.connection().invalidate()
         getattr(session, "close" if end == "invalidate" else end)()
-        assert not taken_by_someone(lock_file)
+        assert not writers_lock_taken(lock_file)
 
 
 def test_readers_do_not_queue(app: Any, lock_file: str) -> None:
     with app.app_context(), session_scope("main") as session:
         session.connection()  # a plain (read) transaction
-        assert not taken_by_someone(lock_file)
+        assert not writers_lock_taken(lock_file)
 
 
 def test_a_second_writer_waits_for_the_queue_not_for_sqlite(app: Any, lock_file: str) -> None:
@@ -160,7 +149,7 @@ def test_a_forked_child_queues_behind_its_parent(tmp_path: Path) -> None:
         finally:
             os._exit(status)
     _, status = os.waitpid(pid, 0)
-    assert taken_by_someone(path)  # the child closing its copy left the parent's lock alone
+    assert writers_lock_taken(path)  # the child closing its copy left the parent's lock alone
     lock.close()
     assert os.waitstatus_to_exitcode(status) == 0
 
@@ -176,9 +165,9 @@ def test_the_queue_outlives_engine_dispose(app: Any, lock_file: str) -> None:
         engine_for("main").dispose()
         with session_scope("main") as session:
             begin_write(session)
-            assert taken_by_someone(lock_file)
+            assert writers_lock_taken(lock_file)
             session.commit()
-    assert not taken_by_someone(lock_file)
+    assert not writers_lock_taken(lock_file)
 
 
 @pytest.mark.parametrize(

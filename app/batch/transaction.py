@@ -20,7 +20,7 @@ writers' queue.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -82,23 +82,22 @@ class OwnConnectionWrite(WriteTransaction):
         self.connection = connection
 
     def commit(self) -> None:
-        if self.connection.closed:
-            return
-        try:
-            self.connection.commit()
-        finally:
-            self.connection.close()
+        self._end(self.connection.commit)
 
     def rollback(self) -> None:
-        if self.connection.closed:
-            return
-        try:
-            self.connection.rollback()
-        finally:
-            self.connection.close()
+        self._end(self.connection.rollback)
 
     def savepoint(self) -> AbstractContextManager[Any]:
         return self.connection.begin_nested()
+
+    def _end(self, finish: Callable[[], None]) -> None:
+        """Commit or roll back, then give the connection back (once; later calls do nothing)."""
+        if self.connection.closed:
+            return
+        try:
+            finish()
+        finally:
+            self.connection.close()
 
 
 def begin(session: Session) -> WriteTransaction:
