@@ -193,11 +193,20 @@ def upsert_rows(
     """
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     candidates = _validate(spec, items, parent_key, outcomes)
+    keys = [data[spec.key_column] for _, data in candidates]
     for isolate in (False, True):
-        writer = _begin(session, spec, [data[spec.key_column] for _, data in candidates])
+        writer = _begin(session, spec, keys)
         try:
             plan = _plan_upserts(
-                writer, spec, candidates, outcomes, parent_key, mode, expected_versions, dry_run
+                writer,
+                spec,
+                keys,
+                candidates,
+                outcomes,
+                parent_key,
+                mode,
+                expected_versions,
+                dry_run,
             )
             return _finish(writer, spec, plan, actor, activity_id, atomic, dry_run, isolate)
         except SQLAlchemyError:
@@ -255,6 +264,7 @@ def _validate(
 def _plan_upserts(
     writer: WriteTransaction,
     spec: EntitySpec,
+    keys: list[int],
     candidates: list[tuple[int, dict[str, Any]]],
     validated: list[ItemOutcome | None],
     parent_key: int | None,
@@ -268,7 +278,6 @@ def _plan_upserts(
     fields it sets: what its history records, and all that is ever shown of it.
     """
     plan = _Plan(outcomes=list(validated))
-    keys = [data[spec.key_column] for _, data in candidates]
     existing, known_refs = _read_state(writer.connection, spec, keys, parent_key, candidates)
 
     # Hoisted out of the per-item loop, which runs once per item of a 5,000-item batch.
