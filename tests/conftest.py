@@ -24,10 +24,10 @@ from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token
 from app.auth.users import create_user
 from app.credentials.models import ProviderCred
-from app.extensions import db
 from app.license_types.models import CredLicenseType
 from app.schema import upgrade_database
 from app.tenancy import engine_for, session_scope
+from tests.helpers import dispose_engines
 
 DATABASE_NAMES = ("main", "other")
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -115,9 +115,7 @@ def app_config(database_urls: dict[str, str]) -> dict[str, Any]:
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
     application = create_app(app_config)
     yield application
-    with application.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_engines(application)
 
 
 @pytest.fixture

@@ -41,3 +41,12 @@ def writers_lock_taken(path: str) -> bool:
     finally:
         os.close(fd)  # also releases the probe's own lock
     return False
+
+
+def dispose_engines(application: Any) -> None:
+    """Close the pooled connections of every database of ``application`` (a test's app is done)."""
+    from app.extensions import db
+
+    with application.app_context():
+        for engine in db.engines.values():
+            engine.dispose()

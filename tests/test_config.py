@@ -17,6 +17,7 @@ from flask import Flask
 from app import create_app
 from app.config import ConfigError, normalise_databases
 from app.extensions import db
+from tests.helpers import dispose_engines
 
 SECRET = "a-test-secret-of-sufficient-length"
 
@@ -44,9 +45,7 @@ def build(instance: Path) -> Iterator[Callable[..., Flask]]:
 
     yield _build
     for application in apps:
-        with application.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose_engines(application)
 
 
 def write_instance_config(instance: Path, text: str) -> None:
@@ -438,6 +437,4 @@ def test_environment_settings_reach_the_running_app(
         )
         assert response.status_code == 207
     finally:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose_engines(app)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
 from app import create_app
-from app.extensions import db
+from tests.helpers import dispose_engines
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
@@ -27,12 +27,6 @@ def closed_port() -> int:
 
 def build(app_config: dict[str, Any], extra: dict[str, str]) -> Any:
     return create_app(app_config | {"DATABASES": app_config["DATABASES"] | extra})
-
-
-def dispose(application: Any) -> None:
-    with application.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def check_envelope(response: Any) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def test_healthz_503_when_a_sqlite_database_is_unreachable(
     try:
         response = application.test_client().get("/healthz")
     finally:
-        dispose(application)
+        dispose_engines(application)
     assert response.status_code == 503
     body = check_envelope(response)
     assert body["data"] == {
@@ -95,7 +89,7 @@ def test_healthz_503_when_a_postgresql_database_is_unreachable_and_hides_the_url
     try:
         response = application.test_client().get("/healthz")
     finally:
-        dispose(application)
+        dispose_engines(application)
     assert response.status_code == 503
     body = check_envelope(response)
     assert body["data"]["databases"] == {
@@ -145,9 +139,7 @@ def test_database_without_schema_is_503_not_initialised(app_config: dict, tmp_pa
     config = {**app_config, "DATABASES": {**app_config["DATABASES"], "fresh": f"sqlite:///{empty}"}}
     fresh_app = create_app(config)
     response = fresh_app.test_client().get("/healthz")
-    with fresh_app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_engines(fresh_app)
     assert response.status_code == 503
     assert response.get_json()["data"]["databases"]["fresh"] == "not initialised: run init-db"
     assert response.get_json()["data"]["databases"]["main"] == "ok"

@@ -16,11 +16,10 @@ import pytest
 
 from app import create_app
 from app.credentials.models import ProviderCred
-from app.extensions import db
 from app.licenses.service import upsert_licenses
 from app.sqlite_checkpoints import CHECKPOINTER, SAFETY_NET_PAGES, checkpoint
 from app.tenancy import engine_for, session_scope
-from tests.helpers import license_item
+from tests.helpers import dispose_engines, license_item
 
 
 @pytest.fixture
@@ -49,9 +48,7 @@ def sqlite_app(
 
     yield build
     for app in apps:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+        dispose_engines(app)
 
 
 def write_licenses(app: Any, keys: range) -> None:

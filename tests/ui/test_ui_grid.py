@@ -12,11 +12,11 @@ from gridpage import GridPage, text_of
 from sqlalchemy import select
 
 from app import create_app
-from app.extensions import db
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import delete_licenses
 from app.tenancy import session_scope
+from tests.helpers import dispose_engines
 
 NEW_KEY = 7001
 
@@ -663,9 +663,7 @@ def test_a_role_change_takes_effect_on_the_next_request(
 def csrf_app(app_config: dict[str, Any]) -> Iterator[Any]:
     application = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     yield application
-    with application.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_engines(application)
 
 
 def test_csrf_token_is_required_when_enabled(
