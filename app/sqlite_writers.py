@@ -179,9 +179,8 @@ def queue_writers(engine: Engine) -> None:
             record.info[INFO_KEY].release()
 
     @event.listens_for(engine, "invalidate")
-    def _invalidated(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
-        if record is not None and INFO_KEY in record.info:
-            record.info[INFO_KEY].release()
+    def _invalidated(dbapi_connection: Any, record: Any, _exc: Any) -> None:
+        _release(dbapi_connection, record)
 
     @event.listens_for(engine, "close")
     def _close(_dbapi_connection: Any, record: Any) -> None:
