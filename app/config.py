@@ -37,9 +37,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "REFRESH_TOKEN_TTL_SECONDS": 30 * 86400,
         "RATE_LIMIT": "25 per second",
         "PSV_WINDOW_DAYS": 120,
-        # SQLite: seconds between background WAL checkpoints (app/sqlite_checkpoints.py);
-        # 0 leaves checkpoints to SQLite, inside whichever commit fills the WAL.
-        "SQLITE_CHECKPOINT_INTERVAL": 0.5,
+        # SQLite: opt-in background WAL checkpoints every N seconds (app/sqlite_checkpoints.py);
+        # 0, the default, leaves checkpoints to SQLite itself and starts no thread.
+        "SQLITE_CHECKPOINT_INTERVAL": 0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,

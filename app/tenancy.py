@@ -6,20 +6,16 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
-from sqlalchemy import Engine, Select, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from app import driver_cursor
 from app.extensions import db
-from app.sqlite_writers import queue_writers, wait_for_writer_turn
 
 DATABASE_HEADER = "vbasoftware-database"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -53,14 +49,17 @@ def configure_engines(app: Flask) -> None:
 
 
 def watch_sqlite_files(app: Flask) -> None:
-    """For every configured SQLite file: background WAL checkpoints
-    (``app.sqlite_checkpoints``) and the writers' queue (``app.sqlite_writers``)."""
+    """Opt-in (``SQLITE_CHECKPOINT_INTERVAL`` > 0): background WAL checkpoints of every
+    configured SQLite file (``app.sqlite_checkpoints``). Off by default: then SQLite checkpoints
+    by itself and nothing is started here."""
+    interval = app.config["SQLITE_CHECKPOINT_INTERVAL"]
+    if interval <= 0:
+        return
     from app.sqlite_checkpoints import watch_engine
 
     with app.app_context():
         for name in app.config["DATABASES"]:
-            watch_engine(db.engines[name], app.config["SQLITE_CHECKPOINT_INTERVAL"])
-            queue_writers(db.engines[name])
+            watch_engine(db.engines[name], interval)
 
 
 def database_names() -> list[str]:
@@ -82,14 +81,38 @@ def engine_for(name: str) -> Engine:
     return db.engines[resolve_database(name)]
 
 
-def open_session(name: str) -> Session:
-    """A new session on one database. The caller owns it (commit/rollback/close)."""
-    return Session(bind=engine_for(name), expire_on_commit=False, autoflush=False)
+#: The execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+WRITE_OPTION = "credgrid_write"
+
+#: Requests with these methods only read; any other request may write.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def open_session(name: str, *, write: bool = False) -> Session:
+    """A new session on one database. The caller owns it (commit/rollback/close).
+
+    ``write``: every transaction of the session is a writer's (``begin_write``) from its first
+    statement, so the session may read before it writes, on SQLite as on PostgreSQL.
+    """
+    engine = engine_for(name)
+    bind = _writer_engine(engine) if write else engine
+    return Session(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+_writer_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _writer_engine(engine: Engine) -> Engine:
+    """``engine`` with ``WRITE_OPTION`` (same pool), made once per engine."""
+    writer = _writer_engines.get(engine)
+    if writer is None:
+        writer = _writer_engines[engine] = engine.execution_options(**{WRITE_OPTION: True})
+    return writer
 
 
 @contextmanager
-def session_scope(name: str) -> Iterator[Session]:
-    session = open_session(name)
+def session_scope(name: str, *, write: bool = False) -> Iterator[Session]:
+    session = open_session(name, write=write)
     try:
         yield session
     finally:
@@ -97,10 +120,15 @@ def session_scope(name: str) -> Iterator[Session]:
 
 
 def request_session(name: str) -> Session:
-    """The session of the current request for database ``name``, closed at teardown."""
+    """The session of the current request for database ``name``, closed at teardown.
+
+    A request that may write (any method but GET, HEAD and OPTIONS) gets a writer's session:
+    its authentication read and its write are one transaction, as on PostgreSQL.
+    """
     sessions: dict[str, Session] = g.setdefault("db_sessions", {})
     if name not in sessions:
-        sessions[name] = open_session(name)
+        write = has_request_context() and request.method not in READ_ONLY_METHODS
+        sessions[name] = open_session(name, write=write)
     return sessions[name]
 
 
@@ -109,21 +137,16 @@ def close_request_sessions(_exc: BaseException | None = None) -> None:
         session.close()
 
 
-#: The execution option that makes a SQLite connection begin with ``BEGIN IMMEDIATE``.
-WRITE_OPTION = "credgrid_write"
-
-
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer.
+    """Make sure the session's transaction is a writer's.
 
-    On SQLite this issues ``BEGIN IMMEDIATE`` so the write lock is taken up front: a deferred
-    transaction that reads and then writes can fail with SQLITE_BUSY under concurrency, which
-    the busy timeout cannot cure. On PostgreSQL there is nothing to take up front: an ordinary
-    ``BEGIN``, or the transaction already open (the request's authentication read).
-
-    On SQLite it must start the transaction: once a transaction is open its BEGIN cannot be
-    changed, so calling it inside a read transaction is an error (SQLAlchemy would only warn and
-    go on without the lock). Calling it again inside a writer's transaction is harmless.
+    On SQLite a writer's transaction begins with ``BEGIN IMMEDIATE``, so the write lock is
+    taken up front: a deferred transaction that reads and then writes fails with SQLITE_BUSY
+    when another writer committed in between, which the busy timeout cannot cure. A session
+    opened with ``write=True`` begins every transaction so; in any other session this must
+    start the transaction (once begun, a transaction's BEGIN cannot be changed, so calling it
+    inside a read transaction is an error). On PostgreSQL there is nothing to take up front:
+    an ordinary ``BEGIN``, or the transaction already open.
     """
     if session.get_bind().dialect.name != "sqlite":
         session.connection()
@@ -132,8 +155,9 @@ def begin_write(session: Session) -> None:
         if session.connection().get_execution_options().get(WRITE_OPTION, False):
             return
         raise RuntimeError(
-            "begin_write() must start the session's transaction; commit or roll back the "
-            "open transaction first."
+            "begin_write() must start the session's transaction, or the session must be "
+            "opened for writing (open_session(name, write=True)); commit or roll back the "
+            "open read transaction first."
         )
     session.connection(execution_options={WRITE_OPTION: True})
 
@@ -157,93 +181,5 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name != "sqlite":
         return
-    options = conn.get_execution_options()
-    if options.get(SINGLE_STATEMENT_READ, False):
-        return  # autocommit: the one statement is its own transaction
-    if options.get(WRITE_OPTION, False):
-        # Released when the connection goes back to the pool.
-        wait_for_writer_turn(conn, SQLITE_BUSY_TIMEOUT_MS / 1000)
-        driver_cursor.execute(conn, "BEGIN IMMEDIATE", autobegin=False)
-    else:
-        conn.exec_driver_sql("BEGIN")
-
-
-#: The execution option of ``read_one_row`` connections on SQLite (no BEGIN).
-SINGLE_STATEMENT_READ = "credgrid_single_statement_read"
-
-
-def read_one_row(
-    session: Session, statement: Select[Any], parameters: dict[str, Any]
-) -> Sequence[Any]:
-    """The one row of one read statement, before the session's own work begins.
-
-    On SQLite it runs in autocommit mode: a single statement is atomic and sees one snapshot
-    by itself, so it needs no BEGIN and no ROLLBACK, and a write that follows starts clean
-    with its own BEGIN IMMEDIATE (a read transaction cannot be upgraded; see ``begin_write``).
-    When the statement needs no type conversion it runs its SQL, compiled once, on a pooled
-    DBAPI connection directly: ~15 µs instead of ~70 µs through a SQLAlchemy ``Connection``
-    (the cost of every API request's key lookup). SQLAlchemy's statement events do not see
-    that execution; SQLite's own trace does (tests/test_sqlite_connections.py).
-    On PostgreSQL it is the session's connection, whose transaction simply goes on (ending
-    it would cost a second pool checkout and pre-ping for the write).
-    """
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite" and isinstance(bind, Engine):
-        plain = _plain_sql(statement, bind.dialect)
-        if plain is not None:
-            sql, names, fixed = plain
-            values = [parameters[n] if n in parameters else fixed[n] for n in names]
-            return _read_on_dbapi_connection(bind, sql, values)
-        with bind.connect().execution_options(**{SINGLE_STATEMENT_READ: True}) as connection:
-            return connection.execute(statement, parameters).one()
-    return session.connection().execute(statement, parameters).one()
-
-
-@functools.lru_cache(maxsize=64)
-def _plain_sql(
-    statement: Select[Any], dialect: Dialect
-) -> tuple[str, tuple[str, ...], dict[str, Any]] | None:
-    """``statement``'s SQL, its parameter names in order and the values of those the statement
-    fixes itself, when the compiled SQL is final and neither its parameters nor its columns
-    need the dialect's conversions (then the DBAPI's values are the answer). ``None``
-    otherwise: expanding ``IN`` lists and literal-execute parameters are rendered at execution,
-    and a callable default is evaluated at each. A required parameter the caller leaves out is
-    a ``KeyError``."""
-    compiled = statement.compile(dialect=dialect)
-    if compiled.post_compile_params or compiled.literal_execute_params:
-        return None
-    names = tuple(compiled.positiontup or ())
-    binds = [compiled.binds[name] for name in names]
-    if any(b.callable is not None for b in binds):
-        return None
-    if any(b.type.dialect_impl(dialect).bind_processor(dialect) is not None for b in binds):
-        return None
-    fixed = {n: b.effective_value for n, b in zip(names, binds, strict=True) if not b.required}
-    for column in statement.selected_columns:
-        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-            return None
-    return compiled.string, names, fixed
-
-
-def _read_on_dbapi_connection(engine: Engine, sql: str, parameters: list[Any]) -> Sequence[Any]:
-    """One statement on a pooled DBAPI connection; driver errors raised as SQLAlchemy's."""
-    connection = engine.raw_connection()
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, parameters)
-            rows = cursor.fetchmany(2)
-        finally:
-            cursor.close()
-    except dbapi_error as error:
-        raise DBAPIError.instance(
-            sql, parameters, error, dbapi_error, dialect=engine.dialect
-        ) from error
-    finally:
-        connection.close()
-    if len(rows) != 1:
-        raise (NoResultFound if not rows else MultipleResultsFound)(
-            f"Expected one row, got {'none' if not rows else 'more'}."
-        )
-    return rows[0]
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

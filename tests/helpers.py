@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 from typing import Any
 
 BATCH_URL = "/provider-credentialing/{cred}/licenses-batch"
@@ -28,19 +26,6 @@ def results(response: Any) -> list[tuple[str | None, int, str]]:
     """``(id value, status, body)`` per item of a 207 response."""
     assert response.status_code == 207, response.get_json()
     return [(r["id"][0]["value"], r["status"], r["body"]) for r in response.get_json()["data"]]
-
-
-def writers_lock_taken(path: str) -> bool:
-    """Whether someone holds a SQLite writers' queue lock file (app/sqlite_writers.py),
-    probed on a descriptor of our own."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # also releases the probe's own lock
-    return False
 
 
 def dispose_engines(application: Any) -> None:

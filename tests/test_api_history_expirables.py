@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.api.fields import format_wire_datetime
 from app.audit import utcnow
 from app.licenses.expiry import expirables_report
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
+from app.wire.fields import format_wire_datetime
 from tests.api_support import data, license_item, problem
 
 LICENSES = "/provider-credentialing/1/licenses"
@@ -51,10 +51,17 @@ def test_history_groups_changes_newest_first(
         r.headers["X-Activity-ID"] for r in (deleted, updated, created)
     ]
     assert {e["user"] for e in entries} == {"editor-main"}
-    assert entries[2]["changes"] == {
+    assert entries[2]["changes"] == {  # a create lists every field it sets, as a dry run
+        "providerCredLicense_Key": [None, 5],
         "providerCred_Key": [None, 1],
         "credLicenseType_Key": [None, 3],
+        "license_Name": [None, None],
+        "license_Number": [None, None],
         "state": [None, "CA"],
+        "specialty_Code": [None, None],
+        "effective_Date": [None, None],
+        "term_Date": [None, None],
+        "psV_Date": [None, None],
     }
     assert entries[1]["changes"] == {
         "credLicenseType_Key": [3, None],

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.batch import engine
+from app.batch import write
 from tests.api_support import data, pagination, problem
 
 BASE = "/credentialing-license-types"
@@ -175,14 +175,14 @@ def test_delete_racing_a_new_license_is_409(
     make_cred(1)
     license = {"providerCredLicense_Key": 1, "providerCred_Key": 1, "credLicenseType_Key": 5}
     client.post("/provider-credentialing/1/licenses", json=license, headers=headers)
-    real = engine._keys_in_use
+    real = write.keys_in_use
     calls: list[int] = []
 
     def misses_the_license_once(*args: Any) -> dict[int, str]:
         calls.append(1)
         return {} if len(calls) == 1 else real(*args)
 
-    monkeypatch.setattr(engine, "_keys_in_use", misses_the_license_once)
+    monkeypatch.setattr(write, "keys_in_use", misses_the_license_once)
     response = client.delete(f"{BASE}/5", headers=headers)
     assert response.status_code == 409
     assert problem(response)["detail"] == "Still used by licenses; not deleted."
@@ -272,7 +272,11 @@ def test_batch_dry_run_reports_changes(
         {**result("1", 200, "Updated"), "changes": {"display": ["MD", "DO"]}},
         {
             **result("2", 201, "Created"),
-            "changes": {"display": [None, "RN"], "description": [None, None]},
+            "changes": {
+                "credLicenseType_Key": [None, 2],
+                "display": [None, "RN"],
+                "description": [None, None],
+            },
         },
     ]
     assert keys(client.get(BASE, headers=headers)) == [1]

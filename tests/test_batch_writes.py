@@ -86,7 +86,8 @@ def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, sessi
     assert stamps == {row.entry_date}  # the same instant, to the microsecond, on both paths
 
 
-def test_create_history_is_one_row_with_every_non_null_field(upsert: Any, session_for: Any):
+def test_create_history_is_one_row_with_every_field_the_create_sets(upsert: Any, session_for: Any):
+    """The key and the null fields too: the same ``changes`` as the dry run answers."""
     upsert([license_item(10, license_Name=None)])
     assert history(session_for, 10) == [
         (
@@ -95,8 +96,10 @@ def test_create_history_is_one_row_with_every_non_null_field(upsert: Any, sessio
             "alice",
             "created",
             {
+                "providerCredLicense_Key": [None, 10],
                 "providerCred_Key": [None, 1],
                 "credLicenseType_Key": [None, 1],
+                "license_Name": [None, None],
                 "license_Number": [None, "MD-10"],
                 "state": [None, "CA"],
                 "specialty_Code": [None, "FM"],
@@ -108,9 +111,9 @@ def test_create_history_is_one_row_with_every_non_null_field(upsert: Any, sessio
     ]
     # in wire order, as the history API gives them back
     assert list(history(session_for, 10)[0][4])[:3] == [
+        "providerCredLicense_Key",
         "providerCred_Key",
         "credLicenseType_Key",
-        "license_Number",
     ]
 
 
@@ -306,16 +309,16 @@ def test_a_database_error_is_confined_to_its_item(
     """The set-wise write fails; the batch is replayed item by item, one savepoint each."""
     from sqlalchemy.exc import IntegrityError
 
-    from app.batch import bulk
+    from app.batch import write
 
-    real_upsert = bulk.upsert_rows
+    real_upsert = write.upsert
 
-    def failing_upsert(connection: Any, table: Any, key: Any, *columns_and_rows: Any) -> None:
-        if any(row[0] == 13 for row in columns_and_rows[-1]):
+    def failing_upsert(connection: Any, table: Any, key: Any, columns: Any, rows: Any) -> None:
+        if any(row["provider_cred_license_key"] == 13 for row in rows):
             raise IntegrityError("INSERT", {}, Exception("simulated"))
-        real_upsert(connection, table, key, *columns_and_rows)
+        real_upsert(connection, table, key, columns, rows)
 
-    monkeypatch.setattr(bulk, "upsert_rows", failing_upsert)
+    monkeypatch.setattr(write, "upsert", failing_upsert)
     upsert([license_item(1)])
     outcomes = upsert([license_item(12), license_item(13), license_item(1, state="NY")], "act-9")
     assert [(o.key, o.status) for o in outcomes] == [(12, 201), (13, 500), (1, 200)]

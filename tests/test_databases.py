@@ -28,6 +28,7 @@ from app.tenancy import (
     engine_for,
     open_session,
     resolve_database,
+    session_scope,
 )
 
 BATCH = "/provider-credentialing/{}/licenses-batch"
@@ -475,9 +476,10 @@ def test_concurrent_writers_do_not_fail(
         assert set(ids) == {1, 2}
 
 
-def test_begin_write_inside_a_read_transaction(app: Any, backend: str) -> None:
-    """SQLite: refused (SQLAlchemy would only warn and the 'writer' would run under a deferred
-    BEGIN). PostgreSQL: allowed, the request's auth read carries on into the write."""
+def test_begin_write_inside_a_read_sessions_transaction(app: Any, backend: str) -> None:
+    """A session not opened for writing: on SQLite its read transaction began with a deferred
+    BEGIN, which cannot become a writer's (SQLAlchemy would only warn and go on without the
+    lock), so it is refused; on PostgreSQL there is nothing to take up front."""
     with app.app_context():
         session = open_session("main")
     try:
@@ -488,14 +490,34 @@ def test_begin_write_inside_a_read_transaction(app: Any, backend: str) -> None:
             return
         with pytest.raises(RuntimeError) as excinfo:
             begin_write(session)
-        assert str(excinfo.value) == (
-            "begin_write() must start the session's transaction; commit or roll back the "
-            "open transaction first."
-        )
+        assert str(excinfo.value).startswith("begin_write() must start the session's transaction")
         session.rollback()
         begin_write(session)
         begin_write(session)  # again inside the writer's own transaction: a no-op
         assert session.connection().get_execution_options()["credgrid_write"] is True
     finally:
         session.rollback()
+
+
+def test_a_writers_session_reads_then_writes_in_one_transaction(
+    app: Any, backend: str, make_cred: Callable, count_statements: Any
+) -> None:
+    """The same transaction shape on both engines: a session opened for writing begins as a
+    writer (SQLite: BEGIN IMMEDIATE), may read first, and the engine writes in that transaction."""
+    make_cred(1)
+    with app.app_context():
+        session = open_session("main", write=True)
+    try:
+        with count_statements() as counter:
+            assert session.execute(select(ProviderCred.provider_cred_key)).scalars().all() == [1]
+            outcomes = upsert_licenses(
+                session, 1, [license_item(7)], actor="alice", activity_id="a"
+            )
+        assert [o.status for o in outcomes] == [201]
+        begins = [s for s in counter.statements if s.startswith("BEGIN")]
+        assert begins == (["BEGIN IMMEDIATE"] if backend == "sqlite" else [])
+    finally:
+        session.close()
+    with app.app_context(), session_scope("main") as check:
+        assert check.get(ProviderCredLicense, 7) is not None
         session.close()

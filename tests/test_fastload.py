@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
-from app.api.fastload import FastLoader, fast_loader
-from app.api.fields import USPS_STATE_CODES
-from app.api.schemas import AUDIT_FIELDS
 from app.licenses.schemas import LICENSE_SCHEMA, LicenseSchema
-from app.licenses.validation import load_item, normalise_errors
+from app.wire.fastload import FastLoader, fast_loader
+from app.wire.fields import USPS_STATE_CODES
+from app.wire.records import AUDIT_FIELDS
+from app.wire.validation import load_item, normalise_errors
 
 INT32 = 2**31 - 1
 LICENSE_KEYS = [f.data_key or n for n, f in LICENSE_SCHEMA.load_fields.items()]

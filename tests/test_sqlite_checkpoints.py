@@ -1,11 +1,13 @@
-"""Background WAL checkpoints (app/sqlite_checkpoints.py): requests' commits no longer copy the
-WAL back into the database; a thread does, without ever creating or blocking a database."""
+"""Opt-in background WAL checkpoints (app/sqlite_checkpoints.py, ``SQLITE_CHECKPOINT_INTERVAL``
+> 0): requests' commits no longer copy the WAL back into the database; a thread does, without
+ever creating or blocking a database. Off by default: then nothing is started."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -144,3 +146,30 @@ def test_the_thread_is_started_again_in_a_forked_child(
     assert CHECKPOINTER._thread is not first and CHECKPOINTER._thread.is_alive()
     monkeypatch.undo()
     CHECKPOINTER.ensure_running()
+
+
+def test_by_default_nothing_is_started_and_no_file_is_made_beside_the_database(
+    backend: str, migrated_template: dict[str, str], tmp_path: Path
+) -> None:
+    """Checkpoints are SQLite's own unless the setting opts in: ``create_app`` starts no
+    thread, and a write leaves only SQLite's own files (the database, its WAL and index)."""
+    if backend != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    target = tmp_path / "plain.db"
+    shutil.copy(migrated_template["main"], target)
+    threads_before = {t.ident for t in threading.enumerate()}
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "DATABASES": {"main": f"sqlite:///{target}"},
+        }
+    )
+    try:
+        assert app.config["SQLITE_CHECKPOINT_INTERVAL"] == 0
+        write_licenses(app, range(1, 4))
+        assert {t.ident for t in threading.enumerate()} <= threads_before
+        assert str(target.resolve()) not in CHECKPOINTER.watched()
+        assert {p.name for p in tmp_path.iterdir()} <= {"plain.db", "plain.db-wal", "plain.db-shm"}
+    finally:
+        dispose_engines(app)

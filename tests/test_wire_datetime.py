@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.fields import WireDateTime, format_wire_datetime
+from app.wire.fields import WireDateTime, format_wire_datetime
 
 
 def reference(value: datetime) -> str:
@@ -52,7 +52,7 @@ def load(value: object) -> object:
 
 
 def test_a_repeated_date_time_is_parsed_once_and_read_the_same() -> None:
-    from app.api.fields import _parse_to_the_second
+    from app.wire.fields import _parse_to_the_second
 
     _parse_to_the_second.cache_clear()
     values = [load("2024-05-06 07:08:09.750 UTC") for _ in range(50)]
@@ -61,7 +61,7 @@ def test_a_repeated_date_time_is_parsed_once_and_read_the_same() -> None:
 
 
 def test_a_long_string_is_parsed_but_not_kept() -> None:
-    from app.api.fields import _parse_to_the_second
+    from app.wire.fields import _parse_to_the_second
 
     _parse_to_the_second.cache_clear()
     padded = " " * 100 + "2024-05-06T07:08:09Z" + " " * 100

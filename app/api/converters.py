@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.routing import BaseConverter
 
-from app.api.fields import INT32_MAX
+from app.wire.fields import INT32_MAX
 
 
 def _up_to(limit: int) -> str:

@@ -23,19 +23,9 @@ from werkzeug.routing import Rule
 from app.activity import ACTIVITY_HEADER
 from app.api.blueprints import VBAPI_PREFIX
 from app.api.envelope import JSON_MIMETYPE
-from app.api.fields import (
-    INT32_MAX,
-    INT32_MIN,
-    USPS_STATE_CODES,
-    Int32,
-    StateCode,
-    Text,
-    WireDateTime,
-)
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
 from app.api.requests import API_KEY_HEADER
-from app.api.schemas import AUDIT_FIELDS, ClientRecordSchema
 from app.api.wire_schemas import (
     AuthenticationResultSchema,
     AuthenticationSchema,
@@ -58,6 +48,16 @@ from app.licenses.expiry import (
 )
 from app.licenses.schemas import LicenseOutSchema, LicenseSchema
 from app.tenancy import DATABASE_HEADER
+from app.wire.fields import (
+    INT32_MAX,
+    INT32_MIN,
+    USPS_STATE_CODES,
+    Int32,
+    StateCode,
+    Text,
+    WireDateTime,
+)
+from app.wire.records import AUDIT_FIELDS, ClientRecordSchema
 
 bp = Blueprint("openapi", __name__)
 
@@ -547,7 +547,7 @@ def _add_components(spec: APISpec) -> None:
 
 
 def _teach_custom_fields(plugin: MarshmallowPlugin) -> None:
-    """field2property mappings of the fields in ``app.api.fields``."""
+    """field2property mappings of the fields in ``app.wire.fields``."""
     plugin.map_to_openapi_type(Int32, "integer", "int32")
     converter = plugin.converter
     assert converter is not None

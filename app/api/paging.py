@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError
-from app.api.fields import INT32_MAX
+from app.wire.fields import INT32_MAX
 
 PAGINATION_HEADER = "x-pagination"
 DEFAULT_PAGE_SIZE = 100

@@ -23,7 +23,6 @@ from app.auth.tokens import InvalidToken, verify_token
 from app.tenancy import (
     DATABASE_HEADER,
     UnknownDatabase,
-    read_one_row,
     request_session,
     resolve_database,
 )
@@ -110,9 +109,11 @@ def authenticate() -> Principal:
             "The bearer token is invalid, expired or for another database.",
             headers=BEARER_CHALLENGE,
         ) from None
-    # One statement for both checks, outside the request's transactions (read_one_row).
-    key_id, role = read_one_row(
-        db_session(), _API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username}
+    # One statement for both checks, in the request's transaction (a writer's, on a write).
+    key_id, role = (
+        db_session()
+        .execute(_API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username})
+        .one()
     )
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")

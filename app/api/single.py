@@ -11,9 +11,9 @@ from typing import Any
 from flask import Response
 
 from app.api.envelope import ApiError
-from app.api.fields import is_int32
 from app.batch.outcome import ItemOutcome
-from app.licenses.validation import FieldErrors, describe_errors
+from app.wire.fields import is_int32
+from app.wire.validation import FieldErrors, describe_errors
 
 
 def path_key_errors(item: Any, key_field: str, path_name: str, path_key: int) -> FieldErrors:

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.batch.engine import EntitySpec, upsert_rows
+from app.batch.engine import upsert_rows
 from app.batch.outcome import ItemOutcome
+from app.batch.spec import EntitySpec
 from app.credentials.models import ProviderCred
 from app.credentials.schemas import (
     KEY_FIELD,

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.fields import USPS_STATE_CODES, format_wire_datetime
 from app.audit import utcnow
 from app.credentials.models import ProviderCred
 from app.license_types.models import CredLicenseType
 from app.licenses.service import upsert_licenses
+from app.wire.fields import USPS_STATE_CODES, format_wire_datetime
 
 SEED_USER = "seed"
 

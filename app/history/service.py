@@ -8,8 +8,8 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.fields import WireDateTime
 from app.history.models import LicenseChange
+from app.wire.fields import WireDateTime
 
 
 class LicenseChangeSchema(Schema):

@@ -3,6 +3,8 @@
 The key is claimed in its own short transaction before any work, so a concurrent request with
 the same key sees the claim (409) and a later one the stored answer (replayed, or 422 when the
 request differs). A request that dies releases its claim, so the client can retry.
+Each step is a transaction of the request's own session: a second session would wait on
+SQLite for the write lock that the request's session already holds.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from app.api.envelope import JSON_MIMETYPE, ApiError
 from app.api.requests import Principal
 from app.audit import utcnow
 from app.idempotency.models import IdempotencyRecord
-from app.tenancy import begin_write, session_scope
+from app.tenancy import begin_write, request_session
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -41,14 +43,14 @@ class IdempotentRequest:
     def remember(self, response: Response) -> None:
         if self.record_id is None:
             return
-        with session_scope(self.database) as session:
-            begin_write(session)
-            session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.id == self.record_id)
-                .values(status=response.status_code, response_body=response.get_data(as_text=True))
-            )
-            session.commit()
+        session = request_session(self.database)
+        begin_write(session)
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == self.record_id)
+            .values(status=response.status_code, response_body=response.get_data(as_text=True))
+        )
+        session.commit()
         self.record_id = None
 
 
@@ -85,32 +87,33 @@ def idempotency(principal: Principal) -> Iterator[IdempotentRequest]:
 
 def _claim(principal: Principal, key: str, fingerprint: str) -> IdempotentRequest:
     now = utcnow()
-    with session_scope(principal.database) as session:
-        begin_write(session)
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.api_key_id == principal.api_key_id,
-                IdempotencyRecord.created_at < now - RETENTION,
-            )
+    session = request_session(principal.database)
+    session.commit()  # the authentication read's transaction: the claim commits on its own
+    begin_write(session)
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == principal.api_key_id,
+            IdempotencyRecord.created_at < now - RETENTION,
         )
-        record = IdempotencyRecord(
-            api_key_id=principal.api_key_id,
-            idempotency_key=key,
-            request_hash=fingerprint,
-            created_at=now,
+    )
+    record = IdempotencyRecord(
+        api_key_id=principal.api_key_id,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        created_at=now,
+    )
+    session.add(record)
+    try:
+        session.commit()
+        return IdempotentRequest(record_id=record.id, database=principal.database)
+    except IntegrityError:
+        session.rollback()
+    existing = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == principal.api_key_id,
+            IdempotencyRecord.idempotency_key == key,
         )
-        session.add(record)
-        try:
-            session.commit()
-            return IdempotentRequest(record_id=record.id, database=principal.database)
-        except IntegrityError:
-            session.rollback()
-        existing = session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.api_key_id == principal.api_key_id,
-                IdempotencyRecord.idempotency_key == key,
-            )
-        )
+    )
     if existing is None:  # released between our insert and our read: the client may retry
         raise ApiError(409, f"A request with this {HEADER} is still being processed.")
     if existing.request_hash != fingerprint:
@@ -127,10 +130,11 @@ def _claim(principal: Principal, key: str, fingerprint: str) -> IdempotentReques
 
 
 def _release(database: str, record_id: int) -> None:
-    with session_scope(database) as session:
-        begin_write(session)
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-        session.commit()
+    session = request_session(database)
+    session.rollback()  # whatever the failed work left open
+    begin_write(session)
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+    session.commit()
 
 
 def respond_idempotently(principal: Principal, produce: Callable[[], Response]) -> Response:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.api.fields import Int32, Text, WireDateTime
-from app.api.schemas import ClientRecordSchema, client_fields
+from app.wire.fields import Int32, Text, WireDateTime
+from app.wire.records import ClientRecordSchema, client_fields
 
 KEY_FIELD = "credLicenseType_Key"
 

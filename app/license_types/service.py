@@ -9,8 +9,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.batch.engine import Dependent, EntitySpec, delete_rows, upsert_rows
+from app.batch.engine import delete_rows, upsert_rows
 from app.batch.outcome import ItemOutcome
+from app.batch.spec import Dependent, EntitySpec
 from app.license_types.models import CredLicenseType
 from app.license_types.schemas import KEY_FIELD, LICENSE_TYPE_SCHEMA, WRITABLE_FIELDS
 from app.licenses.models import ProviderCredLicense

@@ -30,7 +30,7 @@ from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
 from app.licenses.service import delete_licenses, upsert_licenses
-from app.licenses.validation import describe_errors
+from app.wire.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
 

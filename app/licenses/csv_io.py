@@ -11,11 +11,11 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.schemas import AUDIT_FIELDS
 from app.batch.outcome import ParentNotFound
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
 from app.licenses.service import upsert_licenses
+from app.wire.records import AUDIT_FIELDS
 
 CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "entry_User", "update_Date", "update_User"]
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}

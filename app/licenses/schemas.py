@@ -7,9 +7,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from app.api.fields import Int32, StateCode, Text, WireDateTime
-from app.api.schemas import ClientRecordSchema, client_fields
 from app.audit import utcnow
+from app.wire.fields import Int32, StateCode, Text, WireDateTime
+from app.wire.records import ClientRecordSchema, client_fields
 
 KEY_FIELD = "providerCredLicense_Key"
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.batch.engine import EntitySpec, HistorySpec, Reference, delete_rows, upsert_rows
+from app.batch.engine import delete_rows, upsert_rows
 from app.batch.outcome import ItemOutcome
+from app.batch.spec import EntitySpec, HistorySpec, Reference
 from app.credentials.models import ProviderCred
 from app.history.models import LicenseChange
 from app.license_types.models import CredLicenseType

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from app.api.fields import INT32_MAX, INT32_MIN
 from app.credentials.models import ProviderCred
 from app.ui.expiry import ExpiryClock, counts_by_cred
 from app.ui.paging import Page, clamp
+from app.wire.fields import INT32_MAX, INT32_MIN
 
 
 @dataclass(frozen=True)

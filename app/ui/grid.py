@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.api.fields import INT32_MAX
 from app.batch.outcome import (
     CONFLICT,
     CREATED,
@@ -27,6 +26,7 @@ from app.batch.outcome import (
 )
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_SCHEMA
+from app.wire.fields import INT32_MAX
 
 REFRESHED = "refreshed"
 ROW_LEVEL = "_item"

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api.fields import INT32_MAX, USPS_STATE_CODES
 from app.credentials.models import ProviderCred
 from app.history.models import LicenseChange
 from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
+from app.wire.fields import INT32_MAX, USPS_STATE_CODES
 
 STATE_CODES: tuple[str, ...] = tuple(sorted(USPS_STATE_CODES))
 

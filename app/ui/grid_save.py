@@ -248,12 +248,21 @@ def _outcome_line(
             )
         return row.kept(
             outcome=CONFLICT,
-            message=outcome.body,
+            message=_conflict_message(row, current),
             stored_version="" if current is None else version_of(current),
             conflict=_conflict(row, current),
         )
     errors = dict(outcome.errors) or {ROW_LEVEL: [outcome.body]}
     return row.kept(outcome=outcome.action, errors=errors)
+
+
+def _conflict_message(row: SubmittedRow, current: ProviderCredLicense | None) -> str:
+    """The grid's own words for a row someone else changed since the page was loaded."""
+    if current is None:
+        return "Deleted by someone else since you loaded it."
+    if row.is_new:
+        return "Created by someone else since you loaded it."
+    return f"Changed by {current.update_user or 'someone'} since you loaded it; not saved."
 
 
 def _is_version_conflict(

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.fields import parse_wire_datetime
 from app.history.models import LicenseChange
 from app.license_types.models import CredLicenseType
 from app.ui.grid import COLUMNS, cell_datetime
+from app.wire.fields import parse_wire_datetime
 
 TYPE_FIELD = "credLicenseType_Key"
 FIELD_LABELS = {c.name: c.label for c in COLUMNS} | {"providerCred_Key": "Provider credential"}

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from app.api.fields import INT32_MAX
 from app.licenses.schemas import WRITABLE_FIELDS
 from app.ui.grid import (
     COLUMN_NAMES,
@@ -19,6 +18,7 @@ from app.ui.grid import (
     next_suggestion,
 )
 from app.ui.grid_save import SubmittedRow, plan_save, to_item
+from app.wire.fields import INT32_MAX
 
 KEY = "providerCredLicense_Key"
 LOADED = datetime(2025, 3, 1, 10, 20, 30, 123456)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from gridpage import text_of
 
-from app.api.fields import format_wire_datetime
 from app.audit import utcnow
 from app.ui import expiry
 from app.ui.expiry import ExpiryClock
+from app.wire.fields import format_wire_datetime
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 DAY = timedelta(days=1)

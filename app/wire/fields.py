@@ -1,7 +1,7 @@
 """Marshmallow fields with VBAPI's wire rules.
 
 Each field does all of its checking in ``_deserialize`` (type, range, length, format), so the
-schema's fast path (``app.api.fastload``) can call exactly the same code and the schema stays the
+schema's fast path (``app.wire.fastload``) can call exactly the same code and the schema stays the
 single source of what is valid.
 """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from app.api.fastload import fast_loader
+from app.wire.fastload import fast_loader
 
 FieldErrors = dict[str, list[str]]
 
@@ -14,7 +14,7 @@ FieldErrors = dict[str, list[str]]
 def load_item(schema: Schema, raw: Any) -> tuple[dict[str, Any] | None, FieldErrors]:
     """Load one item; ``(data, {})`` when valid, ``(None, errors)`` otherwise.
 
-    The schema's fast path (``app.api.fastload``) loads the items it accepts with the same
+    The schema's fast path (``app.wire.fastload``) loads the items it accepts with the same
     field code; every other item goes through ``schema.load``, which words the errors.
     """
     if not isinstance(raw, dict):

@@ -1,0 +1,195 @@
+"""The batch engine's statements: one per operation, whatever the number of items, built with
+SQLAlchemy Core and the dialect's own ``insert(...).on_conflict_do_update(...)``.
+
+A set of keys is always one bound parameter (``key_in``): an integer array on PostgreSQL
+(``IN (SELECT unnest(:keys))``, a semi-join whose plan does not depend on how many keys there
+are), a JSON list on SQLite (``IN (SELECT value FROM json_each(:keys))``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from app.batch.outcome import ParentNotFound
+from app.batch.spec import EntitySpec
+
+
+def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
+    """``column IN (the key set bound as parameter)``; bind it with ``key_set``."""
+    if dialect_name == "postgresql":
+        keys = select(func.unnest(bindparam(parameter, type_=ARRAY(Integer))))
+    else:
+        keys = select(literal_column("value")).select_from(
+            func.json_each(bindparam(parameter, type_=String))
+        )
+    return column.in_(keys)
+
+
+def key_set(dialect_name: str, keys: Iterable[int]) -> Any:
+    """The value of a ``key_in`` parameter: the distinct keys, sorted."""
+    values = sorted(set(keys))
+    return values if dialect_name == "postgresql" else orjson.dumps(values).decode()
+
+
+def lock_keys(connection: Connection, namespace: int, keys: Sequence[int]) -> None:
+    """PostgreSQL: transaction-scoped advisory locks on ``keys``, in key order (no deadlock),
+    so two writers of the same new key are serialised and the second sees the first's row."""
+    if connection.dialect.name != "postgresql" or not keys:
+        return
+    connection.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:namespace, k) FROM "
+            "(SELECT DISTINCT unnest(CAST(:keys AS integer[])) AS k ORDER BY k OFFSET 0) AS s"
+        ),
+        {"namespace": namespace, "keys": sorted(set(keys))},
+    )
+
+
+def read_state(
+    connection: Connection,
+    spec: EntitySpec,
+    keys: Sequence[int],
+    parent_key: int | None,
+    wanted_refs: Mapping[str, set[int]],
+) -> tuple[dict[int, dict[str, Any]], dict[str, set[int]]]:
+    """One statement: the stored rows of ``keys``, whether the parent exists, and which of the
+    wanted referenced keys exist (by reference column). Raises ``ParentNotFound``."""
+    lookups: list[tuple[str, Table, str, Iterable[int]]] = []
+    if spec.parent_table is not None and parent_key is not None:
+        lookups.append(("parent", spec.parent_table, spec.parent_key_column or "", [parent_key]))
+    for ref in spec.references:
+        if ref.column in wanted_refs:
+            lookups.append((ref.column, ref.table, ref.key_column, wanted_refs[ref.column]))
+    found: dict[str, set[int]] = {kind: set() for kind, *_ in lookups}
+    existing: dict[int, dict[str, Any]] = {}
+    if keys or lookups:
+        dialect = connection.dialect.name
+        statement = _state_statement(
+            dialect,
+            spec.table,
+            spec.key_column,
+            bool(keys),
+            tuple((t, c) for _, t, c, _ in lookups),
+        )
+        parameters = {f"lookup_{i}": key_set(dialect, k) for i, (*_, k) in enumerate(lookups)}
+        if keys:
+            parameters["keys"] = key_set(dialect, keys)
+        for row in connection.execute(statement, parameters).mappings():
+            kind = row["kind"]
+            if kind < 0:
+                existing[row[spec.key_column]] = dict(row)
+            else:
+                found[lookups[kind][0]].add(row[spec.key_column])
+    if spec.parent_table is not None and parent_key is not None and not found["parent"]:
+        raise ParentNotFound(parent_key)
+    return existing, found
+
+
+@lru_cache(maxsize=64)
+def _state_statement(
+    dialect_name: str,
+    table: Table,
+    key_column: str,
+    with_rows: bool,
+    lookups: tuple[tuple[Table, str], ...],
+) -> Select[Any] | CompoundSelect[Any]:
+    """``UNION ALL`` of the rows' branch (kind -1) and one branch per lookup (kind ``i``), which
+    puts its key where the rows have theirs (keys are integers on both sides)."""
+    branches = []
+    if with_rows:
+        branches.append(
+            select(literal_column("-1", Integer).label("kind"), *table.c).where(
+                key_in(table.c[key_column], "keys", dialect_name)
+            )
+        )
+    for index, (lookup_table, lookup_column) in enumerate(lookups):
+        key = lookup_table.c[lookup_column]
+        columns = [
+            key.label(c.name) if c.name == key_column else null().label(c.name) for c in table.c
+        ]
+        branches.append(
+            select(literal_column(str(index), Integer).label("kind"), *columns).where(
+                key_in(key, f"lookup_{index}", dialect_name)
+            )
+        )
+    if len(branches) == 1:
+        return branches[0]
+    return union_all(*branches)
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    key_column: str,
+    update_columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """Insert ``rows``; a row whose key exists gets only its ``update_columns`` set."""
+    if rows:
+        connection.execute(
+            _upsert_statement(connection.dialect.name, table, key_column, tuple(update_columns)),
+            rows,
+        )
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect_name: str, table: Table, key_column: str, update_columns: tuple[str, ...]
+) -> Any:
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key_column]],
+        set_={name: statement.excluded[name] for name in update_columns},
+    )
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(table), rows)
+
+
+def delete_keys(connection: Connection, spec: EntitySpec, keys: Iterable[int]) -> None:
+    dialect = connection.dialect.name
+    column = spec.table.c[spec.key_column]
+    connection.execute(
+        delete(spec.table).where(key_in(column, "keys", dialect)), {"keys": key_set(dialect, keys)}
+    )
+
+
+def keys_in_use(connection: Connection, spec: EntitySpec, keys: Sequence[int]) -> dict[int, str]:
+    """The keys some dependent row still points at, with that dependent's label."""
+    in_use: dict[int, str] = {}
+    if not keys:
+        return in_use
+    dialect = connection.dialect.name
+    for dependent in spec.dependents:
+        column = dependent.table.c[dependent.column]
+        statement = select(column).distinct().where(key_in(column, "keys", dialect))
+        for (key,) in connection.execute(statement, {"keys": key_set(dialect, keys)}):
+            in_use.setdefault(key, dependent.label)
+    return in_use
