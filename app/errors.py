@@ -9,14 +9,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import ApiError, problem_response
+from app.api.paths import is_api_path
 
 log = logging.getLogger("credgrid.errors")
-
-UI_PREFIXES = ("/ui", "/static")
-
-
-def is_api_path(path: str) -> bool:
-    return not (path == "/" or path.startswith(UI_PREFIXES))
 
 
 def register_error_handlers(app: Flask) -> None:

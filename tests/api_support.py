@@ -6,10 +6,6 @@ import json
 from typing import Any
 
 
-def license_item(key: int, cred: int = 1, **fields: Any) -> dict[str, Any]:
-    return {"providerCredLicense_Key": key, "providerCred_Key": cred, **fields}
-
-
 def data(response: Any) -> Any:
     body = response.get_json()
     assert body["error"] is None, body

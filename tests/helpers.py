@@ -1,25 +1,10 @@
-"""Small builders shared by the API and service tests."""
+"""Small helpers shared by the API and service tests (item builders: tests/factories.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 BATCH_URL = "/provider-credentialing/{cred}/licenses-batch"
-
-
-def license_item(key: int, cred: int = 1, **fields: Any) -> dict[str, Any]:
-    """A valid license item for ProviderCred ``cred``; ``fields`` override or add members."""
-    item: dict[str, Any] = {
-        "providerCredLicense_Key": key,
-        "providerCred_Key": cred,
-        "license_Name": f"License {key}",
-        "license_Number": f"N-{key}",
-        "state": "NY",
-        "effective_Date": "2024-01-01T00:00:00Z",
-        "term_Date": "2026-01-01T00:00:00Z",
-    }
-    item.update(fields)
-    return item
 
 
 def results(response: Any) -> list[tuple[str | None, int, str]]:

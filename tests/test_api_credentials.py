@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.api_support import data, pagination, problem
+from tests.factories import cred_item
 
 BASE = "/providers/P1/credentialing"
 WIRE_FIELDS = [
@@ -26,16 +27,6 @@ WIRE_FIELDS = [
     "update_Date",
     "update_User",
 ]
-
-
-def cred_item(key: int, provider: str = "P1", **fields: Any) -> dict[str, Any]:
-    return {
-        "providerCred_Key": key,
-        "provider_ID": provider,
-        "credType_Key": 1,
-        "effective_Date": "2024-01-01T00:00:00Z",
-        **fields,
-    }
 
 
 @pytest.fixture

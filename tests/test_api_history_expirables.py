@@ -13,7 +13,8 @@ from app.licenses.expiry import expirables_report
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
 from app.wire.fields import format_wire_datetime
-from tests.api_support import data, license_item, problem
+from tests.api_support import data, problem
+from tests.factories import bare_license_item
 
 LICENSES = "/provider-credentialing/1/licenses"
 
@@ -33,13 +34,13 @@ def test_history_groups_changes_newest_first(
     make_cred(1)
     make_license_type(3)
     created = client.post(
-        LICENSES, json=license_item(5, state="CA", credLicenseType_Key=3), headers=headers
+        LICENSES, json=bare_license_item(5, state="CA", credLicenseType_Key=3), headers=headers
     )
     updated = client.put(
-        f"{LICENSES}/5", json=license_item(5, state="NY", license_Name="MD"), headers=headers
+        f"{LICENSES}/5", json=bare_license_item(5, state="NY", license_Name="MD"), headers=headers
     )
     client.put(
-        f"{LICENSES}/5", json=license_item(5, state="NY", license_Name="MD"), headers=headers
+        f"{LICENSES}/5", json=bare_license_item(5, state="NY", license_Name="MD"), headers=headers
     )
     deleted = client.delete(f"{LICENSES}/5", headers=headers)
 
@@ -105,7 +106,7 @@ def test_history_not_found(
 ) -> None:
     make_cred(1)
     make_cred(2)
-    assert client.post(LICENSES, json=license_item(5), headers=headers).status_code == 200
+    assert client.post(LICENSES, json=bare_license_item(5), headers=headers).status_code == 200
     response = client.get(url, headers=headers)
     assert response.status_code == 404
     assert problem(response)["detail"] == detail
@@ -115,7 +116,7 @@ def test_history_is_readable_by_viewers(
     client: Any, auth_headers: Callable, make_cred: Callable
 ) -> None:
     make_cred(1)
-    client.post(LICENSES, json=license_item(5), headers=auth_headers())
+    client.post(LICENSES, json=bare_license_item(5), headers=auth_headers())
     response = client.get(f"{LICENSES}/5/history", headers=auth_headers(role="viewer"))
     assert response.status_code == 200
     assert [e["action"] for e in data(response)] == ["created"]
@@ -149,7 +150,7 @@ def expiring(make_cred: Callable, session_for: Callable) -> dict[str, int]:
             (outcome,) = upsert_licenses(
                 session,
                 cred,
-                [license_item(key, cred, term_Date=wire(term), psV_Date=wire(psv))],
+                [bare_license_item(key, cred, term_Date=wire(term), psV_Date=wire(psv))],
                 actor="seed",
                 activity_id="setup",
             )

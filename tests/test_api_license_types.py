@@ -9,13 +9,10 @@ import pytest
 
 from app.batch import write
 from tests.api_support import data, pagination, problem
+from tests.factories import type_item
 
 BASE = "/credentialing-license-types"
 BATCH = f"{BASE}-batch"
-
-
-def type_item(key: Any, **fields: Any) -> dict[str, Any]:
-    return {"credLicenseType_Key": key, **fields}
 
 
 def result(key: str | None, status: int, body: str) -> dict[str, Any]:

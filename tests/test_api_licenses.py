@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.history.models import LicenseChange
 from app.licenses.service import upsert_licenses
-from tests.api_support import data, license_item, pagination, problem
+from tests.api_support import data, pagination, problem
+from tests.factories import bare_license_item
 
 LICENSES = "/provider-credentialing/1/licenses"
 
@@ -64,7 +65,7 @@ def keys(response: Any) -> list[int]:
 
 
 def test_list_is_paged_with_x_pagination(client: Any, headers: dict, add_licenses: Callable):
-    add_licenses(1, *(license_item(k) for k in (5, 3, 1, 4, 2)))
+    add_licenses(1, *(bare_license_item(k) for k in (5, 3, 1, 4, 2)))
     response = client.get(f"{LICENSES}?page=2&pageSize=2", headers=headers)
     assert response.status_code == 200
     assert keys(response) == [3, 4]
@@ -90,7 +91,7 @@ def test_list_defaults_and_empty(client: Any, headers: dict, make_cred: Callable
 
 
 def test_list_page_past_the_end_is_empty(client: Any, headers: dict, add_licenses: Callable):
-    add_licenses(1, license_item(1))
+    add_licenses(1, bare_license_item(1))
     response = client.get(f"{LICENSES}?page=3", headers=headers)
     assert response.status_code == 200
     assert data(response) == []
@@ -98,7 +99,7 @@ def test_list_page_past_the_end_is_empty(client: Any, headers: dict, add_license
 
 
 def test_list_writes_the_wire_format(client: Any, headers: dict, add_licenses: Callable) -> None:
-    add_licenses(1, license_item(7, state="ny", term_Date="2030-05-01 00:00:00 UTC"))
+    add_licenses(1, bare_license_item(7, state="ny", term_Date="2030-05-01 00:00:00 UTC"))
     (row,) = data(client.get(LICENSES, headers=headers))
     assert list(row) == WIRE_FIELDS
     assert row["state"] == "NY"
@@ -109,8 +110,8 @@ def test_list_writes_the_wire_format(client: Any, headers: dict, add_licenses: C
 def test_list_shows_only_this_provider_creds_licenses(
     client: Any, headers: dict, add_licenses: Callable
 ) -> None:
-    add_licenses(1, license_item(1), license_item(2))
-    add_licenses(2, license_item(3, cred=2))
+    add_licenses(1, bare_license_item(1), bare_license_item(2))
+    add_licenses(2, bare_license_item(3, cred=2))
     assert keys(client.get(LICENSES, headers=headers)) == [1, 2]
     assert keys(client.get("/provider-credentialing/2/licenses", headers=headers)) == [3]
 
@@ -131,10 +132,10 @@ def test_list_sort_by(
 ) -> None:
     add_licenses(
         1,
-        license_item(1, state="CA", license_Number="A"),
-        license_item(2, state="TX", license_Number="B"),
-        license_item(3, state="CA", license_Number="C"),
-        license_item(4, license_Number="D"),
+        bare_license_item(1, state="CA", license_Number="A"),
+        bare_license_item(2, state="TX", license_Number="B"),
+        bare_license_item(3, state="CA", license_Number="C"),
+        bare_license_item(4, license_Number="D"),
     )
     response = client.get(LICENSES, query_string={"sortBy": sort_by}, headers=headers)
     assert response.status_code == 200
@@ -199,7 +200,7 @@ def test_list_unknown_provider_cred_is_404(client: Any, headers: dict) -> None:
 def test_list_under_vbasoftware_and_for_viewers(
     client: Any, auth_headers: Callable, add_licenses: Callable
 ) -> None:
-    add_licenses(1, license_item(1))
+    add_licenses(1, bare_license_item(1))
     response = client.get(f"/vbasoftware{LICENSES}", headers=auth_headers(role="viewer"))
     assert response.status_code == 200
     assert keys(response) == [1]
@@ -213,8 +214,8 @@ def test_list_needs_authentication(client: Any, make_cred: Callable) -> None:
 
 
 def test_list_is_per_database(client: Any, auth_headers: Callable, add_licenses: Callable):
-    add_licenses(1, license_item(1))
-    add_licenses(1, license_item(2), database="other")
+    add_licenses(1, bare_license_item(1))
+    add_licenses(1, bare_license_item(2), database="other")
     assert keys(client.get(LICENSES, headers=auth_headers("other"))) == [2]
 
 
@@ -223,7 +224,7 @@ def test_list_is_per_database(client: Any, auth_headers: Callable, add_licenses:
 
 
 def test_get_one(client: Any, headers: dict, add_licenses: Callable) -> None:
-    add_licenses(1, license_item(5, license_Name="Medical"))
+    add_licenses(1, bare_license_item(5, license_Name="Medical"))
     response = client.get(f"{LICENSES}/5", headers=headers)
     assert response.status_code == 200
     license = data(response)
@@ -244,7 +245,7 @@ def test_get_one(client: Any, headers: dict, add_licenses: Callable) -> None:
 def test_get_not_found(
     client: Any, headers: dict, add_licenses: Callable, make_cred: Callable, url: str, detail: str
 ) -> None:
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     make_cred(2)
     response = client.get(url, headers=headers)
     assert response.status_code == 404
@@ -260,7 +261,7 @@ def test_create_answers_200_with_the_stored_license(
 ) -> None:
     make_cred(1)
     make_license_type(3)
-    item = license_item(
+    item = bare_license_item(
         5,
         credLicenseType_Key=3,
         state=" ca ",
@@ -283,10 +284,10 @@ def test_create_answers_200_with_the_stored_license(
 def test_create_existing_key_is_409_under_any_provider_cred(
     client: Any, headers: dict, add_licenses: Callable
 ) -> None:
-    add_licenses(2, license_item(5, cred=2))
-    add_licenses(1, license_item(6))
+    add_licenses(2, bare_license_item(5, cred=2))
+    add_licenses(1, bare_license_item(6))
     for key in (5, 6):
-        response = client.post(LICENSES, json=license_item(key), headers=headers)
+        response = client.post(LICENSES, json=bare_license_item(key), headers=headers)
         assert response.status_code == 409
         assert problem(response)["detail"] == f"providerCredLicense_Key {key} already exists."
 
@@ -295,29 +296,29 @@ def test_create_existing_key_is_409_under_any_provider_cred(
     ("item", "errors"),
     [
         (
-            license_item(5, license_Number="x" * 51),
+            bare_license_item(5, license_Number="x" * 51),
             {"license_Number": ["Longer than maximum length 50."]},
         ),
         (
-            license_item(5, state="ZZ"),
+            bare_license_item(5, state="ZZ"),
             {"state": ["Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI)."]},
         ),
-        (license_item(5, colour="red"), {"colour": ["Unknown field."]}),
+        (bare_license_item(5, colour="red"), {"colour": ["Unknown field."]}),
         (
             {"providerCred_Key": 1},
             {"providerCredLicense_Key": ["Missing data for required field."]},
         ),
-        (license_item("5"), {"providerCredLicense_Key": ["Not a valid integer."]}),
+        (bare_license_item("5"), {"providerCredLicense_Key": ["Not a valid integer."]}),
         (
-            license_item(5, effective_Date="2024-02-01", term_Date="2024-01-01"),
+            bare_license_item(5, effective_Date="2024-02-01", term_Date="2024-01-01"),
             {"term_Date": ["Must not be before effective_Date."]},
         ),
         (
-            license_item(5, credLicenseType_Key=99),
+            bare_license_item(5, credLicenseType_Key=99),
             {"credLicenseType_Key": ["No license type 99 in this database."]},
         ),
         (
-            license_item(5, cred=2),
+            bare_license_item(5, cred=2),
             {"providerCred_Key": ["Does not match the providerCredKey in the path (1)."]},
         ),
     ],
@@ -337,13 +338,15 @@ def test_create_invalid_is_400_naming_each_field(
 
 def test_create_psv_date_in_the_future_is_400(client: Any, headers: dict, make_cred: Callable):
     make_cred(1)
-    response = client.post(LICENSES, json=license_item(5, psV_Date="2999-01-01"), headers=headers)
+    response = client.post(
+        LICENSES, json=bare_license_item(5, psV_Date="2999-01-01"), headers=headers
+    )
     assert response.status_code == 400
     assert list(problem(response)["errors"]) == ["psV_Date"]
 
 
 def test_create_under_unknown_provider_cred_is_404(client: Any, headers: dict) -> None:
-    response = client.post(LICENSES, json=license_item(5, state="ZZ"), headers=headers)
+    response = client.post(LICENSES, json=bare_license_item(5, state="ZZ"), headers=headers)
     assert response.status_code == 404
     assert problem(response)["detail"] == "No provider credential 1 in this database."
 
@@ -384,7 +387,7 @@ def test_create_request_checks(
 
 def test_create_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cred: Callable):
     make_cred(1)
-    response = client.post(LICENSES, json=license_item(5), headers=auth_headers(role="viewer"))
+    response = client.post(LICENSES, json=bare_license_item(5), headers=auth_headers(role="viewer"))
     assert response.status_code == 403
     assert problem(response)["detail"] == (
         "User 'viewer-main' has the viewer role and cannot write."
@@ -396,9 +399,9 @@ def test_create_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cre
 
 
 def test_update_replaces_the_whole_record(client: Any, headers: dict, add_licenses: Callable):
-    add_licenses(1, license_item(5, license_Name="Old", state="CA"))
+    add_licenses(1, bare_license_item(5, license_Name="Old", state="CA"))
     before = data(client.get(f"{LICENSES}/5", headers=headers))
-    response = client.put(f"{LICENSES}/5", json=license_item(5, state="tx"), headers=headers)
+    response = client.put(f"{LICENSES}/5", json=bare_license_item(5, state="tx"), headers=headers)
     assert response.status_code == 200
     after = data(response)
     assert after["state"] == "TX"
@@ -410,8 +413,8 @@ def test_update_replaces_the_whole_record(client: Any, headers: dict, add_licens
 def test_update_unchanged_leaves_audit_and_history_alone(
     client: Any, headers: dict, add_licenses: Callable, session_for: Callable
 ) -> None:
-    add_licenses(1, license_item(5, state="CA"))
-    response = client.put(f"{LICENSES}/5", json=license_item(5, state="CA"), headers=headers)
+    add_licenses(1, bare_license_item(5, state="CA"))
+    response = client.put(f"{LICENSES}/5", json=bare_license_item(5, state="CA"), headers=headers)
     assert response.status_code == 200
     assert data(response)["update_User"] == "seed"
     with session_for() as session:
@@ -422,40 +425,40 @@ def test_update_unchanged_leaves_audit_and_history_alone(
 @pytest.mark.parametrize(
     ("url", "item", "status", "detail"),
     [
-        (f"{LICENSES}/6", license_item(6), 404, "No license 6 under providerCredKey 1."),
+        (f"{LICENSES}/6", bare_license_item(6), 404, "No license 6 under providerCredKey 1."),
         (
             "/provider-credentialing/2/licenses/5",
-            license_item(5, cred=2),
+            bare_license_item(5, cred=2),
             404,
             "No license 5 under providerCredKey 2.",
         ),
         (
             "/provider-credentialing/9/licenses/5",
-            license_item(5, cred=9),
+            bare_license_item(5, cred=9),
             404,
             "No provider credential 9 in this database.",
         ),
         (
             "/provider-credentialing/9/licenses/5",
-            license_item(6, cred=9),
+            bare_license_item(6, cred=9),
             404,
             "No provider credential 9 in this database.",
         ),
         (
             f"{LICENSES}/5",
-            license_item(6),
+            bare_license_item(6),
             400,
             "providerCredLicense_Key: Does not match the providerCredLicenseKey in the path (5).",
         ),
         (
             f"{LICENSES}/5",
-            license_item(5, cred=2),
+            bare_license_item(5, cred=2),
             400,
             "providerCred_Key: Does not match the providerCredKey in the path (1).",
         ),
         (
             f"{LICENSES}/5",
-            license_item(5, state="XX"),
+            bare_license_item(5, state="XX"),
             400,
             "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
         ),
@@ -477,7 +480,7 @@ def test_update_errors(
     status: int,
     detail: str,
 ) -> None:
-    add_licenses(1, license_item(5, state="CA"))
+    add_licenses(1, bare_license_item(5, state="CA"))
     make_cred(2)
     response = client.put(url, json=item, headers=headers)
     assert response.status_code == status
@@ -486,17 +489,17 @@ def test_update_errors(
 
 
 def test_update_key_mismatch_names_the_field(client: Any, headers: dict, add_licenses: Callable):
-    add_licenses(1, license_item(5))
-    response = client.put(f"{LICENSES}/5", json=license_item(6), headers=headers)
+    add_licenses(1, bare_license_item(5))
+    response = client.put(f"{LICENSES}/5", json=bare_license_item(6), headers=headers)
     assert problem(response)["errors"] == {
         "providerCredLicense_Key": ["Does not match the providerCredLicenseKey in the path (5)."]
     }
 
 
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_licenses: Callable):
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     response = client.put(
-        f"{LICENSES}/5", json=license_item(5), headers=auth_headers(role="viewer")
+        f"{LICENSES}/5", json=bare_license_item(5), headers=auth_headers(role="viewer")
     )
     assert response.status_code == 403
 
@@ -506,7 +509,7 @@ def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_lice
 
 
 def test_delete_is_204_without_a_body(client: Any, headers: dict, add_licenses: Callable):
-    add_licenses(1, license_item(5), license_item(6))
+    add_licenses(1, bare_license_item(5), bare_license_item(6))
     response = client.delete(f"{LICENSES}/5", headers=headers)
     assert response.status_code == 204
     assert response.data == b""
@@ -527,7 +530,7 @@ def test_delete_is_204_without_a_body(client: Any, headers: dict, add_licenses: 
 def test_delete_not_found(
     client: Any, headers: dict, add_licenses: Callable, make_cred: Callable, url: str, detail: str
 ) -> None:
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     make_cred(2)
     response = client.delete(url, headers=headers)
     assert response.status_code == 404
@@ -536,13 +539,13 @@ def test_delete_not_found(
 
 
 def test_delete_twice_is_404(client: Any, headers: dict, add_licenses: Callable) -> None:
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     assert client.delete(f"{LICENSES}/5", headers=headers).status_code == 204
     assert client.delete(f"{LICENSES}/5", headers=headers).status_code == 404
 
 
 def test_delete_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_licenses: Callable):
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     response = client.delete(f"{LICENSES}/5", headers=auth_headers(role="viewer"))
     assert response.status_code == 403
     assert client.get(f"{LICENSES}/5", headers=auth_headers()).status_code == 200
@@ -551,8 +554,8 @@ def test_delete_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_lice
 def test_routes_answer_under_vbasoftware(client: Any, headers: dict, make_cred: Callable) -> None:
     make_cred(1)
     base = f"/vbasoftware{LICENSES}"
-    assert client.post(base, json=license_item(5), headers=headers).status_code == 200
-    assert client.put(f"{base}/5", json=license_item(5), headers=headers).status_code == 200
+    assert client.post(base, json=bare_license_item(5), headers=headers).status_code == 200
+    assert client.put(f"{base}/5", json=bare_license_item(5), headers=headers).status_code == 200
     assert client.get(f"{base}/5", headers=headers).status_code == 200
     assert client.get(f"{base}/5/history", headers=headers).status_code == 200
     assert client.delete(f"{base}/5", headers=headers).status_code == 204
@@ -561,7 +564,7 @@ def test_routes_answer_under_vbasoftware(client: Any, headers: dict, make_cred: 
 def test_bodiless_requests_ignore_their_content_type(
     client: Any, headers: dict, add_licenses: Callable
 ) -> None:
-    add_licenses(1, license_item(5))
+    add_licenses(1, bare_license_item(5))
     json_headers = {**headers, "Content-Type": "application/json"}
     assert client.get(f"{LICENSES}/5", headers=json_headers).status_code == 200
     assert client.get(LICENSES, headers=json_headers).status_code == 200

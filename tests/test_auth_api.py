@@ -9,7 +9,8 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.helpers import BATCH_URL, license_item
+from tests.factories import license_item
+from tests.helpers import BATCH_URL
 
 
 def basic(username: str, password: str) -> str:

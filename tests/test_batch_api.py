@@ -9,12 +9,9 @@ import pytest
 from app.auth.keys import revoke_api_key
 from app.auth.tokens import mint_token
 from tests.conftest import TEST_SECRET
+from tests.factories import bare_license_item
 
 PATH = "/provider-credentialing/1/licenses-batch"
-
-
-def item(key: Any, **changes: Any) -> dict[str, Any]:
-    return {"providerCredLicense_Key": key, "providerCred_Key": 1, **changes}
 
 
 @pytest.fixture
@@ -23,7 +20,12 @@ def cred(make_cred: Any) -> int:
 
 
 def test_batch_answers_each_item_in_order(client: Any, auth_headers: Any, cred: int):
-    body = [item(5012), item(5012.5), item(7, state="XX"), item(8)]
+    body = [
+        bare_license_item(5012),
+        bare_license_item(5012.5),
+        bare_license_item(7, state="XX"),
+        bare_license_item(8),
+    ]
     response = client.put(PATH, json=body, headers=auth_headers())
     assert response.status_code == 207
     data = response.get_json()["data"]
@@ -49,7 +51,7 @@ def test_batch_answers_each_item_in_order(client: Any, auth_headers: Any, cred: 
             "body": "Created",
         },
     ]
-    again = client.put(PATH, json=[item(8, license_Name="x")], headers=auth_headers())
+    again = client.put(PATH, json=[bare_license_item(8, license_Name="x")], headers=auth_headers())
     assert again.get_json()["data"][0]["status"] == 200
 
 
@@ -57,12 +59,12 @@ def test_a_batch_request_costs_constant_statements(
     client: Any, auth_headers: Any, cred: int, count_statements: Any
 ):
     headers = auth_headers()
-    client.put(PATH, json=[item(k) for k in range(0, 1000, 2)], headers=headers)
+    client.put(PATH, json=[bare_license_item(k) for k in range(0, 1000, 2)], headers=headers)
     counts = []
     for size in (2, 1000):
         with count_statements() as counter:
             response = client.put(
-                PATH, json=[item(k, state="NY") for k in range(size)], headers=headers
+                PATH, json=[bare_license_item(k, state="NY") for k in range(size)], headers=headers
             )
         assert response.status_code == 207
         assert {d["status"] for d in response.get_json()["data"]} == {200, 201}
@@ -84,7 +86,7 @@ def test_bad_credentials_are_refused(
 ):
     headers = {**auth_headers(), **change}
     headers = {k: v for k, v in headers.items() if v is not None}
-    response = client.put(PATH, json=[item(1)], headers=headers)
+    response = client.put(PATH, json=[bare_license_item(1)], headers=headers)
     assert response.status_code == status
     assert response.get_json()["error"]["detail"].startswith(detail)
 
@@ -97,22 +99,22 @@ def test_revoked_keys_unknown_users_and_viewers_cannot_write(
         key = make_api_key(label="doomed")
         assert revoke_api_key(session, "doomed")
         session.commit()
-    revoked = client.put(PATH, json=[item(1)], headers={**headers, "x-api-key": key})
+    revoked = client.put(PATH, json=[bare_license_item(1)], headers={**headers, "x-api-key": key})
     assert revoked.status_code == 401
 
     ghost = mint_token(TEST_SECRET, "ghost", "main", 3600, "id")
     response = client.put(
-        PATH, json=[item(1)], headers={**headers, "Authorization": f"Bearer {ghost}"}
+        PATH, json=[bare_license_item(1)], headers={**headers, "Authorization": f"Bearer {ghost}"}
     )
     assert response.status_code == 401
     assert response.get_json()["error"]["detail"] == "The token's user no longer exists."
 
-    viewer = client.put(PATH, json=[item(1)], headers=auth_headers(role="viewer"))
+    viewer = client.put(PATH, json=[bare_license_item(1)], headers=auth_headers(role="viewer"))
     assert viewer.status_code == 403
 
     other = client.put(
         PATH,
-        json=[item(1)],
+        json=[bare_license_item(1)],
         headers={**auth_headers(database="other"), "vbasoftware-database": "main"},
     )
     assert other.status_code == 401

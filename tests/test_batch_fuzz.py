@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.licenses.schemas import WRITABLE_FIELDS
-from tests.helpers import BATCH_URL, license_item
+from tests.factories import license_item
+from tests.helpers import BATCH_URL
 
 FIELD_NAMES = [*WRITABLE_FIELDS.values(), "entry_Date", "update_User", "unknown_Field"]
 

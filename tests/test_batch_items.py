@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from app.audit import utcnow
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
-from tests.helpers import BATCH_URL, license_item, results
+from tests.factories import license_item
+from tests.helpers import BATCH_URL, results
 
 URL = BATCH_URL.format(cred=1)
 

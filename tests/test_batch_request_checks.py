@@ -11,7 +11,8 @@ import pytest
 
 from app.audit import utcnow
 from tests.conftest import TEST_SECRET
-from tests.helpers import BATCH_URL, license_item
+from tests.factories import license_item
+from tests.helpers import BATCH_URL
 
 URL = BATCH_URL.format(cred=1)
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
-from tests.helpers import BATCH_URL, license_item, results
+from tests.factories import license_item
+from tests.helpers import BATCH_URL, results
 
 SQLITE_TRIGGERS = [
     "CREATE TRIGGER explode_insert BEFORE INSERT ON provider_cred_license "

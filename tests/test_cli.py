@@ -25,6 +25,7 @@ from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
 from app.schema import current_revision, head_revision
 from app.tenancy import engine_for
+from tests.factories import bare_license_item
 
 BATCH = "/provider-credentialing/{}/licenses-batch"
 UNKNOWN = "Error: Invalid value: {!r} is not a configured database."
@@ -82,10 +83,6 @@ def api_headers(client: Any, database: str, api_key: str, username: str, passwor
         "x-api-key": api_key,
         "Authorization": f"Bearer {token}",
     }
-
-
-def license_item(key: int, cred: int = 1) -> dict[str, Any]:
-    return {"providerCredLicense_Key": key, "providerCred_Key": cred, "state": "CA"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,7 +522,7 @@ def test_api_key_from_the_cli_works_for_login_and_the_api(
     assert result["tokenType"] == "Bearer"
     assert result["expiresIn"] == 86400
     headers = api_headers(client, "main", key, "alice", "s3cret-pass")
-    batch = client.put(BATCH.format(1), json=[license_item(11)], headers=headers)
+    batch = client.put(BATCH.format(1), json=[bare_license_item(11, state="CA")], headers=headers)
     assert batch.status_code == 207
     assert batch.get_json()["data"][0]["status"] == 201
     # a key of main is no key for other
@@ -546,7 +543,7 @@ def test_revoke_api_key_stops_it_at_once(
     output = ok(invoke(runner, "revoke-api-key", "integration", "--database", "main"))
     assert output == "Revoked API key 'integration' in database 'main'.\n"
 
-    refused = client.put(BATCH.format(1), json=[license_item(12)], headers=headers)
+    refused = client.put(BATCH.format(1), json=[bare_license_item(12, state="CA")], headers=headers)
     assert refused.status_code == 401
     assert refused.get_json()["error"]["detail"] == "The API key is not valid for this database."
     assert login(client, "main", key, "alice", "s3cret-pass").status_code == 401

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.licenses.csv_io import CSV_COLUMNS
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
-from tests.helpers import license_item
+from tests.factories import license_item
 
 
 def seed_licenses(session_for: Any, make_cred: Any, make_license_type: Any) -> None:

@@ -30,19 +30,9 @@ from app.tenancy import (
     resolve_database,
     session_scope,
 )
+from tests.factories import license_item
 
 BATCH = "/provider-credentialing/{}/licenses-batch"
-
-
-def license_item(key: int, cred: int = 1, number: str = "MD-1") -> dict[str, Any]:
-    return {
-        "providerCredLicense_Key": key,
-        "providerCred_Key": cred,
-        "license_Number": number,
-        "state": "NY",
-        "effective_Date": "2024-01-01",
-        "term_Date": "2027-01-01",
-    }
 
 
 def count(session: Any, model: Any) -> int:
@@ -79,7 +69,7 @@ def test_batch_write_to_main_is_absent_from_other(
     ]
     with session_for("main") as session:
         row = session.get(ProviderCredLicense, 7001)
-        assert (row.provider_cred_key, row.license_number, row.state) == (1, "MD-1", "NY")
+        assert (row.provider_cred_key, row.license_number, row.state) == (1, "N-7001", "NY")
         assert count(session, LicenseChange) > 0
     with session_for("other") as session:
         assert count(session, ProviderCredLicense) == 0
@@ -97,7 +87,7 @@ def test_same_key_in_two_databases_are_two_licenses(
     for database, number in (("main", "MAIN-1"), ("other", "OTHER-1")):
         response = client.put(
             BATCH.format(1),
-            json=[license_item(7001, number=number)],
+            json=[license_item(7001, license_Number=number)],
             headers=auth_headers(database),
         )
         assert response.status_code == 207

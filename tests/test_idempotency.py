@@ -12,7 +12,8 @@ from app.audit import utcnow
 from app.history.models import LicenseChange
 from app.idempotency.models import IdempotencyRecord
 from app.licenses.models import ProviderCredLicense
-from tests.helpers import BATCH_URL, license_item, results
+from tests.factories import license_item
+from tests.helpers import BATCH_URL, results
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from app.credentials.models import ProviderCred
 from app.licenses.service import upsert_licenses
 from app.sqlite_checkpoints import CHECKPOINTER, SAFETY_NET_PAGES, checkpoint
 from app.tenancy import engine_for, session_scope
-from tests.helpers import dispose_engines, license_item
+from tests.factories import license_item
+from tests.helpers import dispose_engines
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-VBAPI_PREFIX = "/vbasoftware"
+from app.api.paths import VBAPI_PREFIX
 
 
 def register_api(app: Flask) -> None:
+    from app.api.auth import bp as auth_api
+    from app.api.credentials import bp as credentials_api
+    from app.api.license_types import bp as license_types_api
+    from app.api.licenses import bp as licenses_api
     from app.api.openapi import bp as openapi_api
-    from app.auth.api import bp as auth_api
-    from app.credentials.api import bp as credentials_api
     from app.extensions import csrf
-    from app.license_types.api import bp as license_types_api
-    from app.licenses.api import bp as licenses_api
 
     for blueprint in (auth_api, licenses_api, credentials_api, license_types_api, openapi_api):
         app.register_blueprint(blueprint)

@@ -21,10 +21,11 @@ from marshmallow import Schema, fields
 from werkzeug.routing import Rule
 
 from app.activity import ACTIVITY_HEADER
-from app.api.blueprints import VBAPI_PREFIX
 from app.api.envelope import JSON_MIMETYPE
+from app.api.idempotency import REPLAYED_HEADER
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
+from app.api.paths import VBAPI_PREFIX, is_api_path
 from app.api.requests import API_KEY_HEADER
 from app.api.wire_schemas import (
     AuthenticationResultSchema,
@@ -36,9 +37,7 @@ from app.api.wire_schemas import (
     ProblemSchema,
 )
 from app.credentials.schemas import ProviderCredOutSchema, ProviderCredSchema
-from app.errors import is_api_path
 from app.history.service import LicenseChangeSchema
-from app.idempotency.guard import REPLAYED_HEADER
 from app.license_types.schemas import LicenseTypeOutSchema, LicenseTypeSchema
 from app.licenses.expiry import (
     EXPIRY_WINDOWS,

@@ -17,8 +17,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import MemoryStorage
 
+from app.api.paths import is_api_path
 from app.api.requests import API_KEY_HEADER
-from app.errors import is_api_path
 
 UNLIMITED_PATHS = ("/healthz", "/openapi.json")
 DEFAULT_STORAGE_URI = "credgrid-memory://"

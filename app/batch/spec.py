@@ -29,11 +29,18 @@ class Reference:
 
 @dataclass(frozen=True)
 class Dependent:
-    """A table whose rows point at this entity; such rows block a delete."""
+    """A table whose rows point at this entity; such rows block a delete.
 
-    table: Table
+    Named, not imported: the dependent's package depends on this entity's, not the reverse;
+    the table is looked up in the entity table's metadata when a delete needs it.
+    """
+
+    table_name: str
     column: str
     label: str
+
+    def column_of(self, entity_table: Table) -> Any:
+        return entity_table.metadata.tables[self.table_name].c[self.column]
 
 
 @dataclass(frozen=True)

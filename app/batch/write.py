@@ -188,7 +188,7 @@ def keys_in_use(connection: Connection, spec: EntitySpec, keys: Sequence[int]) -
         return in_use
     dialect = connection.dialect.name
     for dependent in spec.dependents:
-        column = dependent.table.c[dependent.column]
+        column = dependent.column_of(spec.table)
         statement = select(column).distinct().where(key_in(column, "keys", dialect))
         for (key,) in connection.execute(statement, {"keys": key_set(dialect, keys)}):
             in_use.setdefault(key, dependent.label)

@@ -14,7 +14,6 @@ from app.batch.outcome import ItemOutcome
 from app.batch.spec import Dependent, EntitySpec
 from app.license_types.models import CredLicenseType
 from app.license_types.schemas import KEY_FIELD, LICENSE_TYPE_SCHEMA, WRITABLE_FIELDS
-from app.licenses.models import ProviderCredLicense
 
 LICENSE_TYPE_SPEC = EntitySpec(
     label="license type",
@@ -25,7 +24,7 @@ LICENSE_TYPE_SPEC = EntitySpec(
     lock_namespace=0x4354,  # "CT"
     dependents=(
         Dependent(
-            table=ProviderCredLicense.__table__,  # type: ignore[arg-type]
+            table_name="provider_cred_license",
             column="cred_license_type_key",
             label="licenses",
         ),

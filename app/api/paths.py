@@ -1,0 +1,13 @@
+"""Which request paths belong to the API (JSON envelope, rate limit) and VBAPI's base path."""
+
+from __future__ import annotations
+
+#: Every API route is also served under VBAPI's own base path.
+VBAPI_PREFIX = "/vbasoftware"
+
+#: Paths that belong to the staff UI; everything else is the API's.
+UI_PREFIXES = ("/ui", "/static")
+
+
+def is_api_path(path: str) -> bool:
+    return not (path == "/" or path.startswith(UI_PREFIXES))

@@ -1,0 +1,41 @@
+"""Builders of API items for every test: each defined once, here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def license_item(key: int, cred: int = 1, **fields: Any) -> dict[str, Any]:
+    """A valid, complete license item for ProviderCred ``cred``; ``fields`` override or add."""
+    item: dict[str, Any] = {
+        "providerCredLicense_Key": key,
+        "providerCred_Key": cred,
+        "license_Name": f"License {key}",
+        "license_Number": f"N-{key}",
+        "state": "NY",
+        "effective_Date": "2024-01-01T00:00:00Z",
+        "term_Date": "2026-01-01T00:00:00Z",
+    }
+    item.update(fields)
+    return item
+
+
+def bare_license_item(key: Any, cred: int = 1, **fields: Any) -> dict[str, Any]:
+    """Only the two keys (every other field null) and ``fields``."""
+    return {"providerCredLicense_Key": key, "providerCred_Key": cred, **fields}
+
+
+def cred_item(key: int, provider: str = "P1", **fields: Any) -> dict[str, Any]:
+    """A valid ProviderCred item."""
+    return {
+        "providerCred_Key": key,
+        "provider_ID": provider,
+        "credType_Key": 1,
+        "effective_Date": "2024-01-01T00:00:00Z",
+        **fields,
+    }
+
+
+def type_item(key: Any, **fields: Any) -> dict[str, Any]:
+    """A license-type item."""
+    return {"credLicenseType_Key": key, **fields}
