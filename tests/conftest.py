@@ -28,6 +28,7 @@ from app.license_types.models import CredLicenseType
 from app.schema import upgrade_database
 from app.tenancy import engine_for, session_scope
 from tests.helpers import dispose_engines
+from tests.run_report import CHROMIUM, coverage_lines
 
 DATABASE_NAMES = ("main", "other")
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -247,3 +248,16 @@ def count_statements(app: Any) -> Callable[..., Any]:
             event.remove(engine, "before_cursor_execute", listener)
 
     return _count
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front which optional halves of the suite this run covers."""
+    return coverage_lines(os.environ, CHROMIUM.exists())
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say it again at the end, where the reader of a green run looks."""
+    skipped = [report.nodeid for report in terminalreporter.stats.get("skipped", [])]
+    terminalreporter.write_sep("-", "what this run covered")
+    for line in coverage_lines(os.environ, CHROMIUM.exists(), skipped):
+        terminalreporter.write_line(line)

@@ -46,10 +46,10 @@ def dump_json(document: Any) -> bytes | str:
     """Compact JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes it.
 
     orjson writes the same text for the strings, integers, booleans, nulls, lists and objects
-    the API answers with, ~10× faster (a 1,000-item batch's answer: ~1.6 → ~0.2 ms); what it
-    refuses (integers beyond 64 bits, lone surrogates, keys that are not strings) goes to
-    ``json.dumps`` as before. A float would be written in orjson's form (``1e-7``, not
-    ``1e-07``; not a number as ``null``); the API writes no floats.
+    the API answers with, in a fraction of ``json.dumps``'s time (every answer is serialised,
+    a large batch's too); what it refuses (integers beyond 64 bits, lone surrogates, keys that
+    are not strings) goes to ``json.dumps`` as before. A float would be written in orjson's
+    form (``1e-7``, not ``1e-07``; not a number as ``null``); the API writes no floats.
     """
     try:
         return orjson.dumps(document, option=_STRICT)
