@@ -1,9 +1,9 @@
-"""WAL checkpoints of the SQLite databases in a background thread, not inside requests.
+"""Opt-in (``SQLITE_CHECKPOINT_INTERVAL`` > 0): WAL checkpoints of the SQLite databases in a
+background thread, not inside requests. Off by default; then SQLite checkpoints by itself.
 
 In WAL mode a commit appends its pages to the ``-wal`` file, and SQLite's automatic checkpoint
 copies them back into the database file, and syncs it, inside whichever commit takes the WAL
-past 1,000 pages. That commit pays for every writer's pages: in the benchmark's 1,000-item
-batches the median commit took ~11 ms with it and ~2 ms without. Here one daemon thread per
+past 1,000 pages: that commit pays for every writer's pages. Here one daemon thread per
 process runs ``PRAGMA wal_checkpoint(PASSIVE)`` on each watched file every
 ``SQLITE_CHECKPOINT_INTERVAL`` seconds, on a connection of its own:
 

@@ -41,7 +41,7 @@ def configure_engines(app: Flask) -> None:
         else:
             # The connection used last is handed out next: its SQLite page cache is still
             # valid (it made the last change itself), where round-robin over the pool meets a
-            # cache another connection's commit made stale (~60 µs more per statement).
+            # cache another connection's commit made stale.
             options.update(pool_use_lifo=True)
         binds[name] = options
     app.config["SQLALCHEMY_BINDS"] = binds
