@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-
 #: A ReadyForQuery message without its status byte: the server is done and waits.
 READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
 
