@@ -14,8 +14,16 @@ def register_api(app: Flask) -> None:
     from app.extensions import csrf
     from app.license_types.api import bp as license_types_api
     from app.licenses.api import bp as licenses_api
+    from app.monitoring.api import bp as monitoring_api
 
-    for blueprint in (auth_api, licenses_api, credentials_api, license_types_api, openapi_api):
+    for blueprint in (
+        auth_api,
+        licenses_api,
+        monitoring_api,
+        credentials_api,
+        license_types_api,
+        openapi_api,
+    ):
         app.register_blueprint(blueprint)
         app.register_blueprint(blueprint, url_prefix=VBAPI_PREFIX, name=f"vbapi_{blueprint.name}")
         # The API authenticates with headers, not cookies: CSRF tokens do not apply.

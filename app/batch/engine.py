@@ -87,11 +87,22 @@ class Dependent:
     label: str
 
 
+#: Appends each history row's hash and returns each key's new newest hash, given the stored
+#: newest hashes of the rows' keys (``app.history.chain.seal``).
+Sealer = Callable[
+    [Sequence[tuple[Any, ...]], Mapping[int, str]], tuple[list[tuple[Any, ...]], dict[int, str]]
+]
+
+
 @dataclass(frozen=True)
 class HistorySpec:
     table: Table
     key_column: str
     parent_column: str
+    #: Tamper evidence (optional): a table of each key's newest hash (its key column named like
+    #: the history's, its hash in ``HISTORY_HASH_COLUMN``, as in the history), and the sealer.
+    heads: Table | None = None
+    seal: Sealer | None = None
 
 
 @dataclass(frozen=True)
@@ -722,9 +733,31 @@ def _history_rows(
     return rows
 
 
+HISTORY_HASH_COLUMN = "row_hash"
+
+
 def _insert_history(connection: Connection, spec: EntitySpec, rows: list[tuple[Any, ...]]) -> None:
-    assert spec.history is not None
-    bulk.insert_rows(connection, spec.history.table, _history_columns(spec), rows)
+    """The history rows in one statement; when sealed, also one read of the keys' newest
+    hashes (under the keys' write locks) and one upsert of the new ones."""
+    history = spec.history
+    assert history is not None
+    columns = _history_columns(spec)
+    if rows and history.seal is not None and history.heads is not None:
+        key = history.key_column
+        stored, _ = bulk.rows_and_present_keys(
+            connection, history.heads, key, [row[0] for row in rows], []
+        )
+        rows, newest = history.seal(rows, {h[key]: h[HISTORY_HASH_COLUMN] for h in stored})
+        columns = (*columns, HISTORY_HASH_COLUMN)
+        bulk.upsert_rows(
+            connection,
+            history.heads,
+            key,
+            (key, HISTORY_HASH_COLUMN),
+            (HISTORY_HASH_COLUMN,),
+            list(newest.items()),
+        )
+    bulk.insert_rows(connection, history.table, columns, rows)
 
 
 def _not_applied(outcomes: list[ItemOutcome]) -> list[ItemOutcome]:

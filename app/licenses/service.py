@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.batch.engine import EntitySpec, HistorySpec, Reference, delete_rows, upsert_rows
 from app.batch.outcome import ItemOutcome
 from app.credentials.models import ProviderCred
-from app.history.models import LicenseChange
+from app.history.chain import seal as seal_history
+from app.history.models import LicenseChange, LicenseHistoryHead
 from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_SCHEMA, WRITABLE_FIELDS
@@ -46,6 +47,8 @@ LICENSE_SPEC = EntitySpec(
         table=LicenseChange.__table__,  # type: ignore[arg-type]
         key_column="provider_cred_license_key",
         parent_column="provider_cred_key",
+        heads=LicenseHistoryHead.__table__,  # type: ignore[arg-type]
+        seal=seal_history,
     ),
     fields=WRITABLE_FIELDS,
 )
