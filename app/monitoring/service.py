@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, case, func, insert, literal, or_, select, update
@@ -142,3 +142,29 @@ def last_run(session: Session) -> MonitoringRun | None:
     return session.scalar(
         select(MonitoringRun).order_by(MonitoringRun.ran_at.desc(), MonitoringRun.id.desc())
     )
+
+
+def list_runs(session: Session, page: int, size: int) -> tuple[list[MonitoringRun], int]:
+    """One page of the runs, newest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(MonitoringRun)) or 0
+    runs = session.scalars(
+        select(MonitoringRun)
+        .order_by(MonitoringRun.ran_at.desc(), MonitoringRun.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return list(runs), total
+
+
+@dataclass(frozen=True)
+class MonitoringStatus:
+    """What the expiring page says about monitoring: the last run, and whether it is overdue."""
+
+    last: MonitoringRun | None
+    overdue: bool
+
+
+def monitoring_status(session: Session, now: datetime) -> MonitoringStatus:
+    last = last_run(session)
+    overdue = last is None or now - last.ran_at > timedelta(days=MONITORING_OVERDUE_DAYS)
+    return MonitoringStatus(last, overdue)

@@ -24,6 +24,7 @@ from app.audit import utcnow
 from app.batch.outcome import ParentNotFound
 from app.credentials.models import ProviderCred
 from app.licenses.models import ProviderCredLicense
+from app.monitoring.service import monitoring_status
 from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
@@ -252,6 +253,7 @@ def expiring() -> str:
         results=results,
         clock=clock,
         filters=expiry.FILTERS,
+        monitoring=monitoring_status(session, clock.now),
     )
 
 
