@@ -100,7 +100,9 @@ def _local_secret_key(instance_path: Path) -> str:
 
 def validate_config(config: dict[str, Any]) -> None:
     """Fail at start-up with a message naming the bad setting, never later on a request."""
-    config["DATABASES"] = normalise_databases(config.get("DATABASES"))
+    config["DATABASES"], config["PSV_WINDOW_DAYS_BY_DATABASE"] = normalise_databases(
+        config.get("DATABASES")
+    )
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
@@ -135,8 +137,14 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
 
-def normalise_databases(raw: Any) -> dict[str, str]:
-    """Check ``DATABASES`` and pin PostgreSQL URLs to the psycopg 3 driver."""
+def normalise_databases(raw: Any) -> tuple[dict[str, str], dict[str, int]]:
+    """Check ``DATABASES``: name → URL, and each PSV window set per database.
+
+    An entry is a URL, or an object ``{"url": ..., "psv_window_days": 90}`` (a program on
+    the CVO track verifies within 90 days, SPEC section 7). The URLs come back as a plain
+    name → URL mapping (PostgreSQL pinned to the psycopg 3 driver), which is what every reader
+    of ``DATABASES`` expects; the windows come back separately (``app.psv_window``).
+    """
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -148,25 +156,56 @@ def normalise_databases(raw: Any) -> dict[str, str]:
             'to SQLAlchemy URLs, e.g. {"demo": "sqlite:///instance/demo.db"}.'
         )
     databases: dict[str, str] = {}
-    for name, url in raw.items():
+    windows: dict[str, int] = {}
+    for name, entry in raw.items():
         if not isinstance(name, str) or not DATABASE_NAME_PATTERN.fullmatch(name):
             raise ConfigError(
                 f"FLASK_DATABASES: database name {name!r} must be 1-63 letters, digits, "
                 "'_', '-' or '.', starting with a letter or digit."
             )
-        if not isinstance(url, str):
-            raise ConfigError(f"FLASK_DATABASES[{name!r}] must be a URL string.")
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
-            raise ConfigError(f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL.") from None
-        backend = parsed.get_backend_name()
-        if backend not in SUPPORTED_BACKENDS:
-            raise ConfigError(
-                f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql "
-                "are supported."
-            )
-        if backend == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        databases[name] = parsed.render_as_string(hide_password=False)
-    return databases
+        url = entry
+        if isinstance(entry, dict):
+            url, window = _database_object(name, entry)
+            if window is not None:
+                windows[name] = window
+        databases[name] = _database_url(name, url)
+    return databases, windows
+
+
+DATABASE_OBJECT_KEYS = ("url", "psv_window_days")
+
+
+def _database_object(name: str, entry: dict[str, Any]) -> tuple[Any, int | None]:
+    unknown = sorted(set(entry) - set(DATABASE_OBJECT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}]: unknown member(s) {', '.join(map(repr, unknown))}; "
+            f"an entry object has {' and '.join(DATABASE_OBJECT_KEYS)}."
+        )
+    if "url" not in entry:
+        raise ConfigError(f'FLASK_DATABASES[{name!r}] needs a "url".')
+    window = entry.get("psv_window_days")
+    if window is not None and (
+        isinstance(window, bool) or not isinstance(window, int) or window < 1
+    ):
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}].psv_window_days must be a positive integer, got {window!r}."
+        )
+    return entry["url"], window
+
+
+def _database_url(name: str, url: Any) -> str:
+    if not isinstance(url, str):
+        raise ConfigError(f"FLASK_DATABASES[{name!r}] must be a URL string.")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL.") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql are supported."
+        )
+    if backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)

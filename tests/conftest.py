@@ -34,6 +34,9 @@ DATABASE_NAMES = ("main", "other")
 TEST_SECRET = "test-secret-key-not-for-production"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 TABLES = (
+    "monitoring_run_license",
+    "monitoring_run",
+    "license_history_head",
     "license_change",
     "provider_cred_license",
     "provider_cred",

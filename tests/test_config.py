@@ -378,7 +378,7 @@ def test_a_bad_setting_is_not_rescued_by_a_later_good_layer_of_another_setting(
     ],
 )
 def test_postgresql_urls_are_pinned_to_psycopg_3(url: str, normalised: str) -> None:
-    assert normalise_databases({"main": url}) == {"main": normalised}
+    assert normalise_databases({"main": url})[0] == {"main": normalised}
 
 
 def test_postgresql_engine_uses_psycopg_3(build: Callable[..., Flask]) -> None:

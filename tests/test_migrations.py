@@ -28,6 +28,9 @@ EXPECTED_TABLES = {
     "cred_license_type",
     "idempotency_record",
     "license_change",
+    "license_history_head",
+    "monitoring_run",
+    "monitoring_run_license",
     "provider_cred",
     "provider_cred_license",
     "refresh_token",
@@ -444,3 +447,53 @@ def test_0002_downgrade_unfolds_the_changes_again(empty_engine: Engine) -> None:
         (row[1:] for row in PER_FIELD_HISTORY), key=repr
     )
     assert "changes" not in columns(empty_engine, "license_change")
+
+
+# ---------------------------------------------------------------------------------------------
+# 0007: the existing history is chained
+
+
+def test_0007_chains_the_existing_history(empty_engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from app.history.models import LicenseHistoryHead
+    from app.history.verification import chain_breaks
+
+    migrate_to(empty_engine, "0002")
+    rows = [
+        (
+            1,
+            10,
+            1,
+            "a1",
+            datetime(2024, 1, 1, 9, 0, 0, 250),
+            "ann",
+            "created",
+            '{"state": [null, "NY"]}',
+        ),
+        (2, 11, 1, "a1", datetime(2024, 1, 1, 9), "ann", "created", "{}"),
+        (3, 10, 1, "a2", datetime(2024, 2, 1, 9), None, "updated", '{"state": ["NY", "CA"]}'),
+        (4, 10, 1, "a3", datetime(2024, 3, 1, 9), "bob", "deleted", '{"state": ["CA", null]}'),
+    ]
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key, "
+                'activity_id, at, "user", action, changes) '
+                "VALUES (:id, :k, :c, :a, :at, :u, :action, :changes)"
+            ),
+            [
+                dict(zip(("id", "k", "c", "a", "at", "u", "action", "changes"), row, strict=True))
+                for row in rows
+            ],
+        )
+    assert upgrade_database(empty_engine) == head_revision()
+    with Session(empty_engine) as session:
+        assert list(chain_breaks(session)) == []
+        assert {h.provider_cred_license_key for h in session.query(LicenseHistoryHead)} == {10, 11}
+    with empty_engine.begin() as connection:
+        connection.execute(text("UPDATE license_change SET action = 'updated' WHERE id = 2"))
+    with Session(empty_engine) as session:
+        assert [b.license_key for b in chain_breaks(session)] == [11]
+    migrate_to(empty_engine, "0002", "downgrade")
+    assert "license_history_head" not in inspect(empty_engine).get_table_names()

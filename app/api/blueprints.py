@@ -12,10 +12,18 @@ def register_api(app: Flask) -> None:
     from app.api.credentials import bp as credentials_api
     from app.api.license_types import bp as license_types_api
     from app.api.licenses import bp as licenses_api
+    from app.api.monitoring import bp as monitoring_api
     from app.api.openapi import bp as openapi_api
     from app.extensions import csrf
 
-    for blueprint in (auth_api, licenses_api, credentials_api, license_types_api, openapi_api):
+    for blueprint in (
+        auth_api,
+        licenses_api,
+        monitoring_api,
+        credentials_api,
+        license_types_api,
+        openapi_api,
+    ):
         app.register_blueprint(blueprint)
         app.register_blueprint(blueprint, url_prefix=VBAPI_PREFIX, name=f"vbapi_{blueprint.name}")
         # The API authenticates with headers, not cookies: CSRF tokens do not apply.

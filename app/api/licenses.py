@@ -30,6 +30,7 @@ from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
 from app.licenses.service import delete_licenses, upsert_licenses
+from app.psv_window import psv_window_days
 from app.wire.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
@@ -229,12 +230,12 @@ def get_license_history(provider_cred_key: int, provider_cred_license_key: int) 
     query=("within",),
 )
 def get_expirables() -> Response:
-    authenticate()
+    principal = authenticate()
     report = expirables_report(
         db_session(),
         now=utcnow(),
         within_days=_within_days(),
-        psv_window_days=current_app.config["PSV_WINDOW_DAYS"],
+        psv_window_days=psv_window_days(principal.database),
     )
     return json_response(report)
 

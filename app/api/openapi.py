@@ -46,6 +46,12 @@ from app.licenses.expiry import (
     ExpiryCountsSchema,
 )
 from app.licenses.schemas import LicenseOutSchema, LicenseSchema
+from app.monitoring.schemas import (
+    MonitoringRunDetailSchema,
+    MonitoringRunSchema,
+    RunCountsSchema,
+    RunLicenseSchema,
+)
 from app.tenancy import DATABASE_HEADER
 from app.wire.fields import (
     INT32_MAX,
@@ -75,6 +81,10 @@ SCHEMA_NAMES: dict[type[Schema], str] = {
     ExpirableLicenseSchema: "ExpirableLicense",
     ExpiryCountsSchema: "ExpiryCounts",
     ExpirablesSchema: "Expirables",
+    RunCountsSchema: "MonitoringRunCounts",
+    RunLicenseSchema: "MonitoringRunLicense",
+    MonitoringRunSchema: "MonitoringRun",
+    MonitoringRunDetailSchema: "MonitoringRunDetail",
     BatchItemIdSchema: "BatchItemId",
     BatchItemResultSchema: "BatchItemResult",
     AuthenticationResultSchema: "AuthenticationResult",
@@ -90,6 +100,10 @@ OUTPUT_SCHEMAS: dict[type[Schema], type[Schema] | None] = {
     ProviderCredOutSchema: ProviderCredSchema,
     LicenseTypeOutSchema: LicenseTypeSchema,
     LicenseChangeSchema: None,
+    MonitoringRunSchema: None,
+    MonitoringRunDetailSchema: None,
+    RunCountsSchema: None,
+    RunLicenseSchema: None,
 }
 #: what an output field may copy from the input field of the same name.
 _SHARED_KEYWORDS = ("format", "minimum", "maximum", "maxLength", "minLength", "enum")
@@ -112,6 +126,11 @@ PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any], str]] = {
         "credLicenseTypeKey",
         {**_INT32, "examples": [1]},
         "The license type.",
+    ),
+    "monitoring_run_id": (
+        "monitoringRunId",
+        {**_INT32, "examples": [1]},
+        "The monitoring run.",
     ),
     "provider_id": (
         "providerID",

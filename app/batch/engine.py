@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -134,7 +135,7 @@ def delete_rows(
                     now=utcnow(),
                     activity_id=activity_id,
                 )
-                write.insert_rows(connection, spec.history.table, rows)
+                _insert_history(connection, spec, rows)
         session.commit()
     except BaseException:
         session.rollback()
@@ -142,7 +143,7 @@ def delete_rows(
     return outcomes
 
 
-def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Any:
+def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Connection:
     """The session's write transaction with the locks a writer takes up front (SQLite's write
     lock, or PostgreSQL advisory locks on ``keys``); returns its connection."""
     begin_write(session)
@@ -214,7 +215,26 @@ def _write_plan(
             now=now,
             activity_id=activity_id,
         )
-        write.insert_rows(connection, spec.history.table, rows)
+        _insert_history(connection, spec, rows)
+
+
+def _insert_history(connection: Connection, spec: EntitySpec, rows: list[dict[str, Any]]) -> None:
+    """The history rows in one statement; when sealed (tamper evidence), also one read of the
+    keys' newest hashes (under the keys' write locks) and one upsert of the new ones."""
+    history = spec.history
+    assert history is not None
+    if rows and history.seal is not None and history.heads is not None:
+        key, hash_column = history.key_column, history.hash_column
+        stored = write.rows_of_keys(connection, history.heads, key, [row[key] for row in rows])
+        newest = history.seal(rows, {k: head[hash_column] for k, head in stored.items()})
+        write.upsert(
+            connection,
+            history.heads,
+            key,
+            (hash_column,),
+            [{key: k, hash_column: h} for k, h in newest.items()],
+        )
+    write.insert_rows(connection, history.table, rows)
 
 
 def _write_item_by_item(

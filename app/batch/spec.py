@@ -3,7 +3,7 @@ dependents and history, and the schema that decides what a valid item is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -43,11 +43,21 @@ class Dependent:
         return entity_table.metadata.tables[self.table_name].c[self.column]
 
 
+#: Sets each history row's hash and returns each key's new newest hash, given the stored
+#: newest hashes of the rows' keys (``app.history.chain.seal``).
+Sealer = Callable[[Sequence[dict[str, Any]], Mapping[int, str]], dict[int, str]]
+
+
 @dataclass(frozen=True)
 class HistorySpec:
     table: Table
     key_column: str
     parent_column: str
+    #: Tamper evidence (optional): a table of each key's newest hash (its key column named like
+    #: the history's, its hash in ``hash_column``, as in the history), and the sealer.
+    heads: Table | None = None
+    seal: Sealer | None = None
+    hash_column: str = "row_hash"
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,16 @@ def _state_statement(
     return union_all(*branches)
 
 
+def rows_of_keys(
+    connection: Connection, table: Table, key_column: str, keys: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """The rows of ``table`` whose ``key_column`` is in ``keys``, by key (one statement)."""
+    dialect = connection.dialect.name
+    statement = select(table).where(key_in(table.c[key_column], "keys", dialect))
+    found = connection.execute(statement, {"keys": key_set(dialect, keys)}).mappings()
+    return {row[key_column]: dict(row) for row in found}
+
+
 def upsert(
     connection: Connection,
     table: Table,

@@ -53,3 +53,19 @@ class LicenseChange(db.Model):
     user: Mapped[str | None] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(10))
     changes: Mapped[FieldChanges] = mapped_column(JsonObject)
+    #: ``app.history.chain``: over this row's content and the license's previous row's hash.
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LicenseHistoryHead(db.Model):
+    """The newest history hash of each license (``app.history.chain``), kept outside the
+    history table so deleting a license's newest rows is found. Keyed by license key without
+    a foreign key, like the history: a deleted license keeps its history and its head.
+    Written by the same batch as the history rows, under the same per-license locks."""
+
+    __tablename__ = "license_history_head"
+
+    provider_cred_license_key: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False
+    )
+    row_hash: Mapped[str] = mapped_column(String(64))

@@ -16,7 +16,8 @@ from app.batch.engine import delete_rows, upsert_rows
 from app.batch.outcome import ItemOutcome
 from app.batch.spec import EntitySpec, HistorySpec, Reference
 from app.credentials.models import ProviderCred
-from app.history.models import LicenseChange
+from app.history.chain import seal as seal_history
+from app.history.models import LicenseChange, LicenseHistoryHead
 from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_SCHEMA, WRITABLE_FIELDS
@@ -47,6 +48,8 @@ LICENSE_SPEC = EntitySpec(
         table=LicenseChange.__table__,  # type: ignore[arg-type]
         key_column="provider_cred_license_key",
         parent_column="provider_cred_key",
+        heads=LicenseHistoryHead.__table__,  # type: ignore[arg-type]
+        seal=seal_history,
     ),
     fields=WRITABLE_FIELDS,
 )

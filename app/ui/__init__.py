@@ -11,6 +11,7 @@ from app.ui.throttle import EXTENSION_KEY, LoginThrottle
 
 def register_ui(app: Flask) -> None:
     """The UI blueprint under ``/ui``, ``/`` → the UI, its session cookie and login throttle."""
+    from app.ui import compliance  # noqa: F401  (its pages are routes of the same blueprint)
     from app.ui.views import bp
 
     app.register_blueprint(bp)

@@ -24,6 +24,8 @@ from app.audit import utcnow
 from app.batch.outcome import ParentNotFound
 from app.credentials.models import ProviderCred
 from app.licenses.models import ProviderCredLicense
+from app.monitoring.service import monitoring_status
+from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds
@@ -92,7 +94,7 @@ def db() -> Session:
 
 
 def expiry_clock() -> ExpiryClock:
-    return ExpiryClock(utcnow(), current_app.config["PSV_WINDOW_DAYS"])
+    return ExpiryClock(utcnow(), psv_window_days(g.staff.database))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,6 +253,7 @@ def expiring() -> str:
         results=results,
         clock=clock,
         filters=expiry.FILTERS,
+        monitoring=monitoring_status(session, clock.now),
     )
 
 

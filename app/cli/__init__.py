@@ -109,6 +109,11 @@ def revoke_api_key_command(label: str, database: str | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    # Feature commands import this module's helpers, so they are imported here, not above.
+    from app.cli.history import verify_history_command
+    from app.cli.integrity import integrity_report_command
+    from app.cli.monitoring import monitor_expirables_command
+
     for command in (
         init_db_command,
         create_user_command,
@@ -118,6 +123,9 @@ def register_cli(app: Flask) -> None:
         demo_command,
         export_licenses_command,
         import_licenses_command,
+        monitor_expirables_command,
+        verify_history_command,
+        integrity_report_command,
     ):
         app.cli.add_command(command)
 

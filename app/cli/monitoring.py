@@ -1,0 +1,47 @@
+"""``flask monitor-expirables``: record a monitoring run (monthly, from cron or a timer)."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+
+import click
+from flask.cli import with_appcontext
+
+from app.audit import utcnow
+from app.cli import database_option, migrated_database
+from app.monitoring.service import get_run, record_run
+from app.psv_window import psv_window_days
+from app.tenancy import session_scope
+
+
+def default_ran_by() -> str:
+    """``monitor-expirables:<os user>@<host>``: what a scheduled run is recorded as."""
+    return f"monitor-expirables:{getpass.getuser()}@{socket.gethostname()}"
+
+
+@click.command("monitor-expirables")
+@click.option(
+    "--by",
+    "ran_by",
+    default=None,
+    help="Recorded as who or what ran it (default: monitor-expirables:<user>@<host>).",
+)
+@database_option
+@with_appcontext
+def monitor_expirables_command(ran_by: str | None, database: str | None) -> None:
+    """Compute the expiry buckets and record the run with a snapshot of its licenses."""
+    name = migrated_database(database)
+    window = psv_window_days(name)
+    with session_scope(name) as session:
+        run_id = record_run(
+            session, now=utcnow(), ran_by=ran_by or default_ran_by(), psv_window_days=window
+        )
+        report = get_run(session, run_id)
+    assert report is not None
+    run = report.run
+    click.echo(
+        f"Monitoring run {run.id} in {name!r} at {run.ran_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"(PSV window {window} days): {run.expired} expired, {run.within30} within 30 days, "
+        f"{run.within60} within 60, {run.within90} within 90, {run.psv_overdue} PSV overdue."
+    )

@@ -1,0 +1,178 @@
+"""The license history's hash chain: what makes an edit by hand visible (pure, no database).
+
+Each history row carries ``row_hash = sha256(previous row's hash of that license + "\\n" +
+the row's canonical content)``; the first row of a license chains onto ``GENESIS``. The
+license's newest hash is also kept outside the history table (``license_history_head``), so
+deleting the newest rows breaks the chain too: the last row's hash no longer equals the head.
+
+The canonical content is a JSON array of the stored values, dates as ISO 8601 to the
+microsecond and the changes' keys sorted, so it is the same bytes from either database's
+read-back. ``app/migrations/versions/0007_history_hash_chain.py`` keeps its own copy of
+``canonical`` and ``link`` (a migration must not change when the application does); a test
+checks the two agree.
+
+Tamper-evident, not tamper-proof: someone who can write SQL can recompute every hash. What it
+finds is an ``UPDATE``, ``INSERT`` or ``DELETE`` run by hand in ``psql`` or ``sqlite3``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+GENESIS = ""
+#: The column of a history row (and of its license's head) that holds the row's hash.
+HASH_COLUMN = "row_hash"
+#: A history row as the batch engine builds it: ``{column: value}`` of ``license_change``.
+HistoryRow = dict[str, Any]
+
+
+def canonical(
+    license_key: int,
+    provider_cred_key: int,
+    activity_id: str,
+    at: datetime,
+    user: str | None,
+    action: str,
+    changes: Mapping[str, Any] | None,
+) -> bytes:
+    """The bytes a row's hash covers: every stored value but the row id and the hash."""
+    return orjson.dumps(
+        [
+            license_key,
+            provider_cred_key,
+            activity_id,
+            at.isoformat(sep="T", timespec="microseconds"),
+            user,
+            action,
+            changes or {},
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+def link(previous: str, content: bytes) -> str:
+    """The hash of a row with ``content`` following a row hashed ``previous``."""
+    return hashlib.sha256(previous.encode() + b"\n" + content).hexdigest()
+
+
+def seal(rows: Sequence[HistoryRow], heads: Mapping[int, str]) -> dict[int, str]:
+    """Set each row's hash (``rows`` in write order) and return each license's new head.
+
+    ``heads`` are the stored newest hashes of the rows' licenses (absent: no history yet).
+    Called by the batch engine with the heads it read under the licenses' write locks.
+    """
+    newest: dict[int, str] = {}
+    for row in rows:
+        key = row["provider_cred_license_key"]
+        content = canonical(
+            key,
+            row["provider_cred_key"],
+            row["activity_id"],
+            row["at"],
+            row["user"],
+            row["action"],
+            row["changes"],
+        )
+        row[HASH_COLUMN] = newest[key] = link(newest.get(key, heads.get(key, GENESIS)), content)
+    return newest
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One stored history row, with the head hash of its license (None: no head)."""
+
+    id: int
+    license_key: int
+    provider_cred_key: int
+    activity_id: str
+    at: datetime
+    user: str | None
+    action: str
+    changes: Mapping[str, Any] | None
+    row_hash: str | None
+    head: str | None
+
+    def content(self) -> bytes:
+        return canonical(
+            self.license_key,
+            self.provider_cred_key,
+            self.activity_id,
+            self.at,
+            self.user,
+            self.action,
+            self.changes,
+        )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where one license's chain does not hold: the row (None: the chain's end) and why."""
+
+    license_key: int
+    provider_cred_key: int | None
+    row_id: int | None
+    at: datetime | None
+    reason: str
+
+
+def verify_chains(rows: Iterable[StoredRow]) -> Iterator[ChainBreak]:
+    """Every break in the chains of ``rows`` (ordered by license key, then id).
+
+    Each row is checked against the stored hash of the row before it, so an edited row is
+    reported once and the rows after it still check; a deleted or reordered row shows as a
+    break at the row that follows it, and deleted newest rows as an end that is not the head.
+    """
+    key: int | None = None
+    previous = GENESIS
+    last: StoredRow | None = None
+    for row in rows:
+        if row.license_key != key:
+            if last is not None:
+                yield from _end_of_chain(last, previous)
+            key, previous = row.license_key, GENESIS
+        if row.row_hash is None:
+            yield _break(row, "has no hash: written outside the license service")
+        elif row.row_hash != link(previous, row.content()):
+            yield _break(
+                row,
+                "does not match its hash: edited, inserted or reordered by hand, or a row "
+                "before it was deleted",
+            )
+        previous = row.row_hash or ""
+        last = row
+    if last is not None:
+        yield from _end_of_chain(last, previous)
+
+
+def headless_break(license_key: int) -> ChainBreak:
+    """A head without any history row: every row of the license was deleted."""
+    return ChainBreak(license_key, None, None, None, "every history row was deleted")
+
+
+def _end_of_chain(last: StoredRow, previous: str) -> Iterator[ChainBreak]:
+    if last.head is None:
+        yield ChainBreak(
+            last.license_key,
+            last.provider_cred_key,
+            None,
+            last.at,
+            "has no newest hash on record (its head was deleted)",
+        )
+    elif last.head != previous:
+        yield ChainBreak(
+            last.license_key,
+            last.provider_cred_key,
+            None,
+            last.at,
+            f"ends at row {last.id}, not at its newest hash on record: newer rows were deleted",
+        )
+
+
+def _break(row: StoredRow, why: str) -> ChainBreak:
+    return ChainBreak(row.license_key, row.provider_cred_key, row.id, row.at, f"row {row.id} {why}")

@@ -1,0 +1,1 @@
+"""Integrity review: rules that describe inappropriate updates, run over the history."""

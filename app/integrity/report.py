@@ -1,0 +1,55 @@
+"""The integrity review's findings as CSV or text rows (the CLI and the UI's download)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import IO
+
+from app.integrity.rules import Finding
+
+CSV_HEADER = (
+    "rule",
+    "reason",
+    "at",
+    "providerCredLicense_Key",
+    "providerCred_Key",
+    "user",
+    "historyRow",
+    "detail",
+    "history",
+)
+
+
+def _at(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def write_csv(
+    stream: IO[str], findings: Iterable[Finding], history_link: Callable[[int], str]
+) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for f in findings:
+        writer.writerow(
+            (
+                f.rule.name,
+                f.rule.reason,
+                _at(f.at),
+                f.license_key,
+                "" if f.provider_cred_key is None else f.provider_cred_key,
+                f.user or "",
+                "" if f.history_id is None else f.history_id,
+                f.detail,
+                history_link(f.license_key),
+            )
+        )
+
+
+def text_lines(findings: Iterable[Finding], history_link: Callable[[int], str]) -> list[str]:
+    return [
+        f"{_at(f.at) or '-':20}  license {f.license_key}  {f.rule.name}: {f.detail}"
+        f"{f' (by {f.user})' if f.user else ''}  {history_link(f.license_key)}"
+        for f in findings
+    ]

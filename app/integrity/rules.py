@@ -1,0 +1,150 @@
+"""The rules of the integrity review: each an inappropriate update, named, with its reason.
+
+Pure functions over one license's history entries (oldest first); the service feeds them from
+the database and adds the chain check (``app.history.chain``), whose findings are those of
+``HISTORY_ALTERED``. Dates in ``changes`` are the API's ``YYYY-MM-DDTHH:MM:SSZ`` strings,
+which compare in time order as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+TERM_FIELD = "term_Date"
+PSV_FIELD = "psV_Date"
+EDITORS_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One history row, as the rules read it."""
+
+    id: int
+    license_key: int
+    provider_cred_key: int
+    activity_id: str
+    at: datetime
+    user: str | None
+    action: str
+    changes: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    license_key: int
+    provider_cred_key: int | None
+    at: datetime | None
+    user: str | None
+    history_id: int | None
+    detail: str
+
+
+TERM_EXTENDED = Rule(
+    "term-extended-without-psv",
+    "A term date was extended without a newer primary-source verification in the same change.",
+)
+PSV_BACKWARDS = Rule(
+    "psv-moved-backwards",
+    "A PSV date was replaced by an earlier one: an older verification over a newer.",
+)
+LICENSE_DELETED = Rule(
+    "license-deleted",
+    "A license was deleted: its credentialing record left the live data.",
+)
+SEVERAL_EDITORS = Rule(
+    "several-editors-within-an-hour",
+    "More than one person changed the same license within an hour.",
+)
+HISTORY_ALTERED = Rule(
+    "history-altered-outside-service",
+    "History rows fail their hash: audit data was changed outside the license service.",
+)
+RULES = (TERM_EXTENDED, PSV_BACKWARDS, LICENSE_DELETED, SEVERAL_EDITORS, HISTORY_ALTERED)
+
+
+def _finding(rule: Rule, entry: Entry, detail: str) -> Finding:
+    return Finding(
+        rule, entry.license_key, entry.provider_cred_key, entry.at, entry.user, entry.id, detail
+    )
+
+
+def _moved(entry: Entry, field: str) -> tuple[str, str] | None:
+    """``(old, new)`` when the entry changed ``field`` from one date to another."""
+    pair = entry.changes.get(field)
+    if not pair or len(pair) != 2 or pair[0] is None or pair[1] is None:
+        return None
+    return str(pair[0]), str(pair[1])
+
+
+def term_extended_without_psv(entries: Sequence[Entry]) -> Iterator[Finding]:
+    for entry in entries:
+        term = _moved(entry, TERM_FIELD)
+        if term is None or term[1] <= term[0]:
+            continue
+        psv = entry.changes.get(PSV_FIELD)
+        refreshed = bool(psv) and psv[1] is not None and (psv[0] is None or psv[1] > psv[0])
+        if not refreshed:
+            yield _finding(
+                TERM_EXTENDED,
+                entry,
+                f"term_Date {term[0]} → {term[1]}, psV_Date not renewed",
+            )
+
+
+def psv_moved_backwards(entries: Sequence[Entry]) -> Iterator[Finding]:
+    for entry in entries:
+        psv = _moved(entry, PSV_FIELD)
+        if psv is not None and psv[1] < psv[0]:
+            yield _finding(PSV_BACKWARDS, entry, f"psV_Date {psv[0]} → {psv[1]}")
+
+
+def license_deleted(entries: Sequence[Entry]) -> Iterator[Finding]:
+    for entry in entries:
+        if entry.action == "deleted":
+            yield _finding(LICENSE_DELETED, entry, "deleted")
+
+
+def several_editors_within_an_hour(entries: Sequence[Entry]) -> Iterator[Finding]:
+    """A finding on each change that follows another person's change by less than an hour."""
+    for index, entry in enumerate(entries):
+        if entry.user is None:
+            continue
+        others = sorted(
+            {
+                earlier.user
+                for earlier in entries[:index]
+                if earlier.user is not None
+                and earlier.user != entry.user
+                and entry.at - earlier.at < EDITORS_WINDOW
+            }
+        )
+        if others:
+            yield _finding(
+                SEVERAL_EDITORS,
+                entry,
+                f"{entry.user} after {', '.join(others)} within the hour before",
+            )
+
+
+#: The rules evaluated over the history entries; ``HISTORY_ALTERED`` comes from the chain.
+ENTRY_RULES: tuple[Callable[[Sequence[Entry]], Iterator[Finding]], ...] = (
+    term_extended_without_psv,
+    psv_moved_backwards,
+    license_deleted,
+    several_editors_within_an_hour,
+)
+
+
+def review_license(entries: Sequence[Entry]) -> list[Finding]:
+    """Every entry rule's findings for one license's entries (oldest first)."""
+    return [finding for rule in ENTRY_RULES for finding in rule(entries)]

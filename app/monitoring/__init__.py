@@ -1,0 +1,1 @@
+"""Monthly expiry monitoring on record: each run's buckets, window and licenses, kept as run."""

@@ -1,0 +1,53 @@
+"""A monitoring run as CSV: one line per license it found."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from typing import IO
+
+from app.monitoring.service import RunReport
+
+RUN_HEADER = ("monitoringRun", "ranAt", "ranBy", "psvWindowDays")
+LICENSE_HEADER = (
+    "providerCredLicense_Key",
+    "providerCred_Key",
+    "provider_ID",
+    "license_Name",
+    "license_Number",
+    "state",
+    "term_Date",
+    "psV_Date",
+    "expiryStatus",
+    "psvOverdue",
+)
+
+
+def _wire(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def write_run_csv(stream: IO[str], report: RunReport) -> None:
+    """One line per license of the run, each with the run's id, time, author and window
+    (a plain table a spreadsheet opens as is; the counts are its ``expiryStatus`` and
+    ``psvOverdue`` columns counted)."""
+    run = report.run
+    facts = (run.id, _wire(run.ran_at), run.ran_by, run.psv_window_days)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(RUN_HEADER + LICENSE_HEADER)
+    for item in report.licenses:
+        writer.writerow(
+            (
+                *facts,
+                item.provider_cred_license_key,
+                item.provider_cred_key,
+                item.provider_id,
+                item.license_name or "",
+                item.license_number or "",
+                item.state or "",
+                _wire(item.term_date),
+                _wire(item.psv_date),
+                item.expiry_status or "",
+                "true" if item.psv_overdue else "false",
+            )
+        )

@@ -1,0 +1,170 @@
+"""Recording and reading monitoring runs.
+
+A run computes the buckets with the expirables route's own SQL expressions
+(``app.licenses.expiry``) and copies every license in a bucket, or with PSV overdue, into the
+run in one ``INSERT … SELECT``: the snapshot is what the database held at that moment, and
+later changes to the licenses never reach it. The counts are taken from the snapshot in the
+same transaction, so they always agree with the licenses listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.credentials.models import ProviderCred
+from app.licenses.expiry import EXPIRY_STATUSES, expiry_status, psv_overdue
+from app.licenses.models import ProviderCredLicense
+from app.monitoring.models import MonitoringRun, MonitoringRunLicense
+from app.tenancy import begin_write
+
+#: The counts a run records, in the order reports show them.
+COUNTED = (*EXPIRY_STATUSES, "psv_overdue")
+RAN_BY_LENGTH = 64
+#: A run older than this no longer shows monthly monitoring (the expiring page warns).
+MONITORING_OVERDUE_DAYS = 31
+
+SNAPSHOT_COLUMNS = (
+    "provider_cred_license_key",
+    "provider_cred_key",
+    "provider_id",
+    "license_name",
+    "license_number",
+    "state",
+    "term_date",
+    "psv_date",
+    "expiry_status",
+    "psv_overdue",
+)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run: MonitoringRun
+    licenses: Sequence[MonitoringRunLicense]
+
+
+def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days: int) -> int:
+    """Take a snapshot of the expiry buckets at ``now``; commits; returns the run's id."""
+    begin_write(session)
+    try:
+        run = MonitoringRun(
+            ran_at=now,
+            ran_by=ran_by[:RAN_BY_LENGTH],
+            psv_window_days=psv_window_days,
+            **dict.fromkeys(COUNTED, 0),
+        )
+        session.add(run)
+        session.flush()
+        status = expiry_status(now)
+        overdue = psv_overdue(now, psv_window_days)
+        license = ProviderCredLicense
+        snapshot = (
+            select(
+                literal(run.id),
+                license.provider_cred_license_key,
+                license.provider_cred_key,
+                ProviderCred.provider_id,
+                license.license_name,
+                license.license_number,
+                license.state,
+                license.term_date,
+                license.psv_date,
+                status,
+                case((overdue, True), else_=False).cast(Boolean),
+            )
+            .join(ProviderCred, ProviderCred.provider_cred_key == license.provider_cred_key)
+            .where(or_(status.is_not(None), overdue))
+        )
+        table = MonitoringRunLicense.__table__
+        session.execute(
+            insert(table).from_select(("run_id", *SNAPSHOT_COLUMNS), snapshot)  # type: ignore[arg-type]
+        )
+        snapshot_row = MonitoringRunLicense
+        counts = session.execute(
+            select(
+                *(
+                    func.count().filter(snapshot_row.expiry_status == name).label(name)
+                    for name in EXPIRY_STATUSES
+                ),
+                func.count().filter(snapshot_row.psv_overdue.is_(True)).label("psv_overdue"),
+            ).where(snapshot_row.run_id == run.id)
+        ).one()
+        session.execute(
+            update(MonitoringRun)
+            .where(MonitoringRun.id == run.id)
+            .values(**counts._mapping)
+            .execution_options(synchronize_session=False)
+        )
+        run_id = run.id
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return run_id
+
+
+def runs_newest_first() -> Any:
+    """The runs, for a paged list (``app.api.paging.fetch_page`` or the UI pager)."""
+    return select(MonitoringRun)
+
+
+def get_run(session: Session, run_id: int) -> RunReport | None:
+    """One run and its licenses (expired first, then by term date and key)."""
+    run = session.get(MonitoringRun, run_id)
+    if run is None:
+        return None
+    order = case(
+        *(
+            (MonitoringRunLicense.expiry_status == name, i)
+            for i, name in enumerate(EXPIRY_STATUSES)
+        ),
+        else_=len(EXPIRY_STATUSES),
+    )
+    licenses = session.scalars(
+        select(MonitoringRunLicense)
+        .where(MonitoringRunLicense.run_id == run_id)
+        .order_by(
+            order,
+            MonitoringRunLicense.term_date.asc().nulls_first(),
+            MonitoringRunLicense.provider_cred_license_key,
+        )
+    ).all()
+    return RunReport(run, licenses)
+
+
+def last_run(session: Session) -> MonitoringRun | None:
+    return session.scalar(
+        select(MonitoringRun).order_by(MonitoringRun.ran_at.desc(), MonitoringRun.id.desc())
+    )
+
+
+def list_runs(session: Session, page: int, size: int) -> tuple[list[MonitoringRun], int]:
+    """One page of the runs, newest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(MonitoringRun)) or 0
+    runs = session.scalars(
+        select(MonitoringRun)
+        .order_by(MonitoringRun.ran_at.desc(), MonitoringRun.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return list(runs), total
+
+
+@dataclass(frozen=True)
+class MonitoringStatus:
+    """What the expiring page says about monitoring: the last run, and whether it is overdue."""
+
+    last: MonitoringRun | None
+    overdue: bool
+
+
+def monitoring_status(session: Session, now: datetime) -> MonitoringStatus:
+    last = last_run(session)
+    overdue = last is None or now - last.ran_at > timedelta(days=MONITORING_OVERDUE_DAYS)
+    return MonitoringStatus(last, overdue)

@@ -1,0 +1,111 @@
+"""Compliance pages of the staff UI: monitoring runs (list, one run, CSV, printable report)
+and the integrity review. Thin views over ``app.monitoring`` and ``app.integrity``."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+
+from flask import Response, abort, current_app, render_template, request, url_for
+
+from app.audit import utcnow
+from app.integrity.report import write_csv
+from app.integrity.rules import RULES
+from app.integrity.service import integrity_findings
+from app.monitoring.report import write_run_csv
+from app.monitoring.service import MONITORING_OVERDUE_DAYS, get_run, list_runs
+from app.ui.paging import Page, clamp, page_number
+from app.ui.views import bp, db
+
+#: The integrity review's default range: the last 31 days (a month's review).
+DEFAULT_REVIEW_DAYS = 31
+
+
+@bp.get("/monitoring")
+def monitoring_runs() -> str:
+    session, size = db(), current_app.config["UI_PAGE_SIZE"]
+    number = page_number(request.args.get("page"))
+    runs, total = list_runs(session, number, size)
+    if not runs and total:
+        number = clamp(number, total, size)
+        runs, total = list_runs(session, number, size)
+    return render_template(
+        "ui/monitoring_runs.html",
+        results=Page(runs, number, size, total),
+        overdue_days=MONITORING_OVERDUE_DAYS,
+    )
+
+
+@bp.get("/monitoring/<int32:run_id>")
+def monitoring_run(run_id: int) -> str:
+    report = get_run(db(), run_id) or abort(404)
+    return render_template("ui/monitoring_run.html", report=report)
+
+
+@bp.get("/monitoring/<int32:run_id>/print")
+def monitoring_run_print(run_id: int) -> str:
+    report = get_run(db(), run_id) or abort(404)
+    return render_template("ui/monitoring_run_print.html", report=report, now=utcnow())
+
+
+@bp.get("/monitoring/<int32:run_id>/csv")
+def monitoring_run_csv(run_id: int) -> Response:
+    report = get_run(db(), run_id) or abort(404)
+    stream = io.StringIO()
+    write_run_csv(stream, report)
+    return _csv_download(stream.getvalue(), f"monitoring-run-{run_id}.csv")
+
+
+@bp.get("/integrity")
+def integrity_review() -> str | tuple[str, int]:
+    since, until, error = _review_range()
+    findings = [] if error else integrity_findings(db(), since, until + timedelta(days=1))
+    return render_template(
+        "ui/integrity.html",
+        since=since,
+        until=until,
+        error=error,
+        findings=findings,
+        rules=RULES,
+    ), (400 if error else 200)
+
+
+@bp.get("/integrity/csv")
+def integrity_review_csv() -> Response:
+    since, until, error = _review_range()
+    if error:
+        abort(400)
+    findings = integrity_findings(db(), since, until + timedelta(days=1))
+    stream = io.StringIO()
+    write_csv(stream, findings, lambda key: url_for("ui.history", license_key=key, _external=True))
+    return _csv_download(
+        stream.getvalue(), f"integrity-review-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.csv"
+    )
+
+
+def _review_range() -> tuple[datetime, datetime, str | None]:
+    """``since`` and ``until`` (days, both included) from the query; the last 31 days by
+    default. The error, if any, names the field."""
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    values: dict[str, datetime] = {}
+    defaults = {"since": today - timedelta(days=DEFAULT_REVIEW_DAYS - 1), "until": today}
+    for name, default in defaults.items():
+        raw = (request.args.get(name) or "").strip()
+        if not raw:
+            values[name] = default
+            continue
+        try:
+            values[name] = datetime.combine(date.fromisoformat(raw), datetime.min.time())
+        except ValueError:
+            return defaults["since"], defaults["until"], f"{name.capitalize()}: not a date."
+    if values["until"] < values["since"]:
+        return values["since"], values["until"], "Until: must not be before Since."
+    return values["since"], values["until"], None
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

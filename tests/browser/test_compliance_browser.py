@@ -1,0 +1,113 @@
+"""What staff see on the compliance pages, in Chromium: monitoring runs (list, one run, the
+printable report printed to PDF), the expiring page's monitoring note and the integrity review;
+axe-core finds no violation on any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from app.audit import utcnow
+from app.monitoring.service import record_run
+from app.tenancy import session_scope
+from app.wire.fields import format_wire_datetime
+
+
+@pytest.fixture
+def axe_violations() -> Callable[[Any], str]:
+    """``axe_violations(page)``: axe-core's report of the page's violations ('' if none)."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    axe = axe_module.Axe()
+
+    def _check(page: Any) -> str:
+        results = axe.run(page)
+        return "" if results.violations_count == 0 else results.generate_report()
+
+    return _check
+
+
+@pytest.fixture
+def monitored(app: Any, make_cred: Any, put_licenses: Callable[..., None]) -> int:
+    make_cred(1, provider_id="PRV1")
+    now = utcnow()
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 11,
+            "license_Name": "Medical license",
+            "term_Date": format_wire_datetime(now - timedelta(days=2)),
+            "psV_Date": format_wire_datetime(now - timedelta(days=10)),
+        },
+        {
+            "providerCredLicense_Key": 12,
+            "term_Date": format_wire_datetime(now + timedelta(days=20)),
+        },
+    )
+    put_licenses(1, {"providerCredLicense_Key": 12, "psV_Date": "2025-01-01"}, actor="carol")
+    put_licenses(1, {"providerCredLicense_Key": 12, "psV_Date": "2024-01-01"}, actor="carol")
+    with app.app_context(), session_scope("main") as session:
+        return record_run(session, now=utcnow(), ran_by="cron@host", psv_window_days=120)
+
+
+def test_monitoring_pages_list_open_and_print_a_run(
+    monitored: int, logged_in: Any, axe_violations: Callable[[Any], str], screenshot: Any
+) -> None:
+    page = logged_in(role="viewer")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Monitoring").click()
+    page.wait_for_url("**/ui/monitoring")
+    assert page.get_by_role("heading", name="Expiry monitoring runs").is_visible()
+    assert axe_violations(page) == ""
+    page.get_by_role("link", name=f"Run {monitored}").click()
+    page.wait_for_url(f"**/ui/monitoring/{monitored}")
+    licenses = page.get_by_role("table", name="licenses found")
+    assert licenses.get_by_role("row").count() == 3  # header + two licenses
+    assert "PRV1" in licenses.inner_text()
+    assert axe_violations(page) == ""
+    screenshot(page, "monitoring-run", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == f"monitoring-run-{monitored}.csv"
+
+    page.get_by_role("link", name="Printable report").click()
+    page.wait_for_url(f"**/ui/monitoring/{monitored}/print")
+    assert page.get_by_role("heading", name="Expiry monitoring report").is_visible()
+    assert axe_violations(page) == ""
+    page.emulate_media(media="print")
+    assert not page.get_by_text("Back to run").is_visible()  # screen-only on paper
+    pdf = page.pdf(format="A4", landscape=True, print_background=False)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+
+
+def test_expiring_page_shows_the_last_run_and_integrity_review_links_to_history(
+    monitored: int, logged_in: Any, axe_violations: Callable[[Any], str], screenshot: Any
+) -> None:
+    page = logged_in()
+    page.goto("/ui/licenses/expiring")
+    note = page.locator(".monitoring-status")
+    assert f"Last expiry monitoring run: run {monitored}" in note.inner_text()
+    assert axe_violations(page) == ""
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Integrity review").click()
+    page.wait_for_url("**/ui/integrity")
+    findings = page.get_by_role("table", name="Integrity findings")
+    assert "psv-moved-backwards" in findings.inner_text()
+    assert axe_violations(page) == ""
+    screenshot(page, "integrity-review", full_page=True)
+    findings.get_by_role("link", name="12").first.click()
+    page.wait_for_url("**/ui/licenses/12/history")
+    assert page.get_by_role("heading", name="History").is_visible()
+
+
+def test_expiring_page_warns_without_a_recent_run(
+    logged_in: Any, axe_violations: Callable[[Any], str]
+) -> None:
+    page = logged_in()
+    page.goto("/ui/licenses/expiring")
+    assert (
+        page.get_by_role("alert").inner_text().startswith("No expiry monitoring run is on record")
+    )
+    assert axe_violations(page) == ""

@@ -1,0 +1,302 @@
+"""The history's hash chain: written with every change, and any edit by hand is found."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.history.chain import GENESIS, canonical, link, seal
+from app.history.models import LicenseChange, LicenseHistoryHead
+from app.history.verification import broken_licenses
+from app.licenses.service import delete_licenses, upsert_licenses
+from app.schema import MIGRATIONS_DIR
+from tests.factories import license_item
+
+CRED = 1
+
+
+@pytest.fixture
+def write(session_for: Callable[..., Any], make_cred: Any) -> Callable[..., Any]:
+    make_cred(CRED)
+
+    def _write(items: list[dict[str, Any]], actor: str = "alice", activity: str = "a") -> Any:
+        with session_for() as session:
+            outcomes = upsert_licenses(session, CRED, items, actor=actor, activity_id=activity)
+        assert all(o.ok for o in outcomes), outcomes
+        return outcomes
+
+    return _write
+
+
+@pytest.fixture
+def three_licenses(write: Callable[..., Any], session_for: Callable[..., Any]) -> None:
+    """Licenses 1, 2 and 3 with three history rows each; license 4 created then deleted."""
+    write([license_item(k) for k in (1, 2, 3, 4)], activity="create")
+    write([license_item(k, state="CA") for k in (1, 2, 3)], activity="move")
+    write([license_item(k, state="TX", license_Number=f"T-{k}") for k in (1, 2, 3)], actor="bob")
+    with session_for() as session:
+        delete_licenses(session, CRED, [4], actor="alice", activity_id="gone")
+
+
+def tamper(session_for: Callable[..., Any], *statements: str) -> None:
+    """Run SQL as someone would in psql or sqlite3, bypassing the application."""
+    with session_for() as session:
+        for statement in statements:
+            session.execute(text(statement))
+        session.commit()
+
+
+def broken(session_for: Callable[..., Any]) -> set[int]:
+    with session_for() as session:
+        return set(broken_licenses(session))
+
+
+def row_ids(session_for: Callable[..., Any], key: int) -> list[int]:
+    with session_for() as session:
+        return list(
+            session.scalars(
+                select(LicenseChange.id)
+                .where(LicenseChange.provider_cred_license_key == key)
+                .order_by(LicenseChange.id)
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The pure chain
+
+
+def test_seal_chains_rows_onto_the_stored_heads_and_returns_the_new_heads() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 123456)
+    first = (7, 1, "a", at, "ann", "created", {"state": [None, "NY"]})
+    second = (7, 1, "b", at, "bob", "updated", {"state": ["NY", "CA"]})
+    other = (8, 1, "b", at, "bob", "created", {})
+    columns = ("provider_cred_license_key", "provider_cred_key", "activity_id", "at", "user")
+    columns += ("action", "changes")
+    rows = [dict(zip(columns, values, strict=True)) for values in (first, second, other)]
+    heads = seal(rows, {8: "abc"})
+    one = link(GENESIS, canonical(*first))
+    two = link(one, canonical(*second))
+    assert [r["row_hash"] for r in rows] == [one, two, link("abc", canonical(*other))]
+    assert heads == {7: two, 8: rows[2]["row_hash"]}
+    assert {k: v for k, v in rows[0].items() if k != "row_hash"} == dict(
+        zip(columns, first, strict=True)
+    )
+
+
+def test_the_canonical_form_ignores_key_order_and_covers_every_value() -> None:
+    at = datetime(2026, 1, 2)
+    base = canonical(1, 1, "a", at, "ann", "updated", {"a": [1, 2], "b": [None, "x"]})
+    assert base == canonical(1, 1, "a", at, "ann", "updated", {"b": [None, "x"], "a": [1, 2]})
+    variants = [
+        canonical(2, 1, "a", at, "ann", "updated", {"a": [1, 2], "b": [None, "x"]}),
+        canonical(1, 2, "a", at, "ann", "updated", {"a": [1, 2], "b": [None, "x"]}),
+        canonical(1, 1, "b", at, "ann", "updated", {"a": [1, 2], "b": [None, "x"]}),
+        canonical(1, 1, "a", at.replace(microsecond=1), "ann", "updated", {"a": [1, 2]}),
+        canonical(1, 1, "a", at, "bob", "updated", {"a": [1, 2], "b": [None, "x"]}),
+        canonical(1, 1, "a", at, "ann", "deleted", {"a": [1, 2], "b": [None, "x"]}),
+        canonical(1, 1, "a", at, "ann", "updated", {"a": [1, 3], "b": [None, "x"]}),
+    ]
+    assert base not in variants
+
+
+def test_the_migration_keeps_an_identical_copy_of_the_canonical_form() -> None:
+    path = MIGRATIONS_DIR / "versions" / "0007_compliance_records.py"
+    spec = importlib.util.spec_from_file_location("migration_0007", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    row = (
+        5,
+        1,
+        "act",
+        datetime(2026, 5, 1, 0, 0, 0, 7),
+        None,
+        "updated",
+        {"z": [1, None], "a": []},
+    )
+    assert migration._canonical(*row) == canonical(*row)
+    assert migration._link("prev", b"x") == link("prev", b"x")
+    assert migration.GENESIS == GENESIS
+
+
+# ---------------------------------------------------------------------------------------------
+# Written by the service
+
+
+def test_every_write_keeps_the_chain_and_the_head(
+    three_licenses: None, session_for: Callable[..., Any]
+) -> None:
+    with session_for() as session:
+        rows = session.scalars(select(LicenseChange).order_by(LicenseChange.id)).all()
+        heads = {
+            h.provider_cred_license_key: h.row_hash
+            for h in session.scalars(select(LicenseHistoryHead))
+        }
+    assert all(row.row_hash for row in rows)
+    previous: dict[int, str] = {}
+    for row in rows:
+        key = row.provider_cred_license_key
+        content = canonical(
+            key, row.provider_cred_key, row.activity_id, row.at, row.user, row.action, row.changes
+        )
+        assert row.row_hash == link(previous.get(key, GENESIS), content)
+        previous[key] = row.row_hash
+    assert heads == previous
+    assert set(heads) == {1, 2, 3, 4}  # the deleted license keeps its history and head
+    assert broken(session_for) == set()
+
+
+def test_an_unchanged_resend_writes_no_row_and_keeps_the_head(
+    write: Callable[..., Any], session_for: Callable[..., Any]
+) -> None:
+    write([license_item(1)])
+    with session_for() as session:
+        head = session.get(LicenseHistoryHead, 1)
+        assert head is not None
+        before = head.row_hash
+    write([license_item(1)])
+    with session_for() as session:
+        assert session.get(LicenseHistoryHead, 1).row_hash == before  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(LicenseChange)) == 1
+
+
+def test_the_history_api_answers_without_the_hash(
+    three_licenses: None, client: Any, auth_headers: Any
+) -> None:
+    response = client.get("/provider-credentialing/1/licenses/1/history", headers=auth_headers())
+    assert response.status_code == 200
+    entries = response.get_json()["data"]
+    assert len(entries) == 3
+    assert all(set(e) == {"activityID", "at", "user", "action", "changes"} for e in entries)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tampering by SQL is found, naming exactly the licenses touched
+
+
+TAMPERING: dict[str, Callable[[list[int]], list[str]]] = {
+    "changes edited": lambda ids: [
+        f'UPDATE license_change SET changes = \'{{"state": ["CA", "NY"]}}\' WHERE id = {ids[1]}'
+    ],
+    "user edited": lambda ids: [
+        f"UPDATE license_change SET \"user\" = 'mallory' WHERE id = {ids[2]}"
+    ],
+    "date edited": lambda ids: [
+        f"UPDATE license_change SET at = '2020-01-01 00:00:00' WHERE id = {ids[0]}"
+    ],
+    "action edited": lambda ids: [
+        f"UPDATE license_change SET action = 'created' WHERE id = {ids[1]}"
+    ],
+    "middle row deleted": lambda ids: [f"DELETE FROM license_change WHERE id = {ids[1]}"],
+    "first row deleted": lambda ids: [f"DELETE FROM license_change WHERE id = {ids[0]}"],
+    "newest row deleted": lambda ids: [f"DELETE FROM license_change WHERE id = {ids[2]}"],
+    "every row deleted": lambda ids: [
+        "DELETE FROM license_change WHERE provider_cred_license_key = 2"
+    ],
+    "head deleted": lambda ids: [
+        "DELETE FROM license_history_head WHERE provider_cred_license_key = 2"
+    ],
+    "rows reordered": lambda ids: [
+        f"UPDATE license_change SET id = -1 WHERE id = {ids[0]}",
+        f"UPDATE license_change SET id = {ids[0]} WHERE id = {ids[1]}",
+        f"UPDATE license_change SET id = {ids[1]} WHERE id = -1",
+    ],
+    "row inserted": lambda ids: [
+        "INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key, "
+        'activity_id, at, "user", action, changes) VALUES '
+        f"({ids[2] + 1000}, 2, 1, 'forged', '2026-01-01 00:00:00', 'mallory', 'updated', "
+        '\'{"state": ["TX", "NY"]}\')'
+    ],
+    "row inserted with a copied hash": lambda ids: [
+        "INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key, "
+        'activity_id, at, "user", action, changes, row_hash) SELECT '
+        f"{ids[2] + 1000}, 2, 1, 'forged', at, \"user\", action, changes, row_hash "
+        f"FROM license_change WHERE id = {ids[2]}"
+    ],
+}
+
+
+@pytest.mark.parametrize("how", TAMPERING)
+def test_tampering_by_sql_is_found(
+    three_licenses: None, session_for: Callable[..., Any], runner: Any, how: str
+) -> None:
+    tamper(session_for, *TAMPERING[how](row_ids(session_for, 2)))
+    assert broken(session_for) == {2}
+    result = runner.invoke(args=["verify-history", "--database", "main"])
+    assert result.exit_code == 1, result.output
+    assert "license 2:" in result.output
+    assert "license 1:" not in result.output and "license 3:" not in result.output
+    assert "have history changed outside the service: 2." in result.output
+
+
+def test_verify_history_passes_an_untouched_database(three_licenses: None, runner: Any) -> None:
+    result = runner.invoke(args=["verify-history"])
+    assert result.exit_code == 0, result.output
+    assert "Every history chain in 'main' holds." in result.output
+
+
+def test_verify_history_names_every_broken_license(
+    three_licenses: None, session_for: Callable[..., Any], runner: Any
+) -> None:
+    tamper(
+        session_for,
+        f"DELETE FROM license_change WHERE id = {row_ids(session_for, 1)[2]}",
+        f"UPDATE license_change SET \"user\" = 'eve' WHERE id = {row_ids(session_for, 3)[0]}",
+        f"UPDATE license_change SET \"user\" = 'eve' WHERE id = {row_ids(session_for, 4)[1]}",
+    )
+    result = runner.invoke(args=["verify-history"])
+    assert result.exit_code == 1
+    assert "have history changed outside the service: 1, 3, 4." in result.output
+    assert f"row {row_ids(session_for, 3)[0]} does not match its hash" in result.output
+    assert "newer rows were deleted" in result.output
+
+
+def test_a_later_write_does_not_hide_earlier_tampering(
+    three_licenses: None, write: Callable[..., Any], session_for: Callable[..., Any]
+) -> None:
+    tamper(session_for, f"DELETE FROM license_change WHERE id = {row_ids(session_for, 2)[2]}")
+    write([license_item(2, state="WA")])
+    assert broken(session_for) == {2}
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrent writers
+
+
+def test_concurrent_batches_keep_every_chain_valid(
+    write: Callable[..., Any], session_for: Callable[..., Any]
+) -> None:
+    keys = list(range(1, 13))
+    write([license_item(k) for k in keys])
+    states = ["NY", "CA", "TX", "WA", "OR", "NV"]
+
+    def batch(worker: int) -> int:
+        rng = random.Random(worker)
+        written = 0
+        for round_number in range(6):
+            chosen = rng.sample(keys, 5)
+            state = states[(worker + round_number) % len(states)]
+            outcomes = write(
+                [
+                    license_item(k, state=state, license_Number=f"{worker}-{round_number}")
+                    for k in chosen
+                ],
+                actor=f"w{worker}",
+                activity=f"{worker}-{round_number}",
+            )
+            written += sum(1 for o in outcomes if o.changes)
+        return written
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        written = sum(pool.map(batch, range(4)))
+    assert broken(session_for) == set()
+    with session_for() as session:
+        assert session.scalar(select(func.count()).select_from(LicenseChange)) == 12 + written

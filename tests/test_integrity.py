@@ -1,0 +1,247 @@
+"""The integrity review: each rule fires on what it describes and not on its near miss; the
+report (CLI and service) over real history, including rows altered by SQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app.audit import utcnow
+from app.integrity.rules import (
+    HISTORY_ALTERED,
+    LICENSE_DELETED,
+    PSV_BACKWARDS,
+    RULES,
+    SEVERAL_EDITORS,
+    TERM_EXTENDED,
+    Entry,
+    review_license,
+)
+from app.integrity.service import integrity_findings
+from app.licenses.service import delete_licenses, upsert_licenses
+from tests.factories import license_item
+
+T0 = datetime(2026, 3, 1, 9, 0)
+
+
+def entry(
+    changes: dict[str, list[Any]],
+    *,
+    action: str = "updated",
+    user: str | None = "alice",
+    at: datetime = T0,
+    number: int = 1,
+) -> Entry:
+    return Entry(number, 7, 1, f"act-{number}", at, user, action, changes)
+
+
+def fired(*entries: Entry) -> list[str]:
+    return [f.rule.name for f in review_license(list(entries))]
+
+
+TERM_OLD, TERM_NEW = "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"
+PSV_OLD, PSV_NEW = "2025-01-01T00:00:00Z", "2025-06-01T00:00:00Z"
+
+RULE_CASES = [
+    # (rule, entries that fire it, entries that do not)
+    (
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, TERM_NEW]})],
+        [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_OLD, PSV_NEW]})],
+    ),
+    (
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_NEW, PSV_OLD]})],
+        [entry({"term_Date": [TERM_NEW, TERM_OLD]})],  # shortened, not extended
+    ),
+    (
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_OLD, None]})],
+        [entry({"term_Date": [None, TERM_NEW]}, action="created")],  # set, not extended
+    ),
+    (
+        PSV_BACKWARDS,
+        [entry({"psV_Date": [PSV_NEW, PSV_OLD]})],
+        [entry({"psV_Date": [PSV_OLD, PSV_NEW]})],
+    ),
+    (
+        PSV_BACKWARDS,
+        [entry({"psV_Date": [PSV_NEW, "2024-12-31T23:59:59Z"], "state": ["NY", "CA"]})],
+        [entry({"psV_Date": [None, PSV_OLD]}, action="created")],
+    ),
+    (
+        LICENSE_DELETED,
+        [entry({"state": ["NY", None]}, action="deleted")],
+        [entry({"state": ["NY", "CA"]})],
+    ),
+    (
+        SEVERAL_EDITORS,
+        [
+            entry({"state": [None, "NY"]}, user="alice", at=T0, number=1),
+            entry({"state": ["NY", "CA"]}, user="bob", at=T0 + timedelta(minutes=59), number=2),
+        ],
+        [
+            entry({"state": [None, "NY"]}, user="alice", at=T0, number=1),
+            entry({"state": ["NY", "CA"]}, user="bob", at=T0 + timedelta(minutes=61), number=2),
+        ],
+    ),
+    (
+        SEVERAL_EDITORS,
+        [
+            entry({"state": [None, "NY"]}, user="alice", at=T0, number=1),
+            entry({"state": ["NY", "WA"]}, user="alice", at=T0 + timedelta(minutes=5), number=2),
+            entry({"state": ["WA", "CA"]}, user="carol", at=T0 + timedelta(minutes=30), number=3),
+        ],
+        [  # one person, several times; or a change without a user
+            entry({"state": [None, "NY"]}, user="alice", at=T0, number=1),
+            entry({"state": ["NY", "CA"]}, user="alice", at=T0 + timedelta(minutes=5), number=2),
+            entry({"state": ["CA", "TX"]}, user=None, at=T0 + timedelta(minutes=6), number=3),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "fires", "misses"),
+    RULE_CASES,
+    ids=[f"{c[0].name}-{i}" for i, c in enumerate(RULE_CASES)],
+)
+def test_each_rule_fires_on_what_it_describes_and_not_on_the_near_miss(
+    rule: Any, fires: list[Entry], misses: list[Entry]
+) -> None:
+    assert rule.name in fired(*fires)
+    assert rule.name not in fired(*misses)
+
+
+def test_a_finding_says_what_happened() -> None:
+    (finding,) = review_license([entry({"psV_Date": [PSV_NEW, PSV_OLD]}, number=5)])
+    assert (finding.rule, finding.license_key, finding.history_id, finding.user) == (
+        PSV_BACKWARDS,
+        7,
+        5,
+        "alice",
+    )
+    assert finding.detail == f"psV_Date {PSV_NEW} → {PSV_OLD}"
+
+
+def test_every_rule_has_a_name_and_a_one_line_reason() -> None:
+    assert len({rule.name for rule in RULES}) == len(RULES) >= 5
+    assert all(rule.reason and "\n" not in rule.reason for rule in RULES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Over the database
+
+
+@pytest.fixture
+def history(make_cred: Any, session_for: Callable[..., Any]) -> None:
+    """License 1: extended without PSV by alice, then changed by bob (two people in an hour);
+    license 2: PSV moved backwards; license 3: deleted; license 4: renewed properly."""
+    make_cred(1)
+
+    def write(actor: str, *items: dict[str, Any]) -> None:
+        with session_for() as session:
+            outcomes = upsert_licenses(session, 1, list(items), actor=actor, activity_id=actor)
+        assert all(o.ok for o in outcomes), outcomes
+
+    base = {"term_Date": "2026-01-01", "psV_Date": "2025-06-01"}
+    write("seed", *(license_item(k, **base) for k in (1, 2, 3, 4)))
+    write("alice", license_item(1, term_Date="2028-01-01", psV_Date="2025-06-01"))
+    write("bob", license_item(1, term_Date="2028-01-01", psV_Date="2025-06-01", state="CA"))
+    write("seed", license_item(2, term_Date="2026-01-01", psV_Date="2025-01-01"))
+    write("seed", license_item(4, term_Date="2028-01-01", psV_Date="2025-07-01"))
+    with session_for() as session:
+        delete_licenses(session, 1, [3], actor="seed", activity_id="gone")
+
+
+def today_range() -> tuple[datetime, datetime]:
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today + timedelta(days=1)
+
+
+def test_the_review_finds_each_rule_in_the_history(
+    history: None, session_for: Callable[..., Any]
+) -> None:
+    with session_for() as session:
+        findings = integrity_findings(session, *today_range())
+    assert sorted((f.rule.name, f.license_key, f.user) for f in findings) == sorted(
+        [
+            (TERM_EXTENDED.name, 1, "alice"),
+            (SEVERAL_EDITORS.name, 1, "alice"),  # alice after seed
+            (SEVERAL_EDITORS.name, 1, "bob"),
+            (PSV_BACKWARDS.name, 2, "seed"),
+            (LICENSE_DELETED.name, 3, "seed"),
+        ]
+    )
+
+
+def test_the_review_keeps_to_its_date_range(history: None, session_for: Callable[..., Any]) -> None:
+    today, _ = today_range()
+    with session_for() as session:
+        assert integrity_findings(session, today - timedelta(days=30), today) == []
+        assert (
+            integrity_findings(session, today + timedelta(days=1), today + timedelta(days=2)) == []
+        )
+
+
+def test_rows_altered_by_sql_are_findings(history: None, session_for: Callable[..., Any]) -> None:
+    with session_for() as session:
+        session.execute(
+            text(
+                "UPDATE license_change SET \"user\" = 'seed' WHERE provider_cred_license_key = 1 "
+                "AND \"user\" = 'bob'"
+            )
+        )
+        session.commit()
+    with session_for() as session:
+        findings = integrity_findings(session, *today_range())
+    altered = [f for f in findings if f.rule == HISTORY_ALTERED]
+    assert [(f.license_key, f.history_id is not None) for f in altered] == [(1, True)]
+    assert "does not match its hash" in altered[0].detail
+
+
+def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> None:
+    today = utcnow().strftime("%Y-%m-%d")
+    result = runner.invoke(args=["integrity-report", "--since", today, "--database", "main"])
+    assert result.exit_code == 0, result.output
+    assert "5 finding(s)." in result.output
+    assert f"license 2  {PSV_BACKWARDS.name}: psV_Date 2025-06-01T00:00:00Z → 2025-01-01" in (
+        result.output
+    )
+    assert "/ui/licenses/2/history" in result.output
+    assert f"  {TERM_EXTENDED.name}: {TERM_EXTENDED.reason}" in result.output
+
+    result = runner.invoke(
+        args=["integrity-report", "--since", today, "--until", today, "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 5
+    deleted = next(r for r in rows if r["rule"] == LICENSE_DELETED.name)
+    assert deleted["providerCredLicense_Key"] == "3"
+    assert deleted["reason"] == LICENSE_DELETED.reason
+    assert deleted["history"] == "/ui/licenses/3/history"
+    assert deleted["at"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "2026-02-30"], "Invalid value for '--since'"),
+        (["--since", "2026-03-02", "--until", "2026-03-01"], "must not be before --since"),
+        ([], "Missing option '--since'"),
+        (["--since", "2026-03-01", "--format", "xml"], "Invalid value for '--format'"),
+    ],
+)
+def test_integrity_report_cli_rejects_bad_options(
+    runner: Any, args: list[str], message: str
+) -> None:
+    result = runner.invoke(args=["integrity-report", *args])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -1,0 +1,279 @@
+"""Monitoring runs: ``monitor-expirables``, the snapshot it keeps, and the API that reads it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit import utcnow
+from app.licenses.service import delete_licenses, upsert_licenses
+from app.monitoring.models import MonitoringRun, MonitoringRunLicense
+from app.monitoring.service import record_run
+from app.wire.fields import format_wire_datetime
+from tests.factories import license_item
+
+RUNS = "/licenses/monitoring-runs"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """``other`` is on the CVO track: a 90-day PSV window of its own."""
+    databases = dict(app_config["DATABASES"])
+    databases["other"] = {"url": databases["other"], "psv_window_days": 90}
+    return app_config | {"DATABASES": databases}
+
+
+@pytest.fixture
+def licenses(make_cred: Callable[..., Any], session_for: Callable[..., Any]) -> Callable[..., Any]:
+    """``licenses(database)``: one license in each bucket (keys 1-6) of ``database``."""
+
+    def _make(database: str = "main") -> dict[str, int]:
+        make_cred(1, database=database, provider_id="PRV1")
+        now = utcnow()
+        recent, old = now - timedelta(days=10), now - timedelta(days=100)
+        layout = {
+            "expired": (1, now - timedelta(days=3), recent),
+            "within30": (2, now + timedelta(days=10), None),
+            "within60": (3, now + timedelta(days=45), old),
+            "within90": (4, now + timedelta(days=75), recent),
+            "later, PSV 100 days old": (5, now + timedelta(days=200), old),
+            "never, PSV recent": (6, None, recent),
+        }
+        items = [
+            license_item(
+                key,
+                1,
+                term_Date=format_wire_datetime(term),
+                psV_Date=format_wire_datetime(psv),
+            )
+            for key, term, psv in layout.values()
+        ]
+        with session_for(database) as session:
+            outcomes = upsert_licenses(session, 1, items, actor="seed", activity_id="setup")
+        assert [o.status for o in outcomes] == [201] * 6
+        return {name: spec[0] for name, spec in layout.items()}
+
+    return _make
+
+
+def snapshot(session_for: Callable[..., Any], run_id: int, database: str = "main") -> list[tuple]:
+    with session_for(database) as session:
+        rows = session.scalars(
+            select(MonitoringRunLicense)
+            .where(MonitoringRunLicense.run_id == run_id)
+            .order_by(MonitoringRunLicense.provider_cred_license_key)
+        ).all()
+        return [
+            (
+                r.provider_cred_license_key,
+                r.provider_id,
+                r.license_number,
+                r.state,
+                r.term_date,
+                r.psv_date,
+                r.expiry_status,
+                r.psv_overdue,
+            )
+            for r in rows
+        ]
+
+
+def test_monitor_expirables_records_a_run_with_its_buckets_and_licenses(
+    licenses: Any, runner: Any, session_for: Callable[..., Any], client: Any, auth_headers: Any
+) -> None:
+    licenses()
+    result = runner.invoke(args=["monitor-expirables", "--by", "cron@host"])
+    assert result.exit_code == 0, result.output
+    assert "Monitoring run 1 in 'main'" in result.output
+    assert "(PSV window 120 days): 1 expired, 1 within 30 days, 1 within 60, 1 within 90, " in (
+        result.output
+    )
+    with session_for() as session:
+        run = session.scalars(select(MonitoringRun)).one()
+    assert (run.ran_by, run.psv_window_days) == ("cron@host", 120)
+    assert abs(run.ran_at - utcnow()) < timedelta(minutes=1)
+    expirables = client.get("/licenses/expirables", headers=auth_headers()).get_json()["data"]
+    assert run.counts == {
+        "expired": 1,
+        "within30": 1,
+        "within60": 1,
+        "within90": 1,
+        "psv_overdue": expirables["counts"]["psvOverdue"],
+    }
+    assert run.psv_overdue == 1  # license 2: no PSV date; 100 days is inside 120
+    assert [(row[0], row[6], row[7]) for row in snapshot(session_for, run.id)] == [
+        (1, "expired", False),
+        (2, "within30", True),
+        (3, "within60", False),
+        (4, "within90", False),
+    ]
+
+
+def test_a_run_uses_and_records_its_database_psv_window(
+    licenses: Any, runner: Any, session_for: Callable[..., Any]
+) -> None:
+    licenses("other")
+    result = runner.invoke(args=["monitor-expirables", "--database", "other"])
+    assert result.exit_code == 0, result.output
+    assert "(PSV window 90 days)" in result.output
+    with session_for("other") as session:
+        run = session.scalars(select(MonitoringRun)).one()
+        assert run.ran_by.startswith("monitor-expirables:")
+    assert run.psv_window_days == 90
+    assert run.psv_overdue == 3  # licenses 2 (none), 3 and 5 (100 days > 90)
+    assert [(row[0], row[6], row[7]) for row in snapshot(session_for, run.id, "other")] == [
+        (1, "expired", False),
+        (2, "within30", True),
+        (3, "within60", True),
+        (4, "within90", False),
+        (5, None, True),
+    ]
+
+
+def test_a_run_does_not_change_when_licenses_change_afterwards(
+    licenses: Any, session_for: Callable[..., Any]
+) -> None:
+    licenses()
+    with session_for() as session:
+        run_id = record_run(session, now=utcnow(), ran_by="test", psv_window_days=120)
+    before = snapshot(session_for, run_id)
+    with session_for() as session:
+        counts_before = session.get(MonitoringRun, run_id).counts  # type: ignore[union-attr]
+    with session_for() as session:
+        outcomes = upsert_licenses(
+            session,
+            1,
+            [
+                license_item(1, 1, term_Date="2030-01-01", psV_Date=None, license_Number="NEW"),
+                license_item(2, 1, term_Date="2030-01-01", state="CA"),
+            ],
+            actor="bob",
+            activity_id="later",
+        )
+        assert [o.status for o in outcomes] == [200, 200]
+    with session_for() as session:
+        delete_licenses(session, 1, [3], actor="bob", activity_id="gone")
+    assert snapshot(session_for, run_id) == before
+    with session_for() as session:
+        assert session.get(MonitoringRun, run_id).counts == counts_before  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(MonitoringRunLicense)) == 4
+    # ... while a new run sees the licenses as they are now.
+    with session_for() as session:
+        later = record_run(session, now=utcnow(), ran_by="test", psv_window_days=120)
+    assert [(row[0], row[6]) for row in snapshot(session_for, later)] == [
+        (1, None),  # term 2030 now, in for its PSV (cleared)
+        (2, None),  # term 2030 now, in for its PSV (never set)
+        (4, "within90"),
+    ]
+
+
+def test_monitor_expirables_refuses_an_unknown_database(runner: Any) -> None:
+    result = runner.invoke(args=["monitor-expirables", "--database", "nope"])
+    assert result.exit_code == 2
+    assert "'nope' is not a configured database." in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# The API
+
+
+@pytest.fixture
+def three_runs(licenses: Any, session_for: Callable[..., Any]) -> list[int]:
+    licenses()
+    ids = []
+    for number in range(3):
+        with session_for() as session:
+            ids.append(
+                record_run(
+                    session,
+                    now=utcnow() + timedelta(seconds=number),
+                    ran_by=f"run-{number}",
+                    psv_window_days=120,
+                )
+            )
+    return ids
+
+
+def test_the_runs_list_is_paged_newest_first(
+    three_runs: list[int], client: Any, auth_headers: Any
+) -> None:
+    response = client.get(f"{RUNS}?pageSize=2", headers=auth_headers(role="viewer"))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert [run["id"] for run in body["data"]] == [three_runs[2], three_runs[1]]
+    assert json.loads(response.headers["x-pagination"]) == {
+        "TotalCount": 3,
+        "TotalPages": 2,
+        "CurrentPage": 1,
+        "PageSize": 2,
+    }
+    run = body["data"][0]
+    assert set(run) == {"id", "ranAt", "ranBy", "psvWindowDays", "counts"}
+    assert run["ranBy"] == "run-2" and run["psvWindowDays"] == 120
+    assert run["counts"] == {
+        "expired": 1,
+        "within30": 1,
+        "within60": 1,
+        "within90": 1,
+        "psvOverdue": 1,
+    }
+    assert run["ranAt"].endswith("Z")
+    second = client.get(f"{RUNS}?pageSize=2&page=2", headers=auth_headers()).get_json()
+    assert [r["id"] for r in second["data"]] == [three_runs[0]]
+    oldest_first = client.get(f"{RUNS}?sortBy=ranAt:asc", headers=auth_headers()).get_json()
+    assert [r["id"] for r in oldest_first["data"]] == three_runs
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("page=0", "page"), ("pageSize=5000", "pageSize"), ("sortBy=x", "sortBy")]
+)
+def test_the_runs_list_rejects_bad_paging(
+    client: Any, auth_headers: Any, query: str, field: str
+) -> None:
+    response = client.get(f"{RUNS}?{query}", headers=auth_headers())
+    assert response.status_code == 400
+    assert list(response.get_json()["error"]["errors"]) == [field]
+
+
+def test_one_run_with_its_licenses(three_runs: list[int], client: Any, auth_headers: Any) -> None:
+    response = client.get(f"{RUNS}/{three_runs[0]}", headers=auth_headers())
+    assert response.status_code == 200
+    run = response.get_json()["data"]
+    assert run["ranBy"] == "run-0"
+    assert [
+        (item["providerCredLicense_Key"], item["expiryStatus"], item["psvOverdue"])
+        for item in run["licenses"]
+    ] == [
+        (1, "expired", False),
+        (2, "within30", True),
+        (3, "within60", False),
+        (4, "within90", False),
+    ]
+    first = run["licenses"][0]
+    assert first["provider_ID"] == "PRV1" and first["license_Number"] == "N-1"
+    assert first["term_Date"].endswith("Z") and first["providerCred_Key"] == 1
+    # also under VBAPI's base path
+    assert (
+        client.get(f"/vbasoftware{RUNS}/{three_runs[0]}", headers=auth_headers()).status_code == 200
+    )
+
+
+def test_an_unknown_run_is_404_and_runs_are_per_database(
+    three_runs: list[int], client: Any, auth_headers: Any
+) -> None:
+    response = client.get(f"{RUNS}/999", headers=auth_headers())
+    assert response.status_code == 404
+    assert response.get_json()["error"]["detail"] == "No monitoring run 999 in this database."
+    other = client.get(f"{RUNS}/{three_runs[0]}", headers=auth_headers("other"))
+    assert other.status_code == 404
+    assert client.get(RUNS, headers=auth_headers("other")).get_json()["data"] == []
+
+
+def test_the_runs_need_authentication(client: Any) -> None:
+    response = client.get(RUNS, headers={"vbasoftware-database": "main"})
+    assert response.status_code == 401

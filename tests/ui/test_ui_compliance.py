@@ -1,0 +1,190 @@
+"""The compliance pages: monitoring runs (list, one, CSV, printable), the expiring page's
+monitoring note, the integrity review, and the PSV window of the database."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from gridpage import text_of
+from sqlalchemy import update
+
+from app.audit import utcnow
+from app.monitoring.models import MonitoringRun
+from app.monitoring.service import record_run
+from app.tenancy import session_scope
+from app.wire.fields import format_wire_datetime
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    databases = dict(app_config["DATABASES"])
+    databases["other"] = {"url": databases["other"], "psv_window_days": 30}
+    return app_config | {"DATABASES": databases}
+
+
+@pytest.fixture
+def licensed(make_cred: Any, put_licenses: Callable[..., Any]) -> None:
+    make_cred(1, provider_id="PRV1")
+    now = utcnow()
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 11,
+            "license_Name": "Expired <b>one</b>",
+            "term_Date": format_wire_datetime(now - timedelta(days=2)),
+            "psV_Date": format_wire_datetime(now - timedelta(days=60)),
+        },
+        {
+            "providerCredLicense_Key": 12,
+            "term_Date": format_wire_datetime(now + timedelta(days=20)),
+        },
+    )
+
+
+def run(app: Any, database: str = "main", days_ago: int = 0, window: int = 120) -> int:
+    with app.app_context(), session_scope(database) as session:
+        run_id = record_run(session, now=utcnow(), ran_by="cron@host", psv_window_days=window)
+        if days_ago:
+            session.execute(
+                update(MonitoringRun)
+                .where(MonitoringRun.id == run_id)
+                .values(ran_at=utcnow() - timedelta(days=days_ago))
+            )
+            session.commit()
+    return run_id
+
+
+def page(client: Any, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.data
+    return response.get_data(as_text=True)
+
+
+def test_the_runs_page_lists_runs_and_opens_one(
+    app: Any, licensed: None, login: Any, client: Any
+) -> None:
+    first, second = run(app, days_ago=40), run(app)
+    login(role="viewer")
+    listing = page(client, "/ui/monitoring")
+    assert listing.index(f"Run {second}") < listing.index(f"Run {first}")
+    assert "cron@host" in listing and "120 days" in listing
+    one = page(client, f"/ui/monitoring/{second}")
+    assert "Monitoring run" in one and "PRV1" in one
+    assert "Expired &lt;b&gt;one&lt;/b&gt;" in one  # escaped
+    assert f'href="/ui/monitoring/{second}/csv"' in one
+    assert f'href="/ui/monitoring/{second}/print"' in one
+    assert 'href="/ui/licenses/11/history"' in one
+    page(client, "/ui/monitoring/999", 404)
+
+
+def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: Any) -> None:
+    run_id = run(app)
+    login()
+    response = client.get(f"/ui/monitoring/{run_id}/csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert f'filename="monitoring-run-{run_id}.csv"' in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["providerCredLicense_Key"], r["expiryStatus"], r["psvOverdue"]) for r in rows] == [
+        ("11", "expired", "false"),
+        ("12", "within30", "true"),
+    ]
+    assert {r["monitoringRun"] for r in rows} == {str(run_id)}
+    assert {r["psvWindowDays"] for r in rows} == {"120"}
+
+
+def test_the_printable_report_stands_alone_with_print_css(
+    app: Any, licensed: None, login: Any, client: Any
+) -> None:
+    run_id = run(app)
+    login()
+    html = page(client, f"/ui/monitoring/{run_id}/print")
+    assert "Expiry monitoring report" in html
+    assert "compliance/report.css" in html and "ui/ui.css" not in html
+    assert "site-nav" not in html  # no navigation on paper
+    response = client.get("/static/compliance/report.css")
+    css = response.get_data(as_text=True)
+    response.close()
+    assert "@media print" in css and "@page" in css
+
+
+def test_the_expiring_page_says_when_the_last_run_was(
+    app: Any, licensed: None, login: Any, client: Any
+) -> None:
+    login()
+    assert "No expiry monitoring run is on record" in page(client, "/ui/licenses/expiring")
+    old = run(app, days_ago=32)
+    text = text_of(page(client, "/ui/licenses/expiring"))
+    assert f"No expiry monitoring run in the last 31 days: the last was run {old}" in text
+    recent = run(app, days_ago=30)
+    text = text_of(page(client, "/ui/licenses/expiring"))
+    assert f"Last expiry monitoring run: run {recent}" in text
+    assert "in the last 31 days" not in text
+
+
+def test_the_expiring_page_uses_the_database_psv_window(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    make_cred(1, database="other")
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 5,
+            "term_Date": "2040-01-01",
+            "psV_Date": format_wire_datetime(utcnow() - timedelta(days=60)),
+        },
+        database="other",
+    )
+    login(database="other")
+    text = text_of(page(client, "/ui/licenses/expiring?show=psvOverdue"))
+    assert "in the last 30 days" in text
+    assert "PSV overdue 1" in text
+
+
+def test_the_integrity_page_lists_findings_linked_to_history(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-06-01"}, actor="bob")
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-01-01"}, actor="bob")
+    login(role="viewer")
+    html = page(client, "/ui/integrity")
+    assert "1 finding from" in text_of(html)
+    assert "psv-moved-backwards" in html
+    assert 'href="/ui/licenses/5/history"' in html
+    assert "A PSV date was replaced by an earlier one" in html
+    today = utcnow().strftime("%Y-%m-%d")
+    response = client.get(f"/ui/integrity/csv?since={today}&until={today}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    (row,) = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    assert row["rule"] == "psv-moved-backwards"
+    assert row["history"] == "http://localhost/ui/licenses/5/history"
+    yesterday = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert "0 findings" in text_of(
+        page(client, f"/ui/integrity?since={yesterday}&until={yesterday}")
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=2026-13-01", "Since: not a date."),
+        ("since=2026-03-02&until=2026-03-01", "Until: must not be before Since."),
+    ],
+)
+def test_the_integrity_page_rejects_a_bad_range(
+    login: Any, client: Any, query: str, message: str
+) -> None:
+    login()
+    assert message in page(client, f"/ui/integrity?{query}", 400)
+    assert client.get(f"/ui/integrity/csv?{query}").status_code == 400
+
+
+def test_the_compliance_pages_need_a_login(client: Any) -> None:
+    for url in ("/ui/monitoring", "/ui/monitoring/1", "/ui/monitoring/1/print", "/ui/integrity"):
+        assert client.get(url).status_code == 302
