@@ -112,6 +112,7 @@ def authenticate() -> Principal:
     # One statement for both checks, in the request's transaction (a writer's, on a write).
     key_id, role = (
         db_session()
+        .connection()  # a Core statement: no ORM entities to load
         .execute(_API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username})
         .one()
     )

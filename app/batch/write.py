@@ -146,9 +146,14 @@ def rows_of_keys(
 ) -> dict[int, dict[str, Any]]:
     """The rows of ``table`` whose ``key_column`` is in ``keys``, by key (one statement)."""
     dialect = connection.dialect.name
-    statement = select(table).where(key_in(table.c[key_column], "keys", dialect))
+    statement = _rows_of_keys_statement(dialect, table, key_column)
     found = connection.execute(statement, {"keys": key_set(dialect, keys)}).mappings()
     return {row[key_column]: dict(row) for row in found}
+
+
+@lru_cache(maxsize=64)
+def _rows_of_keys_statement(dialect_name: str, table: Table, key_column: str) -> Select[Any]:
+    return select(table).where(key_in(table.c[key_column], "keys", dialect_name))
 
 
 def upsert(
@@ -180,15 +185,23 @@ def _upsert_statement(
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        connection.execute(insert(table), rows)
+        connection.execute(_insert_statement(table), rows)
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(table: Table) -> Any:
+    return insert(table)
 
 
 def delete_keys(connection: Connection, spec: EntitySpec, keys: Iterable[int]) -> None:
     dialect = connection.dialect.name
-    column = spec.table.c[spec.key_column]
-    connection.execute(
-        delete(spec.table).where(key_in(column, "keys", dialect)), {"keys": key_set(dialect, keys)}
-    )
+    statement = _delete_statement(dialect, spec.table, spec.key_column)
+    connection.execute(statement, {"keys": key_set(dialect, keys)})
+
+
+@lru_cache(maxsize=64)
+def _delete_statement(dialect_name: str, table: Table, key_column: str) -> Any:
+    return delete(table).where(key_in(table.c[key_column], "keys", dialect_name))
 
 
 def keys_in_use(connection: Connection, spec: EntitySpec, keys: Sequence[int]) -> dict[int, str]:
