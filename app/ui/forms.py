@@ -62,13 +62,13 @@ class LicenseRowForm(Form):
     psV_Date = StringField("PSV")
     #: The row's ``update_date`` when the page was loaded (empty: a new row).
     version = HiddenField()
-    #: Fingerprint of the values as loaded: an untouched row is not sent again.
-    original = HiddenField()
-    #: The key suggested for a blank row; a blank row left as suggested is not a new license.
-    suggested_key = HiddenField()
-    #: After a conflict: the version now stored, used only if ``overwrite`` is ticked.
-    stored_version = HiddenField()
-    overwrite = BooleanField("Overwrite the stored values with mine")
+    #: The cells as loaded (JSON list): which cells a person changed, for Save and merges.
+    loaded = HiddenField()
+    #: After a conflict: the cells both people changed (comma-separated column names).
+    conflicts = HiddenField()
+    #: After a conflict: whose value the conflicting cells keep ("mine" or "theirs").
+    #: Rendered as two radio buttons by the grid template; read as a string.
+    resolve = StringField("Keep in the marked cells")
     delete = BooleanField("Delete")
 
 

@@ -35,22 +35,15 @@ from app.ui.grid import (
     GridLine,
     blank_lines,
     blank_values,
-    date_input_type,
-    next_suggestion,
     outcome_counts,
     stored_line,
 )
-from app.ui.grid_data import (
-    STATE_CODES,
-    first_free_license_key,
-    license_types,
-    load_cred,
-    load_licenses,
-)
+from app.ui.grid_data import STATE_CODES, license_types, load_cred, load_page
+from app.ui.grid_expiry import expiry_state
 from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
-from app.ui.paging import page_number
+from app.ui.paging import Page, clamp, page_number
 from app.ui.save_report import recall_save, remember_save
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
@@ -75,7 +68,6 @@ def grid_vocabulary() -> dict[str, Any]:
     return {
         "columns": COLUMNS,
         "outcome_labels": OUTCOME_LABELS,
-        "date_input_type": date_input_type,
         "expiry_labels": expiry.LABELS,
         "expiry_short_labels": expiry.SHORT_LABELS,
         "column_labels": {column.name: column.label for column in COLUMNS},
@@ -154,17 +146,34 @@ def credentials() -> str:
 # The license grid
 
 
+#: Licenses per grid page: a ProviderCred may hold thousands, a page never more than this.
+GRID_PAGE_SIZE = 200
+
+
+def grid_page_size() -> int:
+    return int(current_app.config.get("GRID_PAGE_SIZE", GRID_PAGE_SIZE))
+
+
+def grid_page(session: Session, provider_cred_key: int, requested: int) -> Page[Any]:
+    size = grid_page_size()
+    licenses, total = load_page(session, provider_cred_key, requested, size)
+    number = clamp(requested, total, size)
+    if number != requested:
+        licenses, total = load_page(session, provider_cred_key, number, size)
+    return Page(items=licenses, number=number, size=size, total=total)
+
+
 @bp.get("/credentials/<int32:provider_cred_key>/licenses")
 def grid(provider_cred_key: int) -> str:
     session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
-    stored = load_licenses(session, provider_cred_key)
-    lines = [stored_line(license) for license in stored.values()]
+    page = grid_page(session, provider_cred_key, page_number(request.args.get("page")))
+    lines = [stored_line(license) for license in page.items]
     report = recall_save(provider_cred_key, g.staff.database)
     if report is None:
-        return render_grid(session, cred, lines)
+        return render_grid(session, cred, lines, page)
     gone = report.apply(lines)
-    return render_grid(session, cred, lines, saved=True, deleted=gone)
+    return render_grid(session, cred, lines, page, saved=True, deleted=gone)
 
 
 @bp.post("/credentials/<int32:provider_cred_key>/licenses")
@@ -176,42 +185,60 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         abort(400)
     rows = [SubmittedRow.from_form_data(entry.data) for entry in form.rows]
     session = db()
+    number = page_number(request.args.get("page"))
+    size = grid_page_size()
+
+    def keys_on_page() -> list[int]:
+        licenses, _ = load_page(session, provider_cred_key, number, size)
+        return [license.provider_cred_license_key for license in licenses]
+
     try:
         lines = save_grid(
-            session, provider_cred_key, rows, actor=g.staff.username, activity_id=g.activity_id
+            session,
+            provider_cred_key,
+            rows,
+            actor=g.staff.username,
+            activity_id=g.activity_id,
+            page_keys=keys_on_page,
         )
     except ParentNotFound:
         abort(404)
     failed = any(line.failed for line in lines)
     if not failed and remember_save(provider_cred_key, g.staff.database, lines):
-        return redirect(url_for("ui.grid", provider_cred_key=provider_cred_key), code=303)
+        return redirect(
+            url_for(
+                "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
+            ),
+            code=303,
+        )
     cred = load_cred(session, provider_cred_key) or abort(404)
-    return render_grid(session, cred, lines, saved=True), 422 if failed else 200
+    page = grid_page(session, provider_cred_key, number)
+    return render_grid(session, cred, lines, page, saved=True), 422 if failed else 200
 
 
 def render_grid(
     session: Session,
     cred: ProviderCred,
     lines: list[GridLine],
+    page: Page[Any],
     saved: bool = False,
     deleted: Sequence[tuple[int, str | None]] = (),
 ) -> str:
     can_write = g.staff.can_write
     form = None
     if can_write:
-        shown = [key for line in lines if (key := line.license_key) is not None]
-        lines = lines + blank_lines(
-            current_app.config["GRID_BLANK_ROWS"], first_free_license_key(session), shown
-        )
+        lines = lines + blank_lines(current_app.config["GRID_BLANK_ROWS"])
         editable = [line for line in lines if line.editable]
         form = LicenseGridForm(formdata=None, data={"rows": [ln.form_data() for ln in editable]})
         for line, entry in zip(editable, form.rows, strict=True):
             line.form = entry
     types = license_types(session)
+    clock = expiry_clock()
     return render_template(
         "ui/grid.html",
         cred=cred,
         lines=lines,
+        page=page,
         form=form,
         can_write=can_write,
         summary=outcome_counts(lines, extra_deleted=len(deleted)) if saved else None,
@@ -221,7 +248,9 @@ def render_grid(
         states=STATE_CODES,
         template_line=GridLine(values=blank_values(), form=prototype_row()),
         next_index=len(form.rows) if form is not None else 0,
-        next_key=next_suggestion(lines),
+        expiry_of=lambda line: (
+            None if line.is_new else expiry_state(clock, line.term_date, line.psv_date)
+        ),
     )
 
 
