@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api.fields import INT32_MAX
+from app.api.fields import INT32_MAX, is_int32
 from app.batch.outcome import CONFLICT, ItemOutcome
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
@@ -60,9 +60,10 @@ def highest_key(session: Session) -> int:
     return max((key for key in row if key is not None), default=0)
 
 
-def fresh_keys(session: Session, count: int) -> list[int]:
-    """``count`` keys above every key in use; raises ``KeysExhausted`` past int32."""
-    first = highest_key(session) + 1
+def fresh_keys(session: Session, count: int, above: int = 0) -> list[int]:
+    """``count`` keys above every key in use and above ``above`` (the keys typed into the same
+    batch); raises ``KeysExhausted`` past int32."""
+    first = max(highest_key(session), above) + 1
     if first + count - 1 > INT32_MAX:
         raise KeysExhausted
     return list(range(first, first + count))
@@ -92,10 +93,12 @@ def upsert_assigning_keys(
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     pending = [i for i, item in enumerate(items) if not needs_key(item)]
     keyless = [i for i, item in enumerate(items) if needs_key(item)]
+    typed = [k for item in items if isinstance(item, dict) and is_int32(k := item.get(KEY_FIELD))]
+    highest_typed = max(typed, default=0)
     for round_number in range(ALLOCATION_ROUNDS + 1):
         if keyless:
             try:
-                keys = fresh_keys(session, len(keyless))
+                keys = fresh_keys(session, len(keyless), above=highest_typed)
             except KeysExhausted:
                 for i in keyless:
                     outcomes[i] = _refused(i, NO_FREE_KEY)
@@ -120,16 +123,21 @@ def upsert_assigning_keys(
         lost: list[int] = []
         assigned = set(keyless)
         for i, outcome in zip(pending, results, strict=True):
-            if i in assigned and outcome.action == CONFLICT and round_number < ALLOCATION_ROUNDS:
-                lost.append(i)  # someone took the key meanwhile: try again with a fresh one
+            if i in assigned and outcome.action == CONFLICT:
+                # Someone took the key meanwhile: try again with a fresh one.
                 expected.pop(items[i][KEY_FIELD], None)
+                items[i][KEY_FIELD] = None
+                if round_number < ALLOCATION_ROUNDS:
+                    lost.append(i)
+                else:
+                    outcomes[i] = _refused(i, GAVE_UP)
             else:
+                if i in assigned and not outcome.ok:
+                    outcome.key = None  # refused: the key it was offered is not its
                 outcome.index = i
                 outcomes[i] = outcome
         keyless, pending = lost, []
-    for i, outcome in enumerate(outcomes):
-        if outcome is None:
-            outcomes[i] = _refused(i, GAVE_UP)
+    assert all(o is not None for o in outcomes)
     return [o for o in outcomes if o is not None]
 
 
