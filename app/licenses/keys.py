@@ -21,7 +21,7 @@ its own, so the transaction shape is the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any
 
@@ -60,13 +60,18 @@ def highest_key(session: Session) -> int:
     return max((key for key in row if key is not None), default=0)
 
 
-def fresh_keys(session: Session, count: int, above: int = 0) -> list[int]:
-    """``count`` keys above every key in use and above ``above`` (the keys typed into the same
+def fresh_keys(session: Session, count: int, avoid: Set[int] = frozenset()) -> list[int]:
+    """``count`` keys above every key in use, none of ``avoid`` (the keys typed into the same
     batch); raises ``KeysExhausted`` past int32."""
-    first = max(highest_key(session), above) + 1
-    if first + count - 1 > INT32_MAX:
-        raise KeysExhausted
-    return list(range(first, first + count))
+    keys: list[int] = []
+    candidate = highest_key(session) + 1
+    while len(keys) < count:
+        if candidate > INT32_MAX:
+            raise KeysExhausted
+        if candidate not in avoid:
+            keys.append(candidate)
+        candidate += 1
+    return keys
 
 
 def needs_key(item: Any) -> bool:
@@ -93,12 +98,11 @@ def upsert_assigning_keys(
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     pending = [i for i, item in enumerate(items) if not needs_key(item)]
     keyless = [i for i, item in enumerate(items) if needs_key(item)]
-    typed = [k for item in items if isinstance(item, dict) and is_int32(k := item.get(KEY_FIELD))]
-    highest_typed = max(typed, default=0)
+    typed = {k for item in items if isinstance(item, dict) and is_int32(k := item.get(KEY_FIELD))}
     for round_number in range(ALLOCATION_ROUNDS + 1):
         if keyless:
             try:
-                keys = fresh_keys(session, len(keyless), above=highest_typed)
+                keys = fresh_keys(session, len(keyless), avoid=typed)
             except KeysExhausted:
                 for i in keyless:
                     outcomes[i] = _refused(i, NO_FREE_KEY)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.api.fields import is_int32
 from app.batch.outcome import CONFLICT, DELETED, ItemOutcome
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.models import ProviderCredLicense
@@ -480,7 +481,7 @@ def save_grid(
         outcomes.update(zip(plan.item_rows, results, strict=True))
         _apply_merges(session, provider_cred_key, rows, outcomes, actor, activity_id)
     keys = [o.key for o in outcomes.values() if o.key is not None]
-    keys += [k for row in rows if (k := as_int_key(row.values[KEY_FIELD])) is not None]
+    keys += [k for row in rows if is_int32(k := as_int_key(row.values[KEY_FIELD]))]
     on_page = list(page_keys())
     stored = load_licenses_by_key(session, [*keys, *on_page])
     return reconcile(rows, plan, outcomes, stored, on_page, provider_cred_key)
@@ -501,7 +502,7 @@ def _apply_merges(
         if outcome.action == CONFLICT
         and not rows[index].is_new
         and not rows[index].delete
-        and (key := as_int_key(rows[index].values[KEY_FIELD])) is not None
+        and is_int32(key := as_int_key(rows[index].values[KEY_FIELD]))
     }
     if not conflicted:
         return
