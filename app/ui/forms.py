@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     FieldList,
@@ -81,3 +82,16 @@ def prototype_row(placeholder: str = "__index__") -> FormField:
     row = FormField(LicenseRowForm).bind(form=None, name=f"rows-{placeholder}", _meta=DefaultMeta())
     row.process(None)
     return row
+
+
+class ImportUploadForm(FlaskForm):
+    """A CSV file to preview against one ProviderCred's grid."""
+
+    file = FileField("CSV file (the export's columns)", validators=[FileRequired()])
+
+
+class ImportApplyForm(FlaskForm):
+    """Apply a previewed import: the CSV text and the versions the preview saw."""
+
+    csv = HiddenField(validators=[DataRequired()])
+    versions = HiddenField()

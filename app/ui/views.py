@@ -28,7 +28,15 @@ from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds
 from app.ui.expiry import ExpiryClock
-from app.ui.forms import LicenseGridForm, LoginForm, LogoutForm, SearchForm, prototype_row
+from app.ui.forms import (
+    ImportApplyForm,
+    ImportUploadForm,
+    LicenseGridForm,
+    LoginForm,
+    LogoutForm,
+    SearchForm,
+    prototype_row,
+)
 from app.ui.grid import (
     COLUMNS,
     OUTCOME_LABELS,
@@ -40,6 +48,13 @@ from app.ui.grid import (
 )
 from app.ui.grid_data import STATE_CODES, license_types, load_cred, load_page
 from app.ui.grid_expiry import expiry_state
+from app.ui.grid_import import (
+    ImportFileError,
+    decode_upload,
+    parse_versions,
+    run_import,
+    versions_text,
+)
 from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
@@ -252,6 +267,91 @@ def render_grid(
             None if line.is_new else expiry_state(clock, line.term_date, line.psv_date)
         ),
     )
+
+
+@bp.route("/credentials/<int32:provider_cred_key>/licenses/import", methods=["GET", "POST"])
+@editor_required
+def import_csv(provider_cred_key: int) -> tuple[str, int]:
+    """Upload a CSV and see the dry run of what it would change; nothing is written here."""
+    session = db()
+    form = ImportUploadForm()
+    result, error, text, status = None, None, "", 200
+    if form.validate_on_submit():
+        try:
+            text = decode_upload(form.file.data.read())
+            result = run_import(
+                session,
+                provider_cred_key,
+                text,
+                actor=g.staff.username,
+                activity_id=g.activity_id,
+                dry_run=True,
+                max_rows=current_app.config["BATCH_MAX_ITEMS"],
+            )
+        except ParentNotFound:
+            abort(404)
+        except ImportFileError as exc:
+            error, status = str(exc), 422
+    elif form.is_submitted():
+        error, status = "Choose a CSV file to preview.", 400
+    cred = load_cred(session, provider_cred_key) or abort(404)
+    apply_form = None
+    if result is not None:
+        apply_form = ImportApplyForm(
+            formdata=None, data={"csv": text, "versions": versions_text(result.versions)}
+        )
+    page = render_template(
+        "ui/grid_import.html",
+        cred=cred,
+        form=form,
+        apply_form=apply_form,
+        result=result,
+        error=error,
+        applied=False,
+    )
+    return page, status
+
+
+@bp.post("/credentials/<int32:provider_cred_key>/licenses/import/apply")
+@editor_required
+def apply_import(provider_cred_key: int) -> tuple[str, int]:
+    """Write the previewed CSV through the license service."""
+    form = ImportApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    versions = parse_versions(form.versions.data or "")
+    if versions is None:
+        abort(400)
+    session = db()
+    error, result, status = None, None, 200
+    try:
+        result = run_import(
+            session,
+            provider_cred_key,
+            form.csv.data or "",
+            actor=g.staff.username,
+            activity_id=g.activity_id,
+            dry_run=False,
+            versions=versions,
+            max_rows=current_app.config["BATCH_MAX_ITEMS"],
+        )
+    except ParentNotFound:
+        abort(404)
+    except ImportFileError as exc:
+        error, status = str(exc), 422
+    if result is not None and result.failed:
+        status = 422
+    cred = load_cred(session, provider_cred_key) or abort(404)
+    page = render_template(
+        "ui/grid_import.html",
+        cred=cred,
+        form=ImportUploadForm(formdata=None),
+        apply_form=None,
+        result=result,
+        error=error,
+        applied=True,
+    )
+    return page, status
 
 
 # ---------------------------------------------------------------------------------------------
