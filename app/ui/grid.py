@@ -1,8 +1,9 @@
 """The license grid's rows: its columns, how a stored license reads as cells, blank rows.
 
 A cell holds a string exactly as shown or typed. Each row also carries its version (the
-``update_date`` it was loaded at, full precision) and a fingerprint of its cells as loaded, so
-that a Save can tell which rows the user touched (see ``app.ui.grid_save``).
+``update_date`` it was loaded at, full precision) and its cells as loaded, so that a Save can
+tell which cells the user changed, and merge them per cell after a conflict (see
+``app.ui.grid_save``).
 """
 
 from __future__ import annotations

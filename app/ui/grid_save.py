@@ -2,9 +2,17 @@
 
 Only touched rows are sent (a row left as loaded is not re-sent, so another user's later change
 to it is not reported as a conflict), each with the version it was loaded at: the service writes
-nothing over a row changed since. :func:`reconcile` turns the per-item outcomes back into rows:
-saved rows show the stored values and their new version, failed rows keep exactly what was
-typed, with the errors on their cells, and conflicts show the stored values beside the user's.
+nothing over a row changed since. Before anything is sent, a row is refused on its cells when a
+date cell does not hold a real date (never read as "clear it") or when it has content but
+neither a license number nor a name. A new row without a key gets one from the server
+(``app.licenses.keys``).
+
+A row someone else changed meanwhile is merged per cell: the user's changed cells are applied
+onto the stored row. When no cell was changed by both, the merge is written at once; otherwise
+the row comes back rebased on the stored one, with only the cells both changed marked, and the
+user chooses whose values those keep. :func:`reconcile` turns the per-item outcomes back into
+rows, with messages worded from the outcome's action and the stored row, never from the
+engine's text.
 """
 
 from __future__ import annotations

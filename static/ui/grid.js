@@ -266,6 +266,8 @@
     } else if (el.dataset.kind === "date") {
       el.value = dateCell(value);
       checkDate(el);
+    } else if (el.dataset.kind === "state" && /^\s*[a-z]{2}\s*$/i.test(value)) {
+      el.value = value.trim().toUpperCase();
     } else {
       el.value = value;
     }
