@@ -162,7 +162,7 @@ def credentials() -> str:
 
 
 #: Licenses per grid page: a ProviderCred may hold thousands, a page never more than this.
-GRID_PAGE_SIZE = 200
+GRID_PAGE_SIZE = 100
 
 
 def grid_page_size() -> int:
