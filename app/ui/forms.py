@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     FieldList,
@@ -62,13 +63,13 @@ class LicenseRowForm(Form):
     psV_Date = StringField("PSV")
     #: The row's ``update_date`` when the page was loaded (empty: a new row).
     version = HiddenField()
-    #: Fingerprint of the values as loaded: an untouched row is not sent again.
-    original = HiddenField()
-    #: The key suggested for a blank row; a blank row left as suggested is not a new license.
-    suggested_key = HiddenField()
-    #: After a conflict: the version now stored, used only if ``overwrite`` is ticked.
-    stored_version = HiddenField()
-    overwrite = BooleanField("Overwrite the stored values with mine")
+    #: The cells as loaded (JSON list): which cells a person changed, for Save and merges.
+    loaded = HiddenField()
+    #: After a conflict: the cells both people changed (comma-separated column names).
+    conflicts = HiddenField()
+    #: After a conflict: whose value the conflicting cells keep ("mine" or "theirs").
+    #: Rendered as two radio buttons by the grid template; read as a string.
+    resolve = StringField("Keep in the marked cells")
     delete = BooleanField("Delete")
 
 
@@ -81,3 +82,16 @@ def prototype_row(placeholder: str = "__index__") -> FormField:
     row = FormField(LicenseRowForm).bind(form=None, name=f"rows-{placeholder}", _meta=DefaultMeta())
     row.process(None)
     return row
+
+
+class ImportUploadForm(FlaskForm):
+    """A CSV file to preview against one ProviderCred's grid."""
+
+    file = FileField("CSV file (the export's columns)", validators=[FileRequired()])
+
+
+class ImportApplyForm(FlaskForm):
+    """Apply a previewed import: the CSV text and the versions the preview saw."""
+
+    csv = HiddenField(validators=[DataRequired()])
+    versions = HiddenField()

@@ -1,15 +1,16 @@
 """The license grid's rows: its columns, how a stored license reads as cells, blank rows.
 
 A cell holds a string exactly as shown or typed. Each row also carries its version (the
-``update_date`` it was loaded at, full precision) and a fingerprint of its cells as loaded, so
-that a Save can tell which rows the user touched (see ``app.ui.grid_save``).
+``update_date`` it was loaded at, full precision) and its cells as loaded, so that a Save can
+tell which cells the user changed, and merge them per cell after a conflict (see
+``app.ui.grid_save``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,13 +27,11 @@ from app.batch.outcome import (
 )
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_SCHEMA
-from app.wire.fields import INT32_MAX
+from app.ui.cell_values import UnreadableDate, format_date_cell, parse_date_cell, state_cell
 
 REFRESHED = "refreshed"
 ROW_LEVEL = "_item"
 INTEGER = re.compile(r"[+-]?[0-9]+")
-DATE_VALUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-DATETIME_VALUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 
 
 def _max_length(json_name: str) -> int | None:
@@ -86,25 +85,11 @@ FAILED_OUTCOMES = frozenset({INVALID, CONFLICT, NOT_FOUND, FAILED})
 
 
 def cell_datetime(value: datetime | None) -> str:
-    """A stored date-time as a date cell: ``YYYY-MM-DD`` at midnight, else with the time.
+    """A stored date-time as a date cell (``MM/DD/YYYY``, with the time when it has one).
 
     A time is kept visible (and sent back) so that saving a row never truncates it.
     """
-    if value is None:
-        return ""
-    if (value.hour, value.minute, value.second) == (0, 0, 0):
-        return f"{value:%Y-%m-%d}"
-    return f"{value:%Y-%m-%dT%H:%M}" + (f":{value:%S}" if value.second else "")
-
-
-def date_input_type(value: str) -> str:
-    """The ``<input type>`` that can show ``value`` unchanged (text for what a date can't)."""
-    value = value or ""
-    if not value or DATE_VALUE.fullmatch(value):
-        return "date"
-    if DATETIME_VALUE.fullmatch(value):
-        return "datetime-local"
-    return "text"
+    return format_date_cell(value)
 
 
 def stored_values(license: ProviderCredLicense) -> dict[str, str]:
@@ -124,12 +109,41 @@ def stored_values(license: ProviderCredLicense) -> dict[str, str]:
     }
 
 
-def fingerprint(values: Mapping[str, str]) -> str:
-    """A short digest of a row's cells as the browser sends them back (CR/LF are dropped)."""
-    joined = "\x1f".join(
-        (values.get(name) or "").replace("\r", "").replace("\n", "") for name in COLUMN_NAMES
-    )
-    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+def loaded_text(values: Mapping[str, str]) -> str:
+    """The cells as loaded, carried by the page so a Save can tell which cells a person changed
+    (an untouched row is not re-sent; a conflict merges per cell)."""
+    return json.dumps([values.get(name) or "" for name in COLUMN_NAMES], separators=(",", ":"))
+
+
+def parse_loaded(text: str) -> dict[str, str] | None:
+    """The cells a page says it loaded; ``None`` if the page sent no readable list."""
+    try:
+        cells = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(cells, list) or len(cells) != len(COLUMN_NAMES):
+        return None
+    if not all(isinstance(cell, str) for cell in cells):
+        return None
+    return dict(zip(COLUMN_NAMES, cells, strict=True))
+
+
+def same_cell(column: Column, a: str, b: str) -> bool:
+    """Whether two cell texts mean the same value (03/01/2027 is 2027-03-01; "tx" is TX)."""
+    return canonical(column, a) == canonical(column, b)
+
+
+def canonical(column: Column, text: str) -> str:
+    text = (text or "").replace("\r", "").replace("\n", "").strip()
+    if column.kind == "date":
+        try:
+            parsed = parse_date_cell(text)
+        except UnreadableDate:
+            return text
+        return "" if parsed is None else parsed.isoformat()
+    if column.kind == "state":
+        return state_cell(text)
+    return text
 
 
 def version_of(license: ProviderCredLicense) -> str:
@@ -157,7 +171,7 @@ def as_int_key(text: str) -> int | None:
 
 @dataclass
 class Conflict:
-    """What is stored now for a row that changed since it was loaded (``None``: deleted)."""
+    """Cells both people changed: the stored value beside the user's (``None``: deleted)."""
 
     stored: dict[str, str] | None
     updated_by: str | None = None
@@ -171,15 +185,16 @@ class GridLine:
 
     values: dict[str, str]
     version: str = ""
-    original: str = ""
-    suggested_key: str = ""
-    stored_version: str = ""
+    loaded: str = ""
+    conflicts: str = ""
     delete: bool = False
     editable: bool = True
     outcome: str | None = None
     message: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     conflict: Conflict | None = None
+    term_date: datetime | None = None
+    psv_date: datetime | None = None
     form: Any = None
 
     @property
@@ -215,18 +230,22 @@ class GridLine:
         return {
             **self.values,
             "version": self.version,
-            "original": self.original,
-            "suggested_key": self.suggested_key,
-            "stored_version": self.stored_version,
-            "overwrite": False,
+            "loaded": self.loaded,
+            "conflicts": self.conflicts,
+            "resolve": "",
             "delete": self.delete,
         }
 
 
 def stored_line(license: ProviderCredLicense, **state: Any) -> GridLine:
     values = stored_values(license)
+    state.setdefault("values", values)
     return GridLine(
-        values=values, version=version_of(license), original=fingerprint(values), **state
+        version=version_of(license),
+        loaded=loaded_text(values),
+        term_date=license.term_date,
+        psv_date=license.psv_date,
+        **state,
     )
 
 
@@ -234,31 +253,9 @@ def blank_values() -> dict[str, str]:
     return dict.fromkeys(COLUMN_NAMES, "")
 
 
-def blank_lines(count: int, first_free_key: int | None, taken: Iterable[int]) -> list[GridLine]:
-    """``count`` blank rows, each offered the next free license key (not one already shown)."""
-    taken_keys = set(taken)
-    lines: list[GridLine] = []
-    candidate = first_free_key
-    for _ in range(count):
-        while candidate is not None and candidate in taken_keys:
-            candidate = candidate + 1 if candidate < INT32_MAX else None
-        suggestion = "" if candidate is None else str(candidate)
-        values = blank_values()
-        values[KEY_FIELD] = suggestion
-        lines.append(GridLine(values=values, suggested_key=suggestion))
-        if candidate is not None:
-            taken_keys.add(candidate)
-    return lines
-
-
-def next_suggestion(lines: Sequence[GridLine]) -> int | None:
-    """The key the page's "Add row" offers next: one past every key shown."""
-    keys = [k for line in lines if (k := line.license_key) is not None]
-    suggested = [as_int_key(line.suggested_key) for line in lines]
-    highest = max([*keys, *(k for k in suggested if k is not None)], default=None)
-    if highest is None or highest >= INT32_MAX:
-        return None
-    return highest + 1
+def blank_lines(count: int) -> list[GridLine]:
+    """``count`` blank rows; their key cells stay empty (the server assigns a free key)."""
+    return [GridLine(values=blank_values()) for _ in range(count)]
 
 
 def outcome_counts(lines: Sequence[GridLine], extra_deleted: int = 0) -> dict[str, int]:

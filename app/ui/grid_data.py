@@ -1,17 +1,17 @@
-"""What the grid reads: the ProviderCred, its licenses, the type catalogue, a free key."""
+"""What the grid reads: the ProviderCred, a page of its licenses, the type catalogue."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
-from app.history.models import LicenseChange
 from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
-from app.wire.fields import INT32_MAX, USPS_STATE_CODES
+from app.wire.fields import USPS_STATE_CODES
 
 STATE_CODES: tuple[str, ...] = tuple(sorted(USPS_STATE_CODES))
 
@@ -31,11 +31,36 @@ def load_cred(session: Session, provider_cred_key: int) -> ProviderCred | None:
     return session.get(ProviderCred, provider_cred_key)
 
 
-def load_licenses(session: Session, provider_cred_key: int) -> dict[int, ProviderCredLicense]:
-    """This ProviderCred's licenses by key, in key order, as stored now."""
+def load_page(
+    session: Session, provider_cred_key: int, page: int, size: int
+) -> tuple[list[ProviderCredLicense], int]:
+    """One page of this ProviderCred's licenses in key order, and how many it has in all.
+
+    A ProviderCred may hold thousands of licenses: the grid shows a page at a time, so no page
+    grows with the table.
+    """
+    total = session.scalar(
+        select(func.count()).where(ProviderCredLicense.provider_cred_key == provider_cred_key)
+    )
     rows = session.scalars(
         select(ProviderCredLicense)
         .where(ProviderCredLicense.provider_cred_key == provider_cred_key)
+        .order_by(ProviderCredLicense.provider_cred_license_key)
+        .limit(size)
+        .offset((page - 1) * size)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows), int(total or 0)
+
+
+def load_licenses_by_key(session: Session, keys: Iterable[int]) -> dict[int, ProviderCredLicense]:
+    """The licenses of ``keys`` as stored now, by key (in key order)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(ProviderCredLicense)
+        .where(ProviderCredLicense.provider_cred_license_key.in_(wanted))
         .order_by(ProviderCredLicense.provider_cred_license_key)
         .execution_options(populate_existing=True)
     )
@@ -55,16 +80,3 @@ def license_types(session: Session) -> list[TypeChoice]:
         TypeChoice(key, display or "", description or "") for key, display, description in rows
     ]
     return sorted(choices, key=lambda choice: (choice.label.casefold(), choice.key))
-
-
-def first_free_license_key(session: Session) -> int | None:
-    """One past the highest license key this database has ever used (keys are client-assigned).
-
-    Deleted licenses count: their history stays readable under their key, so a new license
-    must not take it over.
-    """
-    live = select(func.max(ProviderCredLicense.provider_cred_license_key)).scalar_subquery()
-    past = select(func.max(LicenseChange.provider_cred_license_key)).scalar_subquery()
-    keys = [k for k in session.execute(select(live, past)).one() if k is not None]
-    highest = max(keys, default=0)
-    return highest + 1 if highest < INT32_MAX else None

@@ -2,14 +2,22 @@
 
 Only touched rows are sent (a row left as loaded is not re-sent, so another user's later change
 to it is not reported as a conflict), each with the version it was loaded at: the service writes
-nothing over a row changed since. :func:`reconcile` turns the per-item outcomes back into rows:
-saved rows show the stored values and their new version, failed rows keep exactly what was
-typed, with the errors on their cells, and conflicts show the stored values beside the user's.
+nothing over a row changed since. Before anything is sent, a row is refused on its cells when a
+date cell does not hold a real date (never read as "clear it") or when it has content but
+neither a license number nor a name. A new row without a key gets one from the server
+(``app.licenses.keys``).
+
+A row someone else changed meanwhile is merged per cell: the user's changed cells are applied
+onto the stored row. When no cell was changed by both, the merge is written at once; otherwise
+the row comes back rebased on the stored one, with only the cells both changed marked, and the
+user chooses whose values those keep. :func:`reconcile` turns the per-item outcomes back into
+rows, with messages worded from the outcome's action and the stored row, never from the
+engine's text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,9 +25,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.batch.outcome import CONFLICT, DELETED, ItemOutcome
+from app.licenses.keys import upsert_assigning_keys
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD
 from app.licenses.service import delete_licenses, upsert_licenses
+from app.ui.cell_messages import NAME_OR_NUMBER, UNREADABLE_DATE, cell_messages
+from app.ui.cell_values import UnreadableDate, parse_date_cell, state_cell, wire_datetime
 from app.ui.grid import (
     COLUMN_NAMES,
     COLUMNS,
@@ -29,15 +40,20 @@ from app.ui.grid import (
     Conflict,
     GridLine,
     as_int_key,
-    fingerprint,
+    parse_loaded,
     parse_version,
+    same_cell,
     stored_line,
     stored_values,
     version_of,
 )
-from app.ui.grid_data import load_licenses
+from app.ui.grid_data import load_licenses_by_key
+from app.wire.fields import is_int32
 
 PARENT_FIELD = "providerCred_Key"
+MINE, THEIRS = "mine", "theirs"
+COLUMN_BY_NAME = {column.name: column for column in COLUMNS}
+IDENTITY_CELLS = ("license_Number", "license_Name")
 
 
 @dataclass
@@ -46,10 +62,9 @@ class SubmittedRow:
 
     values: dict[str, str]
     version: str = ""
-    original: str = ""
-    suggested_key: str = ""
-    stored_version: str = ""
-    overwrite: bool = False
+    loaded: str = ""
+    conflicts: str = ""
+    resolve: str = ""
     delete: bool = False
 
     @classmethod
@@ -57,10 +72,9 @@ class SubmittedRow:
         return cls(
             values={name: data.get(name) or "" for name in COLUMN_NAMES},
             version=data.get("version") or "",
-            original=data.get("original") or "",
-            suggested_key=data.get("suggested_key") or "",
-            stored_version=data.get("stored_version") or "",
-            overwrite=bool(data.get("overwrite")),
+            loaded=data.get("loaded") or "",
+            conflicts=data.get("conflicts") or "",
+            resolve=data.get("resolve") or "",
             delete=bool(data.get("delete")),
         )
 
@@ -69,32 +83,67 @@ class SubmittedRow:
         return not self.version
 
     @property
+    def blank(self) -> bool:
+        return not any(value.strip() for value in self.values.values())
+
+    @property
+    def loaded_values(self) -> dict[str, str] | None:
+        return parse_loaded(self.loaded)
+
+    @property
+    def conflict_cells(self) -> list[str]:
+        return [name for name in self.conflicts.split(",") if name in COLUMN_NAMES]
+
+    def changed_cells(self) -> set[str]:
+        """The cells a person changed since the row was loaded (all filled ones, if new)."""
+        loaded = self.loaded_values
+        if loaded is None:
+            return {name for name, value in self.values.items() if value.strip()}
+        return {
+            column.name
+            for column in COLUMNS
+            if not same_cell(column, self.values[column.name], loaded[column.name])
+        }
+
+    @property
     def untouched(self) -> bool:
-        """A blank row left blank (its suggested key aside), or a row exactly as loaded."""
+        """A blank row left blank, or a row exactly as loaded."""
         if self.is_new:
-            key = self.values[KEY_FIELD].strip()
-            rest = (self.values[name].strip() for name in COLUMN_NAMES if name != KEY_FIELD)
-            return key in ("", self.suggested_key) and not any(rest)
-        return fingerprint(self.values) == self.original
+            return self.blank
+        return self.loaded_values is not None and not self.changed_cells()
 
     def kept(self, **state: Any) -> GridLine:
         """This row as typed, for showing it again with an outcome."""
-        return GridLine(
-            values=dict(self.values),
-            version=self.version,
-            original=self.original,
-            suggested_key=self.suggested_key,
-            delete=self.delete,
-            **state,
-        )
+        state.setdefault("values", dict(self.values))
+        state.setdefault("version", self.version)
+        state.setdefault("loaded", self.loaded)
+        state.setdefault("conflicts", self.conflicts)
+        state.setdefault("delete", self.delete)
+        return GridLine(**state)
+
+
+def cell_errors(values: Mapping[str, str]) -> dict[str, list[str]]:
+    """What the grid refuses before asking the service: unreadable dates, and a row that has
+    content but neither a license number nor a name."""
+    errors: dict[str, list[str]] = {}
+    for column in COLUMNS:
+        if column.kind == "date":
+            try:
+                parse_date_cell(values.get(column.name, ""))
+            except UnreadableDate:
+                errors[column.name] = [UNREADABLE_DATE]
+    if not any(values.get(name, "").strip() for name in IDENTITY_CELLS):
+        errors.setdefault("license_Number", []).append(NAME_OR_NUMBER)
+    return errors
 
 
 def to_item(values: Mapping[str, str], provider_cred_key: int) -> dict[str, Any]:
-    """A row's cells as a service item: form strings only converted where HTML forces it.
+    """A row's cells as a service item (call only when ``cell_errors`` found nothing).
 
-    An integer cell that reads as an integer becomes one; anything else is passed on as typed
-    so the schema names the problem on that cell. An empty key is left out (the schema reports
-    it missing); an empty type or date cell is null.
+    Dates become the wire form and state names their USPS code; an integer cell that reads as
+    an integer becomes one, anything else is passed on as typed so the schema names the problem
+    on that cell. An empty key is left out (the server assigns one); an empty type or date
+    cell is null.
     """
     item: dict[str, Any] = {PARENT_FIELD: provider_cred_key}
     for column in COLUMNS:
@@ -107,7 +156,10 @@ def to_item(values: Mapping[str, str], provider_cred_key: int) -> dict[str, Any]
                 continue
             item[column.name] = int(text) if INTEGER.fullmatch(text) else raw
         elif column.kind == "date":
-            item[column.name] = raw if raw.strip() else None
+            parsed = parse_date_cell(raw)
+            item[column.name] = None if parsed is None else wire_datetime(parsed)
+        elif column.kind == "state":
+            item[column.name] = state_cell(raw) if raw.strip() else None
         else:
             item[column.name] = raw
     return item
@@ -128,43 +180,101 @@ class SavePlan:
 
 
 UNREADABLE_VERSION = "The page sent an unreadable row version; reload the grid."
+LOCKED_KEY = "The key of a saved license cannot be changed; reload the grid."
+CHOOSE = "Changed by someone else too: choose whose value to keep, then Save."
+
+
+def resolved_values(row: SubmittedRow) -> dict[str, str] | None:
+    """The row's cells after the user's choice on its conflicting cells; ``None``: no choice."""
+    cells = row.conflict_cells
+    if not cells:
+        return dict(row.values)
+    if row.resolve == MINE:
+        return dict(row.values)
+    loaded = row.loaded_values
+    if row.resolve == THEIRS and loaded is not None:
+        return {**row.values, **{name: loaded[name] for name in cells}}
+    return None
 
 
 def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
     """Decide per row: not sent (untouched), deleted, created/updated, or refused up front.
 
-    The expected version is the one the row was loaded at, or, when the user ticked
-    "Overwrite" after a conflict, the version that conflict showed them.
+    The expected version is the one the row was loaded at (after a conflict: the version the
+    merged row was rebased on).
     """
     plan = SavePlan()
     for index, row in enumerate(rows):
         if row.is_new and (row.delete or row.untouched):
             plan.skipped.add(index)
             continue
-        if not row.is_new and not (row.delete or row.overwrite) and row.untouched:
+        if not row.is_new and not row.delete and row.untouched and not row.conflict_cells:
             plan.skipped.add(index)
             continue
         try:
-            loaded = parse_version(row.version)
-            stored = parse_version(row.stored_version)
+            expected = parse_version(row.version)
         except ValueError:
             plan.refused[index] = {ROW_LEVEL: [UNREADABLE_VERSION]}
             continue
-        expected = stored if row.overwrite else loaded
         key = as_int_key(row.values[KEY_FIELD])
+        if not row.is_new and key is None:  # a loaded row's key cell is read-only
+            plan.refused[index] = {KEY_FIELD: [LOCKED_KEY]}
+            continue
         if row.delete:
-            if key is None:
-                plan.refused[index] = {KEY_FIELD: ["Not a valid integer."]}
-                continue
             plan.delete_keys.append(key)
             plan.delete_rows.append(index)
             plan.delete_versions[key] = expected
             continue
-        plan.items.append(to_item(row.values, provider_cred_key))
+        values = resolved_values(row)
+        if values is None:
+            plan.refused[index] = {name: [CHOOSE] for name in row.conflict_cells}
+            continue
+        errors = cell_errors(values)
+        if errors:
+            plan.refused[index] = errors
+            continue
+        plan.items.append(to_item(values, provider_cred_key))
         plan.item_rows.append(index)
         if key is not None:
             plan.item_versions[key] = expected
     return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Conflicts: merge per cell
+
+
+@dataclass
+class Merge:
+    """A row changed by someone else since it was loaded, merged with the user's changes;
+    ``key`` and ``version`` are the stored row's."""
+
+    values: dict[str, str]
+    key: int
+    version: datetime
+    both: frozenset[str]
+
+
+def merge(row: SubmittedRow, current: ProviderCredLicense) -> Merge:
+    """The stored row with the user's changed cells applied; ``both``: the cells both people
+    changed to different values (those need the user's choice)."""
+    now = stored_values(current)
+    loaded = row.loaded_values or now
+    mine = row.changed_cells() - {KEY_FIELD}
+    values = dict(now)
+    both = set()
+    for name in mine:
+        column = COLUMN_BY_NAME[name]
+        values[name] = row.values[name]
+        theirs_changed = not same_cell(column, now[name], loaded[name])
+        if theirs_changed and not same_cell(column, now[name], row.values[name]):
+            both.add(name)
+    return Merge(
+        values=values,
+        key=current.provider_cred_license_key,
+        version=current.update_date,
+        both=frozenset(both),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,29 +286,37 @@ def reconcile(
     plan: SavePlan,
     outcomes: Mapping[int, ItemOutcome],
     stored: Mapping[int, ProviderCredLicense],
+    page_keys: Sequence[int] = (),
+    provider_cred_key: int | None = None,
 ) -> list[GridLine]:
     """The grid after Save, in the submitted order, plus rows others added meanwhile.
 
-    ``outcomes`` maps row index → the service's outcome; ``stored`` is this ProviderCred's
-    licenses as they are now (read after the writes).
+    ``outcomes`` maps row index → the service's outcome; ``stored`` holds the licenses of the
+    rows sent and of the page as they are now (read after the writes); ``page_keys`` are the
+    keys of the page now, to show rows added meanwhile.
     """
     lines: list[GridLine] = []
     shown: set[int] = set()
+    typed_keys = [as_int_key(row.values[KEY_FIELD]) for row in rows]
     for index, row in enumerate(rows):
-        key = as_int_key(row.values[KEY_FIELD])
+        key = typed_keys[index]
         if index in plan.refused:
-            lines.append(row.kept(outcome="invalid", errors=plan.refused[index]))
+            lines.append(row.kept(outcome="invalid", errors=plan.refused[index], conflict=None))
         elif index in plan.skipped:
             line = _untouched_line(row, key, stored)
             if line is None:
                 continue
             lines.append(line)
         else:
-            lines.append(_outcome_line(row, key, outcomes[index], stored))
+            outcome = outcomes[index]
+            key = outcome.key if outcome.key is not None else key
+            duplicate = key is not None and typed_keys.count(key) > 1
+            lines.append(_outcome_line(row, key, outcome, stored, duplicate, provider_cred_key))
         if key is not None:
             shown.add(key)
-    for key, license in stored.items():
-        if key not in shown:
+    for key in page_keys:
+        license = stored.get(key)
+        if key not in shown and license is not None:
             by = license.entry_user or "someone else"
             lines.append(
                 stored_line(license, outcome=REFRESHED, message=f"Added by {by} meanwhile.")
@@ -233,59 +351,98 @@ def _outcome_line(
     key: int | None,
     outcome: ItemOutcome,
     stored: Mapping[int, ProviderCredLicense],
+    duplicate: bool,
+    provider_cred_key: int | None,
 ) -> GridLine:
     current = stored.get(key) if key is not None else None
+    if current is not None and current.provider_cred_key != provider_cred_key:
+        current = None  # another provider credential's license: not this grid's row
     if outcome.action == DELETED:
         return row.kept(editable=False, outcome=DELETED)
     if outcome.ok:
         if current is None:  # removed again between our write and the re-read
             return row.kept(editable=False, outcome=DELETED, message="Deleted meanwhile.")
         return stored_line(current, outcome=outcome.action)
-    if outcome.action == CONFLICT and _is_version_conflict(row, outcome, current):
-        if row.delete and current is None:
+    if outcome.action == CONFLICT:
+        return _conflict_line(row, key, current, duplicate)
+    if outcome.errors:
+        return row.kept(outcome=outcome.action, errors=cell_messages(outcome.errors, COLUMN_NAMES))
+    if outcome.status == 404:
+        return row.kept(editable=False, outcome=DELETED, message="Already deleted by someone else.")
+    return row.kept(
+        outcome=outcome.action,
+        errors={ROW_LEVEL: ["Not saved because of a server error; save again."]},
+    )
+
+
+def _conflict_line(
+    row: SubmittedRow,
+    key: int | None,
+    current: ProviderCredLicense | None,
+    duplicate: bool,
+) -> GridLine:
+    """A conflict, worded from what is stored now (never from the engine's text)."""
+    if row.is_new:
+        if duplicate:
+            message = "Another row of this grid has the same key; change one of them."
+        elif current is not None:
+            message = "This key is taken by another license; clear it to get a free key."
+        else:
+            message = (
+                "This key belongs to a license of another provider credential; "
+                "clear it to get a free key."
+            )
+        return row.kept(outcome=CONFLICT, errors={KEY_FIELD: [message]})
+    if current is None:
+        if row.delete:
             return row.kept(
                 editable=False, outcome=DELETED, message="Already deleted by someone else."
             )
         return row.kept(
+            version="",
+            loaded="",
+            conflicts="",
             outcome=CONFLICT,
-            message=_conflict_message(row, current),
-            stored_version="" if current is None else version_of(current),
-            conflict=_conflict(row, current),
+            message=(
+                "Deleted by someone else since you loaded it. Save again to create it again "
+                "with your values, or clear the row to leave it deleted."
+            ),
+            conflict=Conflict(stored=None),
         )
-    errors = dict(outcome.errors) or {ROW_LEVEL: [outcome.body]}
-    return row.kept(outcome=outcome.action, errors=errors)
-
-
-def _conflict_message(row: SubmittedRow, current: ProviderCredLicense | None) -> str:
-    """The grid's own words for a row someone else changed since the page was loaded."""
-    if current is None:
-        return "Deleted by someone else since you loaded it."
-    if row.is_new:
-        return "Created by someone else since you loaded it."
-    return f"Changed by {current.update_user or 'someone'} since you loaded it; not saved."
-
-
-def _is_version_conflict(
-    row: SubmittedRow, outcome: ItemOutcome, current: ProviderCredLicense | None
-) -> bool:
-    if outcome.current is not None:
-        return True
-    return not row.is_new and current is None
-
-
-def _conflict(row: SubmittedRow, current: ProviderCredLicense | None) -> Conflict:
-    if current is None:
-        return Conflict(stored=None)
-    values = stored_values(current)
-    differs = frozenset(
-        name for name in COLUMN_NAMES if values[name].strip() != row.values[name].strip()
+    by = current.update_user or "someone else"
+    if row.delete:
+        return stored_line(
+            current,
+            outcome=CONFLICT,
+            message=(
+                f"Changed by {by} since you loaded it, so it was not deleted; the stored "
+                "values are shown. Tick Delete and Save to delete it anyway."
+            ),
+        )
+    merged = merge(row, current)
+    line = stored_line(
+        current,
+        values=merged.values,
+        conflicts=",".join(sorted(merged.both)),
+        outcome=CONFLICT,
+        conflict=Conflict(
+            stored=stored_values(current),
+            updated_by=current.update_user,
+            updated_at=current.update_date,
+            differs=merged.both,
+        ),
     )
-    return Conflict(
-        stored=values,
-        updated_by=current.update_user,
-        updated_at=current.update_date,
-        differs=differs,
-    )
+    if merged.both:
+        line.message = (
+            f"{by} changed the marked cells too. Your other changes are kept on their values; "
+            "choose whose value to keep in the marked cells, then Save."
+        )
+    else:
+        line.message = (
+            f"Changed by {by} while you saved; your changes are applied on the stored values "
+            "below. Save again to store them."
+        )
+    return line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,9 +456,13 @@ def save_grid(
     *,
     actor: str,
     activity_id: str,
+    page_keys: Callable[[], Sequence[int]] = tuple,
 ) -> list[GridLine]:
     """Deletes first, then creates/updates, both through the service (which commits).
 
+    A row someone else changed since it was loaded (a version conflict) is merged per cell:
+    the user's changed cells on the stored row; when no cell was changed by both, the merge is
+    written at once (against the version it was merged on), else the user chooses per row.
     Raises ``ParentNotFound`` if the ProviderCred no longer exists.
     """
     plan = plan_save(rows, provider_cred_key)
@@ -317,7 +478,7 @@ def save_grid(
         )
         outcomes.update(zip(plan.delete_rows, results, strict=True))
     if plan.items:
-        results = upsert_licenses(
+        results = upsert_assigning_keys(
             session,
             provider_cred_key,
             plan.items,
@@ -326,5 +487,51 @@ def save_grid(
             expected_versions=plan.item_versions,
         )
         outcomes.update(zip(plan.item_rows, results, strict=True))
-    stored = load_licenses(session, provider_cred_key)
-    return reconcile(rows, plan, outcomes, stored)
+        _apply_merges(session, provider_cred_key, rows, outcomes, actor, activity_id)
+    keys = [o.key for o in outcomes.values() if o.key is not None]
+    keys += [k for row in rows if is_int32(k := as_int_key(row.values[KEY_FIELD]))]
+    on_page = list(page_keys())
+    stored = load_licenses_by_key(session, [*keys, *on_page])
+    return reconcile(rows, plan, outcomes, stored, on_page, provider_cred_key)
+
+
+def _apply_merges(
+    session: Session,
+    provider_cred_key: int,
+    rows: Sequence[SubmittedRow],
+    outcomes: dict[int, ItemOutcome],
+    actor: str,
+    activity_id: str,
+) -> None:
+    """Write the per-cell merges of conflicting rows that no cell of both people touched."""
+    conflicted = {
+        index: key
+        for index, outcome in outcomes.items()
+        if outcome.action == CONFLICT
+        and not rows[index].is_new
+        and not rows[index].delete
+        and is_int32(key := as_int_key(rows[index].values[KEY_FIELD]))
+    }
+    if not conflicted:
+        return
+    current = load_licenses_by_key(session, list(conflicted.values()))
+    merged: dict[int, Merge] = {}
+    for index, key in conflicted.items():
+        license = current.get(key)
+        if license is None or license.provider_cred_key != provider_cred_key:
+            continue
+        candidate = merge(rows[index], license)
+        if not candidate.both and not cell_errors(candidate.values):
+            merged[index] = candidate
+    session.rollback()  # end the read: the write begins its own transaction
+    if not merged:
+        return
+    results = upsert_licenses(
+        session,
+        provider_cred_key,
+        [to_item(m.values, provider_cred_key) for m in merged.values()],
+        actor=actor,
+        activity_id=activity_id,
+        expected_versions={m.key: m.version for m in merged.values()},
+    )
+    outcomes.update(zip(merged, results, strict=True))

@@ -30,29 +30,37 @@ from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds
 from app.ui.expiry import ExpiryClock
-from app.ui.forms import LicenseGridForm, LoginForm, LogoutForm, SearchForm, prototype_row
+from app.ui.forms import (
+    ImportApplyForm,
+    ImportUploadForm,
+    LicenseGridForm,
+    LoginForm,
+    LogoutForm,
+    SearchForm,
+    prototype_row,
+)
 from app.ui.grid import (
     COLUMNS,
     OUTCOME_LABELS,
     GridLine,
     blank_lines,
     blank_values,
-    date_input_type,
-    next_suggestion,
     outcome_counts,
     stored_line,
 )
-from app.ui.grid_data import (
-    STATE_CODES,
-    first_free_license_key,
-    license_types,
-    load_cred,
-    load_licenses,
+from app.ui.grid_data import STATE_CODES, license_types, load_cred, load_page
+from app.ui.grid_expiry import expiry_state
+from app.ui.grid_import import (
+    ImportFileError,
+    decode_upload,
+    parse_versions,
+    run_import,
+    versions_text,
 )
 from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
-from app.ui.paging import page_number
+from app.ui.paging import Page, clamp, page_number
 from app.ui.save_report import recall_save, remember_save
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
@@ -77,7 +85,6 @@ def grid_vocabulary() -> dict[str, Any]:
     return {
         "columns": COLUMNS,
         "outcome_labels": OUTCOME_LABELS,
-        "date_input_type": date_input_type,
         "expiry_labels": expiry.LABELS,
         "expiry_short_labels": expiry.SHORT_LABELS,
         "column_labels": {column.name: column.label for column in COLUMNS},
@@ -156,17 +163,34 @@ def credentials() -> str:
 # The license grid
 
 
+#: Licenses per grid page: a ProviderCred may hold thousands, a page never more than this.
+GRID_PAGE_SIZE = 100
+
+
+def grid_page_size() -> int:
+    return int(current_app.config.get("GRID_PAGE_SIZE", GRID_PAGE_SIZE))
+
+
+def grid_page(session: Session, provider_cred_key: int, requested: int) -> Page[Any]:
+    size = grid_page_size()
+    licenses, total = load_page(session, provider_cred_key, requested, size)
+    number = clamp(requested, total, size)
+    if number != requested:
+        licenses, total = load_page(session, provider_cred_key, number, size)
+    return Page(items=licenses, number=number, size=size, total=total)
+
+
 @bp.get("/credentials/<int32:provider_cred_key>/licenses")
 def grid(provider_cred_key: int) -> str:
     session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
-    stored = load_licenses(session, provider_cred_key)
-    lines = [stored_line(license) for license in stored.values()]
+    page = grid_page(session, provider_cred_key, page_number(request.args.get("page")))
+    lines = [stored_line(license) for license in page.items]
     report = recall_save(provider_cred_key, g.staff.database)
     if report is None:
-        return render_grid(session, cred, lines)
+        return render_grid(session, cred, lines, page)
     gone = report.apply(lines)
-    return render_grid(session, cred, lines, saved=True, deleted=gone)
+    return render_grid(session, cred, lines, page, saved=True, deleted=gone)
 
 
 @bp.post("/credentials/<int32:provider_cred_key>/licenses")
@@ -178,42 +202,60 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         abort(400)
     rows = [SubmittedRow.from_form_data(entry.data) for entry in form.rows]
     session = db()
+    number = page_number(request.args.get("page"))
+    size = grid_page_size()
+
+    def keys_on_page() -> list[int]:
+        licenses, _ = load_page(session, provider_cred_key, number, size)
+        return [license.provider_cred_license_key for license in licenses]
+
     try:
         lines = save_grid(
-            session, provider_cred_key, rows, actor=g.staff.username, activity_id=g.activity_id
+            session,
+            provider_cred_key,
+            rows,
+            actor=g.staff.username,
+            activity_id=g.activity_id,
+            page_keys=keys_on_page,
         )
     except ParentNotFound:
         abort(404)
     failed = any(line.failed for line in lines)
     if not failed and remember_save(provider_cred_key, g.staff.database, lines):
-        return redirect(url_for("ui.grid", provider_cred_key=provider_cred_key), code=303)
+        return redirect(
+            url_for(
+                "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
+            ),
+            code=303,
+        )
     cred = load_cred(session, provider_cred_key) or abort(404)
-    return render_grid(session, cred, lines, saved=True), 422 if failed else 200
+    page = grid_page(session, provider_cred_key, number)
+    return render_grid(session, cred, lines, page, saved=True), 422 if failed else 200
 
 
 def render_grid(
     session: Session,
     cred: ProviderCred,
     lines: list[GridLine],
+    page: Page[Any],
     saved: bool = False,
     deleted: Sequence[tuple[int, str | None]] = (),
 ) -> str:
     can_write = g.staff.can_write
     form = None
     if can_write:
-        shown = [key for line in lines if (key := line.license_key) is not None]
-        lines = lines + blank_lines(
-            current_app.config["GRID_BLANK_ROWS"], first_free_license_key(session), shown
-        )
+        lines = lines + blank_lines(current_app.config["GRID_BLANK_ROWS"])
         editable = [line for line in lines if line.editable]
         form = LicenseGridForm(formdata=None, data={"rows": [ln.form_data() for ln in editable]})
         for line, entry in zip(editable, form.rows, strict=True):
             line.form = entry
     types = license_types(session)
+    clock = expiry_clock()
     return render_template(
         "ui/grid.html",
         cred=cred,
         lines=lines,
+        page=page,
         form=form,
         can_write=can_write,
         summary=outcome_counts(lines, extra_deleted=len(deleted)) if saved else None,
@@ -223,8 +265,95 @@ def render_grid(
         states=STATE_CODES,
         template_line=GridLine(values=blank_values(), form=prototype_row()),
         next_index=len(form.rows) if form is not None else 0,
-        next_key=next_suggestion(lines),
+        expiry_of=lambda line: (
+            None if line.is_new else expiry_state(clock, line.term_date, line.psv_date)
+        ),
     )
+
+
+@bp.route("/credentials/<int32:provider_cred_key>/licenses/import", methods=["GET", "POST"])
+@editor_required
+def import_csv(provider_cred_key: int) -> tuple[str, int]:
+    """Upload a CSV and see the dry run of what it would change; nothing is written here."""
+    session = db()
+    form = ImportUploadForm()
+    result, error, text, status = None, None, "", 200
+    if form.validate_on_submit():
+        try:
+            text = decode_upload(form.file.data.read())
+            result = run_import(
+                session,
+                provider_cred_key,
+                text,
+                actor=g.staff.username,
+                activity_id=g.activity_id,
+                dry_run=True,
+                max_rows=current_app.config["BATCH_MAX_ITEMS"],
+            )
+        except ParentNotFound:
+            abort(404)
+        except ImportFileError as exc:
+            error, status = str(exc), 422
+    elif form.is_submitted():
+        error, status = "Choose a CSV file to preview.", 400
+    cred = load_cred(session, provider_cred_key) or abort(404)
+    apply_form = None
+    if result is not None:
+        apply_form = ImportApplyForm(
+            formdata=None, data={"csv": text, "versions": versions_text(result.versions)}
+        )
+    page = render_template(
+        "ui/grid_import.html",
+        cred=cred,
+        form=form,
+        apply_form=apply_form,
+        result=result,
+        error=error,
+        applied=False,
+    )
+    return page, status
+
+
+@bp.post("/credentials/<int32:provider_cred_key>/licenses/import/apply")
+@editor_required
+def apply_import(provider_cred_key: int) -> tuple[str, int]:
+    """Write the previewed CSV through the license service."""
+    form = ImportApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    versions = parse_versions(form.versions.data or "")
+    if versions is None:
+        abort(400)
+    session = db()
+    error, result, status = None, None, 200
+    try:
+        result = run_import(
+            session,
+            provider_cred_key,
+            form.csv.data or "",
+            actor=g.staff.username,
+            activity_id=g.activity_id,
+            dry_run=False,
+            versions=versions,
+            max_rows=current_app.config["BATCH_MAX_ITEMS"],
+        )
+    except ParentNotFound:
+        abort(404)
+    except ImportFileError as exc:
+        error, status = str(exc), 422
+    if result is not None and result.failed:
+        status = 422
+    cred = load_cred(session, provider_cred_key) or abort(404)
+    page = render_template(
+        "ui/grid_import.html",
+        cred=cred,
+        form=ImportUploadForm(formdata=None),
+        apply_form=None,
+        result=result,
+        error=error,
+        applied=True,
+    )
+    return page, status
 
 
 # ---------------------------------------------------------------------------------------------

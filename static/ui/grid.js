@@ -12,7 +12,6 @@
   var dirtyNote = document.getElementById("dirty-note");
   var lastCol = Number(form.dataset.lastCol);
   var nextIndex = Number(form.dataset.nextIndex || 0);
-  var nextKey = form.dataset.nextKey ? Number(form.dataset.nextKey) : null;
   var dirty = false;
   var submitting = false;
 
@@ -30,10 +29,6 @@
     tbody.insertAdjacentHTML("beforeend", html);
     var row = tbody.lastElementChild;
     while (row && !row.hasAttribute("data-row")) { row = row.previousElementSibling; }
-    var suggestion = nextKey === null ? "" : String(nextKey);
-    if (nextKey !== null) { nextKey += 1; }
-    cellAt(row, 0).value = suggestion;
-    row.querySelector('input[name$="-suggested_key"]').value = suggestion;
     return row;
   }
   if (addButton && template) {
@@ -61,6 +56,8 @@
   var saveButton = document.getElementById("save");
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }
+    var bad = rows().map(checkDates).filter(Boolean);
+    if (bad.length) { event.preventDefault(); bad[0].focus(); return; }
     submitting = true;
     if (saveButton) { saveButton.setAttribute("aria-disabled", "true"); saveButton.textContent = "Saving…"; }
   });
@@ -105,8 +102,22 @@
     }
     return null;
   }
+  // Ctrl+S / Cmd+S saves the grid (the browser would save the page as a file).
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && (event.key === "s" || event.key === "S")) {
+      event.preventDefault();
+      if (form.requestSubmit) { form.requestSubmit(saveButton || undefined); }
+      else if (saveButton) { saveButton.click(); }
+    }
+  });
   tbody.addEventListener("keydown", function (event) {
     var el = event.target;
+    // Tab from any cell goes to the Save bar: the cells are reached with the arrow keys.
+    if (event.key === "Tab" && !event.shiftKey && el.matches("[data-col]") && saveButton) {
+      event.preventDefault();
+      saveButton.focus();
+      return;
+    }
     if (!el.matches("[data-col]") || event.altKey || event.ctrlKey || event.metaKey) { return; }
     var move = null;
     switch (event.key) {
@@ -154,28 +165,81 @@
     if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) { return null; }
     return y + "-" + pad(m) + "-" + pad(d);
   }
-  // What a date cell can show; anything else becomes a text cell holding the value as pasted,
-  // for the server to accept (its other date-time forms) or to report on that cell.
-  function dateCell(value) {
+  // Date cells are text: what a person types is what the server reads (a browser date input
+  // would send "" for 02/30/2027 and so clear the stored date). Recognised forms are shown as
+  // mm/dd/yyyy; anything else is kept as typed and blocks Save with an error on the cell.
+  var DATE_ERROR = "Enter a real date, e.g. 03/31/2027.";
+  function usDate(y, m, d, time) {
+    var iso = isoDate(y, m, d);
+    if (!iso) { return null; }
+    return pad(m) + "/" + pad(d) + "/" + y + (time ? " " + time : "");
+  }
+  function readDate(value) {
     var v = value.trim();
     var m;
-    if (v === "") { return { type: "date", value: "" }; }
-    if ((m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?\s*(?:Z|UTC|GMT|[+-]00:?00)?)?$/i.exec(v))) {
-      var iso = isoDate(+m[1], +m[2], +m[3]);
-      if (iso) { return { type: "date", value: iso }; }
+    if (v === "") { return ""; }
+    if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[ T]+(\d{1,2}:\d{2}(?::\d{2})?))?$/.exec(v))) {
+      return validTime(m[4]) ? usDate(+m[3], +m[1], +m[2], m[4]) : null;
     }
-    if ((m = /^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$/.exec(v))) {
-      var ymd = isoDate(+m[1], +m[2], +m[3]);
-      if (ymd) { return { type: "date", value: ymd }; }
+    if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}:\d{2}(?::\d{2})?))?\s*(?:Z|UTC)?$/i.exec(v))) {
+      return validTime(m[4]) ? usDate(+m[1], +m[2], +m[3], m[4]) : null;
     }
-    if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4}|\d{2})$/.exec(v))) { // US spreadsheets: M/D/YYYY
-      var year = m[3].length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
-      var mdy = isoDate(year, +m[1], +m[2]);
-      if (mdy) { return { type: "date", value: mdy }; }
-    }
-    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(v)) { return { type: "datetime-local", value: v }; }
-    return { type: "text", value: value };
+    return null;
   }
+  function validTime(t) {
+    if (!t) { return true; }
+    var parts = t.split(":").map(Number);
+    return parts[0] < 24 && parts[1] < 60 && (parts.length < 3 || parts[2] < 60);
+  }
+  function dateCell(value) {
+    var m = /^(\d{1,2})\/(\d{1,2})\/(\d{2})$/.exec(value.trim()); // spreadsheets: M/D/YY
+    if (m) { return usDate(2000 + Number(m[3]), +m[1], +m[2]) || value; }
+    var read = readDate(value);
+    return read === null ? value : read;
+  }
+  function showCellError(el, message) {
+    var id = el.id + "-error";
+    var existing = document.getElementById(id);
+    if (!message) {
+      if (existing && existing.dataset.client) { existing.remove(); }
+      if (!existing || existing.dataset.client) {
+        el.removeAttribute("aria-invalid");
+        el.closest("td").classList.remove("has-error");
+      }
+      return;
+    }
+    if (!existing) {
+      existing = document.createElement("span");
+      existing.className = "cell-error";
+      existing.id = id;
+      existing.dataset.client = "1";
+      el.insertAdjacentElement("afterend", existing);
+    }
+    existing.textContent = message;
+    el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-describedby", id);
+    el.closest("td").classList.add("has-error");
+  }
+  function checkDate(el) {
+    var ok = readDate(el.value) !== null;
+    showCellError(el, ok ? null : DATE_ERROR);
+    return ok;
+  }
+  function checkDates(row) {
+    var first = null;
+    Array.prototype.forEach.call(row.querySelectorAll('input[data-kind="date"]'), function (el) {
+      if (!checkDate(el) && !first) { first = el; }
+    });
+    return first;
+  }
+  tbody.addEventListener("focusout", function (event) {
+    var el = event.target;
+    if (el.dataset && el.dataset.kind === "date") {
+      var read = readDate(el.value);
+      if (read) { el.value = read; }
+      checkDate(el);
+    }
+  });
 
   function setSelect(el, value) {
     var wanted = value.trim();
@@ -200,11 +264,10 @@
     if (el.tagName === "SELECT") {
       setSelect(el, value);
     } else if (el.dataset.kind === "date") {
-      var cell = dateCell(value);
-      el.type = cell.type;
-      if (cell.type === "datetime-local") { el.step = "1"; }
-      el.value = cell.value;
-      if (el.value !== cell.value) { el.type = "text"; el.value = value; }
+      el.value = dateCell(value);
+      checkDate(el);
+    } else if (el.dataset.kind === "state" && /^\s*[a-z]{2}\s*$/i.test(value)) {
+      el.value = value.trim().toUpperCase();
     } else {
       el.value = value;
     }

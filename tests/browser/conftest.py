@@ -147,3 +147,25 @@ def put_licenses(app: Any) -> Callable[..., None]:
         assert all(o.ok for o in outcomes), outcomes
 
     return _put
+
+
+@pytest.fixture
+def axe_clean() -> Callable[[Any, str], None]:
+    """``axe_clean(page, "what is shown")``: axe-core (shipped by axe-playwright-python) finds
+    no violation on the page as it is now."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        browser_unavailable("axe-playwright-python is not installed")
+    axe = Axe()
+
+    def _check(page: Any, state: str) -> None:
+        results = axe.run(page)
+        if results.violations_count:
+            found = [
+                f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+                for v in results.response["violations"]
+            ]
+            pytest.fail(f"axe-core violations on {state}: " + "; ".join(found))
+
+    return _check

@@ -26,7 +26,7 @@ def demo(app: Any) -> None:
 
 
 def test_login_error_is_the_same_for_a_wrong_user_or_password(
-    new_page: Any, make_user: Any, screenshot: Any
+    new_page: Any, make_user: Any, screenshot: Any, axe_clean: Any
 ) -> None:
     make_user("alice", "correct horse")
     page = new_page()
@@ -43,15 +43,19 @@ def test_login_error_is_the_same_for_a_wrong_user_or_password(
     )
     assert page.evaluate(UNLABELLED_CONTROLS) == []
     screenshot(page, "login-error")
+    axe_clean(page, "the login page with an error")
 
 
-def test_pages_render_with_labels_at_1280px(demo: None, logged_in: Any, screenshot: Any) -> None:
+def test_pages_render_with_labels_at_1280px(
+    demo: None, logged_in: Any, screenshot: Any, axe_clean: Any
+) -> None:
     page = logged_in()
     expect(page.get_by_role("heading", name="Provider credentials")).to_be_visible()
     expect(page.locator("table.data tbody tr")).to_have_count(25)  # one page
     expect(page.locator(".flag-expired").first).to_be_visible()
     assert page.evaluate(UNLABELLED_CONTROLS) == []
     screenshot(page, "credentials")
+    axe_clean(page, "credentials")
 
     page.get_by_label("Provider ID or credential key").fill("prv0102")
     page.get_by_role("button", name="Search").click()
@@ -65,12 +69,14 @@ def test_pages_render_with_labels_at_1280px(demo: None, logged_in: Any, screensh
     )
     assert no_overflow, "the grid needs a horizontal scrollbar at 1280 px"
     screenshot(page, "grid-demo")
+    axe_clean(page, "grid-demo")
 
     page.get_by_role("link", name="History").first.click()
     expect(page.get_by_role("heading", name=re.compile("^History"))).to_be_visible()
     expect(page.locator(".history-entry").first).to_contain_text("Created")
     expect(page.locator(".history-entry").first).to_contain_text("seed")
     screenshot(page, "history")
+    axe_clean(page, "history")
 
     page.get_by_role("link", name="Expiring licenses").click()
     expect(page.get_by_role("link", name=re.compile("^Expired"))).to_have_attribute(
@@ -79,6 +85,7 @@ def test_pages_render_with_labels_at_1280px(demo: None, logged_in: Any, screensh
     page.get_by_role("link", name=re.compile("^Within 30 days")).click()
     expect(page.locator("table.data tbody tr").first).to_contain_text("≤ 30 d")
     screenshot(page, "expiring")
+    axe_clean(page, "expiring")
 
 
 def test_keyboard_focus_is_visible(logged_in: Any, demo: None) -> None:

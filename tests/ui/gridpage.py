@@ -37,7 +37,7 @@ class FormReader(HTMLParser):
         if self._template_depth:
             return
         if tag == "input" and "name" in a:
-            if a.get("type") == "checkbox":
+            if a.get("type") in ("checkbox", "radio"):
                 self.checkboxes[a["name"]] = a.get("value", "on")
                 if "checked" in a:
                     self.fields[a["name"]] = a.get("value", "on")

@@ -47,7 +47,7 @@ def test_history_shows_each_change_newest_first(
     assert "Type MD (1) —" in changed
     assert "License name First Second" in changed
     assert "State — CA" in changed
-    assert "Term — 2030-01-01" in changed
+    assert "Term — 01/01/2030" in changed
     assert "UTC" in changed
     assert 'href="/ui/credentials/1/licenses"' in html
 

@@ -1,0 +1,207 @@
+"""Import a spreadsheet (CSV with the export's columns) into one ProviderCred's grid.
+
+First a preview: the rows go through the license service's batch dry run (nothing is written),
+and the page shows per row what would happen: created, updated with old → new per cell,
+unchanged, or the errors in staff words. Then Apply sends the same rows through the same
+service. The preview carries the CSV text and the versions of the rows it previewed, so Apply
+writes nothing over a row someone changed after the preview (that row is a conflict).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.batch.outcome import CONFLICT, CREATED, INVALID, UNCHANGED, UPDATED, ItemOutcome
+from app.licenses.csv_io import read_items
+from app.licenses.keys import upsert_assigning_keys
+from app.licenses.schemas import KEY_FIELD
+from app.ui.cell_messages import cell_messages
+from app.ui.cell_values import format_date_cell
+from app.ui.grid import COLUMN_NAMES, COLUMNS
+from app.ui.grid_data import load_licenses_by_key
+from app.wire.fields import is_int32
+
+PARENT_FIELD = "providerCred_Key"
+LABELS = {column.name: column.label for column in COLUMNS}
+DATE_FIELDS = {column.name for column in COLUMNS if column.kind == "date"}
+UNREADABLE_FILE = "This file is not a CSV saved as UTF-8 text; save it as “CSV UTF-8” and retry."
+NOT_CSV = "This file has no header row with the export's columns (e.g. license_Number)."
+CONFLICT_MESSAGE = "Changed by someone else after the preview; not imported. Preview again."
+OTHER_CRED = "This row belongs to provider credential {cred}; import it on that grid."
+KEY_TAKEN = "This key belongs to another license; leave the key empty to get a free one."
+
+
+class ImportFileError(ValueError):
+    """The upload cannot be read as the export's CSV at all (a message for the page)."""
+
+
+@dataclass(frozen=True)
+class CellChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class PreviewRow:
+    """One CSV row and what the service said (or would say) about it."""
+
+    line: int
+    key: int | None
+    action: str
+    changes: list[CellChange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.action in (INVALID, CONFLICT)
+
+
+@dataclass
+class ImportResult:
+    rows: list[PreviewRow]
+    versions: dict[int, str | None]
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for row in self.rows if row.failed)
+
+
+def decode_upload(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(UNREADABLE_FILE) from None
+
+
+def parse_rows(text: str, provider_cred_key: int) -> list[tuple[int, dict[str, Any]]]:
+    """The CSV's rows as service items of this ProviderCred (``csv_io``'s parsing)."""
+    header = next(iter(io.StringIO(text)), "")
+    if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
+        raise ImportFileError(NOT_CSV)
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, item in read_items(io.StringIO(text)):
+        if item.get(PARENT_FIELD) is None:
+            item[PARENT_FIELD] = provider_cred_key
+        rows.append((line, item))
+    return rows
+
+
+def run_import(
+    session: Session,
+    provider_cred_key: int,
+    text: str,
+    *,
+    actor: str,
+    activity_id: str,
+    dry_run: bool,
+    versions: dict[int, str | None] | None = None,
+    max_rows: int,
+) -> ImportResult:
+    """Preview (``dry_run``) or apply the CSV ``text``. Raises ``ImportFileError``."""
+    rows = parse_rows(text, provider_cred_key)
+    if not rows:
+        raise ImportFileError("This file has a header but no rows to import.")
+    if len(rows) > max_rows:
+        raise ImportFileError(f"This file has {len(rows)} rows; import at most {max_rows}.")
+    results: dict[int, PreviewRow] = {}
+    sent: list[int] = []
+    for index, (line, item) in enumerate(rows):
+        parent = item.get(PARENT_FIELD)
+        if parent != provider_cred_key:
+            results[index] = PreviewRow(
+                line, None, INVALID, errors=[OTHER_CRED.format(cred=parent)]
+            )
+        else:
+            sent.append(index)
+    expected: dict[int, datetime | None] | None = None
+    if versions is not None:
+        expected = {
+            key: None if v is None else datetime.fromisoformat(v) for key, v in versions.items()
+        }
+    outcomes = upsert_assigning_keys(
+        session,
+        provider_cred_key,
+        [rows[i][1] for i in sent],
+        actor=actor,
+        activity_id=activity_id,
+        dry_run=dry_run,
+        expected_versions=expected,
+    )
+    for index, outcome in zip(sent, outcomes, strict=True):
+        results[index] = _preview_row(
+            rows[index][0], outcome, keyless=rows[index][1].get(KEY_FIELD) is None
+        )
+    ordered = [results[i] for i in range(len(rows))]
+    return ImportResult(ordered, _versions(session, ordered) if dry_run else {})
+
+
+def _versions(session: Session, rows: Sequence[PreviewRow]) -> dict[int, str | None]:
+    """What the preview saw for each keyed row: the stored version of a row it would update,
+    ``None`` for a typed key it would create (one query)."""
+    keys = [
+        row.key
+        for row in rows
+        if row.action in (CREATED, UPDATED, UNCHANGED) and row.key is not None and is_int32(row.key)
+    ]
+    stored = load_licenses_by_key(session, keys)
+    session.rollback()
+    return {key: (stored[key].update_date.isoformat() if key in stored else None) for key in keys}
+
+
+def _preview_row(line: int, outcome: ItemOutcome, keyless: bool) -> PreviewRow:
+    key = None if keyless and outcome.action == CREATED else outcome.key
+    if outcome.ok:
+        changes = [
+            CellChange(LABELS[name], _shown(name, old), _shown(name, new))
+            for name, (old, new) in (outcome.changes or {}).items()
+            if name in LABELS and old != new
+        ]
+        return PreviewRow(line, key, outcome.action, changes)
+    if outcome.action == CONFLICT:
+        message = CONFLICT_MESSAGE if outcome.current is not None else KEY_TAKEN
+        return PreviewRow(line, key, CONFLICT, errors=[message])
+    worded = cell_messages(outcome.errors, COLUMN_NAMES) if outcome.errors else {}
+    errors = [
+        f"{LABELS[name]}: {' '.join(messages)}" if name in LABELS else " ".join(messages)
+        for name, messages in worded.items()
+    ] or ["Not imported because of a server error; try again."]
+    return PreviewRow(line, key, outcome.action, errors=errors)
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if name in DATE_FIELDS and isinstance(value, str):
+        try:
+            return format_date_cell(datetime.fromisoformat(value.removesuffix("Z")))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def versions_text(versions: dict[int, str | None]) -> str:
+    return json.dumps({str(k): v for k, v in versions.items()}, separators=(",", ":"))
+
+
+def parse_versions(text: str) -> dict[int, str | None] | None:
+    """The versions a preview page carried; ``None`` when they are not readable."""
+    try:
+        raw = json.loads(text or "{}")
+        versions = {int(k): None if v is None else str(v) for k, v in raw.items()}
+        for value in versions.values():
+            if value is not None:
+                datetime.fromisoformat(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return versions

@@ -1,0 +1,157 @@
+"""Importing a CSV into a grid: a dry-run preview that writes nothing, then Apply."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from gridpage import text_of
+from sqlalchemy import func, select
+
+from app.history.models import LicenseChange
+from app.licenses.models import ProviderCredLicense
+from app.tenancy import session_scope
+
+HEADER = (
+    "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,license_Name,license_Number,"
+    "state,specialty_Code,effective_Date,term_Date,psV_Date,entry_Date,entry_User,update_Date,"
+    "update_User\n"
+)
+URL = "/ui/credentials/1/licenses/import"
+
+
+@pytest.fixture
+def cred(make_cred: Any, make_license_type: Any, put_licenses: Any) -> int:
+    make_license_type(1, display="MD")
+    make_cred(1, provider_id="P1")
+    make_cred(2, provider_id="P2")
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 11,
+            "license_Name": "Medical license",
+            "license_Number": "MD-111",
+            "state": "CA",
+            "term_Date": "2027-02-12",
+        },
+    )
+    return 1
+
+
+def counts(app: Any) -> tuple[int, int]:
+    with app.app_context(), session_scope("main") as session:
+        licenses = session.scalar(select(func.count()).select_from(ProviderCredLicense))
+        history = session.scalar(select(func.count()).select_from(LicenseChange))
+    return licenses or 0, history or 0
+
+
+def upload(client: Any, text: str) -> Any:
+    return client.post(
+        URL,
+        data={"file": (io.BytesIO(text.encode()), "licenses.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
+    assert match, name
+    import html as html_module
+
+    return html_module.unescape(match.group(1))
+
+
+CSV = (
+    HEADER
+    + "11,1,,Medical license,MD-999,CA,,,2027-03-31T00:00:00Z,,,,,\n"
+    + ",,1,New from CSV,N-1,TX,,,,,,,,\n"
+    + ",1,,Bad state,N-2,ZZ,,,,,,,,\n"
+    + ",2,,Other cred,N-3,NY,,,,,,,,\n"
+)
+
+
+def test_preview_shows_what_would_change_and_writes_nothing(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    login()
+    before = counts(app)
+    response = upload(client, CSV)
+    assert response.status_code == 200
+    assert counts(app) == before  # the dry run wrote nothing
+    page = text_of(response.get_data(as_text=True))
+    assert "Preview: nothing is saved yet" in page
+    assert "1 to create · 1 to update · 0 unchanged · 2 with errors" in page
+    assert "Number: MD-111 → MD-999" in page
+    assert "Term: 02/12/2027 → 03/31/2027" in page
+    assert "State: Enter a state as its 2-letter code or full name" in page
+    assert "This row belongs to provider credential 2; import it on that grid." in page
+    assert "License name: — → New from CSV" in page
+    assert "Specialty: — → —" not in page  # a create lists what it sets
+    assert "_Date" not in page.split("Preview")[1].split("Apply this import")[0]
+
+
+def test_apply_writes_through_the_service(app: Any, cred: int, login: Any, client: Any) -> None:
+    login()
+    preview = upload(client, CSV).get_data(as_text=True)
+    response = client.post(
+        URL + "/apply",
+        data={"csv": hidden(preview, "csv"), "versions": hidden(preview, "versions")},
+    )
+    assert response.status_code == 422  # two rows had errors
+    page = text_of(response.get_data(as_text=True))
+    assert "Imported" in page and "1 created · 1 updated" in page
+    with app.app_context(), session_scope("main") as session:
+        numbers = dict(
+            session.execute(
+                select(ProviderCredLicense.license_number, ProviderCredLicense.provider_cred_key)
+            ).all()
+        )
+    assert numbers == {"MD-999": 1, "N-1": 1}
+
+
+def test_apply_refuses_a_row_changed_after_the_preview(
+    app: Any, cred: int, login: Any, client: Any, put_licenses: Any
+) -> None:
+    login()
+    preview = upload(client, HEADER + "11,1,,Medical license,MD-999,CA,,,,,,,,\n").get_data(
+        as_text=True
+    )
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Number": "BOB"}, actor="bob")
+    response = client.post(
+        URL + "/apply",
+        data={"csv": hidden(preview, "csv"), "versions": hidden(preview, "versions")},
+    )
+    assert response.status_code == 422
+    assert "Changed by someone else after the preview" in text_of(response.get_data(as_text=True))
+    with app.app_context(), session_scope("main") as session:
+        assert session.get(ProviderCredLicense, 11).license_number == "BOB"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00bad", "save it as"),
+        (b"just,some,words\n1,2,3\n", "no header row with the export"),
+        (HEADER.encode(), "no rows to import"),
+    ],
+)
+def test_an_unreadable_file_is_a_clear_error(
+    cred: int, login: Any, client: Any, content: bytes, message: str
+) -> None:
+    login()
+    response = client.post(
+        URL,
+        data={"file": (io.BytesIO(content), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert message in text_of(response.get_data(as_text=True))
+
+
+def test_viewers_cannot_import(cred: int, login: Any, client: Any) -> None:
+    login(role="viewer")
+    assert upload(client, CSV).status_code == 403

@@ -1,0 +1,145 @@
+"""The grid of a large ProviderCred comes in pages; each row says its expiry state in words."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from gridpage import GridPage, text_of
+
+from app.audit import utcnow
+from app.ui.expiry import ExpiryClock
+from app.ui.grid_expiry import expiry_state
+
+
+def day(offset: int) -> str:
+    return (utcnow() + timedelta(days=offset)).strftime("%Y-%m-%d")
+
+
+def expiry_cell(html: str, key: int) -> str:
+    row = re.search(
+        rf'<tr data-row[^>]*>(?:(?!</tr>).)*?value="{key}"(?:(?!</tr>).)*?</tr>', html, re.S
+    )
+    assert row, key
+    cell = re.search(r'<td class="col-expiry">(.*?)</td>', row.group(0), re.S)
+    assert cell
+    return text_of(cell.group(1))
+
+
+def test_each_row_states_its_expiry_in_words(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
+) -> None:
+    make_cred(1)
+    recent = day(-10)
+    put_licenses(
+        1,
+        {"providerCredLicense_Key": 1, "license_Name": "Gone", "term_Date": day(-3)},
+        {"providerCredLicense_Key": 2, "license_Name": "Soon", "term_Date": day(12)},
+        {"providerCredLicense_Key": 3, "license_Name": "Later", "term_Date": day(45)},
+        {"providerCredLicense_Key": 4, "license_Name": "Later still", "term_Date": day(75)},
+        {"providerCredLicense_Key": 5, "license_Name": "Fine", "term_Date": day(400)},
+        {"providerCredLicense_Key": 6, "license_Name": "Open-ended", "psV_Date": recent},
+        {"providerCredLicense_Key": 7, "license_Name": "Verified", "term_Date": day(12)},
+    )
+    put_licenses(1, {"providerCredLicense_Key": 7, "license_Name": "V", "psV_Date": recent})
+    login()
+    html = open_grid(1).html
+    assert expiry_cell(html, 1) == "Expired 3 days ago PSV overdue"
+    assert expiry_cell(html, 2) == "≤ 30 days (12 days left) PSV overdue"
+    assert expiry_cell(html, 3) == "≤ 60 days (45 days left) PSV overdue"
+    assert expiry_cell(html, 4) == "≤ 90 days (75 days left) PSV overdue"
+    assert expiry_cell(html, 5).startswith("Current (400 days left)")
+    assert expiry_cell(html, 6) == "No term date"  # a flag of its own, never "OK"
+    assert expiry_cell(html, 7) == "No term date"
+    assert '<th scope="col" class="col-expiry">Expiry</th>' in html
+
+
+def test_viewers_see_the_expiry_state_too(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 1, "license_Name": "Gone", "term_Date": day(-1)})
+    login(role="viewer")
+    html = client.get("/ui/credentials/1/licenses").get_data(as_text=True)
+    assert "Expired 1 day ago" in text_of(html)
+
+
+@pytest.mark.parametrize(
+    ("term", "psv", "text", "overdue"),
+    [
+        (None, None, "No term date", True),
+        (datetime(2027, 1, 1), datetime(2026, 11, 1), "Expired 1 day ago", False),
+        (datetime(2027, 1, 2, 18), None, "Expired today", True),
+        (datetime(2027, 1, 3), None, "≤ 30 days (1 day left)", True),
+        (datetime(2027, 1, 31), None, "≤ 30 days (29 days left)", True),
+        (datetime(2027, 2, 2), None, "≤ 60 days (31 days left)", True),
+        (datetime(2027, 5, 1), None, "Current (119 days left)", True),
+    ],
+)
+def test_expiry_state_rule(
+    term: datetime | None, psv: datetime | None, text: str, overdue: bool
+) -> None:
+    clock = ExpiryClock(datetime(2027, 1, 2, 20, 0), 120)
+    state = expiry_state(clock, term, psv)
+    assert (state.text, state.psv_overdue) == (text, overdue)
+
+
+def test_a_large_credential_is_paged(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any, client: Any
+) -> None:
+    app.config["GRID_PAGE_SIZE"] = 4
+    make_cred(1)
+    put_licenses(
+        1, *({"providerCredLicense_Key": k, "license_Name": f"L{k}"} for k in range(1, 11))
+    )
+    login()
+    first = open_grid(1)
+    assert [first.fields[f"{p}-providerCredLicense_Key"] for p in first.prefixes[:4]] == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
+    assert len([p for p in first.prefixes if first.fields[f"{p}-version"]]) == 4
+    assert "Licenses 1–4 of 10." in text_of(first.html)
+    assert "Page 1 of 3" in text_of(first.html)
+
+    response = client.get("/ui/credentials/1/licenses?page=3")
+    last = GridPage(client, 1, response.get_data(as_text=True))
+    shown = [
+        last.fields[f"{p}-providerCredLicense_Key"]
+        for p in last.prefixes
+        if last.fields[f"{p}-version"]
+    ]
+    assert shown == ["9", "10"]
+    beyond = client.get("/ui/credentials/1/licenses?page=99").get_data(as_text=True)
+    assert "Page 3 of 3" in text_of(beyond)
+
+    # Saving a page stays on that page, and rows of other pages are neither sent nor shown.
+    second_html = client.get("/ui/credentials/1/licenses?page=2").get_data(as_text=True)
+    assert 'action="/ui/credentials/1/licenses?page=2"' in second_html
+    second = GridPage(client, 1, second_html)
+    second.set(second.row(6), license_Name="Six")
+    posted = client.post("/ui/credentials/1/licenses?page=2", data=second.fields)
+    assert posted.status_code == 303
+    assert posted.location == "/ui/credentials/1/licenses?page=2"
+    after = client.get(posted.location).get_data(as_text=True)
+    keys = re.findall(r'data-kind="key" value="(\d+)"', after)
+    assert keys == ["5", "6", "7", "8"]
+
+
+def test_rows_added_meanwhile_show_only_on_their_page(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
+) -> None:
+    app.config["GRID_PAGE_SIZE"] = 3
+    make_cred(1)
+    put_licenses(1, *({"providerCredLicense_Key": k, "license_Name": f"L{k}"} for k in (1, 2, 9)))
+    login()
+    page = open_grid(1)
+    put_licenses(1, {"providerCredLicense_Key": 20, "license_Name": "Far away"}, actor="bob")
+    page.set(page.row(2), license_Name="Two")
+    page.set(page.row(9), license_Name="X" * 600)  # fails, so the grid is rendered directly
+    html = page.save().get_data(as_text=True)
+    assert "Far away" not in html  # key 20 is on page 2 now
