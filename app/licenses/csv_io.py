@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.api.schemas import AUDIT_FIELDS
@@ -23,14 +23,16 @@ _INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
 EXPORT_CHUNK = 1000
 
 
-def export_licenses(session: Session, out: IO[str]) -> int:
-    """Write every license as CSV (header = the JSON field names); returns the row count."""
+def export_licenses(session: Session, out: IO[str], *, statement: Select[Any] | None = None) -> int:
+    """Write every license (or those ``statement`` selects first, in its order) as CSV
+    (header = the JSON field names); returns the row count."""
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0
-    statement = select(ProviderCredLicense).order_by(
-        ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
-    )
+    if statement is None:
+        statement = select(ProviderCredLicense).order_by(
+            ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
+        )
     for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
         writer.writerow(LICENSE_OUT_SCHEMA.dump(row))
         count += 1
