@@ -132,7 +132,7 @@ def build(connection: Connection, licenses: int) -> dict[str, int]:
                 SELECT g,
                        ((g::bigint * 2654435761) % 1000003) / 1000003.0 AS r1,
                        ((g::bigint * 40503 + 12345) % 999983) / 999983.0 AS r2,
-                       ({states})[1 + (g * 7919) % {len(STATES)}] AS st,
+                       ({states})[1 + (g::bigint * 7919) % {len(STATES)}] AS st,
                        now() AT TIME ZONE 'UTC' AS utc
                 FROM generate_series(1, :licenses) g
             ) AS spread

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from app.api.schemas import AUDIT_FIELDS
@@ -91,6 +91,21 @@ def import_licenses(
             report.extend(_import_group(session, cred_key, chunk, actor, activity_id))
     report.sort(key=lambda r: r.line)
     return report
+
+
+#: What an import fills: the planner's statistics of these are refreshed after it.
+ANALYZED_TABLES = ("provider_cred_license", "license_change")
+
+
+def analyze_licenses(session: Session) -> None:
+    """Refresh the planner's statistics of the tables an import filled, so the next reads and
+    batches are planned for what is there now rather than for what autovacuum last saw
+    (PostgreSQL: ``ANALYZE``; SQLite: ``ANALYZE`` then ``PRAGMA optimize``)."""
+    for table in ANALYZED_TABLES:
+        session.execute(text(f"ANALYZE {table}"))
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA optimize"))
+    session.commit()
 
 
 def _import_group(
