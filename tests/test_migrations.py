@@ -503,7 +503,8 @@ def license_index_names(engine: Engine) -> set[str]:
     SQLite reflection leaves out)."""
     query = {
         "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t",
-        "postgresql": "SELECT indexname FROM pg_indexes WHERE tablename = :t",
+        "postgresql": "SELECT indexname FROM pg_indexes "
+        "WHERE tablename = :t AND schemaname = current_schema()",
     }[engine.dialect.name]
     with engine.connect() as connection:
         return set(connection.execute(text(query), {"t": "provider_cred_license"}).scalars())
