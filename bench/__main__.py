@@ -39,7 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn measurements")
     parser.add_argument("--results", type=Path, default=RESULTS, help="output directory")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="instead: build N licenses in the --postgres database and measure every read",
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        return run_scale(args)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -184,6 +192,22 @@ def measure_http(
         for seeder in seeders.values():
             seeder.close()
     return measured
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    """The read measurements of ``bench/scale.py`` (PostgreSQL only)."""
+    from bench import scale
+
+    if not args.postgres:
+        raise SystemExit("--scale needs --postgres URL")
+    args.results.mkdir(parents=True, exist_ok=True)
+    result = scale.main(args.postgres, args.scale, args.results, with_http=not args.no_http)
+    print(result["table"])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = args.results / f"scale-{args.scale}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, sort_keys=True))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def environment(app: Any, databases: list[Any]) -> dict[str, Any]:

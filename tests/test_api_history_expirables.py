@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +10,14 @@ from typing import Any
 import pytest
 
 from app.audit import utcnow
-from app.licenses.expiry import expirables_report
+from app.licenses.expiry import (
+    ExpiryClock,
+    ExpiryFilter,
+    bucket_counts,
+    expirables_data,
+    expiring_licenses,
+    matching_total,
+)
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
 from app.wire.fields import format_wire_datetime
@@ -168,6 +176,7 @@ def test_expirables_default_is_90_days(client: Any, headers: dict, expiring: dic
         "within60": 1,
         "within90": 1,
         "psvOverdue": 3,
+        "noTermDate": 1,
     }
     rows = report["licenses"]
     assert [(r["providerCredLicense_Key"], r["expiryStatus"], r["psvOverdue"]) for r in rows] == [
@@ -236,7 +245,11 @@ def test_expiry_buckets_at_their_boundaries(make_cred: Callable, session_for: Ca
             for key, term in terms.items()
         )
         session.commit()
-        report = expirables_report(session, now=now, within_days=90, psv_window_days=120)
+        clock, chosen = ExpiryClock(now, 120), ExpiryFilter()
+        counts = bucket_counts(session, clock, chosen)
+        total = matching_total(session, clock, chosen, counts)
+        page = expiring_licenses(session, clock, chosen, page=1, size=100, total=total)
+        report = expirables_data(clock, counts, page)
     statuses = {r["providerCredLicense_Key"]: r["expiryStatus"] for r in report["licenses"]}
     assert statuses == {
         1: "expired",
@@ -252,4 +265,210 @@ def test_expiry_buckets_at_their_boundaries(make_cred: Callable, session_for: Ca
         "within60": 1,
         "within90": 2,
         "psvOverdue": 1,
+        "noTermDate": 0,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Expirables: paged, sorted, filtered
+
+
+def pagination(response: Any) -> dict[str, int]:
+    return json.loads(response.headers["x-pagination"])
+
+
+@pytest.mark.parametrize(
+    ("bucket", "expected"),
+    [
+        ("expired", [1]),
+        ("within30", [2]),
+        ("within60", [3]),
+        ("within90", [4]),
+        ("psvOverdue", [2, 3, 5]),
+        ("noTermDate", [6]),
+    ],
+)
+def test_expirables_one_bucket(
+    client: Any, headers: dict, expiring: dict, bucket: str, expected: list[int]
+) -> None:
+    response = client.get(f"/licenses/expirables?bucket={bucket}", headers=headers)
+    assert response.status_code == 200
+    report = data(response)
+    assert [r["providerCredLicense_Key"] for r in report["licenses"]] == expected
+    assert report["counts"]["noTermDate"] == 1  # counts stay those of the whole filter
+    assert pagination(response) == {
+        "TotalCount": len(expected),
+        "TotalPages": 1,
+        "CurrentPage": 1,
+        "PageSize": 100,
+    }
+
+
+def test_expirables_no_term_date_is_its_own_status(
+    client: Any, headers: dict, expiring: dict
+) -> None:
+    report = data(client.get("/licenses/expirables?bucket=noTermDate", headers=headers))
+    (row,) = report["licenses"]
+    assert (row["expiryStatus"], row["term_Date"]) == ("noTermDate", None)
+    later = data(client.get("/licenses/expirables?bucket=psvOverdue", headers=headers))
+    assert {r["providerCredLicense_Key"]: r["expiryStatus"] for r in later["licenses"]} == {
+        2: "within30",
+        3: "within60",
+        5: None,  # more than 90 days away: no bucket, but not "no term date"
+    }
+
+
+def test_expirables_filter_by_state_and_type_narrows_counts_too(
+    client: Any, headers: dict, make_cred: Callable, session_for: Callable, make_license_type: Any
+) -> None:
+    make_cred(1, provider_id="PRV1")
+    make_license_type(7)
+    now = utcnow()
+    rows = [
+        (1, "TX", 7, now - timedelta(days=1)),
+        (2, "TX", None, now - timedelta(days=2)),
+        (3, "CA", 7, now - timedelta(days=3)),
+        (4, "TX", 7, now + timedelta(days=5)),
+        (5, "TX", 7, None),
+    ]
+    with session_for() as session:
+        upsert_licenses(
+            session,
+            1,
+            [
+                bare_license_item(k, 1, state=st, credLicenseType_Key=t, term_Date=wire(term))
+                for k, st, t, term in rows
+            ],
+            actor="seed",
+            activity_id="setup",
+        )
+    response = client.get(
+        "/licenses/expirables?bucket=expired&state=tx&credLicenseType_Key=7", headers=headers
+    )
+    report = data(response)
+    assert [r["providerCredLicense_Key"] for r in report["licenses"]] == [1]
+    assert report["counts"] == {
+        "expired": 1,
+        "within30": 1,
+        "within60": 0,
+        "within90": 0,
+        "psvOverdue": 3,
+        "noTermDate": 1,
+    }
+    by_state = data(client.get("/licenses/expirables?state=TX", headers=headers))
+    assert [r["providerCredLicense_Key"] for r in by_state["licenses"]] == [2, 1, 4]
+
+
+@pytest.fixture
+def many_expired(make_cred: Callable, session_for: Callable) -> list[int]:
+    """25 expired licenses, term dates one day apart, keys in reverse order of term."""
+    make_cred(1, provider_id="PRV1")
+    now = utcnow()
+    items = [
+        bare_license_item(100 - n, 1, term_Date=wire(now - timedelta(days=n + 1)), state="TX")
+        for n in range(25)
+    ]
+    with session_for() as session:
+        upsert_licenses(session, 1, items, actor="seed", activity_id="setup")
+    return [100 - n for n in reversed(range(25))]  # soonest term first = oldest first
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 4, 5])
+def test_expirables_pages_from_both_ends_agree(
+    client: Any, headers: dict, many_expired: list[int], page: int
+) -> None:
+    """Pages past the middle are read from the far end: the same rows as a plain offset."""
+    response = client.get(
+        f"/licenses/expirables?bucket=expired&pageSize=6&page={page}", headers=headers
+    )
+    keys = [r["providerCredLicense_Key"] for r in data(response)["licenses"]]
+    assert keys == many_expired[(page - 1) * 6 : page * 6]
+    assert pagination(response) == {
+        "TotalCount": 25,
+        "TotalPages": 5,
+        "CurrentPage": page,
+        "PageSize": 6,
+    }
+
+
+def test_expirables_page_past_the_end_is_empty(
+    client: Any, headers: dict, many_expired: list[int]
+) -> None:
+    response = client.get("/licenses/expirables?bucket=expired&page=9", headers=headers)
+    assert data(response)["licenses"] == []
+    assert pagination(response)["TotalCount"] == 25
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "expected"),
+    [
+        ("term_Date:desc", "reversed"),
+        ("TERM_DATE", "same"),
+        ("providerCredLicense_Key", "keys"),
+        ("providerCredLicense_Key:desc", "keys-desc"),
+    ],
+)
+def test_expirables_sort(
+    client: Any, headers: dict, many_expired: list[int], sort_by: str, expected: str
+) -> None:
+    response = client.get(
+        f"/licenses/expirables?bucket=expired&pageSize=30&sortBy={sort_by}", headers=headers
+    )
+    keys = [r["providerCredLicense_Key"] for r in data(response)["licenses"]]
+    want = {
+        "same": many_expired,
+        "reversed": many_expired[::-1],
+        "keys": sorted(many_expired),
+        "keys-desc": sorted(many_expired, reverse=True),
+    }[expected]
+    assert keys == want
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        (
+            "bucket=soon",
+            "bucket",
+            "Must be one of expired, within30, within60, within90, psvOverdue, noTermDate.",
+        ),
+        (
+            "bucket=",
+            "bucket",
+            "Must be one of expired, within30, within60, within90, psvOverdue, noTermDate.",
+        ),
+        ("state=Texas", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        ("state=ZZ", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        (
+            "credLicenseType_Key=x",
+            "credLicenseType_Key",
+            "Must be an integer from 1 to 2147483647.",
+        ),
+        (
+            "credLicenseType_Key=0",
+            "credLicenseType_Key",
+            "Must be an integer from 1 to 2147483647.",
+        ),
+        ("page=0", "page", "Must be an integer from 1 to 2147483647."),
+        ("pageSize=1001", "pageSize", "Must be an integer from 1 to 1000."),
+        ("pageSize=0", "pageSize", "Must be an integer from 1 to 1000."),
+    ],
+)
+def test_expirables_bad_parameters_are_400(
+    client: Any, headers: dict, query: str, field: str, message: str
+) -> None:
+    response = client.get(f"/licenses/expirables?{query}", headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {field: [message]}
+    assert problem(response)["detail"] == f"Query parameter {field}: {message}"
+
+
+def test_expirables_sort_by_an_unindexed_field_is_400(client: Any, headers: dict) -> None:
+    response = client.get("/licenses/expirables?sortBy=licenseName", headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "sortBy": [
+            "Unknown field 'licenseName'; sortable fields are term_Date, psV_Date, "
+            "providerCredLicense_Key, providerCred_Key."
+        ]
     }

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import delete_licenses, upsert_licenses
+from tests.factories import license_item
 
 CRED = 1
 
 
-def license_item(key: int, **changes: Any) -> dict[str, Any]:
-    item = {
-        "providerCredLicense_Key": key,
-        "providerCred_Key": CRED,
+def doctor_license(key: int, **changes: Any) -> dict[str, Any]:
+    """A license item whose values the service must normalise (case, spaces, date forms)."""
+    values: dict[str, Any] = {
         "credLicenseType_Key": 1,
         "license_Name": "Medical Doctor",
         "license_Number": f"MD-{key}",
@@ -29,8 +29,7 @@ def license_item(key: int, **changes: Any) -> dict[str, Any]:
         "term_Date": "2026-06-30 12:30:00 UTC",
         "psV_Date": "2024-02-03",
     }
-    item.update(changes)
-    return item
+    return license_item(key, CRED, **{**values, **changes})
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def history(session_for: Callable[..., Any], key: int) -> list[tuple[Any, ...]]:
 
 
 def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, session_for: Any):
-    outcomes = upsert([license_item(10)])
+    outcomes = upsert([doctor_license(10)])
     assert [(o.status, o.body) for o in outcomes] == [(201, "Created")]
     row = stored(session_for, 10)
     assert row is not None
@@ -88,7 +87,7 @@ def test_create_stores_the_loaded_values_and_the_audit_stamps(upsert: Any, sessi
 
 def test_create_history_is_one_row_with_every_field_the_create_sets(upsert: Any, session_for: Any):
     """The key and the null fields too: the same ``changes`` as the dry run answers."""
-    upsert([license_item(10, license_Name=None)])
+    upsert([doctor_license(10, license_Name=None)])
     assert history(session_for, 10) == [
         (
             CRED,
@@ -120,11 +119,11 @@ def test_create_history_is_one_row_with_every_field_the_create_sets(upsert: Any,
 def test_update_replaces_the_record_and_records_only_the_changed_fields(
     upsert: Any, session_for: Any
 ):
-    upsert([license_item(10)])
+    upsert([doctor_license(10)])
     created = stored(session_for, 10)
     assert created is not None
     outcomes = upsert(
-        [license_item(10, license_Number="MD-NEW", psV_Date=None, credLicenseType_Key=2)],
+        [doctor_license(10, license_Number="MD-NEW", psV_Date=None, credLicenseType_Key=2)],
         activity="act-2",
     )
     assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "updated")]
@@ -154,10 +153,10 @@ def test_update_replaces_the_record_and_records_only_the_changed_fields(
 
 
 def test_an_unchanged_resend_writes_nothing(upsert: Any, session_for: Any):
-    upsert([license_item(10)])
+    upsert([doctor_license(10)])
     before = stored(session_for, 10)
     rows_before = history(session_for, 10)
-    outcomes = upsert([license_item(10)], activity="act-2")
+    outcomes = upsert([doctor_license(10)], activity="act-2")
     assert [(o.status, o.body, o.action) for o in outcomes] == [(200, "Updated", "unchanged")]
     after = stored(session_for, 10)
     assert after is not None and before is not None
@@ -166,14 +165,14 @@ def test_an_unchanged_resend_writes_nothing(upsert: Any, session_for: Any):
 
 
 def test_mixed_batch_answers_in_request_order(upsert: Any, session_for: Any):
-    upsert([license_item(1), license_item(2)])
+    upsert([doctor_license(1), doctor_license(2)])
     outcomes = upsert(
         [
-            license_item(3),
-            license_item(1, state="NY"),
-            license_item(4, state="XX"),
-            license_item(2),
-            license_item(5, credLicenseType_Key=99),
+            doctor_license(3),
+            doctor_license(1, state="NY"),
+            doctor_license(4, state="XX"),
+            doctor_license(2),
+            doctor_license(5, credLicenseType_Key=99),
         ]
     )
     assert [(o.index, o.key, o.status) for o in outcomes] == [
@@ -190,7 +189,7 @@ def test_mixed_batch_answers_in_request_order(upsert: Any, session_for: Any):
 
 
 def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
-    upsert([license_item(10, license_Name=None, specialty_Code=None)])
+    upsert([doctor_license(10, license_Name=None, specialty_Code=None)])
     with session_for() as session:
         outcomes = delete_licenses(session, CRED, [10], actor="bob", activity_id="act-3")
     assert [(o.status, o.action) for o in outcomes] == [(204, "deleted")]
@@ -214,10 +213,10 @@ def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
 
 
 def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any):
-    upsert([license_item(1)])
-    dry = upsert([license_item(1, state="NY"), license_item(2)], dry_run=True)
+    upsert([doctor_license(1)])
+    dry = upsert([doctor_license(1, state="NY"), doctor_license(2)], dry_run=True)
     assert [o.status for o in dry] == [200, 201]
-    atomic = upsert([license_item(1, state="NY"), license_item(3, state="XX")], atomic=True)
+    atomic = upsert([doctor_license(1, state="NY"), doctor_license(3, state="XX")], atomic=True)
     assert [o.status for o in atomic] == [424, 400]
     row = stored(session_for, 1)
     assert row is not None and row.state == "CA"
@@ -230,9 +229,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
 ):
     """Lock/begin, existing rows with the references, created and updated rows, the history's
     heads (read and upserted) and the history: never per item."""
-    existing = [license_item(k) for k in range(1, size + 1, 2)]
+    existing = [doctor_license(k) for k in range(1, size + 1, 2)]
     upsert(existing)
-    items = [license_item(k, state="NY") for k in range(1, size + 1)] + [license_item(size + 1)]
+    items = [doctor_license(k, state="NY") for k in range(1, size + 1)] + [doctor_license(size + 1)]
     with count_statements() as counter:
         outcomes = upsert(items, activity="act-2")
     assert sorted({o.status for o in outcomes}) == [200, 201]
@@ -243,7 +242,7 @@ def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for:
     from app.batch.outcome import ParentNotFound
 
     with session_for() as session, pytest.raises(ParentNotFound):
-        upsert_licenses(session, 999, [license_item(10)], actor="alice", activity_id="a")
+        upsert_licenses(session, 999, [doctor_license(10)], actor="alice", activity_id="a")
     with session_for() as session, pytest.raises(ParentNotFound):
         delete_licenses(session, 999, [10], actor="alice", activity_id="a")
     assert stored(session_for, 10) is None
@@ -259,13 +258,13 @@ def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_
     original = gc.isenabled()
     try:
         gc.enable()
-        upsert([license_item(1, state="NY")])
+        upsert([doctor_license(1, state="NY")])
         assert gc.isenabled()
         with session_for() as session, pytest.raises(ParentNotFound):
-            upsert_licenses(session, 999, [license_item(2)], actor="a", activity_id="x")
+            upsert_licenses(session, 999, [doctor_license(2)], actor="a", activity_id="x")
         assert gc.isenabled()
         gc.disable()
-        upsert([license_item(3)])
+        upsert([doctor_license(3)])
         seen.append(gc.isenabled())
     finally:
         if original:
@@ -275,13 +274,13 @@ def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_
 
 def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
     name = 'Médecin "généraliste" \\ 東京 \U0001f3e5 ' + "x" * 400
-    upsert([license_item(10, license_Name=name, effective_Date="2024-01-01T00:00:59.999Z")])
+    upsert([doctor_license(10, license_Name=name, effective_Date="2024-01-01T00:00:59.999Z")])
     row = stored(session_for, 10)
     assert row is not None
     assert row.license_name == name.strip()
     assert row.effective_date == datetime(2024, 1, 1, 0, 0, 59)
     upsert(
-        [license_item(10, license_Name="plain", effective_Date="2024-01-01T00:00:59Z")],
+        [doctor_license(10, license_Name="plain", effective_Date="2024-01-01T00:00:59Z")],
         activity="act-2",
     )
     assert [r[4] for r in history(session_for, 10) if r[1] == "act-2"] == [
@@ -290,16 +289,16 @@ def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
 
 
 def test_expected_versions_compare_with_the_stored_update_date(upsert: Any, session_for: Any):
-    upsert([license_item(10)])
+    upsert([doctor_license(10)])
     row = stored(session_for, 10)
     assert row is not None
     seen = row.update_date
-    stale = upsert([license_item(10, state="NY")], expected_versions={10: datetime(2000, 1, 1)})
+    stale = upsert([doctor_license(10, state="NY")], expected_versions={10: datetime(2000, 1, 1)})
     assert [(o.status, o.action) for o in stale] == [(409, "conflict")]
     assert stale[0].current is not None and stale[0].current["state"] == "CA"
-    fresh = upsert([license_item(10, state="NY")], expected_versions={10: seen})
+    fresh = upsert([doctor_license(10, state="NY")], expected_versions={10: seen})
     assert [(o.status, o.action) for o in fresh] == [(200, "updated")]
-    gone = upsert([license_item(11)], expected_versions={11: seen})
+    gone = upsert([doctor_license(11)], expected_versions={11: seen})
     assert [o.status for o in gone] == [409]
 
 
@@ -319,8 +318,10 @@ def test_a_database_error_is_confined_to_its_item(
         real_upsert(connection, table, key, columns, rows)
 
     monkeypatch.setattr(write, "upsert", failing_upsert)
-    upsert([license_item(1)])
-    outcomes = upsert([license_item(12), license_item(13), license_item(1, state="NY")], "act-9")
+    upsert([doctor_license(1)])
+    outcomes = upsert(
+        [doctor_license(12), doctor_license(13), doctor_license(1, state="NY")], "act-9"
+    )
     assert [(o.key, o.status) for o in outcomes] == [(12, 201), (13, 500), (1, 200)]
     assert outcomes[1].body == "Internal error (activity act-9)"
     assert stored(session_for, 12) is not None and stored(session_for, 13) is None

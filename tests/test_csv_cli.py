@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.licenses.csv_io import CSV_COLUMNS
 from app.licenses.models import ProviderCredLicense
@@ -87,3 +87,49 @@ def test_round_trip_is_unchanged_and_bad_rows_are_reported(
             6: "CA",
         }
         assert {r.update_user for r in rows_after if r.provider_cred_license_key < 3} == {"tester"}
+
+
+def analysed_at(session: Any) -> Any:
+    """When the license table's statistics were last gathered by hand (``None``: never).
+
+    On SQLite, ``sqlite_stat1`` rows appear only through ``ANALYZE``: their number stands in.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        has_stats = session.execute(
+            text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        ).scalar()
+        if not has_stats:
+            return None
+        return (
+            session.execute(
+                text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'provider_cred_license'")
+            ).scalar()
+            or None
+        )
+    return session.execute(
+        text(
+            "SELECT last_analyze FROM pg_stat_user_tables "
+            "WHERE relname = 'provider_cred_license' AND schemaname = current_schema()"
+        )
+    ).scalar()
+
+
+def test_import_analyses_what_it_loaded(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["providerCredLicense_Key", "providerCred_Key"])
+        writer.writeheader()
+        writer.writerows(
+            {"providerCredLicense_Key": k, "providerCred_Key": 1} for k in range(1, 30)
+        )
+    with session_for() as session:
+        before = analysed_at(session)
+    result = runner.invoke(args=["import-licenses", str(source), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    with session_for() as session:
+        after = analysed_at(session)
+    assert after is not None
+    assert before is None or after > before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +24,14 @@ from app.extensions import db
 from app.schema import alembic_config, current_revision, head_revision, upgrade_database
 
 EXPECTED_TABLES = {
+    "license_history_head",
+    "monitoring_run",
+    "monitoring_run_license",
     "alembic_version",
     "api_key",
     "cred_license_type",
     "idempotency_record",
     "license_change",
-    "license_history_head",
-    "monitoring_run",
-    "monitoring_run_license",
     "provider_cred",
     "provider_cred_license",
     "refresh_token",
@@ -88,7 +89,13 @@ def test_upgrade_is_idempotent(migrated_engine: Engine) -> None:
 
 
 def schema_differences(engine: Engine) -> list[Any]:
-    with engine.connect() as connection:
+    # SQLAlchemy cannot reflect SQLite's expression indexes (lower(license_number)); it says
+    # so and leaves them out of the comparison there. PostgreSQL's are compared.
+    with warnings.catch_warnings(), engine.connect() as connection:
+        warnings.filterwarnings(
+            "ignore", message="Skipped unsupported reflection of expression-based index"
+        )
+        warnings.filterwarnings("ignore", message=".*expression-based index.*can't reflect")
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": True}
         )
@@ -396,6 +403,11 @@ def add_per_field_history(engine: Engine) -> None:
             )
 
 
+def json_object(value: Any) -> Any:
+    """``changes`` as read raw: JSON text on SQLite, already parsed ``jsonb`` on PostgreSQL."""
+    return value if isinstance(value, dict) else json.loads(value)
+
+
 def test_0002_folds_per_field_history_into_one_row_per_change(empty_engine: Engine) -> None:
     migrate_to(empty_engine, "0001")
     add_per_field_history(empty_engine)
@@ -407,7 +419,7 @@ def test_0002_folds_per_field_history_into_one_row_per_change(empty_engine: Engi
                 "FROM license_change ORDER BY id"
             )
         ).all()
-    assert [(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+    assert [(r[0], r[1], r[2], r[3], r[4], json_object(r[5])) for r in rows] == [
         (
             1,
             10,
@@ -447,6 +459,131 @@ def test_0002_downgrade_unfolds_the_changes_again(empty_engine: Engine) -> None:
         (row[1:] for row in PER_FIELD_HISTORY), key=repr
     )
     assert "changes" not in columns(empty_engine, "license_change")
+
+
+# ---------------------------------------------------------------------------------------------
+# 0003: 64-bit history ids, jsonb changes, the read indexes
+
+ONE_CHANGE_PER_ROW = [
+    (1, 10, 1, "a1", datetime(2024, 1, 1, 9), "ann", "created", '{"state": [null, "CA"]}'),
+    (2, 10, 1, "a2", datetime(2024, 2, 1, 9), "bob", "updated", '{"credLicenseType_Key": [3, 4]}'),
+    (3, 11, 1, "a3", datetime(2024, 3, 1, 9), None, "deleted", "{}"),
+]
+
+
+def add_history_0002(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key, "
+                'activity_id, at, "user", action, changes) '
+                "VALUES (:id, :k, :c, :a, :at, :u, :action, :changes)"
+            ),
+            [
+                dict(zip(("id", "k", "c", "a", "at", "u", "action", "changes"), r, strict=True))
+                for r in ONE_CHANGE_PER_ROW
+            ],
+        )
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('license_change', 'id'), 3)")
+            )
+
+
+def read_history(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                'SELECT id, provider_cred_license_key, provider_cred_key, activity_id, at, "user", '
+                "action, changes FROM license_change ORDER BY id"
+            ).columns(at=DateTime)
+        ).all()
+    return [(*r[:7], json_object(r[7])) for r in rows]
+
+
+def license_index_names(engine: Engine) -> set[str]:
+    """Every index of the license table, expression indexes included (which SQLAlchemy's
+    SQLite reflection leaves out)."""
+    query = {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t",
+        "postgresql": "SELECT indexname FROM pg_indexes "
+        "WHERE tablename = :t AND schemaname = current_schema()",
+    }[engine.dialect.name]
+    with engine.connect() as connection:
+        return set(connection.execute(text(query), {"t": "provider_cred_license"}).scalars())
+
+
+EXPECTED_0003_ROWS = [(*r[:7], json.loads(r[7])) for r in ONE_CHANGE_PER_ROW]
+
+
+def test_0003_keeps_the_history_and_adds_the_read_indexes(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0002")
+    add_license(empty_engine)
+    add_history_0002(empty_engine)
+    migrate_to(empty_engine, "0003")
+    assert read_history(empty_engine) == EXPECTED_0003_ROWS
+    indexes = license_index_names(empty_engine)
+    assert {
+        "ix_license_term",
+        "ix_license_psv",
+        "ix_license_state_term",
+        "ix_license_type_term",
+        "ix_license_number_lower",
+    } <= indexes
+    assert "ix_provider_cred_license_term_date" not in indexes
+    with empty_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key FROM provider_cred_license")
+        ).all() == [(10,)]
+    migrate_to(empty_engine, "head")  # the later migrations on top: the models' schema
+    assert schema_differences(empty_engine) == []
+
+
+def test_0003_history_ids_and_changes_on_postgresql(backend: str, empty_engine: Engine) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite's rowid is 64-bit already, and JSON stays text there")
+    migrate_to(empty_engine, "0002")
+    add_history_0002(empty_engine)
+    migrate_to(empty_engine, "0003")
+    with empty_engine.begin() as connection:
+        kinds = dict(
+            connection.execute(
+                text(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = 'license_change' AND column_name IN ('id', 'changes')"
+                )
+            ).all()
+        )
+        assert kinds == {"id": "bigint", "changes": "jsonb"}
+        # past 32 bits: the sequence and the column both take it
+        connection.execute(
+            text("SELECT setval(pg_get_serial_sequence('license_change', 'id'), 3000000000)")
+        )
+        new_id = connection.execute(
+            text(
+                "INSERT INTO license_change (provider_cred_license_key, provider_cred_key, "
+                "activity_id, at, action, changes) VALUES (12, 1, 'a4', now(), 'created', "
+                '\'{"state": [null, "TX"]}\') RETURNING id'
+            )
+        ).scalar()
+        assert new_id == 3000000001
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM license_change WHERE changes ? 'state'")
+            ).scalar()
+            == 2
+        )
+
+
+def test_0003_downgrade_keeps_the_history(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0002")
+    add_history_0002(empty_engine)
+    migrate_to(empty_engine, "0003")
+    migrate_to(empty_engine, "0002", "downgrade")
+    assert read_history(empty_engine) == EXPECTED_0003_ROWS
+    indexes = license_index_names(empty_engine)
+    assert "ix_license_term" not in indexes
+    assert "ix_provider_cred_license_term_date" in indexes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -132,6 +132,7 @@ def test_lists_document_paging(document: dict[str, Any]) -> None:
         ("get", "/providers/{providerID}/credentialing"),
         ("get", "/credentialing-license-types"),
         ("get", "/licenses/monitoring-runs"),
+        ("get", "/licenses/expirables"),
     }
     for method, path, operation in operations(document):
         success = next(iter(operation["responses"].values()))

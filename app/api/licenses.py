@@ -10,7 +10,16 @@ from flask import Blueprint, Response, current_app, g, request
 from app.api.envelope import ApiError, json_response
 from app.api.idempotency import respond_idempotently
 from app.api.operations import documented
-from app.api.paging import fetch_page, page_request, sortable_columns
+from app.api.paging import (
+    Page,
+    PageRequest,
+    fetch_page,
+    int_arg,
+    page_and_size,
+    page_request,
+    requested_sort,
+    sortable_columns,
+)
 from app.api.requests import (
     Principal,
     authenticate,
@@ -25,12 +34,25 @@ from app.api.wire_schemas import BatchItemResultSchema
 from app.audit import utcnow
 from app.batch.outcome import ItemOutcome, ParentNotFound
 from app.history.service import LicenseChangeSchema, license_history
-from app.licenses.expiry import EXPIRY_WINDOWS, ExpirablesSchema, expirables_report
+from app.licenses.expiry import (
+    BUCKETS,
+    EXPIRY_WINDOWS,
+    SORT_COLUMNS,
+    ExpirablesSchema,
+    ExpiryClock,
+    ExpiryFilter,
+    SortKey,
+    bucket_counts,
+    expirables_data,
+    expiring_licenses,
+    matching_total,
+)
 from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
 from app.licenses.service import delete_licenses, upsert_licenses
 from app.psv_window import psv_window_days
+from app.wire.fields import INT32_MAX, USPS_STATE_CODES
 from app.wire.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
@@ -219,25 +241,40 @@ def get_license_history(provider_cred_key: int, provider_cred_license_key: int) 
 @bp.get("/licenses/expirables")
 @documented(
     summary="Expired and expiring licenses, and overdue PSV",
-    description="`counts` cover every license of the database; `licenses` are those expired "
-    "or expiring within `within` days, soonest first. Buckets do not overlap: `within60` "
-    "means 30 to 60 days from now. PSV is overdue when `psV_Date` is null or older than the "
-    "configured window (default 120 days).",
+    description="`counts`: licenses per bucket among those of the `state` and "
+    "`credLicenseType_Key` asked for (every license without them); `licenses`: one page of "
+    "those in `bucket` (without one: expired or expiring within `within` days), sorted by "
+    "`term_Date` ascending unless `sortBy` says otherwise (missing dates sort last). Buckets "
+    "do not overlap: `within60` means 30 to 60 days from now; `noTermDate` holds the licenses "
+    "without a term date. PSV is overdue when `psV_Date` is null or older than the configured "
+    "window (default 120 days).",
     tag=TAG,
     status=200,
     shape="one",
     schema=ExpirablesSchema,
-    query=("within",),
+    paged=True,
+    sortable=tuple(SORT_COLUMNS),
+    query=("within", "bucket", "state", "credLicenseType_Key"),
 )
 def get_expirables() -> Response:
     principal = authenticate()
-    report = expirables_report(
-        db_session(),
-        now=utcnow(),
+    page, page_size = page_and_size()
+    order = [SortKey(column, descending) for column, descending in requested_sort(SORT_COLUMNS)]
+    chosen = ExpiryFilter(
+        bucket=_choice("bucket", BUCKETS),
+        state=_state(),
+        license_type_key=_license_type_key(),
         within_days=_within_days(),
-        psv_window_days=psv_window_days(principal.database),
     )
-    return json_response(report)
+    session = db_session()
+    clock = ExpiryClock(utcnow(), psv_window_days(principal.database))
+    counts = bucket_counts(session, clock, chosen)
+    total = matching_total(session, clock, chosen, counts)
+    licenses = expiring_licenses(
+        session, clock, chosen, page=page, size=page_size, total=total, order=order
+    )
+    headers = Page(licenses, total, PageRequest(page, page_size, ())).headers
+    return json_response(expirables_data(clock, counts, licenses), headers=headers)
 
 
 def _write_license(
@@ -271,8 +308,31 @@ def _within_days() -> int:
     raw = request.args.get("within")
     if raw is None:
         return EXPIRY_WINDOWS[-1]
-    choices = {str(days): days for days in EXPIRY_WINDOWS}
+    return int(_choice("within", tuple(str(days) for days in EXPIRY_WINDOWS)) or 0)
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
     if raw.strip() not in choices:
         message = f"Must be one of {', '.join(choices)}."
-        raise ApiError(400, f"Query parameter within: {message}", errors={"within": [message]})
-    return choices[raw.strip()]
+        raise ApiError(400, f"Query parameter {name}: {message}", errors={name: [message]})
+    return raw.strip()
+
+
+def _state() -> str | None:
+    raw = request.args.get("state")
+    if raw is None:
+        return None
+    code = raw.strip().upper()
+    if code not in USPS_STATE_CODES:
+        message = "Must be a two-letter USPS state code, e.g. TX."
+        raise ApiError(400, f"Query parameter state: {message}", errors={"state": [message]})
+    return code
+
+
+def _license_type_key() -> int | None:
+    if request.args.get("credLicenseType_Key") is None:
+        return None
+    return int_arg("credLicenseType_Key", 0, 1, INT32_MAX)

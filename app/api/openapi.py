@@ -40,6 +40,7 @@ from app.credentials.schemas import ProviderCredOutSchema, ProviderCredSchema
 from app.history.service import LicenseChangeSchema
 from app.license_types.schemas import LicenseTypeOutSchema, LicenseTypeSchema
 from app.licenses.expiry import (
+    BUCKETS,
     EXPIRY_WINDOWS,
     ExpirableLicenseSchema,
     ExpirablesSchema,
@@ -174,8 +175,26 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "within": {
         "name": "within",
         "in": "query",
-        "description": "List licenses expired or expiring within this many days.",
+        "description": "Without `bucket`: list licenses expired or expiring within this many days.",
         "schema": {"type": "integer", "enum": list(EXPIRY_WINDOWS), "default": EXPIRY_WINDOWS[-1]},
+    },
+    "bucket": {
+        "name": "bucket",
+        "in": "query",
+        "description": "List only the licenses of this bucket.",
+        "schema": {"type": "string", "enum": list(BUCKETS)},
+    },
+    "state": {
+        "name": "state",
+        "in": "query",
+        "description": "Only licenses of this state (two-letter USPS code); the counts too.",
+        "schema": {"type": "string", "enum": sorted(USPS_STATE_CODES)},
+    },
+    "credLicenseType_Key": {
+        "name": "credLicenseType_Key",
+        "in": "query",
+        "description": "Only licenses of this license type; the counts too.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
     },
 }
 
@@ -470,7 +489,7 @@ def _success(op: Operation) -> dict[str, Any]:
 
 def _sort_by_parameter(op: Operation) -> dict[str, Any]:
     assert op.schema is not None
-    names = list(op.schema().fields)
+    names = list(op.sortable or op.schema().fields)
     one = f"({'|'.join(re.escape(n) for n in names)})(:(asc|desc))?"
     return {
         "name": "sortBy",

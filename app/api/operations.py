@@ -46,6 +46,8 @@ class Operation:
     other_statuses: tuple[tuple[int, str], ...] = ()
     #: a list with ``page``, ``pageSize``, ``sortBy`` and the ``x-pagination`` header
     paged: bool = False
+    #: the ``sortBy`` field names when they are not every field of ``schema``
+    sortable: tuple[str, ...] = ()
 
 
 def documented(**kwargs: Any) -> Callable[[View], View]:

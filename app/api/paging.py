@@ -63,9 +63,15 @@ def page_request(
     sortable: Mapping[str, ColumnElement[Any]], key: ColumnElement[Any]
 ) -> PageRequest:
     """Read ``page``, ``pageSize`` and ``sortBy`` from the query string (400 when invalid)."""
-    page = _int_arg("page", 1, 1, INT32_MAX)
-    page_size = _int_arg("pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page, page_size = page_and_size()
     return PageRequest(page, page_size, (*_order_by(sortable), key.asc()))
+
+
+def page_and_size() -> tuple[int, int]:
+    """``page`` and ``pageSize`` from the query string (400 when out of range)."""
+    return int_arg("page", 1, 1, INT32_MAX), int_arg(
+        "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE
+    )
 
 
 def fetch_page(session: Session, statement: Select[Any], paging: PageRequest) -> Page:
@@ -79,7 +85,8 @@ def fetch_page(session: Session, statement: Select[Any], paging: PageRequest) ->
     return Page(rows, total or 0, paging)
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an integer from ``low`` to ``high`` (400 otherwise)."""
     raw = request.args.get(name)
     if raw is None:
         return default
@@ -92,9 +99,18 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _order_by(sortable: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    # NULLs sort as the smallest value on every backend.
+    return [
+        column.desc().nulls_last() if descending else column.asc().nulls_first()
+        for column, descending in requested_sort(sortable)
+    ]
+
+
+def requested_sort(sortable: Mapping[str, Any]) -> list[tuple[Any, bool]]:
+    """``sortBy`` as ``(sortable value, descending)`` pairs, in order (400 when invalid)."""
     raw = request.args.get("sortBy", "")
     by_lower = {name.lower(): column for name, column in sortable.items()}
-    order: list[ColumnElement[Any]] = []
+    order: list[tuple[Any, bool]] = []
     problems: list[str] = []
     for part in raw.split(","):
         if not part.strip():
@@ -109,10 +125,7 @@ def _order_by(sortable: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[
         elif direction not in ("asc", "desc"):
             problems.append(f"Direction of {name.strip()} must be asc or desc.")
         else:
-            # NULLs sort as the smallest value on every backend.
-            order.append(
-                column.asc().nulls_first() if direction == "asc" else column.desc().nulls_last()
-            )
+            order.append((column, direction == "desc"))
     if problems:
         raise ApiError(
             400, f"Query parameter sortBy: {' '.join(problems)}", errors={"sortBy": problems}

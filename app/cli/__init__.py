@@ -202,7 +202,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
 
     from flask import current_app
 
-    from app.licenses.csv_io import import_licenses
+    from app.licenses.csv_io import analyze_licenses, import_licenses
 
     name = migrated_database(database)
     activity_id = str(uuid.uuid4())
@@ -214,6 +214,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
             activity_id=activity_id,
             batch_size=current_app.config["BATCH_MAX_ITEMS"],
         )
+        analyze_licenses(session)
     for row in report:
         click.echo(f"line {row.line}: providerCredLicense_Key {row.key}: {row.status} {row.body}")
     failed = sum(1 for row in report if row.status >= 400)

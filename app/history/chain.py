@@ -7,7 +7,7 @@ deleting the newest rows breaks the chain too: the last row's hash no longer equ
 
 The canonical content is a JSON array of the stored values, dates as ISO 8601 to the
 microsecond and the changes' keys sorted, so it is the same bytes from either database's
-read-back. ``app/migrations/versions/0007_history_hash_chain.py`` keeps its own copy of
+read-back. ``app/migrations/versions/0007_compliance_records.py`` keeps its own copy of
 ``canonical`` and ``link`` (a migration must not change when the application does); a test
 checks the two agree.
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from app.batch.outcome import ParentNotFound
@@ -23,14 +23,16 @@ _INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
 EXPORT_CHUNK = 1000
 
 
-def export_licenses(session: Session, out: IO[str]) -> int:
-    """Write every license as CSV (header = the JSON field names); returns the row count."""
+def export_licenses(session: Session, out: IO[str], *, statement: Select[Any] | None = None) -> int:
+    """Write every license (or those ``statement`` selects first, in its order) as CSV
+    (header = the JSON field names); returns the row count."""
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0
-    statement = select(ProviderCredLicense).order_by(
-        ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
-    )
+    if statement is None:
+        statement = select(ProviderCredLicense).order_by(
+            ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
+        )
     for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
         writer.writerow(LICENSE_OUT_SCHEMA.dump(row))
         count += 1
@@ -89,6 +91,21 @@ def import_licenses(
             report.extend(_import_group(session, cred_key, chunk, actor, activity_id))
     report.sort(key=lambda r: r.line)
     return report
+
+
+#: What an import fills: the planner's statistics of these are refreshed after it.
+ANALYZED_TABLES = ("provider_cred_license", "license_change")
+
+
+def analyze_licenses(session: Session) -> None:
+    """Refresh the planner's statistics of the tables an import filled, so the next reads and
+    batches are planned for what is there now rather than for what autovacuum last saw
+    (PostgreSQL: ``ANALYZE``; SQLite: ``ANALYZE`` then ``PRAGMA optimize``)."""
+    for table in ANALYZED_TABLES:
+        session.execute(text(f"ANALYZE {table}"))
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA optimize"))
+    session.commit()
 
 
 def _import_group(

@@ -1,27 +1,301 @@
-"""Expiring licenses and overdue primary-source verification (SPEC section 4b).
+"""The one expiry rule (SPEC section 4b): buckets, PSV age, and the bounded expiring worklist.
 
 A license expires at its ``term_Date``. Buckets do not overlap: ``expired`` is
-``term_Date < now``; ``withinN`` is ``now + (previous window) ≤ term_Date < now + N days``.
+``term_Date < now``; ``withinN`` is ``now + (previous window) ≤ term_Date < now + N days``; a
+license without a term date is in ``noTermDate`` (a flag and a bucket of its own, never "OK").
 PSV is overdue when ``psV_Date`` is null or older than ``PSV_WINDOW_DAYS``. Each rule is one SQL
-expression, used for the counts and for every listed license alike.
+condition (for counts and lists, each backed by an index) and one Python check (for display);
+the API, the credential list and the expiring page all use this module.
+
+Every answer is bounded: counts are one index range per bucket, lists are pages. A page past
+the middle of its list is read from the other end (the order reversed, the offset counted from
+the end), so the last page costs what the first does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import Schema, fields
-from sqlalchemy import Boolean, ColumnElement, String, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.credentials.models import ProviderCred
+from app.license_types.models import CredLicenseType
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import LicenseOutSchema
 
+License = ProviderCredLicense
+
 EXPIRY_WINDOWS = (30, 60, 90)
 EXPIRED = "expired"
-EXPIRY_STATUSES = (EXPIRED, *(f"within{days}" for days in EXPIRY_WINDOWS))
+WITHIN_30, WITHIN_60, WITHIN_90 = (f"within{days}" for days in EXPIRY_WINDOWS)
+PSV_OVERDUE = "psvOverdue"
+NO_TERM_DATE = "noTermDate"
+#: Where a license's term date puts it: exactly one of these, or none (more than 90 days away).
+TERM_BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, NO_TERM_DATE)
+#: Every filter of the worklist and the API, in the order they are shown and counted.
+BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, PSV_OVERDUE, NO_TERM_DATE)
+#: The dated buckets: where a license with a term date within 90 days (or past) stands.
+EXPIRY_STATUSES = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
+#: The non-overlapping day ranges of the "within" buckets: [0, 30), [30, 60), [60, 90).
+WINDOW_BOUNDS = {
+    f"within{high}": (low, high)
+    for low, high in zip((0, *EXPIRY_WINDOWS), EXPIRY_WINDOWS, strict=False)
+}
+#: The columns an expiry list can be sorted by, each backed by an index.
+SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "term_Date": License.term_date,
+    "psV_Date": License.psv_date,
+    "providerCredLicense_Key": License.provider_cred_license_key,
+    "providerCred_Key": License.provider_cred_key,
+}
+
+
+#: Earlier than any stored date: the lower bound of the open-ended ranges.
+EARLIEST = datetime(1, 1, 1)
+
+
+def before(column: InstrumentedAttribute[Any], moment: datetime) -> ColumnElement[bool]:
+    """``column < moment``, stated as a closed range from :data:`EARLIEST`. Same rows; but a
+    planner without statistics (a freshly loaded table) estimates a one-sided comparison at a
+    third of the table and reads all of it, while it takes a closed range for a narrow one and
+    uses the index: the plan no longer depends on fresh statistics."""
+    return and_(column >= EARLIEST, column < moment)
+
+
+@dataclass(frozen=True)
+class ExpiryClock:
+    """The instants the buckets are measured from (naive UTC, like the stored values)."""
+
+    now: datetime
+    psv_window_days: int
+
+    def after(self, days: int) -> datetime:
+        return self.now + timedelta(days=days)
+
+    @property
+    def psv_cutoff(self) -> datetime:
+        return self.now - timedelta(days=self.psv_window_days)
+
+    def condition(self, name: str) -> ColumnElement[bool]:
+        """The SQL condition of bucket ``name``: a closed range of one indexed column each
+        (see :func:`before`), or ``IS NULL``."""
+        term = License.term_date
+        if name == EXPIRED:
+            return before(term, self.now)
+        if name == PSV_OVERDUE:
+            psv = License.psv_date
+            return or_(psv.is_(None), before(psv, self.psv_cutoff))
+        if name == NO_TERM_DATE:
+            return term.is_(None)
+        low, high = WINDOW_BOUNDS[name]
+        return and_(term >= self.after(low), term < self.after(high))
+
+    def disjoint_parts(self, name: str) -> list[ColumnElement[bool]]:
+        """Bucket ``name`` as conditions that never hold together, each one index range: a
+        count sums their counts, each an index-only scan (an ``OR`` would have to visit the
+        rows of both)."""
+        if name == PSV_OVERDUE:
+            psv = License.psv_date
+            return [psv.is_(None), before(psv, self.psv_cutoff)]
+        return [self.condition(name)]
+
+    def bucket(self, term_date: datetime | None) -> str | None:
+        """The term bucket of one license (for display; the queries use :meth:`condition`)."""
+        if term_date is None:
+            return NO_TERM_DATE
+        if term_date < self.now:
+            return EXPIRED
+        for name, (_, high) in WINDOW_BOUNDS.items():
+            if term_date < self.after(high):
+                return name
+        return None
+
+    def days_left(self, term_date: datetime | None) -> int | None:
+        """Calendar days from today to the term date (negative once expired)."""
+        return None if term_date is None else (term_date.date() - self.now.date()).days
+
+    def psv_overdue(self, psv_date: datetime | None) -> bool:
+        return psv_date is None or psv_date < self.psv_cutoff
+
+
+def expiry_status(
+    clock: ExpiryClock, buckets: Sequence[str] = EXPIRY_STATUSES
+) -> ColumnElement[str | None]:
+    """Each license's bucket among ``buckets`` as one SQL expression (``None``: in none)."""
+    return case(*((clock.condition(name), name) for name in buckets), else_=None)
+
+
+@dataclass(frozen=True)
+class ExpiryFilter:
+    """Which licenses a worklist shows: one bucket (or, with none, every license whose term
+    date is before ``now + within_days``), optionally of one state and one license type."""
+
+    bucket: str | None = None
+    state: str | None = None
+    license_type_key: int | None = None
+    within_days: int = EXPIRY_WINDOWS[-1]
+
+    def narrowing(self) -> list[ColumnElement[bool]]:
+        """The state and type conditions: what the counts are taken over."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.state is not None:
+            conditions.append(License.state == self.state)
+        if self.license_type_key is not None:
+            conditions.append(License.cred_license_type_key == self.license_type_key)
+        return conditions
+
+    def conditions(self, clock: ExpiryClock) -> list[ColumnElement[bool]]:
+        if self.bucket is not None:
+            chosen = clock.condition(self.bucket)
+        else:
+            chosen = before(License.term_date, clock.after(self.within_days))
+        return [chosen, *self.narrowing()]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One sort column; ascending puts missing dates last (never expires, never verified
+    comes after every date), which is each index's natural order on PostgreSQL."""
+
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+
+    def reversed(self) -> SortKey:
+        return SortKey(self.column, not self.descending)
+
+    def expression(self) -> ColumnElement[Any]:
+        if self.descending:
+            return self.column.desc().nulls_first()
+        return self.column.asc().nulls_last()
+
+
+DEFAULT_ORDER = (SortKey(License.term_date),)
+
+
+@dataclass(frozen=True)
+class ExpiringLicense:
+    license: ProviderCredLicense
+    provider_id: str
+    type_display: str | None
+
+
+def bucket_counts(session: Session, clock: ExpiryClock, chosen: ExpiryFilter) -> dict[str, int]:
+    """Licenses per bucket among those of the filter's state and type, in one statement
+    (one indexed count per bucket, never a pass over the whole table)."""
+    narrowing = chosen.narrowing()
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return (
+            select(func.count()).select_from(License).where(condition, *narrowing)
+        ).scalar_subquery()
+
+    counted = [
+        sum_of([count(part) for part in clock.disjoint_parts(name)]).label(name) for name in BUCKETS
+    ]
+    row = session.execute(select(*counted)).one()
+    return {name: int(row._mapping[name]) for name in BUCKETS}
+
+
+def sum_of(terms: list[ColumnElement[int]]) -> ColumnElement[int]:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def matching_total(
+    session: Session, clock: ExpiryClock, chosen: ExpiryFilter, counts: dict[str, int]
+) -> int:
+    """How many licenses the filter lists (from ``counts`` when it names a bucket)."""
+    if chosen.bucket is not None:
+        return counts[chosen.bucket]
+    statement = select(func.count()).select_from(License).where(*chosen.conditions(clock))
+    return session.scalar(statement) or 0
+
+
+def expiring_statement(
+    clock: ExpiryClock, chosen: ExpiryFilter, order: Sequence[SortKey] = DEFAULT_ORDER
+) -> Select[Any]:
+    """Every license the filter shows, with its provider ID and type name, in ``order``
+    (then by key): the page reader's and the CSV export's one query."""
+    keys = _with_tiebreak(order)
+    return (
+        _joined(select(License, ProviderCred.provider_id, CredLicenseType.display))
+        .where(*chosen.conditions(clock))
+        .order_by(*(key.expression() for key in keys))
+    )
+
+
+def expiring_licenses(
+    session: Session,
+    clock: ExpiryClock,
+    chosen: ExpiryFilter,
+    *,
+    page: int,
+    size: int,
+    total: int,
+    order: Sequence[SortKey] = DEFAULT_ORDER,
+) -> list[ExpiringLicense]:
+    """Page ``page`` (from 1) of ``size`` licenses of the filter, ``total`` of them in all."""
+    keys = _with_tiebreak(order)
+    start = (page - 1) * size
+    if start >= total:
+        return []
+    stop = min(start + size, total)
+    from_end = start > total - stop
+    if from_end:  # read the page from the far end: offset total - stop instead of start
+        keys = [key.reversed() for key in keys]
+        offset, limit = total - stop, stop - start
+    else:
+        offset, limit = start, size
+    statement = expiring_statement(clock, chosen, keys).limit(limit).offset(offset)
+    rows = [ExpiringLicense(*row) for row in session.execute(statement)]
+    return rows[::-1] if from_end else rows
+
+
+def _with_tiebreak(order: Sequence[SortKey]) -> list[SortKey]:
+    keys = list(order or DEFAULT_ORDER)
+    if not any(key.column is License.provider_cred_license_key for key in keys):
+        keys.append(SortKey(License.provider_cred_license_key))
+    return keys
+
+
+def _joined(statement: Select[Any]) -> Select[Any]:
+    return statement.join(
+        ProviderCred, ProviderCred.provider_cred_key == License.provider_cred_key
+    ).outerjoin(
+        CredLicenseType, CredLicenseType.cred_license_type_key == License.cred_license_type_key
+    )
+
+
+def counts_by_cred(
+    session: Session, clock: ExpiryClock, provider_cred_keys: list[int]
+) -> dict[int, dict[str, int]]:
+    """Per ProviderCred: its number of licenses and of each bucket, in one query."""
+    if not provider_cred_keys:
+        return {}
+    statement = (
+        select(
+            License.provider_cred_key,
+            func.count().label("licenses"),
+            *(func.count().filter(clock.condition(name)).label(name) for name in BUCKETS),
+        )
+        .where(License.provider_cred_key.in_(provider_cred_keys))
+        .group_by(License.provider_cred_key)
+    )
+    result: dict[int, dict[str, int]] = {}
+    for row in session.execute(statement).mappings():
+        result[row["provider_cred_key"]] = {name: int(row[name]) for name in ("licenses", *BUCKETS)}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The API's shape of it
 
 
 class ExpirableLicenseSchema(LicenseOutSchema):
@@ -29,19 +303,22 @@ class ExpirableLicenseSchema(LicenseOutSchema):
 
     provider_ID = fields.String(attribute="provider_id")
     expiryStatus = fields.String(
-        attribute="expiry_status", metadata={"enum": list(EXPIRY_STATUSES)}
+        attribute="expiry_status",
+        allow_none=True,
+        metadata={"enum": [*TERM_BUCKETS, None]},
     )
     psvOverdue = fields.Boolean(attribute="psv_overdue")
 
 
 class ExpiryCountsSchema(Schema):
-    """How many licenses of the database are in each bucket, and how many have PSV overdue."""
+    """How many licenses of the filter's state and type are in each bucket."""
 
     expired = fields.Integer(required=True)
     within30 = fields.Integer(required=True)
     within60 = fields.Integer(required=True)
     within90 = fields.Integer(required=True)
     psvOverdue = fields.Integer(required=True)
+    noTermDate = fields.Integer(required=True)
 
 
 class ExpirablesSchema(Schema):
@@ -50,44 +327,20 @@ class ExpirablesSchema(Schema):
 
 
 EXPIRABLES_SCHEMA = ExpirablesSchema()
+COLUMN_NAMES = tuple(column.key for column in License.__table__.columns)
 
 
-def expiry_status(now: datetime) -> ColumnElement[str | None]:
-    term = ProviderCredLicense.term_date
-    whens: list[tuple[ColumnElement[bool], str]] = [(term < now, EXPIRED)]
-    whens += [(term < now + timedelta(days=days), f"within{days}") for days in EXPIRY_WINDOWS]
-    return case(*whens, else_=None).cast(String)
-
-
-def psv_overdue(now: datetime, window_days: int) -> ColumnElement[bool]:
-    psv = ProviderCredLicense.psv_date
-    return or_(psv.is_(None), psv < now - timedelta(days=window_days))
-
-
-def expirables_report(
-    session: Session, *, now: datetime, within_days: int, psv_window_days: int
+def expirables_data(
+    clock: ExpiryClock, counts: dict[str, int], page: Sequence[ExpiringLicense]
 ) -> dict[str, Any]:
-    """Counts over every license of the database, and the licenses expired or expiring
-    within ``within_days`` (soonest first) with their provider, status and PSV flag."""
-    status = expiry_status(now)
-    overdue = psv_overdue(now, psv_window_days)
-    counts = session.execute(
-        select(
-            *(func.count().filter(status == name).label(name) for name in EXPIRY_STATUSES),
-            func.count().filter(overdue).label("psvOverdue"),
-        ).select_from(ProviderCredLicense)
-    ).one()
-    licenses = session.execute(
-        select(
-            ProviderCredLicense.__table__,
-            ProviderCred.provider_id,
-            status.label("expiry_status"),
-            case((overdue, True), else_=False).cast(Boolean).label("psv_overdue"),
-        )
-        .join(ProviderCred, ProviderCred.provider_cred_key == ProviderCredLicense.provider_cred_key)
-        .where(ProviderCredLicense.term_date < now + timedelta(days=within_days))
-        .order_by(
-            ProviderCredLicense.term_date.asc(), ProviderCredLicense.provider_cred_license_key
-        )
-    ).mappings()
-    return EXPIRABLES_SCHEMA.dump({"counts": counts._mapping, "licenses": list(licenses)})
+    """The API's ``data``: the counts and one page of licenses with status and PSV flag."""
+    licenses = [
+        {
+            **{name: getattr(item.license, name) for name in COLUMN_NAMES},
+            "provider_id": item.provider_id,
+            "expiry_status": clock.bucket(item.license.term_date),
+            "psv_overdue": clock.psv_overdue(item.license.psv_date),
+        }
+        for item in page
+    ]
+    return EXPIRABLES_SCHEMA.dump({"counts": counts, "licenses": licenses})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import AuditMixin
@@ -10,9 +10,26 @@ from app.extensions import db
 
 
 class ProviderCredLicense(AuditMixin, db.Model):
-    """One professional license within one credentialing process (SPEC section 1)."""
+    """One professional license within one credentialing process (SPEC section 1).
+
+    Every filter and sort the expiry lists and the credential search offer has an index, so
+    no list reads the whole table at any size (``tests/test_read_plans.py`` checks the plans):
+    term date (the expiry buckets, soonest first), PSV date, state or license type with term
+    date, and the license number in any case. Each ends with the key, the lists' tiebreak.
+    """
 
     __tablename__ = "provider_cred_license"
+    __table_args__ = (
+        Index("ix_license_term", "term_date", "provider_cred_license_key"),
+        Index("ix_license_psv", "psv_date", "provider_cred_license_key"),
+        Index("ix_license_state_term", "state", "term_date", "provider_cred_license_key"),
+        Index(
+            "ix_license_type_term",
+            "cred_license_type_key",
+            "term_date",
+            "provider_cred_license_key",
+        ),
+    )
 
     provider_cred_license_key: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=False
@@ -21,12 +38,16 @@ class ProviderCredLicense(AuditMixin, db.Model):
         ForeignKey("provider_cred.provider_cred_key"), index=True
     )
     cred_license_type_key: Mapped[int | None] = mapped_column(
-        ForeignKey("cred_license_type.cred_license_type_key"), index=True
+        ForeignKey("cred_license_type.cred_license_type_key")
     )
     license_name: Mapped[str | None] = mapped_column(String(512))
     license_number: Mapped[str | None] = mapped_column(String(50))
     state: Mapped[str | None] = mapped_column(String(2))
     specialty_code: Mapped[str | None] = mapped_column(String(10))
     effective_date: Mapped[datetime | None] = mapped_column(DateTime)
-    term_date: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    term_date: Mapped[datetime | None] = mapped_column(DateTime)
     psv_date: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# The credential search matches license numbers in any case.
+Index("ix_license_number_lower", func.lower(ProviderCredLicense.license_number))

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
-from app.licenses.expiry import EXPIRY_STATUSES, expiry_status, psv_overdue
+from app.licenses.expiry import EXPIRY_STATUSES, PSV_OVERDUE, ExpiryClock, expiry_status
 from app.licenses.models import ProviderCredLicense
 from app.monitoring.models import MonitoringRun, MonitoringRunLicense
 from app.tenancy import begin_write
@@ -61,8 +61,9 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
         )
         session.add(run)
         session.flush()
-        status = expiry_status(now)
-        overdue = psv_overdue(now, psv_window_days)
+        clock = ExpiryClock(now, psv_window_days)
+        status = expiry_status(clock)
+        overdue = clock.condition(PSV_OVERDUE)
         license = ProviderCredLicense
         snapshot = (
             select(

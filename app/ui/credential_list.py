@@ -1,4 +1,5 @@
-"""Finding provider credentials: search by provider ID or key, paged, with license counts."""
+"""Finding provider credentials: search by provider ID, key or license number, paged, with
+license counts and expiry flags (the licenses package's one expiry rule)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
-from app.ui.expiry import ExpiryClock, counts_by_cred
+from app.licenses.expiry import ExpiryClock, counts_by_cred
+from app.licenses.models import ProviderCredLicense
 from app.ui.paging import Page, clamp
 from app.wire.fields import INT32_MAX, INT32_MIN
 
@@ -24,15 +26,22 @@ class CredSummary:
 
 
 def search_condition(query: str) -> ColumnElement[bool]:
-    """Provider ID containing ``query`` (any case), or a credential key equal to it."""
+    """Provider ID containing ``query`` (any case), a credential key equal to it, or a
+    credential holding a license whose number is ``query`` (any case; indexed on
+    ``lower(license_number)``)."""
     text = query.strip()
     if not text:
         return true()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     by_provider = ProviderCred.provider_id.ilike(f"%{escaped}%", escape="\\")
+    by_license_number = ProviderCred.provider_cred_key.in_(
+        select(ProviderCredLicense.provider_cred_key).where(
+            func.lower(ProviderCredLicense.license_number) == text.lower()
+        )
+    )
     if text.isascii() and text.isdigit() and INT32_MIN <= int(text) <= INT32_MAX:
-        return or_(ProviderCred.provider_cred_key == int(text), by_provider)
-    return by_provider
+        return or_(ProviderCred.provider_cred_key == int(text), by_provider, by_license_number)
+    return or_(by_provider, by_license_number)
 
 
 def search_creds(

@@ -1,144 +1,166 @@
-"""Expiry buckets and PSV age of licenses (SPEC 4b/5), computed in SQL, never row by row.
-
-A license expires at its ``term_date``. "Within N days" means ``now ≤ term_date < now + N``
-and the buckets do not overlap: expired, within 30, within 60 (30–60), within 90 (60–90). PSV is
-overdue when ``psv_date`` is null or older than ``PSV_WINDOW_DAYS``.
+"""The expiring worklist as staff see it: their words for the buckets, the filters and sorts a
+request can ask for, and one page of it. The rule itself (buckets, PSV age, the bounded
+queries) is :mod:`app.licenses.expiry`; the names re-exported here keep older imports working.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from app.credentials.models import ProviderCred
-from app.license_types.models import CredLicenseType
-from app.licenses.expiry import EXPIRED, EXPIRY_WINDOWS, psv_overdue
-from app.licenses.models import ProviderCredLicense
+from app.licenses.expiry import (
+    BUCKETS,
+    EXPIRED,
+    EXPIRY_WINDOWS,
+    NO_TERM_DATE,
+    PSV_OVERDUE,
+    WINDOW_BOUNDS,
+    WITHIN_30,
+    WITHIN_60,
+    WITHIN_90,
+    ExpiringLicense,
+    ExpiryClock,
+    ExpiryFilter,
+    License,
+    SortKey,
+    bucket_counts,
+    counts_by_cred,
+    expiring_licenses,
+    expiring_statement,
+)
 from app.ui.paging import Page, clamp
 
-WITHIN_30, WITHIN_60, WITHIN_90 = (f"within{days}" for days in EXPIRY_WINDOWS)
-# The non-overlapping day ranges of the "within" buckets: [0, 30), [30, 60), [60, 90).
-WINDOW_BOUNDS = {
-    f"within{high}": (low, high)
-    for low, high in zip((0, *EXPIRY_WINDOWS), EXPIRY_WINDOWS, strict=False)
-}
-PSV_OVERDUE = "psvOverdue"
-BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
-FILTERS = (*BUCKETS, PSV_OVERDUE)
+__all__ = [
+    "DATED_BUCKETS",
+    "EXPIRED",
+    "EXPIRY_WINDOWS",
+    "FILTERS",
+    "LABELS",
+    "NO_TERM_DATE",
+    "PSV_OVERDUE",
+    "SHORT_LABELS",
+    "SORTS",
+    "WINDOW_BOUNDS",
+    "WITHIN_30",
+    "WITHIN_60",
+    "WITHIN_90",
+    "ExpiringLicense",
+    "ExpiryClock",
+    "Worklist",
+    "counts",
+    "counts_by_cred",
+    "worklist_page",
+    "worklist_statement",
+]
+
+#: The buckets a term date falls in (the credential list's flags).
+DATED_BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
+#: Every tab of the expiring page.
+FILTERS = BUCKETS
 LABELS = {
     EXPIRED: "Expired",
     WITHIN_30: "Within 30 days",
     WITHIN_60: "In 31–60 days",
     WITHIN_90: "In 61–90 days",
     PSV_OVERDUE: "PSV overdue",
+    NO_TERM_DATE: "No term date",
 }
-SHORT_LABELS = {EXPIRED: "Expired", WITHIN_30: "≤ 30 d", WITHIN_60: "≤ 60 d", WITHIN_90: "≤ 90 d"}
-
-License = ProviderCredLicense
+SHORT_LABELS = {
+    EXPIRED: "Expired",
+    WITHIN_30: "≤ 30 d",
+    WITHIN_60: "≤ 60 d",
+    WITHIN_90: "≤ 90 d",
+    NO_TERM_DATE: "No term date",
+}
 
 
 @dataclass(frozen=True)
-class ExpiryClock:
-    """The instants the buckets are measured from (naive UTC, like the stored values)."""
+class SortChoice:
+    label: str
+    order: tuple[SortKey, ...]
 
-    now: datetime
-    psv_window_days: int
 
-    def after(self, days: int) -> datetime:
-        return self.now + timedelta(days=days)
+SORTS = {
+    "term": SortChoice("Term, soonest first", (SortKey(License.term_date),)),
+    "-term": SortChoice("Term, latest first", (SortKey(License.term_date, descending=True),)),
+    "psv": SortChoice("PSV, oldest first", (SortKey(License.psv_date),)),
+    "-psv": SortChoice("PSV, newest first", (SortKey(License.psv_date, descending=True),)),
+    "key": SortChoice("License key", (SortKey(License.provider_cred_license_key),)),
+}
+DEFAULT_SORT = "term"
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What one request of the expiring page asks for; unknown values fall back to the
+    defaults (a link with a stale filter still shows a page)."""
+
+    show: str = EXPIRED
+    state: str | None = None
+    license_type_key: int | None = None
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], states: set[str], type_keys: set[int]) -> Worklist:
+        show = args.get("show", EXPIRED)
+        state = (args.get("state") or "").strip().upper() or None
+        raw_type = (args.get("type") or "").strip()
+        type_key = int(raw_type) if raw_type.isdigit() else None
+        sort = args.get("sort", DEFAULT_SORT)
+        return cls(
+            show=show if show in FILTERS else EXPIRED,
+            state=state if state in states else None,
+            license_type_key=type_key if type_key in type_keys else None,
+            sort=sort if sort in SORTS else DEFAULT_SORT,
+        )
 
     @property
-    def psv_cutoff(self) -> datetime:
-        return self.now - timedelta(days=self.psv_window_days)
+    def filter(self) -> ExpiryFilter:
+        return ExpiryFilter(
+            bucket=self.show, state=self.state, license_type_key=self.license_type_key
+        )
 
-    def condition(self, name: str) -> ColumnElement[bool]:
-        term = License.term_date
-        if name == EXPIRED:
-            return term < self.now
-        if name == PSV_OVERDUE:
-            return psv_overdue(self.now, self.psv_window_days)
-        low, high = WINDOW_BOUNDS[name]
-        return and_(term >= self.after(low), term < self.after(high))
-
-    def bucket(self, term_date: datetime | None) -> str | None:
-        """The bucket of one license (for display; the queries use :meth:`condition`)."""
-        if term_date is None:
-            return None
-        if term_date < self.now:
-            return EXPIRED
-        for name, (_, high) in WINDOW_BOUNDS.items():
-            if term_date < self.after(high):
-                return name
-        return None
-
-    def psv_overdue(self, psv_date: datetime | None) -> bool:
-        return psv_date is None or psv_date < self.psv_cutoff
-
-
-def _counted(clock: ExpiryClock, name: str) -> Any:
-    return func.coalesce(func.sum(case((clock.condition(name), 1), else_=0)), 0).label(name)
+    def query(self, **changes: object) -> dict[str, object]:
+        """The query string of this worklist (with ``changes``), defaults left out."""
+        chosen = replace(self, **changes)  # type: ignore[arg-type]
+        query = {
+            "show": chosen.show,
+            "state": chosen.state,
+            "type": chosen.license_type_key,
+            "sort": None if chosen.sort == DEFAULT_SORT else chosen.sort,
+        }
+        return {name: value for name, value in query.items() if value is not None}
 
 
 def counts(session: Session, clock: ExpiryClock) -> dict[str, int]:
-    """Licenses per filter in this database, in one query."""
-    row = session.execute(select(*(_counted(clock, name) for name in FILTERS))).one()
-    return {name: int(row._mapping[name]) for name in FILTERS}
+    """Licenses per bucket in this database, in one statement."""
+    return bucket_counts(session, clock, ExpiryFilter())
 
 
-def counts_by_cred(
-    session: Session, clock: ExpiryClock, provider_cred_keys: list[int]
-) -> dict[int, dict[str, int]]:
-    """Per ProviderCred: its number of licenses and of each filter, in one query."""
-    if not provider_cred_keys:
-        return {}
-    statement = (
-        select(
-            License.provider_cred_key,
-            func.count().label("licenses"),
-            *(_counted(clock, name) for name in FILTERS),
-        )
-        .where(License.provider_cred_key.in_(provider_cred_keys))
-        .group_by(License.provider_cred_key)
-    )
-    result: dict[int, dict[str, int]] = {}
-    for row in session.execute(statement).mappings():
-        result[row["provider_cred_key"]] = {name: int(row[name]) for name in ("licenses", *FILTERS)}
-    return result
-
-
-@dataclass(frozen=True)
-class ExpiringLicense:
-    license: ProviderCredLicense
-    provider_id: str
-    type_display: str | None
-
-
-def expiring_licenses(
-    session: Session, clock: ExpiryClock, name: str, page: int, size: int, total: int
-) -> Page[ExpiringLicense]:
-    """One page of the licenses matching filter ``name``, soonest term first."""
+def worklist_page(
+    session: Session, clock: ExpiryClock, worklist: Worklist, page: int, size: int
+) -> tuple[dict[str, int], Page[ExpiringLicense]]:
+    """The counts of the worklist's state and type, and one page of its bucket."""
+    chosen = worklist.filter
+    per_bucket = bucket_counts(session, clock, chosen)
+    total = per_bucket[worklist.show]
     number = clamp(page, total, size)
-    statement = (
-        select(License, ProviderCred.provider_id, CredLicenseType.display)
-        .join(ProviderCred, ProviderCred.provider_cred_key == License.provider_cred_key)
-        .outerjoin(
-            CredLicenseType,
-            CredLicenseType.cred_license_type_key == License.cred_license_type_key,
-        )
-        .where(clock.condition(name))
-        .order_by(
-            License.term_date if name != PSV_OVERDUE else License.psv_date,
-            License.provider_cred_license_key,
-        )
-        .limit(size)
-        .offset((number - 1) * size)
+    items = expiring_licenses(
+        session,
+        clock,
+        chosen,
+        page=number,
+        size=size,
+        total=total,
+        order=SORTS[worklist.sort].order,
     )
-    items = [
-        ExpiringLicense(license, provider_id, display)
-        for license, provider_id, display in session.execute(statement)
-    ]
-    return Page(items=items, number=number, size=size, total=total)
+    return per_bucket, Page(items=items, number=number, size=size, total=total)
+
+
+def worklist_statement(clock: ExpiryClock, worklist: Worklist) -> Select[Any]:
+    """Every license of the worklist, in its order: what its CSV download holds."""
+    return expiring_statement(clock, worklist.filter, SORTS[worklist.sort].order)

@@ -23,12 +23,14 @@ from werkzeug.wrappers import Response
 from app.audit import utcnow
 from app.batch.outcome import ParentNotFound
 from app.credentials.models import ProviderCred
+from app.licenses.csv_io import export_licenses
 from app.licenses.models import ProviderCredLicense
 from app.monitoring.service import monitoring_status
 from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds
+from app.ui.downloads import csv_download
 from app.ui.expiry import ExpiryClock
 from app.ui.forms import (
     ImportApplyForm,
@@ -362,27 +364,46 @@ def apply_import(provider_cred_key: int) -> tuple[str, int]:
 
 @bp.get("/licenses/expiring")
 def expiring() -> str:
-    show = request.args.get("show", expiry.EXPIRED)
-    if show not in expiry.FILTERS:
-        show = expiry.EXPIRED
     session, clock = db(), expiry_clock()
-    counts = expiry.counts(session, clock)
-    results = expiry.expiring_licenses(
+    types = license_types(session)
+    worklist = expiry_worklist(types)
+    counts, results = expiry.worklist_page(
         session,
         clock,
-        show,
+        worklist,
         page_number(request.args.get("page")),
         current_app.config["UI_PAGE_SIZE"],
-        counts[show],
     )
     return render_template(
         "ui/expiring.html",
-        show=show,
+        worklist=worklist,
+        show=worklist.show,
         counts=counts,
         results=results,
         clock=clock,
         filters=expiry.FILTERS,
         monitoring=monitoring_status(session, clock.now),
+        sorts=expiry.SORTS,
+        types=types,
+        states=STATE_CODES,
+    )
+
+
+@bp.get("/licenses/expiring.csv")
+def expiring_csv() -> Response:
+    """Every license the worklist's filters show, in its order, as the CLI exports them."""
+    session = db()
+    worklist = expiry_worklist(license_types(session))
+    statement = expiry.worklist_statement(expiry_clock(), worklist)
+    download = csv_download(lambda out: export_licenses(session, out, statement=statement))
+    filename = f"licenses-{worklist.show}.csv"
+    download.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return download
+
+
+def expiry_worklist(types: Sequence[Any]) -> expiry.Worklist:
+    return expiry.Worklist.from_args(
+        request.args, set(STATE_CODES), {choice.key for choice in types}
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +12,8 @@ import pytest
 from gridpage import text_of
 
 from app.audit import utcnow
+from app.licenses.csv_io import CSV_COLUMNS
+from app.licenses.expiry import ExpiryClock as SharedClock
 from app.ui import expiry
 from app.ui.expiry import ExpiryClock
 from app.wire.fields import format_wire_datetime
@@ -60,6 +65,7 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
             "within60": 1,
             "within90": 2,
             "psvOverdue": 2,  # null, and older than 120 days; exactly 120 days is not overdue
+            "noTermDate": 1,  # a bucket of its own, never "OK"
         }
         assert expiry.counts_by_cred(session, clock, [1, 2]) == {
             1: {
@@ -69,10 +75,13 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
                 "within60": 1,
                 "within90": 2,
                 "psvOverdue": 2,
+                "noTermDate": 1,
             }
         }
-        for name in expiry.BUCKETS:
-            page = expiry.expiring_licenses(session, clock, name, 1, 50, 10)
+        for name in (*expiry.DATED_BUCKETS, expiry.NO_TERM_DATE):
+            worklist = expiry.Worklist(show=name)
+            _, page = expiry.worklist_page(session, clock, worklist, 1, 50)
+            assert page.items
             assert {clock.bucket(item.license.term_date) for item in page.items} == {name}
 
 
@@ -84,7 +93,7 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
         (NOW + 30 * DAY, "within60"),
         (NOW + 89 * DAY, "within90"),
         (NOW + 90 * DAY, None),
-        (None, None),
+        (None, "noTermDate"),
     ],
 )
 def test_bucket_of_one_license(term: datetime | None, bucket: str | None) -> None:
@@ -177,7 +186,10 @@ def test_expiring_page_lists_each_bucket_with_counts(
     login()
     page = client.get("/ui/licenses/expiring").get_data(as_text=True)
     text = text_of(page)
-    assert "Expired 1 Within 30 days 1 In 31–60 days 0 In 61–90 days 1 PSV overdue 3" in text
+    assert (
+        "Expired 1 Within 30 days 1 In 31–60 days 0 In 61–90 days 1 PSV overdue 3 No term date 0"
+        in text
+    )
     assert "Gone" in text and "Soon" not in text and "PRV-EXP" in text
     assert "Soon" in text_of(client.get("/ui/licenses/expiring?show=within30").data.decode())
     later = text_of(client.get("/ui/licenses/expiring?show=within90").data.decode())
@@ -200,3 +212,178 @@ def test_expiring_counts_only_this_database(
     login(database="other")
     text = text_of(client.get("/ui/licenses/expiring").get_data(as_text=True))
     assert "Expired 0" in text
+
+
+def test_the_ui_uses_the_licenses_packages_expiry_rule() -> None:
+    assert ExpiryClock is SharedClock
+
+
+@pytest.mark.parametrize(
+    ("term", "days"),
+    [
+        (NOW - 3 * DAY, -3),
+        (NOW.replace(hour=23), 0),
+        (NOW + DAY, 1),
+        (NOW + 45 * DAY, 45),
+        (None, None),
+    ],
+)
+def test_days_left_counts_calendar_days(term: datetime | None, days: int | None) -> None:
+    assert ExpiryClock(NOW, 120).days_left(term) == days
+
+
+def test_credential_list_flags_licenses_without_term_date_never_ok(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    now = utcnow()
+    make_cred(1, provider_id="NOTERM")
+    make_cred(2, provider_id="FINE")
+    put_licenses(1, {"providerCredLicense_Key": 1, "psV_Date": wire(now)})
+    put_licenses(
+        2, {"providerCredLicense_Key": 2, "term_Date": wire(now + 400 * DAY), "psV_Date": wire(now)}
+    )
+    login()
+    html = client.get("/ui/credentials").get_data(as_text=True)
+    no_term = text_of(html.split(">NOTERM</a>", 1)[1].split("</tr>", 1)[0])
+    fine = text_of(html.split(">FINE</a>", 1)[1].split("</tr>", 1)[0])
+    assert "No term date 1" in no_term and "OK" not in no_term
+    assert fine.endswith("OK")
+
+
+def test_credential_search_finds_a_license_number(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    make_cred(1, provider_id="PRV-A")
+    make_cred(2, provider_id="PRV-B")
+    put_licenses(1, {"providerCredLicense_Key": 10, "license_Number": "MD-12345"})
+    put_licenses(2, {"providerCredLicense_Key": 20, "license_Number": "RN-777"})
+    login()
+
+    def found(query: str) -> list[str]:
+        html = client.get("/ui/credentials", query_string={"q": query}).get_data(as_text=True)
+        return [p for p in ("PRV-A", "PRV-B") if f">{p}</a>" in html]
+
+    assert found("MD-12345") == ["PRV-A"]
+    assert found(" md-12345 ") == ["PRV-A"]  # any case, white space ignored
+    assert found("rn-777") == ["PRV-B"]
+    assert found("MD-1234") == []  # a license number matches whole
+    assert found("PRV-B") == ["PRV-B"]
+
+
+@pytest.fixture
+def worklist(make_cred: Any, put_licenses: Any, make_license_type: Any) -> None:
+    """Expired licenses in TX and CA, of two types, term dates 1–6 days ago."""
+    now = utcnow()
+    make_cred(1, provider_id="PRV-W")
+    make_license_type(5, display="RN")
+    make_license_type(6, display="MD")
+    put_licenses(
+        1,
+        *(
+            {
+                "providerCredLicense_Key": key,
+                "license_Name": f"Lic{key}",
+                "state": "TX" if key % 2 else "CA",
+                "credLicenseType_Key": 5 if key <= 3 else 6,
+                "term_Date": wire(now - key * DAY),
+                "psV_Date": wire(now - (10 - key) * DAY),
+            }
+            for key in range(1, 7)
+        ),
+    )
+
+
+def names_in(html: str) -> list[str]:
+    return re.findall(r"<td class=\"wrap\">(Lic\d+)</td>", html)
+
+
+def test_expiring_page_filters_by_state_and_type_and_counts_the_filter(
+    worklist: None, login: Any, client: Any
+) -> None:
+    login()
+    html = client.get("/ui/licenses/expiring?state=TX").get_data(as_text=True)
+    assert names_in(html) == ["Lic5", "Lic3", "Lic1"]  # soonest term first: oldest expiry
+    assert "Expired 3" in text_of(html)
+    both = client.get("/ui/licenses/expiring?state=TX&type=6").get_data(as_text=True)
+    assert names_in(both) == ["Lic5"]
+    assert "Expired 1" in text_of(both)
+    assert 'option value="TX" selected' in both and 'option value="6" selected' in both
+    ignored = client.get("/ui/licenses/expiring?state=Texas&type=99").get_data(as_text=True)
+    assert len(names_in(ignored)) == 6  # unknown filters show everything, never an error
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("term", ["Lic6", "Lic5", "Lic4", "Lic3", "Lic2", "Lic1"]),
+        ("-term", ["Lic1", "Lic2", "Lic3", "Lic4", "Lic5", "Lic6"]),
+        ("psv", ["Lic1", "Lic2", "Lic3", "Lic4", "Lic5", "Lic6"]),
+        ("-psv", ["Lic6", "Lic5", "Lic4", "Lic3", "Lic2", "Lic1"]),
+        ("key", ["Lic1", "Lic2", "Lic3", "Lic4", "Lic5", "Lic6"]),
+        ("nonsense", ["Lic6", "Lic5", "Lic4", "Lic3", "Lic2", "Lic1"]),
+    ],
+)
+def test_expiring_page_sorts(
+    worklist: None, login: Any, client: Any, sort: str, expected: list[str]
+) -> None:
+    login()
+    html = client.get(f"/ui/licenses/expiring?sort={sort}").get_data(as_text=True)
+    assert names_in(html) == expected
+
+
+def test_expiring_page_pages_keep_the_filters_and_show_days_left(
+    worklist: None, login: Any, client: Any, app: Any
+) -> None:
+    app.config["UI_PAGE_SIZE"] = 2
+    login()
+    first = client.get("/ui/licenses/expiring?state=TX&sort=-term").get_data(as_text=True)
+    assert names_in(first) == ["Lic1", "Lic3"]
+    assert "Page 1 of 2" in text_of(first)
+    next_link = re.search(r'rel="next" href="/ui/licenses/expiring\?([^"]+)"', first)
+    assert next_link is not None
+    assert set(next_link.group(1).split("&amp;")) == {
+        "page=2",
+        "show=expired",
+        "state=TX",
+        "sort=-term",
+    }
+    second_url = "/ui/licenses/expiring?" + next_link.group(1).replace("&amp;", "&")
+    second = client.get(second_url).get_data(as_text=True)
+    assert names_in(second) == ["Lic5"]
+    assert "5 days ago" in text_of(second)
+    last = client.get("/ui/licenses/expiring?state=TX&sort=-term&page=9").get_data(as_text=True)
+    assert names_in(last) == ["Lic5"]  # past the end: the last page
+
+
+def test_expiring_entries_link_to_their_row_in_the_grid(
+    worklist: None, login: Any, client: Any
+) -> None:
+    login()
+    html = client.get("/ui/licenses/expiring?state=TX&type=6").get_data(as_text=True)
+    assert 'href="/ui/credentials/1/licenses?license=5#license-5"' in html
+    grid = client.get("/ui/credentials/1/licenses?license=5").get_data(as_text=True)
+    assert 'data-license-key="5"' in grid
+    assert "row_target.js" in grid
+
+
+def test_expiring_csv_holds_exactly_what_the_filters_show(
+    worklist: None, login: Any, client: Any
+) -> None:
+    login()
+    response = client.get("/ui/licenses/expiring.csv?state=TX&sort=-term")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert list(rows[0]) == CSV_COLUMNS  # the CLI export's columns
+    assert [r["license_Name"] for r in rows] == ["Lic1", "Lic3", "Lic5"]
+    assert rows[0]["state"] == "TX" and rows[0]["term_Date"].endswith("Z")
+    page = client.get("/ui/licenses/expiring?state=TX&sort=-term").get_data(as_text=True)
+    assert 'href="/ui/licenses/expiring.csv?show=expired&amp;state=TX&amp;sort=-term"' in page
+    empty = client.get("/ui/licenses/expiring.csv?show=within60")
+    assert empty.get_data(as_text=True).splitlines() == [",".join(CSV_COLUMNS)]
+
+
+def test_expiring_csv_needs_a_login(client: Any) -> None:
+    response = client.get("/ui/licenses/expiring.csv")
+    assert response.status_code in (302, 303)

@@ -1,0 +1,249 @@
+"""``python -m bench --postgres URL --scale N``: every read of the API and the UI on a large
+database, in process (Flask's test client: the whole app, no socket) and over HTTP (gunicorn,
+one request at a time), each with its answer size.
+
+The database is built set-wise (``bench/scale_data.py``) in the schema ``credgrid_bench`` of the
+named database, measured first as loaded (no statistics, no visibility map: autovacuum may
+start during this phase) and then after ``VACUUM ANALYZE`` (what autovacuum leaves behind), and
+dropped at the end. The batch rows of the table (a 1,000-item batch into an existing
+ProviderCred, the psycopg HTTP floor) belong to the batch benchmark and are shown as
+"not measured here".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench import http
+from bench.databases import PASSWORD, USERNAME, postgres_database, remove
+from bench.scale_data import BIG_CRED_LICENSES, build
+
+REPEATS = 7
+PAGE_SIZE = 100
+TARGET_MS = 150.0
+TARGET_BYTES = 1_000_000
+BUCKETS = ("expired", "within30", "within60", "within90", "psvOverdue", "noTermDate")
+#: Rows of the batch benchmark, listed so one table shows the whole of issue 12's targets.
+NOT_MEASURED_HERE = (
+    "api: 1,000-item batch into an existing ProviderCred",
+    "http floor: hand-written psycopg handler, 5-item batch",
+)
+
+
+@dataclass
+class Read:
+    name: str
+    path: str
+    ui: bool = False
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dict[str, Any]:
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    logging.getLogger("credgrid.access").setLevel(logging.WARNING)
+
+    database = postgres_database(url)
+    engine = create_engine(database.url)
+    from app.schema import upgrade_database
+
+    upgrade_database(engine)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        counts = build(connection, scale)
+    built_seconds = time.perf_counter() - started
+    log(f"built {counts} in {built_seconds:.1f} s (not analysed)")
+
+    from app import create_app
+    from app.auth.keys import issue_api_key
+    from app.auth.tokens import mint_token
+    from app.auth.users import create_user
+    from app.tenancy import session_scope
+
+    secret = secrets.token_urlsafe(32)
+    config = {"DATABASES": {database.name: database.url}, "SECRET_KEY": secret}
+    app = create_app({**config, "RATE_LIMIT": "1000000 per second"})
+    with app.app_context():
+        with session_scope(database.name) as session:
+            create_user(session, USERNAME, PASSWORD, role="editor")
+            key = issue_api_key(session, "bench")
+            session.commit()
+        token = mint_token(secret, USERNAME, database.name, 3600, "id")
+    api_headers = {
+        "x-api-key": key,
+        "Authorization": f"Bearer {token}",
+        "vbasoftware-database": database.name,
+    }
+    client = app.test_client()
+    cookie = ui_login(client, database.name)
+    reads = read_list(client, api_headers)
+
+    result: dict[str, Any] = {
+        "scale": counts,
+        "built_seconds": built_seconds,
+        "phases": {},
+    }
+    server = None
+    try:
+        if with_http:
+            server = http.start_server(config["DATABASES"], secret, results_dir)
+        for phase in ("as loaded", "after VACUUM ANALYZE"):
+            if phase != "as loaded":
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM ANALYZE"))
+            log(f"measuring ({phase})")
+            for read in reads:
+                headers = {"Cookie": cookie} if read.ui else api_headers
+                read.results[phase] = measure(client, read, headers, server)
+                log(f"  {read.name}: {format_result(read.results[phase])}")
+            result["phases"][phase] = {read.name: read.results[phase] for read in reads}
+    finally:
+        if server is not None:
+            server.stop()
+        engine.dispose()
+        with app.app_context():
+            from app.extensions import db
+
+            for bound in db.engines.values():
+                bound.dispose()
+        remove(database)
+    result["table"] = table(result)
+    return result
+
+
+def ui_login(client: Any, database: str) -> str:
+    """Log the test client in through the form (with its CSRF token); returns the Cookie
+    header that carries the session, for the HTTP requests."""
+    page = client.get("/ui/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    data = {"username": USERNAME, "password": PASSWORD, "database": database}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/ui/login", data=data)
+    if response.status_code != 302:
+        raise RuntimeError(f"UI login failed: {response.status_code}")
+    name = client.application.config["SESSION_COOKIE_NAME"]
+    return f"{name}={client.get_cookie(name).value}"
+
+
+def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
+    """The reads, with the last page of each bucket asked of the API first."""
+    typical_cred = 2
+    typical_license = BIG_CRED_LICENSES + 1
+    reads = [
+        Read("api: one license", f"/provider-credentialing/1/licenses/{BIG_CRED_LICENSES // 2}"),
+        Read("api: license list (1,000-license cred)", "/provider-credentialing/1/licenses"),
+        Read(
+            "api: license history",
+            f"/provider-credentialing/{typical_cred}/licenses/{typical_license}/history",
+        ),
+    ]
+    for bucket in BUCKETS:
+        response = client.get(f"/licenses/expirables?bucket={bucket}&pageSize=1", headers=headers)
+        total = json.loads(response.headers["x-pagination"])["TotalCount"]
+        last = max(1, math.ceil(total / PAGE_SIZE))
+        path = f"/licenses/expirables?bucket={bucket}"
+        reads.append(Read(f"api: expirables {bucket} first page", f"{path}&page=1"))
+        reads.append(Read(f"api: expirables {bucket} last page ({last})", f"{path}&page={last}"))
+    license_number = f"TX-{1:09d}"
+    reads += [
+        Read("ui: credential search by provider ID", "/ui/credentials?q=PRV00000002", ui=True),
+        Read(
+            "ui: credential search by license number",
+            f"/ui/credentials?q={license_number}",
+            ui=True,
+        ),
+        Read("ui: credential list", "/ui/credentials", ui=True),
+        Read("ui: expiring page (expired, first page)", "/ui/licenses/expiring", ui=True),
+        Read(
+            "ui: expiring page (expired, last page)",
+            "/ui/licenses/expiring?show=expired&page=1000000",
+            ui=True,
+        ),
+        Read(
+            "ui: expiring page (TX, within 30)",
+            "/ui/licenses/expiring?show=within30&state=TX",
+            ui=True,
+        ),
+        Read("ui: grid, typical cred", f"/ui/credentials/{typical_cred}/licenses", ui=True),
+        Read(
+            f"ui: grid, cred with {BIG_CRED_LICENSES:,} licenses",
+            "/ui/credentials/1/licenses",
+            ui=True,
+        ),
+    ]
+    return reads
+
+
+def measure(client: Any, read: Read, headers: dict[str, str], server: Any) -> dict[str, float]:
+    def in_process() -> tuple[int, int]:
+        response = client.get(read.path, headers=headers)
+        return response.status_code, len(response.get_data())
+
+    timings = _timed(in_process)
+    measured = {"ms": timings[0], "bytes": timings[1], "status": timings[2]}
+    if server is not None:
+        raw = http.build_request("GET", read.path, headers)
+
+        def over_http() -> tuple[int, int]:
+            status, body = http.send(server.port, raw)
+            return status, len(body)
+
+        http_ms, _, http_status = _timed(over_http)
+        measured.update(http_ms=http_ms, http_status=http_status)
+    return measured
+
+
+def _timed(call: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
+    call()  # warm: the first request of a path compiles its statements
+    times, size, status = [], 0, 0
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        status, size = call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), size, status
+
+
+def format_result(measured: dict[str, float]) -> str:
+    http_part = f", http {measured['http_ms']:.1f} ms" if "http_ms" in measured else ""
+    return f"{measured['ms']:.1f} ms, {measured['bytes']:,} B{http_part} ({measured['status']})"
+
+
+def table(result: dict[str, Any]) -> str:
+    phases = list(result["phases"])
+    lines = [
+        f"credgrid reads at {result['scale']['licenses']:,} licenses "
+        f"({result['scale']['provider_creds']:,} ProviderCreds, {result['scale']['history']:,} "
+        f"history rows; built in {result['built_seconds']:.1f} s); medians of {REPEATS}",
+        f"{'read':<52} "
+        + " ".join(f"{p + ' ms / http ms':>26}" for p in phases)
+        + f" {'bytes':>10}",
+    ]
+    names = list(result["phases"][phases[0]])
+    for name in names:
+        cells = []
+        for phase in phases:
+            m = result["phases"][phase][name]
+            http_ms = f"{m['http_ms']:.1f}" if "http_ms" in m else "-"
+            flag = "" if m["ms"] <= TARGET_MS and m["bytes"] <= TARGET_BYTES else " !"
+            cells.append(f"{m['ms']:>12.1f} / {http_ms:>8}{flag:>3}")
+        size = result["phases"][phases[-1]][name]["bytes"]
+        lines.append(f"{name:<52} " + " ".join(f"{c:>26}" for c in cells) + f" {size:>10,}")
+    for name in NOT_MEASURED_HERE:
+        lines.append(f"{name:<52} {'(batch benchmark: not measured here)':>26}")
+    lines.append(f"! = over {TARGET_MS:.0f} ms or {TARGET_BYTES:,} bytes")
+    return "\n".join(lines)
