@@ -7,6 +7,7 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,10 +21,13 @@ from sqlalchemy.orm import Session
 from app import driver_cursor
 from app.extensions import db
 from app.sqlite_writers import queue_writers, wait_for_writer_turn
+from app.timeouts import postgres_connect_args, sqlite_connect_args
 
 DATABASE_HEADER = "vbasoftware-database"
+teardown_log = logging.getLogger("credgrid.errors")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-POSTGRES_CONNECT_TIMEOUT_S = 5
+#: The WAL is truncated back to this size after a checkpoint (it would keep its largest size).
+SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 class UnknownDatabase(LookupError):
@@ -31,7 +35,8 @@ class UnknownDatabase(LookupError):
 
 
 def configure_engines(app: Flask) -> None:
-    """Give Flask-SQLAlchemy one bind per configured database."""
+    """Give Flask-SQLAlchemy one bind per configured database, with its timeouts
+    (``app.timeouts``)."""
     binds: dict[str, Any] = {}
     for name, url in app.config["DATABASES"].items():
         options: dict[str, Any] = {"url": url}
@@ -40,9 +45,11 @@ def configure_engines(app: Flask) -> None:
                 pool_pre_ping=True,
                 pool_size=5,
                 max_overflow=5,
-                connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+                pool_timeout=app.config["DATABASE_STATEMENT_TIMEOUT_SECONDS"],
+                connect_args=postgres_connect_args(url, app.config),
             )
         else:
+            options.update(connect_args=sqlite_connect_args(app.config))
             # The connection used last is handed out next: its SQLite page cache is still
             # valid (it made the last change itself), where round-robin over the pool meets a
             # cache another connection's commit made stale (~60 µs more per statement).
@@ -105,8 +112,13 @@ def request_session(name: str) -> Session:
 
 
 def close_request_sessions(_exc: BaseException | None = None) -> None:
+    """Close the request's sessions; never raises (the answer is decided by now)."""
     for session in g.pop("db_sessions", {}).values():
-        session.close()
+        try:
+            session.close()  # rolls back: on a dead connection that may fail
+        except Exception as error:
+            teardown_log.warning("closing a session failed: %s", type(error).__name__)
+            session.invalidate()
 
 
 #: The execution option that makes a SQLite connection begin with ``BEGIN IMMEDIATE``.
@@ -146,10 +158,10 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is broken).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
     cursor.close()
 
 

@@ -32,6 +32,7 @@ from app.api.fields import (
     Text,
     WireDateTime,
 )
+from app.api.idempotency import REPLAYED_HEADER
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
 from app.api.requests import API_KEY_HEADER
@@ -48,7 +49,6 @@ from app.api.wire_schemas import (
 from app.credentials.schemas import ProviderCredOutSchema, ProviderCredSchema
 from app.errors import is_api_path
 from app.history.service import LicenseChangeSchema
-from app.idempotency.guard import REPLAYED_HEADER
 from app.license_types.schemas import LicenseTypeOutSchema, LicenseTypeSchema
 from app.licenses.expiry import (
     EXPIRY_WINDOWS,

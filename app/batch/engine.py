@@ -60,6 +60,7 @@ from app.batch.outcome import (
     ParentNotFound,
 )
 from app.batch.transaction import WriteTransaction
+from app.db_errors import UNAVAILABLE_ERRORS
 from app.licenses.validation import FieldErrors, describe_errors, load_item
 
 log = logging.getLogger("credgrid.batch")
@@ -209,6 +210,9 @@ def upsert_rows(
                 dry_run,
             )
             return _finish(writer, spec, plan, actor, activity_id, atomic, dry_run, isolate)
+        except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
+            _rollback_quietly(writer)
+            raise
         except SQLAlchemyError:
             writer.rollback()
             if isolate:
@@ -223,6 +227,14 @@ def upsert_rows(
             writer.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def _rollback_quietly(writer: WriteTransaction) -> None:
+    """Roll back after the database failed; a second failure must not hide the first."""
+    try:
+        writer.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after an unavailable database failed too", exc_info=True)
 
 
 def _validate(
@@ -404,6 +416,8 @@ def _write_item_by_item(
         try:
             with writer.savepoint():
                 _write_set(writer.connection, spec, single, outcomes, user, now, activity_id)
+        except UNAVAILABLE_ERRORS:
+            raise
         except SQLAlchemyError:
             log.exception("activity=%s %s %s failed", activity_id, spec.label, outcomes[index].key)
             outcomes[index] = _internal_error(outcomes[index], activity_id)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g
 
 from app.api.envelope import ApiError, json_response
+from app.api.idempotency import respond_idempotently
 from app.api.operations import documented
 from app.api.paging import fetch_page, page_request, sortable_columns
 from app.api.requests import (
@@ -20,7 +21,6 @@ from app.api.requests import (
 from app.api.single import no_content, require_ok, require_path_key
 from app.api.wire_schemas import BatchItemResultSchema
 from app.batch.outcome import ItemOutcome
-from app.idempotency.guard import respond_idempotently
 from app.license_types.models import CredLicenseType
 from app.license_types.schemas import (
     KEY_FIELD,

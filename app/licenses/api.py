@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from app.api.envelope import ApiError, json_response
+from app.api.idempotency import respond_idempotently
 from app.api.operations import documented
 from app.api.paging import fetch_page, page_request, sortable_columns
 from app.api.requests import (
@@ -24,7 +25,6 @@ from app.api.wire_schemas import BatchItemResultSchema
 from app.audit import utcnow
 from app.batch.outcome import ItemOutcome, ParentNotFound
 from app.history.service import LicenseChangeSchema, license_history
-from app.idempotency.guard import respond_idempotently
 from app.licenses.expiry import EXPIRY_WINDOWS, ExpirablesSchema, expirables_report
 from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists

@@ -1,0 +1,104 @@
+"""``Idempotency-Key`` on batch requests (SPEC 4b): replay a stored answer instead of writing.
+
+The key is claimed in its own short transaction before any work, so a concurrent request with
+the same key sees the claim (409) and a later one the stored answer (replayed, or 422 when the
+request differs). A request that fails releases its claim, so the client can retry at once; a
+request whose worker died leaves a lease that a retry takes over once it ends
+(``app.idempotency.store`` says why). Answers are scoped to the API key and the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.envelope import JSON_MIMETYPE, ApiError
+from app.api.requests import Principal
+from app.idempotency.store import (
+    Claim,
+    KeyBusy,
+    KeyReused,
+    KeyScope,
+    StoredAnswer,
+    claim_key,
+    release_key,
+    store_answer,
+)
+from app.tenancy import session_scope
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+log = logging.getLogger("credgrid.idempotency")
+
+
+def request_fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.full_path}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def respond_idempotently(principal: Principal, produce: Callable[[], Response]) -> Response:
+    """``produce()`` the response, or replay the stored one for a repeated Idempotency-Key."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return produce()
+    if not KEY_PATTERN.match(key):
+        raise ApiError(
+            400,
+            f"The {HEADER} header must be 1 to 255 visible ASCII characters.",
+            errors={HEADER: ["Must be 1 to 255 visible ASCII characters."]},
+        )
+    claim = _claim(principal, KeyScope(principal.api_key_id, principal.username, key))
+    if isinstance(claim, StoredAnswer):
+        return Response(
+            claim.body,
+            status=claim.status,
+            mimetype=JSON_MIMETYPE,
+            headers={REPLAYED_HEADER: "true"},
+        )
+    try:
+        response = produce()
+    except BaseException:
+        _release(principal.database, claim)
+        raise
+    with session_scope(principal.database) as session:
+        if not store_answer(session, claim, response.status_code, response.get_data(as_text=True)):
+            log.warning("activity=%s idempotency claim taken over before its answer", g.activity_id)
+    return response
+
+
+def _claim(principal: Principal, scope: KeyScope) -> Claim | StoredAnswer:
+    lease = timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
+    try:
+        with session_scope(principal.database) as session:
+            return claim_key(session, scope, request_fingerprint(), lease)
+    except KeyReused:
+        raise ApiError(422, f"This {HEADER} was already used with a different request.") from None
+    except KeyBusy as busy:
+        raise ApiError(
+            409,
+            f"A request with this {HEADER} is still being processed.",
+            headers={"Retry-After": str(busy.retry_after)},
+        ) from None
+
+
+def _release(database: str, claim: Claim) -> None:
+    """Release after a failure; if that fails too (the database is down), the lease ends."""
+    try:
+        with session_scope(database) as session:
+            release_key(session, claim)
+    except SQLAlchemyError as error:
+        log.warning(
+            "activity=%s idempotency claim not released (%s); its lease will end",
+            g.get("activity_id", ""),
+            type(error).__name__,
+        )
