@@ -80,18 +80,17 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
 @event.listens_for(Engine, "connect")
 def _refuse_read_only_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """A SQLite file that cannot be opened for writing is opened read-only, silently, and
-    the connection stays read-only after the file is writable again; such a connection must
-    never enter the pool. SQLite's own test (can the file be opened read-write?) is repeated
-    here, and failing it fails the connect as SQLite's write would."""
+        the connection stays read-only after the file is writable again; such a connection must
+        never enter the pool. SQLite's own test (can the file be opened read-write?) is repeated
+        here (``access``, which sees permissions, read-only mounts and immutable files), and
+    failing it fails the connect as SQLite's write would."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # in memory or temporary
         return
-    try:
-        os.close(os.open(path, os.O_RDWR))
-    except OSError as error:
+    # Never open and close a descriptor of the file here: closing it would drop the POSIX
+    # locks SQLite holds on the file through its own descriptors in this process.
+    if not os.access(path, os.W_OK):
         dbapi_connection.close()
-        raise sqlite3.OperationalError(
-            f"attempt to write a readonly database ({error.strerror})"
-        ) from error
+        raise sqlite3.OperationalError("attempt to write a readonly database")
