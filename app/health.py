@@ -5,8 +5,10 @@ a table lock held by someone else) cannot serve the batch endpoint, so the probe
 write lock a batch takes and gives it back at once: ``BEGIN IMMEDIATE``, an update that
 changes nothing, ``ROLLBACK`` on SQLite,
 ``ROW EXCLUSIVE`` locks on the application's tables on PostgreSQL, in a transaction that is
-rolled back. Every wait in the probe is bounded by ``PROBE_TIMEOUT_MS``, so the answer comes
-within a second even when the database hangs on a lock.
+rolled back. Every wait in the probe is bounded (``PROBE_LOCK_TIMEOUT_MS`` for a lock,
+``PROBE_TIMEOUT_MS`` for a statement), so the answer comes within a second even when the
+database hangs on a lock. (A connection attempt to a host that does not answer at all is
+bounded by the connect timeout, ``app.timeouts``.)
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def _probe_sqlite(connection: Connection) -> str:
     assert driver is not None
     try:
         busy_timeout = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-        driver.execute(f"PRAGMA busy_timeout = {PROBE_TIMEOUT_MS}")
+        driver.execute(f"PRAGMA busy_timeout = {PROBE_LOCK_TIMEOUT_MS}")
         try:
             if driver.execute(SCHEMA_PROBE).fetchone() is None:
                 return NOT_INITIALISED
