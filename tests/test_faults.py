@@ -77,6 +77,7 @@ class Server:
     base: str
     access_log: Path
     error_log: Path
+    app_log: Path
     headers: dict[str, str]
     log_mark: int = field(default=0)
 
@@ -122,6 +123,29 @@ class Server:
         return [(int(m.group(1)), int(m.group(2))) for m in found if m]
 
 
+def start_gunicorn(
+    port: int, access_log: Path, error_log: Path, env: dict[str, str], output: Any
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers=2",
+            f"--bind=127.0.0.1:{port}",
+            "--timeout=30",
+            f"--access-logfile={access_log}",
+            "--access-logformat=%(p)s %(s)s %(m)s %(U)s",
+            f"--error-logfile={error_log}",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture
 def start_server(
     backend: str, database_urls: dict[str, str], tmp_path: Path
@@ -162,33 +186,21 @@ def start_server(
         port = free_port()
         access_log = tmp_path / f"access-{port}.log"
         error_log = tmp_path / f"error-{port}.log"
+        app_log = tmp_path / f"app-{port}.log"  # the workers' own logging (stderr)
         env = {
             **os.environ,
             **SERVER_SETTINGS,
             "FLASK_DATABASES": json.dumps({"main": url}),
             "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
         }
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers=2",
-                f"--bind=127.0.0.1:{port}",
-                "--timeout=30",
-                f"--access-logfile={access_log}",
-                "--access-logformat=%(p)s %(s)s %(m)s %(U)s",
-                f"--error-logfile={error_log}",
-                "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        with app_log.open("wb") as output:  # the child keeps its own descriptor
+            process = start_gunicorn(port, access_log, error_log, env, output)
         server = Server(
             process,
             f"http://127.0.0.1:{port}",
             access_log,
             error_log,
+            app_log,
             {
                 "vbasoftware-database": "main",
                 "x-api-key": api_key,
@@ -250,9 +262,13 @@ def assert_every_worker_recovers(server: Server, request: Callable[[], Any], ok:
     assert all(status == ok for _, status in server.served_since_mark())
 
 
-def assert_quiet_logs(server: Server) -> None:
-    log = server.error_log.read_text()
+def assert_quiet_logs(server: Server, failed_requests: int) -> None:
+    """No traceback anywhere; one line (with its activity id) per request that failed."""
+    log = server.error_log.read_text() + server.app_log.read_text()
     assert "Traceback" not in log, log
+    lines = [line for line in log.splitlines() if "database unavailable on" in line]
+    assert len(lines) == failed_requests, log
+    assert all(re.search(r"activity=[0-9a-f-]{36} ", line) for line in lines)
 
 
 def wait_for_the_write_to_hang(url: str) -> None:
@@ -347,7 +363,7 @@ def test_held_lock_is_503_within_the_timeout(
     assert counts(url) == (0, 0)
     assert server.put_batch(ITEMS, key="locked").status_code == 207
     assert_every_worker_recovers(server, lambda: server.get("/healthz"), 200)
-    assert_quiet_logs(server)
+    assert_quiet_logs(server, 1)
 
 
 def test_read_only_sqlite_file(
@@ -369,7 +385,7 @@ def test_read_only_sqlite_file(
     assert counts(url) == (0, 0)
     keys = iter(range(10, 1000))
     assert_every_worker_recovers(server, lambda: server.put_batch([license_item(next(keys))]), 207)
-    assert_quiet_logs(server)
+    assert_quiet_logs(server, 4)
 
 
 def test_terminated_connections(
@@ -405,7 +421,7 @@ def test_terminated_connections(
         server, lambda: server.get("/provider-credentialing/1/licenses"), 200
     )
     assert server.put_batch(ITEMS).status_code == 207
-    assert_quiet_logs(server)
+    assert_quiet_logs(server, 1)
 
 
 class Forwarder:
@@ -478,7 +494,7 @@ def test_refused_connections(
     finally:
         forwarder.close()
     assert counts(database_urls["main"]) == (3, 3)
-    assert_quiet_logs(server)
+    assert_quiet_logs(server, 4)
 
 
 def test_init_db_from_several_nodes_at_once(backend: str, tmp_path: Path) -> None:
