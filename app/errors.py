@@ -35,6 +35,11 @@ class TracebackBudget:
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget what was logged (tests start each with a fresh budget)."""
+        with self._lock:
+            self._last.clear()
+
     def allows(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:

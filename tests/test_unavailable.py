@@ -244,7 +244,7 @@ def test_teardown_never_raises(app: Any) -> None:
 def test_unexpected_errors_log_one_traceback_per_class_per_minute(
     app: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tracebacks, "_last", {})
+    tracebacks.reset()
 
     @app.get("/boom")
     def boom() -> str:
