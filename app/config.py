@@ -55,6 +55,16 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # (Flask-WTF's default of 1 h would make a Save after a long edit fail and lose input).
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Faults (docs/operations.md): every wait on the database ends well before gunicorn's
+        # 30 s worker timeout, and the answer is then a 503 with this Retry-After.
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": 10,
+        "DATABASE_LOCK_TIMEOUT_SECONDS": 10,
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS": 10,
+        "SQLITE_BUSY_TIMEOUT_SECONDS": 10,
+        "DATABASE_RETRY_AFTER_SECONDS": 5,
+        # An Idempotency-Key's claim: a retry may take it over once the claimant has been
+        # silent this long (longer than gunicorn's 30 s timeout, after which it is dead).
+        "IDEMPOTENCY_LEASE_SECONDS": 45,
     }
 
 
@@ -109,6 +119,12 @@ def validate_config(config: dict[str, Any]) -> None:
         "TOKEN_TTL_SECONDS",
         "PSV_WINDOW_DAYS",
         "UI_PAGE_SIZE",
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "DATABASE_LOCK_TIMEOUT_SECONDS",
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+        "SQLITE_BUSY_TIMEOUT_SECONDS",
+        "DATABASE_RETRY_AFTER_SECONDS",
+        "IDEMPOTENCY_LEASE_SECONDS",
     ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -1,23 +1,108 @@
-"""One place that maps exceptions to the JSON envelope (API paths) or an HTML page (UI)."""
+"""One place that maps exceptions to the JSON envelope (API paths) or an HTML page (UI).
+
+Logs stay readable during an outage: each failed request is one line with its activity id
+and the error's class; a traceback is written only for an unexpected error, and at most once
+per error class per minute in a process (``TracebackBudget``), because a fault that fails
+every request would otherwise write the same traceback thousands of times.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
+from app.db_errors import error_class, is_database_unavailable
 
 log = logging.getLogger("credgrid.errors")
+
+UNAVAILABLE_DETAIL = (
+    "The database is unavailable; nothing was changed by this request. "
+    "Try again in {seconds} seconds."
+)
+
+
+class TracebackBudget:
+    """At most one traceback per error class per ``interval`` seconds (per process)."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Forget what was logged (tests start each with a fresh budget)."""
+        with self._lock:
+            self._last.clear()
+
+    def allows(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                return False
+            self._last[key] = now
+            return True
+
+
+tracebacks = TracebackBudget()
+
+
+class QuietTracebacks(logging.Filter):
+    """Keeps a record's traceback only within ``tracebacks``' budget for its error class."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            kind = error_class(record.exc_info[1])
+            if not tracebacks.allows(kind):
+                record.exc_info = None
+                record.exc_text = None
+                record.msg = f"{record.msg} ({kind}; traceback logged within the last minute)"
+        return True
+
+
+#: Loggers that log tracebacks of their own (the batch engine's item-by-item fallback).
+QUIETED_LOGGERS = ("credgrid.batch",)
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_exception)
     app.register_error_handler(Exception, _unexpected)
+    for name in QUIETED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietTracebacks) for f in logger.filters):
+            logger.addFilter(QuietTracebacks())
+
+
+def _unavailable(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:
+    """503 for the whole request, with ``Retry-After``; one log line, no traceback."""
+    activity = g.get("activity_id", "")
+    log.warning(
+        "activity=%s database unavailable on %s %s: %s",
+        activity,
+        request.method,
+        request.path,
+        error_class(exc),
+    )
+    seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
+    headers = {"Retry-After": str(seconds)}
+    detail = UNAVAILABLE_DETAIL.format(seconds=seconds)
+    if is_api_path(request.path):
+        return problem_response(503, detail, headers=headers)
+    try:
+        page = render_template(
+            "ui/error.html", code=503, title="Service Unavailable", detail=detail, activity=activity
+        )
+    except Exception:  # the page itself may need the database (the signed-in user)
+        page = f"{detail} (activity {activity})"
+    return page, 503, headers
 
 
 def _api_error(exc: ApiError) -> Response:
@@ -38,9 +123,19 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
     return problem_response(exc.code or 500, detail, headers=headers)
 
 
-def _unexpected(exc: Exception) -> Response | tuple[str, int]:
+def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    if is_database_unavailable(exc):
+        return _unavailable(exc)
     activity = g.get("activity_id", "")
-    log.exception("activity=%s unhandled error on %s %s", activity, request.method, request.path)
+    kind = error_class(exc)
+    log.error(
+        "activity=%s unhandled error on %s %s: %s",
+        activity,
+        request.method,
+        request.path,
+        kind,
+        exc_info=exc if tracebacks.allows(kind) else None,
+    )
     if not is_api_path(request.path):
         try:
             return render_template("ui/error.html", code=500, activity=activity), 500

@@ -1,19 +1,41 @@
-"""``GET /healthz``: no auth; checks every configured database."""
+"""``GET /healthz``: no auth; checks that every configured database can take a write.
+
+A database that answers reads but cannot write (a read-only SQLite file, a PostgreSQL standby,
+a table lock held by someone else) cannot serve the batch endpoint, so the probe takes the
+write lock a batch takes and gives it back at once: ``BEGIN IMMEDIATE``, an update that
+changes nothing, ``ROLLBACK`` on SQLite,
+``ROW EXCLUSIVE`` locks on the application's tables on PostgreSQL, in a transaction that is
+rolled back. Every wait in the probe is bounded (``PROBE_LOCK_TIMEOUT_MS`` for a lock,
+``PROBE_TIMEOUT_MS`` for a statement), so the answer comes within a second even when the
+database hangs on a lock. (A connection attempt to a host that does not answer at all is
+bounded by the connect timeout, ``app.timeouts``.)
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app.api.envelope import json_response
+from app.extensions import db
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
 
+PROBE_TIMEOUT_MS = 800
+PROBE_LOCK_TIMEOUT_MS = 400  # below the statement timeout, so that a lock says so
+OK = "ok"
+NOT_INITIALISED = "not initialised: run init-db"
+
 # Cheap, and fails on a database nobody ran init-db on (a new SQLite file is created empty).
 SCHEMA_PROBE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+SQLITE_WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
 PG_SCHEMA_PROBE = "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
+
+
+class ProbeFailed(Exception):
+    """The database answered, but cannot take a write."""
 
 
 @bp.get("/healthz")
@@ -21,13 +43,63 @@ def healthz() -> Response:
     results: dict[str, str] = {}
     for name in current_app.config["DATABASES"]:
         try:
-            with engine_for(name).connect() as connection:
-                probe = SCHEMA_PROBE if connection.dialect.name == "sqlite" else PG_SCHEMA_PROBE
-                migrated = connection.execute(text(probe)).first() is not None
-            results[name] = "ok" if migrated else "not initialised: run init-db"
+            results[name] = probe_database(engine_for(name))
+        except ProbeFailed as exc:
+            results[name] = str(exc)
+            current_app.logger.warning("healthz: database %s: %s", name, exc)
         except Exception as exc:  # any failure of one database is that database's state
             cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
             results[name] = f"{type(cause).__name__}: unavailable"
-            current_app.logger.warning("healthz: database %s failed: %s", name, exc)
-    status = 200 if all(v == "ok" for v in results.values()) else 503
+            current_app.logger.warning("healthz: database %s failed: %s", name, type(cause))
+    status = 200 if all(v == OK for v in results.values()) else 503
     return json_response({"databases": results}, status=status)
+
+
+def probe_database(engine: Engine) -> str:
+    """``OK``, ``NOT_INITIALISED``, or raises: the database cannot take a write now."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            return _probe_sqlite(connection)
+        return _probe_postgres(connection)
+
+
+def _probe_sqlite(connection: Connection) -> str:
+    """On the driver's connection (autocommit), so that ``BEGIN IMMEDIATE`` is ours to issue.
+
+    The busy timeout is shortened for the probe and restored after it; a connection whose
+    probe failed is discarded (it may have been opened while the file was read-only).
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        busy_timeout = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+        driver.execute(f"PRAGMA busy_timeout = {PROBE_LOCK_TIMEOUT_MS}")
+        try:
+            if driver.execute(SCHEMA_PROBE).fetchone() is None:
+                return NOT_INITIALISED
+            driver.execute("BEGIN IMMEDIATE")
+            try:  # BEGIN IMMEDIATE succeeds on a read-only connection; a write does not
+                driver.execute(SQLITE_WRITE_PROBE)
+            finally:
+                driver.execute("ROLLBACK")
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+    except Exception as exc:
+        connection.invalidate()
+        raise ProbeFailed(f"{type(exc).__name__}: unavailable") from exc
+    return OK
+
+
+def _probe_postgres(connection: Connection) -> str:
+    with connection.begin() as transaction:
+        connection.execute(text(f"SET LOCAL statement_timeout = {PROBE_TIMEOUT_MS}"))
+        connection.execute(text(f"SET LOCAL lock_timeout = {PROBE_LOCK_TIMEOUT_MS}"))
+        if connection.execute(text(PG_SCHEMA_PROBE)).first() is None:
+            return NOT_INITIALISED
+        if connection.execute(text("SELECT pg_is_in_recovery()")).scalar():
+            raise ProbeFailed("read-only standby: unavailable")
+        quote = connection.dialect.identifier_preparer.quote
+        tables = ", ".join(quote(table.name) for table in db.metadata.sorted_tables)
+        connection.execute(text(f"LOCK TABLE alembic_version, {tables} IN ROW EXCLUSIVE MODE"))
+        transaction.rollback()
+    return OK

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+
+from app.tenancy import WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The PostgreSQL advisory lock that serialises migrations ("credgrid" in ASCII, 63 bits).
+MIGRATION_LOCK_KEY = 0x63726564677269
+#: How long a SQLite migration waits for another node's to finish.
+MIGRATION_LOCK_WAIT_MS = 10 * 60 * 1000
 
 
 def alembic_config() -> Config:
@@ -36,8 +43,12 @@ def upgrade_database(engine: Engine) -> str:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
+            busy_timeout = _sqlite_pragma(connection, "PRAGMA busy_timeout")
+            _sqlite_pragma(connection, f"PRAGMA busy_timeout = {MIGRATION_LOCK_WAIT_MS}")
+            connection = connection.execution_options(**{WRITE_OPTION: True})
         try:
             with connection.begin():
+                _take_migration_lock(connection)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 if sqlite:
@@ -49,14 +60,34 @@ def upgrade_database(engine: Engine) -> str:
         finally:
             if sqlite:
                 _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
+                _sqlite_pragma(connection, f"PRAGMA busy_timeout = {busy_timeout}")
     return head_revision()
 
 
-def _sqlite_pragma(connection: Connection, pragma: str) -> None:
-    """Run ``pragma`` outside any transaction, on the driver's (autocommit) connection."""
+def _take_migration_lock(connection: Connection) -> None:
+    """Serialise migrations of one database across nodes, for this transaction.
+
+    Several nodes may run ``init-db`` at once: the first migrates, the others wait for it and
+    then find the schema at head. On SQLite the transaction began with ``BEGIN IMMEDIATE``
+    (the write lock; the busy timeout is raised to wait for another node's migration). On
+    PostgreSQL a transaction-level advisory lock does it; the service's statement and lock
+    timeouts (``app.timeouts``) are lifted for the migration, which may legitimately wait for
+    another node's or take long on a large table.
+    """
+    if connection.dialect.name == "sqlite":
+        return
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> Any:
+    """Run ``pragma`` outside any transaction, on the driver's (autocommit) connection;
+    returns its value, if it has one."""
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None
-    driver_connection.execute(pragma)
+    row = driver_connection.execute(pragma).fetchone()
+    return row[0] if row else None
 
 
 def head_revision() -> str:

@@ -6,6 +6,7 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +17,12 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.timeouts import postgres_connect_args, sqlite_connect_args
 
 DATABASE_HEADER = "vbasoftware-database"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-POSTGRES_CONNECT_TIMEOUT_S = 5
+teardown_log = logging.getLogger("credgrid.errors")
+#: The WAL is truncated back to this size after a checkpoint (it would keep its largest size).
+SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 class UnknownDatabase(LookupError):
@@ -27,7 +30,8 @@ class UnknownDatabase(LookupError):
 
 
 def configure_engines(app: Flask) -> None:
-    """Give Flask-SQLAlchemy one bind per configured database."""
+    """Give Flask-SQLAlchemy one bind per configured database, with its timeouts
+    (``app.timeouts``)."""
     binds: dict[str, Any] = {}
     for name, url in app.config["DATABASES"].items():
         options: dict[str, Any] = {"url": url}
@@ -36,9 +40,11 @@ def configure_engines(app: Flask) -> None:
                 pool_pre_ping=True,
                 pool_size=5,
                 max_overflow=5,
-                connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+                pool_timeout=app.config["DATABASE_STATEMENT_TIMEOUT_SECONDS"],
+                connect_args=postgres_connect_args(url, app.config),
             )
         else:
+            options.update(connect_args=sqlite_connect_args(app.config))
             # The connection used last is handed out next: its SQLite page cache is still
             # valid (it made the last change itself), where round-robin over the pool meets a
             # cache another connection's commit made stale.
@@ -133,8 +139,13 @@ def request_session(name: str) -> Session:
 
 
 def close_request_sessions(_exc: BaseException | None = None) -> None:
+    """Close the request's sessions; never raises (the answer is decided by now)."""
     for session in g.pop("db_sessions", {}).values():
-        session.close()
+        try:
+            session.close()  # rolls back: on a dead connection that may fail
+        except Exception as error:
+            teardown_log.warning("closing a session failed: %s", type(error).__name__)
+            session.invalidate()
 
 
 def begin_write(session: Session) -> None:
@@ -170,10 +181,10 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is broken).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
     cursor.close()
 
 

@@ -24,6 +24,7 @@ from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token
 from app.auth.users import create_user
 from app.credentials.models import ProviderCred
+from app.errors import tracebacks
 from app.license_types.models import CredLicenseType
 from app.schema import upgrade_database
 from app.tenancy import engine_for, session_scope
@@ -52,6 +53,12 @@ def postgres_url(schema: str) -> str:
     url = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
     url = url.update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_traceback_budget() -> None:
+    """Each test may expect its first traceback to be logged (app.errors.TracebackBudget)."""
+    tracebacks.reset()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

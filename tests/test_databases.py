@@ -22,7 +22,7 @@ from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
 from app.tenancy import (
-    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_JOURNAL_SIZE_LIMIT,
     UnknownDatabase,
     begin_write,
     engine_for,
@@ -319,9 +319,10 @@ def test_sqlite_pragmas_are_applied_on_every_connection(app: Any) -> None:
         "journal_mode": "wal",
         "synchronous": 1,  # NORMAL
         "foreign_keys": 1,
-        "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+        "busy_timeout": app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000,
+        "journal_size_limit": SQLITE_JOURNAL_SIZE_LIMIT,
     }
-    assert SQLITE_BUSY_TIMEOUT_MS >= 5000
+    assert app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] == 10
     connections = [engine.connect() for _ in range(2)]  # two pooled connections, both tuned
     try:
         for connection in connections:

@@ -9,9 +9,20 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.audit import utcnow
+from app.auth.tokens import mint_token
 from app.history.models import LicenseChange
 from app.idempotency.models import IdempotencyRecord
+from app.idempotency.store import (
+    Claim,
+    KeyScope,
+    StoredAnswer,
+    claim_key,
+    purge_expired,
+    release_key,
+    store_answer,
+)
 from app.licenses.models import ProviderCredLicense
+from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.helpers import BATCH_URL, results
 
@@ -60,16 +71,76 @@ def test_same_key_different_body_is_422(put_batch: Any) -> None:
     )
 
 
-def test_key_still_running_is_409(put_batch: Any, session_for: Any, auth_headers: Any) -> None:
-    put_batch([license_item(1)])
-    with session_for() as session:  # make the stored answer look unfinished
-        session.execute(update(IdempotencyRecord).values(status=None, response_body=None))
+def look_unfinished(session_for: Any, lease_left: timedelta) -> None:
+    """Make the stored answer look like a claim whose lease ends in ``lease_left``."""
+    with session_for() as session:
+        session.execute(
+            update(IdempotencyRecord).values(
+                status=None,
+                response_body=None,
+                owner="a-worker-that-died",
+                lease_expires_at=utcnow() + lease_left,
+            )
+        )
         session.commit()
+
+
+def test_key_still_running_is_409_until_its_lease_ends(put_batch: Any, session_for: Any) -> None:
+    put_batch([license_item(1)])
+    look_unfinished(session_for, timedelta(seconds=20))
     response = put_batch([license_item(1)])
     assert response.status_code == 409
     assert response.get_json()["error"]["detail"] == (
         "A request with this Idempotency-Key is still being processed."
     )
+    assert 19 <= int(response.headers["Retry-After"]) <= 20
+
+
+def test_a_claim_whose_lease_ended_is_taken_over(put_batch: Any, session_for: Any) -> None:
+    """A worker died holding the key: after the lease, the retry runs the batch and answers."""
+    look_unfinished(session_for, timedelta(seconds=-1))
+    with session_for() as session:
+        session.query(ProviderCredLicense).delete()  # the dead worker wrote nothing
+        session.commit()
+    retry = put_batch([license_item(1)])
+    assert results(retry) == [("1", 201, "Created")]
+    assert "Idempotent-Replayed" not in retry.headers
+    replay = put_batch([license_item(1)])
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == retry.get_json()
+    with session_for() as session:
+        record = session.scalar(select(IdempotencyRecord))
+        assert record.status == 207 and record.lease_expires_at is None
+
+
+def test_a_claim_without_a_lease_from_before_the_upgrade_is_taken_over(
+    put_batch: Any, session_for: Any
+) -> None:
+    put_batch([license_item(1)])
+    with session_for() as session:
+        session.execute(
+            update(IdempotencyRecord).values(status=None, owner=None, lease_expires_at=None)
+        )
+        session.commit()
+    assert results(put_batch([license_item(1)])) == [("1", 200, "Updated")]
+
+
+def test_a_worker_that_outlived_its_lease_cannot_overwrite(session_for: Any) -> None:
+    scope = KeyScope(api_key_id=1, username="alice", key="k")
+    with session_for() as session:
+        first = claim_key(session, scope, "hash", timedelta(seconds=-1))  # already expired
+    with session_for() as session:
+        second = claim_key(session, scope, "hash", timedelta(seconds=30))
+    assert isinstance(first, Claim) and isinstance(second, Claim)
+    assert second.record_id == first.record_id and second.owner != first.owner
+    with session_for() as session:
+        assert store_answer(session, first, 207, "late") is False
+        release_key(session, first)  # nor release it
+        assert store_answer(session, second, 207, "on time") is True
+    with session_for() as session:
+        assert claim_key(session, scope, "hash", timedelta(seconds=30)) == StoredAnswer(
+            207, "on time"
+        )
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "tab\there", "é"])
@@ -87,6 +158,44 @@ def test_keys_are_per_api_key(put_batch: Any, make_api_key: Any) -> None:
     response = put_batch([license_item(2)], **{"x-api-key": other_key})
     assert results(response) == [("2", 201, "Created")]
     assert "Idempotent-Replayed" not in response.headers
+
+
+def test_keys_are_per_user_of_an_api_key(put_batch: Any, make_user: Any, session_for: Any) -> None:
+    put_batch([license_item(1)])
+    other_user = make_user("bob")
+    token = mint_token(TEST_SECRET, other_user, "main", 3600, "id")
+    response = put_batch([license_item(1)], Authorization=f"Bearer {token}")
+    assert results(response) == [("1", 200, "Updated")]
+    assert "Idempotent-Replayed" not in response.headers
+    with session_for() as session:
+        owners = session.scalars(select(IdempotencyRecord.username)).all()
+    assert sorted(owners) == ["bob", "editor-main"]
+
+
+def test_purge_removes_expired_records_of_every_key_and_keeps_live_leases(
+    session_for: Any,
+) -> None:
+    now = utcnow()
+    old = now - timedelta(hours=25)
+    rows = {
+        "old-answer": dict(created_at=old, status=207),
+        "old-other-key": dict(created_at=old, status=207, api_key_id=2),
+        "fresh": dict(created_at=now, status=207),
+        "old-but-leased": dict(created_at=old, lease_expires_at=now + timedelta(seconds=30)),
+    }
+    with session_for() as session:
+        for key, values in rows.items():
+            session.add(
+                IdempotencyRecord(
+                    **{"api_key_id": 1, "username": "u", "request_hash": "h", **values},
+                    idempotency_key=key,
+                )
+            )
+        session.commit()
+    with session_for() as session:
+        assert purge_expired(session, now) == 2
+        kept = session.scalars(select(IdempotencyRecord.idempotency_key)).all()
+    assert sorted(kept) == ["fresh", "old-but-leased"]
 
 
 def test_answers_expire_after_24_hours(put_batch: Any, session_for: Any) -> None:

@@ -634,3 +634,47 @@ def test_0007_chains_the_existing_history(empty_engine: Engine) -> None:
         assert [b.license_key for b in chain_breaks(session)] == [11]
     migrate_to(empty_engine, "0002", "downgrade")
     assert "license_history_head" not in inspect(empty_engine).get_table_names()
+
+
+# ---------------------------------------------------------------------------------------------
+# 0006: idempotency records scoped to the user, claims as leases
+
+
+IDEMPOTENCY_INSERT = text(
+    "INSERT INTO idempotency_record (api_key_id, idempotency_key, request_hash, status, "
+    "response_body, created_at) VALUES (1, :key, 'h', :status, :body, :at)"
+)
+
+
+def test_0006_keeps_idempotency_records_and_downgrades(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0002")
+    at = datetime(2026, 12, 1, 9)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            IDEMPOTENCY_INSERT, {"key": "done", "status": 207, "body": "{}", "at": at}
+        )
+        connection.execute(
+            IDEMPOTENCY_INSERT, {"key": "stuck", "status": None, "body": None, "at": at}
+        )
+    migrate_to(empty_engine, "0006")
+    query = text(
+        "SELECT idempotency_key, username, status, response_body, owner, lease_expires_at "
+        "FROM idempotency_record ORDER BY idempotency_key"
+    )
+    with empty_engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(query)]
+    assert rows == [("done", "", 207, "{}", None, None), ("stuck", "", None, None, None, None)]
+    with empty_engine.begin() as connection:  # another user may now use the same key
+        connection.execute(
+            text(
+                "INSERT INTO idempotency_record (api_key_id, username, idempotency_key, "
+                "request_hash, created_at) VALUES (1, 'bob', 'done', 'h', :at)"
+            ),
+            {"at": at},
+        )
+    migrate_to(empty_engine, "0002", direction="downgrade")
+    with empty_engine.connect() as connection:
+        keys = connection.execute(
+            text("SELECT idempotency_key, status FROM idempotency_record ORDER BY id")
+        ).all()
+    assert [tuple(k) for k in keys] == [("done", 207), ("stuck", None)]

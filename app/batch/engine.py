@@ -32,6 +32,7 @@ from app.batch import write
 from app.batch.outcome import DELETED, ItemOutcome
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
+from app.db_errors import UNAVAILABLE_ERRORS
 from app.tenancy import begin_write
 
 log = logging.getLogger("credgrid.batch")
@@ -79,6 +80,9 @@ def upsert_rows(
                 expected_versions=expected_versions,
             )
             return _finish(session, spec, plan, actor, activity_id, atomic, dry_run, isolate)
+        except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
+            _rollback_quietly(session)
+            raise
         except SQLAlchemyError:
             session.rollback()
             if isolate:
@@ -93,6 +97,14 @@ def upsert_rows(
             session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back after the database failed; a second failure must not hide the first."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after an unavailable database failed too", exc_info=True)
 
 
 def delete_rows(
@@ -251,6 +263,8 @@ def _write_item_by_item(
         try:
             with session.begin_nested():
                 _write_plan(session, spec, plan.only(index), outcomes, user, now, activity_id)
+        except UNAVAILABLE_ERRORS:
+            raise
         except SQLAlchemyError:
             log.exception("activity=%s %s %s failed", activity_id, spec.label, outcomes[index].key)
             outcomes[index] = planning.internal_error(outcomes[index], activity_id)

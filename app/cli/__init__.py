@@ -15,6 +15,7 @@ from app.auth.users import UserError, create_user
 from app.schema import current_revision, head_revision, upgrade_database
 from app.tenancy import (
     UnknownDatabase,
+    begin_write,
     default_database,
     engine_for,
     resolve_database,
@@ -126,6 +127,7 @@ def register_cli(app: Flask) -> None:
         monitor_expirables_command,
         verify_history_command,
         integrity_report_command,
+        purge_command,
     ):
         app.cli.add_command(command)
 
@@ -221,3 +223,26 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
     click.echo(f"{len(report) - failed} rows imported, {failed} failed (activity {activity_id}).")
     if failed:
         raise SystemExit(1)
+
+
+@click.command("purge")
+@database_option
+@with_appcontext
+def purge_command(database: str | None) -> None:
+    """Delete what has expired: idempotency records (of every API key), refresh tokens.
+
+    License history is never deleted here: it is the audit evidence (docs/operations.md).
+    """
+    from app.auth.retention import purge_expired_refresh_tokens
+    from app.idempotency.store import purge_expired
+
+    name = migrated_database(database)
+    with session_scope(name) as session:
+        answers = purge_expired(session)
+    with session_scope(name) as session:
+        begin_write(session)
+        tokens = purge_expired_refresh_tokens(session)
+        session.commit()
+    click.echo(
+        f"Purged {name!r}: {answers} expired idempotency records, {tokens} expired refresh tokens."
+    )

@@ -1,0 +1,96 @@
+"""Which database errors mean "the database is unavailable", and dropping the connections they
+leave behind.
+
+An unavailable database (PostgreSQL refusing or dropping connections, a statement, lock or
+idle timeout, SQLite read-only, locked beyond the busy timeout, an I/O error, a file that
+cannot be opened) is not a fault of the request: it is answered as a whole with 503 and
+``Retry-After`` (``app.errors``), never item by item.
+
+A connection that saw such an error is not trusted again: a SQLite connection opened while
+the file was read-only stays read-only after the file is writable, and a PostgreSQL
+connection cut mid-statement is dead. SQLAlchemy's ``handle_error`` event lets a listener mark
+the error as a disconnect, which makes SQLAlchemy invalidate the connection (and, on SQLite,
+the whole pool, whose other connections were opened the same way), so the next request of
+every worker gets a fresh connection without a restart. A SQLite connection that would be
+read-only is refused when it is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+#: The same errors as the drivers raise them, for code that reaches a driver directly.
+DRIVER_UNAVAILABLE_ERRORS = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+#: PostgreSQL errors after which the connection is still good: statement and lock timeouts.
+HEALTHY_CONNECTION_STATES = frozenset({"57014", "55P03"})
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for the errors of an unavailable database, as opposed to a bad statement or data."""
+    if isinstance(exc, UNAVAILABLE_ERRORS + DRIVER_UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def error_class(exc: BaseException) -> str:
+    """``OperationalError (psycopg.errors.QueryCanceled)``: SQLAlchemy's class and the driver's."""
+    name = type(exc).__name__
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        name += f" ({type(orig).__module__}.{type(orig).__name__})"
+    return name
+
+
+@event.listens_for(Engine, "handle_error")
+def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
+    if context.is_pre_ping or context.is_disconnect:
+        return  # SQLAlchemy already handles these
+    if not isinstance(context.sqlalchemy_exception, OperationalError | InterfaceError):
+        return
+    if getattr(context.original_exception, "sqlstate", None) in HEALTHY_CONNECTION_STATES:
+        return  # a statement or lock timeout: the rollback is enough
+    context.is_disconnect = True
+    # On SQLite every pooled connection shares the file's fate (read-only, I/O errors); on
+    # PostgreSQL a timeout concerns one connection only.
+    context.invalidate_pool_on_disconnect = context.engine is not None and (
+        context.engine.dialect.name == "sqlite"
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _refuse_read_only_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """A SQLite file that cannot be opened for writing is opened read-only, silently, and
+        the connection stays read-only after the file is writable again; such a connection must
+        never enter the pool. SQLite's own test (can the file be opened read-write?) is repeated
+        here (``access``, which sees permissions, read-only mounts and immutable files), and
+    failing it fails the connect as SQLite's write would."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
+    if not path:  # in memory or temporary
+        return
+    # Never open and close a descriptor of the file here: closing it would drop the POSIX
+    # locks SQLite holds on the file through its own descriptors in this process.
+    if not os.access(path, os.W_OK):
+        dbapi_connection.close()
+        raise sqlite3.OperationalError("attempt to write a readonly database")

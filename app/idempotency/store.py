@@ -1,0 +1,176 @@
+"""Idempotency records: claim a key, store its answer, release it, purge expired ones.
+
+Why a lease. The batch commits its writes in its own transaction, and the answer is stored
+after it, in a second one. A worker killed before the batch commits leaves a claim and no
+writes; one killed between the two commits leaves the writes and no answer. A claim therefore
+carries an ``owner`` (random, per claim) and ``lease_expires_at``, set a little beyond the
+longest a live worker can take (gunicorn kills a worker after 30 s; the database timeouts end
+any wait after 10 s). Until then a retry is told the request is still running (409, with
+``Retry-After``); after it, the retry takes the claim over and runs the batch. A batch is an
+upsert of the items' values, so running it again after the rare second kind of death writes
+the same values (its items answer 200 with no change instead of 201), never different data.
+
+Every write names the owner, so a worker that outlived its lease cannot overwrite the answer
+or release the claim of the retry that took over. The functions take an explicit session and
+commit (they are the idempotency service); they never read the request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit import utcnow
+from app.idempotency.models import IdempotencyRecord
+from app.tenancy import begin_write
+
+#: How long an answer is kept for replay (SPEC 4b).
+RETENTION = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class KeyScope:
+    """Whose key it is: answers are replayed only to the same user of the same API key."""
+
+    api_key_id: int
+    username: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request owns the key until ``lease_expires_at``."""
+
+    record_id: int
+    owner: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: str
+
+
+class KeyReused(Exception):
+    """The key's stored request differs from this one."""
+
+
+class KeyBusy(Exception):
+    """Another request holds the key's lease; ``retry_after`` seconds until it ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def claim_key(
+    session: Session, scope: KeyScope, fingerprint: str, lease: timedelta
+) -> Claim | StoredAnswer:
+    """Claim ``scope``'s key for this request, or return the stored answer to replay.
+
+    Raises ``KeyReused`` (the key answered a different request) or ``KeyBusy`` (a live lease).
+    """
+    now = utcnow()
+    owner = secrets.token_hex(16)
+    begin_write(session)
+    record = IdempotencyRecord(
+        api_key_id=scope.api_key_id,
+        username=scope.username,
+        idempotency_key=scope.key,
+        request_hash=fingerprint,
+        created_at=now,
+        owner=owner,
+        lease_expires_at=now + lease,
+    )
+    session.add(record)
+    try:
+        session.commit()
+        return Claim(record.id, owner)
+    except IntegrityError:
+        session.rollback()
+    begin_write(session)  # BEGIN IMMEDIATE on SQLite; the row lock below on PostgreSQL
+    existing = session.scalar(
+        select(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.api_key_id == scope.api_key_id,
+            IdempotencyRecord.username == scope.username,
+            IdempotencyRecord.idempotency_key == scope.key,
+        )
+        .with_for_update()
+    )
+    if existing is None:  # released between our insert and our read: the client may retry
+        session.rollback()
+        raise KeyBusy(1)
+    expired = existing.created_at < now - RETENTION
+    if not expired and existing.request_hash != fingerprint:
+        session.rollback()
+        raise KeyReused
+    if not expired and existing.status is not None:
+        session.rollback()
+        return StoredAnswer(existing.status, existing.response_body or "")
+    if not expired and existing.lease_expires_at is not None and existing.lease_expires_at > now:
+        session.rollback()
+        raise KeyBusy(_seconds_until(existing.lease_expires_at, now))
+    # Expired, or its claimant died: take it over as a fresh claim.
+    existing.request_hash = fingerprint
+    existing.created_at = now
+    existing.status = None
+    existing.response_body = None
+    existing.owner = owner
+    existing.lease_expires_at = now + lease
+    session.commit()
+    return Claim(existing.id, owner)
+
+
+def store_answer(session: Session, claim: Claim, status: int, body: str) -> bool:
+    """Store the claim's answer; False when the claim was taken over meanwhile."""
+    begin_write(session)
+    stored = session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claim.record_id, IdempotencyRecord.owner == claim.owner)
+        .values(status=status, response_body=body, lease_expires_at=None)
+    )
+    session.commit()
+    return bool(stored.rowcount)
+
+
+def release_key(session: Session, claim: Claim) -> None:
+    """Give the key up (the request failed), so the client can retry at once."""
+    begin_write(session)
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == claim.record_id,
+            IdempotencyRecord.owner == claim.owner,
+            IdempotencyRecord.status.is_(None),
+        )
+    )
+    session.commit()
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> int:
+    """Delete every record older than ``RETENTION`` (of every API key); returns how many.
+
+    A claim whose lease is still running is kept (its request may still be answering).
+    """
+    now = now or utcnow()
+    begin_write(session)
+    deleted = session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < now - RETENTION,
+            or_(
+                IdempotencyRecord.lease_expires_at.is_(None),
+                IdempotencyRecord.lease_expires_at < now,
+            ),
+        )
+    )
+    session.commit()
+    return deleted.rowcount
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds() + 0.999))

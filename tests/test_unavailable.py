@@ -1,0 +1,284 @@
+"""An unavailable database is a whole-request 503 with Retry-After; timeouts; quiet logs.
+
+In process, on both engines. ``tests/test_faults.py`` does the same against gunicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+
+from app import create_app
+from app.auth.tokens import mint_token
+from app.errors import tracebacks
+from app.history.models import LicenseChange
+from app.licenses.models import ProviderCredLicense
+from app.tenancy import close_request_sessions, engine_for
+from tests.conftest import TEST_SECRET
+from tests.factories import license_item
+from tests.fault_support import (
+    hanging_history_writes,
+    held_write_lock,
+    immutable_file,
+    sqlite_file,
+)
+from tests.helpers import BATCH_URL, dispose_engines, results
+from tests.test_healthz import check_envelope, closed_port
+
+FAST_TIMEOUTS = {
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": 1,
+    "DATABASE_LOCK_TIMEOUT_SECONDS": 1,
+    "SQLITE_BUSY_TIMEOUT_SECONDS": 1,
+    "DATABASE_RETRY_AFTER_SECONDS": 7,
+}
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return app_config | FAST_TIMEOUTS
+
+
+def check_unavailable(response: Any) -> None:
+    assert response.status_code == 503
+    # Flask-Limiter rewrites an API answer's Retry-After from its own clock, a second lower.
+    assert response.headers["Retry-After"] in {"6", "7"}
+    body = check_envelope(response)
+    assert body["data"] is None
+    assert body["error"]["status"] == 503
+    assert body["error"]["detail"] == (
+        "The database is unavailable; nothing was changed by this request. Try again in 7 seconds."
+    )
+
+
+def license_count(session_for: Any) -> tuple[int, int]:
+    with session_for() as session:
+        return (
+            session.scalar(select(func.count()).select_from(ProviderCredLicense)),
+            session.scalar(select(func.count()).select_from(LicenseChange)),
+        )
+
+
+def unchecked_api_headers() -> dict[str, str]:
+    """A valid token and a key that only the database could refuse."""
+    token = mint_token(TEST_SECRET, "alice", "main", 3600, "id")
+    return {"vbasoftware-database": "main", "x-api-key": "k", "Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def put(client: Any, auth_headers: Any, make_cred: Any) -> Any:
+    make_cred(1)
+    headers = auth_headers()
+
+    def _put(items: list[Any], **extra: str) -> Any:
+        return client.put(BATCH_URL.format(cred=1), json=items, headers=headers | extra)
+
+    return _put
+
+
+def test_refused_connections_are_503_for_api_and_ui(
+    app_config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere"
+    application = create_app(app_config | {"DATABASES": {"main": url}})
+    client = application.test_client()
+    try:
+        headers = unchecked_api_headers()
+        with caplog.at_level(logging.WARNING, logger="credgrid.errors"):
+            for _ in range(3):
+                check_unavailable(
+                    client.put(BATCH_URL.format(cred=1), json=[license_item(1)], headers=headers)
+                )
+            check_unavailable(client.get("/provider-credentialing/1/licenses", headers=headers))
+        page = client.post("/ui/login", data={"username": "a", "password": "b", "database": "main"})
+    finally:
+        dispose_engines(application)
+    lines = [r for r in caplog.records if r.name == "credgrid.errors"]
+    assert len(lines) == 5  # one line per failed request (UI too), no traceback
+    assert all(r.exc_info is None and "OperationalError" in r.getMessage() for r in lines)
+    assert all("activity=" in r.getMessage() for r in lines)
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "7"
+    assert page.mimetype == "text/html"
+
+
+def test_statement_timeout_or_busy_timeout_is_503_and_nothing_is_written(
+    put: Any, session_for: Any, app: Any
+) -> None:
+    """A write that hangs past the timeout: 503 in about that time, not a 207 of 500s."""
+    with app.app_context():
+        url = engine_for("main").url.render_as_string(hide_password=False)
+    with hanging_history_writes(url, seconds=3):
+        if sqlite_file(url) is not None:
+            pytest.skip("SQLite has no statement timeout (the busy timeout is tested below)")
+        started = time.monotonic()
+        response = put([license_item(1), license_item(2)])
+        elapsed = time.monotonic() - started
+    check_unavailable(response)
+    assert elapsed < 2.5
+    assert license_count(session_for) == (0, 0)
+    assert results(put([license_item(1)])) == [("1", 201, "Created")]  # recovered
+
+
+def test_held_lock_is_503_within_the_lock_timeout_then_recovers(
+    put: Any, session_for: Any, app: Any, client: Any
+) -> None:
+    with app.app_context():
+        url = engine_for("main").url.render_as_string(hide_password=False)
+    with held_write_lock(url):
+        started = time.monotonic()
+        response = put([license_item(1)], **{"Idempotency-Key": "locked-1"})
+        elapsed = time.monotonic() - started
+        started = time.monotonic()
+        health = client.get("/healthz")
+        health_elapsed = time.monotonic() - started
+    check_unavailable(response)
+    assert 0.9 < elapsed < 3
+    assert health.status_code == 503
+    state = health.get_json()["data"]["databases"]["main"]
+    assert state in {"OperationalError: unavailable", "LockNotAvailable: unavailable"}
+    assert health_elapsed < 1
+    assert license_count(session_for) == (0, 0)
+    assert results(put([license_item(1)], **{"Idempotency-Key": "locked-1"})) == [
+        ("1", 201, "Created")
+    ]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_read_only_sqlite_is_503_and_recovers_without_restart(
+    put: Any, session_for: Any, app: Any, client: Any, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite file fault")
+    with app.app_context():
+        path = sqlite_file(str(engine_for("main").url))
+        engine_for("main").dispose()  # the next connections are opened while read-only
+    assert path is not None
+    with immutable_file(path):
+        with pytest.raises(OperationalError, match="readonly"), app.app_context():
+            engine_for("main").connect()
+        check_unavailable(put([license_item(1), license_item(2)]))
+        check_unavailable(put([license_item(1)], **{"Idempotency-Key": "ro-1"}))
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.get_json()["data"]["databases"]["main"] == "OperationalError: unavailable"
+    assert license_count(session_for) == (0, 0)
+    assert results(put([license_item(1)], **{"Idempotency-Key": "ro-1"})) == [("1", 201, "Created")]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_sqlite_cannot_open_is_503_and_recovers(
+    app_config: dict[str, Any], tmp_path: Path, backend: str, database_urls: dict[str, str]
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite file fault")
+    target = tmp_path / "later" / "main.db"
+    application = create_app(app_config | {"DATABASES": {"main": f"sqlite:///{target}"}})
+    client = application.test_client()
+    try:
+        check_unavailable(
+            client.get("/provider-credentialing/1/licenses", headers=unchecked_api_headers())
+        )
+        assert client.get("/healthz").status_code == 503
+        target.parent.mkdir()
+        source = sqlite_file(database_urls["main"])
+        assert source is not None
+        target.write_bytes(Path(source).read_bytes())
+        assert client.get("/healthz").status_code == 200
+    finally:
+        dispose_engines(application)
+
+
+def test_timeouts_are_set_on_every_postgresql_connection(app: Any, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    with app.app_context(), engine_for("main").connect() as connection:
+        settings = {
+            name: connection.execute(text(f"SHOW {name}")).scalar()
+            for name in (
+                "statement_timeout",
+                "lock_timeout",
+                "idle_in_transaction_session_timeout",
+                "search_path",
+            )
+        }
+        client = connection.connection.driver_connection.info.get_parameters()
+    assert settings["statement_timeout"] == "1s"
+    assert settings["lock_timeout"] == "1s"
+    assert settings["idle_in_transaction_session_timeout"] == "10s"
+    assert settings["search_path"] == "credgrid_test_main"  # the URL's own options are kept
+    assert client["keepalives"] == "1" and client["keepalives_idle"] == "30"
+
+
+def test_sqlite_busy_timeout_is_configurable(app: Any, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite settings")
+    with app.app_context(), engine_for("main").connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1000
+
+
+def test_teardown_never_raises(app: Any) -> None:
+    class DeadSession:
+        invalidated = False
+
+        def close(self) -> None:
+            raise ConnectionResetError("the connection is gone")
+
+        def invalidate(self) -> None:
+            self.invalidated = True
+
+    dead = DeadSession()
+    with app.test_request_context("/"):
+        from flask import g
+
+        g.db_sessions = {"main": dead}
+        close_request_sessions()
+    assert dead.invalidated
+
+
+def test_unexpected_errors_log_one_traceback_per_class_per_minute(
+    app: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracebacks.reset()
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise KeyError("boom")
+
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR, logger="credgrid.errors"):
+        for _ in range(5):
+            assert client.get("/boom").status_code == 500
+    lines = [r for r in caplog.records if r.name == "credgrid.errors"]
+    assert len(lines) == 5
+    assert sum(r.exc_info is not None for r in lines) == 1
+    monkeypatch.setattr(tracebacks, "interval", 0.0)  # a minute later
+    with caplog.at_level(logging.ERROR, logger="credgrid.errors"):
+        client.get("/boom")
+    assert caplog.records[-1].exc_info is not None
+
+
+def test_concurrent_requests_during_a_held_lock_all_answer_503(
+    put: Any, app: Any, session_for: Any
+) -> None:
+    """Several requests stuck behind one lock each end at the timeout (no pile-up)."""
+    with app.app_context():
+        url = engine_for("main").url.render_as_string(hide_password=False)
+    answers: list[int] = []
+    with held_write_lock(url):
+        threads = [
+            threading.Thread(target=lambda: answers.append(put([license_item(1)]).status_code))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert answers == [503, 503]
+    assert license_count(session_for) == (0, 0)
