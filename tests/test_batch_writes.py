@@ -249,29 +249,6 @@ def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for:
     assert history(session_for, 10) == []
 
 
-def test_the_cycle_collector_is_paused_only_during_a_batch(upsert: Any, session_for: Any):
-    import gc
-
-    from app.batch.outcome import ParentNotFound
-
-    seen: list[bool] = []
-    original = gc.isenabled()
-    try:
-        gc.enable()
-        upsert([doctor_license(1, state="NY")])
-        assert gc.isenabled()
-        with session_for() as session, pytest.raises(ParentNotFound):
-            upsert_licenses(session, 999, [doctor_license(2)], actor="a", activity_id="x")
-        assert gc.isenabled()
-        gc.disable()
-        upsert([doctor_license(3)])
-        seen.append(gc.isenabled())
-    finally:
-        if original:
-            gc.enable()
-    assert seen == [False]
-
-
 def test_text_and_instants_round_trip_exactly(upsert: Any, session_for: Any):
     name = 'Médecin "généraliste" \\ 東京 \U0001f3e5 ' + "x" * 400
     upsert([doctor_license(10, license_Name=name, effective_Date="2024-01-01T00:00:59.999Z")])
