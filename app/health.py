@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.api.envelope import json_response
+from app.api.rate_limit import rate_limit_storage_state
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -30,4 +31,7 @@ def healthz() -> Response:
             results[name] = f"{type(cause).__name__}: unavailable"
             current_app.logger.warning("healthz: database %s failed: %s", name, exc)
     status = 200 if all(v == "ok" for v in results.values()) else 503
-    return json_response({"databases": results}, status=status)
+    # The rate-limit storage is reported, not required: without it the service still answers,
+    # counting per process (app/api/rate_limit.py), so it never makes /healthz 503.
+    storage = rate_limit_storage_state(current_app)
+    return json_response({"databases": results, "rateLimitStorage": storage}, status=status)
