@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from limits.storage import MemoryStorage, Storage, storage_from_string
 
-from app.auth.log_limit import OncePerMinute
+from app.auth.log_limit import INTERVAL_SECONDS
 
 DEFAULT_STORAGE_URI = "memory://"
 RETRY_SECONDS = 30.0
@@ -28,7 +28,6 @@ RETRY_SECONDS = 30.0
 REDIS_TIMEOUT_SECONDS = 0.5
 
 log = logging.getLogger("credgrid.shared_storage")
-log.addFilter(OncePerMinute())
 
 T = TypeVar("T")
 
@@ -55,6 +54,7 @@ class SharedCounters:
         self._fallback = MemoryStorage()
         self._clock = clock
         self._dead_until = 0.0
+        self._logged_at: float | None = None
 
     def incr(self, key: str, expiry_seconds: int) -> int:
         return self._call(lambda storage: storage.incr(self._key(key), expiry_seconds))
@@ -95,7 +95,11 @@ class SharedCounters:
             try:
                 return operation(self._shared)
             except Exception as exc:  # any storage failure: count in memory for now
-                self._dead_until = self._clock() + RETRY_SECONDS
+                now = self._clock()
+                self._dead_until = now + RETRY_SECONDS
+                if self._logged_at is not None and now - self._logged_at < INTERVAL_SECONDS:
+                    return operation(self._fallback)
+                self._logged_at = now
                 log.warning(
                     "Shared storage %s unreachable (%s: %s); counting in this process's "
                     "memory until it answers again.",
