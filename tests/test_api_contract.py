@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.auth.tokens import mint_token
+from app.auth.tokens import mint_token_for
 from app.demo.seed import seed_demo_data
 
 CHECKS = [
@@ -55,7 +55,8 @@ def api(
         seed_demo_data(session, providers=2)
     username = make_user("contract", PASSWORD)
     key = make_api_key()
-    token = mint_token(app.config["SECRET_KEY"], username, "main", 3600, "id")
+    with session_for() as session:
+        token = mint_token_for(session, app.config["SECRET_KEY"], username, "main", 3600, "id")
     basic = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
     common = {"vbasoftware-database": "main", "x-api-key": key}
     headers = {
