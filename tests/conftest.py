@@ -120,6 +120,20 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
+def fresh_app(app_config: dict[str, Any]) -> Iterator[Callable[..., Any]]:
+    """``fresh_app(SETTING=value)``: another app on the test databases, disposed afterwards."""
+    made: list[Any] = []
+
+    def _make(**overrides: Any) -> Any:
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield _make
+    for application in made:
+        dispose_engines(application)
+
+
+@pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
 

@@ -200,14 +200,13 @@ def test_one_address_spraying_accounts_is_slowed_after_its_free_failures(
 
 @pytest.mark.parametrize("path", ["/user-authentication", "/ui/login"])
 def test_login_routes_are_rate_limited_per_address_before_hashing(
-    app_config: dict[str, Any], path: str, monkeypatch: pytest.MonkeyPatch
+    fresh_app: Any, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app import create_app
     from app.auth import users
 
     hashed: list[str] = []
     monkeypatch.setattr(users, "verify_password", lambda h, p: hashed.append(p) or False)
-    app = create_app({**app_config, "LOGIN_RATE_LIMIT": "2 per minute"})
+    app = fresh_app(LOGIN_RATE_LIMIT="2 per minute")
     client = app.test_client()
     statuses = [
         client.post(

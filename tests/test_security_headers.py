@@ -37,8 +37,8 @@ def test_hsts_over_https(client: Any) -> None:
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_hsts_and_secure_cookie_when_forced(app_config: dict[str, Any], make_user: Any) -> None:
-    app = create_app({**app_config, "SESSION_COOKIE_SECURE": True})
+def test_hsts_and_secure_cookie_when_forced(fresh_app: Any, make_user: Any) -> None:
+    app = fresh_app(SESSION_COOKIE_SECURE=True)
     make_user("alice", PASSWORD)
     response = app.test_client().post(
         "/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"}
@@ -69,10 +69,8 @@ def test_forwarded_headers_are_ignored_without_trusted_proxies(client: Any) -> N
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_one_trusted_proxy_gives_the_client_address_and_scheme(
-    app_config: dict[str, Any], make_user: Any
-) -> None:
-    app = create_app({**app_config, "TRUSTED_PROXIES": 1})
+def test_one_trusted_proxy_gives_the_client_address_and_scheme(fresh_app: Any) -> None:
+    app = fresh_app(TRUSTED_PROXIES=1)
     seen: list[str] = []
 
     @app.get("/whoami")

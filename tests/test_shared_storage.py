@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from app import create_app
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import SharedCounters
 from app.auth.throttle import EXTENSION_KEY, Attempt
-from tests.helpers import BATCH_URL, dispose_engines
+from tests.helpers import BATCH_URL
 from tests.redis_support import REDIS_URL, redis_available, redis_prefix
 
 needs_redis = pytest.mark.skipif(not redis_available(), reason="Redis is not running")
@@ -32,16 +31,10 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def unreachable_app(app_config: dict[str, Any]) -> Iterator[Any]:
-    application = create_app(
-        {
-            **app_config,
-            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{closed_port()}/0",
-            "RATE_LIMIT": "2 per minute",
-        }
+def unreachable_app(fresh_app: Any) -> Any:
+    return fresh_app(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0", RATE_LIMIT="2 per minute"
     )
-    yield application
-    dispose_engines(application)
 
 
 def test_unreachable_storage_still_starts_and_answers(
@@ -100,19 +93,15 @@ def test_log_filter_lets_a_message_through_once_a_minute() -> None:
 
 
 @pytest.fixture
-def redis_nodes(app_config: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+def redis_nodes(fresh_app: Any) -> Iterator[tuple[Any, Any]]:
     """Two app instances ("nodes") on the same databases and the same Redis key space."""
     with redis_prefix() as prefix:
         config = {
-            **app_config,
             "RATELIMIT_STORAGE_URI": REDIS_URL,
             "RATELIMIT_KEY_PREFIX": prefix,
             "RATE_LIMIT": "3 per minute",
         }
-        first, second = create_app(config), create_app(config)
-        yield first, second
-        dispose_engines(first)
-        dispose_engines(second)
+        yield fresh_app(**config), fresh_app(**config)
 
 
 def basic(username: str, password: str) -> str:
