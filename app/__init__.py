@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.extensions import csrf, db
     from app.health import bp as health_bp
+    from app.security_headers import register_security_headers
     from app.tenancy import close_request_sessions, configure_engines, watch_sqlite_files
     from app.ui import register_ui
 
@@ -33,6 +35,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     load_config(app, test_config)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Client address, scheme and host from that many X-Forwarded-* hops, no more.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     configure_engines(app)
 
     db.init_app(app)
@@ -43,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_activity_tracking(app)
     register_rate_limit(app)
     register_error_handlers(app)
+    register_security_headers(app)
     app.register_blueprint(health_bp)
     app.url_map.converters["int32"] = Int32Converter  # VBAPI keys, in API and UI routes
     register_api(app)

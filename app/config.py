@@ -42,18 +42,31 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SQLITE_CHECKPOINT_INTERVAL": 0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Login routes (UI and API): attempts per client address, before any password hashing.
+        "LOGIN_RATE_LIMIT": "30 per minute",
+        # Rate limits and login throttles: memory:// per process; redis://host:port shared.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (ProxyFix).
+        "TRUSTED_PROXIES": 0,
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
         "GRID_BLANK_ROWS": 5,
         # A grid Save posts ~13 fields a row: allow a few thousand rows, not Werkzeug's 500 kB.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
-        # Staff UI: failed logins back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
+        # Failed logins (UI and API) back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
         # failure up to the maximum; failures older than the window are forgotten.
         "LOGIN_FAILURE_MAX_DELAY_SECONDS": 30,
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
+        # Failures one client address may make before its own back-off starts.
+        "LOGIN_ADDRESS_FREE_FAILURES": 5,
+        # /ui form bodies (half the API's MAX_CONTENT_LENGTH): a full grid Save of
+        # BATCH_MAX_ITEMS rows (~800 bytes each) fits; anything bigger is 413.
+        "UI_MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "UI_PAGE_SIZE": 25,
-        # A UI session lasts 12 h after the last request; its CSRF token as long as the session
-        # (Flask-WTF's default of 1 h would make a Save after a long edit fail and lose input).
+        # A UI session lasts 12 h from login, however active (app/ui/login.py checks the
+        # login time; the cookie is not re-sent on every request); its CSRF token as long as
+        # the session (Flask-WTF's default of 1 h would make a Save after a long edit fail).
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         # Faults (docs/operations.md): every wait on the database ends well before gunicorn's
         # 30 s worker timeout, and the answer is then a 503 with this Retry-After.
@@ -125,6 +138,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "SQLITE_BUSY_TIMEOUT_SECONDS",
         "DATABASE_RETRY_AFTER_SECONDS",
         "IDEMPOTENCY_LEASE_SECONDS",
+        "UI_MAX_CONTENT_LENGTH",
     ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -147,6 +161,20 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"FLASK_RATE_LIMIT must be a rate such as '25 per second', got "
             f"{config.get('RATE_LIMIT')!r}."
+        ) from None
+    proxies = config.get("TRUSTED_PROXIES")
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
+        raise ConfigError(
+            f"FLASK_TRUSTED_PROXIES must be the number of reverse proxies in front of the app "
+            f"(0 to 10), got {proxies!r}."
+        )
+    try:
+        if not parse_many(str(config.get("LOGIN_RATE_LIMIT"))):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"FLASK_LOGIN_RATE_LIMIT must be a rate such as '30 per minute', got "
+            f"{config.get('LOGIN_RATE_LIMIT')!r}."
         ) from None
     if len(str(config["SECRET_KEY"])) < 32:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app.api.envelope import json_response
+from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
 from app.tenancy import engine_for
 
@@ -52,7 +53,10 @@ def healthz() -> Response:
             results[name] = f"{type(cause).__name__}: unavailable"
             current_app.logger.warning("healthz: database %s failed: %s", name, type(cause))
     status = 200 if all(v == OK for v in results.values()) else 503
-    return json_response({"databases": results}, status=status)
+    # The rate-limit storage is reported, not required: without it the service still answers,
+    # counting per process (app/api/rate_limit.py), so it never makes /healthz 503.
+    storage = rate_limit_storage_state(current_app)
+    return json_response({"databases": results, "rateLimitStorage": storage}, status=status)
 
 
 def probe_database(engine: Engine) -> str:

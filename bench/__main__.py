@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import create_app
     from app.auth.keys import issue_api_key
-    from app.auth.tokens import mint_token
+    from app.auth.tokens import mint_token_for
     from app.auth.users import create_user
     from app.extensions import db
     from app.tenancy import session_scope
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 create_user(session, USERNAME, PASSWORD)
                 key = issue_api_key(session, "bench")
                 session.commit()
-            token = mint_token(secret, USERNAME, database.name, 3600, "id")
+                token = mint_token_for(session, secret, USERNAME, database.name, 3600, "id")
             headers[database.name] = {"x-api-key": key, "Authorization": f"Bearer {token}"}
 
     repeats = {n: max(3, r // 4) for n, r in inprocess.REPEATS.items()} if args.quick else None

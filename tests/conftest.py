@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.auth.keys import issue_api_key
-from app.auth.tokens import mint_token
+from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
 from app.credentials.models import ProviderCred
 from app.errors import tracebacks
@@ -119,6 +119,7 @@ def app_config(database_urls: dict[str, str]) -> dict[str, Any]:
         "LOGIN_FAILURE_DELAY_SECONDS": 0,
         # Tests fire requests faster than any real client; tests/test_rate_limit.py sets its own.
         "RATE_LIMIT": "100000 per second",
+        "LOGIN_RATE_LIMIT": "100000 per second",
     }
 
 
@@ -127,6 +128,20 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
     application = create_app(app_config)
     yield application
     dispose_engines(application)
+
+
+@pytest.fixture
+def fresh_app(app_config: dict[str, Any]) -> Iterator[Callable[..., Any]]:
+    """``fresh_app(SETTING=value)``: another app on the test databases, disposed afterwards."""
+    made: list[Any] = []
+
+    def _make(**overrides: Any) -> Any:
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield _make
+    for application in made:
+        dispose_engines(application)
 
 
 @pytest.fixture
@@ -211,7 +226,10 @@ def make_api_key(session_for: Callable[..., Any]) -> Callable[..., str]:
 
 @pytest.fixture
 def auth_headers(
-    app: Any, make_user: Callable[..., str], make_api_key: Callable[..., str]
+    app: Any,
+    make_user: Callable[..., str],
+    make_api_key: Callable[..., str],
+    session_for: Callable[..., Any],
 ) -> Callable[..., dict[str, str]]:
     """Headers of an authenticated API client: database, API key and bearer token."""
     made: dict[tuple[str, str], dict[str, str]] = {}
@@ -219,7 +237,8 @@ def auth_headers(
     def _headers(database: str = "main", role: str = "editor") -> dict[str, str]:
         if (database, role) not in made:
             username = make_user(f"{role[:10]}-{database[:8]}", role=role, database=database)
-            token = mint_token(TEST_SECRET, username, database, 3600, "id")
+            with session_for(database) as session:
+                token = mint_token_for(session, TEST_SECRET, username, database, 3600, "id")
             made[(database, role)] = {
                 "vbasoftware-database": database,
                 "x-api-key": make_api_key(database),

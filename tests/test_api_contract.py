@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.audit import utcnow
-from app.auth.tokens import mint_token
+from app.auth.tokens import mint_token_for
 from app.demo.seed import seed_demo_data
 from app.monitoring.service import record_run
 
@@ -60,7 +60,8 @@ def api(
         record_run(session, now=utcnow(), ran_by="contract", psv_window_days=120)
     username = make_user("contract", PASSWORD)
     key = make_api_key()
-    token = mint_token(app.config["SECRET_KEY"], username, "main", 3600, "id")
+    with session_for() as session:
+        token = mint_token_for(session, app.config["SECRET_KEY"], username, "main", 3600, "id")
     basic = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
     common = {"vbasoftware-database": "main", "x-api-key": key}
     headers = {

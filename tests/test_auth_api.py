@@ -116,7 +116,9 @@ def test_refresh_gives_new_tokens_once(client: Any, login: Any) -> None:
     assert jwt.decode(fresh["idToken"], TEST_SECRET, algorithms=["HS256"])["sub"] == "alice"
     replay = client.post("/user-refresh-tokens", headers=headers)
     assert replay.status_code == 401
-    assert replay.get_json()["error"]["detail"] == "The refresh token is invalid or expired."
+    assert replay.get_json()["error"]["detail"] == (
+        "The refresh token was already used; all tokens of this user are revoked."
+    )
 
 
 def test_refresh_rejects_foreign_tokens(client: Any, login: Any) -> None:

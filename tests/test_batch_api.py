@@ -8,6 +8,7 @@ import pytest
 
 from app.auth.keys import revoke_api_key
 from app.auth.tokens import mint_token
+from app.auth.users import create_user
 from tests.conftest import TEST_SECRET
 from tests.factories import bare_license_item
 
@@ -102,12 +103,18 @@ def test_revoked_keys_unknown_users_and_viewers_cannot_write(
     revoked = client.put(PATH, json=[bare_license_item(1)], headers={**headers, "x-api-key": key})
     assert revoked.status_code == 401
 
-    ghost = mint_token(TEST_SECRET, "ghost", "main", 3600, "id")
+    with session_for() as session:
+        ghost_user = create_user(session, "ghost", "ghost password")
+        ghost = mint_token(TEST_SECRET, ghost_user, "main", 3600, "id")
+        session.delete(ghost_user)
+        session.commit()
     response = client.put(
         PATH, json=[bare_license_item(1)], headers={**headers, "Authorization": f"Bearer {ghost}"}
     )
     assert response.status_code == 401
-    assert response.get_json()["error"]["detail"] == "The token's user no longer exists."
+    assert response.get_json()["error"]["detail"] == (
+        "The token has been revoked (its user was deleted, disabled or changed)."
+    )
 
     viewer = client.put(PATH, json=[bare_license_item(1)], headers=auth_headers(role="viewer"))
     assert viewer.status_code == 403

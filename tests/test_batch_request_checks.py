@@ -164,7 +164,11 @@ def test_token_of_deleted_user_is_401(
     with session_for() as session:
         session.execute(delete(StaffUser))
         session.commit()
-    assert_problem(put(client, headers, []), 401, "The token's user no longer exists.")
+    assert_problem(
+        put(client, headers, []),
+        401,
+        "The token has been revoked (its user was deleted, disabled or changed).",
+    )
 
 
 def test_viewer_cannot_write(client: Any, auth_headers: Any, make_cred: Any) -> None:

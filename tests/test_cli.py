@@ -16,6 +16,7 @@ import pytest
 from foundation_support import empty_database, watch_filesystem
 from sqlalchemy import func, inspect, select
 
+from app import cli
 from app.audit import utcnow
 from app.auth.models import ApiKey, StaffUser
 from app.credentials.models import ProviderCred
@@ -397,8 +398,9 @@ def test_create_user_viewer_role(runner: Any, session_for: Callable[..., Any]) -
 
 
 def test_create_user_prompts_for_the_password(
-    runner: Any, client: Any, make_api_key: Callable[..., str]
+    runner: Any, client: Any, make_api_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
     result = invoke(
         runner,
         "create-user",

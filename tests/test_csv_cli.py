@@ -7,9 +7,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
-from app.licenses.csv_io import CSV_COLUMNS
+from app.licenses.csv_io import CSV_COLUMNS, escape_formula, unescape_formula
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import upsert_licenses
 from tests.factories import license_item
@@ -133,3 +134,71 @@ def test_import_analyses_what_it_loaded(
         after = analysed_at(session)
     assert after is not None
     assert before is None or after > before
+
+
+#: Stored names (the service trims whitespace, so tab and CR starts are tested on their own).
+FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "'=already", "'plain"]
+
+
+def seed_formulas(session_for: Any, make_cred: Any) -> None:
+    make_cred(1)
+    with session_for() as session:
+        outcomes = upsert_licenses(
+            session,
+            1,
+            [license_item(i + 1, license_Name=name) for i, name in enumerate(FORMULAS)],
+            actor="tester",
+            activity_id="t",
+        )
+    assert all(o.status < 300 for o in outcomes), [o.body for o in outcomes]
+
+
+def exported_names(runner: Any, *options: str) -> list[str]:
+    result = runner.invoke(args=["export-licenses", *options])
+    assert result.exit_code == 0, result.output
+    body = result.stdout
+    return [r["license_Name"] for r in csv.DictReader(io.StringIO(body))]
+
+
+def test_export_defuses_spreadsheet_formulas(runner: Any, session_for: Any, make_cred: Any) -> None:
+    seed_formulas(session_for, make_cred)
+    names = exported_names(runner)
+    assert names == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+2",
+        "'-3",
+        "'@SUM(A1)",
+        "''=already",
+        "'plain",
+    ]
+    assert exported_names(runner, "--raw") == FORMULAS
+
+
+def test_an_escaped_export_re_imports_unchanged(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    seed_formulas(session_for, make_cred)
+    exported = tmp_path / "out.csv"
+    runner.invoke(args=["export-licenses", "-o", str(exported)])
+    with session_for() as session:
+        session.execute(ProviderCredLicense.__table__.update().values(license_name="changed"))
+        session.commit()
+    result = runner.invoke(args=["import-licenses", str(exported)])
+    assert result.exit_code == 0, result.output
+    with session_for() as session:
+        stored = session.scalars(
+            select(ProviderCredLicense.license_name).order_by(
+                ProviderCredLicense.provider_cred_license_key
+            )
+        ).all()
+    assert stored == FORMULAS
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [("\tx", "'\tx"), ("\rx", "'\rx"), ("x=1", "x=1"), ("", ""), (None, None), (-3, -3)],
+)
+def test_escape_formula_cells(value: Any, escaped: Any) -> None:
+    assert escape_formula(value) == escaped
+    if isinstance(value, str):
+        assert unescape_formula(escape_formula(value)) == value

@@ -42,7 +42,7 @@ def test_healthz_all_ok(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     body = check_envelope(response)
-    assert body["data"] == {"databases": {"main": "ok", "other": "ok"}}
+    assert body["data"] == {"databases": {"main": "ok", "other": "ok"}, "rateLimitStorage": "ok"}
     assert body["error"] is None
 
 
@@ -51,7 +51,7 @@ def test_healthz_needs_no_auth_and_ignores_the_database_header(client: Any) -> N
         "/healthz", headers={"vbasoftware-database": "nope", "x-api-key": "wrong"}
     )
     assert response.status_code == 200
-    assert response.get_json()["data"] == {"databases": {"main": "ok", "other": "ok"}}
+    assert response.get_json()["data"]["databases"] == {"main": "ok", "other": "ok"}
 
 
 def test_healthz_activity_id_is_new_per_request(client: Any) -> None:
@@ -70,8 +70,10 @@ def test_healthz_503_when_a_sqlite_database_is_unreachable(
         dispose_engines(application)
     assert response.status_code == 503
     body = check_envelope(response)
-    assert body["data"] == {
-        "databases": {"main": "ok", "other": "ok", "broken": "OperationalError: unavailable"}
+    assert body["data"]["databases"] == {
+        "main": "ok",
+        "other": "ok",
+        "broken": "OperationalError: unavailable",
     }
     text = response.get_data(as_text=True)
     assert "no-such-directory" not in text

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.audit import utcnow
-from app.auth.tokens import mint_token
+from app.auth.tokens import mint_token_for
 from app.history.models import LicenseChange
 from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
@@ -163,7 +163,8 @@ def test_keys_are_per_api_key(put_batch: Any, make_api_key: Any) -> None:
 def test_keys_are_per_user_of_an_api_key(put_batch: Any, make_user: Any, session_for: Any) -> None:
     put_batch([license_item(1)])
     other_user = make_user("bob")
-    token = mint_token(TEST_SECRET, other_user, "main", 3600, "id")
+    with session_for() as session:
+        token = mint_token_for(session, TEST_SECRET, other_user, "main", 3600, "id")
     response = put_batch([license_item(1)], Authorization=f"Bearer {token}")
     assert results(response) == [("1", 200, "Updated")]
     assert "Idempotent-Replayed" not in response.headers

@@ -678,3 +678,42 @@ def test_0006_keeps_idempotency_records_and_downgrades(empty_engine: Engine) -> 
             text("SELECT idempotency_key, status FROM idempotency_record ORDER BY id")
         ).all()
     assert [tuple(k) for k in keys] == [("done", 207), ("stuck", None)]
+
+
+def test_0005_gives_every_user_stamps_and_binds_refresh_tokens(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0002")
+    with empty_engine.begin() as connection:
+        for user_id, name in ((1, "ann"), (2, "bob")):
+            connection.execute(
+                text(
+                    "INSERT INTO staff_user (id, username, password_hash, role, created_at) "
+                    "VALUES (:id, :name, 'hash', 'editor', :at)"
+                ),
+                {"id": user_id, "name": name, "at": datetime(2024, 1, 1)},
+            )
+        for token_id, name in ((1, "ann"), (2, "gone")):
+            connection.execute(
+                text(
+                    "INSERT INTO refresh_token (id, token_hash, username, expires_at, created_at) "
+                    "VALUES (:id, :hash, :name, :at, :at)"
+                ),
+                {"id": token_id, "hash": f"h{token_id}", "name": name, "at": datetime(2030, 1, 1)},
+            )
+    migrate_to(empty_engine, "0005")
+    with empty_engine.connect() as connection:
+        users = connection.execute(
+            text("SELECT id, session_stamp, token_stamp, disabled FROM staff_user ORDER BY id")
+        ).all()
+        tokens = connection.execute(
+            text("SELECT id, user_id, token_stamp, family FROM refresh_token ORDER BY id")
+        ).all()
+    stamps = [u.session_stamp for u in users] + [u.token_stamp for u in users]
+    assert len(set(stamps)) == 4 and all(len(s) == 32 for s in stamps)
+    assert [bool(u.disabled) for u in users] == [False, False]
+    assert (tokens[0].user_id, tokens[0].token_stamp) == (1, users[0].token_stamp)
+    assert (tokens[1].user_id, tokens[1].token_stamp) == (None, None)  # its user is gone
+    assert tokens[0].family and tokens[1].family
+    migrate_to(empty_engine, "0002", "downgrade")
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM staff_user")).scalar() == 2
+        assert connection.execute(text("SELECT count(*) FROM refresh_token")).scalar() == 2

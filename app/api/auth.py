@@ -4,43 +4,66 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError, json_response
+from app.api.rate_limit import login_rate_limit
 from app.api.requests import api_database, api_key_id, db_session
+from app.auth.login_check import check_login
+from app.auth.models import StaffUser
+from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.tokens import (
     InvalidToken,
+    RefreshTokenReused,
     authentication_result,
     redeem_refresh_token,
     verify_token,
 )
-from app.auth.users import authenticate as check_password
 from app.tenancy import begin_write
 
 bp = Blueprint("auth_api", __name__)
+log = logging.getLogger("credgrid.login")
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="credgrid"'}
 
 
 @bp.post("/user-authentication")
+@login_rate_limit
 def user_authentication() -> Response:
-    """Basic credentials + API key → ``authenticationResult`` (the body, if any, is ignored)."""
+    """Basic credentials + API key → ``authenticationResult`` (the body, if any, is ignored).
+
+    The same throttle as the UI login (per account and per address), before any hashing.
+    """
     database = api_database()
     session = db_session()
     api_key_id(session)
     username, password = _basic_credentials()
-    user = check_password(session, username, password)
-    if user is None:
+    throttle = current_app.extensions[EXTENSION_KEY]
+    attempt = Attempt(database, username, request.remote_addr or "unknown")
+    checked = check_login(session, throttle, attempt, password, via="api")
+    if checked.retry_after:
+        raise ApiError(
+            429,
+            f"Too many failed logins. Try again in {checked.retry_after} seconds.",
+            headers={"Retry-After": str(checked.retry_after)},
+        )
+    if checked.user is None:
         raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
-    username = user.username
+    user_id = checked.user.id
     _start_writing(session)
-    result = _issue(session, username, database)
+    user = session.get(StaffUser, user_id)
+    if user is None or user.disabled:  # deleted or disabled since the check
+        raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
+    result = _issue(session, user, database)
     return json_response({"authenticationResult": result})
 
 
 @bp.post("/user-refresh-tokens")
+@login_rate_limit
 def user_refresh_tokens() -> Response:
     """``expired-id-token`` + ``refresh-token`` headers → a new ``authenticationResult``."""
     database = api_database()
@@ -55,10 +78,24 @@ def user_refresh_tokens() -> Response:
     except InvalidToken:
         raise ApiError(401, "The expired-id-token is not a token of this database.") from None
     _start_writing(session)
-    if not redeem_refresh_token(session, refresh, claims.username):
+    try:
+        redeemed = redeem_refresh_token(session, refresh, claims)
+    except RefreshTokenReused as reused:
         session.commit()
+        log.warning(
+            "refresh token reused: every token of user=%r database=%s revoked (client=%s)",
+            reused.username,
+            database,
+            request.remote_addr,
+        )
+        raise ApiError(
+            401, "The refresh token was already used; all tokens of this user are revoked."
+        ) from None
+    if redeemed is None:
+        session.rollback()
         raise ApiError(401, "The refresh token is invalid or expired.")
-    return json_response({"authenticationResult": _issue(session, claims.username, database)})
+    result = _issue(session, redeemed.user, database, family=redeemed.family)
+    return json_response({"authenticationResult": result})
 
 
 def _start_writing(session: Session) -> None:
@@ -72,15 +109,18 @@ def _start_writing(session: Session) -> None:
     begin_write(session)
 
 
-def _issue(session, username: str, database: str) -> dict:  # type: ignore[no-untyped-def]
+def _issue(
+    session: Session, user: StaffUser, database: str, family: str | None = None
+) -> dict[str, Any]:
     config = current_app.config
     result = authentication_result(
         session,
         config["SECRET_KEY"],
-        username,
+        user,
         database,
         config["TOKEN_TTL_SECONDS"],
         config["REFRESH_TOKEN_TTL_SECONDS"],
+        family=family,
     )
     session.commit()
     return result

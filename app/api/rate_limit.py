@@ -1,67 +1,57 @@
-"""Per-API-key rate limit on the API (SPEC section 7), through Flask-Limiter.
+"""Rate limits through Flask-Limiter, in the storage ``FLASK_RATELIMIT_STORAGE_URI`` names.
 
-Counters live in memory per worker by default (``credgrid-memory://``, below);
-``FLASK_RATELIMIT_STORAGE_URI`` (e.g. Redis) shares them between workers. The key is a hash of
-the API key, never the key itself.
+- Per API key on the API (SPEC section 7, ``FLASK_RATE_LIMIT``); the key is a hash of the API
+  key, never the key itself.
+- Per client address (as ``ProxyFix`` resolves it) on the login routes, UI and API
+  (``FLASK_LOGIN_RATE_LIMIT``), checked before any password is hashed.
+
+``memory://`` (limits' own storage, the default) counts per process; ``redis://host:port``
+shares the counters between workers and hosts, and the login throttle
+(``app.auth.throttle``) keeps its counters in the same storage. When Redis is unreachable
+Flask-Limiter's in-memory fallback counts per process until it answers again (the app keeps
+starting and answering; the storage's state is in ``/healthz``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import time
-from typing import Any
+import logging
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage
 
 from app.api.paths import is_api_path
 from app.api.requests import API_KEY_HEADER
+from app.auth.log_limit import OncePerMinute
+from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storage_options
+from app.auth.throttle import EXTENSION_KEY, LoginThrottle
 
 UNLIMITED_PATHS = ("/healthz", "/openapi.json")
-DEFAULT_STORAGE_URI = "credgrid-memory://"
+#: Where the app keeps its ``SharedCounters`` (``app.extensions``).
+COUNTERS_KEY = "credgrid.shared_counters"
 
 
-class SweptMemoryStorage(MemoryStorage):
-    """limits' in-memory counters, with expired keys swept inline at most once a second.
-
-    ``MemoryStorage`` sweeps from a ``threading.Timer`` that it starts again, 10 ms ahead,
-    on every hit that finds the previous one finished: under load, a new thread every few
-    requests (~5 % of a 5-item batch's CPU in the profile, with its GIL hand-offs). Counting is
-    unchanged: a counter past its expiry is dropped when it is next read, as in
-    ``MemoryStorage``; the sweep only frees the keys nobody reads again. Registered with limits
-    under the scheme ``credgrid-memory`` (the default ``RATELIMIT_STORAGE_URI``).
-    """
-
-    STORAGE_SCHEME = ["credgrid-memory"]
-    SWEEP_SECONDS = 1.0
-
-    def __init__(self, uri: str | None = None, **options: Any) -> None:
-        super().__init__(uri, **options)
-        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
-
-    # Overrides MemoryStorage's private hook (name-mangled): called on every hit.
-    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + self.SWEEP_SECONDS
-            # Another thread may read (and drop) an expired key mid-sweep: a KeyError then.
-            # The sweep is only housekeeping; the next one finishes it.
-            with contextlib.suppress(KeyError):
-                self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+def client_address() -> str:
+    return request.remote_addr or "unknown"
 
 
 def rate_limit_key() -> str:
     api_key = request.headers.get(API_KEY_HEADER)
     if api_key:
         return "key:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return "addr:" + (get_remote_address() or "unknown")
+    return "addr:" + client_address()
+
+
+def login_rate_key() -> str:
+    return "login-addr:" + client_address()
 
 
 def configured_limit() -> str:
     return current_app.config["RATE_LIMIT"]
+
+
+def configured_login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def exempt_from_limit() -> bool:
@@ -75,7 +65,26 @@ limiter = Limiter(
     headers_enabled=True,
 )
 
+#: Decorator of the login views: a per-address limit on attempts (POST only).
+login_rate_limit = limiter.limit(configured_login_limit, key_func=login_rate_key, methods=["POST"])
+
 
 def register_rate_limit(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_STORAGE_URI", DEFAULT_STORAGE_URI)
+    """The limiter and the login throttle, both on ``RATELIMIT_STORAGE_URI``."""
+    uri = app.config.setdefault("RATELIMIT_STORAGE_URI", DEFAULT_STORAGE_URI)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(uri))
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # A storage failure Flask-Limiter meets outside its fallback is logged, never a 500.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(f, OncePerMinute) for f in limiter_log.filters):
+        limiter_log.addFilter(OncePerMinute())
     limiter.init_app(app)
+    counters = SharedCounters(uri, prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid")
+    app.extensions[COUNTERS_KEY] = counters
+    app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(counters, app.config)
+
+
+def rate_limit_storage_state(app: Flask) -> str:
+    """``"ok"`` or why the shared storage is not answering (reported by ``/healthz``)."""
+    return app.extensions[COUNTERS_KEY].state()

@@ -32,13 +32,19 @@ JSON_TYPES = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+jso
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="credgrid"'}
 
 
-#: The API key's id and the token user's role, in one round trip. Built once: every API request
-#: authenticates, and building the statement per request was a visible part of a small batch.
+#: The API key's id and the token user's role, in one round trip: the user by id, enabled and
+#: with the stamp the token carries (a new stamp revokes every token of that user).
 _API_KEY_AND_ROLE = select(
     select(ApiKey.id)
     .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
     .scalar_subquery(),
-    select(StaffUser.role).where(StaffUser.username == bindparam("username")).scalar_subquery(),
+    select(StaffUser.role)
+    .where(
+        StaffUser.id == bindparam("user_id"),
+        StaffUser.token_stamp == bindparam("stamp"),
+        StaffUser.disabled.is_(False),
+    )
+    .scalar_subquery(),
 )
 
 
@@ -113,13 +119,20 @@ def authenticate() -> Principal:
     key_id, role = (
         db_session()
         .connection()  # a Core statement: no ORM entities to load
-        .execute(_API_KEY_AND_ROLE, {"key_hash": digest(key), "username": claims.username})
+        .execute(
+            _API_KEY_AND_ROLE,
+            {"key_hash": digest(key), "user_id": claims.user_id, "stamp": claims.stamp},
+        )
         .one()
     )
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")
     if role is None:
-        raise ApiError(401, "The token's user no longer exists.", headers=BEARER_CHALLENGE)
+        raise ApiError(
+            401,
+            "The token has been revoked (its user was deleted, disabled or changed).",
+            headers=BEARER_CHALLENGE,
+        )
     principal = Principal(claims.username, role, key_id, database)
     g.principal = principal
     return principal

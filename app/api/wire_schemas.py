@@ -75,3 +75,11 @@ class HealthSchema(Schema):
         required=True,
         metadata={"description": 'Database name → "ok" or what failed.'},
     )
+    rateLimitStorage = fields.String(
+        required=True,
+        metadata={
+            "description": 'The rate-limit and login-throttle storage: "ok", or why it is not '
+            "answering (limits then count per process; the service stays up, so this alone "
+            "never makes the status 503)."
+        },
+    )

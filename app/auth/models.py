@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Boolean, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import utcnow
 from app.extensions import db
 
 ROLES = ("editor", "viewer")
+#: Length of the random stamps below (hex of 16 random bytes).
+STAMP_LENGTH = 32
+
+
+def new_stamp() -> str:
+    """A random stamp: changing it ends what carried the old one, on every node at once."""
+    return secrets.token_hex(STAMP_LENGTH // 2)
 
 
 class StaffUser(db.Model):
@@ -21,6 +29,13 @@ class StaffUser(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default="editor")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: Carried by every UI session; a new stamp (logout, password, role, disable) ends them all.
+    session_stamp: Mapped[str] = mapped_column(String(STAMP_LENGTH), default=new_stamp)
+    #: Carried by every API token and stored with every refresh token; a new stamp revokes them.
+    #: Random rather than a counter, so a user re-created under the same name and even the same
+    #: id (SQLite reuses the highest deleted id) never revives the old user's tokens.
+    token_stamp: Mapped[str] = mapped_column(String(STAMP_LENGTH), default=new_stamp)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def can_write(self) -> bool:
@@ -40,7 +55,11 @@ class ApiKey(db.Model):
 
 
 class RefreshToken(db.Model):
-    """A refresh token; only its SHA-256 is stored."""
+    """A refresh token; only its SHA-256 is stored.
+
+    Redeeming one marks it used (``used_at``) and issues the next of the same ``family``; a
+    used token presented again means it was copied, so the user's tokens are all revoked.
+    """
 
     __tablename__ = "refresh_token"
 
@@ -49,3 +68,7 @@ class RefreshToken(db.Model):
     username: Mapped[str] = mapped_column(String(20), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    token_stamp: Mapped[str | None] = mapped_column(String(STAMP_LENGTH))
+    family: Mapped[str | None] = mapped_column(String(STAMP_LENGTH), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,21 +1,25 @@
-"""Signed HS256 JWTs (PyJWT) bound to a user and a database, and opaque refresh tokens."""
+"""Signed HS256 JWTs (PyJWT) bound to a user, its token stamp and a database; refresh tokens.
+
+A token names its user by id (``uid``) and carries the user's token stamp (``stp``) at issue.
+Every use checks both against the user's row in the database (``app.api.requests``), so
+deleting, disabling or re-creating a user, or changing the password or role (each a new
+stamp), revokes every token at once on every node. Nothing is cached in process memory.
+"""
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import utcnow
 from app.auth.keys import digest
-from app.auth.models import RefreshToken
+from app.auth.models import RefreshToken, StaffUser, new_stamp
 
 ALGORITHM = "HS256"
 ISSUER = "credgrid"
@@ -30,13 +34,17 @@ class InvalidToken(Exception):
 class TokenClaims:
     username: str
     database: str
+    user_id: int
+    stamp: str
 
 
-def mint_token(secret: str, username: str, database: str, ttl_seconds: int, use: str) -> str:
+def mint_token(secret: str, user: StaffUser, database: str, ttl_seconds: int, use: str) -> str:
     now = utcnow()
     claims = {
         "iss": ISSUER,
-        "sub": username,
+        "sub": user.username,
+        "uid": user.id,
+        "stp": user.token_stamp,
         "db": database,
         "token_use": use,
         "iat": now,
@@ -46,99 +54,114 @@ def mint_token(secret: str, username: str, database: str, ttl_seconds: int, use:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+def mint_token_for(
+    session: Session, secret: str, username: str, database: str, ttl_seconds: int, use: str
+) -> str:
+    """``mint_token`` for the user named ``username`` (for the CLI's demo and for tests)."""
+    user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+    return mint_token(secret, user, database, ttl_seconds, use)
+
+
 def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = True) -> TokenClaims:
     """Check signature, expiry, issuer and that the token belongs to ``database``.
 
-    A client sends the same token with every request until it expires, so a token that passed
-    is remembered (``_VERIFIED``) with its expiry: later requests skip the decoding and the
-    signature check, never the expiry check. Only tokens that passed are kept, so garbage
-    cannot fill the cache.
+    Whether its user still exists with the same stamp is the caller's check (one statement,
+    together with the API key).
     """
-    if verify_exp:
-        claims = _VERIFIED.get(secret, token, database)
-        if claims is not None:
-            return claims
     try:
         decoded: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss"], "verify_exp": verify_exp},
+            options={"require": ["exp", "sub", "iss", "uid", "stp"], "verify_exp": verify_exp},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
     if decoded.get("db") != database or decoded.get("token_use") not in TOKEN_USES:
         raise InvalidToken("token is not valid for this database")
-    if not isinstance(decoded["sub"], str):
+    subject, user_id, stamp = decoded["sub"], decoded["uid"], decoded["stp"]
+    if (
+        not isinstance(subject, str)
+        or not isinstance(user_id, int)
+        or isinstance(user_id, bool)
+        or not isinstance(stamp, str)
+    ):
         raise InvalidToken("bad subject")
-    claims = TokenClaims(username=decoded["sub"], database=database)
-    if verify_exp:
-        _VERIFIED.put(secret, token, database, claims, decoded["exp"])
-    return claims
-
-
-class _VerifiedTokens:
-    """A bounded map of verified tokens to their claims, valid until each token's ``exp``."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: dict[tuple[str, str, str], tuple[TokenClaims, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, secret: str, token: str, database: str) -> TokenClaims | None:
-        entry = self._entries.get((secret, token, database))
-        if entry is None:
-            return None
-        claims, expires = entry
-        # PyJWT's rule, without leeway: a token is expired once now >= exp.
-        return claims if time.time() < expires else None
-
-    def put(self, secret: str, token: str, database: str, claims: TokenClaims, exp: Any) -> None:
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            return
-        with self._lock:
-            while len(self._entries) >= self._size:
-                del self._entries[next(iter(self._entries))]  # the oldest first
-            self._entries[(secret, token, database)] = (claims, float(exp))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_VERIFIED = _VerifiedTokens(size=4096)
+    return TokenClaims(username=subject, database=database, user_id=user_id, stamp=stamp)
 
 
 def authentication_result(
-    session: Session, secret: str, username: str, database: str, ttl: int, refresh_ttl: int
+    session: Session,
+    secret: str,
+    user: StaffUser,
+    database: str,
+    ttl: int,
+    refresh_ttl: int,
+    family: str | None = None,
 ) -> dict[str, Any]:
-    """VBAPI's ``authenticationResult``; stores the refresh token's hash."""
+    """VBAPI's ``authenticationResult``; stores the refresh token's hash in ``family``."""
     refresh = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
             token_hash=digest(refresh),
-            username=username,
+            username=user.username,
+            user_id=user.id,
+            token_stamp=user.token_stamp,
+            family=family or new_stamp(),
             expires_at=utcnow() + timedelta(seconds=refresh_ttl),
         )
     )
     return {
-        "idToken": mint_token(secret, username, database, ttl, "id"),
-        "accessToken": mint_token(secret, username, database, ttl, "access"),
+        "idToken": mint_token(secret, user, database, ttl, "id"),
+        "accessToken": mint_token(secret, user, database, ttl, "access"),
         "refreshToken": refresh,
         "expiresIn": ttl,
         "tokenType": "Bearer",
     }
 
 
-def redeem_refresh_token(session: Session, token: str, username: str) -> bool:
-    """Consume a refresh token of ``username`` (single use); False if unknown or expired."""
-    row = session.scalar(
-        select(RefreshToken).where(
-            RefreshToken.token_hash == digest(token), RefreshToken.username == username
-        )
+@dataclass(frozen=True)
+class Redeemed:
+    """A refresh token that was good: its user and family, for the next token of the family."""
+
+    user: StaffUser
+    family: str
+
+
+class RefreshTokenReused(Exception):
+    """A refresh token was presented after it had been redeemed: it has been copied."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.username = username
+
+
+def redeem_refresh_token(session: Session, token: str, claims: TokenClaims) -> Redeemed | None:
+    """Consume a refresh token of the expired token's user (single use); ``None`` if not good.
+
+    A token redeemed before is a copy in someone's hands: the user's token stamp changes, which
+    revokes the whole family (and every other token of that user), the family's rows are
+    deleted and ``RefreshTokenReused`` is raised; the caller commits that and answers 401.
+    The used mark is a conditional UPDATE, so two nodes racing with one token cannot both win.
+    """
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    if row is None or row.user_id != claims.user_id:
+        return None
+    user = session.get(StaffUser, row.user_id)
+    if user is None or user.disabled or user.token_stamp != row.token_stamp:
+        return None
+    if row.used_at is not None:
+        user.token_stamp = new_stamp()
+        session.execute(delete(RefreshToken).where(RefreshToken.family == row.family))
+        raise RefreshTokenReused(user.username)
+    if row.expires_at <= utcnow():
+        return None
+    marked = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
     )
-    if row is None:
-        return False
-    session.execute(delete(RefreshToken).where(RefreshToken.id == row.id))
-    return row.expires_at > utcnow()
+    if marked.rowcount != 1:
+        return None
+    return Redeemed(user=user, family=row.family or new_stamp())

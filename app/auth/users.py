@@ -1,11 +1,18 @@
-"""Creating staff users and checking their credentials."""
+"""Staff users: creating them, checking their credentials, and administering them.
+
+Every change that must end what a user holds gives them a new stamp (``new_stamp``): a new
+session stamp ends their UI sessions, a new token stamp revokes their API and refresh tokens,
+on every node at once (the stamps are checked against the database on every request).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ROLES, StaffUser
+from app.auth.models import ROLES, RefreshToken, StaffUser, new_stamp
 from app.auth.passwords import hash_password, verify_password
 
 USERNAME_MAX_LENGTH = 20
@@ -16,6 +23,11 @@ class UserError(ValueError):
     pass
 
 
+def check_password_rules(password: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise UserError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters.")
+
+
 def create_user(session: Session, username: str, password: str, role: str = "editor") -> StaffUser:
     username = username.strip()
     if not 1 <= len(username) <= USERNAME_MAX_LENGTH:
@@ -24,17 +36,81 @@ def create_user(session: Session, username: str, password: str, role: str = "edi
         raise UserError("Username may not contain ':' (it separates Basic credentials).")
     if role not in ROLES:
         raise UserError(f"Role must be one of {', '.join(ROLES)}.")
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise UserError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters.")
+    check_password_rules(password)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise UserError(f"User {username!r} already exists.")
-    user = StaffUser(username=username, password_hash=hash_password(password), role=role)
+    user = StaffUser(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        session_stamp=new_stamp(),
+        token_stamp=new_stamp(),
+        disabled=False,
+    )
     session.add(user)
+    session.flush()
     return user
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
-    """The user if the password is right; ``None`` otherwise, in the same time either way."""
+    """The user if the password is right and the user is enabled; ``None`` otherwise.
+
+    A wrong password, a missing user and a disabled user take the same time.
+    """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(user.password_hash if user else None, password)
-    return user if ok else None
+    return user if ok and user is not None and not user.disabled else None
+
+
+def list_users(session: Session) -> Sequence[StaffUser]:
+    return session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
+
+
+def find_user(session: Session, username: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise UserError(f"No user {username!r} in this database.")
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every UI session of ``user`` (logout ends them all, not only this browser's)."""
+    user.session_stamp = new_stamp()
+
+
+def revoke_everything(user: StaffUser) -> None:
+    """End the user's UI sessions and revoke all their API and refresh tokens."""
+    user.session_stamp = new_stamp()
+    user.token_stamp = new_stamp()
+
+
+def set_role(session: Session, username: str, role: str) -> StaffUser:
+    if role not in ROLES:
+        raise UserError(f"Role must be one of {', '.join(ROLES)}.")
+    user = find_user(session, username)
+    user.role = role
+    revoke_everything(user)
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> StaffUser:
+    check_password_rules(password)
+    user = find_user(session, username)
+    user.password_hash = hash_password(password)
+    revoke_everything(user)
+    return user
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> StaffUser:
+    user = find_user(session, username)
+    user.disabled = disabled
+    if disabled:
+        revoke_everything(user)
+    return user
+
+
+def delete_user(session: Session, username: str) -> None:
+    """Delete the user and their refresh tokens (their access tokens die with the row)."""
+    user = find_user(session, username)
+    session.execute(delete(RefreshToken).where(RefreshToken.user_id == user.id))
+    session.delete(user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,25 @@ def selected_database(name: str | None) -> str:
         raise click.BadParameter(f"{name!r} is not a configured database.") from None
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def read_new_password() -> str:
+    """A new password: asked twice at a terminal, or read from standard input.
+
+    Piped input is one line (the password), or two equal lines (what a prompt would get).
+    """
+    if stdin_is_terminal():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        raise click.ClickException("No password on standard input.")
+    if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
+        raise click.ClickException("The two passwords on standard input differ.")
+    return lines[0]
+
+
 def migrated_database(name: str | None) -> str:
     """``selected_database``, refusing a database whose schema is not the current one."""
     name = selected_database(name)
@@ -62,13 +82,22 @@ def init_db_command(database: str | None) -> None:
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option(
+    "--password",
+    default=None,
+    help="Discouraged (visible in the process list): leave it out to be asked, or pipe the "
+    "password on standard input.",
+)
 @click.option("--role", type=click.Choice(ROLES), default="editor", show_default=True)
 @database_option
 @with_appcontext
-def create_user_command(username: str, password: str, role: str, database: str | None) -> None:
-    """Create a staff/API user."""
+def create_user_command(
+    username: str, password: str | None, role: str, database: str | None
+) -> None:
+    """Create a staff/API user (the password is asked twice, or read from standard input)."""
     name = migrated_database(database)
+    if password is None:
+        password = read_new_password()
     with session_scope(name) as session:
         try:
             create_user(session, username, password, role)
@@ -114,8 +143,10 @@ def register_cli(app: Flask) -> None:
     from app.cli.history import verify_history_command
     from app.cli.integrity import integrity_report_command
     from app.cli.monitoring import monitor_expirables_command
+    from app.cli.users import users_group
 
     for command in (
+        users_group,
         init_db_command,
         create_user_command,
         create_api_key_command,
@@ -175,15 +206,21 @@ def demo_command(base_url: str, database: str | None) -> None:
 
 @click.command("export-licenses")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Write cells as stored, without the ' that keeps a spreadsheet from running "
+    "=, +, -, @ cells as formulas.",
+)
 @database_option
 @with_appcontext
-def export_licenses_command(output: Any, database: str | None) -> None:
+def export_licenses_command(output: Any, raw: bool, database: str | None) -> None:
     """Write every license as CSV (header: the JSON field names) to stdout or FILE."""
     from app.licenses.csv_io import export_licenses
 
     name = migrated_database(database)
     with session_scope(name) as session:
-        count = export_licenses(session, output)
+        count = export_licenses(session, output, raw=raw)
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
 
 

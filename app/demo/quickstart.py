@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from app.audit import utcnow
 from app.auth.keys import issue_api_key
 from app.auth.models import StaffUser
-from app.auth.passwords import hash_password
-from app.auth.tokens import mint_token
-from app.auth.users import create_user
+from app.auth.tokens import mint_token_for
+from app.auth.users import create_user, set_password
 from app.demo.seed import FIRST_CRED_KEY
 
 DEMO_USER = "demo"
@@ -39,11 +38,11 @@ def prepare_demo_access(session: Session, secret: str, database: str, ttl: int) 
     if user is None:
         create_user(session, DEMO_USER, password, "editor")
     else:
-        user.password_hash = hash_password(password)
+        set_password(session, DEMO_USER, password)
     label = f"quickstart-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     api_key = issue_api_key(session, label)
     session.commit()
-    token = mint_token(secret, DEMO_USER, database, ttl, "id")
+    token = mint_token_for(session, secret, DEMO_USER, database, ttl, "id")
     return DemoAccess(DEMO_USER, password, api_key, token)
 
 

@@ -21,11 +21,42 @@ CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "entry_User", "update_Da
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
 _INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
 EXPORT_CHUNK = 1000
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: An escaped cell: quotes, then a formula start. Cells of that shape are escaped once more on
+#: export and lose one quote on import, so every value survives an export and re-import.
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 
 
-def export_licenses(session: Session, out: IO[str], *, statement: Select[Any] | None = None) -> int:
+def escape_formula(value: Any) -> Any:
+    """``value`` with a leading ``'`` if a spreadsheet would read it as a formula."""
+    if (
+        isinstance(value, str)
+        and value
+        and (value.startswith(FORMULA_STARTS) or _ESCAPED.match(value))
+    ):
+        return "'" + value
+    return value
+
+
+def unescape_formula(cell: str) -> str:
+    """Undo ``escape_formula``: drop the one quote it added."""
+    return cell[1:] if _ESCAPED.match(cell) else cell
+
+
+def export_licenses(
+    session: Session,
+    out: IO[str],
+    *,
+    statement: Select[Any] | None = None,
+    raw: bool = False,
+) -> int:
     """Write every license (or those ``statement`` selects first, in its order) as CSV
-    (header = the JSON field names); returns the row count."""
+    (header = the JSON field names); returns the row count.
+
+    Text that a spreadsheet would run as a formula gets a leading ``'`` unless ``raw``;
+    ``import_licenses`` removes it again.
+    """
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0
@@ -34,7 +65,10 @@ def export_licenses(session: Session, out: IO[str], *, statement: Select[Any] | 
             ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
         )
     for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
-        writer.writerow(LICENSE_OUT_SCHEMA.dump(row))
+        record = LICENSE_OUT_SCHEMA.dump(row)
+        if not raw:
+            record = {column: escape_formula(value) for column, value in record.items()}
+        writer.writerow(record)
         count += 1
     return count
 
@@ -48,9 +82,13 @@ class ImportedRow:
 
 
 def csv_cell_to_json(column: str, cell: str | None) -> Any:
-    """CSV has only text: empty is null, and whole numbers in integer columns are integers."""
+    """CSV has only text: empty is null, and whole numbers in integer columns are integers.
+
+    A formula escape added by the export is removed first.
+    """
     if cell is None or cell == "":
         return None
+    cell = unescape_formula(cell)
     if column in INTEGER_COLUMNS and _INTEGER.match(cell):
         return int(cell)
     return cell

@@ -6,18 +6,16 @@ from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from app.ui.session_cookie import HttpsAwareSessionInterface
-from app.ui.throttle import EXTENSION_KEY, LoginThrottle
 
 
 def register_ui(app: Flask) -> None:
-    """The UI blueprint under ``/ui``, ``/`` → the UI, its session cookie and login throttle."""
+    """The UI blueprint under ``/ui``, ``/`` → the UI, and its session cookie."""
     from app.ui import compliance  # noqa: F401  (its pages are routes of the same blueprint)
     from app.ui.views import bp
 
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", _to_ui)
     app.session_interface = HttpsAwareSessionInterface()
-    app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(app.config)
 
 
 def _to_ui() -> Response:

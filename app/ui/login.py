@@ -1,11 +1,16 @@
 """Who is logged in to the staff UI: the signed session cookie ↔ ``g.staff``.
 
-The cookie holds only the username and the database name; the user and their role are read
-from that database on every request, so a deleted user or a changed role takes effect at once.
+The cookie holds the user's id, the database name, the user's session stamp and the login time.
+The user is read from that database on every request: a deleted or disabled user, a changed
+role or password, or a logout anywhere (each gives the user a new session stamp) ends the
+session at once on every node. A session ends ``PERMANENT_SESSION_LIFETIME`` after login
+however active it is.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -16,13 +21,17 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app.auth.login_check import check_login
 from app.auth.models import StaffUser
-from app.auth.users import authenticate
-from app.tenancy import UnknownDatabase, request_session, resolve_database
-from app.ui.throttle import EXTENSION_KEY
+from app.auth.throttle import EXTENSION_KEY, Attempt
+from app.auth.users import end_sessions
+from app.tenancy import UnknownDatabase, begin_write, request_session, resolve_database
 
-SESSION_USER = "staff_user"
+SESSION_USER_ID = "staff_user_id"
 SESSION_DATABASE = "staff_database"
+SESSION_STAMP = "staff_stamp"
+SESSION_LOGIN_AT = "staff_login_at"
+SESSION_ID = "sid"
 #: Endpoints of the UI blueprint that do not need a logged-in user.
 PUBLIC_ENDPOINTS = frozenset({"ui.login"})
 #: The only answer to a wrong username, a wrong password or a user of another database.
@@ -33,6 +42,7 @@ LOGIN_FAILED = "The username or password is not correct for this database."
 class Staff:
     """The logged-in person for this request, as ``g.staff``."""
 
+    user_id: int
     username: str
     role: str
     database: str
@@ -48,45 +58,60 @@ class SignInResult:
 
 
 def sign_in(database: str, username: str, password: str) -> SignInResult:
-    """Check the credentials unless this user+client must wait; start the session if right.
+    """Check the credentials unless the account or client must wait; start the session if right.
 
     ``database`` has been checked against the configured names by the form.
     """
     throttle = current_app.extensions[EXTENSION_KEY]
-    username = username.strip()
-    attempt = (database, username.casefold(), request.remote_addr)
-    wait = throttle.wait_seconds(attempt)
-    if wait:
-        message = f"Too many failed attempts. Try again in {wait} seconds."
-        return SignInResult(False, message, status=429, retry_after=wait)
+    attempt = Attempt(database, username.strip(), request.remote_addr or "unknown")
     database_session = request_session(database)
-    user = authenticate(database_session, username, password)
-    stored_username = None if user is None else user.username
-    database_session.rollback()  # expires ``user``: only its name is used from here on
-    if stored_username is None:
-        throttle.record_failure(attempt)
+    checked = check_login(database_session, throttle, attempt, password, via="ui")
+    if checked.retry_after:
+        message = f"Too many failed attempts. Try again in {checked.retry_after} seconds."
+        return SignInResult(False, message, status=429, retry_after=checked.retry_after)
+    user = checked.user
+    identity = None if user is None else (user.id, user.session_stamp)
+    database_session.rollback()  # expires ``user``: only its id and stamp are used from here on
+    if identity is None:
         return SignInResult(False, LOGIN_FAILED)
-    throttle.record_success(attempt)
-    log_in(stored_username, database)
+    log_in(*identity, database)
     return SignInResult(True)
 
 
-def log_in(username: str, database: str) -> None:
-    """Start a fresh session (a new CSRF secret too, so a pre-login token is worthless)."""
+def log_in(user_id: int, stamp: str, database: str) -> None:
+    """Start a fresh session: a new id, and a new CSRF secret, so nothing from before counts."""
     session.clear()
-    session[SESSION_USER] = username
+    session[SESSION_ID] = secrets.token_urlsafe(16)
+    session[SESSION_USER_ID] = user_id
     session[SESSION_DATABASE] = database
+    session[SESSION_STAMP] = stamp
+    session[SESSION_LOGIN_AT] = int(time.time())
     session.permanent = True
 
 
-def log_out() -> None:
+def log_out(staff: Staff | None) -> None:
+    """End this session and every other session of the same user, on every node."""
     session.clear()
+    if staff is None:
+        return
+    database_session = request_session(staff.database)
+    database_session.rollback()
+    begin_write(database_session)
+    user = database_session.get(StaffUser, staff.user_id)
+    if user is not None:
+        end_sessions(user)
+    database_session.commit()
 
 
 def load_staff() -> Staff | None:
-    """The logged-in staff member, or ``None`` (the session is cleared if it went stale)."""
-    username, database = session.get(SESSION_USER), session.get(SESSION_DATABASE)
-    if not username or not database:
+    """The logged-in staff member, or ``None`` (the session is cleared if it ended)."""
+    user_id, database = session.get(SESSION_USER_ID), session.get(SESSION_DATABASE)
+    stamp, login_at = session.get(SESSION_STAMP), session.get(SESSION_LOGIN_AT)
+    if not user_id or not database or not stamp or not isinstance(login_at, int):
+        return None  # not logged in (the session may hold the login form's CSRF secret)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if time.time() - login_at >= lifetime:
+        session.clear()
         return None
     try:
         resolve_database(database)
@@ -94,8 +119,10 @@ def load_staff() -> Staff | None:
         session.clear()
         return None
     database_session = request_session(database)
-    user = database_session.scalar(select(StaffUser).where(StaffUser.username == username))
-    staff = None if user is None else Staff(user.username, user.role, database, user.can_write)
+    user = database_session.scalar(select(StaffUser).where(StaffUser.id == user_id))
+    staff = None
+    if user is not None and not user.disabled and user.session_stamp == stamp:
+        staff = Staff(user.id, user.username, user.role, database, user.can_write)
     # End the read transaction (after reading the user: a rollback expires it), so that a Save
     # that follows opens its own as a writer.
     database_session.rollback()
@@ -104,8 +131,14 @@ def load_staff() -> Staff | None:
     return staff
 
 
+def limit_form_size() -> None:
+    """``/ui`` bodies have their own, smaller limit than the API's ``MAX_CONTENT_LENGTH``."""
+    request.max_content_length = current_app.config["UI_MAX_CONTENT_LENGTH"]
+
+
 def require_login() -> Response | None:
     """Blueprint ``before_request``: every UI page but the login page needs a user."""
+    limit_form_size()
     g.staff = load_staff()
     if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
         target = request.full_path if request.method == "GET" else None

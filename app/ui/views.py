@@ -20,6 +20,7 @@ from flask import (
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.api.rate_limit import login_rate_limit
 from app.audit import utcnow
 from app.batch.outcome import ParentNotFound
 from app.credentials.models import ProviderCred
@@ -63,23 +64,11 @@ from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
+from app.ui.save_limit import too_many_rows_message
 from app.ui.save_report import recall_save, remember_save
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
 bp.before_request(require_login)
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
 
 
 @bp.context_processor
@@ -111,6 +100,7 @@ def expiry_clock() -> ExpiryClock:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_rate_limit
 def login() -> Any:
     target = safe_next(request.args.get("next")) or url_for("ui.credentials")
     if g.staff is not None:
@@ -133,7 +123,7 @@ def login() -> Any:
 def logout() -> Response:
     if not LogoutForm().validate_on_submit():
         abort(400)
-    log_out()
+    log_out(g.staff)
     flash("You have logged out.", "info")
     return redirect(url_for("ui.login"))
 
@@ -199,6 +189,9 @@ def grid(provider_cred_key: int) -> str:
 @editor_required
 def save(provider_cred_key: int) -> Response | tuple[str, int]:
     """Save; all rows through → redirect to the grid, else the grid with what was typed."""
+    refused = too_many_rows_message(request.form.keys(), current_app.config["BATCH_MAX_ITEMS"])
+    if refused:
+        abort(413, refused)
     form = LicenseGridForm()
     if not form.validate_on_submit():
         abort(400)

@@ -9,7 +9,8 @@ from gridpage import text_of
 from sqlalchemy import delete
 
 from app.auth.models import StaffUser
-from app.ui.throttle import EXTENSION_KEY, LoginThrottle
+from app.auth.throttle import EXTENSION_KEY, Attempt
+from app.auth.users import set_disabled, set_password, set_role
 
 CREDENTIALS = {"username": "alice", "password": "correct horse", "database": "main"}
 LOGIN_FAILED = "The username or password is not correct for this database."
@@ -155,23 +156,23 @@ def test_a_database_removed_from_the_configuration_ends_the_session(
 # Repeated failures
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def let_the_waits_pass(app: Any, username: str = "alice") -> None:
+    """What time does to the throttle: the account's and the address's waits expire."""
+    throttle = app.extensions[EXTENSION_KEY]
+    attempt = Attempt("main", username, "127.0.0.1")
+    for key in (attempt.account_key(), attempt.address_key()):
+        throttle.counters.clear(f"{key}:wait")
 
 
 @pytest.fixture
-def throttled(app: Any) -> FakeClock:
-    clock = FakeClock()
-    app.extensions[EXTENSION_KEY] = LoginThrottle(2.0, 60.0, 900.0, clock=clock)
-    return clock
+def throttled(app: Any) -> Any:
+    throttle = app.extensions[EXTENSION_KEY]
+    throttle.base_delay, throttle.max_delay, throttle.address_free_failures = 2.0, 60.0, 100
+    return throttle
 
 
 def test_repeated_failures_make_the_user_wait(
-    alice: str, client: Any, throttled: FakeClock
+    alice: str, app: Any, client: Any, throttled: Any
 ) -> None:
     wrong = {**CREDENTIALS, "password": "wrong password"}
     assert LOGIN_FAILED in client.post("/ui/login", data=wrong).get_data(as_text=True)
@@ -179,25 +180,26 @@ def test_repeated_failures_make_the_user_wait(
     # Within the 2 s after one failure even the right password is not checked.
     refused = client.post("/ui/login", data=CREDENTIALS)
     assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == "2"
+    assert refused.headers["Retry-After"] in ("1", "2")  # Flask-Limiter rounds it down
     assert "Too many failed attempts. Try again in 2 seconds." in refused.get_data(as_text=True)
 
-    throttled.now += 2
+    let_the_waits_pass(app)
     assert client.post("/ui/login", data=wrong).status_code == 200  # second failure
-    throttled.now += 2
-    assert client.post("/ui/login", data=CREDENTIALS).status_code == 429  # now 4 s
-    throttled.now += 2
+    refused = client.post("/ui/login", data=CREDENTIALS)
+    assert "Try again in 4 seconds." in refused.get_data(as_text=True)
+    let_the_waits_pass(app)
     assert client.post("/ui/login", data=CREDENTIALS).status_code == 302
     assert client.post("/ui/logout").status_code == 302
 
     # Success cleared the slate: one new failure costs 2 s again, not 8.
     client.post("/ui/login", data=wrong)
-    throttled.now += 2
-    assert client.post("/ui/login", data=CREDENTIALS).status_code == 302
+    assert "Try again in 2 seconds." in client.post("/ui/login", data=CREDENTIALS).get_data(
+        as_text=True
+    )
 
 
 def test_the_wait_is_per_username_and_does_not_reveal_existence(
-    alice: str, make_user: Any, client: Any, throttled: FakeClock
+    alice: str, make_user: Any, client: Any, throttled: Any
 ) -> None:
     make_user("bob", "correct horse")
     client.post("/ui/login", data={**CREDENTIALS, "username": "nobody", "password": "x" * 9})
@@ -207,3 +209,82 @@ def test_the_wait_is_per_username_and_does_not_reveal_existence(
     assert client.post("/ui/login", data=CREDENTIALS).status_code == 429  # case-insensitive
     bob = client.post("/ui/login", data={**CREDENTIALS, "username": "bob"})
     assert bob.status_code == 302
+
+
+def test_the_account_wait_is_capped(alice: str, app: Any, client: Any, throttled: Any) -> None:
+    """However many failures, the real user waits at most the stated maximum."""
+    throttled.max_delay = 5.0
+    for _ in range(12):
+        client.post("/ui/login", data={**CREDENTIALS, "password": "wrong password"})
+        let_the_waits_pass(app)
+    client.post("/ui/login", data={**CREDENTIALS, "password": "wrong password"})
+    refused = client.post("/ui/login", data=CREDENTIALS)
+    assert "Try again in 5 seconds." in refused.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions that end
+
+
+def test_logout_ends_a_copied_session_cookie(alice: str, app: Any, client: Any) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    copy = app.test_client()
+    with client.session_transaction() as original, copy.session_transaction() as stolen:
+        stolen.update(dict(original))
+    assert copy.get("/ui/credentials").status_code == 200
+    client.post("/ui/logout")
+    assert copy.get("/ui/credentials").status_code == 302
+
+
+def test_logout_ends_every_session_of_the_user(alice: str, app: Any, client: Any) -> None:
+    other_browser = app.test_client()
+    client.post("/ui/login", data=CREDENTIALS)
+    other_browser.post("/ui/login", data=CREDENTIALS)
+    client.post("/ui/logout")
+    assert other_browser.get("/ui/credentials").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: set_role(s, "alice", "viewer"),
+        lambda s: set_password(s, "alice", "a new password"),
+        lambda s: set_disabled(s, "alice", True),
+    ],
+    ids=["role", "password", "disable"],
+)
+def test_a_user_change_ends_their_sessions(
+    alice: str, client: Any, session_for: Any, change: Any
+) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    with session_for() as session:
+        change(session)
+        session.commit()
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(
+    alice: str, app: Any, client: Any
+) -> None:
+    client.post("/ui/login", data=CREDENTIALS)
+    assert client.get("/ui/credentials").status_code == 200
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    with client.session_transaction() as cookie:
+        cookie["staff_login_at"] -= lifetime - 60  # logged in 11 h 59 min ago
+    response = client.get("/ui/credentials")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers  # activity does not extend it
+    with client.session_transaction() as cookie:
+        cookie["staff_login_at"] -= 61
+    assert client.get("/ui/credentials").status_code == 302
+
+
+def test_login_starts_a_fresh_session(alice: str, client: Any) -> None:
+    with client.session_transaction() as cookie:
+        cookie["planted"] = "by an attacker"
+        cookie["sid"] = "chosen by an attacker"
+    client.post("/ui/login", data=CREDENTIALS)
+    with client.session_transaction() as cookie:
+        after = dict(cookie)
+    assert "planted" not in after
+    assert after["sid"] != "chosen by an attacker" and len(after["sid"]) >= 20

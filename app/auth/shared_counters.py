@@ -1,0 +1,110 @@
+"""Counters every node agrees on, in the rate limiter's storage (``FLASK_RATELIMIT_STORAGE_URI``).
+
+One setting serves the API rate limit (Flask-Limiter) and the login throttle (this module):
+``memory://`` (the default) keeps them in the process, ``redis://host:port`` shares them
+between workers and hosts. Only ``limits``' public storage API is used (``incr``, ``get``,
+``get_expiry``, ``clear``, ``check``), so both storages behave the same.
+
+When the shared storage is unreachable the counters fall back to this process's memory (each
+worker then counts on its own) and say so in the log at most once a minute; the shared
+storage is tried again after ``RETRY_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from limits.storage import MemoryStorage, Storage, storage_from_string
+
+from app.auth.log_limit import INTERVAL_SECONDS
+
+DEFAULT_STORAGE_URI = "memory://"
+RETRY_SECONDS = 30.0
+#: A storage that does not answer within this time is treated as unreachable, so a request
+#: (or ``/healthz``) is never held for long by it.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+log = logging.getLogger("credgrid.shared_storage")
+
+T = TypeVar("T")
+
+
+def storage_options(uri: str) -> dict[str, Any]:
+    """Options for ``limits``' storage of ``uri``: short socket timeouts for Redis."""
+    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+        return {
+            "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        }
+    return {}
+
+
+class SharedCounters:
+    """Expiring counters in the shared storage, or in memory while it is unreachable."""
+
+    def __init__(
+        self, uri: str, prefix: str = "credgrid", *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.uri = uri
+        self.prefix = prefix
+        self._shared: Storage = storage_from_string(uri, **storage_options(uri))
+        self._fallback = MemoryStorage()
+        self._clock = clock
+        self._dead_until = 0.0
+        self._logged_at: float | None = None
+
+    def incr(self, key: str, expiry_seconds: int) -> int:
+        return self._call(lambda storage: storage.incr(self._key(key), expiry_seconds))
+
+    def get(self, key: str) -> int:
+        return self._call(lambda storage: storage.get(self._key(key)))
+
+    def seconds_left(self, key: str) -> float:
+        """Seconds until ``key`` expires (0 if it does not exist)."""
+        return self._call(
+            lambda storage: (
+                max(0.0, storage.get_expiry(self._key(key)) - time.time())
+                if storage.get(self._key(key))
+                else 0.0
+            )
+        )
+
+    def clear(self, key: str) -> None:
+        self._call(lambda storage: storage.clear(self._key(key)))
+
+    def state(self) -> str:
+        """``"ok"``, or why the shared storage is not in use (for ``/healthz``)."""
+        try:
+            healthy = self._shared.check()
+        except Exception as exc:  # a storage's own check may raise; that is its answer
+            healthy, reason = False, type(exc).__name__
+        else:
+            reason = "no answer"
+        if healthy:
+            return "ok"
+        return f"unavailable ({reason}): limits and login throttles are per process"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}:{key}"
+
+    def _call(self, operation: Callable[[Storage], T]) -> T:
+        if self._clock() >= self._dead_until:
+            try:
+                return operation(self._shared)
+            except Exception as exc:  # any storage failure: count in memory for now
+                now = self._clock()
+                self._dead_until = now + RETRY_SECONDS
+                if self._logged_at is not None and now - self._logged_at < INTERVAL_SECONDS:
+                    return operation(self._fallback)
+                self._logged_at = now
+                log.warning(
+                    "Shared storage %s unreachable (%s: %s); counting in this process's "
+                    "memory until it answers again.",
+                    self.uri.split("@")[-1],
+                    type(exc).__name__,
+                    exc,
+                )
+        return operation(self._fallback)

@@ -1,0 +1,98 @@
+"""One login throttle for the UI and the API: per account and per client address, shared.
+
+After the n-th recent failure for an account (database + user name, whatever the address) the
+account's next attempt is considered only after ``base * 2**(n-1)`` seconds, capped at
+``LOGIN_FAILURE_MAX_DELAY_SECONDS`` (30 s by default): guessing gets exponentially slower, and
+the real user is never kept out for more than that cap after the last failure. The client
+address (as ``ProxyFix`` resolves it) has a back-off of its own, starting after a few free
+failures so that one person's typos do not slow an office behind one address, which stops one
+client spraying many accounts. An attempt inside either wait is refused before any password
+is hashed. Failures older than the window are forgotten; a success clears the account's.
+
+The counters live in ``SharedCounters`` (the rate limiter's storage), so every worker and node
+sees the same waits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from app.auth.shared_counters import SharedCounters
+
+#: Where the app keeps its throttle (``app.extensions``).
+EXTENSION_KEY = "credgrid.login_throttle"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    database: str
+    username: str
+    address: str
+
+    def account_key(self) -> str:
+        raw = f"{self.database}\0{self.username.strip().casefold()}".encode("utf-8", "replace")
+        return "login:account:" + hashlib.sha256(raw).hexdigest()[:32]
+
+    def address_key(self) -> str:
+        return "login:address:" + self.address
+
+
+class LoginThrottle:
+    def __init__(
+        self,
+        counters: SharedCounters,
+        base_delay: float,
+        max_delay: float,
+        window: float,
+        address_free_failures: int,
+    ) -> None:
+        self.counters = counters
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.window = max(1, math.ceil(window))
+        self.address_free_failures = address_free_failures
+
+    @classmethod
+    def from_config(cls, counters: SharedCounters, config: Any) -> LoginThrottle:
+        return cls(
+            counters,
+            base_delay=float(config["LOGIN_FAILURE_DELAY_SECONDS"]),
+            max_delay=float(config["LOGIN_FAILURE_MAX_DELAY_SECONDS"]),
+            window=float(config["LOGIN_FAILURE_WINDOW_SECONDS"]),
+            address_free_failures=int(config["LOGIN_ADDRESS_FREE_FAILURES"]),
+        )
+
+    def delay_after(self, failures: int) -> int:
+        """Whole seconds of wait imposed after ``failures`` recent failures."""
+        if failures <= 0 or self.base_delay <= 0:
+            return 0
+        return math.ceil(min(self.max_delay, self.base_delay * 2 ** min(failures - 1, 62)))
+
+    def wait_seconds(self, attempt: Attempt) -> int:
+        """Whole seconds until ``attempt`` may be checked (0: now)."""
+        waits = (
+            self.counters.seconds_left(f"{key}:wait")
+            for key in (attempt.account_key(), attempt.address_key())
+        )
+        return max(0, math.ceil(max(waits)))
+
+    def record_failure(self, attempt: Attempt) -> None:
+        account_failures = self.counters.incr(f"{attempt.account_key()}:failures", self.window)
+        self._wait(attempt.account_key(), self.delay_after(account_failures))
+        address_failures = self.counters.incr(f"{attempt.address_key()}:failures", self.window)
+        self._wait(
+            attempt.address_key(),
+            self.delay_after(address_failures - self.address_free_failures),
+        )
+
+    def record_success(self, attempt: Attempt) -> None:
+        for suffix in ("failures", "wait"):
+            self.counters.clear(f"{attempt.account_key()}:{suffix}")
+
+    def _wait(self, key: str, seconds: int) -> None:
+        self.counters.clear(f"{key}:wait")
+        if seconds > 0:
+            self.counters.incr(f"{key}:wait", seconds)

@@ -1,0 +1,125 @@
+"""``flask --app app users …``: list and administer staff users without SQL.
+
+Each change that must end what a user holds does so on every node at once (``app.auth.users``
+gives the user new stamps): a role or password change and disabling end the user's UI sessions
+and revoke their API and refresh tokens; deleting removes the user and with it every token.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from app.auth.models import ROLES
+from app.auth.users import (
+    UserError,
+    delete_user,
+    list_users,
+    set_disabled,
+    set_password,
+    set_role,
+)
+from app.cli import database_option, migrated_database, read_new_password
+from app.tenancy import session_scope
+
+
+@click.group("users")
+def users_group() -> None:
+    """List staff users; change a role or password; disable, enable or delete a user."""
+
+
+@users_group.command("list")
+@database_option
+@with_appcontext
+def list_command(database: str | None) -> None:
+    """One line per user: name, role, enabled or disabled, created."""
+    name = migrated_database(database)
+    with session_scope(name) as session:
+        users = list_users(session)
+        for user in users:
+            state = "disabled" if user.disabled else "enabled"
+            click.echo(f"{user.username}\t{user.role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M}")
+    click.echo(f"{len(users)} users in database {name!r}.", err=True)
+
+
+def _change(database: str | None, describe: str, change) -> None:  # type: ignore[no-untyped-def]
+    name = migrated_database(database)
+    with session_scope(name) as session:
+        try:
+            change(session)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"{describe} in database {name!r}.")
+
+
+@users_group.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@database_option
+@with_appcontext
+def set_role_command(username: str, role: str, database: str | None) -> None:
+    """Change a user's role; ends their sessions and revokes their tokens."""
+    _change(
+        database,
+        f"User {username!r} is now {role}; their sessions and tokens have ended",
+        lambda session: set_role(session, username, role),
+    )
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@database_option
+@with_appcontext
+def set_password_command(username: str, database: str | None) -> None:
+    """Set a new password (asked twice, or read from standard input); ends sessions and tokens."""
+    migrated_database(database)
+    password = read_new_password()
+    _change(
+        database,
+        f"New password for {username!r}; their sessions and tokens have ended",
+        lambda session: set_password(session, username, password),
+    )
+
+
+@users_group.command("disable")
+@click.argument("username")
+@database_option
+@with_appcontext
+def disable_command(username: str, database: str | None) -> None:
+    """Refuse the user's logins; ends their sessions and revokes their tokens."""
+    _change(
+        database,
+        f"User {username!r} is disabled; their sessions and tokens have ended",
+        lambda session: set_disabled(session, username, True),
+    )
+
+
+@users_group.command("enable")
+@click.argument("username")
+@database_option
+@with_appcontext
+def enable_command(username: str, database: str | None) -> None:
+    """Allow a disabled user to log in again (old sessions and tokens stay ended)."""
+    _change(
+        database,
+        f"User {username!r} is enabled",
+        lambda session: set_disabled(session, username, False),
+    )
+
+
+@users_group.command("delete")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@database_option
+@with_appcontext
+def delete_command(username: str, yes: bool, database: str | None) -> None:
+    """Delete a user; their sessions and tokens end with it. Asks first unless --yes."""
+    name = migrated_database(database)
+    if not yes:
+        click.confirm(f"Delete user {username!r} from database {name!r}?", abort=True)
+    _change(
+        database,
+        f"Deleted user {username!r}",
+        lambda session: delete_user(session, username),
+    )

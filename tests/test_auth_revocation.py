@@ -1,0 +1,218 @@
+"""Tokens bound to the user (issue 15 item 4) and the shared login throttle on the API."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import RefreshToken, StaffUser
+from app.auth.throttle import EXTENSION_KEY
+from app.auth.users import (
+    create_user,
+    delete_user,
+    set_disabled,
+    set_password,
+    set_role,
+)
+from tests.helpers import BATCH_URL
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def api(client: Any, make_user: Any, make_api_key: Any) -> Any:
+    """``api.login()`` → authenticationResult; ``api.batch(result)`` → status of a batch."""
+    make_user("alice", "correct horse")
+    key = make_api_key()
+
+    class Api:
+        api_key = key
+
+        def login(self, username: str = "alice", password: str = "correct horse") -> Any:
+            return client.post(
+                "/user-authentication",
+                headers={
+                    "vbasoftware-database": "main",
+                    "x-api-key": key,
+                    "Authorization": basic(username, password),
+                },
+            )
+
+        def tokens(self) -> dict[str, Any]:
+            response = self.login()
+            assert response.status_code == 200, response.data
+            return response.get_json()["data"]["authenticationResult"]
+
+        def batch(self, result: dict[str, Any]) -> int:
+            return client.put(
+                BATCH_URL.format(cred=1),
+                json=[],
+                headers={
+                    "vbasoftware-database": "main",
+                    "x-api-key": key,
+                    "Authorization": f"Bearer {result['idToken']}",
+                },
+            ).status_code
+
+        def refresh(self, result: dict[str, Any]) -> Any:
+            return client.post(
+                "/user-refresh-tokens",
+                headers={
+                    "vbasoftware-database": "main",
+                    "x-api-key": key,
+                    "expired-id-token": result["idToken"],
+                    "refresh-token": result["refreshToken"],
+                },
+            )
+
+    return Api()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: set_role(s, "alice", "viewer"),
+        lambda s: set_password(s, "alice", "a new password"),
+        lambda s: set_disabled(s, "alice", True),
+        lambda s: delete_user(s, "alice"),
+    ],
+    ids=["role", "password", "disable", "delete"],
+)
+def test_a_user_change_revokes_access_and_refresh_tokens(
+    api: Any, make_cred: Any, session_for: Any, change: Any
+) -> None:
+    make_cred(1)
+    result = api.tokens()
+    assert api.batch(result) == 207
+    with session_for() as session:
+        change(session)
+        session.commit()
+    assert api.batch(result) == 401
+    assert api.refresh(result).status_code == 401
+
+
+def test_re_creating_a_user_name_does_not_revive_the_old_tokens(
+    api: Any, make_cred: Any, session_for: Any
+) -> None:
+    make_cred(1)
+    result = api.tokens()
+    with session_for() as session:
+        delete_user(session, "alice")
+        session.commit()
+        # Same name, and on SQLite even the same id (the highest deleted id is reused).
+        create_user(session, "alice", "correct horse")
+        session.commit()
+    assert api.batch(result) == 401
+    assert api.refresh(result).status_code == 401
+    assert api.batch(api.tokens()) == 207
+
+
+def test_a_disabled_user_cannot_log_in_and_enabling_revives_no_token(
+    api: Any, make_cred: Any, session_for: Any
+) -> None:
+    make_cred(1)
+    result = api.tokens()
+    with session_for() as session:
+        set_disabled(session, "alice", True)
+        session.commit()
+    assert api.login().status_code == 401
+    with session_for() as session:
+        set_disabled(session, "alice", False)
+        session.commit()
+    assert api.batch(result) == 401
+    assert api.login().status_code == 200
+
+
+def test_a_reused_refresh_token_revokes_the_token_it_was_rotated_into(
+    api: Any, make_cred: Any, session_for: Any
+) -> None:
+    make_cred(1)
+    first = api.tokens()
+    rotated = api.refresh(first).get_json()["data"]["authenticationResult"]
+    assert api.batch(rotated) == 207
+    assert api.refresh(first).status_code == 401  # the copy is presented again
+    assert api.batch(rotated) == 401
+    assert api.refresh(rotated).status_code == 401
+    with session_for() as session:
+        assert session.scalars(select(RefreshToken)).all() == []
+
+
+def test_refresh_tokens_of_one_family_chain(api: Any, session_for: Any) -> None:
+    first = api.tokens()
+    second = api.refresh(first).get_json()["data"]["authenticationResult"]
+    third = api.refresh(second).get_json()["data"]["authenticationResult"]
+    assert third["refreshToken"] not in (first["refreshToken"], second["refreshToken"])
+    with session_for() as session:
+        families = set(session.scalars(select(RefreshToken.family)))
+        alice = session.scalars(select(StaffUser.id)).one()
+        owners = set(session.scalars(select(RefreshToken.user_id)))
+    assert len(families) == 1 and owners == {alice}
+
+
+@pytest.fixture
+def throttled(app: Any) -> Any:
+    """The app's login throttle with a 2 s base wait and 3 free failures per address."""
+    throttle = app.extensions[EXTENSION_KEY]
+    throttle.base_delay, throttle.address_free_failures = 2.0, 3
+    return throttle
+
+
+def test_the_api_login_is_throttled_per_account_and_logged(
+    api: Any, throttled: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="credgrid.login")
+    assert api.login(password="wrong password").status_code == 401
+    refused = api.login()  # the right password, inside the wait: not even checked
+    assert refused.status_code == 429
+    # Flask-Limiter's header code rewrites Retry-After, rounding the 2 s down by a moment.
+    assert refused.headers["Retry-After"] in ("1", "2")
+    assert refused.get_json()["error"]["detail"] == (
+        "Too many failed logins. Try again in 2 seconds."
+    )
+    lines = [r.getMessage() for r in caplog.records if r.name == "credgrid.login"]
+    assert lines[0] == "login failed via=api user='alice' database=main client=127.0.0.1"
+    assert lines[1].startswith("login throttled via=api user='alice'")
+    assert not any("wrong password" in line or "correct horse" in line for line in lines)
+
+
+def test_the_ui_and_the_api_share_one_throttle(api: Any, throttled: Any, client: Any) -> None:
+    client.post(
+        "/ui/login",
+        data={"username": "Alice", "password": "wrong password", "database": "main"},
+    )
+    assert api.login().status_code == 429
+
+
+def test_one_address_spraying_accounts_is_slowed_after_its_free_failures(
+    api: Any, throttled: Any
+) -> None:
+    for name in ("u1", "u2", "u3"):
+        assert api.login(name, "wrong password").status_code == 401
+    assert api.login("u4", "wrong password").status_code == 401  # 4th: the address waits now
+    assert api.login("u5", "wrong password").status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/user-authentication", "/ui/login"])
+def test_login_routes_are_rate_limited_per_address_before_hashing(
+    fresh_app: Any, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.auth import users
+
+    hashed: list[str] = []
+    monkeypatch.setattr(users, "verify_password", lambda h, p: hashed.append(p) or False)
+    app = fresh_app(LOGIN_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    statuses = [
+        client.post(
+            path, data={"username": f"u{i}", "password": "pw", "database": "main"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses[2] == 429 and 429 not in statuses[:2]
+    assert len(hashed) <= 2

@@ -1,0 +1,98 @@
+"""Security headers on every response, HSTS over HTTPS, ProxyFix with trusted proxies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app import create_app
+from app.config import ConfigError
+
+PASSWORD = "correct horse"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/ui/login", "/ui/no-such-page", "/static/ui/ui.css", "/healthz", "/no-such-api"],
+)
+def test_every_response_has_the_security_headers(client: Any, path: str) -> None:
+    response = client.get(path)
+    response.close()
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP
+
+
+def test_api_errors_have_them_too(client: Any) -> None:
+    response = client.put("/provider-credentialing/1/licenses-batch", json=[])
+    assert response.status_code in (400, 401)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_over_https(client: Any) -> None:
+    response = client.get("/ui/login", base_url="https://credgrid.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_hsts_and_secure_cookie_when_forced(fresh_app: Any, make_user: Any) -> None:
+    app = fresh_app(SESSION_COOKIE_SECURE=True)
+    make_user("alice", PASSWORD)
+    response = app.test_client().post(
+        "/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"}
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_signed_in_pages_and_token_answers_are_not_stored(client: Any, make_user: Any) -> None:
+    assert "no-store" not in client.get("/ui/login").headers.get("Cache-Control", "")
+    make_user("alice", PASSWORD)
+    client.post("/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"})
+    assert client.get("/ui/credentials").headers["Cache-Control"] == "no-store"
+    refused = client.post("/user-authentication", headers={"vbasoftware-database": "main"})
+    assert refused.headers["Cache-Control"] == "no-store"
+
+
+def forwarded(client: Any, hops: str) -> Any:
+    return client.get(
+        "/ui/login",
+        headers={"X-Forwarded-For": hops, "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(client: Any) -> None:
+    response = forwarded(client, "203.0.113.9")
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_one_trusted_proxy_gives_the_client_address_and_scheme(fresh_app: Any) -> None:
+    app = fresh_app(TRUSTED_PROXIES=1)
+    seen: list[str] = []
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        from flask import request
+
+        seen.append(request.remote_addr or "")
+        return ""
+
+    client = app.test_client()
+    response = forwarded(client, "203.0.113.9")
+    assert "Strict-Transport-Security" in response.headers
+    # A client cannot prepend an address of its choice: only the proxy's own hop counts.
+    client.get(
+        "/whoami",
+        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert seen == ["203.0.113.9"]
+
+
+@pytest.mark.parametrize("value", [-1, 11, "two", True])
+def test_trusted_proxies_must_be_a_small_count(app_config: dict[str, Any], value: Any) -> None:
+    with pytest.raises(ConfigError, match="FLASK_TRUSTED_PROXIES"):
+        create_app({**app_config, "TRUSTED_PROXIES": value})

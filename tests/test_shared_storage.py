@@ -1,0 +1,131 @@
+"""Shared rate-limit and throttle storage (issue 15 item 1, issue 16 item 7).
+
+With Redis the counters are shared between app instances (nodes); with Redis unreachable the
+app still starts and answers, counts per process, says so in the log once a minute, and
+``/healthz`` shows the storage's state (200: degraded, not down).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.auth.log_limit import OncePerMinute
+from app.auth.shared_counters import SharedCounters
+from app.auth.throttle import EXTENSION_KEY, Attempt
+from tests.helpers import BATCH_URL
+from tests.redis_support import REDIS_URL, redis_available, redis_prefix
+
+needs_redis = pytest.mark.skipif(not redis_available(), reason="Redis is not running")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unreachable_app(fresh_app: Any) -> Any:
+    return fresh_app(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0", RATE_LIMIT="2 per minute"
+    )
+
+
+def test_unreachable_storage_still_starts_and_answers(
+    unreachable_app: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    make_cred(1)
+    client = unreachable_app.test_client()
+    headers = auth_headers()
+    statuses = [
+        client.put(BATCH_URL.format(cred=1), json=[], headers=headers).status_code for _ in range(3)
+    ]
+    assert statuses == [207, 207, 429]  # the limit still holds, counted in this process
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    state = health.get_json()["data"]["rateLimitStorage"]
+    assert state.startswith("unavailable") and "per process" in state
+
+
+def test_unreachable_storage_keeps_the_login_throttle_per_process(
+    unreachable_app: Any,
+) -> None:
+    throttle = unreachable_app.extensions[EXTENSION_KEY]
+    throttle.base_delay = 4
+    attempt = Attempt("main", "alice", "192.0.2.1")
+    throttle.record_failure(attempt)
+    assert throttle.wait_seconds(attempt) >= 3
+
+
+def test_unreachable_storage_is_retried_and_logged_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    counters = SharedCounters(f"redis://127.0.0.1:{closed_port()}/0", clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="credgrid.shared_storage")
+
+    def warnings() -> int:
+        return sum(1 for r in caplog.records if r.name == "credgrid.shared_storage")
+
+    assert counters.incr("k", 60) == 1  # counted in memory
+    assert warnings() == 1
+    now[0] += 31  # past the retry interval: the storage is tried again, fails again
+    assert counters.incr("k", 60) == 2
+    assert warnings() == 1  # but not logged again within the minute
+    now[0] += 61
+    counters.incr("k", 60)
+    assert warnings() == 2
+
+
+def test_log_filter_lets_a_message_through_once_a_minute() -> None:
+    now = [0.0]
+    once = OncePerMinute(clock=lambda: now[0])
+    record = logging.LogRecord("x", logging.WARNING, "f", 1, "storage down", None, None)
+    assert [once.filter(record) for _ in range(3)] == [True, False, False]
+    now[0] = 61.0
+    assert once.filter(record) is True
+
+
+@pytest.fixture
+def redis_nodes(fresh_app: Any) -> Iterator[tuple[Any, Any]]:
+    """Two app instances ("nodes") on the same databases and the same Redis key space."""
+    with redis_prefix() as prefix:
+        config = {
+            "RATELIMIT_STORAGE_URI": REDIS_URL,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "RATE_LIMIT": "3 per minute",
+        }
+        yield fresh_app(**config), fresh_app(**config)
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@needs_redis
+def test_redis_shares_the_login_throttle_between_nodes(
+    redis_nodes: tuple[Any, Any], make_user: Any, make_api_key: Any
+) -> None:
+    first, second = redis_nodes
+    for node in redis_nodes:
+        node.extensions[EXTENSION_KEY].base_delay = 4
+    make_user("alice", "correct horse")
+    key = make_api_key()
+
+    def login(node: Any, password: str) -> int:
+        headers = {
+            "vbasoftware-database": "main",
+            "x-api-key": key,
+            "Authorization": basic("alice", password),
+        }
+        return node.test_client().post("/user-authentication", headers=headers).status_code
+
+    assert login(first, "wrong password") == 401
+    assert login(second, "correct horse") == 429
+    assert first.test_client().get("/healthz").get_json()["data"]["rateLimitStorage"] == "ok"

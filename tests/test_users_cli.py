@@ -1,0 +1,174 @@
+"""``flask --app app users …``: administer users without SQL; each change ends what it should."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app import cli
+from app.auth.models import StaffUser
+from tests.helpers import BATCH_URL
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., str], make_cred: Any) -> str:
+    make_cred(1)
+    make_cred(1, database="other")
+    make_user("bob", PASSWORD, role="viewer")
+    return make_user("alice", PASSWORD)
+
+
+def invoke(runner: Any, *args: str, input: str | None = None) -> Any:
+    return runner.invoke(args=list(args), input=input)
+
+
+def ok(result: Any) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def api_login(client: Any, api_key: str, password: str = PASSWORD) -> Any:
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
+    return client.post(
+        "/user-authentication",
+        headers={
+            "vbasoftware-database": "main",
+            "x-api-key": api_key,
+            "Authorization": f"Basic {basic}",
+        },
+    )
+
+
+@pytest.fixture
+def signed_in(alice: str, app: Any, client: Any, make_api_key: Any) -> Any:
+    """alice with a UI session and an API token: ``signed_in.ui()`` / ``signed_in.api()``."""
+    key = make_api_key()
+    token = api_login(client, key).get_json()["data"]["authenticationResult"]["idToken"]
+    browser = app.test_client()
+    browser.post("/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"})
+
+    class SignedIn:
+        def ui(self) -> int:
+            return browser.get("/ui/credentials").status_code
+
+        def api(self) -> int:
+            headers = {
+                "vbasoftware-database": "main",
+                "x-api-key": key,
+                "Authorization": f"Bearer {token}",
+            }
+            return client.put(BATCH_URL.format(cred=1), json=[], headers=headers).status_code
+
+        def login(self, password: str = PASSWORD) -> int:
+            return api_login(client, key, password).status_code
+
+    assert SignedIn().ui() == 200 and SignedIn().api() == 207
+    return SignedIn()
+
+
+def role_of(session_for: Any, name: str) -> tuple[str, bool]:
+    with session_for() as session:
+        user = session.scalars(select(StaffUser).where(StaffUser.username == name)).one()
+        return user.role, user.disabled
+
+
+def test_list_shows_every_user_with_role_and_state(runner: Any, alice: str) -> None:
+    output = ok(invoke(runner, "users", "list", "--database", "main"))
+    lines = [line.split("\t")[:3] for line in output.splitlines() if "\t" in line]
+    assert lines == [["alice", "editor", "enabled"], ["bob", "viewer", "enabled"]]
+    assert "2 users in database 'main'." in output
+    assert "0 users in database 'other'." in ok(
+        invoke(runner, "users", "list", "--database", "other")
+    )
+
+
+def test_set_role_ends_sessions_and_tokens(runner: Any, signed_in: Any, session_for: Any) -> None:
+    ok(invoke(runner, "users", "set-role", "alice", "viewer"))
+    assert role_of(session_for, "alice") == ("viewer", False)
+    assert signed_in.ui() == 302 and signed_in.api() == 401
+
+
+def test_set_role_refuses_an_unknown_role_or_user(runner: Any, alice: str) -> None:
+    assert invoke(runner, "users", "set-role", "alice", "admin").exit_code == 2
+    result = invoke(runner, "users", "set-role", "carol", "viewer")
+    assert result.exit_code == 1 and "No user 'carol' in this database." in result.output
+
+
+def test_set_password_from_standard_input(runner: Any, signed_in: Any) -> None:
+    output = ok(invoke(runner, "users", "set-password", "alice", input="a new password\n"))
+    assert "a new password" not in output
+    assert signed_in.ui() == 302 and signed_in.api() == 401
+    assert signed_in.login() == 401
+    assert signed_in.login("a new password") == 200
+
+
+def test_set_password_asks_twice_at_a_terminal(
+    runner: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    result = invoke(
+        runner,
+        "users",
+        "set-password",
+        "alice",
+        input="first try xx\nsecond try\nok pass 1\nok pass 1\n",
+    )
+    output = ok(result)
+    assert "Repeat for confirmation: " in output and "ok pass 1" not in output
+    assert signed_in.login("ok pass 1") == 200
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("", "No password on standard input."),
+        ("one password\nanother one\n", "The two passwords on standard input differ."),
+        ("short\n", "Password must be at least 8 characters."),
+    ],
+)
+def test_set_password_refuses_bad_input(
+    runner: Any, signed_in: Any, given: str, message: str
+) -> None:
+    result = invoke(runner, "users", "set-password", "alice", input=given)
+    assert result.exit_code == 1 and message in result.output
+    assert signed_in.ui() == 200  # nothing changed
+
+
+def test_disable_and_enable(runner: Any, signed_in: Any, session_for: Any) -> None:
+    ok(invoke(runner, "users", "disable", "alice"))
+    assert role_of(session_for, "alice") == ("editor", True)
+    assert signed_in.ui() == 302 and signed_in.api() == 401 and signed_in.login() == 401
+    assert "disabled" in ok(invoke(runner, "users", "list"))
+    ok(invoke(runner, "users", "enable", "alice"))
+    assert signed_in.api() == 401  # enabling revives no old token
+    assert signed_in.login() == 200
+
+
+def test_delete_asks_first(runner: Any, signed_in: Any, session_for: Any) -> None:
+    refused = invoke(runner, "users", "delete", "alice", input="n\n")
+    assert refused.exit_code == 1 and "Delete user 'alice'" in refused.output
+    assert signed_in.ui() == 200
+    ok(invoke(runner, "users", "delete", "alice", input="y\n"))
+    assert signed_in.ui() == 302 and signed_in.api() == 401
+
+
+def test_delete_with_yes_in_another_database_only(
+    runner: Any, make_user: Any, session_for: Any, alice: str
+) -> None:
+    make_user("alice", PASSWORD, database="other")
+    ok(invoke(runner, "users", "delete", "alice", "--yes", "--database", "other"))
+    assert role_of(session_for, "alice") == ("editor", False)
+    with session_for("other") as session:
+        assert session.scalars(select(StaffUser)).all() == []
+
+
+def test_create_user_reads_the_password_from_standard_input(runner: Any, client: Any) -> None:
+    output = ok(invoke(runner, "create-user", "carol", input="piped password\n"))
+    assert "piped password" not in output
+    assert "Created editor 'carol'" in output

@@ -1,0 +1,62 @@
+"""Bounded UI saves: at most BATCH_MAX_ITEMS rows, and /ui bodies have their own size limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gridpage import text_of
+from sqlalchemy import func, select
+
+from app.licenses.models import ProviderCredLicense
+from app.ui.save_limit import submitted_row_count
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "BATCH_MAX_ITEMS": 3, "UI_MAX_CONTENT_LENGTH": 20_000}
+
+
+def rows_form(count: int) -> dict[str, str]:
+    form: dict[str, str] = {}
+    for index in range(count):
+        form[f"rows-{index}-providerCredLicense_Key"] = str(index + 1)
+        form[f"rows-{index}-license_Number"] = f"N-{index + 1}"
+        form[f"rows-{index}-state"] = "CA"
+    return form
+
+
+def stored(session_for: Any) -> int:
+    with session_for() as session:
+        return session.scalar(select(func.count()).select_from(ProviderCredLicense))
+
+
+def test_a_save_of_more_rows_than_a_batch_is_refused_whole(
+    login: Any, client: Any, make_cred: Any, session_for: Any
+) -> None:
+    make_cred(1)
+    login()
+    response = client.post("/ui/credentials/1/licenses", data=rows_form(4))
+    assert response.status_code == 413
+    assert "This Save has 4 rows; at most 3 can be saved at once." in text_of(
+        response.get_data(as_text=True)
+    )
+    assert stored(session_for) == 0
+    accepted = client.post("/ui/credentials/1/licenses", data=rows_form(3))
+    assert accepted.status_code in (200, 303)
+    assert stored(session_for) == 3
+
+
+def test_ui_form_bodies_have_their_own_smaller_limit(
+    login: Any, client: Any, make_cred: Any, app: Any
+) -> None:
+    make_cred(1)
+    login()
+    big = {"rows-0-license_Name": "x" * 30_000}
+    assert client.post("/ui/credentials/1/licenses", data=big).status_code == 413
+    assert app.config["UI_MAX_CONTENT_LENGTH"] < app.config["MAX_CONTENT_LENGTH"]
+
+
+def test_rows_are_counted_by_index() -> None:
+    names = ["csrf_token", "rows-0-state", "rows-0-term_Date", "rows-7-state", "rowsx-9-a"]
+    assert submitted_row_count(names) == 2
