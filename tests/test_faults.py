@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from app import ROOT, create_app
-from app.auth.tokens import mint_token
+from app.auth.tokens import mint_token_for
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.schema import current_revision, head_revision
@@ -173,8 +173,8 @@ def start_server(
             )
         )
         session.commit()
+        token = mint_token_for(session, TEST_SECRET, "editor", "main", 3600, "id")
     dispose_engines(setup)
-    token = mint_token(TEST_SECRET, "editor", "main", 3600, "id")
 
     def _start(url: str | None = None, wait: bool = True) -> Server:
         url = url or main
