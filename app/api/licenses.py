@@ -33,7 +33,7 @@ from app.api.single import no_content, path_key_errors, require_ok
 from app.api.wire_schemas import BatchItemResultSchema
 from app.audit import utcnow
 from app.batch.outcome import ItemOutcome, ParentNotFound
-from app.history.service import LicenseChangeSchema, license_history
+from app.history.service import LicenseChangeSchema
 from app.licenses.expiry import (
     BUCKETS,
     EXPIRY_WINDOWS,
@@ -47,6 +47,7 @@ from app.licenses.expiry import (
     expiring_licenses,
     matching_total,
 )
+from app.licenses.history import license_history
 from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
