@@ -197,8 +197,8 @@ def bucket_counts(session: Session, clock: ExpiryClock, chosen: ExpiryFilter) ->
     counted = [
         sum_of([count(part) for part in clock.disjoint_parts(name)]).label(name) for name in BUCKETS
     ]
-    row = session.execute(select(*counted)).one()
-    return {name: int(row._mapping[name]) for name in BUCKETS}
+    row = session.execute(select(*counted)).mappings().one()
+    return {name: int(row[name]) for name in BUCKETS}
 
 
 def sum_of(terms: list[ColumnElement[int]]) -> ColumnElement[int]:

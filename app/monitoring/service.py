@@ -95,11 +95,11 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
                 ),
                 func.count().filter(snapshot_row.psv_overdue.is_(True)).label("psv_overdue"),
             ).where(snapshot_row.run_id == run.id)
-        ).one()
+        ).mappings().one()
         session.execute(
             update(MonitoringRun)
             .where(MonitoringRun.id == run.id)
-            .values(**counts._mapping)
+            .values(**counts)
             .execution_options(synchronize_session=False)
         )
         run_id = run.id
