@@ -93,6 +93,7 @@ def test_monitor_expirables_records_a_run_with_its_buckets_and_licenses(
     assert "(PSV window 120 days): 1 expired, 1 within 30 days, 1 within 60, 1 within 90, " in (
         result.output
     )
+    assert "1 without a term date, 1 PSV overdue." in (result.output)
     with session_for() as session:
         run = session.scalars(select(MonitoringRun)).one()
     assert (run.ran_by, run.psv_window_days) == ("cron@host", 120)
@@ -103,6 +104,7 @@ def test_monitor_expirables_records_a_run_with_its_buckets_and_licenses(
         "within30": 1,
         "within60": 1,
         "within90": 1,
+        "no_term_date": expirables["counts"]["noTermDate"],
         "psv_overdue": expirables["counts"]["psvOverdue"],
     }
     assert run.psv_overdue == 1  # license 2: no PSV date; 100 days is inside 120
@@ -111,6 +113,7 @@ def test_monitor_expirables_records_a_run_with_its_buckets_and_licenses(
         (2, "within30", True),
         (3, "within60", False),
         (4, "within90", False),
+        (6, "noTermDate", False),
     ]
 
 
@@ -132,6 +135,7 @@ def test_a_run_uses_and_records_its_database_psv_window(
         (3, "within60", True),
         (4, "within90", False),
         (5, None, True),
+        (6, "noTermDate", False),
     ]
 
 
@@ -161,7 +165,7 @@ def test_a_run_does_not_change_when_licenses_change_afterwards(
     assert snapshot(session_for, run_id) == before
     with session_for() as session:
         assert session.get(MonitoringRun, run_id).counts == counts_before  # type: ignore[union-attr]
-        assert session.scalar(select(func.count()).select_from(MonitoringRunLicense)) == 4
+        assert session.scalar(select(func.count()).select_from(MonitoringRunLicense)) == 5
     # ... while a new run sees the licenses as they are now.
     with session_for() as session:
         later = record_run(session, now=utcnow(), ran_by="test", psv_window_days=120)
@@ -169,6 +173,7 @@ def test_a_run_does_not_change_when_licenses_change_afterwards(
         (1, None),  # term 2030 now, in for its PSV (cleared)
         (2, None),  # term 2030 now, in for its PSV (never set)
         (4, "within90"),
+        (6, "noTermDate"),
     ]
 
 
@@ -220,6 +225,7 @@ def test_the_runs_list_is_paged_newest_first(
         "within30": 1,
         "within60": 1,
         "within90": 1,
+        "noTermDate": 1,
         "psvOverdue": 1,
     }
     assert run["ranAt"].endswith("Z")
@@ -253,6 +259,7 @@ def test_one_run_with_its_licenses(three_runs: list[int], client: Any, auth_head
         (2, "within30", True),
         (3, "within60", False),
         (4, "within90", False),
+        (6, "noTermDate", False),
     ]
     first = run["licenses"][0]
     assert first["provider_ID"] == "PRV1" and first["license_Number"] == "N-1"

@@ -43,5 +43,6 @@ def monitor_expirables_command(ran_by: str | None, database: str | None) -> None
     click.echo(
         f"Monitoring run {run.id} in {name!r} at {run.ran_at:%Y-%m-%d %H:%M:%S} UTC "
         f"(PSV window {window} days): {run.expired} expired, {run.within30} within 30 days, "
-        f"{run.within60} within 60, {run.within90} within 90, {run.psv_overdue} PSV overdue."
+        f"{run.within60} within 60, {run.within90} within 90, "
+        f"{run.no_term_date} without a term date, {run.psv_overdue} PSV overdue."
     )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-COUNT_COLUMNS = ("expired", "within30", "within60", "within90", "psv_overdue")
+COUNT_COLUMNS = ("expired", "within30", "within60", "within90", "no_term_date", "psv_overdue")
 
 
 class MonitoringRun(db.Model):
@@ -26,6 +26,7 @@ class MonitoringRun(db.Model):
     within30: Mapped[int] = mapped_column(Integer, default=0)
     within60: Mapped[int] = mapped_column(Integer, default=0)
     within90: Mapped[int] = mapped_column(Integer, default=0)
+    no_term_date: Mapped[int] = mapped_column(Integer, default=0)
     psv_overdue: Mapped[int] = mapped_column(Integer, default=0)
 
     @property

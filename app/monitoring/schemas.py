@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.licenses.expiry import EXPIRY_STATUSES
+from app.licenses.expiry import TERM_BUCKETS
 from app.wire.fields import WireDateTime
 
 
@@ -15,6 +15,7 @@ class RunCountsSchema(Schema):
     within30 = fields.Integer(required=True)
     within60 = fields.Integer(required=True)
     within90 = fields.Integer(required=True)
+    noTermDate = fields.Integer(required=True, attribute="no_term_date")
     psvOverdue = fields.Integer(required=True, attribute="psv_overdue")
 
 
@@ -40,7 +41,7 @@ class RunLicenseSchema(Schema):
     term_Date = WireDateTime(attribute="term_date", allow_none=True)
     psV_Date = WireDateTime(attribute="psv_date", allow_none=True)
     expiryStatus = fields.String(
-        attribute="expiry_status", allow_none=True, metadata={"enum": [*EXPIRY_STATUSES, None]}
+        attribute="expiry_status", allow_none=True, metadata={"enum": [*TERM_BUCKETS, None]}
     )
     psvOverdue = fields.Boolean(attribute="psv_overdue")
 

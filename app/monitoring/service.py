@@ -18,13 +18,15 @@ from sqlalchemy import Boolean, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
-from app.licenses.expiry import EXPIRY_STATUSES, PSV_OVERDUE, ExpiryClock, expiry_status
+from app.licenses.expiry import PSV_OVERDUE, TERM_BUCKETS, ExpiryClock, expiry_status
 from app.licenses.models import ProviderCredLicense
-from app.monitoring.models import MonitoringRun, MonitoringRunLicense
+from app.monitoring.models import COUNT_COLUMNS, MonitoringRun, MonitoringRunLicense
 from app.tenancy import begin_write
 
 #: The counts a run records, in the order reports show them.
-COUNTED = (*EXPIRY_STATUSES, "psv_overdue")
+COUNTED = COUNT_COLUMNS
+#: The column that counts each term bucket (the same buckets as the expirables route).
+BUCKET_COLUMNS = dict(zip(TERM_BUCKETS, COUNT_COLUMNS[: len(TERM_BUCKETS)], strict=True))
 RAN_BY_LENGTH = 64
 #: A run older than this no longer shows monthly monitoring (the expiring page warns).
 MONITORING_OVERDUE_DAYS = 31
@@ -62,7 +64,7 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
         session.add(run)
         session.flush()
         clock = ExpiryClock(now, psv_window_days)
-        status = expiry_status(clock)
+        status = expiry_status(clock, TERM_BUCKETS)
         overdue = clock.condition(PSV_OVERDUE)
         license = ProviderCredLicense
         snapshot = (
@@ -87,15 +89,19 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
             insert(table).from_select(("run_id", *SNAPSHOT_COLUMNS), snapshot)  # type: ignore[arg-type]
         )
         snapshot_row = MonitoringRunLicense
-        counts = session.execute(
-            select(
-                *(
-                    func.count().filter(snapshot_row.expiry_status == name).label(name)
-                    for name in EXPIRY_STATUSES
-                ),
-                func.count().filter(snapshot_row.psv_overdue.is_(True)).label("psv_overdue"),
-            ).where(snapshot_row.run_id == run.id)
-        ).mappings().one()
+        counts = (
+            session.execute(
+                select(
+                    *(
+                        func.count().filter(snapshot_row.expiry_status == name).label(column)
+                        for name, column in BUCKET_COLUMNS.items()
+                    ),
+                    func.count().filter(snapshot_row.psv_overdue.is_(True)).label("psv_overdue"),
+                ).where(snapshot_row.run_id == run.id)
+            )
+            .mappings()
+            .one()
+        )
         session.execute(
             update(MonitoringRun)
             .where(MonitoringRun.id == run.id)
@@ -121,11 +127,8 @@ def get_run(session: Session, run_id: int) -> RunReport | None:
     if run is None:
         return None
     order = case(
-        *(
-            (MonitoringRunLicense.expiry_status == name, i)
-            for i, name in enumerate(EXPIRY_STATUSES)
-        ),
-        else_=len(EXPIRY_STATUSES),
+        *((MonitoringRunLicense.expiry_status == name, i) for i, name in enumerate(TERM_BUCKETS)),
+        else_=len(TERM_BUCKETS),
     )
     licenses = session.scalars(
         select(MonitoringRunLicense)

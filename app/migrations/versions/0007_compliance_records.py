@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("within30", sa.Integer(), nullable=False),
         sa.Column("within60", sa.Integer(), nullable=False),
         sa.Column("within90", sa.Integer(), nullable=False),
+        sa.Column("no_term_date", sa.Integer(), nullable=False),
         sa.Column("psv_overdue", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_monitoring_run")),
     )
