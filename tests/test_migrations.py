@@ -550,7 +550,8 @@ def test_0003_history_ids_and_changes_on_postgresql(backend: str, empty_engine: 
             connection.execute(
                 text(
                     "SELECT column_name, data_type FROM information_schema.columns "
-                    "WHERE table_name = 'license_change' AND column_name IN ('id', 'changes')"
+                    "WHERE table_name = 'license_change' AND column_name IN ('id', 'changes') "
+                    "AND table_schema = current_schema()"
                 )
             ).all()
         )

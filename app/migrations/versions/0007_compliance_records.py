@@ -36,7 +36,7 @@ history = sa.table(
     sa.column("at", sa.DateTime),
     sa.column("user", sa.String),
     sa.column("action", sa.String),
-    sa.column("changes", sa.Text),  # JSON text
+    sa.column("changes"),  # JSON text (SQLite) or jsonb (PostgreSQL, since 0003)
     sa.column("row_hash", sa.String),
 )
 heads = sa.table(
@@ -113,7 +113,9 @@ def _chain_existing_history(connection: sa.Connection) -> None:
         newest: dict[int, str] = {}
         for row in rows:
             key = row.provider_cred_license_key
-            changes = orjson.loads(row.changes) if row.changes else {}
+            # JSON text, or already parsed where 0003 made the column jsonb (PostgreSQL).
+            raw = row.changes
+            changes = (orjson.loads(raw) if isinstance(raw, str | bytes) else raw) if raw else {}
             content = _canonical(
                 key,
                 row.provider_cred_key,
