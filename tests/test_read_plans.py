@@ -87,14 +87,13 @@ def loaded(backend: str) -> Iterator[tuple[Any, str]]:
 
 def api_headers(app: Any, database: str) -> dict[str, str]:
     from app.auth.keys import issue_api_key
-    from app.auth.tokens import mint_token
+    from app.auth.tokens import mint_token_for
     from app.tenancy import session_scope
 
-    with app.app_context():
-        with session_scope(database) as session:
-            key = issue_api_key(session, f"plans-{id(app)}")
-            session.commit()
-        token = mint_token(app.config["SECRET_KEY"], USERNAME, database, 600, "id")
+    with app.app_context(), session_scope(database) as session:
+        key = issue_api_key(session, f"plans-{id(app)}")
+        session.commit()
+        token = mint_token_for(session, app.config["SECRET_KEY"], USERNAME, database, 600, "id")
     return {"x-api-key": key, "Authorization": f"Bearer {token}", "vbasoftware-database": database}
 
 
