@@ -55,10 +55,11 @@ _HISTORY_INTO = "INSERT INTO license_change (" + ", ".join(
 SQLITE_HISTORY = f"{_HISTORY_INTO}) VALUES ({', '.join('?' * len(HISTORY_COLUMNS))})"
 PG_HISTORY_EXECUTEMANY = f"{_HISTORY_INTO}) VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})"
 PG_HISTORY_TYPES = ("int4[]", "int4[]", "text[]", "timestamp[]") + ("text[]",) * 3
+# ``changes`` is jsonb on PostgreSQL (migration 0003): the text array's element is cast.
 PG_HISTORY_UNNEST = (
-    f"{_HISTORY_INTO}) SELECT * FROM unnest("
+    f"{_HISTORY_INTO}) SELECT k, p, a, t, u, n, c::jsonb FROM unnest("
     + ", ".join(f"%s::{t}" for t in PG_HISTORY_TYPES)
-    + ")"
+    + ") AS h(k, p, a, t, u, n, c)"
 )
 
 
