@@ -135,10 +135,7 @@ def delete_rows(
             write.delete_keys(connection, spec, doomed)
             if spec.history is not None:
                 deleted = [o for o in outcomes if o.action == DELETED]
-                old_rows = {
-                    o.index: doomed[k]
-                    for o, k in zip(deleted, planning.keys_of(deleted), strict=True)
-                }
+                old_rows = {o.index: doomed[o.key] for o in deleted if o.key is not None}
                 rows = planning.history_rows(
                     spec,
                     deleted,

@@ -358,7 +358,3 @@ def history_rows(
             }
         )
     return rows
-
-
-def keys_of(outcomes: Sequence[ItemOutcome]) -> list[int]:
-    return [o.key for o in outcomes if o.key is not None]

@@ -39,8 +39,6 @@ NO_TERM_DATE = "noTermDate"
 TERM_BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, NO_TERM_DATE)
 #: Every filter of the worklist and the API, in the order they are shown and counted.
 BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, PSV_OVERDUE, NO_TERM_DATE)
-#: The dated buckets: where a license with a term date within 90 days (or past) stands.
-EXPIRY_STATUSES = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
 #: The non-overlapping day ranges of the "within" buckets: [0, 30), [30, 60), [60, 90).
 WINDOW_BOUNDS = {
     f"within{high}": (low, high)
@@ -123,9 +121,7 @@ class ExpiryClock:
         return psv_date is None or psv_date < self.psv_cutoff
 
 
-def expiry_status(
-    clock: ExpiryClock, buckets: Sequence[str] = EXPIRY_STATUSES
-) -> ColumnElement[str | None]:
+def expiry_status(clock: ExpiryClock, buckets: Sequence[str]) -> ColumnElement[str | None]:
     """Each license's bucket among ``buckets`` as one SQL expression (``None``: in none)."""
     return case(*((clock.condition(name), name) for name in buckets), else_=None)
 
