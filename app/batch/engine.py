@@ -68,18 +68,20 @@ def upsert_rows(
     for isolate in (False, True):
         try:
             connection = _begin(session, spec, keys)
-            existing, known_refs = write.read_state(connection, spec, keys, parent_key, wanted_refs)
+            state = write.read_state(connection, spec, keys, parent_key, wanted_refs)
             plan = planning.plan_upserts(
                 spec,
                 candidates,
                 outcomes,
-                existing,
-                known_refs,
+                state.rows,
+                state.found,
                 parent_key=parent_key,
                 mode=mode,
                 expected_versions=expected_versions,
             )
-            return _finish(session, spec, plan, actor, activity_id, atomic, dry_run, isolate)
+            return _finish(
+                session, spec, plan, state.heads, actor, activity_id, atomic, dry_run, isolate
+            )
         except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
             _rollback_quietly(session)
             raise
@@ -121,12 +123,12 @@ def delete_rows(
     as ``plan.plan_deletes`` decides. Raises ``ParentNotFound`` like ``upsert_rows``."""
     try:
         connection = _begin(session, spec, list(keys))
-        existing, _ = write.read_state(connection, spec, list(keys), parent_key, {})
-        in_use = write.keys_in_use(connection, spec, list(existing))
+        state = write.read_state(connection, spec, list(keys), parent_key, {})
+        in_use = write.keys_in_use(connection, spec, list(state.rows))
         outcomes, doomed = planning.plan_deletes(
             spec,
             keys,
-            existing,
+            state.rows,
             in_use,
             parent_key=parent_key,
             expected_versions=expected_versions,
@@ -144,7 +146,7 @@ def delete_rows(
                     now=utcnow(),
                     activity_id=activity_id,
                 )
-                _insert_history(connection, spec, rows)
+                _insert_history(connection, spec, rows, state.heads)
         session.commit()
     except BaseException:
         session.rollback()
@@ -165,6 +167,7 @@ def _finish(
     session: Session,
     spec: EntitySpec,
     plan: Plan,
+    heads: Mapping[int, str],
     actor: str | None,
     activity_id: str,
     atomic: bool,
@@ -180,12 +183,12 @@ def _finish(
         return outcomes
     user, now = planning.audit_user(actor), utcnow()
     if isolate:
-        _write_item_by_item(session, spec, plan, outcomes, user, now, activity_id)
+        _write_item_by_item(session, spec, plan, heads, outcomes, user, now, activity_id)
         if atomic and any(not o.ok for o in outcomes):
             session.rollback()
             return planning.not_applied(outcomes)
     else:
-        _write_plan(session, spec, plan, outcomes, user, now, activity_id)
+        _write_plan(session, spec, plan, heads, outcomes, user, now, activity_id)
     session.commit()
     return outcomes
 
@@ -194,6 +197,7 @@ def _write_plan(
     session: Session,
     spec: EntitySpec,
     plan: Plan,
+    heads: Mapping[int, str],
     outcomes: list[ItemOutcome],
     user: str | None,
     now: datetime,
@@ -224,18 +228,23 @@ def _write_plan(
             now=now,
             activity_id=activity_id,
         )
-        _insert_history(connection, spec, rows)
+        _insert_history(connection, spec, rows, heads)
 
 
-def _insert_history(connection: Connection, spec: EntitySpec, rows: list[dict[str, Any]]) -> None:
-    """The history rows in one statement; when sealed (tamper evidence), also one read of the
-    keys' newest hashes (under the keys' write locks) and one upsert of the new ones."""
+def _insert_history(
+    connection: Connection,
+    spec: EntitySpec,
+    rows: list[dict[str, Any]],
+    heads: Mapping[int, str],
+) -> None:
+    """The history rows in one statement; when sealed (tamper evidence), also one upsert of
+    the keys' new newest hashes, chained onto ``heads`` (read with the rows, under the keys'
+    write locks)."""
     history = spec.history
     assert history is not None
     if rows and history.seal is not None and history.heads is not None:
         key, hash_column = history.key_column, history.hash_column
-        stored = write.rows_of_keys(connection, history.heads, key, [row[key] for row in rows])
-        newest = history.seal(rows, {k: head[hash_column] for k, head in stored.items()})
+        newest = history.seal(rows, heads)
         write.upsert(
             connection,
             history.heads,
@@ -250,6 +259,7 @@ def _write_item_by_item(
     session: Session,
     spec: EntitySpec,
     plan: Plan,
+    heads: Mapping[int, str],
     outcomes: list[ItemOutcome],
     user: str | None,
     now: datetime,
@@ -259,7 +269,9 @@ def _write_item_by_item(
     for index in (*plan.inserts, *plan.updates):
         try:
             with session.begin_nested():
-                _write_plan(session, spec, plan.only(index), outcomes, user, now, activity_id)
+                _write_plan(
+                    session, spec, plan.only(index), heads, outcomes, user, now, activity_id
+                )
         except UNAVAILABLE_ERRORS:
             raise
         except SQLAlchemyError:

@@ -9,6 +9,7 @@ are), a JSON list on SQLite (``IN (SELECT value FROM json_each(:keys))``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,23 +70,42 @@ def lock_keys(connection: Connection, namespace: int, keys: Sequence[int]) -> No
     )
 
 
+@dataclass(frozen=True)
+class StoredState:
+    """What one state read found: the stored rows by key, the referenced keys that exist (by
+    reference column) and, for a sealed history, the newest hash of each key that has one."""
+
+    rows: dict[int, dict[str, Any]]
+    found: dict[str, set[int]]
+    heads: dict[int, str]
+
+
+#: The ``kind`` of the rows' branch and of the history heads' branch (lookups count from 0).
+ROWS, HEADS = -1, -2
+#: The column every branch has beside the entity's: a head's hash, else NULL.
+HEAD_VALUE = "chain_head"
+
+
 def read_state(
     connection: Connection,
     spec: EntitySpec,
     keys: Sequence[int],
     parent_key: int | None,
     wanted_refs: Mapping[str, set[int]],
-) -> tuple[dict[int, dict[str, Any]], dict[str, set[int]]]:
-    """One statement: the stored rows of ``keys``, whether the parent exists, and which of the
-    wanted referenced keys exist (by reference column). Raises ``ParentNotFound``."""
+) -> StoredState:
+    """One statement: the stored rows of ``keys``, whether the parent exists, which of the
+    wanted referenced keys exist (by reference column) and the keys' history heads (when the
+    history is sealed). Raises ``ParentNotFound``."""
     lookups: list[tuple[str, Table, str, Iterable[int]]] = []
     if spec.parent_table is not None and parent_key is not None:
         lookups.append(("parent", spec.parent_table, spec.parent_key_column or "", [parent_key]))
     for ref in spec.references:
         if ref.column in wanted_refs:
             lookups.append((ref.column, ref.table, ref.key_column, wanted_refs[ref.column]))
+    history = spec.history
+    heads_table = history.heads if history is not None and history.seal is not None else None
     found: dict[str, set[int]] = {kind: set() for kind, *_ in lookups}
-    existing: dict[int, dict[str, Any]] = {}
+    state = StoredState(rows={}, found=found, heads={})
     if keys or lookups:
         dialect = connection.dialect.name
         statement = _state_statement(
@@ -94,19 +114,24 @@ def read_state(
             spec.key_column,
             bool(keys),
             tuple((t, c) for _, t, c, _ in lookups),
+            (heads_table, history.key_column, history.hash_column)
+            if keys and heads_table is not None and history is not None
+            else None,
         )
         parameters = {f"lookup_{i}": key_set(dialect, k) for i, (*_, k) in enumerate(lookups)}
         if keys:
             parameters["keys"] = key_set(dialect, keys)
         for row in connection.execute(statement, parameters).mappings():
-            kind = row["kind"]
-            if kind < 0:
-                existing[row[spec.key_column]] = dict(row)
+            kind, key = row["kind"], row[spec.key_column]
+            if kind == ROWS:
+                state.rows[key] = dict(row)
+            elif kind == HEADS:
+                state.heads[key] = row[HEAD_VALUE]
             else:
-                found[lookups[kind][0]].add(row[spec.key_column])
+                found[lookups[kind][0]].add(key)
     if spec.parent_table is not None and parent_key is not None and not found["parent"]:
         raise ParentNotFound(parent_key)
-    return existing, found
+    return state
 
 
 @lru_cache(maxsize=64)
@@ -116,44 +141,45 @@ def _state_statement(
     key_column: str,
     with_rows: bool,
     lookups: tuple[tuple[Table, str], ...],
+    heads: tuple[Table, str, str] | None,
 ) -> Select[Any] | CompoundSelect[Any]:
-    """``UNION ALL`` of the rows' branch (kind -1) and one branch per lookup (kind ``i``), which
-    puts its key where the rows have theirs (keys are integers on both sides)."""
+    """``UNION ALL`` of the rows' branch (kind ``ROWS``), one branch per lookup (kind ``i``)
+    and the heads' branch (kind ``HEADS``). Lookups and heads put their key where the rows have
+    theirs (keys are integers on every side); a head's hash goes in ``HEAD_VALUE``."""
+
+    def keyed(key: Any, value: Any = None) -> list[Any]:
+        head = (null() if value is None else value).label(HEAD_VALUE)
+        return [
+            head,
+            *(key.label(c.name) if c.name == key_column else null().label(c.name) for c in table.c),
+        ]
+
+    def kind(number: int) -> Any:
+        return literal_column(str(number), Integer).label("kind")
+
     branches = []
     if with_rows:
         branches.append(
-            select(literal_column("-1", Integer).label("kind"), *table.c).where(
+            select(kind(ROWS), null().label(HEAD_VALUE), *table.c).where(
                 key_in(table.c[key_column], "keys", dialect_name)
             )
         )
     for index, (lookup_table, lookup_column) in enumerate(lookups):
         key = lookup_table.c[lookup_column]
-        columns = [
-            key.label(c.name) if c.name == key_column else null().label(c.name) for c in table.c
-        ]
         branches.append(
-            select(literal_column(str(index), Integer).label("kind"), *columns).where(
-                key_in(key, f"lookup_{index}", dialect_name)
+            select(kind(index), *keyed(key)).where(key_in(key, f"lookup_{index}", dialect_name))
+        )
+    if heads is not None:
+        heads_table, heads_key, hash_column = heads
+        key = heads_table.c[heads_key]
+        branches.append(
+            select(kind(HEADS), *keyed(key, heads_table.c[hash_column])).where(
+                key_in(key, "keys", dialect_name)
             )
         )
     if len(branches) == 1:
         return branches[0]
     return union_all(*branches)
-
-
-def rows_of_keys(
-    connection: Connection, table: Table, key_column: str, keys: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """The rows of ``table`` whose ``key_column`` is in ``keys``, by key (one statement)."""
-    dialect = connection.dialect.name
-    statement = _rows_of_keys_statement(dialect, table, key_column)
-    found = connection.execute(statement, {"keys": key_set(dialect, keys)}).mappings()
-    return {row[key_column]: dict(row) for row in found}
-
-
-@lru_cache(maxsize=64)
-def _rows_of_keys_statement(dialect_name: str, table: Table, key_column: str) -> Select[Any]:
-    return select(table).where(key_in(table.c[key_column], "keys", dialect_name))
 
 
 def upsert(
