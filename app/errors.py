@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
+from app.batch.outcome import ConcurrentWrites
 from app.db_errors import error_class, is_database_unavailable
 
 log = logging.getLogger("credgrid.errors")
@@ -124,7 +125,7 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
 
 
 def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    if is_database_unavailable(exc):
+    if is_database_unavailable(exc) or isinstance(exc, ConcurrentWrites):
         return _unavailable(exc)
     activity = g.get("activity_id", "")
     kind = error_class(exc)

@@ -292,10 +292,12 @@ def test_a_database_error_is_confined_to_its_item(
 
     real_upsert = write.upsert
 
-    def failing_upsert(connection: Any, table: Any, key: Any, columns: Any, rows: Any) -> None:
+    def failing_upsert(
+        connection: Any, table: Any, key: Any, columns: Any, rows: Any, **kwargs: Any
+    ) -> None:
         if any(row["provider_cred_license_key"] == 13 for row in rows):
             raise IntegrityError("INSERT", {}, Exception("simulated"))
-        real_upsert(connection, table, key, columns, rows)
+        real_upsert(connection, table, key, columns, rows, **kwargs)
 
     monkeypatch.setattr(write, "upsert", failing_upsert)
     upsert([doctor_license(1)])

@@ -7,9 +7,13 @@ constant number of statements (``app.batch.write``) and commits, or rolls back o
 So a caller may read before it writes, and a batch is wholly written or not at all.
 
 Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
-PostgreSQL every writer first takes transaction-scoped advisory locks on the keys it touches,
-in key order, so two requests creating the same new key are serialised and the second sees the
-first's row and updates it.
+PostgreSQL a writer first takes one transaction-scoped advisory lock on its parent (a
+ProviderCred's licenses; a parentless entity's writers share one lock), so two requests writing
+the same parent are serialised and the second sees the first's rows. A writer under another
+parent that takes one of the keys between this writer's read and its write is caught by the
+guarded upsert (a stored row is only updated under its own parent, and every planned row must
+be written); the engine then rolls back, reads and plans again (``RACE_ATTEMPTS``), and the
+key now answers as another parent's.
 
 When the set-wise write hits an unexpected data error, the batch is replayed one item per
 savepoint, so the error stays on the items that cause it and never leaves a half-written row.
@@ -29,7 +33,7 @@ from sqlalchemy.orm import Session
 from app.audit import utcnow
 from app.batch import plan as planning
 from app.batch import write
-from app.batch.outcome import DELETED, ItemOutcome
+from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome, WriteRaceLost
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
 from app.db_errors import UNAVAILABLE_ERRORS
@@ -38,6 +42,8 @@ from app.tenancy import begin_write
 log = logging.getLogger("credgrid.batch")
 
 UPSERT_MODES = ("upsert", "create", "update")
+#: Reads and plans per batch when other writers keep taking its keys (``WriteRaceLost``).
+RACE_ATTEMPTS = 3
 
 
 def upsert_rows(
@@ -65,9 +71,10 @@ def upsert_rows(
     candidates = planning.validate_items(spec, items, parent_key, outcomes)
     keys = [data[spec.key_column] for _, data in candidates]
     wanted_refs = planning.referenced_keys(spec, candidates)
-    for isolate in (False, True):
+    isolate, races = False, 0
+    while True:
         try:
-            connection = _begin(session, spec, keys)
+            connection = _begin(session, spec, parent_key)
             state = write.read_state(connection, spec, keys, parent_key, wanted_refs)
             plan = planning.plan_upserts(
                 spec,
@@ -82,6 +89,14 @@ def upsert_rows(
             return _finish(
                 session, spec, plan, state.heads, actor, activity_id, atomic, dry_run, isolate
             )
+        except WriteRaceLost as race:
+            session.rollback()
+            races += 1
+            if races >= RACE_ATTEMPTS:
+                raise ConcurrentWrites(str(race)) from race
+            log.info(
+                "activity=%s %s write raced (%s); planning again", activity_id, spec.label, race
+            )
         except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
             _rollback_quietly(session)
             raise
@@ -95,10 +110,10 @@ def upsert_rows(
                 spec.label,
                 exc_info=True,
             )
+            isolate = True
         except BaseException:  # ParentNotFound, or anything unexpected: nothing is written
             session.rollback()
             raise
-    raise AssertionError("unreachable")
 
 
 def _rollback_quietly(session: Session) -> None:
@@ -122,7 +137,7 @@ def delete_rows(
     """Delete ``keys`` (under ``parent_key`` when the entity has a parent); one outcome each,
     as ``plan.plan_deletes`` decides. Raises ``ParentNotFound`` like ``upsert_rows``."""
     try:
-        connection = _begin(session, spec, list(keys))
+        connection = _begin(session, spec, parent_key)
         state = write.read_state(connection, spec, list(keys), parent_key, {})
         in_use = write.keys_in_use(connection, spec, list(state.rows))
         outcomes, doomed = planning.plan_deletes(
@@ -154,12 +169,15 @@ def delete_rows(
     return outcomes
 
 
-def _begin(session: Session, spec: EntitySpec, keys: list[int]) -> Connection:
-    """The session's write transaction with the locks a writer takes up front (SQLite's write
-    lock, or PostgreSQL advisory locks on ``keys``); returns its connection."""
+def _begin(session: Session, spec: EntitySpec, parent_key: int | None) -> Connection:
+    """The session's write transaction with the lock a writer takes up front (SQLite's write
+    lock, or PostgreSQL's advisory lock on the parent, or on the whole parentless entity);
+    returns its connection."""
+    if spec.parent_table is not None and parent_key is None:
+        raise ValueError(f"a {spec.label} write needs its {spec.parent_label} key")
     begin_write(session)
     connection = session.connection()
-    write.lock_keys(connection, spec.lock_namespace, keys)
+    write.lock_scope(connection, spec.lock_namespace, parent_key or 0)
     return connection
 
 
@@ -218,6 +236,7 @@ def _write_plan(
         spec.key_column,
         (*spec.data_fields, "update_date", "update_user"),
         [{**{name: data[name] for name in spec.fields}, **stamps} for data in written],
+        same_column=spec.parent_column,
     )
     if spec.history is not None:
         rows = planning.history_rows(

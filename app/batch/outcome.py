@@ -48,3 +48,12 @@ class ItemOutcome:
 
 class ParentNotFound(LookupError):
     """The batch's parent record (e.g. the ProviderCred) does not exist in this database."""
+
+
+class WriteRaceLost(Exception):
+    """Another request wrote some of the batch's keys between its read and its write (under
+    another parent, whose lock it does not share); the engine reads and plans again."""
+
+
+class ConcurrentWrites(WriteRaceLost):
+    """The batch lost that race on every attempt: answered as a busy database (503, retry)."""

@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from app.batch.outcome import ParentNotFound
+from app.batch.outcome import ParentNotFound, WriteRaceLost
 from app.batch.spec import EntitySpec
 
 
@@ -60,17 +60,18 @@ def key_set(dialect_name: str, keys: Iterable[int]) -> Any:
     return values if dialect_name == "postgresql" else orjson.dumps(values).decode()
 
 
-def lock_keys(connection: Connection, namespace: int, keys: Sequence[int]) -> None:
-    """PostgreSQL: transaction-scoped advisory locks on ``keys``, in key order (no deadlock),
-    so two writers of the same new key are serialised and the second sees the first's row."""
-    if connection.dialect.name != "postgresql" or not keys:
+def lock_scope(connection: Connection, namespace: int, scope: int) -> None:
+    """PostgreSQL: one transaction-scoped advisory lock on ``(namespace, scope)``: writers of
+    one parent (a ProviderCred's licenses), or of a parentless entity (scope 0), are
+    serialised. One lock per batch, not per key: a lock per key made a 5,000-item batch take
+    5,000 entries of the server's shared lock table, and three such batches at once exhausted
+    it (``out of shared memory``) on a default configuration. Writers under different parents
+    that touch the same key are caught by the guarded upsert instead (``upsert``)."""
+    if connection.dialect.name != "postgresql":
         return
     connection.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:namespace, k) FROM "
-            "(SELECT DISTINCT unnest(CAST(:keys AS integer[])) AS k ORDER BY k OFFSET 0) AS s"
-        ),
-        {"namespace": namespace, "keys": sorted(set(keys))},
+        text("SELECT pg_advisory_xact_lock(:namespace, :scope)"),
+        {"namespace": namespace, "scope": scope},
     )
 
 
@@ -192,13 +193,24 @@ def upsert(
     key_column: str,
     update_columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
+    *,
+    same_column: str | None = None,
 ) -> None:
     """Insert ``rows`` (all with the same columns); a row whose key exists gets only its
-    ``update_columns`` set."""
+    ``update_columns`` set.
+
+    ``same_column``: a stored row is only updated when it has the same value there (its
+    parent); when any row is neither inserted nor updated, another writer got there first and
+    ``WriteRaceLost`` is raised (the caller rolls back and plans again).
+    """
     if rows:
         dialect, columns = connection.dialect.name, tuple(rows[0])
-        statement = _upsert_statement(dialect, table, key_column, tuple(update_columns), columns)
-        connection.execute(statement, _parameters(dialect, columns, rows))
+        statement = _upsert_statement(
+            dialect, table, key_column, tuple(update_columns), columns, same_column
+        )
+        result = connection.execute(statement, _parameters(dialect, columns, rows))
+        if same_column is not None and result.rowcount != len(rows):
+            raise WriteRaceLost(f"{len(rows) - result.rowcount} of {len(rows)} rows taken")
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -238,6 +250,7 @@ def _upsert_statement(
     key_column: str,
     update_columns: tuple[str, ...],
     columns: tuple[str, ...],
+    same_column: str | None,
 ) -> Any:
     if dialect_name == "postgresql":
         statement: Any = postgresql.insert(table).from_select(columns, _rows_source(table, columns))
@@ -246,7 +259,10 @@ def _upsert_statement(
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
         set_={name: statement.excluded[name] for name in update_columns},
-    )
+        where=None
+        if same_column is None
+        else table.c[same_column] == statement.excluded[same_column],
+    ).execution_options(preserve_rowcount=True)  # an INSERT's rowcount is kept only if asked
 
 
 @lru_cache(maxsize=64)
