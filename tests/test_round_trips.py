@@ -14,9 +14,9 @@ from tests.helpers import BATCH_URL
 from tests.roundtrips import RoundTripProxy, round_trip_proxy
 
 #: Today's count for a batch request: the pool's liveness ping, BEGIN, the authentication read,
-#: the key locks, the stored rows with the history chain's heads, the license rows, the new heads,
-#: the history rows and COMMIT.
-MAX_ROUND_TRIPS = 9
+#: the ProviderCred's lock, the stored rows with the history chain's heads, the license rows
+#: with their history and the new heads (one statement), and COMMIT.
+MAX_ROUND_TRIPS = 7
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def delete_rows(
                     now=utcnow(),
                     activity_id=activity_id,
                 )
-                _insert_history(connection, spec, rows, state.heads)
+                write.write_tables(connection, _history_writes(spec, rows, state.heads))
         session.commit()
     except BaseException:
         session.rollback()
@@ -221,25 +221,26 @@ def _write_plan(
     now: datetime,
     activity_id: str,
 ) -> None:
-    """One statement for the created and updated rows, one for their history.
+    """The created and updated rows, their history and the history's new heads: one statement
+    each (one in all on PostgreSQL, ``write.write_tables``).
 
-    Which rows exist was decided under the write lock (SQLite) or the keys' advisory locks
-    (PostgreSQL), so the upsert's ``ON CONFLICT`` arm is taken by exactly ``plan.updates``; it
-    sets the data fields and the update stamps, never the entry stamps.
+    Which rows exist was decided under the parent's lock, so the upsert's ``ON CONFLICT`` arm
+    is taken by exactly ``plan.updates`` unless a writer under another parent took a key in
+    between (``WriteRaceLost``); it sets the data fields and the update stamps, never the entry
+    stamps.
     """
-    connection = session.connection()
     stamps = {"entry_date": now, "entry_user": user, "update_date": now, "update_user": user}
     written = [*plan.inserts.values(), *plan.updates.values()]
-    write.upsert(
-        connection,
+    rows = write.TableWrite(
         spec.table,
-        spec.key_column,
-        (*spec.data_fields, "update_date", "update_user"),
         [{**{name: data[name] for name in spec.fields}, **stamps} for data in written],
+        key_column=spec.key_column,
+        update_columns=(*spec.data_fields, "update_date", "update_user"),
         same_column=spec.parent_column,
     )
+    history: list[write.TableWrite] = []
     if spec.history is not None:
-        rows = planning.history_rows(
+        changes = planning.history_rows(
             spec,
             [outcomes[i] for i in (*plan.inserts, *plan.updates)],
             plan,
@@ -247,31 +248,28 @@ def _write_plan(
             now=now,
             activity_id=activity_id,
         )
-        _insert_history(connection, spec, rows, heads)
+        history = _history_writes(spec, changes, heads)
+    write.write_tables(session.connection(), [rows, *history])
 
 
-def _insert_history(
-    connection: Connection,
-    spec: EntitySpec,
-    rows: list[dict[str, Any]],
-    heads: Mapping[int, str],
-) -> None:
-    """The history rows in one statement; when sealed (tamper evidence), also one upsert of
-    the keys' new newest hashes, chained onto ``heads`` (read with the rows, under the keys'
-    write locks)."""
+def _history_writes(
+    spec: EntitySpec, rows: list[dict[str, Any]], heads: Mapping[int, str]
+) -> list[write.TableWrite]:
+    """The history rows and, when sealed (tamper evidence), the keys' new newest hashes,
+    chained onto ``heads`` (read with the rows, under the parent's lock)."""
     history = spec.history
     assert history is not None
+    writes = [write.TableWrite(history.table, rows)]
     if rows and history.seal is not None and history.heads is not None:
         key, hash_column = history.key_column, history.hash_column
         newest = history.seal(rows, heads)
-        write.upsert(
-            connection,
-            history.heads,
-            key,
-            (hash_column,),
-            [{key: k, hash_column: h} for k, h in newest.items()],
+        new_heads = [{key: k, hash_column: h} for k, h in newest.items()]
+        writes.append(
+            write.TableWrite(
+                history.heads, new_heads, key_column=key, update_columns=(hash_column,)
+            )
         )
-    write.insert_rows(connection, history.table, rows)
+    return writes
 
 
 def _write_item_by_item(

@@ -28,7 +28,6 @@ from sqlalchemy import (
     column,
     delete,
     func,
-    insert,
     literal_column,
     null,
     select,
@@ -187,89 +186,107 @@ def _state_statement(
     return union_all(*branches)
 
 
-def upsert(
-    connection: Connection,
-    table: Table,
-    key_column: str,
-    update_columns: Sequence[str],
-    rows: Sequence[dict[str, Any]],
-    *,
-    same_column: str | None = None,
-) -> None:
-    """Insert ``rows`` (all with the same columns); a row whose key exists gets only its
-    ``update_columns`` set.
+@dataclass(frozen=True)
+class TableWrite:
+    """Rows for one table, all with the same columns: inserted, or upserted on ``key_column``
+    (a stored row gets only its ``update_columns`` set).
 
-    ``same_column``: a stored row is only updated when it has the same value there (its
-    parent); when any row is neither inserted nor updated, another writer got there first and
-    ``WriteRaceLost`` is raised (the caller rolls back and plans again).
+    ``same_column`` guards an upsert: a stored row is only updated when it has the same value
+    there (its parent), and when any row is neither inserted nor updated another writer got
+    there first, and ``write_tables`` raises ``WriteRaceLost`` (the caller rolls back and plans
+    again).
     """
-    if rows:
-        dialect, columns = connection.dialect.name, tuple(rows[0])
-        statement = _upsert_statement(
-            dialect, table, key_column, tuple(update_columns), columns, same_column
-        )
-        result = connection.execute(statement, _parameters(dialect, columns, rows))
-        if same_column is not None and result.rowcount != len(rows):
-            raise WriteRaceLost(f"{len(rows) - result.rowcount} of {len(rows)} rows taken")
+
+    table: Table
+    rows: Sequence[dict[str, Any]]
+    key_column: str | None = None
+    update_columns: tuple[str, ...] = ()
+    same_column: str | None = None
+
+    @property
+    def shape(self) -> _Shape:
+        columns = tuple(self.rows[0])
+        return (self.table, self.key_column, self.update_columns, columns, self.same_column)
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same columns)."""
-    if rows:
-        dialect, columns = connection.dialect.name, tuple(rows[0])
-        statement = _insert_statement(dialect, table, columns)
-        connection.execute(statement, _parameters(dialect, columns, rows))
+#: What a write's statement depends on: table, key, updated columns, columns, guard.
+_Shape = tuple[Table, str | None, tuple[str, ...], tuple[str, ...], str | None]
 
 
-def _parameters(dialect_name: str, columns: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> Any:
-    """PostgreSQL: the rows as one JSON document (``_rows_source``); elsewhere the rows,
-    executed as many (SQLite's ``executemany`` is already one call into the library)."""
-    if dialect_name == "postgresql":
-        document = orjson.dumps([{name: row[name] for name in columns} for row in rows])
-        return {"rows": document.decode()}
-    return rows
+def write_tables(connection: Connection, writes: Sequence[TableWrite]) -> None:
+    """The writes that have rows, in order.
+
+    PostgreSQL: one statement, one round trip: the first write is the statement and the others
+    are its writable CTEs (they run on one snapshot; each writes its own table). Only the first
+    may be guarded (the statement's row count is the first write's). Elsewhere: one statement
+    per write.
+    """
+    writes = [w for w in writes if w.rows]
+    if not writes:
+        return
+    assert all(w.same_column is None for w in writes[1:]), "only the first write is guarded"
+    if connection.dialect.name == "postgresql":
+        statement = _postgres_statement(tuple(w.shape for w in writes))
+        parameters = {f"rows_{i}": _document(w) for i, w in enumerate(writes)}
+        results = [(writes[0], connection.execute(statement, parameters))]
+    else:
+        results = [(w, connection.execute(_sqlite_statement(w.shape), w.rows)) for w in writes]
+    for written, result in results:
+        if written.same_column is not None and result.rowcount != len(written.rows):
+            missing = len(written.rows) - result.rowcount
+            raise WriteRaceLost(f"{missing} of {len(written.rows)} rows taken")
 
 
-def _rows_source(table: Table, columns: tuple[str, ...]) -> Select[Any]:
-    """PostgreSQL: ``SELECT … FROM jsonb_to_recordset(:rows) AS r(column type, …)``.
+def _document(write: TableWrite) -> str:
+    """PostgreSQL: the rows as one JSON document, in the columns of the statement's shape."""
+    columns = write.shape[3]
+    return orjson.dumps([{name: row[name] for name in columns} for row in write.rows]).decode()
+
+
+def _rows_source(table: Table, columns: tuple[str, ...], parameter: str) -> Select[Any]:
+    """PostgreSQL: ``SELECT … FROM jsonb_to_recordset(:parameter) AS r(column type, …)``.
 
     The rows travel as one JSON document that orjson writes and the server parses into the
     columns' types, so a thousand rows cost one parameter and nothing per row in Python or
     in the driver's parameter adaptation (executemany adapts every value of every row).
     """
     typed = [column(name, table.c[name].type) for name in columns]
-    rows = func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), JSONB))
+    rows = func.jsonb_to_recordset(cast(bindparam(parameter, type_=Text), JSONB))
     source = rows.table_valued(*typed).render_derived(with_types=True)
     return select(*(source.c[name] for name in columns))
 
 
-@lru_cache(maxsize=64)
-def _upsert_statement(
-    dialect_name: str,
-    table: Table,
-    key_column: str,
-    update_columns: tuple[str, ...],
-    columns: tuple[str, ...],
-    same_column: str | None,
-) -> Any:
-    if dialect_name == "postgresql":
-        statement: Any = postgresql.insert(table).from_select(columns, _rows_source(table, columns))
-    else:
-        statement = sqlite.insert(table)
+def _on_conflict(statement: Any, shape: _Shape) -> Any:
+    table, key_column, update_columns, _, same_column = shape
+    if key_column is None:
+        return statement
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
         set_={name: statement.excluded[name] for name in update_columns},
         where=None
         if same_column is None
         else table.c[same_column] == statement.excluded[same_column],
-    ).execution_options(preserve_rowcount=True)  # an INSERT's rowcount is kept only if asked
+    )
 
 
 @lru_cache(maxsize=64)
-def _insert_statement(dialect_name: str, table: Table, columns: tuple[str, ...]) -> Any:
-    if dialect_name == "postgresql":
-        return insert(table).from_select(columns, _rows_source(table, columns))
-    return insert(table)
+def _postgres_statement(shapes: tuple[_Shape, ...]) -> Any:
+    statements = []
+    for index, shape in enumerate(shapes):
+        table, columns = shape[0], shape[3]
+        source = _rows_source(table, columns, f"rows_{index}")
+        insert_rows = postgresql.insert(table).from_select(columns, source, include_defaults=False)
+        statements.append(_on_conflict(insert_rows, shape))
+    first, *others = statements
+    if others:
+        first = first.add_cte(*(s.cte(f"write_{i}") for i, s in enumerate(others, start=1)))
+    # An INSERT's row count is only kept when asked for; the guard needs it.
+    return first.execution_options(preserve_rowcount=True)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_statement(shape: _Shape) -> Any:
+    return _on_conflict(sqlite.insert(shape[0]), shape).execution_options(preserve_rowcount=True)
 
 
 def delete_keys(connection: Connection, spec: EntitySpec, keys: Iterable[int]) -> None:
