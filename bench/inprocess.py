@@ -278,9 +278,10 @@ def timing_statements(app: Flask, name: str) -> Iterator[dict[str, float]]:
 
     def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         took = time.perf_counter() - mark.pop("statement")
-        if statement.startswith("INSERT INTO license_change"):
+        if statement.startswith(("INSERT INTO license_change", "INSERT INTO license_history_h")):
             spent["db: history rows"] += took
-        elif statement.startswith(("INSERT INTO provider_cred_license", "UPDATE provider_cred")):
+        elif statement.startswith(("INSERT INTO provider_cred_license", "WITH write_")):
+            # On PostgreSQL one statement writes the license rows with their history (CTEs).
             spent["db: license rows"] += took
         else:
             spent["db: reads and locks"] += took
