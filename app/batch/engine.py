@@ -7,8 +7,9 @@ constant number of statements (``app.batch.write``) and commits, or rolls back o
 So a caller may read before it writes, and a batch is wholly written or not at all.
 
 Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
-PostgreSQL a writer first takes one transaction-scoped advisory lock on its parent (a
-ProviderCred's licenses; a parentless entity's writers share one lock), so two requests writing
+PostgreSQL a writer first takes one transaction-scoped advisory lock on its parent record (a
+ProviderCred, for licenses; the writers of an entity without a parent table, credentials and
+license types, share one lock), so two requests writing
 the same parent are serialised and the second sees the first's rows. A writer under another
 parent that takes one of the keys between this writer's read and its write is caught by the
 guarded upsert (a stored row is only updated under its own parent, and every planned row must
@@ -173,11 +174,11 @@ def _begin(session: Session, spec: EntitySpec, parent_key: int | None) -> Connec
     """The session's write transaction with the lock a writer takes up front (SQLite's write
     lock, or PostgreSQL's advisory lock on the parent, or on the whole parentless entity);
     returns its connection."""
-    if spec.parent_table is not None and parent_key is None:
-        raise ValueError(f"a {spec.label} write needs its {spec.parent_label} key")
     begin_write(session)
     connection = session.connection()
-    write.lock_scope(connection, spec.lock_namespace, parent_key or 0)
+    # A parent without a table (a credential's provider ID, a string) scopes nothing here.
+    scope = parent_key if spec.parent_table is not None and parent_key is not None else 0
+    write.lock_scope(connection, spec.lock_namespace, scope)
     return connection
 
 
