@@ -39,6 +39,7 @@ from app.audit import AUDIT_USER_LENGTH, utcnow
 from app.auth.keys import digest
 from app.auth.tokens import InvalidToken, verify_token
 from app.batch.plan import changes
+from app.extensions import csrf
 from app.history.chain import seal
 from app.licenses.schemas import KEY_FIELD, WRITABLE_FIELDS
 from app.licenses.service import LICENSE_SPEC
@@ -108,7 +109,10 @@ class WorkerConnections:
 
 
 def init_app(app: Flask) -> None:
+    """Register the handler; like the API's, it authenticates by header, not by session, so
+    it takes no CSRF token."""
     app.extensions[EXTENSION_KEY] = WorkerConnections()
+    csrf.exempt(bp)
     app.register_blueprint(bp)
 
 

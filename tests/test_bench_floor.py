@@ -24,7 +24,9 @@ FLOOR_PATH = floor_path(CRED_KEY)
 
 @pytest.fixture
 def bench_app(app_config: dict[str, Any]) -> Iterator[Any]:
-    application = create_bench_app({**app_config, "BENCH_ENDPOINTS": True})
+    """The benchmark's app as gunicorn serves it: CSRF on, like any deployment."""
+    config = {**app_config, "BENCH_ENDPOINTS": True, "WTF_CSRF_ENABLED": True}
+    application = create_bench_app(config)
     yield application
     application.extensions[EXTENSION_KEY].close()
     dispose_engines(application)
