@@ -11,18 +11,17 @@ import os
 import platform
 import secrets
 import sqlite3
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import http, inprocess, report
+from bench import http, http_rounds, inprocess, report
 from bench.databases import (
     PASSWORD,
+    PG_HTTP_SCHEMA,
     USERNAME,
-    Seeder,
     postgres_database,
     prepare,
     remove,
@@ -60,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         databases.append(postgres_database(args.postgres))
     for database in databases:
         prepare(database)
+    # Over HTTP, PostgreSQL gets fresh tables of its own, autovacuum off (bench/http_rounds.py).
+    http_databases = [d for d in databases if d.backend != "postgresql"]
+    if args.postgres and not args.no_http:
+        fresh = postgres_database(args.postgres, "postgresql_http", PG_HTTP_SCHEMA)
+        prepare(fresh, autovacuum=False)
+        http_databases.append(fresh)
+    every_database = [*databases, *(d for d in http_databases if d not in databases)]
 
     from app import create_app
     from app.auth.keys import issue_api_key
@@ -69,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     from app.tenancy import session_scope
 
     secret = secrets.token_urlsafe(32)
-    config = {"DATABASES": {d.name: d.url for d in databases}, "SECRET_KEY": secret}
+    config = {"DATABASES": {d.name: d.url for d in every_database}, "SECRET_KEY": secret}
     app = create_app(config)
     headers: dict[str, dict[str, str]] = {}
     with app.app_context():
-        for database in databases:
+        for database in every_database:
             with session_scope(database.name) as session:
                 create_user(session, USERNAME, PASSWORD)
                 key = issue_api_key(session, "bench")
@@ -101,18 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         log(f"http: gunicorn, {http.WORKERS} sync workers, {http.CLIENTS} clients")
         server = http.start_server(config["DATABASES"], secret, args.results)
         try:
-            result["http"] = measure_http(
-                server, databases, headers, allocator, count, max_seconds, log
+            result["http"] = http_rounds.measure_http(
+                server, http_databases, headers, allocator, count, max_seconds, log
             )
         finally:
             server.stop()
-        for database in databases:
+        for database in http_databases:
             result["backends"][database.backend]["http"] = result["http"].pop(database.backend)
 
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose()
-    for database in databases:
+    for database in every_database:
         remove(database)
 
     result["targets"] = report.targets(result)
@@ -125,73 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "latest.txt").write_text(text + "\n")
     log(f"wrote {args.results / f'bench-{stamp}.json'}")
     return 0
-
-
-#: The bare and 5-item loads alternate this many times; each figure is the median of its
-#: rounds and the share of bare the median of the rounds' own shares, so a neighbour's load
-#: that comes and goes during the run moves both sides of a ratio alike. Five, not three:
-#: single rounds' shares spread from 27 % to 51 % in one run on a noisy machine.
-HTTP_ROUNDS = 5
-
-
-def measure_http(
-    server: Any,
-    databases: list[Any],
-    headers: dict[str, dict[str, str]],
-    allocator: KeyAllocator,
-    count: int,
-    max_seconds: float,
-    log: Any,
-) -> dict[str, Any]:
-    seeders = {d.backend: Seeder(d) for d in databases}
-    requests = {
-        d.backend: http.BatchRequests(d.name, headers[d.name], allocator, seeders[d.backend].seed)
-        for d in databases
-    }
-    bare_rounds: list[dict[str, Any]] = []
-    batch_rounds: dict[str, list[dict[str, Any]]] = {d.backend: [] for d in databases}
-    bare_request = http.build_request("GET", http.BARE_PATH, {})
-    try:
-        for round_number in range(1, HTTP_ROUNDS + 1):
-            bare = http.load(
-                server.port,
-                [bare_request] * (count * 2),
-                200,
-                max_seconds=max_seconds,
-                workers=server.worker_pids(),
-            )
-            bare_rounds.append(bare)
-            line = f"    round {round_number}: bare {bare['requests_per_second']:.0f} req/s"
-            for database in databases:
-                run = http.batch5_load(
-                    server, requests[database.backend], count=count, max_seconds=max_seconds
-                )
-                run["share_of_bare"] = run["requests_per_second"] / bare["requests_per_second"]
-                batch_rounds[database.backend].append(run)
-                line += (
-                    f", {database.backend} 5-item {run['requests_per_second']:.0f} req/s "
-                    f"({run['share_of_bare']:.0%})"
-                )
-            log(line)
-        measured: dict[str, Any] = {
-            "bare": http.median_of_rounds(bare_rounds),
-            "workers": http.WORKERS,
-            "clients": http.CLIENTS,
-            "rounds": HTTP_ROUNDS,
-        }
-        for database in databases:
-            rounds = batch_rounds[database.backend]
-            small = http.median_of_rounds(rounds)
-            small["share_of_bare"] = statistics.median(r["share_of_bare"] for r in rounds)
-            log(f"  {database.backend}")
-            rest = http.measure_backend(
-                server, requests[database.backend], max_seconds=max_seconds, log=log
-            )
-            measured[database.backend] = {"batch5": small, **rest}
-    finally:
-        for seeder in seeders.values():
-            seeder.close()
-    return measured
 
 
 def run_scale(args: argparse.Namespace) -> int:

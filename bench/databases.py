@@ -1,8 +1,9 @@
-"""The benchmark's own databases: a fresh SQLite file (WAL) and, when given, a PostgreSQL schema.
+"""The benchmark's own databases: a fresh SQLite file (WAL) and, when given, PostgreSQL schemas.
 
 Each is migrated with the application's migrations and holds one ProviderCred, the license
-types, a user and an API key. The PostgreSQL database named on the command line only gets a
-schema ``credgrid_bench`` (dropped and recreated); nothing else in it is touched.
+types, a user and an API key. The PostgreSQL database named on the command line only gets the
+schemas ``credgrid_bench`` (in process) and ``credgrid_bench_http`` (over HTTP: fresh tables
+for the bulk load, autovacuum off), dropped and recreated; nothing else in it is touched.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from app.schema import upgrade_database
 from bench.workload import CRED_KEY, DB_COLUMNS, LICENSE_TYPES, db_row
 
 PG_SCHEMA = "credgrid_bench"
+#: The HTTP measurements' own tables, fresh when the bulk load starts (issue 12).
+PG_HTTP_SCHEMA = "credgrid_bench_http"
 USERNAME = "bench"
 PASSWORD = "bench-password"
 
@@ -32,6 +35,7 @@ class BenchDatabase:
     url: str  # SQLAlchemy URL
     path: Path | None = None  # the SQLite file
     libpq: str | None = None  # the PostgreSQL conninfo for raw psycopg
+    schema: str | None = None  # the PostgreSQL schema
 
 
 def sqlite_database(directory: Path) -> BenchDatabase:
@@ -41,35 +45,69 @@ def sqlite_database(directory: Path) -> BenchDatabase:
     return BenchDatabase("sqlite", "sqlite", f"sqlite:///{path}", path=path)
 
 
-def postgres_database(url: str) -> BenchDatabase:
+def postgres_database(url: str, name: str = "postgresql", schema: str = PG_SCHEMA) -> BenchDatabase:
     base = make_url(url).set(drivername="postgresql+psycopg")
-    _drop_schema(url, create=True)
-    scoped = base.update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
+    _drop_schema(url, schema, create=True)
+    scoped = base.update_query_dict({"options": f"-csearch_path={schema}"})
     libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
     return BenchDatabase(
-        "postgresql", "postgresql", scoped.render_as_string(hide_password=False), libpq=libpq
+        name,
+        "postgresql",
+        scoped.render_as_string(hide_password=False),
+        libpq=libpq,
+        schema=schema,
     )
 
 
-def _drop_schema(url: str, create: bool = False) -> None:
+def _drop_schema(url: str, schema: str, create: bool = False) -> None:
     admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
     with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         if create:
-            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
 
 
 def remove(database: BenchDatabase) -> None:
     """Drop what the run wrote: the PostgreSQL schema (the SQLite file stays for inspection)."""
-    if database.backend == "postgresql" and database.libpq:
-        _drop_schema(database.libpq)
+    if database.backend == "postgresql" and database.libpq and database.schema:
+        _drop_schema(database.libpq, database.schema)
 
 
-def prepare(database: BenchDatabase) -> None:
-    """Migrate, then add the ProviderCred and the license types the workload refers to."""
+def _schema_tables(connection: Any, schema: str) -> list[str]:
+    found = connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = :schema ORDER BY tablename"),
+        {"schema": schema},
+    )
+    return [f"{schema}.{name}" for (name,) in found]
+
+
+def analyse(database: BenchDatabase) -> None:
+    """``ANALYZE`` every table of the PostgreSQL schema: the statistics autovacuum would have
+    gathered sooner or later, gathered now."""
+    assert database.schema is not None
+    engine = create_engine(database.url)
+    with engine.begin() as connection:
+        for table in _schema_tables(connection, database.schema):
+            connection.execute(text(f"ANALYZE {table}"))
+    engine.dispose()
+
+
+def prepare(database: BenchDatabase, autovacuum: bool = True) -> None:
+    """Migrate, then add the ProviderCred and the license types the workload refers to.
+
+    ``autovacuum=False`` (PostgreSQL) switches autovacuum off on every table of the schema
+    before a row is written, so no statistics exist until ``analyse``: the state of tables
+    right after a bulk load, which autovacuum's ANALYZE would otherwise end at a moment of its
+    choosing. The schema is dropped at the end of the run, and the setting with it.
+    """
     engine = create_engine(database.url)
     upgrade_database(engine)
+    if not autovacuum:
+        assert database.schema is not None
+        with engine.begin() as connection:
+            for table in _schema_tables(connection, database.schema):
+                connection.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = off)"))
     from app.credentials.models import ProviderCred
     from app.license_types.models import CredLicenseType
 

@@ -61,6 +61,19 @@ PG_HISTORY_UNNEST = (
     + ", ".join(f"%s::{t}" for t in PG_HISTORY_TYPES)
     + ") AS h(k, p, a, t, u, n, c)"
 )
+# The history as the application chains it (``app.history.chain``): each row with its hash,
+# and each license's newest hash upserted into ``license_history_head``. Used by the HTTP
+# floor (``bench/http_floor.py``), which writes everything the batch endpoint writes.
+PG_SEALED_HISTORY_UNNEST = (
+    f"{_HISTORY_INTO}, row_hash) SELECT k, p, a, t, u, n, c::jsonb, r FROM unnest("
+    + ", ".join(f"%s::{t}" for t in (*PG_HISTORY_TYPES, "text[]"))
+    + ") AS h(k, p, a, t, u, n, c, r)"
+)
+PG_HEADS_UNNEST = (
+    f"INSERT INTO license_history_head ({KEY}, row_hash) "
+    "SELECT * FROM unnest(%s::int4[], %s::text[]) "
+    f"ON CONFLICT ({KEY}) DO UPDATE SET row_hash = excluded.row_hash"
+)
 
 
 def sqlite_value(value: Any) -> Any:

@@ -215,7 +215,10 @@ def reset_peak_rss(pid: int) -> bool:
 
 
 class BatchRequests:
-    """Prepared 5-item (or n-item) batch requests, with their existing rows seeded first."""
+    """Prepared 5-item (or n-item) batch requests, with their existing rows seeded first.
+
+    ``path``: the real batch endpoint, or the HTTP floor's (``bench.http_floor``).
+    """
 
     def __init__(
         self,
@@ -223,10 +226,12 @@ class BatchRequests:
         headers: dict[str, str],
         allocator: KeyAllocator,
         seed: Callable[[list[dict[str, Any]]], None],
+        path: str = BATCH_PATH,
     ) -> None:
         self.headers = {"vbasoftware-database": database, **headers}
         self.allocator = allocator
         self.seed = seed
+        self.path = path
 
     def make(self, count: int, size: int) -> list[bytes]:
         requests, existing = [], []
@@ -234,10 +239,33 @@ class BatchRequests:
             prepared = batch(self.allocator.take(size), size)
             existing += prepared.existing
             body = json.dumps(prepared.items).encode()
-            requests.append(build_request("PUT", BATCH_PATH, self.headers, body))
+            requests.append(build_request("PUT", self.path, self.headers, body))
         for start in range(0, len(existing), 5000):
             self.seed(existing[start : start + 5000])
         return requests
+
+    def make_creates(self, count: int, size: int) -> list[bytes]:
+        """Batches of new licenses only (nothing seeded): a bulk load through the API."""
+        return [
+            build_request(
+                "PUT",
+                self.path,
+                self.headers,
+                json.dumps(batch(self.allocator.take(size), size).items).encode(),
+            )
+            for _ in range(count)
+        ]
+
+
+def bulk_load(server: Server, requests: BatchRequests, licenses: int, size: int) -> float:
+    """Create ``licenses`` through ``requests``' endpoint in ``size``-item batches, one at a
+    time; returns the seconds it took."""
+    started = time.perf_counter()
+    for raw in requests.make_creates(-(-licenses // size), size):
+        status, body = send(server.port, raw)
+        if status != 207:
+            raise RuntimeError(f"bulk load: {status} {body[:200]!r}")
+    return time.perf_counter() - started
 
 
 def median_of_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:

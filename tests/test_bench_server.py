@@ -1,4 +1,5 @@
-"""The benchmark's bare route exists only when the config asks for it, and never in the app."""
+"""The benchmark's bare route and HTTP floor exist only when the config asks for them, and
+never in the app."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from bench.http_floor import floor_path
 from bench.server import BARE_PATH
 from bench.server import create_app as create_bench_app
 from tests.conftest import TEST_SECRET
@@ -34,4 +36,6 @@ def test_bare_route_is_opt_in(
 
 def test_the_application_never_has_it(environment: None, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FLASK_BENCH_ENDPOINTS", "true")
-    assert create_app().test_client().get(BARE_PATH).status_code == 404
+    client = create_app().test_client()
+    assert client.get(BARE_PATH).status_code == 404
+    assert client.put(floor_path(1), json=[]).status_code == 404
