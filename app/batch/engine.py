@@ -9,12 +9,11 @@ So a caller may read before it writes, and a batch is wholly written or not at a
 Concurrency: on SQLite the write lock is taken up front, so writers are serialised. On
 PostgreSQL a writer first takes one transaction-scoped advisory lock on its parent record (a
 ProviderCred, for licenses; the writers of an entity without a parent table, credentials and
-license types, share one lock), so two requests writing
-the same parent are serialised and the second sees the first's rows. A writer under another
-parent that takes one of the keys between this writer's read and its write is caught by the
-guarded upsert (a stored row is only updated under its own parent, and every planned row must
-be written); the engine then rolls back, reads and plans again (``RACE_ATTEMPTS``), and the
-key now answers as another parent's.
+license types, share one lock), so two requests writing the same parent are serialised and the
+second sees the first's rows. A writer under another parent that takes one of the keys between
+this writer's read and its write is caught by the guarded upsert (a stored row is only updated
+under its own parent, and every planned row must be written); the engine then rolls back,
+reads and plans again (``RACE_ATTEMPTS``), and the key now answers as another parent's.
 
 When the set-wise write hits an unexpected data error, the batch is replayed one item per
 savepoint, so the error stays on the items that cause it and never leaves a half-written row.
