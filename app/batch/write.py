@@ -1,9 +1,10 @@
 """The batch engine's statements: one per operation, whatever the number of items, built with
 SQLAlchemy Core and the dialect's own ``insert(...).on_conflict_do_update(...)``.
 
-A set of keys is always one bound parameter (``key_in``): an integer array on PostgreSQL
-(``IN (SELECT unnest(:keys))``, a semi-join whose plan does not depend on how many keys there
-are), a JSON list on SQLite (``IN (SELECT value FROM json_each(:keys))``).
+A set of keys is always one bound parameter: an integer array on PostgreSQL, a JSON list on
+SQLite (``key_in``, ``key_set``). The state read looks its keys up one index probe each on
+PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table on PostgreSQL
+(``write_tables``), ``executemany`` on SQLite.
 """
 
 from __future__ import annotations
