@@ -136,6 +136,36 @@ def test_import_analyses_what_it_loaded(
     assert before is None or after > before
 
 
+def test_import_vacuums_what_it_loaded_on_postgresql(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, backend: str
+) -> None:
+    """PostgreSQL: the import's VACUUM sets the new pages' visibility map (index-only counts)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no VACUUM of one table")
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text("providerCredLicense_Key,providerCred_Key\n1,1\n2,1\n")
+
+    def vacuumed() -> dict[str, Any]:
+        with session_for() as session:
+            rows = session.execute(
+                text(
+                    "SELECT relname, last_vacuum FROM pg_stat_user_tables "
+                    "WHERE schemaname = current_schema() AND relname IN "
+                    "('provider_cred_license', 'license_change')"
+                )
+            )
+            return dict(rows.all())
+
+    before = vacuumed()
+    result = runner.invoke(args=["import-licenses", str(source), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    after = vacuumed()
+    for table in ("provider_cred_license", "license_change"):
+        assert after[table] is not None
+        assert before.get(table) is None or after[table] > before[table]
+
+
 #: Stored names (the service trims whitespace, so tab and CR starts are tested on their own).
 FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "'=already", "'plain"]
 

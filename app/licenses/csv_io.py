@@ -138,11 +138,25 @@ ANALYZED_TABLES = ("provider_cred_license", "license_change")
 def analyze_licenses(session: Session) -> None:
     """Refresh the planner's statistics of the tables an import filled, so the next reads and
     batches are planned for what is there now rather than for what autovacuum last saw
-    (PostgreSQL: ``ANALYZE``; SQLite: ``ANALYZE`` then ``PRAGMA optimize``)."""
+    (SQLite: ``ANALYZE`` then ``PRAGMA optimize``).
+
+    PostgreSQL: ``VACUUM (ANALYZE)``, which also sets the visibility map of the new pages, so
+    the expiry counts are answered from their indexes alone: on a million freshly loaded
+    licenses the counts read the heap instead, 0.8-1.1 s per expirables page against
+    33-152 ms after a VACUUM. VACUUM cannot run in a transaction: the session's is committed
+    first and the tables are vacuumed on a connection of their own, in autocommit.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        session.commit()
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ANALYZED_TABLES:
+                connection.execute(text(f"VACUUM (ANALYZE) {table}"))
+        return
     for table in ANALYZED_TABLES:
         session.execute(text(f"ANALYZE {table}"))
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA optimize"))
+    session.execute(text("PRAGMA optimize"))
     session.commit()
 
 
