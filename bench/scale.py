@@ -70,19 +70,18 @@ def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dic
 
     from app import create_app
     from app.auth.keys import issue_api_key
-    from app.auth.tokens import mint_token
+    from app.auth.tokens import mint_token_for
     from app.auth.users import create_user
     from app.tenancy import session_scope
 
     secret = secrets.token_urlsafe(32)
     config = {"DATABASES": {database.name: database.url}, "SECRET_KEY": secret}
     app = create_app({**config, "RATE_LIMIT": "1000000 per second"})
-    with app.app_context():
-        with session_scope(database.name) as session:
-            create_user(session, USERNAME, PASSWORD, role="editor")
-            key = issue_api_key(session, "bench")
-            session.commit()
-        token = mint_token(secret, USERNAME, database.name, 3600, "id")
+    with app.app_context(), session_scope(database.name) as session:
+        create_user(session, USERNAME, PASSWORD, role="editor")
+        key = issue_api_key(session, "bench")
+        session.commit()
+        token = mint_token_for(session, secret, USERNAME, database.name, 3600, "id")
     api_headers = {
         "x-api-key": key,
         "Authorization": f"Bearer {token}",
