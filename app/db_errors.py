@@ -18,11 +18,14 @@ read-only is refused when it is opened.
 from __future__ import annotations
 
 import os
+import select
 import sqlite3
+from collections.abc import Collection
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine, Pool, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import (
     DBAPIError,
@@ -94,3 +97,47 @@ def _refuse_read_only_sqlite(dbapi_connection: Any, _record: Any) -> None:
     if not os.access(path, os.W_OK):
         dbapi_connection.close()
         raise sqlite3.OperationalError("attempt to write a readonly database")
+
+
+def is_unique_violation(error: BaseException | None, tables: Collection[str]) -> bool:
+    """True when ``error`` (the driver's) is a primary-key or unique violation on one of
+    ``tables``."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return error.diag.table_name in tables
+    if isinstance(error, sqlite3.IntegrityError):
+        message = str(error)
+        return message.startswith("UNIQUE constraint failed: ") and any(
+            f" {table}." in message for table in tables
+        )
+    return False
+
+
+@event.listens_for(Pool, "checkout")
+def _refuse_dropped_postgresql_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server has closed (a restart, a terminated backend,
+    an idle timeout) is replaced before use, without a round trip: an idle connection never
+    has anything to read, but the server's goodbye (its error message, then the end of the
+    stream) is. This replaces SQLAlchemy's ``pool_pre_ping``, a ``SELECT`` per checkout.
+    Raising ``DisconnectionError`` here makes the pool connect anew."""
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        raise DisconnectionError("the server closed this idle connection")
+
+
+def _readable(fileno: int) -> bool:
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+@event.listens_for(Pool, "reset")
+def _restore_postgresql_transactions(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """A connection goes back to the pool with the driver's own transactions (not the
+    autocommit mode ``app.pg_pipeline`` may have left it in after an error)."""
+    if not isinstance(dbapi_connection, psycopg.Connection) or dbapi_connection.closed:
+        return
+    if dbapi_connection.autocommit:
+        if dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+            dbapi_connection.rollback()
+        dbapi_connection.autocommit = False

@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Executable, event
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
+from app import pg_pipeline
 from app.extensions import db
 from app.timeouts import postgres_connect_args, sqlite_connect_args
 
@@ -36,8 +38,9 @@ def configure_engines(app: Flask) -> None:
     for name, url in app.config["DATABASES"].items():
         options: dict[str, Any] = {"url": url}
         if url.startswith("postgresql"):
+            # No pool_pre_ping: a connection the server closed is replaced at checkout without
+            # a round trip (app.db_errors).
             options.update(
-                pool_pre_ping=True,
                 pool_size=5,
                 max_overflow=5,
                 pool_timeout=app.config["DATABASE_STATEMENT_TIMEOUT_SECONDS"],
@@ -146,6 +149,18 @@ def close_request_sessions(_exc: BaseException | None = None) -> None:
         except Exception as error:
             teardown_log.warning("closing a session failed: %s", type(error).__name__)
             session.invalidate()
+
+
+def first_read(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+    """A request's first read (its authentication). On PostgreSQL it runs outside any
+    transaction when none is open yet: one round trip, where a transaction's first statement
+    costs two (psycopg's ``BEGIN`` waits for its answer); a single statement needs no
+    transaction, and a batch begins its own (``app.batch.write``). On SQLite it begins the
+    session's transaction, a writer's ``BEGIN IMMEDIATE`` on a writer's session."""
+    connection = session.connection()
+    if not pg_pipeline.is_postgresql(connection):
+        return connection.execute(statement, params)
+    return pg_pipeline.read_outside_transaction(connection, statement, params)
 
 
 def begin_write(session: Session) -> None:

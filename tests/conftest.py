@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
+from app import create_app, pg_pipeline
 from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
@@ -270,10 +270,21 @@ def count_statements(app: Any) -> Callable[..., Any]:
         def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             counter.statements.append(statement)
 
+        real_run = pg_pipeline.run
+
+        def pipelined(connection: Any, steps: Any, **options: Any) -> Any:
+            """Statements that go to PostgreSQL's driver in a pipeline, not through
+            SQLAlchemy's execution (``app.pg_pipeline``), count as well."""
+            if connection.engine.url == engine.url:
+                counter.statements.extend(str(statement) for statement, _ in steps)
+            return real_run(connection, steps, **options)
+
         event.listen(engine, "before_cursor_execute", listener)
+        pg_pipeline.run = pipelined  # type: ignore[assignment]
         try:
             yield counter
         finally:
+            pg_pipeline.run = real_run  # type: ignore[assignment]
             event.remove(engine, "before_cursor_execute", listener)
 
     return _count

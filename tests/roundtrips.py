@@ -1,11 +1,12 @@
 """Counting network round trips between the application and PostgreSQL.
 
 A loopback TCP proxy in front of the server: a round trip is the client speaking after the
-server has answered everything it was asked (its last bytes were a ReadyForQuery message), that
-is, after the client waited. Statements sent together (a pipeline, an executemany, one statement
-with CTEs) are one round trip, however the bytes are cut; a statement and its BEGIN sent
-separately are two. It counts what travels, so it cannot be fooled by how the code issues its
-statements.
+server has answered what it was waiting for, that is, after the client waited: everything up to
+a Sync (the server's last bytes were a ReadyForQuery message), or, when the client asked for the
+results so far with a Flush (as psycopg's pipeline does to fetch before a Sync), any answer.
+Statements sent together (a pipeline, an executemany, one statement with CTEs) are one round
+trip, however the bytes are cut; a statement and its BEGIN sent separately are two. It counts
+what travels, so it cannot be fooled by how the code issues its statements.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from contextlib import contextmanager, suppress
 
 #: A ReadyForQuery message without its status byte: the server is done and waits.
 READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
+#: A Flush message: the client asks for the results so far, and waits for them.
+FLUSH = b"H\x00\x00\x00\x04"
 
 
 class RoundTripProxy:
@@ -53,7 +56,7 @@ class RoundTripProxy:
                     client, _ = self.listener.accept()
                     server = socket.create_connection(self.upstream)
                     self._sockets |= {client, server}
-                    state = {"server_idle": True}
+                    state = {"answered": True, "flushed": False}
                     selector.register(client, selectors.EVENT_READ, (server, True, state))
                     selector.register(server, selectors.EVENT_READ, (client, False, state))
                     continue
@@ -71,11 +74,13 @@ class RoundTripProxy:
                         self._sockets.discard(s)
                     continue
                 with self._lock:
-                    if from_client and state["server_idle"]:
-                        self.round_trips += 1
-                        state["server_idle"] = False
-                    elif not from_client:
-                        state["server_idle"] = chunk[-6:-1] == READY_FOR_QUERY
+                    if from_client:
+                        if state["answered"]:
+                            self.round_trips += 1
+                            state["answered"] = False
+                        state["flushed"] = chunk.endswith(FLUSH)
+                    else:
+                        state["answered"] = state["flushed"] or chunk[-6:-1] == READY_FOR_QUERY
                 peer.sendall(chunk)
         selector.close()
 

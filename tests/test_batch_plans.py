@@ -3,7 +3,8 @@
 The same freshly loaded, never analysed database as ``tests/test_read_plans.py`` (30,000
 licenses, autovacuum off): a small and a large batch into an existing ProviderCred and a
 delete run through the app while their statements are recorded, and each statement is then
-explained with the parameters it ran with. No plan may read the license, history or heads
+explained with the parameters it ran with (those sent in a pipeline, ``app.pg_pipeline``, as
+the driver got them). No plan may read the license, history or heads
 table sequentially.
 """
 
@@ -11,15 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
+from app import pg_pipeline
 from tests.factories import license_item
 from tests.test_read_plans import api_headers, loaded  # noqa: F401 (the module's fixture)
 
 BATCH_TABLES = ("provider_cred_license", "license_change", "license_history_head")
 
 
-def test_the_batch_path_uses_its_indexes_on_unanalysed_tables(loaded: tuple[Any, str]) -> None:  # noqa: F811
+def test_the_batch_path_uses_its_indexes_on_unanalysed_tables(
+    loaded: tuple[Any, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     app, database = loaded
     from app.tenancy import engine_for
 
@@ -59,6 +65,14 @@ def test_the_batch_path_uses_its_indexes_on_unanalysed_tables(loaded: tuple[Any,
     small = [license_item(k, state="TX") for k in existing[:2]]
     small += [license_item(first_free + i) for i in range(3)]
     large = [license_item(first_free + 3 + i) for i in range(1000)]
+    real_run = pg_pipeline.run
+
+    def pipelined(connection: Any, steps: Any, **options: Any) -> Any:
+        for statement, params in steps:
+            recorded.append(pg_pipeline.driver_sql(connection.dialect, statement, params))
+        return real_run(connection, steps, **options)
+
+    monkeypatch.setattr(pg_pipeline, "run", pipelined)
     event.listen(engine, "before_cursor_execute", record)
     try:
         for items in (small, large):

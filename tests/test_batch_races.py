@@ -99,16 +99,17 @@ def test_a_batch_takes_one_advisory_lock_whatever_its_size(
     held: list[int] = []
     real = write.read_state
 
-    def read_state(connection: Any, *args: Any, **kwargs: Any) -> write.StoredState:
+    def read_state(tx: write.Transaction, *args: Any, **kwargs: Any) -> write.StoredState:
+        state = real(tx, *args, **kwargs)  # takes the lock, in the batch's transaction
         held.append(
-            connection.scalar(
+            tx.connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_locks "
                     "WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
                 )
             )
         )
-        return real(connection, *args, **kwargs)
+        return state
 
     monkeypatch.setattr(write, "read_state", read_state)
     outcomes = upsert(session_for, 1, [license_item(k) for k in range(1, 2001)])

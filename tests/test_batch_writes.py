@@ -293,10 +293,10 @@ def test_a_database_error_is_confined_to_its_item(
 
     real_write = write.write_tables
 
-    def failing_write(connection: Any, writes: Any) -> None:
+    def failing_write(connection: Any, writes: Any, **options: Any) -> None:
         if any(row.get("provider_cred_license_key") == 13 for w in writes for row in w.rows):
             raise IntegrityError("INSERT", {}, Exception("simulated"))
-        real_write(connection, writes)
+        real_write(connection, writes, **options)
 
     monkeypatch.setattr(write, "write_tables", failing_write)
     upsert([doctor_license(1)])

@@ -16,7 +16,7 @@ from tests.roundtrips import RoundTripProxy, round_trip_proxy
 #: Today's count for a batch request: the pool's liveness ping, BEGIN, the authentication read,
 #: the ProviderCred's lock, the stored rows with the history chain's heads, the license rows
 #: with their history and the new heads (one statement), and COMMIT.
-MAX_ROUND_TRIPS = 7
+MAX_ROUND_TRIPS = 3
 
 
 @pytest.fixture

@@ -10,10 +10,14 @@ Concurrency: on SQLite the write lock is taken up front, so writers are serialis
 PostgreSQL a writer first takes one transaction-scoped advisory lock on its parent record (a
 ProviderCred, for licenses; the writers of an entity without a parent table, credentials and
 license types, share one lock), so two requests writing the same parent are serialised and the
-second sees the first's rows. A writer under another parent that takes one of the keys between
-this writer's read and its write is caught by the guarded upsert (a stored row is only updated
-under its own parent, and every planned row must be written); the engine then rolls back,
-reads and plans again (``RACE_ATTEMPTS``), and the key now answers as another parent's.
+second sees the first's rows: the rows a batch updates are its parent's, and no other writer
+touches them until it commits. A writer under another parent that stores one of the batch's
+new keys between this writer's read and its write fails the batch's insert (the key's primary
+key, ``write.KeyTaken``); the engine then rolls back, reads and plans again
+(``RACE_ATTEMPTS``), and the key now answers as another parent's.
+
+Round trips on PostgreSQL: ``BEGIN``, the lock and the read are one; the writes and ``COMMIT``
+another (``app.batch.write``).
 
 When the set-wise write hits an unexpected data error, the batch is replayed one item per
 savepoint, so the error stays on the items that cause it and never leaves a half-written row.
@@ -22,18 +26,17 @@ savepoint, so the error stays on the items that cause it and never leaves a half
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.audit import utcnow
 from app.batch import plan as planning
 from app.batch import write
-from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome, WriteRaceLost
+from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
 from app.db_errors import UNAVAILABLE_ERRORS
@@ -42,7 +45,7 @@ from app.tenancy import begin_write
 log = logging.getLogger("credgrid.batch")
 
 UPSERT_MODES = ("upsert", "create", "update")
-#: Reads and plans per batch when other writers keep taking its keys (``WriteRaceLost``).
+#: Reads and plans per batch when other writers keep taking its new keys (``write.KeyTaken``).
 RACE_ATTEMPTS = 3
 
 
@@ -74,22 +77,32 @@ def upsert_rows(
     isolate, races = False, 0
     while True:
         try:
-            connection = _begin(session, spec, parent_key)
-            state = write.read_state(connection, spec, keys, parent_key, wanted_refs)
-            plan = planning.plan_upserts(
-                spec,
-                candidates,
-                outcomes,
-                state.rows,
-                state.found,
-                parent_key=parent_key,
-                mode=mode,
-                expected_versions=expected_versions,
-            )
-            return _finish(
-                session, spec, plan, state.heads, actor, activity_id, atomic, dry_run, isolate
-            )
-        except WriteRaceLost as race:
+            begin_write(session)
+            with write.transaction(session) as tx:
+                state = write.read_state(tx, spec, keys, parent_key, wanted_refs)
+                plan = planning.plan_upserts(
+                    spec,
+                    candidates,
+                    outcomes,
+                    state.rows,
+                    state.found,
+                    parent_key=parent_key,
+                    mode=mode,
+                    expected_versions=expected_versions,
+                )
+                return _finish(
+                    session,
+                    tx,
+                    spec,
+                    plan,
+                    state.heads,
+                    actor,
+                    activity_id,
+                    atomic,
+                    dry_run,
+                    isolate,
+                )
+        except write.KeyTaken as race:
             session.rollback()
             races += 1
             if races >= RACE_ATTEMPTS:
@@ -137,52 +150,42 @@ def delete_rows(
     """Delete ``keys`` (under ``parent_key`` when the entity has a parent); one outcome each,
     as ``plan.plan_deletes`` decides. Raises ``ParentNotFound`` like ``upsert_rows``."""
     try:
-        connection = _begin(session, spec, parent_key)
-        state = write.read_state(connection, spec, list(keys), parent_key, {})
-        in_use = write.keys_in_use(connection, spec, list(state.rows))
-        outcomes, doomed = planning.plan_deletes(
-            spec,
-            keys,
-            state.rows,
-            in_use,
-            parent_key=parent_key,
-            expected_versions=expected_versions,
-        )
-        if doomed:
-            write.delete_keys(connection, spec, doomed)
-            if spec.history is not None:
-                deleted = [o for o in outcomes if o.action == DELETED]
-                old_rows = {o.index: doomed[o.key] for o in deleted if o.key is not None}
-                rows = planning.history_rows(
-                    spec,
-                    deleted,
-                    Plan(outcomes=[], old_rows=old_rows),
-                    user=planning.audit_user(actor),
-                    now=utcnow(),
-                    activity_id=activity_id,
-                )
-                write.write_tables(connection, _history_writes(spec, rows, state.heads))
-        session.commit()
+        begin_write(session)
+        with write.transaction(session) as tx:
+            state = write.read_state(tx, spec, list(keys), parent_key, {})
+            in_use = write.keys_in_use(tx, spec, list(state.rows))
+            outcomes, doomed = planning.plan_deletes(
+                spec,
+                keys,
+                state.rows,
+                in_use,
+                parent_key=parent_key,
+                expected_versions=expected_versions,
+            )
+            if doomed:
+                write.delete_keys(tx, spec, doomed)
+                if spec.history is not None:
+                    deleted = [o for o in outcomes if o.action == DELETED]
+                    old_rows = {o.index: doomed[o.key] for o in deleted if o.key is not None}
+                    rows = planning.history_rows(
+                        spec,
+                        deleted,
+                        Plan(outcomes=[], old_rows=old_rows),
+                        user=planning.audit_user(actor),
+                        now=utcnow(),
+                        activity_id=activity_id,
+                    )
+                    write.write_tables(tx, _history_writes(spec, rows, state.heads))
+            session.commit()
     except BaseException:
         session.rollback()
         raise
     return outcomes
 
 
-def _begin(session: Session, spec: EntitySpec, parent_key: int | None) -> Connection:
-    """The session's write transaction with the lock a writer takes up front (SQLite's write
-    lock, or PostgreSQL's advisory lock on the parent, or on the whole parentless entity);
-    returns its connection."""
-    begin_write(session)
-    connection = session.connection()
-    # A parent without a table (a credential's provider ID, a string) scopes nothing here.
-    scope = parent_key if spec.parent_table is not None and parent_key is not None else 0
-    write.lock_scope(connection, spec.lock_namespace, scope)
-    return connection
-
-
 def _finish(
     session: Session,
+    tx: write.Transaction,
     spec: EntitySpec,
     plan: Plan,
     heads: Mapping[int, str],
@@ -201,18 +204,20 @@ def _finish(
         return outcomes
     user, now = planning.audit_user(actor), utcnow()
     if isolate:
-        _write_item_by_item(session, spec, plan, heads, outcomes, user, now, activity_id)
+        _write_item_by_item(session, tx, spec, plan, heads, outcomes, user, now, activity_id)
         if atomic and any(not o.ok for o in outcomes):
             session.rollback()
             return planning.not_applied(outcomes)
     else:
-        _write_plan(session, spec, plan, heads, outcomes, user, now, activity_id)
+        # COMMIT goes with the writes when nothing else of the session's is left to flush.
+        commit = tx.owned and not (session.new or session.dirty or session.deleted)
+        _write_plan(tx, spec, plan, heads, outcomes, user, now, activity_id, commit=commit)
     session.commit()
     return outcomes
 
 
 def _write_plan(
-    session: Session,
+    tx: write.Transaction,
     spec: EntitySpec,
     plan: Plan,
     heads: Mapping[int, str],
@@ -220,23 +225,29 @@ def _write_plan(
     user: str | None,
     now: datetime,
     activity_id: str,
+    *,
+    commit: bool = False,
 ) -> None:
-    """The created and updated rows, their history and the history's new heads: one statement
-    each (one in all on PostgreSQL, ``write.write_tables``).
+    """The created rows, the updated rows, their history and the history's new heads: one
+    statement each (one in all on PostgreSQL, with ``COMMIT`` when ``commit``).
 
-    Which rows exist was decided under the parent's lock, so the upsert's ``ON CONFLICT`` arm
-    is taken by exactly ``plan.updates`` unless a writer under another parent took a key in
-    between (``WriteRaceLost``); it sets the data fields and the update stamps, never the entry
-    stamps.
+    Which rows exist was decided under the parent's lock: the stored rows are updated (their
+    data fields and update stamps, never the entry stamps), the others inserted, which fails
+    when a writer under another parent stored one of those keys in between (``KeyTaken``).
     """
     stamps = {"entry_date": now, "entry_user": user, "update_date": now, "update_user": user}
-    written = [*plan.inserts.values(), *plan.updates.values()]
+
+    def table_rows(data_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**{name: data[name] for name in spec.fields}, **stamps} for data in data_rows]
+
     rows = write.TableWrite(
         spec.table,
-        [{**{name: data[name] for name in spec.fields}, **stamps} for data in written],
+        table_rows([*plan.inserts.values(), *plan.updates.values()]),
+        how=write.SAVE,
         key_column=spec.key_column,
         update_columns=(*spec.data_fields, "update_date", "update_user"),
-        same_column=spec.parent_column,
+        same_column=spec.parent_column or spec.key_column,
+        inserted=len(plan.inserts),
     )
     history: list[write.TableWrite] = []
     if spec.history is not None:
@@ -249,7 +260,7 @@ def _write_plan(
             activity_id=activity_id,
         )
         history = _history_writes(spec, changes, heads)
-    write.write_tables(session.connection(), [rows, *history])
+    write.write_tables(tx, [rows, *history], commit=commit)
 
 
 def _history_writes(
@@ -266,7 +277,11 @@ def _history_writes(
         new_heads = [{key: k, hash_column: h} for k, h in newest.items()]
         writes.append(
             write.TableWrite(
-                history.heads, new_heads, key_column=key, update_columns=(hash_column,)
+                history.heads,
+                new_heads,
+                how=write.UPSERT,
+                key_column=key,
+                update_columns=(hash_column,),
             )
         )
     return writes
@@ -274,6 +289,7 @@ def _history_writes(
 
 def _write_item_by_item(
     session: Session,
+    tx: write.Transaction,
     spec: EntitySpec,
     plan: Plan,
     heads: Mapping[int, str],
@@ -286,9 +302,8 @@ def _write_item_by_item(
     for index in (*plan.inserts, *plan.updates):
         try:
             with session.begin_nested():
-                _write_plan(
-                    session, spec, plan.only(index), heads, outcomes, user, now, activity_id
-                )
+                session.connection()  # the SAVEPOINT (SQLAlchemy emits it on first use)
+                _write_plan(tx, spec, plan.only(index), heads, outcomes, user, now, activity_id)
         except UNAVAILABLE_ERRORS:
             raise
         except SQLAlchemyError:

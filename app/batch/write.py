@@ -5,11 +5,16 @@ A set of keys is always one bound parameter: an integer array on PostgreSQL, a J
 SQLite (``key_in``, ``key_set``). The state read looks its keys up one index probe each on
 PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table on PostgreSQL
 (``write_tables``), ``executemany`` on SQLite.
+
+Round trips on PostgreSQL (``app.pg_pipeline``): a batch's transaction is ``BEGIN``, the lock
+and the state read in one round trip (``read_state``), then every write and ``COMMIT`` in
+another (``write_tables(commit=True)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,16 +37,20 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
-    text,
     true,
     union_all,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from app.batch.outcome import ParentNotFound, WriteRaceLost
+from app import pg_pipeline
+from app.batch.outcome import ParentNotFound
 from app.batch.spec import EntitySpec
+from app.db_errors import is_unique_violation
 
 
 def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
@@ -61,19 +70,53 @@ def key_set(dialect_name: str, keys: Iterable[int]) -> Any:
     return values if dialect_name == "postgresql" else orjson.dumps(values).decode()
 
 
-def lock_scope(connection: Connection, namespace: int, scope: int) -> None:
+@dataclass
+class Transaction:
+    """A batch's write transaction on the session's connection.
+
+    ``owned``: the batch began it (PostgreSQL: explicitly, ``BEGIN`` sent with the first
+    pipeline while ``begin_pending``) and may send ``COMMIT`` with its last write; otherwise
+    it joined a transaction the caller had opened, which the session commits.
+    """
+
+    connection: Connection
+    owned: bool = False
+    begin_pending: bool = False
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Transaction]:
+    """The session's connection as a batch's ``Transaction`` (the caller has made the session's
+    transaction a writer's, ``tenancy.begin_write``)."""
+    connection = session.connection()
+    if not pg_pipeline.is_postgresql(connection):
+        yield Transaction(connection)
+        return
+    with pg_pipeline.explicit_transaction(connection) as must_begin:
+        yield Transaction(connection, owned=must_begin, begin_pending=must_begin)
+
+
+def _lock_statement() -> Select[Any]:
     """PostgreSQL: one transaction-scoped advisory lock on ``(namespace, scope)``: writers of
     one parent (a ProviderCred's licenses), or of a parentless entity (scope 0), are
     serialised. One lock per batch, not per key: a lock per key made a 5,000-item batch take
     5,000 entries of the server's shared lock table, and three such batches at once exhausted
     it (``out of shared memory``) on a default configuration. Writers under different parents
-    that touch the same key are caught by the guarded upsert instead (``upsert``)."""
-    if connection.dialect.name != "postgresql":
-        return
-    connection.execute(
-        text("SELECT pg_advisory_xact_lock(:namespace, :scope)"),
-        {"namespace": namespace, "scope": scope},
+    that insert the same new key are caught by the key's primary key instead (``write_tables``
+    inserts new rows without ``ON CONFLICT``)."""
+    return select(
+        func.pg_advisory_xact_lock(
+            bindparam("namespace", type_=Integer), bindparam("scope", type_=Integer)
+        )
     )
+
+
+_LOCK = _lock_statement()
+
+
+def lock_scope_of(spec: EntitySpec, parent_key: int | None) -> int:
+    """A parent without a table (a credential's provider ID, a string) scopes nothing."""
+    return parent_key if spec.parent_table is not None and parent_key is not None else 0
 
 
 @dataclass(frozen=True)
@@ -93,15 +136,18 @@ HEAD_VALUE = "chain_head"
 
 
 def read_state(
-    connection: Connection,
+    tx: Transaction,
     spec: EntitySpec,
     keys: Sequence[int],
     parent_key: int | None,
     wanted_refs: Mapping[str, set[int]],
 ) -> StoredState:
-    """One statement: the stored rows of ``keys``, whether the parent exists, which of the
-    wanted referenced keys exist (by reference column) and the keys' history heads (when the
-    history is sealed). Raises ``ParentNotFound``."""
+    """Takes the writer's lock (PostgreSQL), then reads in one statement the stored rows of
+    ``keys``, whether the parent exists, which of the wanted referenced keys exist (by
+    reference column) and the keys' history heads (when the history is sealed); on PostgreSQL
+    the lock and the read (and a pending ``BEGIN``) are one round trip. Raises
+    ``ParentNotFound``."""
+    connection = tx.connection
     lookups: list[tuple[str, Table, str, Iterable[int]]] = []
     if spec.parent_table is not None and parent_key is not None:
         lookups.append(("parent", spec.parent_table, spec.parent_key_column or "", [parent_key]))
@@ -112,8 +158,12 @@ def read_state(
     heads_table = history.heads if history is not None and history.seal is not None else None
     found: dict[str, set[int]] = {kind: set() for kind, *_ in lookups}
     state = StoredState(rows={}, found=found, heads={})
+    dialect = connection.dialect.name
+    steps: list[pg_pipeline.Step] = []
+    if dialect == "postgresql":
+        scope = {"namespace": spec.lock_namespace, "scope": lock_scope_of(spec, parent_key)}
+        steps.append((_LOCK, scope))
     if keys or lookups:
-        dialect = connection.dialect.name
         statement = _state_statement(
             dialect,
             spec.table,
@@ -127,17 +177,33 @@ def read_state(
         parameters = {f"lookup_{i}": key_set(dialect, k) for i, (*_, k) in enumerate(lookups)}
         if keys:
             parameters["keys"] = key_set(dialect, keys)
-        for row in connection.execute(statement, parameters).mappings():
-            kind, key = row["kind"], row[spec.key_column]
-            if kind == ROWS:
-                state.rows[key] = dict(row)
-            elif kind == HEADS:
-                state.heads[key] = row[HEAD_VALUE]
-            else:
-                found[lookups[kind][0]].add(key)
+        steps.append((statement, parameters))
+    results = run_steps(tx, steps)
+    for row in results[-1] if keys or lookups else []:
+        kind, key = row["kind"], row[spec.key_column]
+        if kind == ROWS:
+            state.rows[key] = dict(row)
+        elif kind == HEADS:
+            state.heads[key] = row[HEAD_VALUE]
+        else:
+            found[lookups[kind][0]].add(key)
     if spec.parent_table is not None and parent_key is not None and not found["parent"]:
         raise ParentNotFound(parent_key)
     return state
+
+
+def run_steps(
+    tx: Transaction, steps: Sequence[pg_pipeline.Step], *, commit: bool = False
+) -> list[list[Mapping[str, Any]]]:
+    """Each step's rows. PostgreSQL: all steps in one round trip, with a pending ``BEGIN``
+    and, when ``commit`` (only in a transaction the batch owns), ``COMMIT``. Elsewhere one
+    statement each (``commit`` is the session's, after)."""
+    if not pg_pipeline.is_postgresql(tx.connection):
+        return [list(tx.connection.execute(s, p).mappings()) for s, p in steps]
+    assert tx.owned or not commit, "only the transaction's owner commits"
+    results = pg_pipeline.run(tx.connection, steps, begin=tx.begin_pending, commit=commit)
+    tx.begin_pending = False
+    return results  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=64)
@@ -208,65 +274,111 @@ def _rows_of_key_set(
     return keys.join(found, true()), found.c, None
 
 
+INSERT, UPSERT, SAVE = "insert", "upsert", "save"
+
+
 @dataclass(frozen=True)
 class TableWrite:
-    """Rows for one table, all with the same columns: inserted, or upserted on ``key_column``
-    (a stored row gets only its ``update_columns`` set).
+    """Rows for one table, all with the same columns, written one way (``how``):
 
-    ``same_column`` guards an upsert: a stored row is only updated when it has the same value
-    there (its parent), and when any row is neither inserted nor updated another writer got
-    there first, and ``write_tables`` raises ``WriteRaceLost`` (the caller rolls back and plans
-    again).
+    - ``INSERT``: new rows;
+    - ``UPSERT``: inserted, or (a stored key) only ``update_columns`` set;
+    - ``SAVE``: a batch's rows, planned under its parent's lock: the first ``inserted`` rows
+      are new, the others stored under the same parent (``same_column``), of which only
+      ``update_columns`` are set. A new row's key that a writer under another parent stored
+      meanwhile raises ``KeyTaken``: on PostgreSQL the new rows are inserted without
+      ``ON CONFLICT`` and the key's primary key fails the statement; on SQLite (whose writers
+      are serialised, so this is a safety net) one guarded upsert must write every row.
     """
 
     table: Table
     rows: Sequence[dict[str, Any]]
+    how: str = INSERT
     key_column: str | None = None
     update_columns: tuple[str, ...] = ()
     same_column: str | None = None
+    inserted: int = 0
+
+    def __post_init__(self) -> None:
+        assert self.how in (INSERT, UPSERT, SAVE), self.how
+        assert (self.how == INSERT) == (self.key_column is None), "a key for UPSERT and SAVE"
+        assert (self.how == SAVE) == (self.same_column is not None), "SAVE is guarded"
 
     @property
     def shape(self) -> _Shape:
         columns = tuple(self.rows[0])
-        return (self.table, self.key_column, self.update_columns, columns, self.same_column)
+        parts = (self.inserted > 0, self.inserted < len(self.rows))
+        return (
+            self.table,
+            self.how,
+            self.key_column,
+            self.update_columns,
+            columns,
+            self.same_column,
+            parts,
+        )
 
 
-#: What a write's statement depends on: table, key, updated columns, columns, guard.
-_Shape = tuple[Table, str | None, tuple[str, ...], tuple[str, ...], str | None]
+#: What a write's statement depends on: table, how, key, updated columns, columns, guard,
+#: and whether there are (new rows, stored rows).
+_Shape = tuple[
+    Table, str, str | None, tuple[str, ...], tuple[str, ...], str | None, tuple[bool, bool]
+]
 
 
-def write_tables(connection: Connection, writes: Sequence[TableWrite]) -> None:
+class KeyTaken(Exception):
+    """A new row's key was stored meanwhile by another writer (under another parent, whose
+    lock this writer does not share): the caller rolls back and plans again."""
+
+
+def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool = False) -> None:
     """The writes that have rows, in order.
 
-    PostgreSQL: one statement, one round trip: the first write is the statement and the others
-    are its writable CTEs (they run on one snapshot; each writes its own table). Only the first
-    may be guarded (the statement's row count is the first write's). Elsewhere: one statement
-    per write.
+    PostgreSQL: one statement, one round trip (with ``COMMIT`` when ``commit``): the first
+    write is the statement and the others are its writable CTEs (they run on one snapshot;
+    each writes its own rows). Elsewhere: one statement per write.
     """
     writes = [w for w in writes if w.rows]
-    if not writes:
+    if not writes and not commit:
         return
-    assert all(w.same_column is None for w in writes[1:]), "only the first write is guarded"
-    if connection.dialect.name == "postgresql":
-        statement = _postgres_statement(tuple(w.shape for w in writes))
-        parameters = {f"rows_{i}": _document(w) for i, w in enumerate(writes)}
-        results = [(writes[0], connection.execute(statement, parameters))]
-    else:
-        results = [(w, connection.execute(_sqlite_statement(w.shape), w.rows)) for w in writes]
-    for written, result in results:
-        if written.same_column is not None and result.rowcount != len(written.rows):
-            missing = len(written.rows) - result.rowcount
-            raise WriteRaceLost(f"{missing} of {len(written.rows)} rows taken")
+    connection = tx.connection
+    try:
+        if pg_pipeline.is_postgresql(connection):
+            _write_postgres(tx, writes, commit)
+        else:
+            for w in writes:
+                result = connection.execute(_sqlite_statement(w.shape), list(w.rows))
+                if w.how == SAVE and result.rowcount != len(w.rows):
+                    missing = len(w.rows) - result.rowcount
+                    raise KeyTaken(f"{missing} of {len(w.rows)} rows taken")
+    except DBAPIError as error:
+        if is_unique_violation(error.orig, {w.table.name for w in writes if w.how == SAVE}):
+            raise KeyTaken(str(error.orig)) from error
+        raise
 
 
-def _document(write: TableWrite) -> str:
-    """PostgreSQL: the rows as one JSON document, in the columns of the statement's shape."""
-    columns = write.shape[3]
-    return orjson.dumps([{name: row[name] for name in columns} for row in write.rows]).decode()
+def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> None:
+    steps: list[pg_pipeline.Step] = []
+    if writes:
+        parameters: dict[str, str] = {}
+        for i, w in enumerate(writes):
+            if w.how == SAVE:
+                parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
+                parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
+            else:
+                parameters[f"rows_{i}"] = _document(w, w.rows)
+        steps.append((_postgres_statement(tuple(w.shape for w in writes)), parameters))
+    run_steps(tx, steps, commit=commit)
 
 
-def _rows_source(table: Table, columns: tuple[str, ...], parameter: str) -> Select[Any]:
-    """PostgreSQL: ``SELECT … FROM jsonb_to_recordset(:parameter) AS r(column type, …)``.
+def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
+    """PostgreSQL: ``rows`` as one JSON document, in the columns of the statement's shape."""
+    columns = write.shape[4]
+    return orjson.dumps([{name: row[name] for name in columns} for row in rows]).decode()
+
+
+def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> Any:
+    """PostgreSQL: ``jsonb_to_recordset(:parameter) AS r(column type, …)``.
 
     The rows travel as one JSON document that orjson writes and the server parses into the
     columns' types, so a thousand rows cost one parameter and nothing per row in Python or
@@ -274,44 +386,75 @@ def _rows_source(table: Table, columns: tuple[str, ...], parameter: str) -> Sele
     """
     typed = [column(name, table.c[name].type) for name in columns]
     rows = func.jsonb_to_recordset(cast(bindparam(parameter, type_=Text), JSONB))
-    source = rows.table_valued(*typed).render_derived(with_types=True)
-    return select(*(source.c[name] for name in columns))
+    return rows.table_valued(*typed).render_derived(with_types=True)
 
 
-def _on_conflict(statement: Any, shape: _Shape) -> Any:
-    table, key_column, update_columns, _, same_column = shape
-    if key_column is None:
+def _insert_from(dialect_insert: Any, shape: _Shape, parameter: str) -> Any:
+    table, how, key_column, update_columns, columns, _, _ = shape
+    rows = _rows_function(table, columns, parameter)
+    source = select(*(rows.c[name] for name in columns))
+    statement = dialect_insert(table).from_select(columns, source, include_defaults=False)
+    if how != UPSERT:
         return statement
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
         set_={name: statement.excluded[name] for name in update_columns},
-        where=None
-        if same_column is None
-        else table.c[same_column] == statement.excluded[same_column],
     )
+
+
+def _postgres_writes(shape: _Shape, parameter: str) -> list[Any]:
+    """The statements of one write: a ``SAVE`` is an ``INSERT`` of its new rows and an
+    ``UPDATE … FROM`` of its stored ones, by key and parent (either may be absent)."""
+    table, how, key_column, update_columns, columns, same_column, (new, stored) = shape
+    if how != SAVE:
+        return [_insert_from(postgresql.insert, shape, parameter)]
+    statements = []
+    if new:
+        statements.append(_insert_from(postgresql.insert, shape, parameter))
+    if stored:
+        assert key_column is not None and same_column is not None
+        rows = _rows_function(table, columns, f"{parameter}_stored")
+        statements.append(
+            update(table)
+            .values({name: rows.c[name] for name in update_columns})
+            .where(
+                table.c[key_column] == rows.c[key_column],
+                table.c[same_column] == rows.c[same_column],
+            )
+        )
+    return statements
 
 
 @lru_cache(maxsize=64)
 def _postgres_statement(shapes: tuple[_Shape, ...]) -> Any:
-    statements = []
-    for index, shape in enumerate(shapes):
-        table, columns = shape[0], shape[3]
-        source = _rows_source(table, columns, f"rows_{index}")
-        insert_rows = postgresql.insert(table).from_select(columns, source, include_defaults=False)
-        statements.append(_on_conflict(insert_rows, shape))
-    first, *others = statements
+    first, *others = (
+        statement
+        for i, shape in enumerate(shapes)
+        for statement in _postgres_writes(shape, f"rows_{i}")
+    )
     if others:
         first = first.add_cte(*(s.cte(f"write_{i}") for i, s in enumerate(others, start=1)))
-    # An INSERT's row count is only kept when asked for; the guard needs it.
-    return first.execution_options(preserve_rowcount=True)
+    return first
 
 
 @lru_cache(maxsize=64)
 def _sqlite_statement(shape: _Shape) -> Any:
-    return _on_conflict(sqlite.insert(shape[0]), shape).execution_options(preserve_rowcount=True)
+    table, how, key_column, update_columns, _, same_column, _ = shape
+    statement = sqlite.insert(table)
+    if how == INSERT:
+        return statement
+    assert key_column is not None
+    guard = None if same_column is None else table.c[same_column] == statement.excluded[same_column]
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key_column]],
+        set_={name: statement.excluded[name] for name in update_columns},
+        where=guard,
+    ).execution_options(preserve_rowcount=True)
 
 
-def delete_keys(connection: Connection, spec: EntitySpec, keys: Iterable[int]) -> None:
+def delete_keys(tx: Transaction, spec: EntitySpec, keys: Iterable[int]) -> None:
+    assert not tx.begin_pending, "the transaction's first statement is the state read"
+    connection = tx.connection
     dialect = connection.dialect.name
     statement = _delete_statement(dialect, spec.table, spec.key_column)
     connection.execute(statement, {"keys": key_set(dialect, keys)})
@@ -322,11 +465,13 @@ def _delete_statement(dialect_name: str, table: Table, key_column: str) -> Any:
     return delete(table).where(key_in(table.c[key_column], "keys", dialect_name))
 
 
-def keys_in_use(connection: Connection, spec: EntitySpec, keys: Sequence[int]) -> dict[int, str]:
+def keys_in_use(tx: Transaction, spec: EntitySpec, keys: Sequence[int]) -> dict[int, str]:
     """The keys some dependent row still points at, with that dependent's label."""
+    assert not tx.begin_pending, "the transaction's first statement is the state read"
     in_use: dict[int, str] = {}
     if not keys:
         return in_use
+    connection = tx.connection
     dialect = connection.dialect.name
     for dependent in spec.dependents:
         column = dependent.column_of(spec.table)
