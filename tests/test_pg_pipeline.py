@@ -1,0 +1,130 @@
+"""PostgreSQL's pipelined statements and the driver's transaction mode (``app.pg_pipeline``),
+and the pool's check of idle connections without a round trip (``app.db_errors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine, create_engine, literal, select, text
+from sqlalchemy.exc import DataError
+
+from app import pg_pipeline
+
+
+@pytest.fixture
+def engine(backend: str, database_urls: dict[str, str]) -> Iterator[Engine]:
+    if backend != "postgresql":
+        pytest.skip("psycopg's pipeline mode")
+    import app.db_errors  # noqa: F401 (its pool listeners)
+
+    engine = create_engine(database_urls["main"], pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def status(connection: Any) -> TransactionStatus:
+    return pg_pipeline.driver_of(connection).info.transaction_status
+
+
+def backend_pid(connection: Any) -> int:
+    return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_steps_run_together_and_answer_rows_by_name(engine: Engine) -> None:
+    with engine.connect() as connection:
+        rows = pg_pipeline.run(
+            connection,
+            [
+                (select(literal(1).label("a")), {}),
+                (text("SELECT CAST(:x AS integer) + 1 AS b").bindparams(x=41), {}),
+            ],
+        )
+    assert rows == [[{"a": 1}], [{"b": 42}]]
+
+
+def test_an_explicit_transaction_commits_with_its_last_pipeline(engine: Engine) -> None:
+    with engine.connect() as setup:
+        setup.exec_driver_sql("DROP TABLE IF EXISTS pipeline_probe")
+        setup.exec_driver_sql("CREATE TABLE pipeline_probe (n integer)")
+        setup.commit()
+    insert = text("INSERT INTO pipeline_probe VALUES (:n)")
+    try:
+        with engine.connect() as connection:
+            with pg_pipeline.explicit_transaction(connection) as must_begin:
+                assert must_begin
+                pg_pipeline.run(connection, [(insert, {"n": 1})], begin=True)
+                assert status(connection) == TransactionStatus.INTRANS
+                pg_pipeline.run(connection, [(insert, {"n": 2})], commit=True)
+                assert status(connection) == TransactionStatus.IDLE
+            assert pg_pipeline.driver_of(connection).autocommit is False
+            connection.rollback()  # SQLAlchemy's own transaction: nothing left to undo
+        with engine.connect() as check:
+            assert check.exec_driver_sql("SELECT n FROM pipeline_probe ORDER BY n").all() == [
+                (1,),
+                (2,),
+            ]
+    finally:
+        with engine.connect() as cleanup:
+            cleanup.exec_driver_sql("DROP TABLE pipeline_probe")
+            cleanup.commit()
+
+
+def test_a_failed_statement_skips_the_commit_and_the_transaction_is_rolled_back(
+    engine: Engine,
+) -> None:
+    with engine.connect() as connection:
+        with pytest.raises(DataError), pg_pipeline.explicit_transaction(connection):
+            pg_pipeline.run(connection, [(text("SELECT 1"), {})], begin=True)
+            pg_pipeline.run(connection, [(text("SELECT CAST('x' AS integer)"), {})], commit=True)
+        driver = pg_pipeline.driver_of(connection)
+        assert (driver.autocommit, status(connection)) == (False, TransactionStatus.IDLE)
+        assert not connection.invalidated  # a data error: the connection is still good
+        assert connection.exec_driver_sql("SELECT 7").scalar() == 7
+
+
+def test_an_open_transaction_is_joined_not_begun(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # the caller read first
+        with pg_pipeline.explicit_transaction(connection) as must_begin:
+            assert not must_begin
+            assert pg_pipeline.driver_of(connection).autocommit is False
+        assert status(connection) == TransactionStatus.INTRANS
+        connection.rollback()
+
+
+def test_a_read_outside_a_transaction_leaves_none_open(engine: Engine) -> None:
+    with engine.connect() as connection:
+        result = pg_pipeline.read_outside_transaction(connection, select(literal(5)), {})
+        assert result.scalar() == 5
+        assert status(connection) == TransactionStatus.IDLE
+        assert pg_pipeline.driver_of(connection).autocommit is False
+
+
+def test_the_pool_gives_back_the_driver_its_own_transactions(engine: Engine) -> None:
+    with engine.connect() as connection:
+        driver = pg_pipeline.driver_of(connection)
+        driver.autocommit = True  # as an interrupted explicit transaction could leave it
+        driver.execute("BEGIN")
+    with engine.connect() as again:
+        assert pg_pipeline.driver_of(again) is driver  # the pool's one connection
+        assert (driver.autocommit, status(again)) == (False, TransactionStatus.IDLE)
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_before_use(engine: Engine) -> None:
+    with engine.connect() as connection:
+        pid = backend_pid(connection)
+        connection.rollback()
+    url = engine.url
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        admin.execute("SELECT pg_sleep(0.2)")  # the goodbye reaches the client's socket
+    with engine.connect() as connection:  # no error, no ping: a fresh connection
+        assert backend_pid(connection) != pid
