@@ -13,7 +13,7 @@ license types, share one lock), so two requests writing the same parent are seri
 second sees the first's rows: the rows a batch updates are its parent's, and no other writer
 touches them until it commits. A writer under another parent that stores one of the batch's
 new keys between this writer's read and its write fails the batch's insert (the key's primary
-key, ``write.KeyTaken``); the engine then rolls back, reads and plans again
+key, ``KeyTaken``); the engine then rolls back, reads and plans again
 (``RACE_ATTEMPTS``), and the key now answers as another parent's.
 
 Round trips on PostgreSQL: ``BEGIN``, the lock and the read are one; the writes and ``COMMIT``
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from app.audit import utcnow
 from app.batch import plan as planning
 from app.batch import write
-from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome
+from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome, KeyTaken
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
 from app.db_errors import UNAVAILABLE_ERRORS
@@ -45,7 +45,7 @@ from app.tenancy import begin_write
 log = logging.getLogger("credgrid.batch")
 
 UPSERT_MODES = ("upsert", "create", "update")
-#: Reads and plans per batch when other writers keep taking its new keys (``write.KeyTaken``).
+#: Reads and plans per batch when other writers keep taking its new keys (``KeyTaken``).
 RACE_ATTEMPTS = 3
 
 
@@ -102,7 +102,7 @@ def upsert_rows(
                     dry_run,
                     isolate,
                 )
-        except write.KeyTaken as race:
+        except KeyTaken as race:
             session.rollback()
             races += 1
             if races >= RACE_ATTEMPTS:

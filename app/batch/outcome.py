@@ -50,10 +50,10 @@ class ParentNotFound(LookupError):
     """The batch's parent record (e.g. the ProviderCred) does not exist in this database."""
 
 
-class WriteRaceLost(Exception):
-    """Another request wrote some of the batch's keys between its read and its write (under
-    another parent, whose lock it does not share); the engine reads and plans again."""
+class KeyTaken(Exception):
+    """A new row's key was stored meanwhile by another writer (under another parent, whose
+    lock this writer does not share): the engine rolls back, reads and plans again."""
 
 
-class ConcurrentWrites(WriteRaceLost):
+class ConcurrentWrites(KeyTaken):
     """The batch lost that race on every attempt: answered as a busy database (503, retry)."""

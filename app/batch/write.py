@@ -48,7 +48,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app import pg_pipeline
-from app.batch.outcome import ParentNotFound
+from app.batch.outcome import KeyTaken, ParentNotFound
 from app.batch.spec import EntitySpec
 from app.db_errors import is_unique_violation
 
@@ -324,11 +324,6 @@ class TableWrite:
 _Shape = tuple[
     Table, str, str | None, tuple[str, ...], tuple[str, ...], str | None, tuple[bool, bool]
 ]
-
-
-class KeyTaken(Exception):
-    """A new row's key was stored meanwhile by another writer (under another parent, whose
-    lock this writer does not share): the caller rolls back and plans again."""
 
 
 def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool = False) -> None:
