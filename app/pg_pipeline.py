@@ -28,7 +28,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from sqlalchemy import Dialect, Executable
-from sqlalchemy.engine import Connection, Result
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
@@ -145,17 +145,20 @@ def explicit_transaction(connection: Connection) -> Iterator[bool]:
 
 def read_outside_transaction(
     connection: Connection, statement: Executable, params: Mapping[str, Any]
-) -> Result[Any]:
-    """``connection.execute(statement, params)``, without opening a transaction for it when
-    none is open (no ``BEGIN``: one round trip instead of two). The rows are fetched before
-    the driver is put back, so the result is complete."""
+) -> list[tuple[Any, ...]]:
+    """The rows of ``statement``, read on the driver without opening a transaction for it when
+    none is open (no ``BEGIN``: one round trip instead of two), else inside the open one."""
     driver = driver_of(connection)
-    if driver.autocommit or not _idle(driver):
-        return connection.execute(statement, params)
-    driver.autocommit = True
+    sql, driver_params = driver_sql(connection.dialect, statement, params)
+    outside = not driver.autocommit and _idle(driver)
     try:
-        return connection.execute(statement, params).freeze()()
+        if outside:
+            driver.autocommit = True
+        with driver.cursor() as cursor:
+            return cursor.execute(sql, driver_params).fetchall()
+    except psycopg.Error as error:
+        raise _translated(connection, sql, error) from error
     finally:
-        if not driver.closed:
+        if outside and not driver.closed:
             with suppress(psycopg.Error):
                 driver.autocommit = False

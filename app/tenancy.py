@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, Executable, event
-from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from app import pg_pipeline
@@ -151,15 +150,17 @@ def close_request_sessions(_exc: BaseException | None = None) -> None:
             session.invalidate()
 
 
-def first_read(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
-    """A request's first read (its authentication). On PostgreSQL it runs outside any
-    transaction when none is open yet: one round trip, where a transaction's first statement
-    costs two (psycopg's ``BEGIN`` waits for its answer); a single statement needs no
+def first_read(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """The rows of a request's first read (its authentication). On PostgreSQL it runs outside
+    any transaction when none is open yet: one round trip, where a transaction's first
+    statement costs two (psycopg's ``BEGIN`` waits for its answer); a single statement needs no
     transaction, and a batch begins its own (``app.batch.write``). On SQLite it begins the
     session's transaction, a writer's ``BEGIN IMMEDIATE`` on a writer's session."""
     connection = session.connection()
     if not pg_pipeline.is_postgresql(connection):
-        return connection.execute(statement, params)
+        return connection.execute(statement, params).all()  # type: ignore[return-value]
     return pg_pipeline.read_outside_transaction(connection, statement, params)
 
 

@@ -100,8 +100,8 @@ def test_an_open_transaction_is_joined_not_begun(engine: Engine) -> None:
 
 def test_a_read_outside_a_transaction_leaves_none_open(engine: Engine) -> None:
     with engine.connect() as connection:
-        result = pg_pipeline.read_outside_transaction(connection, select(literal(5)), {})
-        assert result.scalar() == 5
+        rows = pg_pipeline.read_outside_transaction(connection, select(literal(5)), {})
+        assert rows == [(5,)]
         assert status(connection) == TransactionStatus.IDLE
         assert pg_pipeline.driver_of(connection).autocommit is False
 

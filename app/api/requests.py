@@ -117,11 +117,11 @@ def authenticate() -> Principal:
             headers=BEARER_CHALLENGE,
         ) from None
     # One statement for both checks, in the request's transaction (a writer's, on a write).
-    key_id, role = first_read(
+    ((key_id, role),) = first_read(
         db_session(),
         _API_KEY_AND_ROLE,  # a Core statement: no ORM entities to load
         {"key_hash": digest(key), "user_id": claims.user_id, "stamp": claims.stamp},
-    ).one()
+    )
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")
     if role is None:
