@@ -39,7 +39,6 @@ from sqlalchemy import (
     select,
     true,
     union_all,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -384,39 +383,40 @@ def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> An
     return rows.table_valued(*typed).render_derived(with_types=True)
 
 
-def _insert_from(dialect_insert: Any, shape: _Shape, parameter: str) -> Any:
-    table, how, key_column, update_columns, columns, _, _ = shape
+def _insert_from(shape: _Shape, parameter: str, *, upsert: bool) -> Any:
+    """PostgreSQL: ``INSERT … SELECT`` the JSON rows; with ``upsert``, a stored key gets its
+    ``update_columns`` set (``ON CONFLICT … DO UPDATE``, under the same ``same_column`` when
+    the shape has one). The arbiter is the key's unique index: no join for the planner to
+    choose, whatever the statistics (an ``UPDATE … FROM`` the rows was planned as a
+    sequential scan of a freshly loaded license table once its prepared plan went generic)."""
+    table, _, key_column, update_columns, columns, same_column, _ = shape
     rows = _rows_function(table, columns, parameter)
     source = select(*(rows.c[name] for name in columns))
-    statement = dialect_insert(table).from_select(columns, source, include_defaults=False)
-    if how != UPSERT:
+    statement = postgresql.insert(table).from_select(columns, source, include_defaults=False)
+    if not upsert:
         return statement
+    assert key_column is not None
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
         set_={name: statement.excluded[name] for name in update_columns},
+        where=None
+        if same_column is None
+        else table.c[same_column] == statement.excluded[same_column],
     )
 
 
 def _postgres_writes(shape: _Shape, parameter: str) -> list[Any]:
-    """The statements of one write: a ``SAVE`` is an ``INSERT`` of its new rows and an
-    ``UPDATE … FROM`` of its stored ones, by key and parent (either may be absent)."""
-    table, how, key_column, update_columns, columns, same_column, (new, stored) = shape
+    """The statements of one write: a ``SAVE`` is an ``INSERT`` of its new rows (no
+    ``ON CONFLICT``: a key taken meanwhile fails it) and an upsert of its stored ones (either
+    may be absent)."""
+    how, (new, stored) = shape[1], shape[6]
     if how != SAVE:
-        return [_insert_from(postgresql.insert, shape, parameter)]
+        return [_insert_from(shape, parameter, upsert=how == UPSERT)]
     statements = []
     if new:
-        statements.append(_insert_from(postgresql.insert, shape, parameter))
+        statements.append(_insert_from(shape, parameter, upsert=False))
     if stored:
-        assert key_column is not None and same_column is not None
-        rows = _rows_function(table, columns, f"{parameter}_stored")
-        statements.append(
-            update(table)
-            .values({name: rows.c[name] for name in update_columns})
-            .where(
-                table.c[key_column] == rows.c[key_column],
-                table.c[same_column] == rows.c[same_column],
-            )
-        )
+        statements.append(_insert_from(shape, f"{parameter}_stored", upsert=True))
     return statements
 
 
