@@ -53,6 +53,18 @@ def load_page(
     return list(rows), int(total or 0)
 
 
+def page_of_license(session: Session, provider_cred_key: int, license_key: int, size: int) -> int:
+    """The grid page (of ``size`` licenses, in key order) on which ``license_key`` is, or
+    would be, shown: links to one license (the worklist's) land on its row."""
+    before = session.scalar(
+        select(func.count()).where(
+            ProviderCredLicense.provider_cred_key == provider_cred_key,
+            ProviderCredLicense.provider_cred_license_key < license_key,
+        )
+    )
+    return int(before or 0) // size + 1
+
+
 def load_licenses_by_key(session: Session, keys: Iterable[int]) -> dict[int, ProviderCredLicense]:
     """The licenses of ``keys`` as stored now, by key (in key order)."""
     wanted = sorted(set(keys))

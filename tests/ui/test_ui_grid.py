@@ -899,7 +899,9 @@ def GridPageFrom(page: Any, html: str) -> Any:  # noqa: N802 - reads like a cons
 def test_a_large_grid_saves(
     app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
 ) -> None:
-    """A full page of rows posts ~1,300 form fields: more than Werkzeug's default limit."""
+    """A full page of a hundred rows (a configured size) posts ~1,300 form fields: more than
+    Werkzeug's default limit."""
+    app.config["GRID_PAGE_SIZE"] = 100
     make_cred(5)
     put_licenses(5, *({"providerCredLicense_Key": 1000 + n, "state": "NY"} for n in range(120)))
     login()

@@ -130,6 +130,27 @@ def test_a_large_credential_is_paged(
     assert keys == ["5", "6", "7", "8"]
 
 
+def test_a_link_to_one_license_opens_the_page_that_shows_it(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """The worklist links to ``?license=KEY``: the grid opens on that license's page."""
+    app.config["GRID_PAGE_SIZE"] = 4
+    make_cred(1)
+    put_licenses(1, *({"providerCredLicense_Key": k} for k in (2, 4, 6, 8, 10, 12, 14, 16, 18)))
+    login()
+
+    def shown(query: str) -> list[str]:
+        html = client.get(f"/ui/credentials/1/licenses?{query}").get_data(as_text=True)
+        return re.findall(r'data-kind="key" value="(\d+)"', html)
+
+    assert shown("license=12") == ["10", "12", "14", "16"]
+    assert shown("license=18") == ["18"]
+    assert shown("license=8") == ["2", "4", "6", "8"]
+    assert shown("license=9") == ["10", "12", "14", "16"]  # where it would be
+    assert shown("license=12&page=1") == ["2", "4", "6", "8"]  # an explicit page wins
+    assert shown("license=x") == ["2", "4", "6", "8"]
+
+
 def test_rows_added_meanwhile_show_only_on_their_page(
     app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
 ) -> None:
