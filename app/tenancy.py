@@ -153,15 +153,25 @@ def close_request_sessions(_exc: BaseException | None = None) -> None:
 def first_read(
     session: Session, statement: Executable, params: dict[str, Any]
 ) -> Sequence[tuple[Any, ...]]:
-    """The rows of a request's first read (its authentication). On PostgreSQL it runs outside
-    any transaction when none is open yet: one round trip, where a transaction's first
-    statement costs two (psycopg's ``BEGIN`` waits for its answer); a single statement needs no
-    transaction, and a batch begins its own (``app.batch.write``). On SQLite it begins the
-    session's transaction, a writer's ``BEGIN IMMEDIATE`` on a writer's session."""
-    connection = session.connection()
-    if not pg_pipeline.is_postgresql(connection):
-        return connection.execute(statement, params).all()  # type: ignore[return-value]
-    return pg_pipeline.read_outside_transaction(connection, statement, params)
+    """The rows of a request's first read (its authentication), outside the transaction its
+    writes will take, on both engines: a writer's lock is taken when the request is ready to
+    write (``begin_write``), not while its body is parsed and validated.
+
+    On PostgreSQL the read runs with no transaction at all (one round trip, where a
+    transaction's first statement costs two: psycopg's ``BEGIN`` waits for its answer). On
+    SQLite it is a read transaction of its own, ended at once: a writer's session would
+    otherwise begin with ``BEGIN IMMEDIATE`` here and hold SQLite's one write lock through the
+    body and validation too, while other workers sleep in SQLite's busy handler. Inside an
+    open transaction it is an ordinary read of that transaction.
+    """
+    if session.in_transaction():
+        return session.connection().execute(statement, params).all()  # type: ignore[return-value]
+    if session.get_bind().dialect.name != "sqlite":
+        return pg_pipeline.read_outside_transaction(session.connection(), statement, params)
+    reading = session.connection(execution_options={WRITE_OPTION: False})
+    rows = reading.execute(statement, params).all()
+    session.commit()
+    return rows  # type: ignore[return-value]
 
 
 def begin_write(session: Session) -> None:
