@@ -13,6 +13,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: ``info`` key of a schema object that exists on one dialect only (a migration creates it
+#: there alone): comparisons of the models with a database of another dialect leave it out
+#: (``app.schema.include_for``).
+DIALECT_ONLY = "dialect_only"
+
 
 class Base(DeclarativeBase):
     """Declarative base with a constraint naming convention, so migrations are stable."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from app.extensions import DIALECT_ONLY
 from app.tenancy import WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -99,3 +101,17 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def include_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for comparing the models with a database of ``dialect``.
+
+    Some objects exist on one dialect only (the provider ID's trigram index is PostgreSQL's;
+    the migration creates it there alone): on another dialect their absence is by design, not
+    drift, so the comparison leaves them out. Everything else is compared.
+    """
+
+    def include(item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        return item.info.get(DIALECT_ONLY, dialect) == dialect
+
+    return include

@@ -76,19 +76,50 @@ STATES = tuple(
 )
 
 
-def build(connection: Connection, licenses: int) -> dict[str, int]:
-    """Fill the (migrated, empty) tables; returns the row counts. The secondary indexes of the
-    license and history tables are dropped for the load and built again after it (one sort
-    each instead of a million insertions each)."""
-    from app.history.models import LicenseChange
-    from app.licenses.models import ProviderCredLicense
+#: The tables the build fills (the license types are too few to matter).
+LOADED_TABLES = ("provider_cred", "provider_cred_license", "license_change")
+SECONDARY_INDEXES = text(
+    """
+    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+    WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(:tables)
+      AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                                                  AND c.conrelid = i.indrelid)
+    ORDER BY 1
+    """
+)
+FOREIGN_KEYS = text(
+    """
+    SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
+    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+    WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace
+      AND t.relname = ANY(:tables)
+    ORDER BY 1, 2
+    """
+)
 
-    indexes = [*ProviderCredLicense.__table__.indexes, *LicenseChange.__table__.indexes]
-    for index in indexes:
-        index.drop(connection)
+
+def build(connection: Connection, licenses: int) -> dict[str, int]:
+    """Fill the (migrated, empty) tables; returns the row counts.
+
+    The foreign keys and the secondary indexes of the loaded tables are dropped for the load
+    and made again after it, exactly as the migrations defined them (read from the catalog):
+    one sort per index instead of a million insertions each, and one join per foreign key
+    instead of a lookup per row (at a million licenses, in the benchmark on a shared 2-core
+    machine: 45.6 s with the foreign keys during the load, 36.9 s without).
+    """
+    tables = {"tables": list(LOADED_TABLES)}
+    indexes = connection.execute(SECONDARY_INDEXES, tables).all()
+    foreign_keys = connection.execute(FOREIGN_KEYS, tables).all()
+    for table, name, _ in foreign_keys:
+        connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    for name, _ in indexes:
+        connection.exec_driver_sql(f"DROP INDEX {name}")
     counts = _fill(connection, licenses)
-    for index in indexes:
-        index.create(connection)
+    for _, definition in indexes:
+        connection.exec_driver_sql(definition)
+    for table, name, definition in foreign_keys:
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
     return counts
 
 

@@ -23,3 +23,76 @@ def test_the_scale_benchmark_measures_every_read(backend: str, tmp_path: Path) -
         failed = {name: m["status"] for name, m in reads.items() if m["status"] != 200}
         assert failed == {}, phase
         assert all(m["bytes"] > 0 for m in reads.values()), phase
+
+
+def test_the_build_loads_without_foreign_keys_or_indexes_and_restores_them(
+    backend: str, tmp_path: Path
+) -> None:
+    """The set-wise load runs with the loaded tables' foreign keys and secondary indexes
+    dropped, and leaves them exactly as the migrations made them, enforced."""
+    if backend != "postgresql":
+        pytest.skip("the scale benchmark runs on PostgreSQL")
+    from foundation_support import empty_database
+    from sqlalchemy import create_engine, event, text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.schema import upgrade_database
+    from bench.scale_data import LOADED_TABLES, build
+
+    catalog = text(
+        """
+        SELECT 'index', pg_get_indexdef(i.indexrelid), true
+        FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+        WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(:tables)
+        UNION ALL
+        SELECT 'foreign key', c.conname || ' ' || pg_get_constraintdef(c.oid), c.convalidated
+        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+        WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace
+          AND t.relname = ANY(:tables)
+        ORDER BY 1, 2
+        """
+    )
+    with empty_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            upgrade_database(engine)
+            with engine.connect() as connection:
+                before = connection.execute(catalog, {"tables": list(LOADED_TABLES)}).all()
+            statements: list[str] = []
+            event.listen(
+                engine,
+                "before_cursor_execute",
+                lambda conn, cursor, statement, *args: statements.append(statement.strip()),
+            )
+            with engine.begin() as connection:
+                build(connection, 1_000)
+            with engine.connect() as connection:
+                after = connection.execute(catalog, {"tables": list(LOADED_TABLES)}).all()
+            assert after == before
+            kinds = [kind for kind, _, _ in before]
+            assert kinds.count("foreign key") == 2 and kinds.count("index") >= 10
+            assert any("gin_trgm_ops" in definition for _, definition, _ in before)
+
+            def positions(*starts: str, containing: str = "") -> list[int]:
+                return [
+                    n for n, s in enumerate(statements) if s.startswith(starts) and containing in s
+                ]
+
+            dropped = positions("DROP INDEX") + positions("ALTER TABLE", containing=" DROP ")
+            made = positions("CREATE INDEX") + positions("ALTER TABLE", containing=" ADD ")
+            loads = positions("INSERT INTO provider_cred", "INSERT INTO license_change")
+            secondary = [d for kind, d, _ in before if kind == "index" and "UNIQUE" not in d]
+            assert len(dropped) == len(made) == len(secondary) + 2  # and the two foreign keys
+            assert len(loads) == 3
+            assert max(dropped) < min(loads) and max(loads) < min(made)
+
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO provider_cred_license (provider_cred_license_key, "
+                        "provider_cred_key, entry_date, update_date) "
+                        "VALUES (9999999, 9999999, now(), now())"
+                    )
+                )
+        finally:
+            engine.dispose()

@@ -21,7 +21,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app import models  # noqa: F401  (every table on the metadata)
 from app.extensions import db
-from app.schema import alembic_config, current_revision, head_revision, upgrade_database
+from app.schema import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    include_for,
+    upgrade_database,
+)
 
 EXPECTED_TABLES = {
     "license_history_head",
@@ -89,15 +95,26 @@ def test_upgrade_is_idempotent(migrated_engine: Engine) -> None:
 
 
 def schema_differences(engine: Engine) -> list[Any]:
-    # SQLAlchemy cannot reflect SQLite's expression indexes (lower(license_number)); it says
-    # so and leaves them out of the comparison there. PostgreSQL's are compared.
+    """What Alembic finds between the models and the migrated database.
+
+    Objects the models declare for one dialect only (the PostgreSQL trigram index) are left
+    out on the others, as the migrations environment does (``include_for``): a SQLite
+    database lacks them by design. SQLAlchemy cannot reflect SQLite's expression indexes
+    (lower(license_number)); it says so and leaves them out of the comparison there.
+    PostgreSQL's are compared.
+    """
     with warnings.catch_warnings(), engine.connect() as connection:
         warnings.filterwarnings(
             "ignore", message="Skipped unsupported reflection of expression-based index"
         )
         warnings.filterwarnings("ignore", message=".*expression-based index.*can't reflect")
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": include_for(connection.dialect.name),
+            },
         )
         return compare_metadata(context, db.metadata)
 
@@ -501,16 +518,16 @@ def read_history(engine: Engine) -> list[tuple[Any, ...]]:
     return [(*r[:7], json_object(r[7])) for r in rows]
 
 
-def license_index_names(engine: Engine) -> set[str]:
-    """Every index of the license table, expression indexes included (which SQLAlchemy's
-    SQLite reflection leaves out)."""
+def license_index_names(engine: Engine, table: str = "provider_cred_license") -> set[str]:
+    """Every index of the license table (or ``table``), expression indexes included (which
+    SQLAlchemy's SQLite reflection leaves out)."""
     query = {
         "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t",
         "postgresql": "SELECT indexname FROM pg_indexes "
         "WHERE tablename = :t AND schemaname = current_schema()",
     }[engine.dialect.name]
     with engine.connect() as connection:
-        return set(connection.execute(text(query), {"t": "provider_cred_license"}).scalars())
+        return set(connection.execute(text(query), {"t": table}).scalars())
 
 
 EXPECTED_0003_ROWS = [(*r[:7], json.loads(r[7])) for r in ONE_CHANGE_PER_ROW]
@@ -718,3 +735,80 @@ def test_0005_gives_every_user_stamps_and_binds_refresh_tokens(empty_engine: Eng
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM staff_user")).scalar() == 2
         assert connection.execute(text("SELECT count(*) FROM refresh_token")).scalar() == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# 0008: the provider ID's trigram index (PostgreSQL), licenses by ProviderCred and key
+
+
+def test_0008_adds_the_search_and_grid_indexes_and_downgrades(
+    backend: str, empty_engine: Engine
+) -> None:
+    migrate_to(empty_engine, "0007")
+    add_license(empty_engine)
+    migrate_to(empty_engine, "0008")
+    indexes = license_index_names(empty_engine)
+    assert "ix_license_cred" in indexes
+    assert "ix_provider_cred_license_provider_cred_key" not in indexes
+    with warnings.catch_warnings():  # SQLite: the expression index is not reflected
+        warnings.filterwarnings("ignore", message=".*expression-based index")
+        reflected = inspect(empty_engine).get_indexes("provider_cred_license")
+    by_name = {i["name"]: i for i in reflected}
+    assert by_name["ix_license_cred"]["column_names"] == [
+        "provider_cred_key",
+        "provider_cred_license_key",
+    ]
+    trigram = "ix_provider_cred_provider_id_trgm" in license_index_names(
+        empty_engine, "provider_cred"
+    )
+    assert trigram == (backend == "postgresql")
+    assert schema_differences(empty_engine) == []
+
+    migrate_to(empty_engine, "0007", "downgrade")
+    indexes = license_index_names(empty_engine)
+    assert "ix_license_cred" not in indexes
+    assert "ix_provider_cred_license_provider_cred_key" in indexes
+    assert "ix_provider_cred_provider_id_trgm" not in license_index_names(
+        empty_engine, "provider_cred"
+    )
+    with empty_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key FROM provider_cred_license")
+        ).all() == [(10,)]
+
+
+def test_0008_trigram_index_is_seen_by_the_comparison_on_postgresql(
+    backend: str, migrated_engine: Engine
+) -> None:
+    """Left out of the comparison on SQLite only: on PostgreSQL a missing trigram index is
+    reported like any other."""
+    if backend != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's")
+    with migrated_engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_provider_cred_provider_id_trgm"))
+    diffs = schema_differences(migrated_engine)
+    assert [(d[0], d[1].name) for d in diffs] == [
+        ("add_index", "ix_provider_cred_provider_id_trgm")
+    ]
+
+
+def test_0008_keeps_pg_trgm_out_of_the_migrated_schema(
+    backend: str, migrated_engine: Engine
+) -> None:
+    """The extension lives in ``public``, not in the (here throwaway) schema migrated: dropping
+    that schema must not take the extension, and every trigram index of the database's other
+    schemas, with it."""
+    if backend != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    with migrated_engine.connect() as connection:
+        where, current = connection.execute(
+            text(
+                "SELECT extnamespace::regnamespace::text, current_schema() FROM pg_extension "
+                "WHERE extname = 'pg_trgm'"
+            )
+        ).one()
+        assert where == "public" and current != "public"
+        definition = connection.execute(
+            text("SELECT pg_get_indexdef('ix_provider_cred_provider_id_trgm'::regclass)")
+        ).scalar_one()
+    assert "USING gin (provider_id public.gin_trgm_ops)" in definition

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,7 +92,7 @@ def api_headers(app: Any, database: str) -> dict[str, str]:
     from app.tenancy import session_scope
 
     with app.app_context(), session_scope(database) as session:
-        key = issue_api_key(session, f"plans-{id(app)}")
+        key = issue_api_key(session, f"plans-{uuid.uuid4().hex[:12]}")
         session.commit()
         token = mint_token_for(session, app.config["SECRET_KEY"], USERNAME, database, 600, "id")
     return {"x-api-key": key, "Authorization": f"Bearer {token}", "vbasoftware-database": database}
@@ -190,6 +191,26 @@ def sequential_scans(plan: list[str]) -> list[str]:
     ]
 
 
+def whole_index_walks(plan: list[str], tables: tuple[str, ...] = BIG_TABLES) -> list[str]:
+    """Index scans of ``tables`` without an index condition: the whole index walked (in its
+    order, filtered row by row), a sequential scan in disguise. On a large table the planner
+    takes one to avoid a sort when it expects many rows to match, as a grid page ordered by
+    key did through the primary key while the ProviderCred's index lacked the key."""
+    walks = []
+    for number, line in enumerate(plan):
+        if "Scan using " not in line or not any(f" on {table}" in line for table in tables):
+            continue
+        indent = len(line) - len(line.lstrip())
+        details = []
+        for detail in plan[number + 1 :]:
+            if "->" in detail or len(detail) - len(detail.lstrip()) <= indent:
+                break
+            details.append(detail)
+        if not any("Index Cond:" in detail for detail in details):
+            walks.append(line.strip())
+    return walks
+
+
 def test_no_read_scans_the_license_or_history_table(loaded: tuple[Any, str]) -> None:
     app, database = loaded
     headers = api_headers(app, database)
@@ -233,3 +254,107 @@ def test_the_check_would_see_a_sequential_scan(loaded: tuple[Any, str]) -> None:
         connection.execute(text("DROP INDEX ix_license_term"))
         assert sequential_scans(list(connection.execute(count_expired).scalars()))
         transaction.rollback()
+
+
+def plan_of(connection: Any, statement: str, parameters: Any) -> list[str]:
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute("EXPLAIN " + statement, parameters)
+    return [row[0] for row in cursor.fetchall()]
+
+
+def test_grid_pages_and_searches_read_through_their_indexes(loaded: tuple[Any, str]) -> None:
+    """A ProviderCred's licenses a page at a time, and the credential search, on the
+    unanalysed tables: no page walks a whole index of the license table (with pages of 10
+    rows, as many as the planner expects 150 matches, a page ordered by key walked the
+    primary key while the ProviderCred's index lacked the key), and a search by provider ID,
+    license number or key reads no table whole, ``provider_cred`` included (its ``OR`` with
+    the license number's ``IN`` made it a scan of every ProviderCred)."""
+    app, database = loaded
+    headers = api_headers(app, database)
+    api = app.test_client()
+    ui = ui_client(app, database)
+    pages = [
+        "/ui/credentials/1/licenses",
+        "/ui/credentials/1/licenses?page=50",
+        "/ui/credentials/2/licenses",
+        "/ui/credentials/5000/licenses",
+    ]
+    searches = [
+        "/ui/credentials?q=PRV00000002",
+        "/ui/credentials?q=prv0000123",
+        "/ui/credentials?q=tx-000000001",
+        "/ui/credentials?q=4321",
+        "/ui/credentials?q=PRV00000002&page=2",
+    ]
+    requests = [(ui, path, {}) for path in pages + searches]
+    requests += [
+        (api, f"/provider-credentialing/{cred}/licenses?pageSize=10&page={page}", headers)
+        for cred, page in ((1, 1), (1, 30), (2, 1))
+    ]
+    previous = app.config.get("GRID_PAGE_SIZE")
+    app.config["GRID_PAGE_SIZE"] = 10
+    try:
+        engine, statements = recorded_statements(app, database, requests)
+    finally:
+        app.config["GRID_PAGE_SIZE"] = previous
+    searched = {path for _, _, path in statements if "?q=" in path}
+    assert searched == set(searches)
+
+    offenders = []
+    with engine.connect() as connection:
+        for statement, parameters, path in statements:
+            plan = plan_of(connection, statement, parameters)
+            tables = (*BIG_TABLES, "provider_cred") if "?q=" in path else BIG_TABLES
+            scans = [
+                line.strip()
+                for line in plan
+                if "Seq Scan" in line and any(f" on {table}" in line for table in tables)
+            ]
+            if found := scans + whole_index_walks(plan):
+                offenders.append((path, statement, found))
+    assert offenders == []
+
+
+def test_the_index_walk_check_would_see_a_grid_page_walk_the_primary_key(
+    loaded: tuple[Any, str],
+) -> None:
+    """Not vacuous: with the single-column ProviderCred index the migrations had before
+    0008, a 10-row page of a ProviderCred's licenses walks the primary key (the index and
+    its replacement are swapped in a transaction that is rolled back)."""
+    app, database = loaded
+    from app.tenancy import engine_for
+
+    with app.app_context():
+        engine = engine_for(database)
+    page = (
+        "SELECT * FROM provider_cred_license WHERE provider_cred_key = 2 "
+        "ORDER BY provider_cred_license_key LIMIT 10"
+    )
+    with engine.connect() as connection, connection.begin() as transaction:
+        assert not whole_index_walks(plan_of(connection, page, None))
+        connection.execute(text("DROP INDEX ix_license_cred"))
+        connection.execute(
+            text("CREATE INDEX ix_single ON provider_cred_license (provider_cred_key)")
+        )
+        assert whole_index_walks(plan_of(connection, page, None))
+        transaction.rollback()
+
+
+def test_the_search_check_would_see_the_scan_of_every_provider_cred(
+    loaded: tuple[Any, str],
+) -> None:
+    """Not vacuous: the search's former condition (the license number as an ``IN``
+    subquery in the ``OR``) is planned as a sequential scan of ``provider_cred``."""
+    app, database = loaded
+    from app.tenancy import engine_for
+
+    with app.app_context():
+        engine = engine_for(database)
+    former = (
+        "SELECT count(*) FROM provider_cred WHERE provider_id ILIKE '%PRV00000002%' "
+        "OR provider_cred_key IN (SELECT provider_cred_key FROM provider_cred_license "
+        "WHERE lower(license_number) = 'prv00000002')"
+    )
+    with engine.connect() as connection:
+        plan = plan_of(connection, former, None)
+    assert any("Seq Scan on provider_cred " in line for line in plan), plan

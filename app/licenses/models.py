@@ -16,10 +16,13 @@ class ProviderCredLicense(AuditMixin, db.Model):
     no list reads the whole table at any size (``tests/test_read_plans.py`` checks the plans):
     term date (the expiry buckets, soonest first), PSV date, state or license type with term
     date, and the license number in any case. Each ends with the key, the lists' tiebreak.
+    A ProviderCred's licenses (the grid, the API's list) are read in key order a page at a
+    time: ProviderCred then key, so a page is one index walk and never a sort of them all.
     """
 
     __tablename__ = "provider_cred_license"
     __table_args__ = (
+        Index("ix_license_cred", "provider_cred_key", "provider_cred_license_key"),
         Index("ix_license_term", "term_date", "provider_cred_license_key"),
         Index("ix_license_psv", "psv_date", "provider_cred_license_key"),
         Index("ix_license_state_term", "state", "term_date", "provider_cred_license_key"),
@@ -34,9 +37,7 @@ class ProviderCredLicense(AuditMixin, db.Model):
     provider_cred_license_key: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=False
     )
-    provider_cred_key: Mapped[int] = mapped_column(
-        ForeignKey("provider_cred.provider_cred_key"), index=True
-    )
+    provider_cred_key: Mapped[int] = mapped_column(ForeignKey("provider_cred.provider_cred_key"))
     cred_license_type_key: Mapped[int | None] = mapped_column(
         ForeignKey("cred_license_type.cred_license_type_key")
     )

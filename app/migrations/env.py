@@ -4,6 +4,7 @@ from alembic import context
 
 from app import models  # noqa: F401  (registers every table on the metadata)
 from app.extensions import db
+from app.schema import include_for
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -11,6 +12,7 @@ context.configure(
     target_metadata=db.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_for(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

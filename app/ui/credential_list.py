@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
@@ -25,20 +25,32 @@ class CredSummary:
         return self.counts.get("licenses", 0)
 
 
-def search_condition(query: str) -> ColumnElement[bool]:
+def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
     """Provider ID containing ``query`` (any case), a credential key equal to it, or a
-    credential holding a license whose number is ``query`` (any case; indexed on
-    ``lower(license_number)``)."""
+    credential holding a license whose number is ``query`` (any case).
+
+    Each way of matching is a condition an index of ``provider_cred`` serves (on PostgreSQL
+    a trigram index for the provider ID, the primary key for the key), so the planner can
+    join them as a union of bitmaps (``BitmapOr``). The license number's holders are one key
+    set read through ``lower(license_number)``: on PostgreSQL collected once into an array
+    (``key = ANY(ARRAY(…))``, an init plan) that the primary key serves too; as an ``IN``
+    subquery it was a filter no index serves, and it made the planner scan every
+    ProviderCred for the whole ``OR``, whatever the statistics. A short query (fewer than
+    three characters: no trigram) still reads the table, as it must to count its matches.
+    """
     text = query.strip()
     if not text:
         return true()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     by_provider = ProviderCred.provider_id.ilike(f"%{escaped}%", escape="\\")
-    by_license_number = ProviderCred.provider_cred_key.in_(
-        select(ProviderCredLicense.provider_cred_key).where(
-            func.lower(ProviderCredLicense.license_number) == text.lower()
-        )
+    holders = select(ProviderCredLicense.provider_cred_key).where(
+        func.lower(ProviderCredLicense.license_number) == text.lower()
     )
+    if dialect == "postgresql":
+        collected = func.array(holders.scalar_subquery(), type_=ARRAY(Integer))
+        by_license_number = ProviderCred.provider_cred_key == any_(collected)
+    else:
+        by_license_number = ProviderCred.provider_cred_key.in_(holders)
     if text.isascii() and text.isdigit() and INT32_MIN <= int(text) <= INT32_MAX:
         return or_(ProviderCred.provider_cred_key == int(text), by_provider, by_license_number)
     return or_(by_provider, by_license_number)
@@ -48,7 +60,7 @@ def search_creds(
     session: Session, query: str, page: int, size: int, clock: ExpiryClock
 ) -> Page[CredSummary]:
     """Three queries whatever the page size: the total, the page, the page's counts."""
-    condition = search_condition(query)
+    condition = search_condition(query, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(ProviderCred).where(condition)) or 0
     number = clamp(page, total, size)
     creds = list(

@@ -270,6 +270,49 @@ def test_credential_search_finds_a_license_number(
     assert found("PRV-B") == ["PRV-B"]
 
 
+def test_credential_search_unites_its_ways_of_matching_each_credential_once(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any, app: Any
+) -> None:
+    """One query matching by key, by provider ID and by license number at once: each
+    credential found once however many ways (or licenses) match it, in provider ID then key
+    order, counted and paged as one list; near misses stay out."""
+    app.config["UI_PAGE_SIZE"] = 3
+    creds = {
+        42: "KEY-ONLY",  # its key is the query
+        5: "A-42-B",  # its provider ID contains the query
+        50: "A-42-B",  # the same ID: key order breaks the tie
+        6: "LIC-HOLDER",  # two licenses numbered "42"
+        7: "B-420",  # contains "42" and holds a license numbered "42"
+        8: "NOPE",  # a license numbered "420": license numbers match whole
+        9: "X4-2",
+        4200: "OTHER",  # a key containing, not equal to, the query
+    }
+    for key, provider_id in creds.items():
+        make_cred(key, provider_id=provider_id)
+    put_licenses(
+        6,
+        {"providerCredLicense_Key": 61, "license_Number": "42"},
+        {"providerCredLicense_Key": 62, "license_Number": "42"},
+    )
+    put_licenses(7, {"providerCredLicense_Key": 71, "license_Number": "42"})
+    put_licenses(8, {"providerCredLicense_Key": 81, "license_Number": "420"})
+    login()
+
+    def listed(page: int) -> tuple[list[tuple[str, int]], str]:
+        html = client.get("/ui/credentials", query_string={"q": "42", "page": page}).get_data(
+            as_text=True
+        )
+        rows = re.findall(r'<a href="/ui/credentials/(\d+)/licenses">([^<]+)</a>', html)
+        return [(provider_id, int(key)) for key, provider_id in rows], text_of(html)
+
+    first, first_text = listed(1)
+    assert first == [("A-42-B", 5), ("A-42-B", 50), ("B-420", 7)]
+    assert "Showing 1–3 of 5 matching “42”." in first_text
+    second, second_text = listed(2)
+    assert second == [("KEY-ONLY", 42), ("LIC-HOLDER", 6)]
+    assert "Showing 4–5 of 5 matching “42”." in second_text
+
+
 @pytest.fixture
 def worklist(make_cred: Any, put_licenses: Any, make_license_type: Any) -> None:
     """Expired licenses in TX and CA, of two types, term dates 1–6 days ago."""
