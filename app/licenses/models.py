@@ -17,7 +17,9 @@ class ProviderCredLicense(AuditMixin, db.Model):
     term date (the expiry buckets, soonest first), PSV date, state or license type with term
     date, and the license number in any case. Each ends with the key, the lists' tiebreak.
     A ProviderCred's licenses (the grid, the API's list) are read in key order a page at a
-    time: ProviderCred then key, so a page is one index walk and never a sort of them all.
+    time: ProviderCred then key, so a page is one short index walk (never a walk of the
+    whole primary key, which the planner chose without statistics when only the ProviderCred
+    was indexed).
     """
 
     __tablename__ = "provider_cred_license"

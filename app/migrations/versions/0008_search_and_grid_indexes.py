@@ -15,8 +15,9 @@ be on the search path.
 
 The license grid and the API's license list read a ProviderCred's licenses in key order, a
 page at a time: ``ix_license_cred`` (ProviderCred, key) serves the filter and the order in one
-index walk, so a page no longer sorts all the ProviderCred's licenses; it replaces the
-single-column ProviderCred index, whose column it leads with.
+index walk. With the single-column ProviderCred index alone, the planner, expecting thousands
+of licenses per ProviderCred on a table without statistics, walked the whole primary key in
+key order to avoid a sort. The new index replaces that one, whose column it leads with.
 
 Downgrade drops the trigram index but leaves the extension: it may have been there before,
 and other objects may use it.
