@@ -131,13 +131,19 @@ def _readable(fileno: int) -> bool:
     return bool(poller.poll(0))
 
 
+def restore_driver_transactions(driver: psycopg.Connection[Any]) -> None:
+    """Put a psycopg connection back in its own transaction mode (``autocommit`` off, which
+    can only change outside a transaction: whatever is still open is rolled back)."""
+    if driver.closed or not driver.autocommit:
+        return
+    if driver.info.transaction_status != TransactionStatus.IDLE:
+        driver.rollback()
+    driver.autocommit = False
+
+
 @event.listens_for(Pool, "reset")
 def _restore_postgresql_transactions(dbapi_connection: Any, _record: Any, _state: Any) -> None:
     """A connection goes back to the pool with the driver's own transactions (not the
     autocommit mode ``app.pg_pipeline`` may have left it in after an error)."""
-    if not isinstance(dbapi_connection, psycopg.Connection) or dbapi_connection.closed:
-        return
-    if dbapi_connection.autocommit:
-        if dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
-            dbapi_connection.rollback()
-        dbapi_connection.autocommit = False
+    if isinstance(dbapi_connection, psycopg.Connection):
+        restore_driver_transactions(dbapi_connection)

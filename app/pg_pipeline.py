@@ -13,8 +13,8 @@ statement, pipeline or not: one round trip of its own. ``explicit_transaction`` 
 driver in autocommit mode and sends ``BEGIN`` itself, in the same pipeline as the first
 statements, and restores the driver afterwards (``autocommit`` can only change outside a
 transaction, so it rolls back whatever it leaves open; a connection given back to the pool is
-restored there). ``read_outside_transaction`` runs one
-read with no transaction at all (a single statement is atomic by itself).
+restored there). ``read_outside_transaction`` runs one read with no transaction at all (a
+single statement is atomic by itself).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
-from app.db_errors import HEALTHY_CONNECTION_STATES
+from app.db_errors import HEALTHY_CONNECTION_STATES, restore_driver_transactions
 
 #: One statement of a pipeline and its parameters.
 Step = tuple[Executable, Mapping[str, Any]]
@@ -135,12 +135,9 @@ def explicit_transaction(connection: Connection) -> Iterator[bool]:
     finally:
         # A connection the session has given back was restored by the pool (app.db_errors)
         # and may already be another's.
-        if not (connection.closed or connection.invalidated or driver.closed):
-            if not _idle(driver):
-                with suppress(psycopg.Error):
-                    driver.rollback()
+        if not (connection.closed or connection.invalidated):
             with suppress(psycopg.Error):
-                driver.autocommit = False
+                restore_driver_transactions(driver)
 
 
 def read_outside_transaction(
@@ -159,6 +156,6 @@ def read_outside_transaction(
     except psycopg.Error as error:
         raise _translated(connection, sql, error) from error
     finally:
-        if outside and not driver.closed:
+        if outside:
             with suppress(psycopg.Error):
-                driver.autocommit = False
+                restore_driver_transactions(driver)
