@@ -389,12 +389,17 @@ def _insert_from(shape: _Shape, parameter: str, *, upsert: bool) -> Any:
     the shape has one). The arbiter is the key's unique index: no join for the planner to
     choose, whatever the statistics (an ``UPDATE … FROM`` the rows was planned as a
     sequential scan of a freshly loaded license table once its prepared plan went generic)."""
-    table, _, key_column, update_columns, columns, same_column, _ = shape
+    table, columns = shape[0], shape[4]
     rows = _rows_function(table, columns, parameter)
     source = select(*(rows.c[name] for name in columns))
     statement = postgresql.insert(table).from_select(columns, source, include_defaults=False)
-    if not upsert:
-        return statement
+    return _on_conflict(statement, shape) if upsert else statement
+
+
+def _on_conflict(statement: Any, shape: _Shape) -> Any:
+    """``statement`` (either dialect's ``INSERT``) as an upsert on the shape's key: a stored
+    row gets its ``update_columns`` set, under the same ``same_column`` when there is one."""
+    table, _, key_column, update_columns, _, same_column, _ = shape
     assert key_column is not None
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
@@ -434,17 +439,10 @@ def _postgres_statement(shapes: tuple[_Shape, ...]) -> Any:
 
 @lru_cache(maxsize=64)
 def _sqlite_statement(shape: _Shape) -> Any:
-    table, how, key_column, update_columns, _, same_column, _ = shape
-    statement = sqlite.insert(table)
-    if how == INSERT:
+    statement = sqlite.insert(shape[0])
+    if shape[1] == INSERT:
         return statement
-    assert key_column is not None
-    guard = None if same_column is None else table.c[same_column] == statement.excluded[same_column]
-    return statement.on_conflict_do_update(
-        index_elements=[table.c[key_column]],
-        set_={name: statement.excluded[name] for name in update_columns},
-        where=guard,
-    ).execution_options(preserve_rowcount=True)
+    return _on_conflict(statement, shape).execution_options(preserve_rowcount=True)
 
 
 def delete_keys(tx: Transaction, spec: EntitySpec, keys: Iterable[int]) -> None:
