@@ -812,3 +812,48 @@ def test_0008_keeps_pg_trgm_out_of_the_migrated_schema(
             text("SELECT pg_get_indexdef('ix_provider_cred_provider_id_trgm'::regclass)")
         ).scalar_one()
     assert "USING gin (provider_id public.gin_trgm_ops)" in definition
+
+
+# ---------------------------------------------------------------------------------------------
+# 0009: the narrow read indexes are PostgreSQL's alone
+
+NARROW_READ_INDEXES = {
+    "ix_license_psv",
+    "ix_license_state_term",
+    "ix_license_type_term",
+    "ix_license_number_lower",
+}
+
+
+def test_0009_sqlite_keeps_only_the_term_index_and_downgrades(
+    backend: str, empty_engine: Engine
+) -> None:
+    migrate_to(empty_engine, "0008")
+    add_license(empty_engine)
+    migrate_to(empty_engine, "0009")
+    indexes = license_index_names(empty_engine)
+    assert {"ix_license_term", "ix_license_cred"} <= indexes
+    if backend == "sqlite":
+        assert not NARROW_READ_INDEXES & indexes
+    else:
+        assert NARROW_READ_INDEXES <= indexes
+    assert schema_differences(empty_engine) == []
+
+    migrate_to(empty_engine, "0008", "downgrade")
+    assert NARROW_READ_INDEXES <= license_index_names(empty_engine)
+    with empty_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key FROM provider_cred_license")
+        ).all() == [(10,)]
+
+
+def test_0009_a_missing_narrow_index_is_seen_on_postgresql(
+    backend: str, migrated_engine: Engine
+) -> None:
+    """The comparison leaves them out on SQLite only: on PostgreSQL a missing one is drift."""
+    if backend != "postgresql":
+        pytest.skip("the narrow read indexes are PostgreSQL's")
+    with migrated_engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_license_psv"))
+    diffs = schema_differences(migrated_engine)
+    assert [(d[0], d[1].name) for d in diffs] == [("add_index", "ix_license_psv")]

@@ -6,16 +6,22 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import AuditMixin
-from app.extensions import db
+from app.extensions import DIALECT_ONLY, db
+
+#: Indexes only PostgreSQL gets (migration 0009 drops them on SQLite): see the class docstring.
+POSTGRESQL_ONLY = {DIALECT_ONLY: "postgresql"}
 
 
 class ProviderCredLicense(AuditMixin, db.Model):
     """One professional license within one credentialing process (SPEC section 1).
 
-    Every filter and sort the expiry lists and the credential search offer has an index, so
-    no list reads the whole table at any size (``tests/test_read_plans.py`` checks the plans):
-    term date (the expiry buckets, soonest first), PSV date, state or license type with term
-    date, and the license number in any case. Each ends with the key, the lists' tiebreak.
+    On PostgreSQL every filter and sort the expiry lists and the credential search offer has
+    an index, so no list reads the whole table at any size (``tests/test_read_plans.py``
+    checks the plans): term date (the expiry buckets, soonest first), PSV date, state or
+    license type with term date, and the license number in any case. Each ends with the key,
+    the lists' tiebreak. SQLite keeps the term date's only: every index is written by every
+    batch, under SQLite's one write lock, so each costs all writers; the narrower filters
+    read the table instead, which stays quick at the sizes SQLite is for (docs/operations.md).
     A ProviderCred's licenses (the grid, the API's list) are read in key order a page at a
     time: ProviderCred then key, so a page is one short index walk (never a walk of the
     whole primary key, which the planner chose without statistics when only the ProviderCred
@@ -26,14 +32,23 @@ class ProviderCredLicense(AuditMixin, db.Model):
     __table_args__ = (
         Index("ix_license_cred", "provider_cred_key", "provider_cred_license_key"),
         Index("ix_license_term", "term_date", "provider_cred_license_key"),
-        Index("ix_license_psv", "psv_date", "provider_cred_license_key"),
-        Index("ix_license_state_term", "state", "term_date", "provider_cred_license_key"),
+        Index(
+            "ix_license_psv", "psv_date", "provider_cred_license_key", info=POSTGRESQL_ONLY
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_license_state_term",
+            "state",
+            "term_date",
+            "provider_cred_license_key",
+            info=POSTGRESQL_ONLY,
+        ).ddl_if(dialect="postgresql"),
         Index(
             "ix_license_type_term",
             "cred_license_type_key",
             "term_date",
             "provider_cred_license_key",
-        ),
+            info=POSTGRESQL_ONLY,
+        ).ddl_if(dialect="postgresql"),
     )
 
     provider_cred_license_key: Mapped[int] = mapped_column(
@@ -53,4 +68,8 @@ class ProviderCredLicense(AuditMixin, db.Model):
 
 
 # The credential search matches license numbers in any case.
-Index("ix_license_number_lower", func.lower(ProviderCredLicense.license_number))
+Index(
+    "ix_license_number_lower",
+    func.lower(ProviderCredLicense.license_number),
+    info=POSTGRESQL_ONLY,
+).ddl_if(dialect="postgresql")
