@@ -7,9 +7,11 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from time import monotonic, sleep
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -131,7 +133,8 @@ def request_session(name: str) -> Session:
     """The session of the current request for database ``name``, closed at teardown.
 
     A request that may write (any method but GET, HEAD and OPTIONS) gets a writer's session:
-    its authentication read and its write are one transaction, as on PostgreSQL.
+    each transaction it begins is a writer's (its authentication read, ``first_read``, ends
+    before the write transaction begins).
     """
     sessions: dict[str, Session] = g.setdefault("db_sessions", {})
     if name not in sessions:
@@ -199,8 +202,17 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+#: A writer that finds SQLite's write lock taken asks again after this long, then a quarter
+#: longer each time up to the cap: quick while a batch holds the lock (well under a
+#: millisecond), a few hundred tries a second at most while something holds it for long.
+WRITE_LOCK_FIRST_POLL_SECONDS = 0.0003
+WRITE_LOCK_POLL_CAP_SECONDS = 0.005
+#: Where a SQLite connection's busy timeout (ms) is kept, in its pool record's ``info``.
+BUSY_TIMEOUT_INFO = "credgrid_busy_timeout_ms"
+
+
 @event.listens_for(Engine, "connect")
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _tune_sqlite(dbapi_connection: Any, record: Any) -> None:
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -211,6 +223,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+    record.info[BUSY_TIMEOUT_INFO] = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
     cursor.close()
 
 
@@ -218,5 +231,40 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name != "sqlite":
         return
-    write = conn.get_execution_options().get(WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    if not conn.get_execution_options().get(WRITE_OPTION, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    driver = conn.connection.driver_connection
+    timeout_ms = conn.connection.info.get(BUSY_TIMEOUT_INFO, 0)
+    driver.execute("PRAGMA busy_timeout = 0")
+    try:
+        if not _poll_for_write_lock(driver, timeout_ms / 1000):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more, to fail as any statement does
+    finally:
+        if not conn.invalidated:  # a failed last try may have discarded the connection
+            driver.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+
+
+def _poll_for_write_lock(driver: sqlite3.Connection, seconds: float) -> bool:
+    """``BEGIN IMMEDIATE`` on ``driver`` (whose busy timeout is 0), asked again while another
+    writer holds the lock (after ``WRITE_LOCK_FIRST_POLL_SECONDS``, then a quarter longer each
+    time up to ``WRITE_LOCK_POLL_CAP_SECONDS``) for up to ``seconds``; False if the lock was
+    not taken or the error is not "busy".
+
+    Why not SQLite's busy timeout: its busy handler sleeps 1, 2, 5, 10, 15 … ms between tries
+    whatever the lock does meanwhile, while a batch holds the lock for well under a
+    millisecond, so workers that meet at the lock sleep far longer than they need to wait.
+    """
+    deadline = monotonic() + seconds
+    pause = WRITE_LOCK_FIRST_POLL_SECONDS
+    while True:
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                return False
+        if monotonic() >= deadline:
+            return False
+        sleep(pause)
+        pause = min(pause * 1.25, WRITE_LOCK_POLL_CAP_SECONDS)

@@ -6,13 +6,12 @@ Revises: 0008
 Create Date: 2026-12-05 02:10:00
 
 Every index of the license table is written by every batch. On SQLite a batch holds the
-database's one write lock while it writes, so each index makes every writer wait longer: in the
-benchmark's interleaved HTTP rounds (gunicorn, two sync workers) these four cost about a fifth
-of the 5-item batches a second. What they serve there, the expiry lists narrowed by PSV date,
-state or license type and the search by license number, reads the table instead and stays
-quick at the sizes SQLite is for (tens of thousands of licenses; the measured figures are in
-docs/operations.md). The term date's index stays on both: it serves the expiry buckets and
-the lists' default order. PostgreSQL keeps all of them (migration 0003); nothing changes there.
+database's one write lock while it writes, so each index makes every writer wait longer. What
+these four serve there, the expiry lists narrowed by PSV date, state or license type and the
+search by license number, reads the table instead, which stays quick at the sizes SQLite is for
+(both trade-offs are measured in docs/operations.md and docs/performance.md). The term date's
+index stays on both: it serves the expiry buckets and the lists' default order. PostgreSQL
+keeps all of them (migration 0003); nothing changes there.
 
 Downgrade gives SQLite the four indexes back.
 """

@@ -1,0 +1,133 @@
+"""SQLite's write lock is asked for again while another writer holds it, first after
+``WRITE_LOCK_FIRST_POLL_SECONDS`` and then a quarter longer each time up to a cap
+(``tenancy._poll_for_write_lock``), instead of in SQLite's busy handler's 1, 2, 5, 10 … ms
+steps; past the busy timeout the wait fails as any lock wait does, without a second wait."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from app import tenancy
+from app.tenancy import open_session
+
+
+@pytest.fixture
+def sqlite_path(backend: str, database_urls: dict[str, str]) -> str:
+    if backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = make_url(database_urls["main"]).database
+    assert path
+    return path
+
+
+@pytest.fixture
+def other_writer(sqlite_path: str) -> Iterator[sqlite3.Connection]:
+    """Another connection holding the write lock."""
+    other = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    yield other
+    if other.in_transaction:
+        other.execute("ROLLBACK")
+    other.close()
+
+
+def lock_is_held_by_someone(path: str) -> bool:
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return True
+    finally:
+        probe.close()
+
+
+def busy_timeout_of(session: Any) -> int:
+    return session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+
+
+def test_a_waiting_writer_asks_again_and_takes_the_lock_once_it_is_free(
+    app: Any, sqlite_path: str, other_writer: sqlite3.Connection, monkeypatch: Any
+) -> None:
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:  # the other writer commits during the fifth nap
+        naps.append(seconds)
+        if len(naps) == 5:
+            other_writer.execute("COMMIT")
+
+    monkeypatch.setattr(tenancy, "sleep", nap)
+    with app.app_context():
+        session = open_session("main", write=True)
+        try:
+            session.connection()  # BEGIN IMMEDIATE, asked six times
+            first = tenancy.WRITE_LOCK_FIRST_POLL_SECONDS
+            assert naps == pytest.approx([first * 1.25**n for n in range(5)])
+            assert lock_is_held_by_someone(sqlite_path)  # by the session now
+            assert busy_timeout_of(session) == app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
+        finally:
+            session.close()
+    assert not lock_is_held_by_someone(sqlite_path)
+
+
+def test_a_free_lock_is_taken_without_waiting(app: Any, sqlite_path: str, monkeypatch: Any) -> None:
+    monkeypatch.setattr(tenancy, "sleep", lambda _seconds: pytest.fail("slept"))
+    with app.app_context():
+        session = open_session("main", write=True)
+        try:
+            session.connection()
+            assert lock_is_held_by_someone(sqlite_path)
+        finally:
+            session.close()
+
+
+def test_past_the_busy_timeout_the_wait_fails_as_any_lock_wait(
+    fresh_app: Any, sqlite_path: str, other_writer: sqlite3.Connection
+) -> None:
+    app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        session = open_session("main", write=True)
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                session.connection()
+        finally:
+            session.close()
+        other_writer.execute("ROLLBACK")
+        session = open_session("main", write=True)
+        try:
+            assert busy_timeout_of(session) == 1000  # the pool's connection got its own back
+        finally:
+            session.close()
+
+
+def test_a_long_wait_asks_a_few_hundred_times_a_second_and_ends_with_the_busy_timeout(
+    fresh_app: Any, sqlite_path: str, other_writer: sqlite3.Connection, monkeypatch: Any
+) -> None:
+    clock = [1000.0]
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(tenancy, "sleep", nap)
+    monkeypatch.setattr(tenancy, "monotonic", lambda: clock[0])
+    app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=2)
+    with app.app_context():
+        session = open_session("main", write=True)
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                session.connection()
+        finally:
+            session.close()
+    assert max(naps) == tenancy.WRITE_LOCK_POLL_CAP_SECONDS
+    assert 2.0 <= sum(naps) < 2.0 + tenancy.WRITE_LOCK_POLL_CAP_SECONDS
+    assert len(naps) < 2.0 / tenancy.WRITE_LOCK_POLL_CAP_SECONDS + 30  # not one per 0.3 ms
