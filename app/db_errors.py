@@ -8,7 +8,8 @@ cannot be opened) is not a fault of the request: it is answered as a whole with 
 
 A connection that saw such an error is not trusted again: a SQLite connection opened while
 the file was read-only stays read-only after the file is writable, and a PostgreSQL
-connection cut mid-statement is dead. SQLAlchemy's ``handle_error`` event lets a listener mark
+connection cut mid-statement is dead. (A lock or statement that ran out of time says nothing
+bad of its connection: PostgreSQL's statement and lock timeouts, SQLite's busy lock.) SQLAlchemy's ``handle_error`` event lets a listener mark
 the error as a disconnect, which makes SQLAlchemy invalidate the connection (and, on SQLite,
 the whole pool, whose other connections were opened the same way), so the next request of
 every worker gets a fresh connection without a restart. A SQLite connection that would be
@@ -72,6 +73,8 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
         return
     if getattr(context.original_exception, "sqlstate", None) in HEALTHY_CONNECTION_STATES:
         return  # a statement or lock timeout: the rollback is enough
+    if is_sqlite_busy(context.original_exception):
+        return  # SQLite's lock was taken: the connection is as good as before
     context.is_disconnect = True
     # On SQLite every pooled connection shares the file's fate (read-only, I/O errors); on
     # PostgreSQL a timeout concerns one connection only.
@@ -97,6 +100,16 @@ def _refuse_read_only_sqlite(dbapi_connection: Any, _record: Any) -> None:
     if not os.access(path, os.W_OK):
         dbapi_connection.close()
         raise sqlite3.OperationalError("attempt to write a readonly database")
+
+
+def is_sqlite_busy(error: BaseException | None) -> bool:
+    """True when ``error`` (the driver's) is SQLite's "database is locked" (``SQLITE_BUSY``)."""
+    code = getattr(error, "sqlite_errorcode", None)  # None on errors raised by hand
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF == sqlite3.SQLITE_BUSY)
+    )
 
 
 def is_unique_violation(error: BaseException | None, tables: Collection[str]) -> bool:

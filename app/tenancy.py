@@ -7,7 +7,6 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 from __future__ import annotations
 
 import logging
-import sqlite3
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,9 +15,11 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, Executable, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import pg_pipeline
+from app.db_errors import is_sqlite_busy
 from app.extensions import db
 from app.timeouts import postgres_connect_args, sqlite_connect_args
 
@@ -236,20 +237,20 @@ def _sqlite_begin(conn: Any) -> None:
         return
     driver = conn.connection.driver_connection
     timeout_ms = conn.connection.info.get(BUSY_TIMEOUT_INFO, 0)
-    driver.execute("PRAGMA busy_timeout = 0")
+    driver.execute("PRAGMA busy_timeout = 0")  # a setting of the connection, as at connect
     try:
-        if not _poll_for_write_lock(driver, timeout_ms / 1000):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # once more, to fail as any statement does
+        _begin_immediate_polling(conn, timeout_ms / 1000)
     finally:
-        if not conn.invalidated:  # a failed last try may have discarded the connection
+        if not conn.invalidated:
             driver.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
 
 
-def _poll_for_write_lock(driver: sqlite3.Connection, seconds: float) -> bool:
-    """``BEGIN IMMEDIATE`` on ``driver`` (whose busy timeout is 0), asked again while another
+def _begin_immediate_polling(conn: Any, seconds: float) -> None:
+    """``BEGIN IMMEDIATE`` on ``conn`` (whose busy timeout is 0), asked again while another
     writer holds the lock (after ``WRITE_LOCK_FIRST_POLL_SECONDS``, then a quarter longer each
-    time up to ``WRITE_LOCK_POLL_CAP_SECONDS``) for up to ``seconds``; False if the lock was
-    not taken or the error is not "busy".
+    time up to ``WRITE_LOCK_POLL_CAP_SECONDS``) for up to ``seconds``; then "database is
+    locked" is raised as from any statement. A busy lock leaves the connection in the pool
+    (``app.db_errors``).
 
     Why not SQLite's busy timeout: its busy handler sleeps 1, 2, 5, 10, 15 … ms between tries
     whatever the lock does meanwhile, while a batch holds the lock for well under a
@@ -259,12 +260,10 @@ def _poll_for_write_lock(driver: sqlite3.Connection, seconds: float) -> bool:
     pause = WRITE_LOCK_FIRST_POLL_SECONDS
     while True:
         try:
-            driver.execute("BEGIN IMMEDIATE")
-            return True
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                return False
-        if monotonic() >= deadline:
-            return False
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if not is_sqlite_busy(error.orig) or monotonic() >= deadline:
+                raise
         sleep(pause)
         pause = min(pause * 1.25, WRITE_LOCK_POLL_CAP_SECONDS)

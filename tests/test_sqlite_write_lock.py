@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import tenancy
+from app.extensions import db
 from app.tenancy import open_session
 
 
@@ -94,12 +96,15 @@ def test_past_the_busy_timeout_the_wait_fails_as_any_lock_wait(
 ) -> None:
     app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=1)
     with app.app_context():
+        invalidated: list[Any] = []
+        event.listen(db.engines["main"].pool, "invalidate", lambda *args: invalidated.append(args))
         session = open_session("main", write=True)
         try:
             with pytest.raises(OperationalError, match="locked"):
                 session.connection()
         finally:
             session.close()
+        assert invalidated == []  # a busy lock says nothing bad of the connection
         other_writer.execute("ROLLBACK")
         session = open_session("main", write=True)
         try:
