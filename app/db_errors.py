@@ -9,11 +9,12 @@ cannot be opened) is not a fault of the request: it is answered as a whole with 
 A connection that saw such an error is not trusted again: a SQLite connection opened while
 the file was read-only stays read-only after the file is writable, and a PostgreSQL
 connection cut mid-statement is dead. (A lock or statement that ran out of time says nothing
-bad of its connection: PostgreSQL's statement and lock timeouts, SQLite's busy lock.) SQLAlchemy's ``handle_error`` event lets a listener mark
-the error as a disconnect, which makes SQLAlchemy invalidate the connection (and, on SQLite,
-the whole pool, whose other connections were opened the same way), so the next request of
-every worker gets a fresh connection without a restart. A SQLite connection that would be
-read-only is refused when it is opened.
+bad of its connection: PostgreSQL's statement and lock timeouts, SQLite's busy lock.)
+SQLAlchemy's ``handle_error`` event lets a listener mark the error as a disconnect, which
+makes SQLAlchemy invalidate the connection (and, on SQLite, the whole pool, whose other
+connections were opened the same way), so the next request of every worker gets a fresh
+connection without a restart. A SQLite connection that would be read-only is refused when it
+is opened.
 """
 
 from __future__ import annotations

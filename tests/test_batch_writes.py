@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import DateTime, select, text
 
 from app.history.models import LicenseChange
 from app.licenses.history import license_history
@@ -310,3 +311,35 @@ def test_a_database_error_is_confined_to_its_item(
     assert row is not None and row.state == "NY"
     assert history(session_for, 13) == []
     assert [r[4] for r in history(session_for, 1) if r[1] == "act-9"] == [{"state": ["CA", "NY"]}]
+
+
+def test_values_land_as_sqlalchemys_own_types_store_them(upsert: Any, session_for: Any):
+    """Whatever statement shape the batch writes with (``write.write_tables``), what lands in
+    each column is what SQLAlchemy itself stores for those values: on SQLite a date and time is
+    text with microseconds, also when there are none (``2024-01-01 00:00:00.000000``); any
+    other form would compare wrongly with the instants the reads bind."""
+    upsert([doctor_license(10)])
+    upsert([doctor_license(10, state="NY")], activity="act-2")
+    dates = ["effective_date", "term_date", "psv_date", "entry_date", "update_date"]
+    with session_for() as session:
+        dialect = session.get_bind().dialect
+        as_stored = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        row = session.get(ProviderCredLicense, 10)
+        raw = session.execute(
+            text(
+                f"SELECT {', '.join(dates)} FROM provider_cred_license "
+                "WHERE provider_cred_license_key = 10"
+            )
+        ).one()
+        assert row is not None
+        assert dict(zip(dates, raw, strict=True)) == {
+            name: as_stored(getattr(row, name)) for name in dates
+        }
+        changes = session.execute(
+            select(LicenseChange.changes, text("license_change.changes")).where(
+                LicenseChange.activity_id == "act-2"
+            )
+        ).one()
+    parsed, stored_raw = changes
+    assert parsed == {"state": ["CA", "NY"]}
+    assert stored_raw == (orjson.dumps(parsed).decode() if dialect.name == "sqlite" else parsed)
