@@ -30,17 +30,19 @@ from sqlalchemy import create_engine, text
 from bench import http
 from bench.databases import PASSWORD, USERNAME, postgres_database, remove
 from bench.scale_data import BIG_CRED_LICENSES, build
+from bench.workload import KeyAllocator, batch
 
 REPEATS = 7
 PAGE_SIZE = 100
 TARGET_MS = 150.0
 TARGET_BYTES = 1_000_000
+#: Issue 12: a 1,000-item batch into an existing ProviderCred, in process, at a million.
+BATCH_ITEMS = 1000
+BATCH_TARGET_MS = 60.0
+BATCH = f"api: {BATCH_ITEMS:,}-item batch into an existing ProviderCred (half updates)"
 BUCKETS = ("expired", "within30", "within60", "within90", "psvOverdue", "noTermDate")
 #: Rows of the batch benchmark, listed so one table shows the whole of issue 12's targets.
-NOT_MEASURED_HERE = (
-    "api: 1,000-item batch into an existing ProviderCred",
-    "http floor: hand-written psycopg handler, 5-item batch",
-)
+NOT_MEASURED_HERE = ("http floor: hand-written psycopg handler, 5-item batch",)
 
 
 @dataclass
@@ -100,6 +102,7 @@ def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dic
     try:
         if with_http:
             server = http.start_server(config["DATABASES"], secret, results_dir)
+        batch_keys = KeyAllocator(counts["licenses"] + 1)  # above every loaded license
         for phase in ("as loaded", "after VACUUM ANALYZE"):
             if phase != "as loaded":
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -110,6 +113,9 @@ def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dic
                 read.results[phase] = measure(client, read, headers, server)
                 log(f"  {read.name}: {format_result(read.results[phase])}")
             result["phases"][phase] = {read.name: read.results[phase] for read in reads}
+            written = measure_batch(client, api_headers, server, batch_keys)
+            log(f"  {BATCH}: {format_result(written)}")
+            result["phases"][phase][BATCH] = written
     finally:
         if server is not None:
             server.stop()
@@ -207,6 +213,50 @@ def measure(client: Any, read: Read, headers: dict[str, str], server: Any) -> di
     return measured
 
 
+def measure_batch(
+    client: Any, headers: dict[str, str], server: Any, keys: KeyAllocator
+) -> dict[str, float]:
+    """``BATCH_ITEMS`` licenses PUT into the typical ProviderCred (in process, and over HTTP
+    when there is a server), half of them stored just before (untimed, with older values, so
+    they are real updates); every batch takes keys no earlier one used (``keys``)."""
+    typical_cred = 2
+    path = f"/provider-credentialing/{typical_cred}/licenses-batch"
+    put_headers = {**headers, "Content-Type": "application/json"}
+
+    def prepared() -> bytes:
+        chosen = batch(keys.take(BATCH_ITEMS), BATCH_ITEMS)
+        for item in (*chosen.existing, *chosen.items):
+            item["providerCred_Key"] = typical_cred
+        seeded = client.put(path, data=json.dumps(chosen.existing), headers=put_headers)
+        if seeded.status_code != 207:
+            raise RuntimeError(f"seeding the batch failed: {seeded.status_code}")
+        return json.dumps(chosen.items).encode()
+
+    def in_process() -> tuple[float, int, int]:
+        body = prepared()
+        started = time.perf_counter()
+        response = client.put(path, data=body, headers=put_headers)
+        return (time.perf_counter() - started) * 1000, response.status_code, len(response.data)
+
+    in_process()  # warm
+    runs = [in_process() for _ in range(REPEATS)]
+    measured = {
+        "ms": statistics.median(r[0] for r in runs),
+        "status": runs[-1][1],
+        "bytes": runs[-1][2],
+    }
+    if server is not None:
+        http_runs = []
+        for _ in range(REPEATS):
+            raw = http.build_request("PUT", path, put_headers, prepared())
+            started = time.perf_counter()
+            status, _ = http.send(server.port, raw)
+            http_runs.append(((time.perf_counter() - started) * 1000, status))
+        measured["http_ms"] = statistics.median(r[0] for r in http_runs)
+        measured["http_status"] = http_runs[-1][1]
+    return measured
+
+
 def _timed(call: Callable[[], tuple[int, int]]) -> tuple[float, int, int]:
     call()  # warm: the first request of a path compiles its statements
     times, size, status = [], 0, 0
@@ -238,11 +288,15 @@ def table(result: dict[str, Any]) -> str:
         for phase in phases:
             m = result["phases"][phase][name]
             http_ms = f"{m['http_ms']:.1f}" if "http_ms" in m else "-"
-            flag = "" if m["ms"] <= TARGET_MS and m["bytes"] <= TARGET_BYTES else " !"
+            limit = BATCH_TARGET_MS if name == BATCH else TARGET_MS
+            flag = "" if m["ms"] <= limit and m["bytes"] <= TARGET_BYTES else " !"
             cells.append(f"{m['ms']:>12.1f} / {http_ms:>8}{flag:>3}")
         size = result["phases"][phases[-1]][name]["bytes"]
         lines.append(f"{name:<52} " + " ".join(f"{c:>26}" for c in cells) + f" {size:>10,}")
     for name in NOT_MEASURED_HERE:
         lines.append(f"{name:<52} {'(batch benchmark: not measured here)':>26}")
-    lines.append(f"! = over {TARGET_MS:.0f} ms or {TARGET_BYTES:,} bytes")
+    lines.append(
+        f"! = over {TARGET_MS:.0f} ms (the batch: {BATCH_TARGET_MS:.0f} ms) "
+        f"or {TARGET_BYTES:,} bytes"
+    )
     return "\n".join(lines)
