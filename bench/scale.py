@@ -248,9 +248,11 @@ def measure_batch(
     if server is not None:
         http_runs = []
         for _ in range(REPEATS):
-            raw = http.build_request("PUT", path, put_headers, prepared())
+            raw = http.build_request("PUT", path, headers, prepared())  # it adds the type
             started = time.perf_counter()
-            status, _ = http.send(server.port, raw)
+            status, answer = http.send(server.port, raw)
+            if status != 207:
+                raise RuntimeError(f"the batch over HTTP failed: {status} {answer[:200]!r}")
             http_runs.append(((time.perf_counter() - started) * 1000, status))
         measured["http_ms"] = statistics.median(r[0] for r in http_runs)
         measured["http_status"] = http_runs[-1][1]
