@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ TARGET_BYTES = 1_000_000
 BATCH_ITEMS = 1000
 BATCH_TARGET_MS = 60.0
 BATCH = f"api: {BATCH_ITEMS:,}-item batch into an existing ProviderCred (half updates)"
+FAR_TERM = "2031-06-30T00:00:00Z"  # in no expiry bucket
 BUCKETS = ("expired", "within30", "within60", "within90", "psvOverdue", "noTermDate")
 #: Rows of the batch benchmark, listed so one table shows the whole of issue 12's targets.
 NOT_MEASURED_HERE = ("http floor: hand-written psycopg handler, 5-item batch",)
@@ -113,7 +115,8 @@ def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dic
                 read.results[phase] = measure(client, read, headers, server)
                 log(f"  {read.name}: {format_result(read.results[phase])}")
             result["phases"][phase] = {read.name: read.results[phase] for read in reads}
-            written = measure_batch(client, api_headers, server, batch_keys)
+            last_cred = counts["provider_creds"]
+            written = measure_batch(client, api_headers, server, batch_keys, last_cred)
             log(f"  {BATCH}: {format_result(written)}")
             result["phases"][phase][BATCH] = written
     finally:
@@ -214,19 +217,23 @@ def measure(client: Any, read: Read, headers: dict[str, str], server: Any) -> di
 
 
 def measure_batch(
-    client: Any, headers: dict[str, str], server: Any, keys: KeyAllocator
+    client: Any, headers: dict[str, str], server: Any, keys: KeyAllocator, cred: int
 ) -> dict[str, float]:
-    """``BATCH_ITEMS`` licenses PUT into the typical ProviderCred (in process, and over HTTP
+    """``BATCH_ITEMS`` licenses PUT into an existing ProviderCred (in process, and over HTTP
     when there is a server), half of them stored just before (untimed, with older values, so
-    they are real updates); every batch takes keys no earlier one used (``keys``)."""
-    typical_cred = 2
-    path = f"/provider-credentialing/{typical_cred}/licenses-batch"
+    they are real updates); every batch takes keys no earlier one used (``keys``).
+
+    ``cred`` should be one the reads do not look at (the last: not on the credential list's
+    first page), and the licenses' dates put them in no expiry bucket, so the reads measured
+    after the batches see the data they saw before."""
+    path = f"/provider-credentialing/{cred}/licenses-batch"
     put_headers = {**headers, "Content-Type": "application/json"}
+    recent = datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
 
     def prepared() -> bytes:
         chosen = batch(keys.take(BATCH_ITEMS), BATCH_ITEMS)
         for item in (*chosen.existing, *chosen.items):
-            item["providerCred_Key"] = typical_cred
+            item.update(providerCred_Key=cred, term_Date=FAR_TERM, psV_Date=recent)
         seeded = client.put(path, data=json.dumps(chosen.existing), headers=put_headers)
         if seeded.status_code != 207:
             raise RuntimeError(f"seeding the batch failed: {seeded.status_code}")
