@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 BATCH_URL = "/provider-credentialing/{cred}/licenses-batch"
@@ -20,3 +21,17 @@ def dispose_engines(application: Any) -> None:
     with application.app_context():
         for engine in db.engines.values():
             engine.dispose()
+
+
+def write_lock_is_free(path: str) -> bool:
+    """Whether another connection could start writing right now (no waiting)."""
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as exc:
+        assert str(exc) == "database is locked"
+        return False
+    finally:
+        probe.close()

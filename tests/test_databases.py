@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from app.tenancy import (
     session_scope,
 )
 from tests.factories import license_item
+from tests.helpers import write_lock_is_free
 
 BATCH = "/provider-credentialing/{}/licenses-batch"
 
@@ -354,20 +354,6 @@ def sqlite_path(app: Any, name: str = "main") -> str:
         database = engine_for(name).url.database
     assert database
     return database
-
-
-def write_lock_is_free(path: str) -> bool:
-    """Whether another connection could start writing right now (no waiting)."""
-    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return True
-    except sqlite3.OperationalError as exc:
-        assert str(exc) == "database is locked"
-        return False
-    finally:
-        probe.close()
 
 
 @pytest.mark.usefixtures("sqlite_only")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from app import tenancy
 from app.extensions import db
 from app.tenancy import open_session
+from tests.helpers import write_lock_is_free
 
 
 @pytest.fixture
@@ -37,19 +38,6 @@ def other_writer(sqlite_path: str) -> Iterator[sqlite3.Connection]:
     if other.in_transaction:
         other.execute("ROLLBACK")
     other.close()
-
-
-def lock_is_held_by_someone(path: str) -> bool:
-    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError as error:
-        assert "locked" in str(error)
-        return True
-    finally:
-        probe.close()
 
 
 def busy_timeout_of(session: Any) -> int:
@@ -73,11 +61,11 @@ def test_a_waiting_writer_asks_again_and_takes_the_lock_once_it_is_free(
             session.connection()  # BEGIN IMMEDIATE, asked six times
             first = tenancy.WRITE_LOCK_FIRST_POLL_SECONDS
             assert naps == pytest.approx([first * 1.25**n for n in range(5)])
-            assert lock_is_held_by_someone(sqlite_path)  # by the session now
+            assert not write_lock_is_free(sqlite_path)  # by the session now
             assert busy_timeout_of(session) == app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
         finally:
             session.close()
-    assert not lock_is_held_by_someone(sqlite_path)
+    assert write_lock_is_free(sqlite_path)
 
 
 def test_a_free_lock_is_taken_without_waiting(app: Any, sqlite_path: str, monkeypatch: Any) -> None:
@@ -86,7 +74,7 @@ def test_a_free_lock_is_taken_without_waiting(app: Any, sqlite_path: str, monkey
         session = open_session("main", write=True)
         try:
             session.connection()
-            assert lock_is_held_by_someone(sqlite_path)
+            assert not write_lock_is_free(sqlite_path)
         finally:
             session.close()
 
