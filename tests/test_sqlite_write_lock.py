@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import tenancy
 from app.extensions import db
-from app.tenancy import open_session
+from app.tenancy import session_scope
 from tests.helpers import write_lock_is_free
 
 
@@ -40,6 +40,14 @@ def other_writer(sqlite_path: str) -> Iterator[sqlite3.Connection]:
     other.close()
 
 
+def beginning_a_write_fails_locked() -> None:
+    with (
+        session_scope("main", write=True) as session,
+        pytest.raises(OperationalError, match="locked"),
+    ):
+        session.connection()
+
+
 def busy_timeout_of(session: Any) -> int:
     return session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one()
 
@@ -55,28 +63,20 @@ def test_a_waiting_writer_asks_again_and_takes_the_lock_once_it_is_free(
             other_writer.execute("COMMIT")
 
     monkeypatch.setattr(tenancy, "sleep", nap)
-    with app.app_context():
-        session = open_session("main", write=True)
-        try:
-            session.connection()  # BEGIN IMMEDIATE, asked six times
-            first = tenancy.WRITE_LOCK_FIRST_POLL_SECONDS
-            assert naps == pytest.approx([first * 1.25**n for n in range(5)])
-            assert not write_lock_is_free(sqlite_path)  # by the session now
-            assert busy_timeout_of(session) == app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
-        finally:
-            session.close()
+    with app.app_context(), session_scope("main", write=True) as session:
+        session.connection()  # BEGIN IMMEDIATE, asked six times
+        first = tenancy.WRITE_LOCK_FIRST_POLL_SECONDS
+        assert naps == pytest.approx([first * 1.25**n for n in range(5)])
+        assert not write_lock_is_free(sqlite_path)  # by the session now
+        assert busy_timeout_of(session) == app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
     assert write_lock_is_free(sqlite_path)
 
 
 def test_a_free_lock_is_taken_without_waiting(app: Any, sqlite_path: str, monkeypatch: Any) -> None:
     monkeypatch.setattr(tenancy, "sleep", lambda _seconds: pytest.fail("slept"))
-    with app.app_context():
-        session = open_session("main", write=True)
-        try:
-            session.connection()
-            assert not write_lock_is_free(sqlite_path)
-        finally:
-            session.close()
+    with app.app_context(), session_scope("main", write=True) as session:
+        session.connection()
+        assert not write_lock_is_free(sqlite_path)
 
 
 def test_past_the_busy_timeout_the_wait_fails_as_any_lock_wait(
@@ -86,19 +86,11 @@ def test_past_the_busy_timeout_the_wait_fails_as_any_lock_wait(
     with app.app_context():
         invalidated: list[Any] = []
         event.listen(db.engines["main"].pool, "invalidate", lambda *args: invalidated.append(args))
-        session = open_session("main", write=True)
-        try:
-            with pytest.raises(OperationalError, match="locked"):
-                session.connection()
-        finally:
-            session.close()
+        beginning_a_write_fails_locked()
         assert invalidated == []  # a busy lock says nothing bad of the connection
         other_writer.execute("ROLLBACK")
-        session = open_session("main", write=True)
-        try:
+        with session_scope("main", write=True) as session:
             assert busy_timeout_of(session) == 1000  # the pool's connection got its own back
-        finally:
-            session.close()
 
 
 def test_a_long_wait_asks_a_few_hundred_times_a_second_and_ends_with_the_busy_timeout(
@@ -115,12 +107,7 @@ def test_a_long_wait_asks_a_few_hundred_times_a_second_and_ends_with_the_busy_ti
     monkeypatch.setattr(tenancy, "monotonic", lambda: clock[0])
     app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=2)
     with app.app_context():
-        session = open_session("main", write=True)
-        try:
-            with pytest.raises(OperationalError, match="locked"):
-                session.connection()
-        finally:
-            session.close()
+        beginning_a_write_fails_locked()
     assert max(naps) == tenancy.WRITE_LOCK_POLL_CAP_SECONDS
     assert 2.0 <= sum(naps) < 2.0 + tenancy.WRITE_LOCK_POLL_CAP_SECONDS
     assert len(naps) < 2.0 / tenancy.WRITE_LOCK_POLL_CAP_SECONDS + 30  # not one per 0.3 ms
