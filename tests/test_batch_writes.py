@@ -343,3 +343,32 @@ def test_values_land_as_sqlalchemys_own_types_store_them(upsert: Any, session_fo
     parsed, stored_raw = changes
     assert parsed == {"state": ["CA", "NY"]}
     assert stored_raw == (orjson.dumps(parsed).decode() if dialect.name == "sqlite" else parsed)
+
+
+def test_each_row_keeps_its_own_dates_where_a_batch_repeats_some(upsert: Any, session_for: Any):
+    """The SQLite writer converts each distinct date once per batch (``write._execute_sqlite``):
+    rows that share a date and rows that do not must each land with their own values."""
+    terms = ["2026-06-30", "2027-01-15", "2026-06-30", "2028-12-31 23:59:59 UTC", "2027-01-15"]
+    upsert([doctor_license(20 + i, term_Date=term) for i, term in enumerate(terms)])
+    dates = ["effective_date", "term_date", "psv_date", "entry_date", "update_date"]
+    with session_for() as session:
+        dialect = session.get_bind().dialect
+        as_stored = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        raw = session.execute(
+            text(
+                f"SELECT provider_cred_license_key, {', '.join(dates)} FROM provider_cred_license"
+                " WHERE provider_cred_license_key BETWEEN 20 AND 24"
+            )
+        ).all()
+        rows = {
+            r.provider_cred_license_key: r for r in session.scalars(select(ProviderCredLicense))
+        }
+    assert [rows[20 + i].term_date for i in range(5)] == [
+        datetime(2026, 6, 30),
+        datetime(2027, 1, 15),
+        datetime(2026, 6, 30),
+        datetime(2028, 12, 31, 23, 59, 59),
+        datetime(2027, 1, 15),
+    ]
+    for key, *stored in raw:
+        assert stored == [as_stored(getattr(rows[key], name)) for name in dates]

@@ -4,7 +4,7 @@ SQLAlchemy Core and the dialect's own ``insert(...).on_conflict_do_update(...)``
 A set of keys is always one bound parameter: an integer array on PostgreSQL, a JSON list on
 SQLite (``key_in``, ``key_set``). The state read looks its keys up one index probe each on
 PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table on PostgreSQL
-(``write_tables``), ``executemany`` on SQLite.
+(``write_tables``), the driver's ``executemany`` on SQLite (``_execute_sqlite``).
 
 Round trips on PostgreSQL (``app.pg_pipeline``): a batch's transaction is ``BEGIN``, the lock
 and the state read in one round trip (``read_state``), then every write and ``COMMIT`` in
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -341,7 +342,7 @@ def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool 
             _write_postgres(tx, writes, commit)
         else:
             for w in writes:
-                result = connection.execute(_sqlite_statement(w.shape), list(w.rows))
+                result = _execute_sqlite(connection, w)
                 if w.how == SAVE and result.rowcount != len(w.rows):
                     missing = len(w.rows) - result.rowcount
                     raise KeyTaken(f"{missing} of {len(w.rows)} rows taken")
@@ -437,12 +438,57 @@ def _postgres_statement(shapes: tuple[_Shape, ...]) -> Any:
     return first
 
 
+def _execute_sqlite(connection: Connection, write: TableWrite) -> Any:
+    """SQLite: the write's Core statement, compiled once per shape, run by the driver's
+    ``executemany`` (``Connection.exec_driver_sql``: cursor events and error handling as for
+    any statement) on rows whose values are already as the columns store them.
+
+    Why not ``connection.execute(statement, rows)``: SQLAlchemy then builds and processes
+    every row's parameters one at a time, which took longer than SQLite's own writing of a
+    1,000-row batch (docs/performance.md). Here each column's own bind processor (the type
+    SQLAlchemy would apply, so stored values are the same bytes) runs once per distinct value
+    of the batch: a batch repeats its dates, and every audit stamp is the same instant.
+    """
+    sql, processors = _sqlite_driver_statement(write.shape, connection.dialect)
+    rows = [dict(row) for row in write.rows]
+    for name, process in processors:
+        stored: dict[datetime, Any] = {}
+        for row in rows:
+            value = row[name]
+            # Equal naive datetimes are stored alike; other values (a JSON document, an
+            # aware datetime equal to one in another zone) are processed one by one.
+            if type(value) is datetime and value.tzinfo is None:
+                if value not in stored:
+                    stored[value] = process(value)
+                row[name] = stored[value]
+            else:
+                row[name] = process(value)
+    return connection.exec_driver_sql(sql, rows, execution_options={"preserve_rowcount": True})
+
+
+#: SQLite's named parameters (``:column``), so driver rows are dicts keyed by column name.
+_NAMED_SQLITE = sqlite.dialect(paramstyle="named")
+
+
 @lru_cache(maxsize=64)
-def _sqlite_statement(shape: _Shape) -> Any:
-    statement = sqlite.insert(shape[0])
-    if shape[1] == INSERT:
-        return statement
-    return _on_conflict(statement, shape).execution_options(preserve_rowcount=True)
+def _sqlite_driver_statement(
+    shape: _Shape, dialect: Any
+) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The shape's statement as SQL text with one ``:column`` parameter per column, and the
+    bind processors of the columns that have one (for ``dialect``, the connection's)."""
+    table, columns = shape[0], shape[4]
+    statement = sqlite.insert(table)
+    if shape[1] != INSERT:
+        statement = _on_conflict(statement, shape)
+    compiled = statement.compile(dialect=_NAMED_SQLITE, column_keys=list(columns))
+    # A column the rows lack but SQLAlchemy would fill (a Python-side default) would be a
+    # parameter the driver rows cannot supply: every writer passes every column it writes.
+    assert set(compiled.params) == set(columns), sorted(set(compiled.params) ^ set(columns))
+    sql = str(compiled)
+    processors = (
+        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
+    )
+    return sql, tuple((name, p) for name, p in processors if p is not None)
 
 
 def delete_keys(tx: Transaction, spec: EntitySpec, keys: Iterable[int]) -> None:
