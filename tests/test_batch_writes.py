@@ -19,6 +19,15 @@ from tests.factories import license_item
 CRED = 1
 
 
+#: The license columns that hold a date and time.
+DATE_COLUMNS = ["effective_date", "term_date", "psv_date", "entry_date", "update_date"]
+
+
+def stored_form_of_dates(dialect: Any) -> Callable[[Any], Any]:
+    """What SQLAlchemy's own DateTime type stores for a value on ``dialect``."""
+    return DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+
+
 def doctor_license(key: int, **changes: Any) -> dict[str, Any]:
     """A license item whose values the service must normalise (case, spaces, date forms)."""
     values: dict[str, Any] = {
@@ -320,10 +329,10 @@ def test_values_land_as_sqlalchemys_own_types_store_them(upsert: Any, session_fo
     other form would compare wrongly with the instants the reads bind."""
     upsert([doctor_license(10)])
     upsert([doctor_license(10, state="NY")], activity="act-2")
-    dates = ["effective_date", "term_date", "psv_date", "entry_date", "update_date"]
+    dates = DATE_COLUMNS
     with session_for() as session:
         dialect = session.get_bind().dialect
-        as_stored = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        as_stored = stored_form_of_dates(dialect)
         row = session.get(ProviderCredLicense, 10)
         raw = session.execute(
             text(
@@ -350,10 +359,10 @@ def test_each_row_keeps_its_own_dates_where_a_batch_repeats_some(upsert: Any, se
     rows that share a date and rows that do not must each land with their own values."""
     terms = ["2026-06-30", "2027-01-15", "2026-06-30", "2028-12-31 23:59:59 UTC", "2027-01-15"]
     upsert([doctor_license(20 + i, term_Date=term) for i, term in enumerate(terms)])
-    dates = ["effective_date", "term_date", "psv_date", "entry_date", "update_date"]
+    dates = DATE_COLUMNS
     with session_for() as session:
         dialect = session.get_bind().dialect
-        as_stored = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        as_stored = stored_form_of_dates(dialect)
         raw = session.execute(
             text(
                 f"SELECT provider_cred_license_key, {', '.join(dates)} FROM provider_cred_license"
