@@ -78,6 +78,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # An Idempotency-Key's claim: a retry may take it over once the claimant has been
         # silent this long (longer than gunicorn's 30 s timeout, after which it is dead).
         "IDEMPOTENCY_LEASE_SECONDS": 45,
+        # create_app ends with gc.freeze(): full collections skip what start-up built.
+        "GC_FREEZE_AT_START": True,
     }
 
 
@@ -143,6 +145,11 @@ def validate_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    if not isinstance(config.get("GC_FREEZE_AT_START"), bool):
+        raise ConfigError(
+            "FLASK_GC_FREEZE_AT_START must be true or false, got "
+            f"{config.get('GC_FREEZE_AT_START')!r}."
+        )
     interval = config.get("SQLITE_CHECKPOINT_INTERVAL")
     if (
         isinstance(interval, bool)

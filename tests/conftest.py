@@ -7,6 +7,7 @@ in TEST_DATABASE_URL (migrated once, truncated before each test).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -59,6 +60,14 @@ def postgres_url(schema: str) -> str:
 def fresh_traceback_budget() -> None:
     """Each test may expect its first traceback to be logged (app.errors.TracebackBudget)."""
     tracebacks.reset()
+
+
+@pytest.fixture(autouse=True)
+def unfrozen_garbage_collector() -> Iterator[None]:
+    """An app built with the default settings froze the test process's objects (create_app,
+    ``GC_FREEZE_AT_START``); thawed after the test, so its garbage can still be collected."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -120,6 +129,8 @@ def app_config(database_urls: dict[str, str]) -> dict[str, Any]:
         # Tests fire requests faster than any real client; tests/test_rate_limit.py sets its own.
         "RATE_LIMIT": "100000 per second",
         "LOGIN_RATE_LIMIT": "100000 per second",
+        # Frozen objects are never collected: a test process builds hundreds of apps.
+        "GC_FREEZE_AT_START": False,
     }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -69,6 +71,38 @@ def test_defaults(build: Callable[..., Flask], instance: Path) -> None:
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["TESTING"] is False
+    assert app.config["GC_FREEZE_AT_START"] is True
+
+
+class Cycle:
+    """An object only a reference cycle keeps alive: garbage for the cyclic collector."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_start_up_freezes_what_it_built_after_collecting_its_garbage(
+    build: Callable[..., Flask],
+) -> None:
+    gc.unfreeze()
+    garbage = Cycle()
+    collected = weakref.ref(garbage)
+    del garbage
+    gc.disable()  # only start-up's own collection may find it
+    try:
+        app = build()
+    finally:
+        gc.enable()
+    assert collected() is None, "start-up garbage is collected, not frozen"
+    assert gc.get_freeze_count() > 0
+    assert not any(o is app for o in gc.get_objects()), "the app itself is frozen"
+
+
+def test_start_up_freezes_nothing_when_told_not_to(build: Callable[..., Flask]) -> None:
+    gc.unfreeze()
+    app = build({"GC_FREEZE_AT_START": False})
+    assert gc.get_freeze_count() == 0
+    assert any(o is app for o in gc.get_objects())
 
 
 def test_default_database_is_a_file_in_the_instance_folder_created_on_first_use(
@@ -303,6 +337,11 @@ def bad_name(name: str) -> str:
             "FLASK_RATE_LIMIT",
             "fast",
             "FLASK_RATE_LIMIT must be a rate such as '25 per second', got 'fast'.",
+        ),
+        (
+            "FLASK_GC_FREEZE_AT_START",
+            "1",
+            "FLASK_GC_FREEZE_AT_START must be true or false, got 1.",
         ),
         (
             "FLASK_SQLITE_CHECKPOINT_INTERVAL",
