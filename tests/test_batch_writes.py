@@ -381,3 +381,64 @@ def test_each_row_keeps_its_own_dates_where_a_batch_repeats_some(upsert: Any, se
     ]
     for key, *stored in raw:
         assert stored == [as_stored(getattr(rows[key], name)) for name in dates]
+
+
+def test_what_every_row_shares_is_sent_once_not_per_row(
+    upsert: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch, backend: str
+):
+    """On PostgreSQL the rows travel as JSON documents the server parses; the audit stamps and
+    the history's activity, instant and user are the same in every row of a batch, so they are
+    bound once beside the documents, and every stored row still carries them."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's executemany takes every column of every row")
+    from app import pg_pipeline
+
+    sent: list[dict[str, Any]] = []
+    real_run = pg_pipeline.run
+
+    def spying(connection: Any, steps: Any, **options: Any) -> Any:
+        if options.get("commit"):
+            sent.extend(parameters for _, parameters in steps)
+        return real_run(connection, steps, **options)
+
+    upsert([doctor_license(10)])
+    monkeypatch.setattr(pg_pipeline, "run", spying)
+    upsert([doctor_license(10, state="NY"), doctor_license(11)], activity="act-2")
+
+    (parameters,) = sent
+    documents = [
+        orjson.loads(v)
+        for k, v in parameters.items()
+        if k.startswith("rows_") and isinstance(v, str) and v.startswith("[")
+    ]
+    row_columns = {column for document in documents for row in document for column in row}
+    shared = {"entry_date", "entry_user", "update_date", "update_user", "activity_id", "at", "user"}
+    assert row_columns and not row_columns & shared, row_columns
+    users = sorted(k for k, v in parameters.items() if k.endswith("user") and v == "alice")
+    assert users == ["rows_0_entry_user", "rows_0_update_user", "rows_1_user"], parameters.keys()
+    updated, created = stored(session_for, 10), stored(session_for, 11)
+    assert updated is not None and created is not None
+    assert (updated.state, updated.update_user, created.entry_user) == ("NY", "alice", "alice")
+    assert updated.update_date == created.entry_date == created.update_date
+    assert updated.entry_date < updated.update_date
+    assert [(r[1], r[2]) for r in history(session_for, 10)] == [
+        ("act-1", "alice"),
+        ("act-2", "alice"),
+    ]
+    assert [(r[1], r[2]) for r in history(session_for, 11)] == [("act-2", "alice")]
+
+
+def test_a_write_refuses_rows_that_differ_in_a_shared_column():
+    from app.batch.write import TableWrite
+
+    table = ProviderCredLicense.__table__
+    rows = [{"provider_cred_license_key": 1, "entry_user": "a"}]
+    assert TableWrite(
+        table, [*rows, {**rows[0], "provider_cred_license_key": 2}], shared=("entry_user",)
+    )
+    with pytest.raises(AssertionError, match="shared column"):
+        TableWrite(
+            table,
+            [*rows, {"provider_cred_license_key": 2, "entry_user": "b"}],
+            shared=("entry_user",),
+        )

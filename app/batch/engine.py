@@ -248,6 +248,7 @@ def _write_plan(
         update_columns=(*spec.data_fields, "update_date", "update_user"),
         same_column=spec.parent_column or spec.key_column,
         inserted=len(plan.inserts),
+        shared=tuple(stamps),
     )
     history: list[write.TableWrite] = []
     if spec.history is not None:
@@ -270,7 +271,7 @@ def _history_writes(
     chained onto ``heads`` (read with the rows, under the parent's lock)."""
     history = spec.history
     assert history is not None
-    writes = [write.TableWrite(history.table, rows)]
+    writes = [write.TableWrite(history.table, rows, shared=planning.HISTORY_SHARED)]
     if rows and history.seal is not None and history.heads is not None:
         key, hash_column = history.key_column, history.hash_column
         newest = history.seal(rows, heads)

@@ -329,6 +329,10 @@ def audit_user(actor: str | None) -> str | None:
     return actor[:AUDIT_USER_LENGTH] if actor else None
 
 
+#: The history columns that every row of one batch's history holds the same value in.
+HISTORY_SHARED = ("activity_id", "at", "user")
+
+
 def history_rows(
     spec: EntitySpec,
     outcomes: Sequence[ItemOutcome],

@@ -4,7 +4,8 @@ SQLAlchemy Core and the dialect's own ``insert(...).on_conflict_do_update(...)``
 A set of keys is always one bound parameter: an integer array on PostgreSQL, a JSON list on
 SQLite (``key_in``, ``key_set``). The state read looks its keys up one index probe each on
 PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table on PostgreSQL
-(``write_tables``), the driver's ``executemany`` on SQLite (``_execute_sqlite``).
+(``write_tables``; what every row shares is bound once beside it), the driver's
+``executemany`` on SQLite (``_execute_sqlite``).
 
 Round trips on PostgreSQL (``app.pg_pipeline``): a batch's transaction is ``BEGIN``, the lock
 and the state read in one round trip (``read_state``), then every write and ``COMMIT`` in
@@ -289,6 +290,10 @@ class TableWrite:
       meanwhile raises ``KeyTaken``: on PostgreSQL the new rows are inserted without
       ``ON CONFLICT`` and the key's primary key fails the statement; on SQLite (whose writers
       are serialised, so this is a safety net) one guarded upsert must write every row.
+
+    ``shared``: columns that hold one value in every row (a batch's audit stamps, its
+    history's activity): on PostgreSQL bound once beside the rows' document, not repeated in
+    each row, which the server would parse a thousand times.
     """
 
     table: Table
@@ -298,11 +303,17 @@ class TableWrite:
     update_columns: tuple[str, ...] = ()
     same_column: str | None = None
     inserted: int = 0
+    shared: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         assert self.how in (INSERT, UPSERT, SAVE), self.how
         assert (self.how == INSERT) == (self.key_column is None), "a key for UPSERT and SAVE"
         assert (self.how == SAVE) == (self.same_column is not None), "SAVE is guarded"
+        if self.rows and self.shared:
+            first = self.rows[0]
+            assert all(row[c] == first[c] for row in self.rows for c in self.shared), (
+                "a shared column holds one value in every row"
+            )
 
     @property
     def shape(self) -> _Shape:
@@ -316,13 +327,21 @@ class TableWrite:
             columns,
             self.same_column,
             parts,
+            self.shared,
         )
 
 
 #: What a write's statement depends on: table, how, key, updated columns, columns, guard,
-#: and whether there are (new rows, stored rows).
+#: whether there are (new rows, stored rows), and the columns every row shares.
 _Shape = tuple[
-    Table, str, str | None, tuple[str, ...], tuple[str, ...], str | None, tuple[bool, bool]
+    Table,
+    str,
+    str | None,
+    tuple[str, ...],
+    tuple[str, ...],
+    str | None,
+    tuple[bool, bool],
+    tuple[str, ...],
 ]
 
 
@@ -355,8 +374,9 @@ def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool 
 def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> None:
     steps: list[pg_pipeline.Step] = []
     if writes:
-        parameters: dict[str, str] = {}
+        parameters: dict[str, Any] = {}
         for i, w in enumerate(writes):
+            parameters.update({f"rows_{i}_{c}": w.rows[0][c] for c in w.shared})
             if w.how == SAVE:
                 parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
                 parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
@@ -367,9 +387,15 @@ def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> 
 
 
 def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
-    """PostgreSQL: ``rows`` as one JSON document, in the columns of the statement's shape."""
-    columns = write.shape[4]
+    """PostgreSQL: ``rows`` as one JSON document, in the columns of the statement's shape
+    that the rows do not share (those are bound once, ``_insert_from``)."""
+    columns = _own_columns(write.shape)
     return orjson.dumps([{name: row[name] for name in columns} for row in rows]).decode()
+
+
+def _own_columns(shape: _Shape) -> tuple[str, ...]:
+    """The columns each row has a value of its own in (the document's columns)."""
+    return tuple(c for c in shape[4] if c not in shape[7])
 
 
 def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> Any:
@@ -384,15 +410,22 @@ def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> An
     return rows.table_valued(*typed).render_derived(with_types=True)
 
 
-def _insert_from(shape: _Shape, parameter: str, *, upsert: bool) -> Any:
+def _insert_from(shape: _Shape, parameter: str, shared: str, *, upsert: bool) -> Any:
     """PostgreSQL: ``INSERT … SELECT`` the JSON rows; with ``upsert``, a stored key gets its
     ``update_columns`` set (``ON CONFLICT … DO UPDATE``, under the same ``same_column`` when
     the shape has one). The arbiter is the key's unique index: no join for the planner to
     choose, whatever the statistics (an ``UPDATE … FROM`` the rows was planned as a
     sequential scan of a freshly loaded license table once its prepared plan went generic)."""
     table, columns = shape[0], shape[4]
-    rows = _rows_function(table, columns, parameter)
-    source = select(*(rows.c[name] for name in columns))
+    rows = _rows_function(table, _own_columns(shape), parameter)
+    source = select(
+        *(
+            cast(bindparam(f"{shared}_{name}"), table.c[name].type)
+            if name in shape[7]
+            else rows.c[name]
+            for name in columns
+        )
+    )
     statement = postgresql.insert(table).from_select(columns, source, include_defaults=False)
     return _on_conflict(statement, shape) if upsert else statement
 
@@ -400,7 +433,7 @@ def _insert_from(shape: _Shape, parameter: str, *, upsert: bool) -> Any:
 def _on_conflict(statement: Any, shape: _Shape) -> Any:
     """``statement`` (either dialect's ``INSERT``) as an upsert on the shape's key: a stored
     row gets its ``update_columns`` set, under the same ``same_column`` when there is one."""
-    table, _, key_column, update_columns, _, same_column, _ = shape
+    table, _, key_column, update_columns, _, same_column, *_ = shape
     assert key_column is not None
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
@@ -417,12 +450,12 @@ def _postgres_writes(shape: _Shape, parameter: str) -> list[Any]:
     may be absent)."""
     how, (new, stored) = shape[1], shape[6]
     if how != SAVE:
-        return [_insert_from(shape, parameter, upsert=how == UPSERT)]
+        return [_insert_from(shape, parameter, parameter, upsert=how == UPSERT)]
     statements = []
     if new:
-        statements.append(_insert_from(shape, parameter, upsert=False))
+        statements.append(_insert_from(shape, parameter, parameter, upsert=False))
     if stored:
-        statements.append(_insert_from(shape, f"{parameter}_stored", upsert=True))
+        statements.append(_insert_from(shape, f"{parameter}_stored", parameter, upsert=True))
     return statements
 
 
