@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -317,32 +317,30 @@ class TableWrite:
 
     @property
     def shape(self) -> _Shape:
-        columns = tuple(self.rows[0])
-        parts = (self.inserted > 0, self.inserted < len(self.rows))
-        return (
+        return _Shape(
             self.table,
             self.how,
             self.key_column,
             self.update_columns,
-            columns,
+            tuple(self.rows[0]),
             self.same_column,
-            parts,
+            (self.inserted > 0, self.inserted < len(self.rows)),
             self.shared,
         )
 
 
-#: What a write's statement depends on: table, how, key, updated columns, columns, guard,
-#: whether there are (new rows, stored rows), and the columns every row shares.
-_Shape = tuple[
-    Table,
-    str,
-    str | None,
-    tuple[str, ...],
-    tuple[str, ...],
-    str | None,
-    tuple[bool, bool],
-    tuple[str, ...],
-]
+class _Shape(NamedTuple):
+    """What a write's statement depends on (a cache key of the compiled statements)."""
+
+    table: Table
+    how: str
+    key_column: str | None
+    update_columns: tuple[str, ...]
+    columns: tuple[str, ...]
+    same_column: str | None
+    #: Whether there are (new rows, stored rows).
+    parts: tuple[bool, bool]
+    shared: tuple[str, ...]
 
 
 def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool = False) -> None:
@@ -395,7 +393,7 @@ def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
 
 def _own_columns(shape: _Shape) -> tuple[str, ...]:
     """The columns each row has a value of its own in (the document's columns)."""
-    return tuple(c for c in shape[4] if c not in shape[7])
+    return tuple(c for c in shape.columns if c not in shape.shared)
 
 
 def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> Any:
@@ -410,18 +408,18 @@ def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> An
     return rows.table_valued(*typed).render_derived(with_types=True)
 
 
-def _insert_from(shape: _Shape, parameter: str, shared: str, *, upsert: bool) -> Any:
+def _insert_from(shape: _Shape, parameter: str, shared_prefix: str, *, upsert: bool) -> Any:
     """PostgreSQL: ``INSERT … SELECT`` the JSON rows; with ``upsert``, a stored key gets its
     ``update_columns`` set (``ON CONFLICT … DO UPDATE``, under the same ``same_column`` when
     the shape has one). The arbiter is the key's unique index: no join for the planner to
     choose, whatever the statistics (an ``UPDATE … FROM`` the rows was planned as a
     sequential scan of a freshly loaded license table once its prepared plan went generic)."""
-    table, columns = shape[0], shape[4]
+    table, columns = shape.table, shape.columns
     rows = _rows_function(table, _own_columns(shape), parameter)
     source = select(
         *(
-            cast(bindparam(f"{shared}_{name}"), table.c[name].type)
-            if name in shape[7]
+            cast(bindparam(f"{shared_prefix}_{name}"), table.c[name].type)
+            if name in shape.shared
             else rows.c[name]
             for name in columns
         )
@@ -433,11 +431,11 @@ def _insert_from(shape: _Shape, parameter: str, shared: str, *, upsert: bool) ->
 def _on_conflict(statement: Any, shape: _Shape) -> Any:
     """``statement`` (either dialect's ``INSERT``) as an upsert on the shape's key: a stored
     row gets its ``update_columns`` set, under the same ``same_column`` when there is one."""
-    table, _, key_column, update_columns, _, same_column, *_ = shape
+    table, key_column, same_column = shape.table, shape.key_column, shape.same_column
     assert key_column is not None
     return statement.on_conflict_do_update(
         index_elements=[table.c[key_column]],
-        set_={name: statement.excluded[name] for name in update_columns},
+        set_={name: statement.excluded[name] for name in shape.update_columns},
         where=None
         if same_column is None
         else table.c[same_column] == statement.excluded[same_column],
@@ -448,7 +446,7 @@ def _postgres_writes(shape: _Shape, parameter: str) -> list[Any]:
     """The statements of one write: a ``SAVE`` is an ``INSERT`` of its new rows (no
     ``ON CONFLICT``: a key taken meanwhile fails it) and an upsert of its stored ones (either
     may be absent)."""
-    how, (new, stored) = shape[1], shape[6]
+    how, (new, stored) = shape.how, shape.parts
     if how != SAVE:
         return [_insert_from(shape, parameter, parameter, upsert=how == UPSERT)]
     statements = []
@@ -509,9 +507,9 @@ def _sqlite_driver_statement(
 ) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The shape's statement as SQL text with one ``:column`` parameter per column, and the
     bind processors of the columns that have one (for ``dialect``, the connection's)."""
-    table, columns = shape[0], shape[4]
+    table, columns = shape.table, shape.columns
     statement = sqlite.insert(table)
-    if shape[1] != INSERT:
+    if shape.how != INSERT:
         statement = _on_conflict(statement, shape)
     compiled = statement.compile(dialect=_NAMED_SQLITE, column_keys=list(columns))
     # A column the rows lack but SQLAlchemy would fill (a Python-side default) would be a
