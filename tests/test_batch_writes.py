@@ -240,16 +240,39 @@ def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any
 def test_a_batch_costs_the_same_statements_whatever_its_size(
     upsert: Any, count_statements: Any, size: int, backend: str
 ):
-    """Lock/begin, existing rows with the references and the history's heads, then the
-    created and updated rows, the history and its new heads (one statement on PostgreSQL,
-    writable CTEs; three on SQLite): never per item."""
+    """Lock/begin (on PostgreSQL with the setting that keeps the batch on its generic
+    plans), existing rows with the references and the history's heads, then the created and
+    updated rows, the history and its new heads (one statement on PostgreSQL, writable CTEs;
+    three on SQLite): never per item."""
     existing = [doctor_license(k) for k in range(1, size + 1, 2)]
     upsert(existing)
     items = [doctor_license(k, state="NY") for k in range(1, size + 1)] + [doctor_license(size + 1)]
     with count_statements() as counter:
         outcomes = upsert(items, activity="act-2")
     assert sorted({o.status for o in outcomes}) == [200, 201]
-    assert counter.count == (3 if backend == "postgresql" else 5), counter.statements
+    assert counter.count == (4 if backend == "postgresql" else 5), counter.statements
+
+
+def test_the_batch_statements_are_planned_once_not_per_batch(
+    upsert: Any, session_for: Any, backend: str
+):
+    """PostgreSQL: once psycopg has prepared the batch's statements (after five runs), every
+    batch runs their generic plans; the server never plans them again per batch (left to
+    choose, it re-planned the state read every time)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite plans every statement itself")
+    upsert([doctor_license(k) for k in range(1, 21, 2)])
+    for batch in range(12):
+        upsert([doctor_license(1 + 2 * batch, state="NY"), doctor_license(100 + batch)])
+    with session_for() as session:
+        plans = session.execute(
+            text(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'SELECT -1 AS kind%' OR statement LIKE 'WITH write_%'"
+            )
+        ).all()
+    assert sorted(statement.split()[0] for statement, _, _ in plans) == ["SELECT", "WITH"]
+    assert all(generic > 0 and custom == 0 for _, generic, custom in plans), plans
 
 
 def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for: Any):

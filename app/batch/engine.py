@@ -16,8 +16,9 @@ new keys between this writer's read and its write fails the batch's insert (the 
 key, ``KeyTaken``); the engine then rolls back, reads and plans again
 (``RACE_ATTEMPTS``), and the key now answers as another parent's.
 
-Round trips on PostgreSQL: ``BEGIN``, the lock and the read are one; the writes and ``COMMIT``
-another (``app.batch.write``).
+Round trips on PostgreSQL: ``BEGIN``, the setting that keeps the batch's statements on their
+generic plans, the lock and the read are one; the writes and ``COMMIT`` another
+(``app.batch.write``).
 
 When the set-wise write hits an unexpected data error, the batch is replayed one item per
 savepoint, so the error stays on the items that cause it and never leaves a half-written row.
