@@ -190,7 +190,7 @@ def read_state(
     for row in results[-1] if keys or lookups else []:
         kind, key = row["kind"], row[spec.key_column]
         if kind == ROWS:
-            state.rows[key] = dict(row)
+            state.rows[key] = row
         elif kind == HEADS:
             state.heads[key] = row[HEAD_VALUE]
         else:
@@ -202,16 +202,16 @@ def read_state(
 
 def run_steps(
     tx: Transaction, steps: Sequence[pg_pipeline.Step], *, commit: bool = False
-) -> list[list[Mapping[str, Any]]]:
-    """Each step's rows. PostgreSQL: all steps in one round trip, with a pending ``BEGIN``
-    and, when ``commit`` (only in a transaction the batch owns), ``COMMIT``. Elsewhere one
-    statement each (``commit`` is the session's, after)."""
+) -> list[list[dict[str, Any]]]:
+    """Each step's rows, as dicts of their own. PostgreSQL: all steps in one round trip,
+    with a pending ``BEGIN`` and, when ``commit`` (only in a transaction the batch owns),
+    ``COMMIT``. Elsewhere one statement each (``commit`` is the session's, after)."""
     if not pg_pipeline.is_postgresql(tx.connection):
-        return [list(tx.connection.execute(s, p).mappings()) for s, p in steps]
+        return [[dict(row) for row in tx.connection.execute(s, p).mappings()] for s, p in steps]
     assert tx.owned or not commit, "only the transaction's owner commits"
     results = pg_pipeline.run(tx.connection, steps, begin=tx.begin_pending, commit=commit)
     tx.begin_pending = False
-    return results  # type: ignore[return-value]
+    return results
 
 
 @lru_cache(maxsize=64)
