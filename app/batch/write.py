@@ -394,8 +394,14 @@ def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> 
 def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
     """PostgreSQL: ``rows`` as one JSON document, in the columns of the statement's shape
     that the rows do not share (those are bound once, ``_insert_from``)."""
-    columns = _own_columns(write.shape)
-    return orjson.dumps([{name: row[name] for name in columns} for row in rows]).decode()
+    keys = tuple(zip(_document_keys(write.shape), _own_columns(write.shape), strict=True))
+    return orjson.dumps([{key: row[name] for key, name in keys} for row in rows]).decode()
+
+
+def _document_keys(shape: _Shape) -> tuple[str, ...]:
+    """A document's key for each own column, in order: ``c0``, ``c1``, …; the server parses
+    every key of every row, and a column's name is often longer than its value."""
+    return tuple(f"c{i}" for i in range(len(_own_columns(shape))))
 
 
 def _own_columns(shape: _Shape) -> tuple[str, ...]:
@@ -403,14 +409,18 @@ def _own_columns(shape: _Shape) -> tuple[str, ...]:
     return tuple(c for c in shape.columns if c not in shape.shared)
 
 
-def _rows_function(table: Table, columns: tuple[str, ...], parameter: str) -> Any:
+def _rows_function(shape: _Shape, parameter: str) -> Any:
     """PostgreSQL: ``jsonb_to_recordset(:parameter) AS r(column type, …)``.
 
     The rows travel as one JSON document that orjson writes and the server parses into the
     columns' types, so a thousand rows cost one parameter and nothing per row in Python or
     in the driver's parameter adaptation (executemany adapts every value of every row).
     """
-    typed = [column(name, table.c[name].type) for name in columns]
+    table = shape.table
+    typed = [
+        column(key, table.c[name].type)
+        for key, name in zip(_document_keys(shape), _own_columns(shape), strict=True)
+    ]
     rows = func.jsonb_to_recordset(cast(bindparam(parameter, type_=Text), JSONB))
     return rows.table_valued(*typed).render_derived(with_types=True)
 
@@ -422,12 +432,13 @@ def _insert_from(shape: _Shape, parameter: str, shared_prefix: str, *, upsert: b
     choose, whatever the statistics (an ``UPDATE … FROM`` the rows was planned as a
     sequential scan of a freshly loaded license table once its prepared plan went generic)."""
     table, columns = shape.table, shape.columns
-    rows = _rows_function(table, _own_columns(shape), parameter)
+    rows = _rows_function(shape, parameter)
+    own = dict(zip(_own_columns(shape), _document_keys(shape), strict=True))
     source = select(
         *(
-            cast(bindparam(f"{shared_prefix}_{name}"), table.c[name].type)
-            if name in shape.shared
-            else rows.c[name]
+            rows.c[own[name]]
+            if name in own
+            else cast(bindparam(f"{shared_prefix}_{name}"), table.c[name].type)
             for name in columns
         )
     )
