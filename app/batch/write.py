@@ -381,7 +381,7 @@ def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> 
     if writes:
         parameters: dict[str, Any] = {}
         for i, w in enumerate(writes):
-            parameters.update({f"rows_{i}_{c}": w.rows[0][c] for c in w.shared})
+            parameters.update({_shared_parameter(f"rows_{i}", c): w.rows[0][c] for c in w.shared})
             if w.how == SAVE:
                 parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
                 parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
@@ -394,19 +394,21 @@ def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> 
 def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
     """PostgreSQL: ``rows`` as one JSON document, in the columns of the statement's shape
     that the rows do not share (those are bound once, ``_insert_from``)."""
-    keys = tuple(zip(_document_keys(write.shape), _own_columns(write.shape), strict=True))
+    keys = _document_columns(write.shape)
     return orjson.dumps([{key: row[name] for key, name in keys} for row in rows]).decode()
 
 
-def _document_keys(shape: _Shape) -> tuple[str, ...]:
-    """A document's key for each own column, in order: ``c0``, ``c1``, …; the server parses
-    every key of every row, and a column's name is often longer than its value."""
-    return tuple(f"c{i}" for i in range(len(_own_columns(shape))))
+def _document_columns(shape: _Shape) -> tuple[tuple[str, str], ...]:
+    """``(key, column)`` of each column the rows have a value of their own in, keyed ``c0``,
+    ``c1``, … in the document: the server parses every key of every row, and a column's name
+    is often longer than its value."""
+    own = (name for name in shape.columns if name not in shape.shared)
+    return tuple((f"c{i}", name) for i, name in enumerate(own))
 
 
-def _own_columns(shape: _Shape) -> tuple[str, ...]:
-    """The columns each row has a value of its own in (the document's columns)."""
-    return tuple(c for c in shape.columns if c not in shape.shared)
+def _shared_parameter(prefix: str, column_name: str) -> str:
+    """The name of the parameter that carries a shared column's one value."""
+    return f"{prefix}_{column_name}"
 
 
 def _rows_function(shape: _Shape, parameter: str) -> Any:
@@ -417,10 +419,7 @@ def _rows_function(shape: _Shape, parameter: str) -> Any:
     in the driver's parameter adaptation (executemany adapts every value of every row).
     """
     table = shape.table
-    typed = [
-        column(key, table.c[name].type)
-        for key, name in zip(_document_keys(shape), _own_columns(shape), strict=True)
-    ]
+    typed = [column(key, table.c[name].type) for key, name in _document_columns(shape)]
     rows = func.jsonb_to_recordset(cast(bindparam(parameter, type_=Text), JSONB))
     return rows.table_valued(*typed).render_derived(with_types=True)
 
@@ -433,12 +432,12 @@ def _insert_from(shape: _Shape, parameter: str, shared_prefix: str, *, upsert: b
     sequential scan of a freshly loaded license table once its prepared plan went generic)."""
     table, columns = shape.table, shape.columns
     rows = _rows_function(shape, parameter)
-    own = dict(zip(_own_columns(shape), _document_keys(shape), strict=True))
+    own = {name: key for key, name in _document_columns(shape)}
     source = select(
         *(
             rows.c[own[name]]
             if name in own
-            else cast(bindparam(f"{shared_prefix}_{name}"), table.c[name].type)
+            else cast(bindparam(_shared_parameter(shared_prefix, name)), table.c[name].type)
             for name in columns
         )
     )
