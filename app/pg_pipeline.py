@@ -19,7 +19,7 @@ single statement is atomic by itself).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -68,12 +68,16 @@ def driver_sql(
 
 def run(
     connection: Connection,
-    steps: Sequence[Step],
+    steps: Iterable[Step],
     *,
     begin: bool = False,
     commit: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """Run ``steps`` in one round trip; each step's rows (as dicts by column name).
+
+    Each statement is sent as soon as it is taken from ``steps``, and the server starts on it
+    then: when ``steps`` is a generator, building a later step overlaps the server's work on
+    the earlier ones. The round trip is the wait for every answer, after the last step.
 
     ``begin``: ``BEGIN`` goes first; ``commit``: ``COMMIT`` goes last (both only inside
     ``explicit_transaction``, where the driver sends neither itself). ``COMMIT`` only takes

@@ -286,9 +286,17 @@ def count_statements(app: Any) -> Callable[..., Any]:
         def pipelined(connection: Any, steps: Any, **options: Any) -> Any:
             """Statements that go to PostgreSQL's driver in a pipeline, not through
             SQLAlchemy's execution (``app.pg_pipeline``), count as well."""
-            if connection.engine.url == engine.url:
-                counter.statements.extend(str(statement) for statement, _ in steps)
-            return real_run(connection, steps, **options)
+            if connection.engine.url != engine.url:
+                return real_run(connection, steps, **options)
+
+            def counted(steps: Any) -> Iterator[Any]:
+                # Passed on one at a time: a later step may be built only once the earlier
+                # ones are sent (``write.write_tables``' ``then``).
+                for statement, parameters in steps:
+                    counter.statements.append(str(statement))
+                    yield statement, parameters
+
+            return real_run(connection, counted(steps), **options)
 
         event.listen(engine, "before_cursor_execute", listener)
         pg_pipeline.run = pipelined  # type: ignore[assignment]

@@ -3,6 +3,7 @@ and the pool's check of idle connections without a round trip (``app.db_errors``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, literal, select, text
 from sqlalchemy.exc import DataError
+from sqlalchemy.pool import NullPool
 
 from app import pg_pipeline
 
@@ -46,6 +48,42 @@ def test_steps_run_together_and_answer_rows_by_name(engine: Engine) -> None:
             ],
         )
     assert rows == [[{"a": 1}], [{"b": 42}]]
+
+
+def test_each_step_is_on_the_server_before_the_next_is_built(
+    engine: Engine, database_urls: dict[str, str]
+) -> None:
+    """Steps taken from a generator are sent one by one: the server works on a step while
+    the generator builds the next (a batch hashes its history while its rows are written)."""
+    lock = 715517
+    seen_by_the_server: list[bool] = []
+    observer = create_engine(database_urls["main"], poolclass=NullPool)
+
+    def held_by(other: Any, pid: int) -> bool:
+        query = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :lock "
+            "AND pid = :pid AND granted"
+        )
+        for _ in range(60):  # the server takes it as soon as the statement arrives
+            if other.execute(query, {"lock": lock, "pid": pid}).scalar_one():
+                return True
+            time.sleep(0.05)
+        return False
+
+    with engine.connect() as connection:
+        pid = backend_pid(connection)
+
+        def steps() -> Iterator[pg_pipeline.Step]:
+            yield text("SELECT pg_advisory_xact_lock(:lock) AS locked"), {"lock": lock}
+            with observer.connect() as other:
+                seen_by_the_server.append(held_by(other, pid))
+            yield select(literal(2).label("b")), {}
+
+        rows = pg_pipeline.run(connection, steps())
+        connection.rollback()
+    observer.dispose()
+    assert rows == [[{"locked": ""}], [{"b": 2}]]
+    assert seen_by_the_server == [True]
 
 
 def test_an_explicit_transaction_commits_with_its_last_pipeline(engine: Engine) -> None:

@@ -230,7 +230,8 @@ def _write_plan(
     commit: bool = False,
 ) -> None:
     """The created rows, the updated rows, their history and the history's new heads: one
-    statement each (one in all on PostgreSQL, with ``COMMIT`` when ``commit``).
+    statement each (two on PostgreSQL, the rows' and the history's, in one round trip with
+    ``COMMIT`` when ``commit``; the history is built while the server writes the rows).
 
     Which rows exist was decided under the parent's lock: the stored rows are updated (their
     data fields and update stamps, never the entry stamps), the others inserted, which fails
@@ -251,8 +252,8 @@ def _write_plan(
         inserted=len(plan.inserts),
         shared=tuple(stamps),
     )
-    history: list[write.TableWrite] = []
-    if spec.history is not None:
+
+    def history() -> list[write.TableWrite]:
         changes = planning.history_rows(
             spec,
             [outcomes[i] for i in (*plan.inserts, *plan.updates)],
@@ -261,8 +262,11 @@ def _write_plan(
             now=now,
             activity_id=activity_id,
         )
-        history = _history_writes(spec, changes, heads)
-    write.write_tables(tx, [rows, *history], commit=commit)
+        return _history_writes(spec, changes, heads)
+
+    # The history is built while the server writes the rows (``write_tables``' ``then``).
+    then = history if spec.history is not None else None
+    write.write_tables(tx, [rows], then=then, commit=commit)
 
 
 def _history_writes(

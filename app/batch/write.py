@@ -9,12 +9,13 @@ PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table 
 
 Round trips on PostgreSQL (``app.pg_pipeline``): a batch's transaction is ``BEGIN``, the
 generic-plan setting, the lock and the state read in one round trip (``read_state``), then
-every write and ``COMMIT`` in another (``write_tables(commit=True)``).
+every write and ``COMMIT`` in another (``write_tables(commit=True)``), each statement sent as
+soon as it is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -201,7 +202,7 @@ def read_state(
 
 
 def run_steps(
-    tx: Transaction, steps: Sequence[pg_pipeline.Step], *, commit: bool = False
+    tx: Transaction, steps: Iterable[pg_pipeline.Step], *, commit: bool = False
 ) -> list[list[dict[str, Any]]]:
     """Each step's rows, as dicts of their own. PostgreSQL: all steps in one round trip,
     with a pending ``BEGIN`` and, when ``commit`` (only in a transaction the batch owns),
@@ -350,45 +351,84 @@ class _Shape(NamedTuple):
     shared: tuple[str, ...]
 
 
-def write_tables(tx: Transaction, writes: Sequence[TableWrite], *, commit: bool = False) -> None:
-    """The writes that have rows, in order.
+def write_tables(
+    tx: Transaction,
+    writes: Sequence[TableWrite],
+    *,
+    then: Callable[[], Sequence[TableWrite]] | None = None,
+    commit: bool = False,
+) -> None:
+    """The writes that have rows, in order, then those that ``then`` builds.
 
-    PostgreSQL: one statement, one round trip (with ``COMMIT`` when ``commit``): the first
-    write is the statement and the others are its writable CTEs (they run on one snapshot;
-    each writes its own rows). Elsewhere: one statement per write.
+    PostgreSQL: one statement for ``writes`` and one for ``then``'s, one round trip in all
+    (with ``COMMIT`` when ``commit``): the first write is a statement and the others its
+    writable CTEs (they run on one snapshot; each writes its own rows). ``then`` is called
+    once the first statement is on its way, so building the later rows (a batch's history,
+    hashed row by row) overlaps the server's work on the first. Elsewhere: one statement per
+    write.
     """
-    writes = [w for w in writes if w.rows]
-    if not writes and not commit:
-        return
+    sent: list[TableWrite] = []
+
+    def later() -> list[TableWrite]:
+        built = [w for w in then() if w.rows] if then is not None else []
+        sent.extend(built)
+        return built
+
+    first = [w for w in writes if w.rows]
+    sent.extend(first)
     connection = tx.connection
     try:
         if pg_pipeline.is_postgresql(connection):
-            _write_postgres(tx, writes, commit)
+            _write_postgres(tx, first, later, commit)
         else:
-            for w in writes:
+            for w in (*first, *later()):
                 result = _execute_sqlite(connection, w)
                 if w.how == SAVE and result.rowcount != len(w.rows):
                     missing = len(w.rows) - result.rowcount
                     raise KeyTaken(f"{missing} of {len(w.rows)} rows taken")
     except DBAPIError as error:
-        if is_unique_violation(error.orig, {w.table.name for w in writes if w.how == SAVE}):
+        if is_unique_violation(error.orig, {w.table.name for w in sent if w.how == SAVE}):
             raise KeyTaken(str(error.orig)) from error
         raise
 
 
-def _write_postgres(tx: Transaction, writes: list[TableWrite], commit: bool) -> None:
-    steps: list[pg_pipeline.Step] = []
-    if writes:
-        parameters: dict[str, Any] = {}
-        for i, w in enumerate(writes):
-            parameters.update({_shared_parameter(f"rows_{i}", c): w.rows[0][c] for c in w.shared})
-            if w.how == SAVE:
-                parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
-                parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
-            else:
-                parameters[f"rows_{i}"] = _document(w, w.rows)
-        steps.append((_postgres_statement(tuple(w.shape for w in writes)), parameters))
-    run_steps(tx, steps, commit=commit)
+def _write_postgres(
+    tx: Transaction,
+    first: list[TableWrite],
+    later: Callable[[], list[TableWrite]],
+    commit: bool,
+) -> None:
+    if not first and not commit:
+        # Nothing to send before building the rest: no round trip at all if it is empty.
+        first, later = later(), _nothing
+        if not first:
+            return
+
+    def steps() -> Iterator[pg_pipeline.Step]:
+        # A generator: the pipeline sends each statement before asking for the next.
+        if first:
+            yield _postgres_step(first)
+        if rest := later():
+            yield _postgres_step(rest)
+
+    run_steps(tx, steps(), commit=commit)
+
+
+def _nothing() -> list[TableWrite]:
+    return []
+
+
+def _postgres_step(writes: list[TableWrite]) -> pg_pipeline.Step:
+    """One statement for ``writes`` (the first, the others its CTEs) and its parameters."""
+    parameters: dict[str, Any] = {}
+    for i, w in enumerate(writes):
+        parameters.update({_shared_parameter(f"rows_{i}", c): w.rows[0][c] for c in w.shared})
+        if w.how == SAVE:
+            parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
+            parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
+        else:
+            parameters[f"rows_{i}"] = _document(w, w.rows)
+    return _postgres_statement(tuple(w.shape for w in writes)), parameters
 
 
 def _document(write: TableWrite, rows: Sequence[dict[str, Any]]) -> str:
