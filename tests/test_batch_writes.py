@@ -314,6 +314,35 @@ def test_the_history_is_built_while_the_rows_are_written(
     assert [r[1] for r in history(session_for, 10)] == ["act-1"]
 
 
+def test_a_failure_while_the_history_is_built_writes_nothing(
+    upsert: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """On PostgreSQL the rows' statement is already on the server when the history is built;
+    if building it fails, the rows are rolled back with everything else (no ``COMMIT`` was
+    sent) and the next batch writes normally."""
+    from app.batch import plan as planning
+
+    upsert([doctor_license(10)])
+    real_history_rows = planning.history_rows
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(planning, "history_rows", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        upsert([doctor_license(10, state="NY"), doctor_license(11)], activity="act-2")
+    row = stored(session_for, 10)
+    assert row is not None and row.state == "CA"
+    assert stored(session_for, 11) is None
+    assert [r[1] for r in history(session_for, 10)] == ["act-1"]
+
+    monkeypatch.setattr(planning, "history_rows", real_history_rows)
+    upsert([doctor_license(10, state="NY"), doctor_license(11)], activity="act-3")
+    row = stored(session_for, 10)
+    assert row is not None and row.state == "NY" and stored(session_for, 11) is not None
+    assert [r[1] for r in history(session_for, 10)] == ["act-1", "act-3"]
+
+
 def test_an_unknown_provider_credential_writes_nothing(upsert: Any, session_for: Any):
     from app.batch.outcome import ParentNotFound
 
