@@ -77,7 +77,12 @@ def run(
 
     Each statement is sent as soon as it is taken from ``steps``, and the server starts on it
     then: when ``steps`` is a generator, building a later step overlaps the server's work on
-    the earlier ones. The round trip is the wait for every answer, after the last step.
+    the earlier ones (as far as the socket takes a large statement at once; the rest follows
+    with the next). The round trip is the wait for every answer, after the last step. If
+    taking a step raises, the statements already sent still run in the open transaction,
+    ``COMMIT`` is not sent and the error is raised as it is: the caller rolls back. Outside a
+    transaction (the driver in autocommit mode, no ``begin``) the steps are all built first,
+    since the pipeline's end would commit what was sent before the failure.
 
     ``begin``: ``BEGIN`` goes first; ``commit``: ``COMMIT`` goes last (both only inside
     ``explicit_transaction``, where the driver sends neither itself). ``COMMIT`` only takes
@@ -85,6 +90,8 @@ def run(
     pipeline, and the transaction stays open and failed for the caller to roll back.
     """
     driver = driver_of(connection)
+    if not begin and driver.autocommit and _idle(driver):
+        steps = list(steps)
     cursors: list[psycopg.Cursor[dict[str, Any]]] = []
     sql = "BEGIN"
     try:

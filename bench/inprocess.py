@@ -294,8 +294,7 @@ def timing_statements(app: Flask, name: str) -> Iterator[dict[str, float]]:
         took = time.perf_counter() - mark.pop("statement")
         if statement.startswith(("INSERT INTO license_change", "INSERT INTO license_history_h")):
             spent["db: history rows"] += took
-        elif statement.startswith(("INSERT INTO provider_cred_license", "WITH write_")):
-            # On PostgreSQL one statement writes the license rows with their history (CTEs).
+        elif statement.startswith("INSERT INTO provider_cred_license"):
             spent["db: license rows"] += took
         else:
             spent["db: reads and locks"] += took
@@ -306,7 +305,8 @@ def timing_statements(app: Flask, name: str) -> Iterator[dict[str, float]]:
     def pipelined(connection: Any, steps: Any, **options: Any) -> Any:
         """PostgreSQL's pipelines (``app.pg_pipeline``): BEGIN, the lock and the read are one
         round trip, timed as reads; the writes with COMMIT another, timed as license rows
-        (the history, built while the server writes the rows, goes in the same round trip)."""
+        (the history, built while the server writes the rows, goes in the same round trip, so
+        that Python time counts here, not under "python")."""
         started = time.perf_counter()
         try:
             return real_run(connection, steps, **options)

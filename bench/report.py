@@ -105,7 +105,7 @@ def table(result: dict[str, Any]) -> str:
         "license with the fields a create sets or an update changes; 'floor+history' = the",
         "driver alone writing the same license and history rows in one transaction; on",
         "PostgreSQL the license rows, history and chain heads are one round trip, under",
-        "'license', the history built while the server writes the licenses)",
+        "'license', with the Python that builds the history while the server writes)",
         f"{'backend':<11}{'reads/locks':>12}{'license rows':>14}{'history rows':>14}"
         f"{'commit':>8}{'python':>8}{'floor+history':>15}{'db x that':>11}",
     ]

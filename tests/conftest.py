@@ -289,14 +289,14 @@ def count_statements(app: Any) -> Callable[..., Any]:
             if connection.engine.url != engine.url:
                 return real_run(connection, steps, **options)
 
-            def counted(steps: Any) -> Iterator[Any]:
+            def counted() -> Iterator[Any]:
                 # Passed on one at a time: a later step may be built only once the earlier
                 # ones are sent (``write.write_tables``' ``then``).
                 for statement, parameters in steps:
                     counter.statements.append(str(statement))
                     yield statement, parameters
 
-            return real_run(connection, counted(steps), **options)
+            return real_run(connection, counted(), **options)
 
         event.listen(engine, "before_cursor_execute", listener)
         pg_pipeline.run = pipelined  # type: ignore[assignment]

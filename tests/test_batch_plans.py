@@ -72,7 +72,7 @@ def test_the_batch_path_uses_its_indexes_on_unanalysed_tables(
     real_run = pg_pipeline.run
 
     def pipelined(connection: Any, steps: Any, **options: Any) -> Any:
-        steps = list(steps)  # a generator: the statements are built as they are sent
+        steps = list(steps)  # taken here: under this spy the history is built before the rows go
         for statement, params in steps:
             sql, driver_params = pg_pipeline.driver_sql(connection.dialect, statement, params)
             if not sql.upper().startswith("SET "):  # a setting has no plan

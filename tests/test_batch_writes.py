@@ -488,7 +488,7 @@ def test_what_every_row_shares_is_sent_once_not_per_row(
     real_run = pg_pipeline.run
 
     def spying(connection: Any, steps: Any, **options: Any) -> Any:
-        steps = list(steps)  # a generator: the statements are built as they are sent
+        steps = list(steps)  # taken here: under this spy the history is built before the rows go
         if options.get("commit"):
             sent.extend(parameters for _, parameters in steps)
         return real_run(connection, steps, **options)
@@ -497,7 +497,7 @@ def test_what_every_row_shares_is_sent_once_not_per_row(
     monkeypatch.setattr(pg_pipeline, "run", spying)
     upsert([doctor_license(10, state="NY"), doctor_license(11)], activity="act-2")
 
-    rows, history_rows = sent  # the licenses, then their history with its heads
+    _, history_parameters = sent  # the licenses, then their history with its heads
     documents = [
         orjson.loads(v)
         for parameters in sent
@@ -511,7 +511,7 @@ def test_what_every_row_shares_is_sent_once_not_per_row(
         for parameters in sent
     ]
     assert users == [["rows_0_entry_user", "rows_0_update_user"], ["rows_0_user"]], users
-    assert history_rows["rows_0_activity_id"] == "act-2", history_rows.keys()
+    assert history_parameters["rows_0_activity_id"] == "act-2", history_parameters.keys()
     updated, created = stored(session_for, 10), stored(session_for, 11)
     assert updated is not None and created is not None
     assert (updated.state, updated.update_user, created.entry_user) == ("NY", "alice", "alice")

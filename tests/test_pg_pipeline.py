@@ -86,6 +86,33 @@ def test_each_step_is_on_the_server_before_the_next_is_built(
     assert seen_by_the_server == [True]
 
 
+def test_outside_a_transaction_a_failing_generator_of_steps_sends_nothing(
+    engine: Engine,
+) -> None:
+    """In autocommit mode the pipeline's end would commit whatever was sent before a step
+    failed to build, so there the steps are all built before any is sent."""
+    with engine.connect() as setup:
+        setup.exec_driver_sql("DROP TABLE IF EXISTS pipeline_probe")
+        setup.exec_driver_sql("CREATE TABLE pipeline_probe (n integer)")
+        setup.commit()
+
+    def steps() -> Iterator[pg_pipeline.Step]:
+        yield text("INSERT INTO pipeline_probe VALUES (:n)"), {"n": 1}
+        raise RuntimeError("the second step could not be built")
+
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            assert pg_pipeline.driver_of(connection).autocommit
+            with pytest.raises(RuntimeError, match="could not be built"):
+                pg_pipeline.run(connection, steps())
+        with engine.connect() as check:
+            assert check.exec_driver_sql("SELECT count(*) FROM pipeline_probe").scalar() == 0
+    finally:
+        with engine.connect() as cleanup:
+            cleanup.exec_driver_sql("DROP TABLE pipeline_probe")
+            cleanup.commit()
+
+
 def test_an_explicit_transaction_commits_with_its_last_pipeline(engine: Engine) -> None:
     with engine.connect() as setup:
         setup.exec_driver_sql("DROP TABLE IF EXISTS pipeline_probe")

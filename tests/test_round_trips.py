@@ -13,9 +13,9 @@ from tests.factories import license_item
 from tests.helpers import BATCH_URL
 from tests.roundtrips import RoundTripProxy, round_trip_proxy
 
-#: Today's count for a batch request: the pool's liveness ping, BEGIN, the authentication read,
-#: the ProviderCred's lock, the stored rows with the history chain's heads, the license rows
-#: with their history and the new heads (one statement), and COMMIT.
+#: Today's count for a batch request: the authentication read; BEGIN, the ProviderCred's lock
+#: and the stored rows with the history chain's heads; the licenses' statement, the history's
+#: with the new heads, and COMMIT.
 MAX_ROUND_TRIPS = 3
 
 

@@ -229,9 +229,10 @@ def _write_plan(
     *,
     commit: bool = False,
 ) -> None:
-    """The created rows, the updated rows, their history and the history's new heads: one
-    statement each (two on PostgreSQL, the rows' and the history's, in one round trip with
-    ``COMMIT`` when ``commit``; the history is built while the server writes the rows).
+    """The created and updated rows, their history and the history's new heads: three
+    statements on SQLite (one upsert for the rows), two on PostgreSQL (the rows', then the
+    history's, in one round trip with ``COMMIT`` when ``commit``; the history is built while
+    the server writes the rows).
 
     Which rows exist was decided under the parent's lock: the stored rows are updated (their
     data fields and update stamps, never the entry stamps), the others inserted, which fails
@@ -253,7 +254,7 @@ def _write_plan(
         shared=tuple(stamps),
     )
 
-    def history() -> list[write.TableWrite]:
+    def build_history() -> list[write.TableWrite]:
         changes = planning.history_rows(
             spec,
             [outcomes[i] for i in (*plan.inserts, *plan.updates)],
@@ -265,7 +266,7 @@ def _write_plan(
         return _history_writes(spec, changes, heads)
 
     # The history is built while the server writes the rows (``write_tables``' ``then``).
-    then = history if spec.history is not None else None
+    then = build_history if spec.history is not None else None
     write.write_tables(tx, [rows], then=then, commit=commit)
 
 

@@ -360,12 +360,13 @@ def write_tables(
 ) -> None:
     """The writes that have rows, in order, then those that ``then`` builds.
 
-    PostgreSQL: one statement for ``writes`` and one for ``then``'s, one round trip in all
-    (with ``COMMIT`` when ``commit``): the first write is a statement and the others its
-    writable CTEs (they run on one snapshot; each writes its own rows). ``then`` is called
-    once the first statement is on its way, so building the later rows (a batch's history,
-    hashed row by row) overlaps the server's work on the first. Elsewhere: one statement per
-    write.
+    PostgreSQL: one statement for the writes of ``writes`` and one for those of ``then``, one
+    round trip in all (with ``COMMIT`` when ``commit``); in each statement the first write is
+    the statement and the others its writable CTEs (on one snapshot; each writes its own rows).
+    ``then`` is called once the first statement is on its way, so building the later rows (a
+    batch's history, hashed row by row) overlaps the server's work on the first; it must not
+    use the connection or the session (the driver is in pipeline mode). Elsewhere: one
+    statement per write, ``then`` called before any of them.
     """
     sent: list[TableWrite] = []
 
@@ -399,10 +400,11 @@ def _write_postgres(
     commit: bool,
 ) -> None:
     if not first and not commit:
-        # Nothing to send before building the rest: no round trip at all if it is empty.
-        first, later = later(), _nothing
-        if not first:
-            return
+        # Nothing to send before building the rest, so nothing to overlap: no round trip at
+        # all when the rest is empty too.
+        if rest := later():
+            run_steps(tx, [_postgres_step(rest)])
+        return
 
     def steps() -> Iterator[pg_pipeline.Step]:
         # A generator: the pipeline sends each statement before asking for the next.
@@ -412,10 +414,6 @@ def _write_postgres(
             yield _postgres_step(rest)
 
     run_steps(tx, steps(), commit=commit)
-
-
-def _nothing() -> list[TableWrite]:
-    return []
 
 
 def _postgres_step(writes: list[TableWrite]) -> pg_pipeline.Step:
