@@ -94,25 +94,34 @@ def run(
         steps = list(steps)
     cursors: list[psycopg.Cursor[dict[str, Any]]] = []
     sql = "BEGIN"
+    failed: psycopg.Error | None = None
     try:
         # Leaving the block sends one Sync and reads every answer: the round trip.
         with driver.pipeline():
-            if begin:
-                driver.execute(sql)
-            for statement, params in steps:
-                sql, driver_params = driver_sql(connection.dialect, statement, params)
-                cursor = driver.cursor(row_factory=dict_row)
-                cursor.execute(sql, driver_params)
-                cursors.append(cursor)
-            if commit:
-                sql = "COMMIT"
-                driver.execute(sql)
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            try:
+                if begin:
+                    driver.execute(sql)
+                for statement, params in steps:
+                    sql, driver_params = driver_sql(connection.dialect, statement, params)
+                    cursor = driver.cursor(row_factory=dict_row)
+                    cursor.execute(sql, driver_params)
+                    cursors.append(cursor)
+                if commit:
+                    sql = "COMMIT"
+                    driver.execute(sql)
+            except psycopg.Error as error:
+                # An earlier statement's error, back while steps were still being sent: kept
+                # until the pipeline has ended, which it then does as aborted (leaving the
+                # block with the error would make psycopg log that as a warning).
+                failed = error
+        if failed is None:
+            return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     except psycopg.Error as error:
-        raise _translated(connection, sql, error) from error
+        failed = failed or error
     finally:
         for cursor in cursors:
             cursor.close()
+    raise _translated(connection, sql, failed) from failed
 
 
 def _translated(connection: Connection, sql: str, error: psycopg.Error) -> DBAPIError:

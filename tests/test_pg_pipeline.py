@@ -3,6 +3,7 @@ and the pool's check of idle connections without a round trip (``app.db_errors``
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -151,6 +152,31 @@ def test_a_failed_statement_skips_the_commit_and_the_transaction_is_rolled_back(
         assert (driver.autocommit, status(connection)) == (False, TransactionStatus.IDLE)
         assert not connection.invalidated  # a data error: the connection is still good
         assert connection.exec_driver_sql("SELECT 7").scalar() == 7
+
+
+def test_a_failure_seen_before_the_last_step_raises_it_without_psycopgs_warning(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A statement's error can come back while later steps are still being sent (a batch
+    building its history after its licenses' statement failed on a key another writer just
+    took): it is raised as that statement's error, once the pipeline has ended, and psycopg
+    logs nothing about an aborted pipeline (a routine, handled race is not a warning)."""
+
+    def steps() -> Iterator[pg_pipeline.Step]:
+        yield text("SELECT CAST('x' AS integer)"), {}
+        time.sleep(0.2)  # the error is back before the next step goes
+        yield select(literal(1)), {}
+
+    with engine.connect() as connection:
+        with (
+            caplog.at_level(logging.WARNING),
+            pytest.raises(DataError, match="invalid input syntax"),
+            pg_pipeline.explicit_transaction(connection),
+        ):
+            pg_pipeline.run(connection, steps(), begin=True, commit=True)
+        assert status(connection) == TransactionStatus.IDLE
+        assert connection.exec_driver_sql("SELECT 7").scalar() == 7
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
 
 
 def test_an_open_transaction_is_joined_not_begun(engine: Engine) -> None:
