@@ -277,40 +277,35 @@ def test_the_batch_statements_are_planned_once_not_per_batch(
 
 
 def test_the_history_is_built_while_the_rows_are_written(
-    upsert: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch, backend: str
+    upsert: Any,
+    session_for: Any,
+    count_statements: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
 ):
     """PostgreSQL: the rows' statement is on its way before the history is built and hashed
     (``write_tables``' ``then``), so that Python work overlaps the server's; the history
     goes in the same round trip, after the rows."""
     if backend != "postgresql":
         pytest.skip("SQLite runs one statement at a time")
-    from app import pg_pipeline
     from app.batch import plan as planning
 
-    sent: list[str] = []
     sent_when_history_was_built: list[list[str]] = []
-    real_run, real_history_rows = pg_pipeline.run, planning.history_rows
+    real_history_rows = planning.history_rows
 
-    def spying(connection: Any, steps: Any, **options: Any) -> Any:
-        def passed_on() -> Any:
-            for statement, parameters in steps:
-                sent.append(str(statement))
-                yield statement, parameters
+    with count_statements() as counter:  # counts pipelined statements as they are sent
 
-        return real_run(connection, passed_on(), **options)
+        def history_rows(*args: Any, **kwargs: Any) -> Any:
+            sent_when_history_was_built.append(list(counter.statements))
+            return real_history_rows(*args, **kwargs)
 
-    def history_rows(*args: Any, **kwargs: Any) -> Any:
-        sent_when_history_was_built.append(list(sent))
-        return real_history_rows(*args, **kwargs)
-
-    monkeypatch.setattr(pg_pipeline, "run", spying)
-    monkeypatch.setattr(planning, "history_rows", history_rows)
-    upsert([doctor_license(10), doctor_license(11)])
+        monkeypatch.setattr(planning, "history_rows", history_rows)
+        upsert([doctor_license(10), doctor_license(11)])
 
     (before,) = sent_when_history_was_built
     assert "INSERT INTO provider_cred_license" in before[-1], before
     assert not any("license_change" in statement for statement in before)
-    assert "INSERT INTO license_change" in sent[-1]
+    assert "INSERT INTO license_change" in counter.statements[-1]
     assert [r[1] for r in history(session_for, 10)] == ["act-1"]
 
 
