@@ -52,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_rate_limit(app)
     register_error_handlers(app)
     register_security_headers(app)
+    # "//" in a path is a 404 like any unknown path, not a redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.register_blueprint(health_bp)
     app.url_map.converters["int32"] = Int32Converter  # VBAPI keys, in API and UI routes
     register_api(app)

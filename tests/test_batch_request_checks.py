@@ -222,7 +222,10 @@ def test_body_too_large_is_413_before_json_checks(client: Any, headers: dict[str
         (b'{"a": 1}', "The request body must be a JSON array of items."),
         (b"5", "The request body must be a JSON array of items."),
         (b"[NaN]", "The request body is not valid JSON: NaN is not a JSON number."),
-        (b"\xff\xfe[", None),
+        (
+            b"\xff\xfe[",  # a UTF-16 byte-order mark, then half a character
+            "The request body is not UTF-16-LE text (byte 0x5b at offset 2); send UTF-8.",
+        ),
         (b"[" * 100_000 + b"]" * 100_000, None),
     ],
 )

@@ -42,19 +42,26 @@ def envelope(data: Any, error: dict[str, Any] | None = None) -> dict[str, Any]:
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def dump_json(document: Any) -> bytes | str:
-    """Compact JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes it.
+def dump_json(document: Any) -> bytes:
+    """Compact UTF-8 JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes it.
 
     orjson writes the same text for the strings, integers, booleans, nulls, lists and objects
     the API answers with, in a fraction of ``json.dumps``'s time (every answer is serialised,
-    a large batch's too); what it refuses (integers beyond 64 bits, lone surrogates, keys that
-    are not strings) goes to ``json.dumps`` as before. A float would be written in orjson's
-    form (``1e-7``, not ``1e-07``; not a number as ``null``); the API writes no floats.
+    a large batch's too); what it refuses (integers beyond 64 bits, keys that are not strings,
+    lone surrogates) goes to ``json.dumps``. A lone surrogate (a client's ``"\\ud800"`` echoed
+    in an error, say an unknown field's name) has no UTF-8 form, so that document is written
+    with every non-ASCII character escaped: still the same JSON. The answer must never fail
+    here, since a batch's answer is written after its commit. A float would be written in
+    orjson's form (``1e-7``, not ``1e-07``); the API writes no floats.
     """
     try:
         return orjson.dumps(document, option=_STRICT)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

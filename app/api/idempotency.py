@@ -21,7 +21,7 @@ from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.envelope import JSON_MIMETYPE, ApiError
-from app.api.requests import Principal
+from app.api.requests import Principal, body_bytes
 from app.idempotency.store import (
     Claim,
     KeyBusy,
@@ -44,7 +44,7 @@ log = logging.getLogger("credgrid.idempotency")
 def request_fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.full_path}\n".encode())
-    digest.update(request.get_data(cache=True))
+    digest.update(body_bytes())
     return digest.hexdigest()
 
 

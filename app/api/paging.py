@@ -112,6 +112,7 @@ def requested_sort(sortable: Mapping[str, Any]) -> list[tuple[Any, bool]]:
     by_lower = {name.lower(): column for name, column in sortable.items()}
     order: list[tuple[Any, bool]] = []
     problems: list[str] = []
+    named: set[str] = set()
     for part in raw.split(","):
         if not part.strip():
             continue
@@ -122,9 +123,15 @@ def requested_sort(sortable: Mapping[str, Any]) -> list[tuple[Any, bool]]:
             problems.append(
                 f"Unknown field {name.strip()!r}; sortable fields are {', '.join(sortable)}."
             )
+        elif name.strip().lower() in named:
+            # Also what keeps an ORDER BY within SQLite's limit of terms.
+            problem = f"{name.strip()} is named more than once."
+            if problem not in problems:
+                problems.append(problem)
         elif direction not in ("asc", "desc"):
             problems.append(f"Direction of {name.strip()} must be asc or desc.")
         else:
+            named.add(name.strip().lower())
             order.append((column, direction == "desc"))
     if problems:
         raise ApiError(

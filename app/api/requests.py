@@ -146,17 +146,35 @@ def json_body() -> Any:
     """The parsed JSON body: 415 wrong/missing type, 413 too large, 400 not JSON."""
     if not JSON_TYPES.match(request.mimetype or ""):
         raise ApiError(415, "The request body must be JSON (Content-Type: application/json).")
-    try:
-        raw = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        raise ApiError(413, f"The request body is larger than {limit} bytes.") from None
+    raw = body_bytes()
     try:
         # What json.loads(raw, parse_constant=…) does, without building a decoder per call.
         return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.object[exc.start]:#04x} at offset {exc.start}"
+        detail = f"The request body is not {exc.encoding.upper()} text ({where}); send UTF-8."
+        raise ApiError(400, detail) from None
     except (ValueError, RecursionError) as exc:
         reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "too deeply nested"
         raise ApiError(400, f"The request body is not valid JSON: {reason}.") from None
+
+
+def body_bytes() -> bytes:
+    """The request body; 413 when it is larger than ``MAX_CONTENT_LENGTH``.
+
+    Werkzeug answers 413 for a Content-Length over the limit, but a body sent without one
+    (chunked) is read up to the limit and silently cut there; so a body without a length
+    that reaches the limit is refused too, rather than parsed cut.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    raw: bytes | None
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raw = None
+    if raw is None or (request.content_length is None and limit and len(raw) >= limit):
+        raise ApiError(413, f"The request body is larger than {limit} bytes.")
+    return raw
 
 
 def json_array_body(max_items: int) -> list[Any]:
@@ -185,7 +203,7 @@ def flag(name: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("true", "1"):
         return True
-    if lowered in ("false", "0", ""):
+    if lowered in ("false", "0"):
         return False
     raise ApiError(
         400,

@@ -57,7 +57,9 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
     A wrong password, a missing user and a disabled user take the same time.
     """
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    user = None
+    if "\x00" not in username:  # no stored name has one, and PostgreSQL refuses it in a query
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     return user if ok and user is not None and not user.disabled else None
 

@@ -1,0 +1,141 @@
+"""What a hostile client found: each answer is a clear 4xx in the envelope, never a 500, and
+never a write the client did not ask for."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import pytest
+
+from tests.factories import license_item
+from tests.helpers import BATCH_URL
+
+URL = BATCH_URL.format(cred=1)
+LICENSES = "/provider-credentialing/1/licenses"
+
+
+@pytest.fixture
+def headers(auth_headers: Any, make_cred: Any) -> dict[str, str]:
+    make_cred(1)
+    return {**auth_headers(), "Content-Type": "application/json"}
+
+
+def stored_keys(client: Any, headers: dict[str, str]) -> list[int]:
+    response = client.get(LICENSES, headers=headers)
+    assert response.status_code == 200
+    return [row["providerCredLicense_Key"] for row in response.get_json()["data"]]
+
+
+def test_a_lone_surrogate_in_a_field_name_is_that_items_400(client: Any, headers: dict) -> None:
+    """The unknown field's name is echoed in the error; it has no UTF-8 form, and the answer
+    (written after the commit) must still go out, or the client never learns what was written."""
+    body = '[{"providerCredLicense_Key": 1, "providerCred_Key": 1}, ' + (
+        '{"providerCredLicense_Key": 2, "providerCred_Key": 1, "bad\\ud800": 1}]'
+    )
+    response = client.put(URL, data=body, headers=headers)
+    assert response.status_code == 207
+    data = json.loads(response.get_data().decode("utf-8"))["data"]
+    assert [item["status"] for item in data] == [201, 400]
+    assert "Unknown field" in data[1]["body"]
+    assert stored_keys(client, headers) == [1]
+
+
+def test_a_lone_surrogate_in_a_single_writes_field_name_is_a_400(
+    client: Any, headers: dict
+) -> None:
+    body = '{"providerCredLicense_Key": 3, "providerCred_Key": 1, "x\\ud800": 1}'
+    response = client.post(LICENSES, data=body, headers=headers)
+    assert response.status_code == 400
+    error = json.loads(response.get_data().decode("utf-8"))["error"]
+    assert "Unknown field" in json.dumps(error)
+
+
+@pytest.mark.parametrize("query", ["?dryRun", "?dryRun=", "?dryRun=%20", "?atomic", "?atomic="])
+def test_a_flag_without_a_value_is_a_400_and_writes_nothing(
+    client: Any, headers: dict, query: str
+) -> None:
+    response = client.put(URL + query, json=[license_item(4)], headers=headers)
+    assert response.status_code == 400
+    name = query[1:].partition("=")[0]
+    assert response.get_json()["error"]["errors"] == {name: ["Must be true or false."]}
+    assert stored_keys(client, headers) == []
+
+
+@pytest.mark.parametrize("padding", [2_000, 20])
+def test_a_chunked_body_reaching_the_size_limit_is_413_not_cut(
+    fresh_app: Any, auth_headers: Any, make_cred: Any, padding: int
+) -> None:
+    """Without a Content-Length, Werkzeug stops reading at the limit without a word: the
+    first 1,000 bytes here are a valid batch, and the rest must not be ignored."""
+    make_cred(1)
+    app = fresh_app(MAX_CONTENT_LENGTH=1_000)
+    client = app.test_client()
+    sent = {**auth_headers(), "Content-Type": "application/json"}
+    valid = json.dumps([{"providerCredLicense_Key": 5, "providerCred_Key": 1}]).encode()
+    body = valid + b" " * padding + b"THIS IS NOT JSON"
+    response = client.put(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers={**sent, "Transfer-Encoding": "chunked"},
+        # What gunicorn says of a chunked body: the server found its end.
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    if len(body) >= 1_000:
+        assert response.status_code == 413
+        assert response.get_json()["error"]["detail"] == (
+            "The request body is larger than 1000 bytes."
+        )
+    else:
+        assert response.status_code == 400  # read whole: the trailing text is not JSON
+    assert stored_keys(client, sent) == []
+
+
+def test_a_body_that_is_not_utf8_says_so(client: Any, headers: dict) -> None:
+    body = '[{"providerCredLicense_Key": 6, "license_Name": "José"}]'.encode("latin-1")
+    response = client.put(URL, data=body, headers=headers)
+    assert response.status_code == 400
+    offset = body.index(b"\xe9")
+    assert response.get_json()["error"]["detail"] == (
+        f"The request body is not UTF-8 text (byte 0xe9 at offset {offset}); send UTF-8."
+    )
+
+
+def test_a_nul_in_the_login_name_is_a_401(client: Any, make_user: Any, make_api_key: Any) -> None:
+    """PostgreSQL refuses a NUL in a query's text: no user can have one, so none is looked up."""
+    make_user("alice", "correct horse")
+    credentials = base64.b64encode(b"al\x00ice:correct horse").decode()
+    response = client.post(
+        "/user-authentication",
+        headers={
+            "vbasoftware-database": "main",
+            "x-api-key": make_api_key(),
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 401
+
+
+def test_a_sort_field_named_twice_is_a_400(client: Any, headers: dict) -> None:
+    """Also what keeps SQLite from refusing an ORDER BY of thousands of terms."""
+    response = client.get(f"{LICENSES}?sortBy={','.join(['state'] * 2_100)}", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["errors"] == {"sortBy": ["state is named more than once."]}
+    response = client.get(f"{LICENSES}?sortBy=state:desc,STATE", headers=headers)
+    assert response.status_code == 400
+    assert client.get(f"{LICENSES}?sortBy=state:desc,term_Date", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/provider-credentialing//1/licenses-batch", "/vbasoftware//licenses/expirables"]
+)
+def test_a_double_slash_is_a_json_404_not_an_html_redirect(
+    client: Any, headers: dict, path: str
+) -> None:
+    response = client.put(path, json=[], headers=headers)
+    assert response.status_code == 404
+    assert response.mimetype == "application/json"
+    assert "Location" not in response.headers
