@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO
 
 from app.integrity.rules import Finding
+from app.licenses.csv_io import escape_formula
 
 CSV_HEADER = (
     "rule",
@@ -39,9 +40,9 @@ def write_csv(
                 _at(f.at),
                 f.license_key,
                 "" if f.provider_cred_key is None else f.provider_cred_key,
-                f.user or "",
+                escape_formula(f.user or ""),
                 "" if f.history_id is None else f.history_id,
-                f.detail,
+                escape_formula(f.detail),
                 history_link(f.license_key),
             )
         )

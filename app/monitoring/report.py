@@ -6,6 +6,7 @@ import csv
 from datetime import datetime
 from typing import IO
 
+from app.licenses.csv_io import escape_formula
 from app.monitoring.service import RunReport
 
 RUN_HEADER = ("monitoringRun", "ranAt", "ranBy", "psvWindowDays")
@@ -30,9 +31,10 @@ def _wire(value: datetime | None) -> str:
 def write_run_csv(stream: IO[str], report: RunReport) -> None:
     """One line per license of the run, each with the run's id, time, author and window
     (a plain table a spreadsheet opens as is; the counts are its ``expiryStatus`` and
-    ``psvOverdue`` columns counted)."""
+    ``psvOverdue`` columns counted). Text a spreadsheet would run as a formula gets a
+    leading ``'``, as in every CSV export."""
     run = report.run
-    facts = (run.id, _wire(run.ran_at), run.ran_by, run.psv_window_days)
+    facts = (run.id, _wire(run.ran_at), escape_formula(run.ran_by), run.psv_window_days)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(RUN_HEADER + LICENSE_HEADER)
     for item in report.licenses:
@@ -41,10 +43,10 @@ def write_run_csv(stream: IO[str], report: RunReport) -> None:
                 *facts,
                 item.provider_cred_license_key,
                 item.provider_cred_key,
-                item.provider_id,
-                item.license_name or "",
-                item.license_number or "",
-                item.state or "",
+                escape_formula(item.provider_id),
+                escape_formula(item.license_name or ""),
+                escape_formula(item.license_number or ""),
+                escape_formula(item.state or ""),
                 _wire(item.term_date),
                 _wire(item.psv_date),
                 item.expiry_status or "",

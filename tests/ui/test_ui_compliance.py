@@ -98,6 +98,29 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     assert {r["psvWindowDays"] for r in rows} == {"120"}
 
 
+def test_a_runs_csv_neutralises_spreadsheet_formulas(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """Cells a spreadsheet would run get a leading quote, as in the license export."""
+    make_cred(1, provider_id="PRV1")
+    expired = format_wire_datetime(utcnow() - timedelta(days=2))
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 21,
+            "license_Number": '=HYPERLINK("http://x","y")',
+            "license_Name": "@SUM(1+1)",
+            "term_Date": expired,
+        },
+    )
+    run_id = run(app)
+    login()
+    text = client.get(f"/ui/monitoring/{run_id}/csv").get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["license_Number"] == '\'=HYPERLINK("http://x","y")'
+    assert row["license_Name"] == "'@SUM(1+1)"
+
+
 def test_the_printable_report_stands_alone_with_print_css(
     app: Any, licensed: None, login: Any, client: Any
 ) -> None:
