@@ -12,7 +12,7 @@ from app.credentials.models import ProviderCred
 from app.licenses.expiry import ExpiryClock, counts_by_cred
 from app.licenses.models import ProviderCredLicense
 from app.ui.paging import Page, clamp
-from app.wire.fields import INT32_MAX, INT32_MIN
+from app.wire.fields import INT32_MAX
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
         by_license_number = ProviderCred.provider_cred_key == any_(collected)
     else:
         by_license_number = ProviderCred.provider_cred_key.in_(holders)
-    if text.isascii() and text.isdigit() and INT32_MIN <= int(text) <= INT32_MAX:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
         return or_(ProviderCred.provider_cred_key == int(text), by_provider, by_license_number)
     return or_(by_provider, by_license_number)
 

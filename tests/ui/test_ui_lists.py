@@ -121,6 +121,7 @@ def test_credential_list_searches_by_provider_id_or_key(
     assert found("%") == ["X_100%"]  # LIKE wild cards are literal
     assert found("_1") == ["X_100%"]
     assert found("99999999999") == []
+    assert found("9" * 5_000) == []  # more digits than int() takes: a search, not a 500
     html = client.get("/ui/credentials?q=%3Cscript%3E").get_data(as_text=True)
     assert "<script>" not in html and "&lt;script&gt;" in html
 
@@ -353,6 +354,9 @@ def test_expiring_page_filters_by_state_and_type_and_counts_the_filter(
     assert 'option value="TX" selected' in both and 'option value="6" selected' in both
     ignored = client.get("/ui/licenses/expiring?state=Texas&type=99").get_data(as_text=True)
     assert len(names_in(ignored)) == 6  # unknown filters show everything, never an error
+    for odd in ("²", "①", "6" * 5_000):  # digits to str.isdigit, not to int()
+        for path in ("/ui/licenses/expiring", "/ui/licenses/expiring.csv"):
+            assert client.get(path, query_string={"type": odd}).status_code == 200
 
 
 @pytest.mark.parametrize(
