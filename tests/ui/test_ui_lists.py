@@ -110,7 +110,9 @@ def test_credential_list_searches_by_provider_id_or_key(
     login()
 
     def found(query: str) -> list[str]:
-        html = client.get("/ui/credentials", query_string={"q": query}).get_data(as_text=True)
+        response = client.get("/ui/credentials", query_string={"q": query})
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
         return [p for p in ("PRV-ALPHA", "PRV-BETA", "X_100%", "OTHER") if f">{p}</a>" in html]
 
     assert found("") == ["PRV-ALPHA", "PRV-BETA", "X_100%", "OTHER"]
@@ -261,7 +263,9 @@ def test_credential_search_finds_a_license_number(
     login()
 
     def found(query: str) -> list[str]:
-        html = client.get("/ui/credentials", query_string={"q": query}).get_data(as_text=True)
+        response = client.get("/ui/credentials", query_string={"q": query})
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
         return [p for p in ("PRV-A", "PRV-B") if f">{p}</a>" in html]
 
     assert found("MD-12345") == ["PRV-A"]
