@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
+from app.api.rate_limit import retry_after_seconds
 from app.batch.outcome import ConcurrentWrites
 from app.db_errors import error_class, is_database_unavailable
 
@@ -114,6 +115,8 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
     if not is_api_path(request.path):
         return _html_error(exc)
     headers = {}
+    if exc.code == 429:  # the rate limit's (a throttled login raises its own ApiError)
+        headers["Retry-After"] = str(retry_after_seconds())
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     detail = {
@@ -150,6 +153,8 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     """The UI's error page: the status, what it means for the person, the activity id."""
     code = exc.code or 500
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow
+    if code == 429:  # the login form's rate limit
+        headers.append(("Retry-After", str(retry_after_seconds())))
     page = render_template(
         "ui/error.html",
         code=code,

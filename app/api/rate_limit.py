@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -76,6 +78,10 @@ def register_rate_limit(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # A storage failure Flask-Limiter meets outside its fallback is logged, never a 500.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # Flask-Limiter writes its own Retry-After on every answer, over any the answer had (a
+    # 503's, a throttled login's), rounded down; its value goes under its own name instead,
+    # and the limit's own 429 gets Retry-After from retry_after_seconds().
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "X-RateLimit-Retry-After")
     limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, OncePerMinute) for f in limiter_log.filters):
         limiter_log.addFilter(OncePerMinute())
@@ -83,6 +89,14 @@ def register_rate_limit(app: Flask) -> None:
     counters = SharedCounters(uri, prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid")
     app.extensions[COUNTERS_KEY] = counters
     app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(counters, app.config)
+
+
+def retry_after_seconds() -> int:
+    """Whole seconds until the request's tightest limit lets another request through."""
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def rate_limit_storage_state(app: Flask) -> str:
