@@ -86,6 +86,39 @@ def test_history_groups_changes_newest_first(
     assert entries[1]["at"] == data(updated)["update_Date"]
 
 
+def test_history_is_paged_newest_first_or_oldest_first(
+    client: Any, headers: dict, make_cred: Callable, count_statements: Callable
+) -> None:
+    """A license's history only grows: it is answered a page at a time, like every list."""
+    make_cred(1)
+    created = client.post(LICENSES, json=bare_license_item(5, state="AK"), headers=headers)
+    assert created.status_code in (200, 201)
+    for state in ("AL", "AR", "AZ", "CA"):
+        sent = client.put(f"{LICENSES}/5", json=bare_license_item(5, state=state), headers=headers)
+        assert sent.status_code == 200
+
+    def states(query: str) -> tuple[list[str | None], dict[str, int]]:
+        response = client.get(f"{LICENSES}/5/history?{query}", headers=headers)
+        assert response.status_code == 200
+        new = [entry["changes"]["state"][1] for entry in data(response)]
+        return new, json.loads(response.headers["x-pagination"])
+
+    newest, paging = states("pageSize=2")
+    assert newest == ["CA", "AZ"]
+    assert paging == {"TotalCount": 5, "TotalPages": 3, "CurrentPage": 1, "PageSize": 2}
+    assert states("pageSize=2&page=3")[0] == ["AK"]
+    assert states("pageSize=2&page=4")[0] == []
+    assert states("pageSize=2&sortBy=at:asc")[0] == ["AK", "AL"]
+    assert states("sortBy=at:desc")[0] == ["CA", "AZ", "AR", "AL", "AK"]
+    for bad in ("pageSize=0", "pageSize=1001", "page=0", "sortBy=user"):
+        response = client.get(f"{LICENSES}/5/history?{bad}", headers=headers)
+        assert response.status_code == 400, bad
+    with count_statements() as counted:  # the count and the page, whatever the history
+        client.get(f"{LICENSES}/5/history?pageSize=1", headers=headers)
+    history_reads = [s for s in counted.statements if "FROM license_change" in s]
+    assert len(history_reads) == 2, history_reads
+
+
 def test_history_of_a_license_without_changes_is_empty(
     client: Any, headers: dict, make_cred: Callable, session_for: Callable
 ) -> None:

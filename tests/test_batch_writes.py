@@ -121,7 +121,7 @@ def test_create_history_is_one_row_with_every_field_the_create_sets(upsert: Any,
     ]
     # in wire order, as the history API gives them back (jsonb keeps keys in its own order)
     with session_for() as session:
-        (entry,) = license_history(session, CRED, 10)
+        (entry,) = license_history(session, CRED, 10).entries
     assert list(entry["changes"])[:3] == [
         "providerCredLicense_Key",
         "providerCred_Key",

@@ -133,6 +133,10 @@ def test_lists_document_paging(document: dict[str, Any]) -> None:
         ("get", "/credentialing-license-types"),
         ("get", "/licenses/monitoring-runs"),
         ("get", "/licenses/expirables"),
+        (
+            "get",
+            "/provider-credentialing/{providerCredKey}/licenses/{providerCredLicenseKey}/history",
+        ),
     }
     for method, path, operation in operations(document):
         success = next(iter(operation["responses"].values()))

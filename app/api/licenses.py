@@ -220,23 +220,36 @@ def delete_license(provider_cred_key: int, provider_cred_license_key: int) -> Re
 @bp.get(f"{LICENSE}/history")
 @documented(
     summary="A license's change history",
-    description="Newest first; each change with its activity id, time, user, action and "
-    "`{field: [old, new]}`. Still readable after the license is deleted.",
+    description="Newest first (`sortBy=at:asc` for oldest first), a page at a time; each "
+    "change with its activity id, time, user, action and `{field: [old, new]}`. Still "
+    "readable after the license is deleted.",
     tag=TAG,
     status=200,
     shape="many",
     schema=LicenseChangeSchema,
+    paged=True,
+    sortable=("at",),
     errors=(404,),
 )
 def get_license_history(provider_cred_key: int, provider_cred_license_key: int) -> Response:
     authenticate()
+    page, page_size = page_and_size()
+    oldest_first = requested_sort({"at": "at"}) == [("at", False)]
     session = db_session()
     if not provider_cred_exists(session, provider_cred_key):
         raise unknown_provider_cred(provider_cred_key)
-    entries = license_history(session, provider_cred_key, provider_cred_license_key)
-    if not entries and get_license(session, provider_cred_key, provider_cred_license_key) is None:
+    found = license_history(
+        session,
+        provider_cred_key,
+        provider_cred_license_key,
+        page=page,
+        size=page_size,
+        oldest_first=oldest_first,
+    )
+    if not found.total and not get_license(session, provider_cred_key, provider_cred_license_key):
         raise unknown_license(provider_cred_key, provider_cred_license_key)
-    return json_response(entries)
+    headers = Page(found.entries, found.total, PageRequest(page, page_size, ())).headers
+    return json_response(found.entries, headers=headers)
 
 
 @bp.get("/licenses/expirables")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
@@ -12,22 +13,41 @@ from app.history.service import LICENSE_CHANGE_SCHEMA
 from app.licenses.schemas import WRITABLE_FIELDS
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[dict[str, Any]]
+    #: the license's changes in all (the page holds at most the page size of them)
+    total: int
+
+
 def license_history(
-    session: Session, provider_cred_key: int, license_key: int
-) -> list[dict[str, Any]]:
-    """Every change of one license under one ProviderCred, newest first (also once deleted)."""
+    session: Session,
+    provider_cred_key: int,
+    license_key: int,
+    *,
+    page: int = 1,
+    size: int = 100,
+    oldest_first: bool = False,
+) -> HistoryPage:
+    """Page ``page`` (from 1) of the changes of one license under one ProviderCred, newest
+    first unless ``oldest_first`` (also once deleted). A license's history only grows, so
+    it is read a page at a time, along its (license, time) index."""
+    which = (
+        LicenseChange.provider_cred_license_key == license_key,
+        LicenseChange.provider_cred_key == provider_cred_key,
+    )
+    total = session.scalar(select(func.count()).select_from(LicenseChange).where(*which)) or 0
+    if oldest_first:
+        order = (LicenseChange.at.asc(), LicenseChange.id.asc())
+    else:
+        order = (LicenseChange.at.desc(), LicenseChange.id.desc())
     rows = session.scalars(
-        select(LicenseChange)
-        .where(
-            LicenseChange.provider_cred_license_key == license_key,
-            LicenseChange.provider_cred_key == provider_cred_key,
-        )
-        .order_by(LicenseChange.at.desc(), LicenseChange.id.desc())
+        select(LicenseChange).where(*which).order_by(*order).limit(size).offset((page - 1) * size)
     )
     entries = LICENSE_CHANGE_SCHEMA.dump(rows, many=True)
     for entry in entries:  # jsonb keeps keys in its own order: answer in wire order
         entry["changes"] = dict(sorted(entry["changes"].items(), key=_wire_position))
-    return entries
+    return HistoryPage(entries, total)
 
 
 #: Each client field's place in the wire order (the key first); other names after them.
