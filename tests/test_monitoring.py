@@ -270,6 +270,27 @@ def test_one_run_with_its_licenses(three_runs: list[int], client: Any, auth_head
     )
 
 
+def test_a_runs_licenses_are_paged(three_runs: list[int], client: Any, auth_headers: Any) -> None:
+    """A run holds every license found at that moment: read a page at a time, in its order."""
+    url = f"{RUNS}/{three_runs[0]}"
+
+    def page(query: str) -> tuple[list[int], dict[str, int]]:
+        response = client.get(f"{url}?{query}", headers=auth_headers())
+        assert response.status_code == 200
+        keys = [item["providerCredLicense_Key"] for item in response.get_json()["data"]["licenses"]]
+        return keys, json.loads(response.headers["x-pagination"])
+
+    assert page("pageSize=2") == (
+        [1, 2],
+        {"TotalCount": 5, "TotalPages": 3, "CurrentPage": 1, "PageSize": 2},
+    )
+    assert page("pageSize=2&page=3")[0] == [6]
+    assert page("pageSize=2&page=9")[0] == []
+    assert page("")[0] == [1, 2, 3, 4, 6]  # 100 a page unless asked
+    for bad in ("pageSize=0", "pageSize=1001", "page=x"):
+        assert client.get(f"{url}?{bad}", headers=auth_headers()).status_code == 400
+
+
 def test_an_unknown_run_is_404_and_runs_are_per_database(
     three_runs: list[int], client: Any, auth_headers: Any
 ) -> None:

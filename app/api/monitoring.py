@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from app.api.envelope import ApiError, json_response
 from app.api.operations import documented
-from app.api.paging import fetch_page, page_request
+from app.api.paging import Page, PageRequest, fetch_page, page_and_size, page_request
 from app.api.requests import authenticate, db_session
 from app.monitoring.models import MonitoringRun
 from app.monitoring.schemas import (
@@ -51,19 +51,25 @@ def list_monitoring_runs() -> Response:
 @bp.get("/licenses/monitoring-runs/<int32:monitoring_run_id>")
 @documented(
     summary="One expiry monitoring run, with the licenses in each bucket at that moment",
-    description="`licenses` is the snapshot taken by the run: later changes to the licenses "
-    "do not show here. `expiryStatus` is null for a license listed for its overdue PSV alone.",
+    description="`licenses` is the snapshot taken by the run, a page at a time (expired "
+    "first, then by term date and key; `x-pagination` counts the run's licenses): later "
+    "changes to the licenses do not show here. `expiryStatus` is null for a license listed "
+    "for its overdue PSV alone.",
     tag=TAG,
     status=200,
     shape="one",
     schema=MonitoringRunDetailSchema,
+    paged=True,
+    sort_by=False,
     errors=(404,),
 )
 def get_monitoring_run(monitoring_run_id: int) -> Response:
     authenticate()
-    report = get_run(db_session(), monitoring_run_id)
+    page, page_size = page_and_size()
+    report = get_run(db_session(), monitoring_run_id, page=page, size=page_size)
     if report is None:
         raise ApiError(404, f"No monitoring run {monitoring_run_id} in this database.")
     data = MONITORING_RUN_SCHEMA.dump(report.run)
     data["licenses"] = RUN_LICENSE_SCHEMA.dump(report.licenses, many=True)
-    return json_response(data)
+    headers = Page(report.licenses, report.total, PageRequest(page, page_size, ())).headers
+    return json_response(data, headers=headers)

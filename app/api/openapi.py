@@ -414,7 +414,9 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
         parameters.append("database")
     parameters += op.headers
     if op.paged:
-        parameters += ["page", "pageSize", _sort_by_parameter(op)]
+        parameters += ["page", "pageSize"]
+        if op.sort_by:
+            parameters.append(_sort_by_parameter(op))
     parameters += op.query
     if op.shape == "batch":
         parameters.append("idempotencyKey")

@@ -48,6 +48,8 @@ class Operation:
     paged: bool = False
     #: the ``sortBy`` field names when they are not every field of ``schema``
     sortable: tuple[str, ...] = ()
+    #: whether a paged list takes ``sortBy`` (``False``: it has one fixed order)
+    sort_by: bool = True
 
 
 def documented(**kwargs: Any) -> Callable[[View], View]:

@@ -48,7 +48,10 @@ SNAPSHOT_COLUMNS = (
 @dataclass(frozen=True)
 class RunReport:
     run: MonitoringRun
+    #: the run's licenses, or one page of them
     licenses: Sequence[MonitoringRunLicense]
+    #: how many licenses the run holds in all
+    total: int
 
 
 def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days: int) -> int:
@@ -121,8 +124,12 @@ def runs_newest_first() -> Any:
     return select(MonitoringRun)
 
 
-def get_run(session: Session, run_id: int) -> RunReport | None:
-    """One run and its licenses (expired first, then by term date and key)."""
+def get_run(
+    session: Session, run_id: int, *, page: int = 1, size: int | None = None
+) -> RunReport | None:
+    """One run and its licenses (expired first, then by term date and key): all of them, or
+    page ``page`` (from 1) of ``size``. A run holds every license found at that moment, so
+    pages are how a screen or an API client reads it; the CSV takes them all."""
     run = session.get(MonitoringRun, run_id)
     if run is None:
         return None
@@ -130,7 +137,7 @@ def get_run(session: Session, run_id: int) -> RunReport | None:
         *((MonitoringRunLicense.expiry_status == name, i) for i, name in enumerate(TERM_BUCKETS)),
         else_=len(TERM_BUCKETS),
     )
-    licenses = session.scalars(
+    statement = (
         select(MonitoringRunLicense)
         .where(MonitoringRunLicense.run_id == run_id)
         .order_by(
@@ -138,8 +145,17 @@ def get_run(session: Session, run_id: int) -> RunReport | None:
             MonitoringRunLicense.term_date.asc().nulls_first(),
             MonitoringRunLicense.provider_cred_license_key,
         )
-    ).all()
-    return RunReport(run, licenses)
+    )
+    if size is None:
+        licenses = session.scalars(statement).all()
+        return RunReport(run, licenses, len(licenses))
+    total = session.scalar(
+        select(func.count())
+        .select_from(MonitoringRunLicense)
+        .where(MonitoringRunLicense.run_id == run_id)
+    )
+    licenses = session.scalars(statement.limit(size).offset((page - 1) * size)).all()
+    return RunReport(run, licenses, total or 0)
 
 
 def last_run(session: Session) -> MonitoringRun | None:

@@ -36,15 +36,27 @@ def monitoring_runs() -> str:
     )
 
 
+#: Licenses per page of a run (a run holds every license found, thousands in a large plan).
+RUN_PAGE_SIZE = 100
+#: The most licenses a printed report lists; the CSV download holds every one.
+PRINT_LIMIT = 1000
+
+
 @bp.get("/monitoring/<int32:run_id>")
 def monitoring_run(run_id: int) -> str:
-    report = get_run(db(), run_id) or abort(404)
-    return render_template("ui/monitoring_run.html", report=report)
+    session = db()
+    number = page_number(request.args.get("page"))
+    report = get_run(session, run_id, page=number, size=RUN_PAGE_SIZE) or abort(404)
+    if not report.licenses and report.total:  # past the end: the last page
+        number = clamp(number, report.total, RUN_PAGE_SIZE)
+        report = get_run(session, run_id, page=number, size=RUN_PAGE_SIZE) or abort(404)
+    results = Page(list(report.licenses), number, RUN_PAGE_SIZE, report.total)
+    return render_template("ui/monitoring_run.html", report=report, results=results)
 
 
 @bp.get("/monitoring/<int32:run_id>/print")
 def monitoring_run_print(run_id: int) -> str:
-    report = get_run(db(), run_id) or abort(404)
+    report = get_run(db(), run_id, size=PRINT_LIMIT) or abort(404)
     return render_template("ui/monitoring_run_print.html", report=report, now=utcnow())
 
 

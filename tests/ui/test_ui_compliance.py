@@ -82,6 +82,29 @@ def test_the_runs_page_lists_runs_and_opens_one(
     page(client, "/ui/monitoring/999", 404)
 
 
+def test_a_runs_page_and_its_printed_report_are_bounded(
+    app: Any, licensed: None, login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run holds every license found: its page lists a page of them, its printed report at
+    most PRINT_LIMIT (the CSV has every one)."""
+    from app.ui import compliance
+
+    monkeypatch.setattr(compliance, "RUN_PAGE_SIZE", 1)
+    monkeypatch.setattr(compliance, "PRINT_LIMIT", 1)
+    run_id = run(app)
+    login()
+    first = page(client, f"/ui/monitoring/{run_id}")
+    assert "/ui/licenses/11/history" in first and "/ui/licenses/12/history" not in first
+    assert "The 2 licenses found" in text_of(first) and "Page 1 of 2" in text_of(first)
+    second = page(client, f"/ui/monitoring/{run_id}?page=2")
+    assert "/ui/licenses/12/history" in second and "/ui/licenses/11/history" not in second
+    assert "/ui/licenses/12/history" in page(client, f"/ui/monitoring/{run_id}?page=7")  # the last
+    printed = page(client, f"/ui/monitoring/{run_id}/print")
+    assert "the CSV holds every one" in text_of(printed)
+    listed = text_of(printed).split("holds every one)")[1].split("Printed")[0]
+    assert " 11 " in listed and " 12 " not in listed
+
+
 def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: Any) -> None:
     run_id = run(app)
     login()
