@@ -95,12 +95,33 @@ def test_values_are_normalised_and_audit_fields_stamped(put_batch: Any, stored: 
         "2024-01-01 00:00:00 UTC",
         "2024-01-01 00:00:00 +0000",
         "2023-12-31T19:00:00-05:00",
+        "2024-01-01T00:00:00z",  # RFC 3339 allows a lower-case "z" and "t"
+        "2024-01-01t00:00:00Z",
+        "2024-01-01T00:00",
     ],
 )
 def test_date_time_forms(put_batch: Any, stored: Any, value: str) -> None:
     item = license_item(1, effective_Date=value, term_Date=None)
     assert results(put_batch([item])) == [("1", 201, "Created")]
     assert stored(1).effective_date == datetime(2024, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-01a00:00:00",  # fromisoformat takes any character between date and time
+        "2024-01-01é00:00:00",
+        "2024-01-01_00:00:00",
+        "20240101",  # ISO 8601's basic and week forms: no client means these
+        "2024-W01-1",
+        "2024-01-01T00:00:00 EST",
+        "٢٠٢٤-01-01",  # digits of another script
+    ],
+)
+def test_date_time_forms_no_client_means_are_refused(put_batch: Any, value: str) -> None:
+    item = license_item(1, effective_Date=value, term_Date=None)
+    ((_, status, body),) = results(put_batch([item]))
+    assert (status, body.split(";")[0]) == (400, "effective_Date: Not a valid date-time")
 
 
 TODAY = date.today().isoformat()

@@ -79,6 +79,14 @@ USPS_STATE_CODES = frozenset(
 )
 
 _TRAILING_ZONE = re.compile(r"^(?P<stamp>.*\d)\s+(?P<zone>UTC|GMT|Z|[+-]\d{2}:?\d{2})$", re.I)
+#: The ISO 8601 / RFC 3339 shapes taken: a calendar date, optionally a time after "T" or a
+#: space, optionally an offset. ``datetime.fromisoformat`` alone also takes any character
+#: between date and time, week dates and basic forms ("20240101"), which no client means.
+_ISO_SHAPE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?)?",
+    re.ASCII,
+)
 
 
 def is_int32(value: Any) -> bool:
@@ -168,6 +176,10 @@ def parse_wire_datetime(value: str) -> datetime | None:
     if match:
         zone = match["zone"].upper()
         text = match["stamp"] + ("+00:00" if zone in ("UTC", "GMT", "Z") else zone)
+    if not _ISO_SHAPE.fullmatch(text):
+        return None
+    if text[-1] == "z":  # RFC 3339 allows it; fromisoformat wants "Z"
+        text = text[:-1] + "Z"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
