@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 from limits import parse_many
 from sqlalchemy.engine import make_url
@@ -24,8 +25,12 @@ VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
 MAX_CHECKPOINT_INTERVAL = 3600
 
 
-class ConfigError(RuntimeError):
-    """A configuration value is unusable; the message says which and why."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A configuration value is unusable; the message says which and why.
+
+    A ``ClickException`` because the app factory raises it while ``flask`` loads the app for a
+    command: click then prints the message alone and exits 1, instead of a traceback.
+    """
 
 
 def default_settings(instance_path: str) -> dict[str, Any]:

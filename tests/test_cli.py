@@ -136,10 +136,15 @@ COMMANDS = [
 
 
 HOSTILE = "../../etc/passwd"
-UNKNOWN_CASES = [(command, HOSTILE) for command in COMMANDS] + [
-    (["init-db"], name)
-    for name in ("nope", "main/../other", "sqlite:////tmp/credgrid-hostile.db", "MAIN")
-]
+UNKNOWN_CASES = (
+    [(command, HOSTILE) for command in COMMANDS]
+    # An explicitly empty name is not the default database (only an omitted option is).
+    + [(command, "") for command in [*COMMANDS, ["import-licenses", "-"], ["users", "list"]]]
+    + [
+        (["init-db"], name)
+        for name in ("nope", "main/../other", "sqlite:////tmp/credgrid-hostile.db", "MAIN")
+    ]
+)
 
 
 @pytest.mark.parametrize(
@@ -204,6 +209,75 @@ def test_commands_default_to_the_first_configured_database(
         assert session.scalar(select(StaffUser.username)) == "bob"
     with session_for("other") as session:
         assert count(session, StaffUser) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# a bad setting, an unreachable database, a full disk: one line, no traceback
+
+GOOD_SECRET = "x" * 32
+BAD_SETTINGS = {
+    "short secret": (
+        {"FLASK_SECRET_KEY": "short"},
+        "Error: FLASK_SECRET_KEY must be at least 32 characters long.",
+    ),
+    "no database": (
+        {"FLASK_DATABASES": "{}"},
+        "Error: FLASK_DATABASES must be a non-empty JSON object mapping database names to "
+        'SQLAlchemy URLs, e.g. {"demo": "sqlite:///instance/demo.db"}.',
+    ),
+    "unknown scheme": (
+        {"FLASK_DATABASES": '{"main": "mysql://db/x"}'},
+        "Error: FLASK_DATABASES['main'] uses 'mysql'; only sqlite and postgresql are supported.",
+    ),
+}
+
+
+@pytest.mark.parametrize(("env", "message"), BAD_SETTINGS.values(), ids=list(BAD_SETTINGS))
+def test_a_bad_setting_is_one_line_naming_it(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    """What ``flask --app app <command>`` prints when the app factory refuses the settings."""
+    from click.testing import CliRunner
+    from flask.cli import cli as flask_cli
+
+    environment = {
+        "FLASK_SECRET_KEY": GOOD_SECRET,
+        "FLASK_DATABASES": json.dumps({"main": f"sqlite:///{tmp_path / 'main.db'}"}),
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        **env,
+    }
+    result = CliRunner().invoke(flask_cli, ["--app", "app", "export-licenses"], env=environment)
+    assert result.exit_code == 1
+    assert result.output == message + "\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("sqlite:///{tmp}/missing/main.db", "unable to open database file"),
+        ("postgresql://postgres@127.0.0.1:1/credgrid", "connection failed: "),
+    ],
+    ids=["missing directory", "closed port"],
+)
+@pytest.mark.parametrize("command", [["export-licenses"], ["users", "list"], ["init-db"]])
+def test_an_unreachable_database_is_one_line_naming_it(
+    fresh_app: Callable[..., Any], tmp_path: Path, url: str, reason: str, command: list[str]
+) -> None:
+    application = fresh_app(DATABASES={"main": url.format(tmp=tmp_path)})
+    result = application.test_cli_runner().invoke(args=command)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith(f"Error: Database 'main' is unavailable: {reason}")
+    assert len(result.output.splitlines()) == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_export_to_a_full_disk_is_one_line(runner: Any, make_cred: Any) -> None:
+    result = invoke(runner, "export-licenses", "-o", "/dev/full")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Cannot write /dev/full: No space left on device; the export is incomplete.\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ def test_set_password_asks_twice_at_a_terminal(
         ("", "No password on standard input."),
         ("one password\nanother one\n", "The two passwords on standard input differ."),
         ("short\n", "Password must be at least 8 characters."),
+        ("          \n", "The password must not be only spaces."),
     ],
 )
 def test_set_password_refuses_bad_input(
@@ -172,3 +173,37 @@ def test_create_user_reads_the_password_from_standard_input(runner: Any, client:
     output = ok(invoke(runner, "create-user", "carol", input="piped password\n"))
     assert "piped password" not in output
     assert "Created editor 'carol'" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "given", "message"),
+    [
+        (["carol"], "          \n", "Error: The password must not be only spaces.\n"),
+        (
+            ["carol", "--password", " \t        "],
+            None,
+            "Error: The password must not be only spaces.\n",
+        ),
+        (
+            ["car\nol"],
+            "piped password\n",
+            "Error: Username 'car\\nol' contains the control character '\\n'; use letters, "
+            "digits and punctuation.\n",
+        ),
+        (
+            ["carol\x1b[2J"],
+            "piped password\n",
+            "Error: Username 'carol\\x1b[2J' contains the control character '\\x1b'; use "
+            "letters, digits and punctuation.\n",
+        ),
+    ],
+    ids=["spaces", "spaces and a tab", "newline", "escape"],
+)
+def test_create_user_refuses_blank_passwords_and_control_characters(
+    runner: Any, session_for: Any, args: list[str], given: str | None, message: str
+) -> None:
+    result = invoke(runner, "create-user", *args, input=given)
+    assert result.exit_code == 1
+    assert result.output == message
+    with session_for() as session:
+        assert session.scalars(select(StaffUser)).all() == []

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import shutil
 import sys
-from collections.abc import Callable
-from typing import Any
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
+from app.db_errors import UNAVAILABLE_ERRORS, error_class
 from app.schema import current_revision, head_revision, upgrade_database
 from app.tenancy import (
     UnknownDatabase,
@@ -23,19 +32,52 @@ from app.tenancy import (
     session_scope,
 )
 
+if TYPE_CHECKING:
+    from app.licenses.csv_io import ImportedRow
+
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--database NAME``; a database that cannot be reached (server down, file or directory
+    missing) ends the command with one line naming it instead of a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UNAVAILABLE_ERRORS as exc:
+            name = kwargs.get("database")
+            raise click.ClickException(
+                f"Database {database_label(name)} is unavailable: {first_line(exc)}"
+            ) from None
+
     return click.option(
         "--database",
         "database",
         default=None,
         help="A configured database name (default: the first in FLASK_DATABASES).",
-    )(command)
+    )(run)
+
+
+def database_label(name: str | None) -> str:
+    """``'main'``: the name given, or the default one (the app context outlives the command's
+    callback: Flask's ``with_appcontext`` keeps it until the click context closes)."""
+    if name is None and has_app_context():
+        name = default_database()
+    return repr(name) if name is not None else "(the default)"
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message, first line only (SQLAlchemy adds the statement and a link)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def selected_database(name: str | None) -> str:
+    """``name``, or the first configured database when the option is left out (``None``);
+    an explicit empty name is refused like any other unknown one."""
     try:
-        return resolve_database(name or default_database())
+        return resolve_database(default_database() if name is None else name)
     except UnknownDatabase:
         raise click.BadParameter(f"{name!r} is not a configured database.") from None
 
@@ -57,6 +99,23 @@ def read_new_password() -> str:
     if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
         raise click.ClickException("The two passwords on standard input differ.")
     return lines[0]
+
+
+def check_new_password(password: str) -> None:
+    """Refuse what ``app.auth.users`` would accept but no one means as a password."""
+    if password and not password.strip():
+        raise click.ClickException("The password must not be only spaces.")
+
+
+def check_username(username: str) -> None:
+    """A control character (a newline, a tab, an escape) in a name garbles every log and list
+    that shows it, and cannot be typed at the login form."""
+    for character in username:
+        if unicodedata.category(character).startswith("C"):
+            raise click.ClickException(
+                f"Username {username!r} contains the control character {character!r}; "
+                "use letters, digits and punctuation."
+            )
 
 
 def migrated_database(name: str | None) -> str:
@@ -95,9 +154,11 @@ def create_user_command(
     username: str, password: str | None, role: str, database: str | None
 ) -> None:
     """Create a staff/API user (the password is asked twice, or read from standard input)."""
+    check_username(username)
     name = migrated_database(database)
     if password is None:
         password = read_new_password()
+    check_new_password(password)
     with session_scope(name) as session:
         try:
             create_user(session, username, password, role)
@@ -219,46 +280,132 @@ def export_licenses_command(output: Any, raw: bool, database: str | None) -> Non
     from app.licenses.csv_io import export_licenses
 
     name = migrated_database(database)
-    with session_scope(name) as session:
-        count = export_licenses(session, output, raw=raw)
+    try:
+        with session_scope(name) as session:
+            count = export_licenses(session, output, raw=raw)
+        output.flush()
+    except OSError as exc:
+        close_quietly(output)
+        raise click.ClickException(
+            f"Cannot write {output.name}: {exc.strerror or exc}; the export is incomplete."
+        ) from None
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
 
 
+def close_quietly(stream: IO[Any]) -> None:
+    """Close after a failed write: the data still buffered fails again, and must not turn
+    into a traceback when click closes the file at exit."""
+    with suppress(OSError):
+        stream.close()
+
+
+def audit_user(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``--user``: stored in the audit columns, which hold ``AUDIT_USER_LENGTH`` characters."""
+    if len(value) > AUDIT_USER_LENGTH:
+        raise click.BadParameter(
+            f"{value!r} has {len(value)} characters; the entry and update user columns hold "
+            f"at most {AUDIT_USER_LENGTH}."
+        )
+    return value
+
+
+@contextmanager
+def seekable(source: IO[bytes]) -> Iterator[IO[bytes]]:
+    """``source`` itself if it can be read twice (the import does), else (standard input) a
+    temporary copy of it."""
+    if source.seekable():
+        yield source
+        return
+    with tempfile.TemporaryFile() as copy:
+        shutil.copyfileobj(source, copy)
+        copy.seek(0)
+        yield copy
+
+
+class ImportTally:
+    """Prints the import's report lines as they come and counts them."""
+
+    def __init__(self, activity_id: str) -> None:
+        self.activity_id = activity_id
+        self.imported = 0
+        self.failed = 0
+
+    def echo(self, rows: Iterable[ImportedRow]) -> None:
+        for row in rows:
+            click.echo(
+                f"line {row.line}: providerCredLicense_Key {row.key}: {row.status} {row.body}"
+            )
+            if row.status >= 400:
+                self.failed += 1
+            else:
+                self.imported += 1
+
+    def summary(self) -> str:
+        return f"{self.imported} rows imported, {self.failed} failed (activity {self.activity_id})."
+
+
+def refresh_statistics(session: Session) -> None:
+    """``analyze_licenses``; when it fails, every row is already written: warn, do not fail."""
+    from app.licenses.csv_io import analyze_licenses
+
+    try:
+        analyze_licenses(session)
+    except SQLAlchemyError as exc:
+        click.echo(
+            "Warning: every row was processed, but refreshing the planner statistics failed "
+            f"({error_class(exc)}: {first_line(exc)}); run ANALYZE (PostgreSQL: VACUUM ANALYZE) "
+            "on provider_cred_license and license_change later.",
+            err=True,
+        )
+
+
 @click.command("import-licenses")
-@click.argument("source", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("source", type=click.File("rb"))
 @click.option(
     "--user",
     "actor",
     default="csv-import",
     show_default=True,
-    help="Recorded as entry/update user and in the history.",
+    callback=audit_user,
+    help=f"Recorded as entry/update user and in the history (at most {AUDIT_USER_LENGTH} "
+    "characters).",
 )
 @database_option
 @with_appcontext
 def import_licenses_command(source: Any, actor: str, database: str | None) -> None:
-    """Upsert licenses from CSV through the license service; prints a report per row."""
+    """Upsert licenses from CSV (UTF-8) through the license service; prints a report line per
+    row as each batch is committed."""
     import uuid
 
     from flask import current_app
 
-    from app.licenses.csv_io import analyze_licenses, import_licenses
+    from app.licenses.csv_io import CsvFileError, ImportStopped, import_licenses
 
     name = migrated_database(database)
-    activity_id = str(uuid.uuid4())
-    with session_scope(name) as session:
-        report = import_licenses(
-            session,
-            source,
-            actor=actor,
-            activity_id=activity_id,
-            batch_size=current_app.config["BATCH_MAX_ITEMS"],
-        )
-        analyze_licenses(session)
-    for row in report:
-        click.echo(f"line {row.line}: providerCredLicense_Key {row.key}: {row.status} {row.body}")
-    failed = sum(1 for row in report if row.status >= 400)
-    click.echo(f"{len(report) - failed} rows imported, {failed} failed (activity {activity_id}).")
-    if failed:
+    tally = ImportTally(str(uuid.uuid4()))
+    with seekable(source) as file, session_scope(name) as session:
+        try:
+            for rows in import_licenses(
+                session,
+                file,
+                actor=actor,
+                activity_id=tally.activity_id,
+                batch_size=current_app.config["BATCH_MAX_ITEMS"],
+            ):
+                tally.echo(rows)
+        except CsvFileError as exc:
+            raise click.ClickException(f"{exc} Nothing was imported.") from None
+        except ImportStopped as stop:
+            tally.echo(stop.processed)
+            click.echo(tally.summary())
+            raise click.ClickException(
+                f"database error {error_class(stop.cause)}: {first_line(stop.cause)}. The rows "
+                f"listed above were processed; no other row was imported (the first: line "
+                f"{stop.line})."
+            ) from None
+        refresh_statistics(session)
+    click.echo(tally.summary())
+    if tally.failed:
         raise SystemExit(1)
 
 

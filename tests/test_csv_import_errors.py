@@ -1,0 +1,442 @@
+"""import-licenses on files that are not what the export writes, and on a failing database.
+
+Whatever the file or the database does, the operator gets a line naming where and why, never a
+traceback, and a report of every row that was written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, OperationalError
+
+from app.licenses import csv_io
+from app.licenses.csv_io import CSV_COLUMNS
+from app.licenses.models import ProviderCredLicense
+from app.licenses.service import upsert_licenses
+from tests.factories import license_item
+
+HEADER = ",".join(CSV_COLUMNS)
+KEYS = "providerCredLicense_Key,providerCred_Key"
+
+
+def import_file(runner: Any, path: Path, *options: str) -> Any:
+    result = runner.invoke(args=["import-licenses", str(path), *options])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result
+
+
+def stored(session_for: Any) -> dict[int, ProviderCredLicense]:
+    with session_for() as session:
+        rows = session.scalars(select(ProviderCredLicense)).all()
+        return {row.provider_cred_license_key: row for row in rows}
+
+
+def license_count(session_for: Any) -> int:
+    with session_for() as session:
+        return session.scalar(select(func.count()).select_from(ProviderCredLicense))
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]], columns: list[str] = CSV_COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# keys outside int32
+
+
+def test_keys_outside_int32_are_refused_per_row_before_any_database_work(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL used to fail the whole import on the ProviderCred lookup (integer overflow)."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key\n"
+        "1,2147483648,\n"
+        "2,-2147483649,\n"
+        "2147483648,1,\n"
+        "4,1,2147483648\n"
+        "5,1,\n"
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    int32 = "Must be a 32-bit integer (-2147483648 to 2147483647)."
+    assert result.output.splitlines()[:5] == [
+        f"line 2: providerCredLicense_Key 1: 400 providerCred_Key: {int32}",
+        f"line 3: providerCredLicense_Key 2: 400 providerCred_Key: {int32}",
+        f"line 4: providerCredLicense_Key 2147483648: 400 providerCredLicense_Key: {int32}",
+        f"line 5: providerCredLicense_Key 4: 400 credLicenseType_Key: {int32}",
+        "line 6: providerCredLicense_Key 5: 201 Created",
+    ]
+    assert list(stored(session_for)) == [5]
+
+
+# ---------------------------------------------------------------------------------------------
+# a database error partway, a failed ANALYZE
+
+
+def fail_on_cred(monkeypatch: pytest.MonkeyPatch, cred_key: int) -> None:
+    """The service raises a database error (as PostgreSQL's did) for one ProviderCred."""
+    real = csv_io.upsert_licenses
+
+    def upsert(session: Any, provider_cred_key: int, *args: Any, **kwargs: Any) -> Any:
+        if provider_cred_key == cred_key:
+            raise DataError("SELECT …", {}, Exception("numeric value out of range\nDETAIL: …"))
+        return real(session, provider_cred_key, *args, **kwargs)
+
+    monkeypatch.setattr(csv_io, "upsert_licenses", upsert)
+
+
+def test_a_database_error_stops_the_import_after_reporting_every_committed_row(
+    runner: Any,
+    app: Any,
+    session_for: Any,
+    make_cred: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in (1, 2, 3):
+        make_cred(key)
+    app.config["BATCH_MAX_ITEMS"] = 2
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS}\n1,1\n2,1\n3,1\nx,1\n4,2\n5,3\n")
+    fail_on_cred(monkeypatch, 2)
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[:4] == [
+        "line 2: providerCredLicense_Key 1: 201 Created",
+        "line 3: providerCredLicense_Key 2: 201 Created",
+        "line 4: providerCredLicense_Key 3: 201 Created",
+        "line 5: providerCredLicense_Key x: 400 providerCredLicense_Key: Not a valid integer.",
+    ]
+    assert lines[4].startswith("3 rows imported, 1 failed (activity ")
+    assert lines[5:] == [
+        "Error: database error DataError (builtins.Exception): numeric value out of range. "
+        "The rows listed above were processed; no other row was imported (the first: line 6)."
+    ]
+    assert sorted(stored(session_for)) == [1, 2, 3]
+
+
+def test_a_database_error_in_a_later_window_reports_what_earlier_ones_wrote(
+    runner: Any,
+    app: Any,
+    session_for: Any,
+    make_cred: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in (1, 2, 3):
+        make_cred(key)
+    app.config["BATCH_MAX_ITEMS"] = 2
+    monkeypatch.setattr(csv_io, "READ_AHEAD_ROWS", 2)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS}\n1,1\n2,3\n3,3\n4,2\n5,1\n")
+    fail_on_cred(monkeypatch, 2)
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "line 2: providerCredLicense_Key 1: 201 Created",
+        "line 3: providerCredLicense_Key 2: 201 Created",
+        "line 4: providerCredLicense_Key 3: 201 Created",
+    ]
+    assert "no other row was imported (the first: line 5)" in result.output
+    assert sorted(stored(session_for)) == [1, 2, 3]
+
+
+def test_rows_of_interleaved_provider_creds_go_in_one_batch_each(
+    runner: Any, make_cred: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file sorted by license key, its ProviderCreds interleaved, is still written a batch
+    per ProviderCred (not a batch per run of equal ProviderCreds), reported in file order."""
+    make_cred(1)
+    make_cred(2)
+    calls: list[int] = []
+    real = csv_io.upsert_licenses
+
+    def upsert(session: Any, provider_cred_key: int, *args: Any, **kwargs: Any) -> Any:
+        calls.append(provider_cred_key)
+        return real(session, provider_cred_key, *args, **kwargs)
+
+    monkeypatch.setattr(csv_io, "upsert_licenses", upsert)
+    source = tmp_path / "in.csv"
+    source.write_text(KEYS + "\n" + "".join(f"{k},{1 + k % 2}\n" for k in range(1, 11)))
+    result = import_file(runner, source)
+    assert result.exit_code == 0
+    assert calls == [2, 1]
+    reported = [line.split(":")[0] for line in result.output.splitlines()[:10]]
+    assert reported == [f"line {n}" for n in range(2, 12)]
+
+
+def test_a_failed_analyze_after_every_row_is_written_is_a_warning(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS}\n1,1\n")
+
+    def analyze(_session: Any) -> None:
+        raise OperationalError("ANALYZE provider_cred_license", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(csv_io, "analyze_licenses", analyze)
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "line 2: providerCredLicense_Key 1: 201 Created"
+    assert result.stderr == (
+        "Warning: every row was processed, but refreshing the planner statistics failed "
+        "(OperationalError (builtins.Exception): disk I/O error); run ANALYZE (PostgreSQL: "
+        "VACUUM ANALYZE) on provider_cred_license and license_change later.\n"
+    )
+    assert list(stored(session_for)) == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# rows of the wrong length, keys repeated in the file
+
+
+def test_a_cut_off_row_is_refused_and_keeps_the_stored_values(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    make_license_type(1)
+    with session_for() as session:
+        upsert_licenses(
+            session,
+            1,
+            [license_item(1, credLicenseType_Key=1), license_item(2)],
+            actor="tester",
+            activity_id="t",
+        )
+    exported = tmp_path / "out.csv"
+    runner.invoke(args=["export-licenses", "-o", str(exported)])
+    lines = exported.read_text().splitlines()
+    cut = ",".join(lines[2].split(",")[:5])  # the last line, cut off after five cells
+    extra = lines[1] + ",surplus"
+    source = tmp_path / "in.csv"
+    source.write_text(f"{lines[0]}\n{extra}\n{cut}\n")
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "line 2: providerCredLicense_Key 1: 400 has 15 cells, the header has 14.",
+        "line 3: providerCredLicense_Key 2: 400 has 5 cells, the header has 14.",
+    ]
+    after = stored(session_for)
+    assert after[1].cred_license_type_key == 1
+    assert after[2].state == "NY" and after[2].license_number is not None
+
+
+def test_a_key_repeated_anywhere_in_the_file_is_409_on_every_occurrence(
+    runner: Any, app: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """Rows of one key in different batches: the later one used to win silently."""
+    make_cred(1)
+    app.config["BATCH_MAX_ITEMS"] = 2
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS},state\n1,1,NY\n2,1,NY\n3,1,NY\n01,1,CA\n2,1,TX\n1,1,WA\n")
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    twice = "occurs 2 times in this file; every occurrence is rejected because the intended "
+    thrice = "occurs 3 times in this file; every occurrence is rejected because the intended "
+    ambiguous = "values are ambiguous."
+    assert result.output.splitlines()[:6] == [
+        f"line 2: providerCredLicense_Key 1: 409 providerCredLicense_Key 1 {thrice}{ambiguous}",
+        f"line 3: providerCredLicense_Key 2: 409 providerCredLicense_Key 2 {twice}{ambiguous}",
+        "line 4: providerCredLicense_Key 3: 201 Created",
+        f"line 5: providerCredLicense_Key 1: 409 providerCredLicense_Key 1 {thrice}{ambiguous}",
+        f"line 6: providerCredLicense_Key 2: 409 providerCredLicense_Key 2 {twice}{ambiguous}",
+        f"line 7: providerCredLicense_Key 1: 409 providerCredLicense_Key 1 {thrice}{ambiguous}",
+    ]
+    assert list(stored(session_for)) == [3]
+
+
+# ---------------------------------------------------------------------------------------------
+# line numbers
+
+
+def test_report_lines_are_the_physical_lines_where_rows_start(
+    runner: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_bytes(
+        b"providerCredLicense_Key,providerCred_Key,license_Name\r\n"
+        b"\r\n"
+        b"1,1,one\r\n"
+        b"\n"
+        b"\n"
+        b'2,1,"two\nlines"\n'
+        b"\n"
+        b"3,1,three\n"
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:3] == [
+        "line 3: providerCredLicense_Key 1: 201 Created",
+        "line 6: providerCredLicense_Key 2: 201 Created",
+        "line 9: providerCredLicense_Key 3: 201 Created",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# files that cannot be imported at all: nothing is written
+
+
+FIRST_ROW = "1,1,,,,NY,,,,,,,,"
+EXPECTED = f"Expected names: {', '.join(CSV_COLUMNS)}."
+BAD_FILES = {
+    "empty": (b"", "Error: empty file: no header row and no rows. Nothing was imported."),
+    "duplicated column": (
+        f"{KEYS},license_Number,license_Number\n1,1,a,b\n".encode(),
+        "Error: line 1: column 'license_Number' appears 2 times in the header; name each "
+        "column once. Nothing was imported.",
+    ),
+    "no header row": (
+        f"{FIRST_ROW}\n2,1,,,,NY,,,,,,,,\n".encode(),
+        "Error: line 1: unknown column(s) '1', '1', '', '', '', 'NY', '', '', '', '' and 4 more "
+        f"in the header. Is the header row missing? {EXPECTED} Nothing was imported.",
+    ),
+    "semicolons": (
+        f"{HEADER.replace(',', ';')}\n{FIRST_ROW.replace(',', ';')}\n".encode(),
+        f"Error: line 1: unknown column(s) {HEADER.replace(',', ';')[:40]!r} in the header. "
+        f"The columns must be separated by commas. {EXPECTED} Nothing was imported.",
+    ),
+    "a leading space": (
+        f"{HEADER.replace(',state', ', state')}\n{FIRST_ROW}\n".encode(),
+        f"Error: line 1: unknown column(s) ' state' in the header. {EXPECTED} "
+        "Nothing was imported.",
+    ),
+    "no key column": (
+        b"providerCred_Key,state\n1,NY\n",
+        "Error: line 1: the header has no providerCredLicense_Key column; every row needs one. "
+        "Nothing was imported.",
+    ),
+    "windows-1252": (
+        f"{HEADER}\n{FIRST_ROW}\n".encode() + b"2,1,,Jos\xe9,,NY,,,,,,,,\n",
+        "Error: line 3: not UTF-8 text; save the file as UTF-8. Nothing was imported.",
+    ),
+    "utf-16": (
+        f"{HEADER}\n{FIRST_ROW}\n".encode("utf-16"),
+        "Error: line 1: not UTF-8 text; save the file as UTF-8. Nothing was imported.",
+    ),
+    "a cell over the csv field limit": (
+        f'{HEADER}\n{FIRST_ROW}\n2,1,,"{"x" * 200_000},,NY,,,,,,,,\n'.encode(),
+        f"Error: line 3: a cell is longer than {csv.field_size_limit()} characters (is a quote "
+        "missing its closing quote?). Nothing was imported.",
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_FILES.values(), ids=list(BAD_FILES))
+def test_a_file_that_is_not_the_exports_csv_is_refused_whole(
+    runner: Any,
+    session_for: Any,
+    make_cred: Any,
+    tmp_path: Path,
+    content: bytes,
+    message: str,
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_bytes(content)
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output == message + "\n"
+    assert license_count(session_for) == 0
+
+
+def test_a_bom_and_known_columns_in_any_order_are_accepted(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_bytes("\ufeffstate,providerCred_Key,providerCredLicense_Key\nNY,1,7\n".encode())
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    assert stored(session_for)[7].state == "NY"
+
+
+# ---------------------------------------------------------------------------------------------
+# standard input, and what the export writes comes back unchanged
+
+
+def test_import_reads_standard_input(runner: Any, session_for: Any, make_cred: Any) -> None:
+    make_cred(1)
+    result = runner.invoke(args=["import-licenses", "-"], input=f"{KEYS}\n1,1\n1,1\n2,1\n")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[2] == "line 4: providerCredLicense_Key 2: 201 Created"
+    assert list(stored(session_for)) == [2]
+
+
+def test_a_stream_that_cannot_seek_is_read_from_a_copy() -> None:
+    from app.cli import seekable
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as writer:
+        writer.write(b"a,b\n1,2\n")
+    with os.fdopen(read_end, "rb") as pipe, seekable(pipe) as copy:
+        assert not pipe.seekable()
+        assert copy.read() == b"a,b\n1,2\n"
+        copy.seek(0)
+        assert copy.read() == b"a,b\n1,2\n"
+
+
+def test_carriage_returns_inside_cells_survive_export_and_import(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    name = "a\rb\r\nc\nd"
+    with session_for() as session:
+        upsert_licenses(
+            session, 1, [license_item(1, license_Name=name)], actor="t", activity_id="t"
+        )
+    exported = tmp_path / "out.csv"
+    assert runner.invoke(args=["export-licenses", "-o", str(exported)]).exit_code == 0
+    with session_for() as session:
+        session.execute(ProviderCredLicense.__table__.update().values(license_name="changed"))
+        session.commit()
+    result = import_file(runner, exported)
+    assert result.exit_code == 0, result.output
+    assert stored(session_for)[1].license_name == name
+
+
+def test_the_grid_import_reads_the_same_line_numbers() -> None:
+    """``read_items`` (the grid's import) counts lines as the CLI does."""
+    text = f"{KEYS}\n\n1,1\n\n2,1,extra\n3\n"
+    assert list(csv_io.read_items(io.StringIO(text))) == [
+        (3, {"providerCredLicense_Key": 1, "providerCred_Key": 1}),
+        (5, {"providerCredLicense_Key": 2, "providerCred_Key": 1, "(extra cells)": ["extra"]}),
+        (6, {"providerCredLicense_Key": 3, "providerCred_Key": None}),
+    ]
+
+
+def test_a_user_longer_than_the_audit_columns_is_refused(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """The audit columns hold 20 characters: a longer --user used to be cut silently."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS}\n1,1\n")
+    refused = runner.invoke(args=["import-licenses", str(source), "--user", "u" * 21])
+    assert refused.exit_code == 2
+    assert (
+        f"Error: Invalid value for '--user': '{'u' * 21}' has 21 characters; the entry and "
+        "update user columns hold at most 20." in refused.output
+    )
+    assert license_count(session_for) == 0
+    result = import_file(runner, source, "--user", "u" * 20)
+    assert result.exit_code == 0, result.output
+    assert stored(session_for)[1].entry_user == "u" * 20
