@@ -7,6 +7,7 @@ on every node at once (the stamps are checked against the database on every requ
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
@@ -26,6 +27,19 @@ class UserError(ValueError):
 def check_password_rules(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise UserError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters.")
+    if not password.strip():
+        raise UserError("The password must not be only spaces.")
+
+
+def check_username_rules(username: str) -> None:
+    """A control character (a newline, a tab, an escape) in a name garbles every log and list
+    that shows it, and cannot be typed at the login form."""
+    for character in username:
+        if unicodedata.category(character).startswith("C"):
+            raise UserError(
+                f"Username {username!r} contains the control character {character!r}; "
+                "use letters, digits and punctuation."
+            )
 
 
 def create_user(session: Session, username: str, password: str, role: str = "editor") -> StaffUser:
@@ -34,6 +48,7 @@ def create_user(session: Session, username: str, password: str, role: str = "edi
         raise UserError(f"Username must be 1 to {USERNAME_MAX_LENGTH} characters.")
     if ":" in username:
         raise UserError("Username may not contain ':' (it separates Basic credentials).")
+    check_username_rules(username)
     if role not in ROLES:
         raise UserError(f"Role must be one of {', '.join(ROLES)}.")
     check_password_rules(password)

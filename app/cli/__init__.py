@@ -6,7 +6,6 @@ import functools
 import shutil
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any
@@ -101,23 +100,6 @@ def read_new_password() -> str:
     return lines[0]
 
 
-def check_new_password(password: str) -> None:
-    """Refuse what ``app.auth.users`` would accept but no one means as a password."""
-    if password and not password.strip():
-        raise click.ClickException("The password must not be only spaces.")
-
-
-def check_username(username: str) -> None:
-    """A control character (a newline, a tab, an escape) in a name garbles every log and list
-    that shows it, and cannot be typed at the login form."""
-    for character in username:
-        if unicodedata.category(character).startswith("C"):
-            raise click.ClickException(
-                f"Username {username!r} contains the control character {character!r}; "
-                "use letters, digits and punctuation."
-            )
-
-
 def migrated_database(name: str | None) -> str:
     """``selected_database``, refusing a database whose schema is not the current one."""
     name = selected_database(name)
@@ -154,11 +136,9 @@ def create_user_command(
     username: str, password: str | None, role: str, database: str | None
 ) -> None:
     """Create a staff/API user (the password is asked twice, or read from standard input)."""
-    check_username(username)
     name = migrated_database(database)
     if password is None:
         password = read_new_password()
-    check_new_password(password)
     with session_scope(name) as session:
         try:
             create_user(session, username, password, role)

@@ -19,7 +19,7 @@ from app.auth.users import (
     set_password,
     set_role,
 )
-from app.cli import check_new_password, database_option, migrated_database, read_new_password
+from app.cli import database_option, migrated_database, read_new_password
 from app.tenancy import session_scope
 
 
@@ -75,7 +75,6 @@ def set_password_command(username: str, database: str | None) -> None:
     """Set a new password (asked twice, or read from standard input); ends sessions and tokens."""
     migrated_database(database)
     password = read_new_password()
-    check_new_password(password)
     _change(
         database,
         f"New password for {username!r}; their sessions and tokens have ended",
