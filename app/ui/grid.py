@@ -133,8 +133,13 @@ def same_cell(column: Column, a: str, b: str) -> bool:
     return canonical(column, a) == canonical(column, b)
 
 
+def as_input_holds(text: str) -> str:
+    """``text`` as a text input holds it: the browser drops line breaks from its value."""
+    return text.replace("\r", "").replace("\n", "")
+
+
 def canonical(column: Column, text: str) -> str:
-    text = (text or "").replace("\r", "").replace("\n", "").strip()
+    text = as_input_holds(text or "").strip()
     if column.kind == "date":
         try:
             parsed = parse_date_cell(text)
@@ -158,6 +163,14 @@ def parse_version(text: str) -> datetime | None:
     if parsed.tzinfo is not None:
         raise ValueError(text)
     return parsed
+
+
+def parse_loaded_at(text: str) -> datetime | None:
+    """When the page says it was loaded; ``None`` when it says nothing readable."""
+    try:
+        return parse_version(text)
+    except ValueError:
+        return None
 
 
 def as_int_key(text: str) -> int | None:

@@ -5,20 +5,42 @@ and the page shows per row what would happen: created, updated with old → new 
 unchanged, or the errors in staff words. Then Apply sends the same rows through the same
 service. The preview carries the CSV text and the versions of the rows it previewed, so Apply
 writes nothing over a row someone changed after the preview (that row is a conflict).
+
+A preview is applied once. Its form carries a signed one-time token; Apply claims it in the
+idempotency store (the database, so every worker and host sees the claim) before writing, and
+keeps the result there for the result page it redirects to (Post/Redirect/Get). A reload, a
+second click, Back and Apply again, or a replayed POST find the claim and write nothing: rows
+without a key would otherwise be created again with new keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.batch.outcome import CONFLICT, CREATED, INVALID, UNCHANGED, UPDATED, ItemOutcome
+from app.idempotency.models import IdempotencyRecord
+from app.idempotency.store import (
+    RETENTION,
+    Claim,
+    KeyBusy,
+    KeyReused,
+    KeyScope,
+    StoredAnswer,
+    claim_key,
+    release_key,
+    store_answer,
+)
 from app.licenses.csv_io import read_items
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
@@ -205,3 +227,139 @@ def parse_versions(text: str) -> dict[int, str | None] | None:
     except (ValueError, AttributeError, TypeError):
         return None
     return versions
+
+
+# ---------------------------------------------------------------------------------------------
+# Apply once
+
+
+#: The staff UI has no API key; its import claims live in the idempotency store under this id
+#: (API keys are numbered from 1), keyed by user and the preview's token.
+UI_SCOPE_ID = 0
+TOKEN_SALT = "credgrid.ui.import-apply"
+#: A preview older than this is not applied. Well within the store's ``RETENTION``, so a token
+#: is never accepted after its claim may have been purged.
+TOKEN_MAX_AGE = RETENTION / 2
+NO_TOKEN = "This preview cannot be applied (it is too old or incomplete); preview the file again."
+ALREADY_APPLIED = "This import was already applied; nothing was written again."
+BEING_APPLIED = (
+    "This import is already being applied (or its apply was interrupted); nothing was written "
+    "again. Open the grid to see the licenses, or preview the file again."
+)
+OTHER_FILE = "This preview was applied with another file; preview the file again."
+
+
+class ImportNotApplied(Exception):
+    """The apply was refused before writing anything; ``done``: the preview was applied
+    before, and its result page can be shown."""
+
+    def __init__(self, message: str, done: bool = False) -> None:
+        super().__init__(message)
+        self.done = done
+
+
+def issue_token(secret_key: str | bytes) -> str:
+    """A fresh one-time token for a preview's Apply form (signed, so its age can be trusted)."""
+    return _serializer(secret_key).dumps(secrets.token_urlsafe(18))
+
+
+def read_token(secret_key: str | bytes, token: str) -> str | None:
+    """The preview's nonce in ``token``; ``None`` when it is forged, malformed or too old."""
+    try:
+        nonce = _serializer(secret_key).loads(token, max_age=int(TOKEN_MAX_AGE.total_seconds()))
+    except BadSignature:  # SignatureExpired is one
+        return None
+    return nonce if isinstance(nonce, str) and nonce else None
+
+
+def _serializer(secret_key: str | bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
+
+
+def _scope(username: str, nonce: str) -> KeyScope:
+    return KeyScope(UI_SCOPE_ID, username, f"ui-import:{nonce}")
+
+
+def apply_once(
+    session: Session,
+    provider_cred_key: int,
+    nonce: str,
+    text: str,
+    versions: dict[int, str | None],
+    *,
+    actor: str,
+    activity_id: str,
+    max_rows: int,
+) -> ImportResult:
+    """Apply a preview's CSV unless this preview (``nonce``) was applied before.
+
+    Raises ``ImportNotApplied`` (claimed before: nothing written), ``ImportFileError`` or
+    ``ParentNotFound`` (the claim is then given up: nothing was written either).
+    """
+    claim = _claim(session, _scope(actor, nonce), _fingerprint(text, versions))
+    try:
+        result = run_import(
+            session,
+            provider_cred_key,
+            text,
+            actor=actor,
+            activity_id=activity_id,
+            dry_run=False,
+            versions=versions,
+            max_rows=max_rows,
+        )
+    except BaseException:
+        session.rollback()
+        release_key(session, claim)
+        raise
+    store_answer(session, claim, 200, _result_json(provider_cred_key, result))
+    return result
+
+
+def _claim(session: Session, scope: KeyScope, fingerprint: str) -> Claim:
+    session.rollback()  # end the request's reads: the claim begins its own write
+    try:
+        claimed = claim_key(session, scope, fingerprint, lease=TOKEN_MAX_AGE)
+    except KeyBusy:
+        raise ImportNotApplied(BEING_APPLIED) from None
+    except KeyReused:
+        raise ImportNotApplied(OTHER_FILE) from None
+    if isinstance(claimed, StoredAnswer):
+        raise ImportNotApplied(ALREADY_APPLIED, done=True)
+    return claimed
+
+
+def _fingerprint(text: str, versions: dict[int, str | None]) -> str:
+    """The applied file and versions: the token cannot be reused for another file."""
+    return hashlib.sha256(json.dumps([text, versions_text(versions)]).encode()).hexdigest()
+
+
+def applied_result(
+    session: Session, provider_cred_key: int, username: str, nonce: str
+) -> ImportResult | None:
+    """What the apply of this user's preview ``nonce`` did; ``None``: no such apply (kept)."""
+    scope = _scope(username, nonce)
+    body = session.scalar(
+        select(IdempotencyRecord.response_body).where(
+            IdempotencyRecord.api_key_id == scope.api_key_id,
+            IdempotencyRecord.username == scope.username,
+            IdempotencyRecord.idempotency_key == scope.key,
+            IdempotencyRecord.status.is_not(None),
+        )
+    )
+    if not body:
+        return None
+    stored = json.loads(body)
+    if stored.get("cred") != provider_cred_key:
+        return None
+    return ImportResult([_row_from_json(row) for row in stored["rows"]], {})
+
+
+def _result_json(provider_cred_key: int, result: ImportResult) -> str:
+    rows = [asdict(row) for row in result.rows]
+    return json.dumps({"cred": provider_cred_key, "rows": rows}, separators=(",", ":"))
+
+
+def _row_from_json(row: dict[str, Any]) -> PreviewRow:
+    changes = [CellChange(**change) for change in row["changes"]]
+    return PreviewRow(row["line"], row["key"], row["action"], changes, list(row["errors"]))

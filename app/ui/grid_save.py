@@ -39,6 +39,7 @@ from app.ui.grid import (
     ROW_LEVEL,
     Conflict,
     GridLine,
+    as_input_holds,
     as_int_key,
     parse_loaded,
     parse_version,
@@ -177,6 +178,8 @@ class SavePlan:
     delete_versions: dict[int, datetime | None] = field(default_factory=dict)
     skipped: set[int] = field(default_factory=set)
     refused: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    #: Refused rows whose conflict still waits for the user's choice (a subset of ``refused``).
+    unchosen: set[int] = field(default_factory=set)
 
 
 UNREADABLE_VERSION = "The page sent an unreadable row version; reload the grid."
@@ -195,6 +198,20 @@ def resolved_values(row: SubmittedRow) -> dict[str, str] | None:
     if row.resolve == THEIRS and loaded is not None:
         return {**row.values, **{name: loaded[name] for name in cells}}
     return None
+
+
+def with_loaded_cells(row: SubmittedRow, values: dict[str, str]) -> dict[str, str]:
+    """``values`` with every cell the browser sent back as it was loaded put back to the loaded
+    text: a text input cannot hold a line break, so a stored "Line1\\nLine2" returns as
+    "Line1Line2" with the rest of an edited row, and writing it would change a cell nobody
+    touched. A cell typed to anything else is the user's value."""
+    loaded = row.loaded_values
+    if loaded is None:
+        return values
+    return {
+        name: loaded[name] if value == as_input_holds(loaded[name]) else value
+        for name, value in values.items()
+    }
 
 
 def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
@@ -228,7 +245,9 @@ def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
         values = resolved_values(row)
         if values is None:
             plan.refused[index] = {name: [CHOOSE] for name in row.conflict_cells}
+            plan.unchosen.add(index)
             continue
+        values = with_loaded_cells(row, values)
         errors = cell_errors(values)
         if errors:
             plan.refused[index] = errors
@@ -288,19 +307,25 @@ def reconcile(
     stored: Mapping[int, ProviderCredLicense],
     page_keys: Sequence[int] = (),
     provider_cred_key: int | None = None,
+    loaded_at: datetime | None = None,
+    merged: frozenset[int] = frozenset(),
 ) -> list[GridLine]:
-    """The grid after Save, in the submitted order, plus rows others added meanwhile.
+    """The grid after Save, in the submitted order, plus the page's other rows now.
 
     ``outcomes`` maps row index → the service's outcome; ``stored`` holds the licenses of the
     rows sent and of the page as they are now (read after the writes); ``page_keys`` are the
-    keys of the page now, to show rows added meanwhile.
+    keys of the page now, to show rows added meanwhile, or moved onto the page (see
+    :func:`_arrived_line`); ``loaded_at``: when the page was loaded; ``merged``: the rows whose
+    outcome is that of their per-cell merge.
     """
     lines: list[GridLine] = []
     shown: set[int] = set()
     typed_keys = [as_int_key(row.values[KEY_FIELD]) for row in rows]
     for index, row in enumerate(rows):
         key = typed_keys[index]
-        if index in plan.refused:
+        if index in plan.unchosen:
+            lines.append(_unchosen_line(row, key, plan.refused[index], stored, provider_cred_key))
+        elif index in plan.refused:
             lines.append(row.kept(outcome="invalid", errors=plan.refused[index], conflict=None))
         elif index in plan.skipped:
             line = _untouched_line(row, key, stored)
@@ -311,17 +336,53 @@ def reconcile(
             outcome = outcomes[index]
             key = outcome.key if outcome.key is not None else key
             duplicate = key is not None and typed_keys.count(key) > 1
-            lines.append(_outcome_line(row, key, outcome, stored, duplicate, provider_cred_key))
+            current = _this_grids(stored.get(key) if key is not None else None, provider_cred_key)
+            if index in merged and not outcome.ok and outcome.errors and current is not None:
+                lines.append(_failed_merge_line(row, key, outcome, current))
+            else:
+                lines.append(_outcome_line(row, key, outcome, current, duplicate))
         if key is not None:
             shown.add(key)
     for key in page_keys:
         license = stored.get(key)
         if key not in shown and license is not None:
-            by = license.entry_user or "someone else"
-            lines.append(
-                stored_line(license, outcome=REFRESHED, message=f"Added by {by} meanwhile.")
-            )
+            lines.append(_arrived_line(license, loaded_at))
     return lines
+
+
+def _arrived_line(license: ProviderCredLicense, loaded_at: datetime | None) -> GridLine:
+    """A license on the page now that the page did not show: added since it was loaded, or
+    an older one that moved onto this page (a license before it was deleted). Only the first
+    is reported as added; without a load time, nobody can tell, so neither is."""
+    if loaded_at is None or license.entry_date < loaded_at:
+        return stored_line(license)
+    by = license.entry_user or "someone else"
+    return stored_line(license, outcome=REFRESHED, message=f"Added by {by} meanwhile.")
+
+
+def _unchosen_line(
+    row: SubmittedRow,
+    key: int | None,
+    errors: dict[str, list[str]],
+    stored: Mapping[int, ProviderCredLicense],
+    provider_cred_key: int | None,
+) -> GridLine:
+    """A conflict saved without a choice: shown again as typed, the choice still offered beside
+    the stored values (its hidden ``conflicts`` are sent again, so without the choice offered
+    the row could never be saved). Changed again meanwhile: merged again on the new values."""
+    current = _this_grids(stored.get(key) if key is not None else None, provider_cred_key)
+    if current is None or version_of(current) != row.version:
+        return _conflict_line(row, key, current, duplicate=False)
+    return row.kept(
+        outcome=CONFLICT,
+        errors=errors,
+        conflict=Conflict(
+            stored=stored_values(current),
+            updated_by=current.update_user,
+            updated_at=current.update_date,
+            differs=frozenset(row.conflict_cells),
+        ),
+    )
 
 
 def _untouched_line(
@@ -346,17 +407,39 @@ def _untouched_line(
     return stored_line(license)
 
 
+def _this_grids(
+    license: ProviderCredLicense | None, provider_cred_key: int | None
+) -> ProviderCredLicense | None:
+    """``license``, unless it is another provider credential's (not a row of this grid)."""
+    if license is not None and license.provider_cred_key != provider_cred_key:
+        return None
+    return license
+
+
+def _failed_merge_line(
+    row: SubmittedRow, key: int | None, outcome: ItemOutcome, current: ProviderCredLicense
+) -> GridLine:
+    """A per-cell merge the service refused (e.g. my term date before their new effective
+    date): the row rebased on the stored one, with the stored row beside it, so the error
+    reads against the values it is about."""
+    line = _conflict_line(row, key, current, duplicate=False)
+    line.errors = cell_messages(outcome.errors or {}, COLUMN_NAMES)
+    if not line.conflicts:  # a third change that collides keeps its choice message
+        by = current.update_user or "someone else"
+        line.message = (
+            f"Changed by {by} while you saved; your changes are applied on the stored values "
+            "below, and together they are not valid: correct the marked cells, then Save."
+        )
+    return line
+
+
 def _outcome_line(
     row: SubmittedRow,
     key: int | None,
     outcome: ItemOutcome,
-    stored: Mapping[int, ProviderCredLicense],
+    current: ProviderCredLicense | None,
     duplicate: bool,
-    provider_cred_key: int | None,
 ) -> GridLine:
-    current = stored.get(key) if key is not None else None
-    if current is not None and current.provider_cred_key != provider_cred_key:
-        current = None  # another provider credential's license: not this grid's row
     if outcome.action == DELETED:
         return row.kept(editable=False, outcome=DELETED)
     if outcome.ok:
@@ -457,16 +540,19 @@ def save_grid(
     actor: str,
     activity_id: str,
     page_keys: Callable[[], Sequence[int]] = tuple,
+    loaded_at: datetime | None = None,
 ) -> list[GridLine]:
     """Deletes first, then creates/updates, both through the service (which commits).
 
     A row someone else changed since it was loaded (a version conflict) is merged per cell:
     the user's changed cells on the stored row; when no cell was changed by both, the merge is
     written at once (against the version it was merged on), else the user chooses per row.
-    Raises ``ParentNotFound`` if the ProviderCred no longer exists.
+    ``loaded_at``: when the page was loaded (to tell licenses added since from ones that moved
+    onto the page). Raises ``ParentNotFound`` if the ProviderCred no longer exists.
     """
     plan = plan_save(rows, provider_cred_key)
     outcomes: dict[int, ItemOutcome] = {}
+    merged: frozenset[int] = frozenset()
     if plan.delete_keys:
         results = delete_licenses(
             session,
@@ -487,12 +573,12 @@ def save_grid(
             expected_versions=plan.item_versions,
         )
         outcomes.update(zip(plan.item_rows, results, strict=True))
-        _apply_merges(session, provider_cred_key, rows, outcomes, actor, activity_id)
+        merged = _apply_merges(session, provider_cred_key, rows, outcomes, actor, activity_id)
     keys = [o.key for o in outcomes.values() if o.key is not None]
     keys += [k for row in rows if is_int32(k := as_int_key(row.values[KEY_FIELD]))]
     on_page = list(page_keys())
     stored = load_licenses_by_key(session, [*keys, *on_page])
-    return reconcile(rows, plan, outcomes, stored, on_page, provider_cred_key)
+    return reconcile(rows, plan, outcomes, stored, on_page, provider_cred_key, loaded_at, merged)
 
 
 def _apply_merges(
@@ -502,8 +588,9 @@ def _apply_merges(
     outcomes: dict[int, ItemOutcome],
     actor: str,
     activity_id: str,
-) -> None:
-    """Write the per-cell merges of conflicting rows that no cell of both people touched."""
+) -> frozenset[int]:
+    """Write the per-cell merges of conflicting rows that no cell of both people touched;
+    returns the rows whose outcome is now their merge's."""
     conflicted = {
         index: key
         for index, outcome in outcomes.items()
@@ -513,7 +600,7 @@ def _apply_merges(
         and is_int32(key := as_int_key(rows[index].values[KEY_FIELD]))
     }
     if not conflicted:
-        return
+        return frozenset()
     current = load_licenses_by_key(session, list(conflicted.values()))
     merged: dict[int, Merge] = {}
     for index, key in conflicted.items():
@@ -525,7 +612,7 @@ def _apply_merges(
             merged[index] = candidate
     session.rollback()  # end the read: the write begins its own transaction
     if not merged:
-        return
+        return frozenset()
     results = upsert_licenses(
         session,
         provider_cred_key,
@@ -535,3 +622,4 @@ def _apply_merges(
         expected_versions={m.key: m.version for m in merged.values()},
     )
     outcomes.update(zip(merged, results, strict=True))
+    return frozenset(merged)

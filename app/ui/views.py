@@ -49,14 +49,22 @@ from app.ui.grid import (
     blank_lines,
     blank_values,
     outcome_counts,
+    parse_loaded_at,
     stored_line,
 )
 from app.ui.grid_data import STATE_CODES, license_types, load_cred, load_page, page_of_license
 from app.ui.grid_expiry import expiry_state
 from app.ui.grid_import import (
+    NO_TOKEN,
     ImportFileError,
+    ImportNotApplied,
+    ImportResult,
+    applied_result,
+    apply_once,
     decode_upload,
+    issue_token,
     parse_versions,
+    read_token,
     run_import,
     versions_text,
 )
@@ -177,6 +185,7 @@ def grid_page(session: Session, provider_cred_key: int, requested: int) -> Page[
 
 @bp.get("/credentials/<int32:provider_cred_key>/licenses")
 def grid(provider_cred_key: int) -> str:
+    loaded_at = utcnow()  # before the page is read: a license read is never "added since"
     session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
     number = page_number(request.args.get("page"))
@@ -187,9 +196,9 @@ def grid(provider_cred_key: int) -> str:
     lines = [stored_line(license) for license in page.items]
     report = recall_save(provider_cred_key, g.staff.database)
     if report is None:
-        return render_grid(session, cred, lines, page)
+        return render_grid(session, cred, lines, page, loaded_at)
     gone = report.apply(lines)
-    return render_grid(session, cred, lines, page, saved=True, deleted=gone)
+    return render_grid(session, cred, lines, page, loaded_at, saved=True, deleted=gone)
 
 
 @bp.post("/credentials/<int32:provider_cred_key>/licenses")
@@ -203,6 +212,7 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(400)
     rows = [SubmittedRow.from_form_data(entry.data) for entry in form.rows]
+    reloaded_at = utcnow()  # before the page is read again, as when the grid is loaded
     session = db()
     number = page_number(request.args.get("page"))
     size = grid_page_size()
@@ -219,6 +229,7 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
             actor=g.staff.username,
             activity_id=g.activity_id,
             page_keys=keys_on_page,
+            loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
         )
     except ParentNotFound:
         abort(404)
@@ -232,7 +243,9 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         )
     cred = load_cred(session, provider_cred_key) or abort(404)
     page = grid_page(session, provider_cred_key, number)
-    return render_grid(session, cred, lines, page, saved=True), 422 if failed else 200
+    return render_grid(session, cred, lines, page, reloaded_at, saved=True), (
+        422 if failed else 200
+    )
 
 
 def render_grid(
@@ -240,6 +253,7 @@ def render_grid(
     cred: ProviderCred,
     lines: list[GridLine],
     page: Page[Any],
+    loaded_at: datetime,
     saved: bool = False,
     deleted: Sequence[tuple[int, str | None]] = (),
 ) -> str:
@@ -259,6 +273,7 @@ def render_grid(
         lines=lines,
         page=page,
         form=form,
+        loaded_at=loaded_at.isoformat(),
         can_write=can_write,
         summary=outcome_counts(lines, extra_deleted=len(deleted)) if saved else None,
         deleted=deleted,
@@ -300,27 +315,21 @@ def import_csv(provider_cred_key: int) -> tuple[str, int]:
     elif form.is_submitted():
         error, status = "Choose a CSV file to preview.", 400
     cred = load_cred(session, provider_cred_key) or abort(404)
-    apply_form = None
+    apply_form, token = None, None
     if result is not None:
         apply_form = ImportApplyForm(
             formdata=None, data={"csv": text, "versions": versions_text(result.versions)}
         )
-    page = render_template(
-        "ui/grid_import.html",
-        cred=cred,
-        form=form,
-        apply_form=apply_form,
-        result=result,
-        error=error,
-        applied=False,
-    )
+        token = issue_token(current_app.secret_key)
+    page = render_import(cred, result, error, form=form, apply_form=apply_form, token=token)
     return page, status
 
 
 @bp.post("/credentials/<int32:provider_cred_key>/licenses/import/apply")
 @editor_required
-def apply_import(provider_cred_key: int) -> tuple[str, int]:
-    """Write the previewed CSV through the license service."""
+def apply_import(provider_cred_key: int) -> Response | tuple[str, int]:
+    """Write the previewed CSV through the license service, once per preview; the result is
+    shown on its own page (Post/Redirect/Get), so a reload does not post it again."""
     form = ImportApplyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -328,35 +337,64 @@ def apply_import(provider_cred_key: int) -> tuple[str, int]:
     if versions is None:
         abort(400)
     session = db()
-    error, result, status = None, None, 200
+    cred = load_cred(session, provider_cred_key) or abort(404)
+    nonce = read_token(current_app.secret_key, request.form.get("token", ""))
+    if nonce is None:
+        return render_import(cred, None, NO_TOKEN), 400
     try:
-        result = run_import(
+        apply_once(
             session,
             provider_cred_key,
+            nonce,
             form.csv.data or "",
+            versions,
             actor=g.staff.username,
             activity_id=g.activity_id,
-            dry_run=False,
-            versions=versions,
             max_rows=current_app.config["BATCH_MAX_ITEMS"],
         )
     except ParentNotFound:
         abort(404)
     except ImportFileError as exc:
-        error, status = str(exc), 422
-    if result is not None and result.failed:
-        status = 422
+        return render_import(cred, None, str(exc)), 422
+    except ImportNotApplied as exc:
+        if not exc.done:
+            return render_import(cred, None, str(exc)), 409
+        flash(str(exc), "info")
+    target = url_for("ui.import_applied", provider_cred_key=provider_cred_key, nonce=nonce)
+    return redirect(target, code=303)
+
+
+@bp.get("/credentials/<int32:provider_cred_key>/licenses/import/applied/<nonce>")
+@editor_required
+def import_applied(provider_cred_key: int, nonce: str) -> str:
+    """What an applied import did (kept as long as the idempotency store keeps answers)."""
+    session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
-    page = render_template(
+    result = applied_result(session, provider_cred_key, g.staff.username, nonce) or abort(404)
+    return render_import(cred, result, None, applied=True)
+
+
+def render_import(
+    cred: ProviderCred,
+    result: ImportResult | None,
+    error: str | None,
+    *,
+    applied: bool = False,
+    form: ImportUploadForm | None = None,
+    apply_form: ImportApplyForm | None = None,
+    token: str | None = None,
+) -> str:
+    """The import page: the upload form, and a preview (with its Apply form) or a result."""
+    return render_template(
         "ui/grid_import.html",
         cred=cred,
-        form=ImportUploadForm(formdata=None),
-        apply_form=None,
+        form=form or ImportUploadForm(formdata=None),
+        apply_form=apply_form,
+        apply_token=token,
         result=result,
         error=error,
-        applied=True,
+        applied=applied,
     )
-    return page, status
 
 
 # ---------------------------------------------------------------------------------------------
