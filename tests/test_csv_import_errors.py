@@ -419,7 +419,15 @@ def test_the_grid_import_reads_the_same_line_numbers() -> None:
     assert list(csv_io.read_items(io.StringIO(text))) == [
         (3, {"providerCredLicense_Key": 1, "providerCred_Key": 1}),
         (5, {"providerCredLicense_Key": 2, "providerCred_Key": 1, "(extra cells)": ["extra"]}),
-        (6, {"providerCredLicense_Key": 3, "providerCred_Key": None}),
+        (
+            6,
+            {
+                "providerCredLicense_Key": 3,
+                "providerCred_Key": None,
+                csv_io.MISSING_CELLS: "This line has 1 cells and the header 2: is it cut off? "
+                "Not imported.",
+            },
+        ),
     ]
 
 

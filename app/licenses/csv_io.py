@@ -220,11 +220,16 @@ def record_item(header: list[str], record: CsvRecord) -> dict[str, Any]:
     }
 
 
+#: The key ``read_items`` gives a record with fewer cells than the header: why it is refused.
+MISSING_CELLS = "(missing cells)"
+
+
 def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(first line of the record, item)``; a quoted cell may span several lines.
 
-    A short record's missing cells are null; extra cells are kept under ``(extra cells)``,
-    which the service rejects as an unknown field.
+    Extra cells are kept under ``(extra cells)``, which the service rejects as an unknown
+    field; a short record (a cut-off line) carries ``MISSING_CELLS``, its reader's to refuse:
+    its missing cells would otherwise clear those fields.
     """
     records = csv_records(source)
     header = next(records, None)
@@ -234,6 +239,11 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         item = record_item(header.cells, record)
         if len(record.cells) > len(header.cells):
             item["(extra cells)"] = record.cells[len(header.cells) :]
+        elif len(record.cells) < len(header.cells):
+            item[MISSING_CELLS] = (
+                f"This line has {len(record.cells)} cells and the header "
+                f"{len(header.cells)}: is it cut off? Not imported."
+            )
         yield record.line, item
 
 

@@ -41,7 +41,7 @@ from app.idempotency.store import (
     release_key,
     store_answer,
 )
-from app.licenses.csv_io import read_items
+from app.licenses.csv_io import MISSING_CELLS, read_items
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
 from app.ui.cell_messages import cell_messages
@@ -140,7 +140,9 @@ def run_import(
     sent: list[int] = []
     for index, (line, item) in enumerate(rows):
         parent = item.get(PARENT_FIELD)
-        if parent != provider_cred_key:
+        if MISSING_CELLS in item:
+            results[index] = PreviewRow(line, None, INVALID, errors=[item[MISSING_CELLS]])
+        elif parent != provider_cred_key:
             results[index] = PreviewRow(
                 line, None, INVALID, errors=[OTHER_CRED.format(cred=parent)]
             )

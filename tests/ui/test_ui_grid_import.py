@@ -100,6 +100,16 @@ def test_preview_shows_what_would_change_and_writes_nothing(
     assert "_Date" not in page.split("Preview")[1].split("Apply this import")[0]
 
 
+def test_a_cut_off_line_is_refused_not_read_as_clearing_its_cells(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    login()
+    page = text_of(upload(client, HEADER + "11,1,,Medical license\n").get_data(as_text=True))
+    assert "This line has 4 cells and the header 14: is it cut off? Not imported." in page
+    assert "0 to create · 0 to update · 0 unchanged · 1 with errors" in page
+    assert "MD-111 → —" not in page
+
+
 def test_apply_writes_through_the_service(app: Any, cred: int, login: Any, client: Any) -> None:
     login()
     preview = upload(client, CSV).get_data(as_text=True)
