@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
@@ -42,12 +42,27 @@ class HistoryEntry:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def license_history(session: Session, license_key: int) -> list[HistoryEntry]:
-    """Newest first. Readable after the license is deleted (history has no foreign key)."""
+#: Changes per page: a license's history only grows.
+HISTORY_PAGE_SIZE = 50
+
+
+def history_count(session: Session, license_key: int) -> int:
+    """How many changes the license has (its pager's total)."""
+    which = LicenseChange.provider_cred_license_key == license_key
+    return session.scalar(select(func.count()).select_from(LicenseChange).where(which)) or 0
+
+
+def license_history(
+    session: Session, license_key: int, page: int = 1, size: int = HISTORY_PAGE_SIZE
+) -> list[HistoryEntry]:
+    """Page ``page`` (from 1) of the changes, newest first. Readable after the license is
+    deleted (history has no foreign key)."""
     rows = session.scalars(
         select(LicenseChange)
         .where(LicenseChange.provider_cred_license_key == license_key)
         .order_by(LicenseChange.at.desc(), LicenseChange.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
     ).all()
     type_names = _type_names(session, rows)
     entries: list[HistoryEntry] = []

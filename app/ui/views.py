@@ -69,7 +69,7 @@ from app.ui.grid_import import (
     versions_text,
 )
 from app.ui.grid_save import SubmittedRow, save_grid
-from app.ui.history import license_history
+from app.ui.history import HISTORY_PAGE_SIZE, history_count, license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_rows_message
@@ -449,7 +449,9 @@ def expiry_worklist(types: Sequence[Any]) -> expiry.Worklist:
 @bp.get("/licenses/<int32:license_key>/history")
 def history(license_key: int) -> str:
     session = db()
-    entries = license_history(session, license_key)
+    total = history_count(session, license_key)
+    number = clamp(page_number(request.args.get("page")), total, HISTORY_PAGE_SIZE)
+    entries = license_history(session, license_key, number, HISTORY_PAGE_SIZE)
     license = session.get(ProviderCredLicense, license_key)
     if license is None and not entries:
         abort(404)
@@ -460,4 +462,5 @@ def history(license_key: int) -> str:
         license=license,
         cred_key=cred_key,
         entries=entries,
+        results=Page(entries, number, HISTORY_PAGE_SIZE, total),
     )

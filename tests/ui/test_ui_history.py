@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gridpage import text_of
@@ -65,6 +66,34 @@ def test_history_of_a_deleted_license_stays_readable(
     text = text_of(response.get_data(as_text=True))
     assert "This license has been deleted; its history remains." in text
     assert "Deleted by dave" in text and "License name Short-lived —" in text
+
+
+def test_history_is_paged_newest_first(
+    make_cred: Any,
+    put_licenses: Any,
+    login: Any,
+    client: Any,
+    monkeypatch: Any,
+) -> None:
+    """A license's history only grows: its page shows HISTORY_PAGE_SIZE changes at a time."""
+    from app.ui import views
+
+    monkeypatch.setattr(views, "HISTORY_PAGE_SIZE", 2)
+    make_cred(1)
+    for n in range(5):
+        put_licenses(1, {"providerCredLicense_Key": 5, "license_Name": f"Name {n}"})
+    login()
+
+    def names(query: str = "") -> list[str]:
+        """The license name each change on the page set, in the page's order."""
+        page = text_of(client.get(f"/ui/licenses/5/history{query}").get_data(as_text=True))
+        return re.findall(r"License name (?:—|Name \d) (Name \d)", page)
+
+    first = text_of(client.get("/ui/licenses/5/history").get_data(as_text=True))
+    assert "Page 1 of 3" in first
+    assert names() == ["Name 4", "Name 3"]
+    assert names("?page=3") == ["Name 0"]
+    assert names("?page=99") == ["Name 0"]  # past the end: the last page
 
 
 def test_history_of_an_unknown_license_is_404(login: Any, client: Any) -> None:
