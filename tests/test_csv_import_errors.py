@@ -101,20 +101,23 @@ def fail_on_cred(monkeypatch: pytest.MonkeyPatch, cred_key: int) -> None:
     monkeypatch.setattr(csv_io, "upsert_licenses", upsert)
 
 
-def test_a_database_error_stops_the_import_after_reporting_every_committed_row(
-    runner: Any,
-    app: Any,
-    session_for: Any,
-    make_cred: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def failing_on_cred_2(
+    app: Any, make_cred: Any, monkeypatch: pytest.MonkeyPatch
+) -> pytest.MonkeyPatch:
+    """ProviderCreds 1-3, batches of two, and a database error for ProviderCred 2."""
     for key in (1, 2, 3):
         make_cred(key)
     app.config["BATCH_MAX_ITEMS"] = 2
+    fail_on_cred(monkeypatch, 2)
+    return monkeypatch
+
+
+def test_a_database_error_stops_the_import_after_reporting_every_committed_row(
+    runner: Any, session_for: Any, tmp_path: Path, failing_on_cred_2: pytest.MonkeyPatch
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text(f"{KEYS}\n1,1\n2,1\n3,1\nx,1\n4,2\n5,3\n")
-    fail_on_cred(monkeypatch, 2)
     result = import_file(runner, source)
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -133,20 +136,11 @@ def test_a_database_error_stops_the_import_after_reporting_every_committed_row(
 
 
 def test_a_database_error_in_a_later_window_reports_what_earlier_ones_wrote(
-    runner: Any,
-    app: Any,
-    session_for: Any,
-    make_cred: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    runner: Any, session_for: Any, tmp_path: Path, failing_on_cred_2: pytest.MonkeyPatch
 ) -> None:
-    for key in (1, 2, 3):
-        make_cred(key)
-    app.config["BATCH_MAX_ITEMS"] = 2
-    monkeypatch.setattr(csv_io, "READ_AHEAD_ROWS", 2)
+    failing_on_cred_2.setattr(csv_io, "READ_AHEAD_ROWS", 2)
     source = tmp_path / "in.csv"
     source.write_text(f"{KEYS}\n1,1\n2,3\n3,3\n4,2\n5,1\n")
-    fail_on_cred(monkeypatch, 2)
     result = import_file(runner, source)
     assert result.exit_code == 1
     assert result.output.splitlines()[:3] == [
