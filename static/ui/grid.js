@@ -297,6 +297,94 @@
     });
   });
 
+  // ---- Drafts: nothing typed is lost when a Save never reaches the grid --------------------
+  // Save keeps the rows it sends (every input of each changed row, the hidden version and
+  // loaded cells included) in this tab's sessionStorage until the server answers with this
+  // grid. If it answers otherwise (the session ended, the form expired, the server or the
+  // network failed), the next time this page of the grid is opened it offers them back, as
+  // they were sent: a row someone changed meanwhile then comes back as a conflict.
+  var draftKey = "credgrid-draft:" + form.getAttribute("action");
+  var fieldOf = function (el) { return el.name.replace(/^rows-\d+-/, ""); };
+
+  function rowDraft(row) {
+    var cells = {};
+    Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) { cells[fieldOf(el)] = el.value; }
+      } else {
+        cells[fieldOf(el)] = el.value;
+      }
+    });
+    return { key: row.dataset.licenseKey || null, cells: cells };
+  }
+  function keepDraft() {
+    var changed = rows().filter(function (row) { return row.classList.contains("is-dirty"); });
+    try {
+      if (!changed.length) { sessionStorage.removeItem(draftKey); return; }
+      sessionStorage.setItem(draftKey, JSON.stringify({ at: new Date().toISOString(), rows: changed.map(rowDraft) }));
+    } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
+  }
+  function readDraft() {
+    try { return JSON.parse(sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
+  }
+  function dropDraft() {
+    try { sessionStorage.removeItem(draftKey); } catch (e) { /* nothing kept */ }
+  }
+  function isBlank(row) {
+    return !row.dataset.licenseKey && Array.prototype.every.call(
+      row.querySelectorAll('input[type="text"], select'), function (el) { return !el.value; });
+  }
+  function restoreRow(saved) {
+    var row = saved.key && tbody.querySelector('tr[data-license-key="' + saved.key + '"]');
+    if (!row) { row = rows().filter(isBlank)[0] || addRow(); }
+    Object.keys(saved.cells).forEach(function (field) {
+      Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
+        if (fieldOf(el) !== field) { return; }
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = el.value === saved.cells[field];
+        } else if (el.tagName === "SELECT") {
+          setSelect(el, saved.cells[field]);
+        } else {
+          el.value = saved.cells[field];
+        }
+      });
+    });
+    Array.prototype.forEach.call(row.querySelectorAll('input[type="checkbox"], input[type="radio"]'), function (el) {
+      if (!(fieldOf(el) in saved.cells)) { el.checked = false; }
+    });
+    row.classList.toggle("is-deleting", saved.cells["delete"] === "y");
+    markDirty(row);
+  }
+  function offerDraft(draft) {
+    var note = document.createElement("div");
+    note.className = "notice draft-notice";
+    note.setAttribute("role", "alert");
+    note.innerHTML = '<p></p><button type="button" class="primary"></button> <button type="button"></button>';
+    note.querySelector("p").textContent = "Changes to " + draft.rows.length + " row(s) that you " +
+      "saved at " + new Date(draft.at).toLocaleString() + " did not reach the server (was your " +
+      "session over?). Put them back in the grid, then Save?";
+    var buttons = note.querySelectorAll("button");
+    buttons[0].textContent = "Put my changes back";
+    buttons[1].textContent = "Discard them";
+    buttons[0].addEventListener("click", function () {
+      draft.rows.forEach(restoreRow);
+      dropDraft();
+      note.remove();
+      (saveButton || form).focus();
+    });
+    buttons[1].addEventListener("click", function () { dropDraft(); note.remove(); });
+    form.parentNode.insertBefore(note, form);
+  }
+  form.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) { keepDraft(); }
+  });
+  if (form.dataset.saved !== undefined) {
+    dropDraft(); // the server answered this Save with the grid: what it kept is on the page
+  } else {
+    var draft = readDraft();
+    if (draft && draft.rows && draft.rows.length) { offerDraft(draft); }
+  }
+
   // ---- After a Save: take the keyboard to the summary -----------------------------------
   var summary = document.getElementById("save-summary");
   if (summary) { summary.focus(); }

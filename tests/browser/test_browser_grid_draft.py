@@ -1,0 +1,81 @@
+"""In Chromium: a Save that never reaches the grid (the session ended meanwhile) loses nothing:
+the grid offers the rows back the next time it is opened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.licenses.models import ProviderCredLicense
+from app.tenancy import session_scope
+from tests.browser.conftest import PASSWORD
+
+NOTICE = ".draft-notice"
+
+
+def stored_names(app: Any) -> dict[int, str | None]:
+    with app.app_context(), session_scope("main") as session:
+        rows = session.scalars(select(ProviderCredLicense)).all()
+        return {row.provider_cred_license_key: row.license_name for row in rows}
+
+
+def log_in_again(page: Any) -> None:
+    page.goto("/ui/login")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Database").select_option("main")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/ui/credentials")
+
+
+def test_a_save_lost_to_an_ended_session_is_offered_back(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-license_Name").fill("Typed by me")
+    page.locator("#rows-1-license_Name").fill("A new one")
+    page.locator("#rows-1-state").fill("TX")
+
+    page.context.clear_cookies()  # the session ends while the user types
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    assert stored_names(app) == {11: "Stored"}  # nothing reached the database
+
+    log_in_again(page)
+    page.goto("/ui/credentials/1/licenses")
+    assert page.locator(NOTICE).is_visible()
+    assert "Changes to 2 row(s)" in page.locator(NOTICE).inner_text()
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator(NOTICE).count() == 0
+    assert page.locator("#rows-0-license_Name").input_value() == "Typed by me"
+    assert page.locator("#rows-1-state").input_value() == "TX"
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    names = stored_names(app)
+    assert names[11] == "Typed by me" and "A new one" in names.values()
+
+    page.goto("/ui/credentials/1/licenses")  # saved: nothing more is offered
+    assert page.locator(NOTICE).count() == 0
+
+
+def test_a_draft_can_be_discarded(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-license_Name").fill("Typed by me")
+    page.context.clear_cookies()
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    log_in_again(page)
+    page.goto("/ui/credentials/1/licenses")
+    page.get_by_role("button", name="Discard them").click()
+    assert page.locator("#rows-0-license_Name").input_value() == "Stored"
+    page.reload()
+    assert page.locator(NOTICE).count() == 0
