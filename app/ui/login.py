@@ -141,7 +141,10 @@ def require_login() -> Response | None:
     limit_form_size()
     g.staff = load_staff()
     if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
-        target = request.full_path if request.method == "GET" else None
+        # After logging in, back to the page asked for; a grid Save, to its grid (where the
+        # rows it sent are offered back), never re-posting anything.
+        back = request.method == "GET" or request.endpoint == "ui.save"
+        target = request.full_path if back else None
         return redirect(url_for("ui.login", next=safe_next(target)))
     return None
 

@@ -55,9 +55,12 @@ def test_an_anonymous_save_writes_nothing(client: Any, make_cred: Any, session_f
         data={"rows-0-providerCredLicense_Key": "5", "rows-0-license_Name": "x"},
     )
     assert response.status_code == 302
-    assert response.location.startswith("/ui/login")
+    # After logging in, back to the grid (where the rows sent are offered back), as a GET.
+    assert response.location == "/ui/login?next=/ui/credentials/1/licenses"
     with session_for() as session:
         assert session.query(ProviderCredLicense).count() == 0
+    logout = client.post("/ui/logout")  # any other POST: back to nothing in particular
+    assert logout.status_code == 302 and "next=" not in logout.location
 
 
 def test_login_page_offers_the_configured_databases(client: Any) -> None:
