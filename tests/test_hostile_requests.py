@@ -139,3 +139,15 @@ def test_a_double_slash_is_a_json_404_not_an_html_redirect(
     assert response.status_code == 404
     assert response.mimetype == "application/json"
     assert "Location" not in response.headers
+
+
+def test_a_name_repeated_in_one_object_is_a_400(client: Any, headers: dict) -> None:
+    """JSON leaves a repeated name to the reader: the body is refused, not read as one value."""
+    body = '[{"providerCredLicense_Key": 7, "providerCredLicense_Key": 8, "providerCred_Key": 1}]'
+    response = client.put(URL, data=body, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["detail"] == (
+        "The request body is not valid JSON: the name 'providerCredLicense_Key' appears more "
+        "than once in one object."
+    )
+    assert stored_keys(client, headers) == []
