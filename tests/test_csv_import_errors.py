@@ -442,3 +442,19 @@ def test_a_user_longer_than_the_audit_columns_is_refused(
     result = import_file(runner, source, "--user", "u" * 20)
     assert result.exit_code == 0, result.output
     assert stored(session_for)[1].entry_user == "u" * 20
+
+
+def test_a_file_with_lone_cr_line_ends_is_imported(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """Excel's "CSV (Macintosh)" ends lines with a CR alone; a CR inside a quoted cell stays."""
+    make_cred(1)
+    source = tmp_path / "mac.csv"
+    source.write_bytes(f'{KEYS},license_Name\r1,1,"a\rb"\r2,1,x\r'.encode())
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        "line 2: providerCredLicense_Key 1: 201 Created",
+        "line 4: providerCredLicense_Key 2: 201 Created",
+    ]
+    assert stored(session_for)[1].license_name == "a\rb"

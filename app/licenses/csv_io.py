@@ -114,18 +114,28 @@ class CsvRecord:
     cells: list[str]
 
 
+#: Where a line ends in a CR that no LF follows.
+_AFTER_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
 def text_lines(source: IO[bytes]) -> Iterator[str]:
     """The file's physical lines as text, line ends kept and a UTF-8 BOM dropped.
 
     Decoded line by line (a line break is byte 0x0A in UTF-8, never part of another
     character), so a file that is not UTF-8 is refused naming the first line that is not.
     """
-    for number, raw in enumerate(source, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise CsvFileError(f"line {number}: not UTF-8 text; save the file as UTF-8.") from None
-        yield line.removeprefix("\ufeff") if number == 1 else line
+    number = 0
+    for chunk in source:
+        # A file whose lines end in a lone CR (Excel's "CSV (Macintosh)") is one chunk here.
+        for raw in _AFTER_LONE_CR.split(chunk):
+            number += 1
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CsvFileError(
+                    f"line {number}: not UTF-8 text; save the file as UTF-8."
+                ) from None
+            yield line.removeprefix("\ufeff") if number == 1 else line
 
 
 def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:

@@ -28,7 +28,15 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.batch.outcome import CONFLICT, CREATED, INVALID, UNCHANGED, UPDATED, ItemOutcome
+from app.batch.outcome import (
+    CONFLICT,
+    CREATED,
+    INVALID,
+    UNCHANGED,
+    UPDATED,
+    ItemOutcome,
+    ParentNotFound,
+)
 from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
     RETENTION,
@@ -41,7 +49,7 @@ from app.idempotency.store import (
     release_key,
     store_answer,
 )
-from app.licenses.csv_io import MISSING_CELLS, read_items
+from app.licenses.csv_io import MISSING_CELLS, CsvFileError, read_items
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
 from app.ui.cell_messages import cell_messages
@@ -112,10 +120,13 @@ def parse_rows(text: str, provider_cred_key: int) -> list[tuple[int, dict[str, A
     if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
         raise ImportFileError(NOT_CSV)
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, item in read_items(io.StringIO(text)):
-        if item.get(PARENT_FIELD) is None:
-            item[PARENT_FIELD] = provider_cred_key
-        rows.append((line, item))
+    try:
+        for line, item in read_items(io.StringIO(text, newline="")):
+            if item.get(PARENT_FIELD) is None:
+                item[PARENT_FIELD] = provider_cred_key
+            rows.append((line, item))
+    except CsvFileError as exc:
+        raise ImportFileError(f"This file cannot be read as CSV: {exc}") from None
     return rows
 
 
@@ -310,7 +321,10 @@ def apply_once(
             versions=versions,
             max_rows=max_rows,
         )
-    except BaseException:
+    except (ImportFileError, ParentNotFound):
+        # Refused before anything was written: the preview may be applied again. Any other
+        # failure may have come after the service's commit, so the claim stays and a second
+        # apply is refused ("being applied") until the claim's lease ends.
         session.rollback()
         release_key(session, claim)
         raise

@@ -129,3 +129,33 @@ def test_the_result_page_is_only_its_users(app: Any, cred: int, login: Any, clie
     login("carol")
     assert '<span class="who">carol ' in client.get("/ui/credentials").get_data(as_text=True)
     assert client.get(result_url).status_code == 404
+
+
+def test_a_failure_after_the_write_keeps_the_claim(
+    app: Any, cred: int, login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that may come after the service's commit (here: building the stored result)
+    must not free the preview for a second apply: it would create the keyless rows again."""
+    from app.ui import grid_import
+
+    login()
+    fields = preview(client)
+
+    def broken(*_args: Any) -> str:
+        raise RuntimeError("the result could not be kept")
+
+    monkeypatch.setattr(grid_import, "_result_json", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.post(URL + "/apply", data=fields).status_code == 500
+    monkeypatch.undo()
+    again = client.post(URL + "/apply", data=fields)
+    assert again.status_code == 409
+    assert "already being applied" in text_of(again.get_data(as_text=True))
+    assert new_licenses(app) == 1
+
+
+def test_a_file_with_lone_cr_line_ends_is_previewed(cred: int, login: Any, client: Any) -> None:
+    """Excel's "CSV (Macintosh)" ends lines with a CR alone."""
+    login()
+    fields = preview(client, CSV.replace("\n", "\r"))
+    assert "New" in fields["csv"]
