@@ -73,6 +73,7 @@ from app.ui.history import HISTORY_PAGE_SIZE, history_count, license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_rows_message
+from app.ui.save_once import SaveRefused, claim_save, finish_save
 from app.ui.save_report import recall_save, remember_save
 from app.ui.type_options import TypeOptions
 
@@ -221,6 +222,14 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         licenses, _ = load_page(session, provider_cred_key, number, size)
         return [license.provider_cred_license_key for license in licenses]
 
+    grid_url = url_for(
+        "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
+    )
+    try:
+        claim = claim_save(session, g.staff.username, request.form.get("save_id", ""))
+    except SaveRefused as refused_again:
+        flash(str(refused_again), "info")
+        return redirect(grid_url, code=303)
     try:
         lines = save_grid(
             session,
@@ -233,14 +242,10 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         )
     except ParentNotFound:
         abort(404)
+    finish_save(session, claim)
     failed = any(line.failed for line in lines)
     if not failed and remember_save(provider_cred_key, g.staff.database, lines):
-        return redirect(
-            url_for(
-                "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
-            ),
-            code=303,
-        )
+        return redirect(grid_url, code=303)
     cred = load_cred(session, provider_cred_key) or abort(404)
     page = grid_page(session, provider_cred_key, number)
     return render_grid(session, cred, lines, page, reloaded_at, saved=True), (

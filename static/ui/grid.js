@@ -298,14 +298,26 @@
   });
 
   // ---- Drafts: nothing typed is lost when a Save never reaches the grid --------------------
-  // Save keeps the rows it sends (every input of each changed row, the hidden version and
-  // loaded cells included) in this tab's sessionStorage until the server answers with this
-  // grid. If it answers otherwise (the session ended, the form expired, the server or the
-  // network failed), the next time this page of the grid is opened it offers them back, as
-  // they were sent: a row someone changed meanwhile then comes back as a conflict.
-  var draftKey = "credgrid-draft:" + form.getAttribute("action");
+  // Save keeps the rows it sends (every input of each row changed or left unsaved by the last
+  // Save, the hidden version and loaded cells included) in this tab's sessionStorage, under
+  // this database, user and credential, until the server answers with this grid. If it
+  // answers otherwise (the session ended, the form expired, the server or the network failed),
+  // the next time that page of the grid is opened it offers them back as they were sent: a
+  // row someone changed meanwhile comes back as a conflict, and the Save's id comes back with
+  // them, so rows that did reach the server after all are not written twice (save_once.py).
+  var draftKey = "credgrid-draft:" + form.dataset.draftScope;
+  var saveId = form.querySelector('input[name="save_id"]');
   var fieldOf = function (el) { return el.name.replace(/^rows-\d+-/, ""); };
 
+  function newSaveId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  function unsaved(row) {
+    return row.classList.contains("is-dirty") || row.classList.contains("outcome-invalid") ||
+      row.classList.contains("outcome-conflict");
+  }
   function rowDraft(row) {
     var cells = {};
     Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
@@ -318,10 +330,13 @@
     return { key: row.dataset.licenseKey || null, cells: cells };
   }
   function keepDraft() {
-    var changed = rows().filter(function (row) { return row.classList.contains("is-dirty"); });
+    var changed = rows().filter(unsaved);
     try {
       if (!changed.length) { sessionStorage.removeItem(draftKey); return; }
-      sessionStorage.setItem(draftKey, JSON.stringify({ at: new Date().toISOString(), rows: changed.map(rowDraft) }));
+      sessionStorage.setItem(draftKey, JSON.stringify({
+        at: new Date().toISOString(), page: form.dataset.page, saveId: saveId.value,
+        rows: changed.map(rowDraft)
+      }));
     } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
   }
   function readDraft() {
@@ -337,20 +352,18 @@
   function restoreRow(saved) {
     var row = saved.key && tbody.querySelector('tr[data-license-key="' + saved.key + '"]');
     if (!row) { row = rows().filter(isBlank)[0] || addRow(); }
-    Object.keys(saved.cells).forEach(function (field) {
-      Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
-        if (fieldOf(el) !== field) { return; }
-        if (el.type === "checkbox" || el.type === "radio") {
-          el.checked = el.value === saved.cells[field];
-        } else if (el.tagName === "SELECT") {
-          setSelect(el, saved.cells[field]);
-        } else {
-          el.value = saved.cells[field];
-        }
-      });
-    });
-    Array.prototype.forEach.call(row.querySelectorAll('input[type="checkbox"], input[type="radio"]'), function (el) {
-      if (!(fieldOf(el) in saved.cells)) { el.checked = false; }
+    Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
+      var field = fieldOf(el);
+      var value = saved.cells[field];
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = value !== undefined && el.value === value;
+      } else if (value === undefined) {
+        return;
+      } else if (el.tagName === "SELECT") {
+        setSelect(el, value);
+      } else {
+        el.value = value;
+      }
     });
     row.classList.toggle("is-deleting", saved.cells["delete"] === "y");
     markDirty(row);
@@ -361,13 +374,15 @@
     note.setAttribute("role", "alert");
     note.innerHTML = '<p></p><button type="button" class="primary"></button> <button type="button"></button>';
     note.querySelector("p").textContent = "Changes to " + draft.rows.length + " row(s) that you " +
-      "saved at " + new Date(draft.at).toLocaleString() + " did not reach the server (was your " +
-      "session over?). Put them back in the grid, then Save?";
+      "saved at " + new Date(draft.at).toLocaleString() + " did not come back from the server " +
+      "(was your session over?). Put them back in the grid, then Save? Rows the server did " +
+      "save are not written twice.";
     var buttons = note.querySelectorAll("button");
     buttons[0].textContent = "Put my changes back";
     buttons[1].textContent = "Discard them";
     buttons[0].addEventListener("click", function () {
       draft.rows.forEach(restoreRow);
+      saveId.value = draft.saveId || "";
       dropDraft();
       note.remove();
       (saveButton || form).focus();
@@ -376,13 +391,15 @@
     form.parentNode.insertBefore(note, form);
   }
   form.addEventListener("submit", function (event) {
-    if (!event.defaultPrevented) { keepDraft(); }
+    if (event.defaultPrevented) { return; }
+    if (!saveId.value) { saveId.value = newSaveId(); }
+    keepDraft();
   });
+  var draft = readDraft();
   if (form.dataset.saved !== undefined) {
-    dropDraft(); // the server answered this Save with the grid: what it kept is on the page
-  } else {
-    var draft = readDraft();
-    if (draft && draft.rows && draft.rows.length) { offerDraft(draft); }
+    dropDraft(); // the server answered a Save with this grid: what it kept is on the page
+  } else if (draft && draft.rows && draft.rows.length && draft.page === form.dataset.page) {
+    offerDraft(draft);
   }
 
   // ---- After a Save: take the keyboard to the summary -----------------------------------

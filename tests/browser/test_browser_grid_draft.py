@@ -79,3 +79,59 @@ def test_a_draft_can_be_discarded(
     assert page.locator("#rows-0-license_Name").input_value() == "Stored"
     page.reload()
     assert page.locator(NOTICE).count() == 0
+
+
+def test_a_save_that_reached_the_server_is_not_written_twice_from_its_draft(
+    app: Any, make_cred: Any, logged_in: Any
+) -> None:
+    """The answer is lost on the way back (the server did save): the grid still offers the
+    draft, but its Save id comes back with it and the keyless row is not created again."""
+    make_cred(1)
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-license_Name").fill("Keyless")
+    page.locator("#rows-0-state").fill("TX")
+
+    def lose_the_answer(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fetch()  # the server receives the Save and commits it...
+        route.abort()  # ...and the browser never sees the answer
+
+    page.route("**/ui/credentials/1/licenses", lose_the_answer)
+    page.locator("#save").click()
+    page.wait_for_timeout(300)
+    page.unroute("**/ui/credentials/1/licenses")
+    assert list(stored_names(app).values()) == ["Keyless"]
+
+    page.goto("/ui/credentials/1/licenses")
+    page.get_by_role("button", name="Put my changes back").click()
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    assert "saved already" in page.locator(".flash").inner_text()
+    assert list(stored_names(app).values()) == ["Keyless"]
+
+
+def test_a_draft_is_only_offered_to_its_database_and_user(
+    app: Any, make_cred: Any, make_user: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    make_cred(1, database="other")
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    make_user("alice", PASSWORD, database="other")
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-license_Name").fill("Typed in main")
+    page.context.clear_cookies()
+    page.locator("#save").click()
+    page.wait_for_load_state()
+
+    page.goto("/ui/login")  # the same tab, the other database: the same credential key
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Database").select_option("other")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/ui/credentials")
+    page.goto("/ui/credentials/1/licenses")
+    assert page.locator(NOTICE).count() == 0

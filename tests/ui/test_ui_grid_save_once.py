@@ -1,0 +1,74 @@
+"""A grid Save is written once: its id (made by the page's script) sent again writes nothing
+(a draft offered back after its Save did reach the server, a replayed request)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gridpage import text_of
+from sqlalchemy import func, select
+
+from app.licenses.models import ProviderCredLicense
+from app.tenancy import session_scope
+
+SAVE_ID = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def cred(make_cred: Any) -> int:
+    make_cred(1)
+    return 1
+
+
+def named(app: Any, name: str) -> int:
+    with app.app_context(), session_scope("main") as session:
+        query = select(func.count()).where(ProviderCredLicense.license_name == name)
+        return session.scalar(query) or 0
+
+
+def test_a_save_sent_again_with_its_id_writes_nothing(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    first = page.save()
+    assert first.status_code == 200 and named(app, "Keyless") == 1
+    again = page.save()  # the same Save once more: its keyless row would get a second key
+    assert again.status_code == 200
+    assert "These changes were saved already; nothing was written again." in text_of(
+        again.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 1
+
+
+def test_each_save_of_its_own_and_a_page_without_script_still_saves(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    login()
+    for save_id in ("", "not-an-id", SAVE_ID.replace("0", "f")):
+        page = open_grid(cred)
+        page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+        page.fields["save_id"] = save_id
+        assert page.save().status_code == 200
+    assert named(app, "Keyless") == 3
+
+
+def test_another_user_can_use_the_same_id(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    """Ids are claimed per user: one person's Save never blocks another's."""
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    page.save()
+    client.post("/ui/logout")
+    login(username="bob")
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    page.save()
+    assert named(app, "Keyless") == 2
