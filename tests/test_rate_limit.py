@@ -49,3 +49,21 @@ def test_only_a_refusal_carries_retry_after(client: Any, auth_headers: Any, make
     assert response.status_code == 207
     assert "Retry-After" not in response.headers
     assert response.headers["X-RateLimit-Limit"] == "3"
+
+
+def test_a_429_survives_a_storage_that_fails_while_it_is_answered(
+    app: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    """Retry-After reads the limit's storage again: if that fails now, the answer is still
+    the 429 (waiting a second), never a 500."""
+    from app.api import rate_limit
+
+    class Failing:
+        @property
+        def current_limit(self) -> Any:
+            raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(rate_limit, "limiter", Failing())
+    with app.test_request_context("/provider-credentialing/1/licenses-batch"):
+        assert rate_limit.retry_after_seconds() == 1
+    assert "rate limit storage unreadable" in caplog.text

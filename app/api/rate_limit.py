@@ -29,6 +29,7 @@ from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storag
 from app.auth.throttle import EXTENSION_KEY, LoginThrottle
 
 UNLIMITED_PATHS = ("/healthz", "/openapi.json")
+log = logging.getLogger("credgrid.rate_limit")
 #: Where the app keeps its ``SharedCounters`` (``app.extensions``).
 COUNTERS_KEY = "credgrid.shared_counters"
 
@@ -93,7 +94,11 @@ def register_rate_limit(app: Flask) -> None:
 
 def retry_after_seconds() -> int:
     """Whole seconds until the request's tightest limit lets another request through."""
-    current = limiter.current_limit
+    try:
+        current = limiter.current_limit  # reads the storage, which may have just gone away
+    except Exception:  # a 429 is being answered: never turn it into a 500
+        log.warning("rate limit storage unreadable while answering a 429; Retry-After: 1")
+        return 1
     if current is None:
         return 1
     return max(1, math.ceil(current.reset_at - time.time()))
