@@ -58,10 +58,13 @@ def test_a_429_survives_a_storage_that_fails_while_it_is_answered(
     the 429 (waiting a second), never a 500."""
     from app.api import rate_limit
 
-    class Failing:
+    class Window:
         @property
-        def current_limit(self) -> Any:
+        def reset_at(self) -> int:  # read from the storage (limits' get_window_stats)
             raise ConnectionError("redis went away")
+
+    class Failing:
+        current_limit = Window()
 
     monkeypatch.setattr(rate_limit, "limiter", Failing())
     with app.test_request_context("/provider-credentialing/1/licenses-batch"):

@@ -95,13 +95,13 @@ def register_rate_limit(app: Flask) -> None:
 def retry_after_seconds() -> int:
     """Whole seconds until the request's tightest limit lets another request through."""
     try:
-        current = limiter.current_limit  # reads the storage, which may have just gone away
+        current = limiter.current_limit
+        # reset_at reads the storage's window, and the storage may have just gone away
+        reset_at = None if current is None else current.reset_at
     except Exception:  # a 429 is being answered: never turn it into a 500
         log.warning("rate limit storage unreadable while answering a 429; Retry-After: 1")
         return 1
-    if current is None:
-        return 1
-    return max(1, math.ceil(current.reset_at - time.time()))
+    return 1 if reset_at is None else max(1, math.ceil(reset_at - time.time()))
 
 
 def rate_limit_storage_state(app: Flask) -> str:

@@ -1,40 +1,63 @@
-"""A grid Save is written once, whatever the browser sends again.
+"""A grid Save is written at most once, whatever the browser sends again.
 
-Each Save carries an id the page makes (``save_id``). The id is claimed in the idempotency
-store (the database: every worker and host sees it) before anything is written, and marked
-done after. The same id again (a draft the grid kept and offered back, whose first Save did
-reach the server after all; a replayed request) writes nothing: without this, its rows without
-a key would be created a second time under new keys.
+Each Save carries an id the page makes (``save_id``), claimed in the idempotency store (the
+database: every worker and host sees it) before anything is written:
+
+- done: the Save's rows were written and the claim says so; the same id again writes nothing;
+- interrupted: it failed after something was committed (the service commits its deletes, its
+  writes and its merges apart); the same id again writes nothing either, since rows without a
+  key would be created a second time under new keys;
+- a Save that failed before committing anything gives its claim up.
+
+A tab keeps the rows of a Save whose answer never came back (``static/ui/grid.js``) and asks
+:func:`save_state` what became of it before offering them back: only a Save the server never
+processed is offered again, under a new id.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
+    RETENTION,
     Claim,
     KeyBusy,
     KeyReused,
     KeyScope,
     StoredAnswer,
     claim_key,
+    release_key,
     store_answer,
 )
 from app.ui.grid_import import UI_SCOPE_ID
 
+T = TypeVar("T")
+
 #: What the page's script makes: 128 random bits as hex.
 SAVE_ID = re.compile(r"[0-9a-f]{32}")
-#: How long a Save may run before the same id may run again (a Save that died meanwhile).
-LEASE = timedelta(minutes=2)
+#: A claim is never taken over while it lasts: an interrupted Save is not run again.
+LEASE = RETENTION
 ALREADY_SAVED = "These changes were saved already; nothing was written again."
-BEING_SAVED = "These changes are being saved right now; open the grid again in a minute."
+INTERRUPTED = (
+    "This Save was interrupted and may have been written in part; nothing was written again. "
+    "The grid shows what is stored now: check it, then make any change that is missing."
+)
+DONE, UNFINISHED, UNKNOWN = "done", "interrupted", "unknown"
 
 
 class SaveRefused(Exception):
     """The Save's id was claimed before: nothing is written (``str``: what to tell)."""
+
+
+def _scope(username: str, save_id: str) -> KeyScope:
+    return KeyScope(UI_SCOPE_ID, username, f"ui-save:{save_id}")
 
 
 def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
@@ -42,20 +65,61 @@ def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
     if not SAVE_ID.fullmatch(save_id):
         return None
     session.rollback()  # end the request's reads: the claim is a write of its own
-    scope = KeyScope(UI_SCOPE_ID, username, f"ui-save:{save_id}")
     try:
-        claimed = claim_key(session, scope, save_id, lease=LEASE)
-    except KeyBusy:
-        raise SaveRefused(BEING_SAVED) from None
-    except KeyReused:  # the fingerprint is the id itself: never, unless forged
-        raise SaveRefused(BEING_SAVED) from None
+        claimed = claim_key(session, _scope(username, save_id), save_id, lease=LEASE)
+    except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
+        raise SaveRefused(INTERRUPTED) from None
     if isinstance(claimed, StoredAnswer):
         raise SaveRefused(ALREADY_SAVED)
     return claimed
 
 
-def finish_save(session: Session, claim: Claim | None) -> None:
-    """Mark the Save done: its id never writes again."""
-    if claim is not None:
-        session.rollback()
-        store_answer(session, claim, 200, "")
+def run_once(session: Session, claim: Claim | None, save: Callable[[], T]) -> T:
+    """``save()``, then the claim marked done; when it fails, the claim is given up if
+    ``save`` committed nothing, else kept: an interrupted Save is never run again."""
+    if claim is None:
+        return save()
+    with counting_commits(session) as commits:
+        try:
+            result = save()
+        except BaseException:
+            session.rollback()
+            if not commits:
+                release_key(session, claim)
+            raise
+    session.rollback()
+    store_answer(session, claim, 200, "")
+    return result
+
+
+@contextmanager
+def counting_commits(session: Session) -> Iterator[list[None]]:
+    """A list that grows by one at each commit of ``session`` while the block runs."""
+    commits: list[None] = []
+
+    def committed(_session: Session) -> None:
+        commits.append(None)
+
+    event.listen(session, "after_commit", committed)
+    try:
+        yield commits
+    finally:
+        event.remove(session, "after_commit", committed)
+
+
+def save_state(session: Session, username: str, save_id: str) -> str:
+    """What became of this user's Save ``save_id``: done, interrupted, or unknown (never
+    processed, or so long ago that its record is gone)."""
+    if not SAVE_ID.fullmatch(save_id):
+        return UNKNOWN
+    scope = _scope(username, save_id)
+    status = session.execute(
+        select(IdempotencyRecord.status).where(
+            IdempotencyRecord.api_key_id == scope.api_key_id,
+            IdempotencyRecord.username == scope.username,
+            IdempotencyRecord.idempotency_key == scope.key,
+        )
+    ).first()
+    if status is None:
+        return UNKNOWN
+    return DONE if status[0] is not None else UNFINISHED

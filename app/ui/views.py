@@ -12,6 +12,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -73,7 +74,7 @@ from app.ui.history import HISTORY_PAGE_SIZE, history_count, license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_rows_message
-from app.ui.save_once import SaveRefused, claim_save, finish_save
+from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
 from app.ui.save_report import recall_save, remember_save
 from app.ui.type_options import TypeOptions
 
@@ -231,18 +232,21 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         flash(str(refused_again), "info")
         return redirect(grid_url, code=303)
     try:
-        lines = save_grid(
+        lines = run_once(
             session,
-            provider_cred_key,
-            rows,
-            actor=g.staff.username,
-            activity_id=g.activity_id,
-            page_keys=keys_on_page,
-            loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
+            claim,
+            lambda: save_grid(
+                session,
+                provider_cred_key,
+                rows,
+                actor=g.staff.username,
+                activity_id=g.activity_id,
+                page_keys=keys_on_page,
+                loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
+            ),
         )
     except ParentNotFound:
         abort(404)
-    finish_save(session, claim)
     failed = any(line.failed for line in lines)
     if not failed and remember_save(provider_cred_key, g.staff.database, lines):
         return redirect(grid_url, code=303)
@@ -251,6 +255,15 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
     return render_grid(session, cred, lines, page, reloaded_at, saved=True), (
         422 if failed else 200
     )
+
+
+@bp.get("/saves/<save_id>")
+def save_status(save_id: str) -> Response:
+    """What became of one of this user's grid Saves (``app/ui/save_once.py``), for the grid's
+    script deciding whether to offer a kept draft back: ``{"state": "done" | "interrupted" |
+    "unknown"}``."""
+    state = save_state(db(), g.staff.username, save_id)
+    return jsonify(state=state)
 
 
 def render_grid(

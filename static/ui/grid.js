@@ -300,13 +300,15 @@
   // ---- Drafts: nothing typed is lost when a Save never reaches the grid --------------------
   // Save keeps the rows it sends (every input of each row changed or left unsaved by the last
   // Save, the hidden version and loaded cells included) in this tab's sessionStorage, under
-  // this database, user and credential, until the server answers with this grid. If it
-  // answers otherwise (the session ended, the form expired, the server or the network failed),
-  // the next time that page of the grid is opened it offers them back as they were sent: a
-  // row someone changed meanwhile comes back as a conflict, and the Save's id comes back with
-  // them, so rows that did reach the server after all are not written twice (save_once.py).
+  // this database, user, credential and page, until the server answers with this grid. If it
+  // answers otherwise (the session ended, the form expired, the answer was lost), the next time
+  // that page is opened the server is asked what became of that Save (app/ui/save_once.py):
+  // one it never processed is offered back as it was sent (a row someone changed meanwhile
+  // comes back as a conflict), one it did process is not (its rows without a key would be
+  // created twice).
   var draftKey = "credgrid-draft:" + form.dataset.draftScope;
   var saveId = form.querySelector('input[name="save_id"]');
+  var DRAFT_HOURS = 12; // well within the 24 h the server keeps what became of a Save
   var fieldOf = function (el) { return el.name.replace(/^rows-\d+-/, ""); };
 
   function newSaveId() {
@@ -334,8 +336,7 @@
     try {
       if (!changed.length) { sessionStorage.removeItem(draftKey); return; }
       sessionStorage.setItem(draftKey, JSON.stringify({
-        at: new Date().toISOString(), page: form.dataset.page, saveId: saveId.value,
-        rows: changed.map(rowDraft)
+        at: new Date().toISOString(), saveId: saveId.value, rows: changed.map(rowDraft)
       }));
     } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
   }
@@ -353,8 +354,7 @@
     var row = saved.key && tbody.querySelector('tr[data-license-key="' + saved.key + '"]');
     if (!row) { row = rows().filter(isBlank)[0] || addRow(); }
     Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
-      var field = fieldOf(el);
-      var value = saved.cells[field];
+      var value = saved.cells[fieldOf(el)];
       if (el.type === "checkbox" || el.type === "radio") {
         el.checked = value !== undefined && el.value === value;
       } else if (value === undefined) {
@@ -368,38 +368,61 @@
     row.classList.toggle("is-deleting", saved.cells["delete"] === "y");
     markDirty(row);
   }
-  function offerDraft(draft) {
+  function notice(text, actions) {
     var note = document.createElement("div");
     note.className = "notice draft-notice";
     note.setAttribute("role", "alert");
-    note.innerHTML = '<p></p><button type="button" class="primary"></button> <button type="button"></button>';
-    note.querySelector("p").textContent = "Changes to " + draft.rows.length + " row(s) that you " +
-      "saved at " + new Date(draft.at).toLocaleString() + " did not come back from the server " +
-      "(was your session over?). Put them back in the grid, then Save? Rows the server did " +
-      "save are not written twice.";
-    var buttons = note.querySelectorAll("button");
-    buttons[0].textContent = "Put my changes back";
-    buttons[1].textContent = "Discard them";
-    buttons[0].addEventListener("click", function () {
-      draft.rows.forEach(restoreRow);
-      saveId.value = draft.saveId || "";
-      dropDraft();
-      note.remove();
-      (saveButton || form).focus();
+    var p = document.createElement("p");
+    p.textContent = text;
+    note.appendChild(p);
+    actions.forEach(function (action, i) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = action.label;
+      if (i === 0) { button.className = "primary"; }
+      button.addEventListener("click", function () { action.run(); note.remove(); });
+      note.appendChild(button);
     });
-    buttons[1].addEventListener("click", function () { dropDraft(); note.remove(); });
     form.parentNode.insertBefore(note, form);
+  }
+  function whenSaved(draft) { return new Date(draft.at).toLocaleString(); }
+  function offerDraft(draft) {
+    notice("Changes to " + draft.rows.length + " row(s) that you saved at " + whenSaved(draft) +
+      " never reached the server (was your session over?). Put them back in the grid, then Save?", [
+      { label: "Put my changes back", run: function () {
+        draft.rows.forEach(restoreRow); // under a new Save id: nothing of that Save was written
+        dropDraft();
+        (saveButton || form).focus();
+      } },
+      { label: "Discard them", run: dropDraft }
+    ]);
+  }
+  function settleDraft(draft, state) {
+    if (state === "unknown") { offerDraft(draft); return; }
+    dropDraft();
+    notice(state === "done"
+      ? "Your Save of " + whenSaved(draft) + " did reach the server and was saved; the grid shows it."
+      : "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. " +
+        "Check the grid, then make any change that is missing.", [{ label: "OK", run: function () {} }]);
   }
   form.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
-    if (!saveId.value) { saveId.value = newSaveId(); }
+    saveId.value = newSaveId();
     keepDraft();
   });
+  window.addEventListener("pageshow", function () { saveId.value = ""; });
   var draft = readDraft();
   if (form.dataset.saved !== undefined) {
     dropDraft(); // the server answered a Save with this grid: what it kept is on the page
-  } else if (draft && draft.rows && draft.rows.length && draft.page === form.dataset.page) {
-    offerDraft(draft);
+  } else if (draft && draft.rows && draft.rows.length) {
+    if (Date.now() - new Date(draft.at).getTime() > DRAFT_HOURS * 3600 * 1000 || !draft.saveId) {
+      dropDraft();
+    } else {
+      fetch(form.dataset.saveStatus.replace("SAVE_ID", draft.saveId), { credentials: "same-origin" })
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (status) { if (status && status.state) { settleDraft(draft, status.state); } })
+        .catch(function () { /* not answered (logged out?): the draft waits for the next load */ });
+    }
   }
 
   // ---- After a Save: take the keyboard to the summary -----------------------------------

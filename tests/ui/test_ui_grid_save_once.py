@@ -72,3 +72,74 @@ def test_another_user_can_use_the_same_id(
     page.fields["save_id"] = SAVE_ID
     page.save()
     assert named(app, "Keyless") == 2
+
+
+def state(client: Any, save_id: str = SAVE_ID) -> str:
+    response = client.get(f"/ui/saves/{save_id}")
+    assert response.status_code == 200
+    return str(response.get_json()["state"])
+
+
+def test_the_grid_can_ask_what_became_of_a_save(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    login()
+    assert state(client) == "unknown"
+    assert state(client, "not-an-id") == "unknown"
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    page.save()
+    assert state(client) == "done"
+    client.post("/ui/logout")
+    login(username="bob")
+    assert state(client) == "unknown"  # another user's Save is not Bob's to know
+
+
+def failing_save(monkeypatch: pytest.MonkeyPatch, app: Any, commit_first: bool) -> None:
+    """The grid's save fails, after committing something or before."""
+    from app.ui import views
+
+    real = views.save_grid
+
+    def save_grid(session: Any, *args: Any, **kwargs: Any) -> Any:
+        if commit_first:
+            real(session, *args, **kwargs)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(views, "save_grid", save_grid)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+
+def test_a_save_that_failed_before_writing_can_be_sent_again(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    failing_save(monkeypatch, app, commit_first=False)
+    assert page.save().status_code == 500
+    assert state(client) == "unknown"  # its claim was given up
+    monkeypatch.undo()
+    assert page.save().status_code == 200
+    assert named(app, "Keyless") == 1
+
+
+def test_a_save_interrupted_after_writing_is_never_run_again(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = SAVE_ID
+    failing_save(monkeypatch, app, commit_first=True)
+    assert page.save().status_code == 500
+    assert named(app, "Keyless") == 1
+    assert state(client) == "interrupted"
+    monkeypatch.undo()
+    again = page.save()
+    assert "This Save was interrupted and may have been written in part" in text_of(
+        again.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 1  # not created a second time
