@@ -21,6 +21,13 @@ def cred(make_cred: Any) -> int:
     return 1
 
 
+def keyless_row(page: Any, save_id: str) -> Any:
+    """``page`` with a new row of no key typed in, to be saved under ``save_id``."""
+    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
+    page.fields["save_id"] = save_id
+    return page
+
+
 def named(app: Any, name: str) -> int:
     with app.app_context(), session_scope("main") as session:
         query = select(func.count()).where(ProviderCredLicense.license_name == name)
@@ -31,9 +38,7 @@ def test_a_save_sent_again_with_its_id_writes_nothing(
     app: Any, cred: int, login: Any, open_grid: Any
 ) -> None:
     login()
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     first = page.save()
     assert first.status_code == 200 and named(app, "Keyless") == 1
     again = page.save()  # the same Save once more: its keyless row would get a second key
@@ -49,9 +54,7 @@ def test_each_save_of_its_own_and_a_page_without_script_still_saves(
 ) -> None:
     login()
     for save_id in ("", "not-an-id", SAVE_ID.replace("0", "f")):
-        page = open_grid(cred)
-        page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-        page.fields["save_id"] = save_id
+        page = keyless_row(open_grid(cred), save_id)
         assert page.save().status_code == 200
     assert named(app, "Keyless") == 3
 
@@ -61,15 +64,11 @@ def test_another_user_can_use_the_same_id(
 ) -> None:
     """Ids are claimed per user: one person's Save never blocks another's."""
     login()
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     page.save()
     client.post("/ui/logout")
     login(username="bob")
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     page.save()
     assert named(app, "Keyless") == 2
 
@@ -86,9 +85,7 @@ def test_the_grid_can_ask_what_became_of_a_save(
     login()
     assert state(client) == "unknown"
     assert state(client, "not-an-id") == "unknown"
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     page.save()
     assert state(client) == "done"
     client.post("/ui/logout")
@@ -115,9 +112,7 @@ def test_a_save_that_failed_before_writing_can_be_sent_again(
     app: Any, cred: int, login: Any, open_grid: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     login()
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     failing_save(monkeypatch, app, commit_first=False)
     assert page.save().status_code == 500
     assert state(client) == "unknown"  # its claim was given up
@@ -130,9 +125,7 @@ def test_a_save_interrupted_after_writing_is_never_run_again(
     app: Any, cred: int, login: Any, open_grid: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     login()
-    page = open_grid(cred)
-    page.set(page.blank_rows()[0], license_Name="Keyless", state="TX")
-    page.fields["save_id"] = SAVE_ID
+    page = keyless_row(open_grid(cred), SAVE_ID)
     failing_save(monkeypatch, app, commit_first=True)
     assert page.save().status_code == 500
     assert named(app, "Keyless") == 1
