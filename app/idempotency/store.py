@@ -31,6 +31,9 @@ from app.tenancy import begin_write
 
 #: How long an answer is kept for replay (SPEC 4b).
 RETENTION = timedelta(hours=24)
+#: The staff UI has no API key: its claims (an import applied once, a grid Save written once)
+#: are kept under this id, API keys being numbered from 1.
+STAFF_UI_SCOPE_ID = 0
 
 
 @dataclass(frozen=True)
@@ -94,15 +97,7 @@ def claim_key(
     except IntegrityError:
         session.rollback()
     begin_write(session)  # BEGIN IMMEDIATE on SQLite; the row lock below on PostgreSQL
-    existing = session.scalar(
-        select(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.api_key_id == scope.api_key_id,
-            IdempotencyRecord.username == scope.username,
-            IdempotencyRecord.idempotency_key == scope.key,
-        )
-        .with_for_update()
-    )
+    existing = stored_record(session, scope, for_update=True)
     if existing is None:  # released between our insert and our read: the client may retry
         session.rollback()
         raise KeyBusy(1)
@@ -125,6 +120,19 @@ def claim_key(
     existing.lease_expires_at = now + lease
     session.commit()
     return Claim(existing.id, owner)
+
+
+def stored_record(
+    session: Session, scope: KeyScope, *, for_update: bool = False
+) -> IdempotencyRecord | None:
+    """The key's record as it stands: ``None`` when never claimed, given up or purged;
+    ``status`` null while its request runs (or died), set once answered."""
+    statement = select(IdempotencyRecord).where(
+        IdempotencyRecord.api_key_id == scope.api_key_id,
+        IdempotencyRecord.username == scope.username,
+        IdempotencyRecord.idempotency_key == scope.key,
+    )
+    return session.scalar(statement.with_for_update() if for_update else statement)
 
 
 def store_answer(session: Session, claim: Claim, status: int, body: str) -> bool:

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.batch.outcome import (
@@ -37,9 +36,9 @@ from app.batch.outcome import (
     ItemOutcome,
     ParentNotFound,
 )
-from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
     RETENTION,
+    STAFF_UI_SCOPE_ID,
     Claim,
     KeyBusy,
     KeyReused,
@@ -48,6 +47,7 @@ from app.idempotency.store import (
     claim_key,
     release_key,
     store_answer,
+    stored_record,
 )
 from app.licenses.csv_io import MISSING_CELLS, CsvFileError, read_items
 from app.licenses.keys import upsert_assigning_keys
@@ -246,9 +246,6 @@ def parse_versions(text: str) -> dict[int, str | None] | None:
 # Apply once
 
 
-#: The staff UI has no API key; its import claims live in the idempotency store under this id
-#: (API keys are numbered from 1), keyed by user and the preview's token.
-UI_SCOPE_ID = 0
 TOKEN_SALT = "credgrid.ui.import-apply"
 #: A preview older than this is not applied. Well within the store's ``RETENTION``, so a token
 #: is never accepted after its claim may have been purged.
@@ -290,7 +287,7 @@ def _serializer(secret_key: str | bytes) -> URLSafeTimedSerializer:
 
 
 def _scope(username: str, nonce: str) -> KeyScope:
-    return KeyScope(UI_SCOPE_ID, username, f"ui-import:{nonce}")
+    return KeyScope(STAFF_UI_SCOPE_ID, username, f"ui-import:{nonce}")
 
 
 def apply_once(
@@ -354,18 +351,10 @@ def applied_result(
     session: Session, provider_cred_key: int, username: str, nonce: str
 ) -> ImportResult | None:
     """What the apply of this user's preview ``nonce`` did; ``None``: no such apply (kept)."""
-    scope = _scope(username, nonce)
-    body = session.scalar(
-        select(IdempotencyRecord.response_body).where(
-            IdempotencyRecord.api_key_id == scope.api_key_id,
-            IdempotencyRecord.username == scope.username,
-            IdempotencyRecord.idempotency_key == scope.key,
-            IdempotencyRecord.status.is_not(None),
-        )
-    )
-    if not body:
+    record = stored_record(session, _scope(username, nonce))
+    if record is None or record.status is None or not record.response_body:
         return None
-    stored = json.loads(body)
+    stored = json.loads(record.response_body)
     if stored.get("cred") != provider_cred_key:
         return None
     return ImportResult([_row_from_json(row) for row in stored["rows"]], {})

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
     RETENTION,
+    STAFF_UI_SCOPE_ID,
     Claim,
     KeyBusy,
     KeyReused,
@@ -35,8 +35,8 @@ from app.idempotency.store import (
     claim_key,
     release_key,
     store_answer,
+    stored_record,
 )
-from app.ui.grid_import import UI_SCOPE_ID
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class SaveRefused(Exception):
 
 
 def _scope(username: str, save_id: str) -> KeyScope:
-    return KeyScope(UI_SCOPE_ID, username, f"ui-save:{save_id}")
+    return KeyScope(STAFF_UI_SCOPE_ID, username, f"ui-save:{save_id}")
 
 
 def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
@@ -112,14 +112,7 @@ def save_state(session: Session, username: str, save_id: str) -> str:
     processed, or so long ago that its record is gone)."""
     if not SAVE_ID.fullmatch(save_id):
         return UNKNOWN
-    scope = _scope(username, save_id)
-    status = session.execute(
-        select(IdempotencyRecord.status).where(
-            IdempotencyRecord.api_key_id == scope.api_key_id,
-            IdempotencyRecord.username == scope.username,
-            IdempotencyRecord.idempotency_key == scope.key,
-        )
-    ).first()
-    if status is None:
+    record = stored_record(session, _scope(username, save_id))
+    if record is None:
         return UNKNOWN
-    return DONE if status[0] is not None else UNFINISHED
+    return DONE if record.status is not None else UNFINISHED
