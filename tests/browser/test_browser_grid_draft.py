@@ -21,11 +21,18 @@ def stored_names(app: Any) -> dict[int, str | None]:
         return {row.provider_cred_license_key: row.license_name for row in rows}
 
 
-def log_in_again(page: Any) -> None:
+def save_after_the_session_ended(page: Any) -> None:
+    """The session ends while the user types; then they press Save."""
+    page.context.clear_cookies()
+    page.locator("#save").click()
+    page.wait_for_load_state()
+
+
+def log_in_again(page: Any, database: str = "main") -> None:
     page.goto("/ui/login")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Database").select_option("main")
+    page.get_by_label("Database").select_option(database)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/ui/credentials")
 
@@ -41,9 +48,7 @@ def test_a_save_lost_to_an_ended_session_is_offered_back(
     page.locator("#rows-1-license_Name").fill("A new one")
     page.locator("#rows-1-state").fill("TX")
 
-    page.context.clear_cookies()  # the session ends while the user types
-    page.locator("#save").click()
-    page.wait_for_load_state()
+    save_after_the_session_ended(page)
     assert stored_names(app) == {11: "Stored"}  # nothing reached the database
 
     log_in_again(page)
@@ -71,9 +76,7 @@ def test_a_draft_can_be_discarded(
     page = logged_in()
     page.goto("/ui/credentials/1/licenses")
     page.locator("#rows-0-license_Name").fill("Typed by me")
-    page.context.clear_cookies()
-    page.locator("#save").click()
-    page.wait_for_load_state()
+    save_after_the_session_ended(page)
     log_in_again(page)
     page.goto("/ui/credentials/1/licenses")
     page.get_by_role("button", name="Discard them").click()
@@ -128,16 +131,9 @@ def test_a_draft_is_only_offered_to_its_database_and_user(
     page = logged_in()
     page.goto("/ui/credentials/1/licenses")
     page.locator("#rows-0-license_Name").fill("Typed in main")
-    page.context.clear_cookies()
-    page.locator("#save").click()
-    page.wait_for_load_state()
+    save_after_the_session_ended(page)
 
-    page.goto("/ui/login")  # the same tab, the other database: the same credential key
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Database").select_option("other")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/ui/credentials")
+    log_in_again(page, "other")  # the same tab, the other database: the same credential key
     page.goto("/ui/credentials/1/licenses")
     page.wait_for_load_state("networkidle")  # the draft check has answered
     assert page.locator(NOTICE).count() == 0
