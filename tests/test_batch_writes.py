@@ -519,17 +519,20 @@ def test_what_every_row_shares_is_sent_once_not_per_row(
     assert [(r[1], r[2]) for r in history(session_for, 11)] == [("act-2", "alice")]
 
 
-def test_a_write_refuses_rows_that_differ_in_a_shared_column():
+def test_a_write_refuses_a_shared_column_repeated_in_its_rows():
+    """A value every row shares is given once (``TableWrite.shared``); a row that also carries
+    it would leave two values for one column."""
     from app.batch.write import TableWrite
 
     table = ProviderCredLicense.__table__
-    rows = [{"provider_cred_license_key": 1, "entry_user": "a"}]
-    assert TableWrite(
-        table, [*rows, {**rows[0], "provider_cred_license_key": 2}], shared=("entry_user",)
+    rows = [{"provider_cred_license_key": 1}, {"provider_cred_license_key": 2}]
+    assert TableWrite(table, rows, shared={"entry_user": "a"}).shape.columns == (
+        "provider_cred_license_key",
+        "entry_user",
     )
     with pytest.raises(AssertionError, match="shared column"):
         TableWrite(
             table,
-            [*rows, {"provider_cred_license_key": 2, "entry_user": "b"}],
-            shared=("entry_user",),
+            [{"provider_cred_license_key": 1, "entry_user": "b"}],
+            shared={"entry_user": "a"},
         )

@@ -169,14 +169,12 @@ def delete_rows(
                     deleted = [o for o in outcomes if o.action == DELETED]
                     old_rows = {o.index: doomed[o.key] for o in deleted if o.key is not None}
                     rows = planning.history_rows(
-                        spec,
-                        deleted,
-                        Plan(outcomes=[], old_rows=old_rows),
-                        user=planning.audit_user(actor),
-                        now=utcnow(),
-                        activity_id=activity_id,
+                        spec, deleted, Plan(outcomes=[], old_rows=old_rows)
                     )
-                    write.write_tables(tx, _history_writes(spec, rows, state.heads))
+                    shared = planning.history_shared(
+                        user=planning.audit_user(actor), now=utcnow(), activity_id=activity_id
+                    )
+                    write.write_tables(tx, _history_writes(spec, rows, shared, state.heads))
             session.commit()
     except BaseException:
         session.rollback()
@@ -239,9 +237,10 @@ def _write_plan(
     when a writer under another parent stored one of those keys in between (``KeyTaken``).
     """
     stamps = {"entry_date": now, "entry_user": user, "update_date": now, "update_user": user}
+    names = tuple(spec.fields)
 
     def table_rows(data_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{**{name: data[name] for name in spec.fields}, **stamps} for data in data_rows]
+        return [{name: data[name] for name in names} for data in data_rows]
 
     rows = write.TableWrite(
         spec.table,
@@ -251,19 +250,15 @@ def _write_plan(
         update_columns=(*spec.data_fields, "update_date", "update_user"),
         same_column=spec.parent_column or spec.key_column,
         inserted=len(plan.inserts),
-        shared=tuple(stamps),
+        shared=stamps,
     )
 
     def build_history() -> list[write.TableWrite]:
         changes = planning.history_rows(
-            spec,
-            [outcomes[i] for i in (*plan.inserts, *plan.updates)],
-            plan,
-            user=user,
-            now=now,
-            activity_id=activity_id,
+            spec, [outcomes[i] for i in (*plan.inserts, *plan.updates)], plan
         )
-        return _history_writes(spec, changes, heads)
+        shared = planning.history_shared(user=user, now=now, activity_id=activity_id)
+        return _history_writes(spec, changes, shared, heads)
 
     # The history is built while the server writes the rows (``write_tables``' ``then``).
     then = build_history if spec.history is not None else None
@@ -271,16 +266,20 @@ def _write_plan(
 
 
 def _history_writes(
-    spec: EntitySpec, rows: list[dict[str, Any]], heads: Mapping[int, str]
+    spec: EntitySpec,
+    rows: list[dict[str, Any]],
+    shared: Mapping[str, Any],
+    heads: Mapping[int, str],
 ) -> list[write.TableWrite]:
-    """The history rows and, when sealed (tamper evidence), the keys' new newest hashes,
-    chained onto ``heads`` (read with the rows, under the parent's lock)."""
+    """The history rows (with the values they all share, ``shared``) and, when sealed (tamper
+    evidence), the keys' new newest hashes, chained onto ``heads`` (read with the rows, under
+    the parent's lock)."""
     history = spec.history
     assert history is not None
-    writes = [write.TableWrite(history.table, rows, shared=planning.HISTORY_SHARED)]
+    writes = [write.TableWrite(history.table, rows, shared=shared)]
     if rows and history.seal is not None and history.heads is not None:
         key, hash_column = history.key_column, history.hash_column
-        newest = history.seal(rows, heads)
+        newest = history.seal(rows, heads, shared)
         new_heads = [{key: k, hash_column: h} for k, h in newest.items()]
         writes.append(
             write.TableWrite(

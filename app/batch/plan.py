@@ -329,22 +329,19 @@ def audit_user(actor: str | None) -> str | None:
     return actor[:AUDIT_USER_LENGTH] if actor else None
 
 
-#: The history columns that every row of one batch's history holds the same value in.
-HISTORY_SHARED = ("activity_id", "at", "user")
+def history_shared(*, user: str | None, now: datetime, activity_id: str) -> dict[str, Any]:
+    """The history columns that every row of one batch's history holds the same value in."""
+    return {"activity_id": activity_id, "at": now, "user": user}
 
 
 def history_rows(
-    spec: EntitySpec,
-    outcomes: Sequence[ItemOutcome],
-    plan: Plan,
-    *,
-    user: str | None,
-    now: datetime,
-    activity_id: str,
+    spec: EntitySpec, outcomes: Sequence[ItemOutcome], plan: Plan
 ) -> list[dict[str, Any]]:
-    """One history row per written item: its ``changes`` (what ``changes`` found)."""
+    """One history row per written item: its ``changes`` (what ``changes`` found), without
+    the columns of ``history_shared``."""
     history = spec.history
     assert history is not None
+    key_column, parent_column = history.key_column, history.parent_column
     rows: list[dict[str, Any]] = []
     for outcome in outcomes:
         old = plan.old_rows.get(outcome.index)
@@ -352,11 +349,8 @@ def history_rows(
         assert data is not None
         rows.append(
             {
-                history.key_column: outcome.key,
-                history.parent_column: data[spec.parent_column] if spec.parent_column else 0,
-                "activity_id": activity_id,
-                "at": now,
-                "user": user,
+                key_column: outcome.key,
+                parent_column: data[spec.parent_column] if spec.parent_column else 0,
                 "action": outcome.action,
                 "changes": outcome.changes or {},
             }

@@ -44,8 +44,9 @@ class Dependent:
 
 
 #: Sets each history row's hash and returns each key's new newest hash, given the stored
-#: newest hashes of the rows' keys (``app.history.chain.seal``).
-Sealer = Callable[[Sequence[dict[str, Any]], Mapping[int, str]], dict[int, str]]
+#: newest hashes of the rows' keys and the values every row shares, which the rows lack
+#: (``app.history.chain.seal``).
+Sealer = Callable[[Sequence[dict[str, Any]], Mapping[int, str], Mapping[str, Any]], dict[int, str]]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ A set of keys is always one bound parameter: an integer array on PostgreSQL, a J
 SQLite (``key_in``, ``key_set``). The state read looks its keys up one index probe each on
 PostgreSQL (``_rows_of_key_set``). Written rows are one JSON document per table on PostgreSQL
 (``write_tables``; what every row shares is bound once beside it), the driver's
-``executemany`` on SQLite (``_execute_sqlite``).
+``executemany`` on SQLite, one tuple per row (``_execute_sqlite``).
 
 Round trips on PostgreSQL (``app.pg_pipeline``): a batch's transaction is ``BEGIN``, the
 generic-plan setting, the lock and the state read in one round trip (``read_state``), then
@@ -15,9 +15,10 @@ soon as it is built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -208,11 +209,18 @@ def run_steps(
     with a pending ``BEGIN`` and, when ``commit`` (only in a transaction the batch owns),
     ``COMMIT``. Elsewhere one statement each (``commit`` is the session's, after)."""
     if not pg_pipeline.is_postgresql(tx.connection):
-        return [[dict(row) for row in tx.connection.execute(s, p).mappings()] for s, p in steps]
+        return [_dicts(tx.connection.execute(s, p)) for s, p in steps]
     assert tx.owned or not commit, "only the transaction's owner commits"
     results = pg_pipeline.run(tx.connection, steps, begin=tx.begin_pending, commit=commit)
     tx.begin_pending = False
     return results
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    """A result's rows as dicts of their own: fetched at once and zipped with the column
+    names, half the time of ``dict`` of each ``RowMapping`` fetched one by one."""
+    names = tuple(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
 @lru_cache(maxsize=64)
@@ -299,9 +307,10 @@ class TableWrite:
       ``ON CONFLICT`` and the key's primary key fails the statement; on SQLite (whose writers
       are serialised, so this is a safety net) one guarded upsert must write every row.
 
-    ``shared``: columns that hold one value in every row (a batch's audit stamps, its
-    history's activity): on PostgreSQL bound once beside the rows' document, not repeated in
-    each row, which the server would parse a thousand times.
+    ``shared``: the columns that hold one value in every row (a batch's audit stamps, its
+    history's activity), with that value, given once and not in ``rows``: on PostgreSQL bound
+    once beside the rows' document (the server would parse it a thousand times), on SQLite
+    converted once.
     """
 
     table: Table
@@ -311,17 +320,14 @@ class TableWrite:
     update_columns: tuple[str, ...] = ()
     same_column: str | None = None
     inserted: int = 0
-    shared: tuple[str, ...] = ()
+    shared: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         assert self.how in (INSERT, UPSERT, SAVE), self.how
         assert (self.how == INSERT) == (self.key_column is None), "a key for UPSERT and SAVE"
         assert (self.how == SAVE) == (self.same_column is not None), "SAVE is guarded"
-        if self.rows and self.shared:
-            first = self.rows[0]
-            assert all(row[c] == first[c] for row in self.rows for c in self.shared), (
-                "a shared column holds one value in every row"
-            )
+        if self.rows:
+            assert not self.shared.keys() & self.rows[0].keys(), "a shared column is given once"
 
     @property
     def shape(self) -> _Shape:
@@ -330,10 +336,10 @@ class TableWrite:
             self.how,
             self.key_column,
             self.update_columns,
-            tuple(self.rows[0]),
+            (*self.rows[0], *self.shared),
             self.same_column,
             (self.inserted > 0, self.inserted < len(self.rows)),
-            self.shared,
+            tuple(self.shared),
         )
 
 
@@ -420,7 +426,7 @@ def _postgres_step(writes: list[TableWrite]) -> pg_pipeline.Step:
     """One statement for ``writes`` (the first, the others its CTEs) and its parameters."""
     parameters: dict[str, Any] = {}
     for i, w in enumerate(writes):
-        parameters.update({_shared_parameter(f"rows_{i}", c): w.rows[0][c] for c in w.shared})
+        parameters.update({_shared_parameter(f"rows_{i}", c): v for c, v in w.shared.items()})
         if w.how == SAVE:
             parameters[f"rows_{i}"] = _document(w, w.rows[: w.inserted])
             parameters[f"rows_{i}_stored"] = _document(w, w.rows[w.inserted :])
@@ -535,33 +541,46 @@ def _execute_sqlite(connection: Connection, write: TableWrite) -> Any:
     SQLAlchemy would apply, so stored values are the same bytes) runs once per distinct value
     of the batch: a batch repeats its dates, and every audit stamp is the same instant.
     """
-    sql, processors = _sqlite_driver_statement(write.shape, connection.dialect)
-    rows = [dict(row) for row in write.rows]
-    for name, process in processors:
-        stored: dict[datetime, Any] = {}
-        for row in rows:
-            value = row[name]
-            # Equal naive datetimes are stored alike; other values (a JSON document, an
-            # aware datetime equal to one in another zone) are processed one by one.
-            if type(value) is datetime and value.tzinfo is None:
-                if value not in stored:
-                    stored[value] = process(value)
-                row[name] = stored[value]
-            else:
-                row[name] = process(value)
+    shape = write.shape
+    sql, processors = _sqlite_driver_statement(shape, connection.dialect)
+    count = len(write.rows)
+    values = [
+        [row[name] for row in write.rows] if name not in write.shared else [write.shared[name]]
+        for name in shape.columns
+    ]
+    for place, process in processors:
+        values[place] = _stored_values(values[place], process)
+    rows = list(zip(*(v if len(v) == count else v * count for v in values), strict=True))
     return connection.exec_driver_sql(sql, rows, execution_options={"preserve_rowcount": True})
 
 
-#: SQLite's named parameters (``:column``), so driver rows are dicts keyed by column name.
+def _stored_values(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``values`` as ``process`` stores them: a column of naive date-times (and nulls)
+    converted once per distinct value; other values (a JSON document, an aware date-time
+    equal to one in another zone) one by one."""
+    if all(v is None or (type(v) is datetime and v.tzinfo is None) for v in values):
+        stored = {value: process(value) for value in set(values)}
+        return [stored[value] for value in values]
+    return [process(value) for value in values]
+
+
+#: SQLite's named parameters (``:column``): what the compiled statement is read back from.
 _NAMED_SQLITE = sqlite.dialect(paramstyle="named")
+_NAMED_PARAMETER = re.compile(r":(\w+)")
 
 
 @lru_cache(maxsize=64)
 def _sqlite_driver_statement(
     shape: _Shape, dialect: Any
-) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    """The shape's statement as SQL text with one ``:column`` parameter per column, and the
-    bind processors of the columns that have one (for ``dialect``, the connection's)."""
+) -> tuple[str, tuple[tuple[int, Any], ...]]:
+    """The shape's statement as SQL text with SQLite's numbered parameters, ``?N`` for the
+    shape's N-th column, so the driver's rows are tuples in the shape's column order; and the
+    bind processors (for ``dialect``, the connection's) of the columns that have one, by place.
+
+    Numbered, not named: the driver binds a tuple by position but looks a name up in a dict
+    per parameter per row, which made a 1,000-row license upsert 8.9 ms instead of 6.5. The
+    statement is compiled with named parameters and each ``:column`` replaced by its number.
+    """
     table, columns = shape.table, shape.columns
     statement = sqlite.insert(table)
     if shape.how != INSERT:
@@ -570,11 +589,14 @@ def _sqlite_driver_statement(
     # A column the rows lack but SQLAlchemy would fill (a Python-side default) would be a
     # parameter the driver rows cannot supply: every writer passes every column it writes.
     assert set(compiled.params) == set(columns), sorted(set(compiled.params) ^ set(columns))
-    sql = str(compiled)
+    number = {name: f"?{place}" for place, name in enumerate(columns, start=1)}
+    sql, replaced = _NAMED_PARAMETER.subn(lambda m: number[m.group(1)], str(compiled))
+    assert replaced == len(columns), sql
     processors = (
-        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
+        (place, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for place, name in enumerate(columns)
     )
-    return sql, tuple((name, p) for name, p in processors if p is not None)
+    return sql, tuple((place, p) for place, p in processors if p is not None)
 
 
 def delete_keys(tx: Transaction, spec: EntitySpec, keys: Iterable[int]) -> None:

@@ -17,6 +17,7 @@ finds is an ``UPDATE``, ``INSERT`` or ``DELETE`` run by hand in ``psql`` or ``sq
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def canonical(
             license_key,
             provider_cred_key,
             activity_id,
-            at.isoformat(sep="T", timespec="microseconds"),
+            _instant(at),
             user,
             action,
             changes or {},
@@ -56,28 +57,41 @@ def canonical(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _instant(at: datetime) -> str:
+    """``at`` as the content spells it: a batch's rows share one instant, formatted once."""
+    return at.isoformat(sep="T", timespec="microseconds")
+
+
 def link(previous: str, content: bytes) -> str:
     """The hash of a row with ``content`` following a row hashed ``previous``."""
     return hashlib.sha256(previous.encode() + b"\n" + content).hexdigest()
 
 
-def seal(rows: Sequence[HistoryRow], heads: Mapping[int, str]) -> dict[int, str]:
+def seal(
+    rows: Sequence[HistoryRow],
+    heads: Mapping[int, str],
+    shared: Mapping[str, Any] | None = None,
+) -> dict[int, str]:
     """Set each row's hash (``rows`` in write order) and return each license's new head.
 
-    ``heads`` are the stored newest hashes of the rows' licenses (absent: no history yet).
+    ``heads`` are the stored newest hashes of the rows' licenses (absent: no history yet);
+    ``shared``, the columns every row holds the same value in, given once and absent from the
+    rows (the batch engine's history: one activity, instant and user).
     Called by the batch engine with the heads it read under the licenses' write locks.
     """
     newest: dict[int, str] = {}
     for row in rows:
-        key = row["provider_cred_license_key"]
+        values = {**shared, **row} if shared else row
+        key = values["provider_cred_license_key"]
         content = canonical(
             key,
-            row["provider_cred_key"],
-            row["activity_id"],
-            row["at"],
-            row["user"],
-            row["action"],
-            row["changes"],
+            values["provider_cred_key"],
+            values["activity_id"],
+            values["at"],
+            values["user"],
+            values["action"],
+            values["changes"],
         )
         row[HASH_COLUMN] = newest[key] = link(newest.get(key, heads.get(key, GENESIS)), content)
     return newest
