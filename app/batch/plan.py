@@ -117,18 +117,25 @@ def plan_upserts(
     """Each candidate's outcome, given the stored rows of its key and the referenced keys that
     exist. A create's ``changes`` list every client field, the key included."""
     plan = Plan(outcomes=list(validated))
-    key_column, outcomes = spec.key_column, plan.outcomes
-    known_by_column = [(r.column, known_refs.get(r.column, ())) for r in spec.references]
+    key_column, parent_column, outcomes = spec.key_column, spec.parent_column, plan.outcomes
+    unknown_refs = {
+        index
+        for ref in spec.references
+        for known in (known_refs.get(ref.column, ()),)
+        for index, data in candidates
+        if data[ref.column] is not None and data[ref.column] not in known
+    }
     for index, data in candidates:
         key = data[key_column]
-        if any(data[c] is not None and data[c] not in known for c, known in known_by_column):
+        if index in unknown_refs:
             outcomes[index] = invalid(index, key, reference_errors(spec, data, known_refs))
             continue
         row = existing.get(key)
-        # A new key in an upsert has no ownership to check.
+        # The common case of an upsert, a new key or one of this parent's, has nothing to check.
         outcome = (
             None
-            if row is None and mode == "upsert"
+            if mode == "upsert"
+            and (row is None or parent_column is None or row[parent_column] == parent_key)
             else ownership_outcome(spec, index, key, row, parent_key, mode)
         )
         if outcome is None and expected_versions is not None and key in expected_versions:
