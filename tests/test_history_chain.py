@@ -6,7 +6,7 @@ import importlib.util
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -300,3 +300,19 @@ def test_concurrent_batches_keep_every_chain_valid(
     assert broken(session_for) == set()
     with session_for() as session:
         assert session.scalar(select(func.count()).select_from(LicenseChange)) == 12 + written
+
+
+def test_canonical_spells_each_instant_as_given_even_when_equal_instants_differ_in_zone() -> None:
+    """The content of a row hashes its instant as written; two aware instants that are equal
+    but in different zones are different content (a cache keyed by equality must not merge
+    them), and a naive instant is spelled without a zone."""
+    from datetime import timedelta, timezone
+
+    utc = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+    eastern = utc.astimezone(timezone(timedelta(hours=-5)))
+    assert utc == eastern
+    first, second = (canonical(1, 2, "a", at, "u", "created", {}) for at in (utc, eastern))
+    assert b"2026-01-02T12:00:00.000000+00:00" in first
+    assert b"2026-01-02T07:00:00.000000-05:00" in second
+    naive = canonical(1, 2, "a", datetime(2026, 1, 2, 12, 0), "u", "created", {})
+    assert b'"2026-01-02T12:00:00.000000"' in naive

@@ -57,10 +57,17 @@ def canonical(
     )
 
 
-@functools.lru_cache(maxsize=256)
 def _instant(at: datetime) -> str:
-    """``at`` as the content spells it: a batch's rows share one instant, formatted once."""
+    """``at`` as the content spells it. A batch's rows share one naive instant, formatted once
+    (an aware one is not cached: equal instants in two zones are spelled differently)."""
+    return _naive_instant(at) if at.tzinfo is None else _spelled(at)
+
+
+def _spelled(at: datetime) -> str:
     return at.isoformat(sep="T", timespec="microseconds")
+
+
+_naive_instant = functools.lru_cache(maxsize=256)(_spelled)
 
 
 def link(previous: str, content: bytes) -> str:
