@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from app.audit import utcnow
 from app.auth.tokens import mint_token_for
@@ -14,6 +14,7 @@ from app.history.models import LicenseChange
 from app.idempotency.models import IdempotencyRecord
 from app.idempotency.store import (
     Claim,
+    KeyBusy,
     KeyScope,
     StoredAnswer,
     claim_key,
@@ -141,6 +142,33 @@ def test_a_worker_that_outlived_its_lease_cannot_overwrite(session_for: Any) -> 
         assert claim_key(session, scope, "hash", timedelta(seconds=30)) == StoredAnswer(
             207, "on time"
         )
+
+
+def test_a_claim_that_finds_a_live_lease_answers_busy_though_the_answer_lands_meanwhile(
+    session_for: Any,
+) -> None:
+    """A second request finds the first's live lease and gives the key up (rollback); the first
+    stores its answer just then. The second must still say busy (409, retry), not read the
+    record again after its rollback and find a lease that is no longer there (a 500)."""
+    scope = KeyScope(api_key_id=1, username="alice", key="landing")
+    with session_for() as session:
+        first = claim_key(session, scope, "hash", timedelta(seconds=30))
+    assert isinstance(first, Claim)
+    rollbacks: list[int] = []
+
+    def answer_lands(session: Any) -> None:
+        rollbacks.append(1)
+        if len(rollbacks) == 2:  # the second: after the locked read found the lease
+            with session_for() as other:
+                assert store_answer(other, first, 207, "done")
+
+    with session_for() as session:
+        event.listen(session, "after_rollback", answer_lands)
+        with pytest.raises(KeyBusy) as busy:
+            claim_key(session, scope, "hash", timedelta(seconds=30))
+    assert len(rollbacks) >= 2 and 1 <= busy.value.retry_after <= 30
+    with session_for() as session:
+        assert claim_key(session, scope, "hash", timedelta(seconds=30)) == StoredAnswer(207, "done")
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "tab\there", "é"])

@@ -101,16 +101,20 @@ def claim_key(
     if existing is None:  # released between our insert and our read: the client may retry
         session.rollback()
         raise KeyBusy(1)
+    # Read before any rollback: a rollback expires the record, and reading it after would load
+    # it again outside the lock, as the claimant may have changed it meanwhile (an answer
+    # stored, its lease cleared).
     expired = existing.created_at < now - RETENTION
+    status, body, lease_ends = existing.status, existing.response_body, existing.lease_expires_at
     if not expired and existing.request_hash != fingerprint:
         session.rollback()
         raise KeyReused
-    if not expired and existing.status is not None:
+    if not expired and status is not None:
         session.rollback()
-        return StoredAnswer(existing.status, existing.response_body or "")
-    if not expired and existing.lease_expires_at is not None and existing.lease_expires_at > now:
+        return StoredAnswer(status, body or "")
+    if not expired and lease_ends is not None and lease_ends > now:
         session.rollback()
-        raise KeyBusy(_seconds_until(existing.lease_expires_at, now))
+        raise KeyBusy(_seconds_until(lease_ends, now))
     # Expired, or its claimant died: take it over as a fresh claim.
     existing.request_hash = fingerprint
     existing.created_at = now
