@@ -5,6 +5,11 @@ One setting serves the API rate limit (Flask-Limiter) and the login throttle (th
 between workers and hosts. Only ``limits``' public storage API is used (``incr``, ``get``,
 ``get_expiry``, ``clear``, ``check``), so both storages behave the same.
 
+``incr`` is atomic: of parallel increments of one key, exactly one sees 1 (the login
+throttle's check reservation relies on it). Redis does it in one script; limits' memory storage
+reads the new value after releasing its own lock, so calls on a memory storage are serialised
+here (memory is per process, so a lock of this process is all it takes).
+
 When the shared storage is unreachable the counters fall back to this process's memory (each
 worker then counts on its own) and say so in the log at most once a minute; the shared
 storage is tried again after ``RETRY_SECONDS``.
@@ -13,6 +18,7 @@ storage is tried again after ``RETRY_SECONDS``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,6 +58,7 @@ class SharedCounters:
         self.prefix = prefix
         self._shared: Storage = storage_from_string(uri, **storage_options(uri))
         self._fallback = MemoryStorage()
+        self._memory_lock = threading.Lock()
         self._clock = clock
         self._dead_until = 0.0
         self._logged_at: float | None = None
@@ -90,15 +97,22 @@ class SharedCounters:
     def _key(self, key: str) -> str:
         return f"{self.prefix}:{key}"
 
+    def _run(self, storage: Storage, operation: Callable[[Storage], T]) -> T:
+        """``operation`` on ``storage``, one at a time in this process if it is memory."""
+        if not isinstance(storage, MemoryStorage):
+            return operation(storage)
+        with self._memory_lock:
+            return operation(storage)
+
     def _call(self, operation: Callable[[Storage], T]) -> T:
         if self._clock() >= self._dead_until:
             try:
-                return operation(self._shared)
+                return self._run(self._shared, operation)
             except Exception as exc:  # any storage failure: count in memory for now
                 now = self._clock()
                 self._dead_until = now + RETRY_SECONDS
                 if self._logged_at is not None and now - self._logged_at < INTERVAL_SECONDS:
-                    return operation(self._fallback)
+                    return self._run(self._fallback, operation)
                 self._logged_at = now
                 log.warning(
                     "Shared storage %s unreachable (%s: %s); counting in this process's "
@@ -107,4 +121,4 @@ class SharedCounters:
                     type(exc).__name__,
                     exc,
                 )
-        return operation(self._fallback)
+        return self._run(self._fallback, operation)

@@ -9,14 +9,21 @@ failures so that one person's typos do not slow an office behind one address, wh
 client spraying many accounts. An attempt inside either wait is refused before any password
 is hashed. Failures older than the window are forgotten; a success clears the account's.
 
-The counters live in ``SharedCounters`` (the rate limiter's storage), so every worker and node
-sees the same waits.
+Asking for the wait and recording the failure are two steps around a slow hash, so parallel
+attempts would all see "no wait" and each check a password. One check per account runs at a
+time instead (``reserve_check``): the attempt that takes the account's reservation asks for the
+wait and checks the password, every other attempt meanwhile is refused as throttled.
+
+The counters and the reservation live in ``SharedCounters`` (the rate limiter's storage), so
+every worker and node sees the same waits and the same reservation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +31,10 @@ from app.auth.shared_counters import SharedCounters
 
 #: Where the app keeps its throttle (``app.extensions``).
 EXTENSION_KEY = "credgrid.login_throttle"
+#: The longest an account's check stays reserved: long enough for a password check (Argon2
+#: plus reading the user, whose waits the database timeouts bound at 10 s), short enough that
+#: a worker dying mid-check keeps the account's logins refused only that long.
+CHECK_RESERVATION_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,26 @@ class LoginThrottle:
             for key in (attempt.account_key(), attempt.address_key())
         )
         return max(0, math.ceil(max(waits)))
+
+    @contextmanager
+    def reserve_check(self, attempt: Attempt) -> Iterator[bool]:
+        """``True`` inside for the one attempt per account that may check a password now.
+
+        Taken atomically in the shared counters (the first increment of the account's
+        ``checking`` key owns it, on every node), and released on leaving whatever happened
+        inside; its expiry frees it if the worker dies first. With no base delay the throttle
+        is off and every attempt may check.
+        """
+        if self.base_delay <= 0:
+            yield True
+            return
+        key = f"{attempt.account_key()}:checking"
+        owned = self.counters.incr(key, CHECK_RESERVATION_SECONDS) == 1
+        try:
+            yield owned
+        finally:
+            if owned:
+                self.counters.clear(key)
 
     def record_failure(self, attempt: Attempt) -> None:
         account_failures = self.counters.incr(f"{attempt.account_key()}:failures", self.window)
