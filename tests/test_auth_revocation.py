@@ -215,3 +215,26 @@ def test_login_routes_are_rate_limited_per_address_before_hashing(
     ]
     assert statuses[2] == 429 and 429 not in statuses[:2]
     assert len(hashed) <= 2
+
+
+LOGIN_ROUTES = (
+    "/user-authentication",
+    "/vbasoftware/user-authentication",
+    "/user-refresh-tokens",
+    "/vbasoftware/user-refresh-tokens",
+    "/ui/login",
+)
+
+
+def test_the_login_routes_share_one_limit_per_address(fresh_app: Any) -> None:
+    """Attempts spread over every login route count once: 5 per minute is 5 in all."""
+    client = fresh_app(LOGIN_RATE_LIMIT="5 per minute").test_client()
+    form = {"username": "u", "password": "pw", "database": "main"}
+
+    def post(route: str, address: str = "192.0.2.1") -> int:
+        return client.post(route, data=form, environ_base={"REMOTE_ADDR": address}).status_code
+
+    first_round = [post(route) for route in LOGIN_ROUTES]
+    assert 429 not in first_round
+    assert [post(route) for route in LOGIN_ROUTES] == [429] * len(LOGIN_ROUTES)
+    assert post(LOGIN_ROUTES[0], address="192.0.2.2") != 429  # another address: its own count

@@ -3,7 +3,8 @@
 - Per API key on the API (SPEC section 7, ``FLASK_RATE_LIMIT``); the key is a hash of the API
   key, never the key itself.
 - Per client address (as ``ProxyFix`` resolves it) on the login routes, UI and API
-  (``FLASK_LOGIN_RATE_LIMIT``), checked before any password is hashed.
+  (``FLASK_LOGIN_RATE_LIMIT``), one count for all of them, checked before any password is
+  hashed.
 
 ``memory://`` (limits' own storage, the default) counts per process; ``redis://host:port``
 shares the counters between workers and hosts, and the login throttle
@@ -68,8 +69,13 @@ limiter = Limiter(
     headers_enabled=True,
 )
 
-#: Decorator of the login views: a per-address limit on attempts (POST only).
-login_rate_limit = limiter.limit(configured_login_limit, key_func=login_rate_key, methods=["POST"])
+#: Decorator of the login views (UI and API, at their paths and under ``/vbasoftware``): one
+#: per-address limit on attempts (POST only) for all of them together. A shared limit, so one
+#: counter per address whatever the route: Flask-Limiter counts a plain ``limit`` per endpoint,
+#: which let an address spread its attempts over the routes for five times the limit.
+login_rate_limit = limiter.shared_limit(
+    configured_login_limit, scope="login", key_func=login_rate_key, methods=["POST"]
+)
 
 
 def register_rate_limit(app: Flask) -> None:
