@@ -126,6 +126,12 @@ def is_unique_violation(error: BaseException | None, tables: Collection[str]) ->
     return False
 
 
+def is_deadlock(error: BaseException | None) -> bool:
+    """True when ``error`` (the driver's) is PostgreSQL's ``deadlock_detected``: the server
+    cancelled this transaction to break a cycle of waits (SQLite's one writer has none)."""
+    return isinstance(error, psycopg.errors.DeadlockDetected)
+
+
 @event.listens_for(Pool, "checkout")
 def _refuse_dropped_postgresql_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """A pooled PostgreSQL connection the server has closed (a restart, a terminated backend,

@@ -13,8 +13,11 @@ license types, share one lock), so two requests writing the same parent are seri
 second sees the first's rows: the rows a batch updates are its parent's, and no other writer
 touches them until it commits. A writer under another parent that stores one of the batch's
 new keys between this writer's read and its write fails the batch's insert (the key's primary
-key, ``KeyTaken``); the engine then rolls back, reads and plans again
-(``RACE_ATTEMPTS``), and the key now answers as another parent's.
+key, ``KeyTaken``; new rows go in key order, so two such writers wait for each other in one
+direction only, never in a cycle); the engine then rolls back, reads and plans again, this time
+holding the entity's new-keys lock exclusively (every batch holds it shared), so no other batch
+can store a key between its read and its write, and the key now answers as another parent's.
+``RACE_ATTEMPTS`` bounds the attempts should a writer outside the engine keep taking keys.
 
 Round trips on PostgreSQL: ``BEGIN``, the setting that keeps the batch's statements on their
 generic plans, the lock and the read are one; the writes and ``COMMIT`` another
@@ -80,7 +83,9 @@ def upsert_rows(
         try:
             begin_write(session)
             with write.transaction(session) as tx:
-                state = write.read_state(tx, spec, keys, parent_key, wanted_refs)
+                state = write.read_state(
+                    tx, spec, keys, parent_key, wanted_refs, new_keys_exclusive=races > 0
+                )
                 plan = planning.plan_upserts(
                     spec,
                     candidates,
@@ -242,9 +247,13 @@ def _write_plan(
     def table_rows(data_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{name: data[name] for name in names} for data in data_rows]
 
+    # New rows in key order: two writers under different parents that insert some of the same
+    # new keys then meet them in the same order, so one waits for the other and fails on the
+    # key's primary key (planned again) instead of both waiting for each other (a deadlock).
+    inserts = sorted(plan.inserts.values(), key=lambda data: data[spec.key_column])
     rows = write.TableWrite(
         spec.table,
-        table_rows([*plan.inserts.values(), *plan.updates.values()]),
+        table_rows([*inserts, *plan.updates.values()]),
         how=write.SAVE,
         key_column=spec.key_column,
         update_columns=(*spec.data_fields, "update_date", "update_user"),
@@ -280,7 +289,7 @@ def _history_writes(
     if rows and history.seal is not None and history.heads is not None:
         key, hash_column = history.key_column, history.hash_column
         newest = history.seal(rows, heads, shared)
-        new_heads = [{key: k, hash_column: h} for k, h in newest.items()]
+        new_heads = [{key: k, hash_column: h} for k, h in sorted(newest.items())]
         writes.append(
             write.TableWrite(
                 history.heads,

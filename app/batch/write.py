@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     CompoundSelect,
     Integer,
@@ -54,7 +55,7 @@ from sqlalchemy.orm import Session
 from app import pg_pipeline
 from app.batch.outcome import KeyTaken, ParentNotFound
 from app.batch.spec import EntitySpec
-from app.db_errors import is_unique_violation
+from app.db_errors import is_deadlock, is_unique_violation
 
 
 def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
@@ -100,22 +101,33 @@ def transaction(session: Session) -> Iterator[Transaction]:
         yield Transaction(connection, owned=must_begin, begin_pending=must_begin)
 
 
-def _lock_statement() -> Select[Any]:
-    """PostgreSQL: one transaction-scoped advisory lock on ``(namespace, scope)``: writers of
-    one parent (a ProviderCred's licenses), or of a parentless entity (scope 0), are
-    serialised. One lock per batch, not per key: a lock per key made a 5,000-item batch take
-    5,000 entries of the server's shared lock table, and three such batches at once exhausted
-    it (``out of shared memory``) on a default configuration. Writers under different parents
-    that insert the same new key are caught by the key's primary key instead (``write_tables``
-    inserts new rows without ``ON CONFLICT``)."""
+def _lock_statement(*, new_keys_exclusive: bool) -> Select[Any]:
+    """PostgreSQL: the batch's two transaction-scoped advisory locks, in one statement.
+
+    The parent's: one lock on ``(namespace, scope)``: writers of one parent (a ProviderCred's
+    licenses), or of a parentless entity (scope 0), are serialised. One lock per batch, not per
+    key: a lock per key made a 5,000-item batch take 5,000 entries of the server's shared lock
+    table, and three such batches at once exhausted it (``out of shared memory``) on a default
+    configuration. Writers under different parents that insert the same new key are caught by
+    the key's primary key instead (``write_tables`` inserts new rows without ``ON CONFLICT``).
+
+    The entity's new keys' (the single 64-bit ``namespace``, a key space apart from the
+    parents'): shared by every batch, so they run side by side; exclusive for a batch planned
+    again after another parent's writer took one of its new keys (``KeyTaken``), which then
+    waits for the batches in flight, reads while no other batch can store a key, and cannot
+    lose that race again however busy the keys are."""
+    new_keys_lock = (
+        func.pg_advisory_xact_lock if new_keys_exclusive else func.pg_advisory_xact_lock_shared
+    )
     return select(
         func.pg_advisory_xact_lock(
             bindparam("namespace", type_=Integer), bindparam("scope", type_=Integer)
-        )
+        ),
+        new_keys_lock(bindparam("new_keys", type_=BigInteger)),
     )
 
 
-_LOCK = _lock_statement()
+_LOCKS = {exclusive: _lock_statement(new_keys_exclusive=exclusive) for exclusive in (False, True)}
 #: PostgreSQL: the batch's statements are planned once per connection (psycopg prepares a
 #: statement it has run five times), never again per execution: their plans are index
 #: probes that do not depend on the values (``tests/test_batch_plans.py`` checks the generic
@@ -151,11 +163,13 @@ def read_state(
     keys: Sequence[int],
     parent_key: int | None,
     wanted_refs: Mapping[str, set[int]],
+    *,
+    new_keys_exclusive: bool = False,
 ) -> StoredState:
-    """Takes the writer's lock (PostgreSQL), then reads in one statement the stored rows of
-    ``keys``, whether the parent exists, which of the wanted referenced keys exist (by
-    reference column) and the keys' history heads (when the history is sealed); on PostgreSQL
-    the lock and the read (and a pending ``BEGIN``) are one round trip. Raises
+    """Takes the writer's locks (PostgreSQL, ``_lock_statement``), then reads in one statement
+    the stored rows of ``keys``, whether the parent exists, which of the wanted referenced keys
+    exist (by reference column) and the keys' history heads (when the history is sealed); on
+    PostgreSQL the locks and the read (and a pending ``BEGIN``) are one round trip. Raises
     ``ParentNotFound``."""
     connection = tx.connection
     lookups: list[tuple[str, Table, str, Iterable[int]]] = []
@@ -171,8 +185,12 @@ def read_state(
     dialect = connection.dialect.name
     steps: list[pg_pipeline.Step] = []
     if dialect == "postgresql":
-        scope = {"namespace": spec.lock_namespace, "scope": lock_scope_of(spec, parent_key)}
-        steps += [(_GENERIC_PLANS, {}), (_LOCK, scope)]
+        scope = {
+            "namespace": spec.lock_namespace,
+            "scope": lock_scope_of(spec, parent_key),
+            "new_keys": spec.lock_namespace,
+        }
+        steps += [(_GENERIC_PLANS, {}), (_LOCKS[new_keys_exclusive], scope)]
     if keys or lookups:
         statement = _state_statement(
             dialect,
@@ -394,7 +412,11 @@ def write_tables(
                     missing = len(w.rows) - result.rowcount
                     raise KeyTaken(f"{missing} of {len(w.rows)} rows taken")
     except DBAPIError as error:
-        if is_unique_violation(error.orig, {w.table.name for w in sent if w.how == SAVE}):
+        # A new key stored meanwhile under another parent, or (should one happen) a deadlock
+        # between writers: the engine plans again (``KeyTaken``).
+        if is_unique_violation(
+            error.orig, {w.table.name for w in sent if w.how == SAVE}
+        ) or is_deadlock(error.orig):
             raise KeyTaken(str(error.orig)) from error
         raise
 
