@@ -11,13 +11,21 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
+from app.api.paths import VBAPI_PREFIX
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
-#: API answers that carry credentials.
+#: API answers that carry credentials (served at these paths and under ``VBAPI_PREFIX``).
 TOKEN_PATHS = ("/user-authentication", "/user-refresh-tokens")
+
+
+def is_token_path(path: str) -> bool:
+    """Whether ``path`` answers with tokens: every API route is served twice (at its path and
+    under VBAPI's base path), and both copies carry the same credentials."""
+    return path in TOKEN_PATHS or path.removeprefix(VBAPI_PREFIX) in TOKEN_PATHS
 
 
 def add_security_headers(response: Response) -> Response:
@@ -28,7 +36,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", HSTS)
-    if g.get("staff") is not None or request.path in TOKEN_PATHS:
+    if g.get("staff") is not None or is_token_path(request.path):
         headers["Cache-Control"] = "no-store"
     return response
 

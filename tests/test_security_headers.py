@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -54,6 +55,32 @@ def test_signed_in_pages_and_token_answers_are_not_stored(client: Any, make_user
     assert client.get("/ui/credentials").headers["Cache-Control"] == "no-store"
     refused = client.post("/user-authentication", headers={"vbasoftware-database": "main"})
     assert refused.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("prefix", ["", "/vbasoftware"])
+def test_token_answers_are_not_stored_under_either_base_path(
+    client: Any, make_user: Any, make_api_key: Any, prefix: str
+) -> None:
+    make_user("alice", PASSWORD)
+    headers = {"vbasoftware-database": "main", "x-api-key": make_api_key()}
+    basic = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    login = client.post(
+        f"{prefix}/user-authentication", headers={**headers, "Authorization": f"Basic {basic}"}
+    )
+    assert login.status_code == 200
+    assert login.headers["Cache-Control"] == "no-store"
+    tokens = login.get_json()["data"]["authenticationResult"]
+    refreshed = client.post(
+        f"{prefix}/user-refresh-tokens",
+        headers={
+            **headers,
+            "expired-id-token": tokens["idToken"],
+            "refresh-token": tokens["refreshToken"],
+        },
+    )
+    assert refreshed.status_code == 200
+    assert refreshed.headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get(f"{prefix}/openapi.json").headers.get("Cache-Control", "")
 
 
 def forwarded(client: Any, hops: str) -> Any:
