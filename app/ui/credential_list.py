@@ -14,6 +14,18 @@ from app.licenses.models import ProviderCredLicense
 from app.ui.paging import Page, clamp
 from app.wire.fields import INT32_MAX
 
+#: Why a search text with a NUL character is not searched: PostgreSQL text cannot hold one
+#: (psycopg refuses such a query outright), so no stored value has one either.
+NUL_IN_SEARCH = (
+    "The search text contains a NUL character, which no provider ID, key or license number "
+    "holds. Remove it and search again."
+)
+
+
+def search_problem(query: str) -> str | None:
+    """Why ``query`` cannot be searched, or ``None``: the same refusal on either database."""
+    return NUL_IN_SEARCH if "\x00" in query else None
+
 
 @dataclass(frozen=True)
 class CredSummary:

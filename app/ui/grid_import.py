@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -247,6 +248,11 @@ def parse_versions(text: str) -> dict[int, str | None] | None:
 
 
 TOKEN_SALT = "credgrid.ui.import-apply"
+#: Random bytes of a preview's nonce, and the nonce's text (``secrets.token_urlsafe``: four
+#: URL-safe characters per three bytes). A nonce in a URL is checked against it before any
+#: query: anything else (a NUL, which PostgreSQL refuses in a query) is no such apply.
+NONCE_BYTES = 18
+NONCE = re.compile(rf"[A-Za-z0-9_-]{{{NONCE_BYTES * 4 // 3}}}")
 #: A preview older than this is not applied. Well within the store's ``RETENTION``, so a token
 #: is never accepted after its claim may have been purged.
 TOKEN_MAX_AGE = RETENTION / 2
@@ -270,7 +276,7 @@ class ImportNotApplied(Exception):
 
 def issue_token(secret_key: str | bytes) -> str:
     """A fresh one-time token for a preview's Apply form (signed, so its age can be trusted)."""
-    return _serializer(secret_key).dumps(secrets.token_urlsafe(18))
+    return _serializer(secret_key).dumps(secrets.token_urlsafe(NONCE_BYTES))
 
 
 def read_token(secret_key: str | bytes, token: str) -> str | None:
@@ -351,6 +357,8 @@ def applied_result(
     session: Session, provider_cred_key: int, username: str, nonce: str
 ) -> ImportResult | None:
     """What the apply of this user's preview ``nonce`` did; ``None``: no such apply (kept)."""
+    if not NONCE.fullmatch(nonce):
+        return None
     record = stored_record(session, _scope(username, nonce))
     if record is None or record.status is None or not record.response_body:
         return None

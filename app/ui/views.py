@@ -31,7 +31,7 @@ from app.monitoring.service import monitoring_status
 from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
-from app.ui.credential_list import search_creds
+from app.ui.credential_list import search_creds, search_problem
 from app.ui.downloads import csv_download
 from app.ui.expiry import ExpiryClock
 from app.ui.forms import (
@@ -149,17 +149,22 @@ def home() -> Response:
 
 
 @bp.get("/credentials")
-def credentials() -> str:
+def credentials() -> tuple[str, int]:
+    """The search page; a search text that cannot be searched is a 400 saying why."""
     form = SearchForm(formdata=request.args)
     query = (form.q.data or "").strip()
-    results = search_creds(
-        db(),
-        query,
-        page_number(request.args.get("page")),
-        current_app.config["UI_PAGE_SIZE"],
-        expiry_clock(),
+    size = current_app.config["UI_PAGE_SIZE"]
+    problem = search_problem(query)
+    if problem:
+        results: Page[Any] = Page(items=[], number=1, size=size, total=0)
+    else:
+        results = search_creds(
+            db(), query, page_number(request.args.get("page")), size, expiry_clock()
+        )
+    page = render_template(
+        "ui/credentials.html", form=form, query=query, results=results, error=problem
     )
-    return render_template("ui/credentials.html", form=form, query=query, results=results)
+    return page, (400 if problem else 200)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def test_the_result_page_is_only_its_users(app: Any, cred: int, login: Any, clie
     assert client.get(result_url).status_code == 404
 
 
+@pytest.mark.parametrize("nonce", ["%00abc", "x" * 24 + "%00", "not-a-nonce"])
+def test_a_result_page_of_a_malformed_nonce_is_not_found(
+    cred: int, login: Any, client: Any, nonce: str
+) -> None:
+    login()
+    # A NUL reached the query on PostgreSQL as a 500 (psycopg DataError).
+    assert client.get(f"{URL}/applied/{nonce}").status_code == 404
+
+
 def test_a_failure_after_the_write_keeps_the_claim(
     app: Any, cred: int, login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -128,6 +128,41 @@ def test_credential_list_searches_by_provider_id_or_key(
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_a_search_with_a_nul_character_says_why_on_the_page(
+    make_cred: Any, login: Any, client: Any
+) -> None:
+    make_cred(1, provider_id="PRV-ABC")
+    login()
+    for query in ("\x00abc", "PRV\x00", "\x00"):
+        response = client.get("/ui/credentials", query_string={"q": query, "page": "2"})
+        assert response.status_code == 400  # on PostgreSQL it was a 500 (psycopg DataError)
+        page = text_of(response.get_data(as_text=True))
+        assert "The search text contains a NUL character" in page
+        assert ">PRV-ABC</a>" not in response.get_data(as_text=True)
+    assert client.get("/ui/credentials?q=abc").status_code == 200  # the next search works
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ui/credentials?q=P1&page=%00",
+        "/ui/licenses/expiring?show=%00&state=%00&type=%00&sort=%00&page=%00",
+        "/ui/licenses/expiring.csv?show=%00&state=%00&type=%00&sort=%00",
+        "/ui/credentials/1/licenses?page=%00&license=%00",
+        "/ui/monitoring?page=%00",
+        "/ui/integrity?since=%00&until=%00",
+    ],
+)
+def test_a_nul_character_in_another_query_parameter_is_never_a_server_error(
+    make_cred: Any, login: Any, client: Any, url: str
+) -> None:
+    """These parameters are read against fixed choices or as numbers and dates before any
+    query, so a NUL is a default or a message, never a database error."""
+    make_cred(1)
+    login()
+    assert client.get(url).status_code in (200, 400)
+
+
 def test_credential_list_is_paged(make_cred: Any, login: Any, client: Any, app: Any) -> None:
     app.config["UI_PAGE_SIZE"] = 2
     for key in range(1, 6):
