@@ -1,9 +1,10 @@
-"""Parallel logins at one account check one password between them (the check is reserved).
+"""Parallel logins at an account with a recent failure check one password between them (the
+check is reserved); at an account without failures they are all checked.
 
 Without the reservation every attempt of a burst asked the throttle for a wait before any of
-them had recorded its failure, so each busy worker checked a password per burst. The
-reservation is in the shared counters: it holds between the threads of one process on
-``memory://`` and between nodes on Redis.
+them had recorded its failure, so each busy worker checked a password per burst, every time
+the account's wait ran out. The reservation is in the shared counters: it holds between the
+threads of one process on ``memory://`` and between nodes on Redis.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def at_once(count: int, attempt: Callable[[int], Any]) -> list[Any]:
         return list(pool.map(run, range(count)))
 
 
+def fail_once_and_wait(throttles: list[LoginThrottle]) -> None:
+    """A failure on record for Alice's account, whose wait (1 s: whole seconds) has run out."""
+    throttles[0].record_failure(ALICE)
+    time.sleep(1.1)
+
+
 def burst(throttles: list[LoginThrottle], password: str) -> list[LoginCheck]:
     """``PARALLEL`` attempts at Alice's account, spread over the nodes."""
     return at_once(
@@ -80,14 +87,25 @@ def burst(throttles: list[LoginThrottle], password: str) -> list[LoginCheck]:
 
 
 @pytest.mark.parametrize("password", ["wrong password", RIGHT])
-def test_parallel_attempts_at_one_account_check_one_password(
+def test_parallel_attempts_at_an_account_with_a_failure_check_one_password(
     throttles: list[LoginThrottle], checked: list[str], password: str
 ) -> None:
+    fail_once_and_wait(throttles)
     outcomes = burst(throttles, password)
     assert len(checked) == 1
     refused = [outcome for outcome in outcomes if outcome.retry_after]
     assert len(refused) == PARALLEL - 1
     assert all(outcome.user is None and outcome.retry_after >= 1 for outcome in refused)
+
+
+def test_parallel_logins_at_an_account_without_failures_all_get_in(
+    throttles: list[LoginThrottle], checked: list[str]
+) -> None:
+    """An integration whose processes log in at the same moment: no failure on record, so
+    nothing to slow down; each is checked and let in."""
+    outcomes = burst(throttles, RIGHT)
+    assert len(checked) == PARALLEL
+    assert all(outcome.user is not None for outcome in outcomes)
 
 
 def test_parallel_attempts_at_other_accounts_are_each_checked(
@@ -110,6 +128,7 @@ def test_parallel_attempts_at_other_accounts_are_each_checked(
 def test_a_sequential_login_still_works_after_a_burst(
     throttles: list[LoginThrottle], checked: list[str]
 ) -> None:
+    fail_once_and_wait(throttles)
     burst(throttles, RIGHT)
     for throttle in throttles * 2:  # each success released the reservation
         assert check_login(None, throttle, ALICE, RIGHT, via="test").user is not None  # type: ignore[arg-type]
@@ -133,6 +152,7 @@ def test_the_reservation_is_held_during_the_check_and_released_after_it(
         return outcome()
 
     monkeypatch.setattr(login_check, "authenticate", authenticate)
+    fail_once_and_wait([throttle])
     with contextlib.suppress(ZeroDivisionError):  # the check failed: released all the same
         check_login(None, throttle, ALICE, "a guess", via="test")  # type: ignore[arg-type]
     assert refused_meanwhile == [1]  # refused unchecked while the first was being checked
@@ -196,14 +216,16 @@ def test_a_burst_of_api_guesses_verifies_one_password(
     key = make_api_key()
     headers = {"vbasoftware-database": "main", "x-api-key": key}
     guess = {**headers, "Authorization": basic("wrong password")}
+    assert nodes[0].test_client().post("/user-authentication", headers=guess).status_code == 401
+    time.sleep(1.1)  # that failure's wait runs out; the failure stays on record
     answers = at_once(
         PARALLEL,
         lambda i: nodes[i % len(nodes)].test_client().post("/user-authentication", headers=guess),
     )
-    assert len(verified) == 1
+    assert len(verified) == 2  # the first guess and one of the burst
     assert sorted(a.status_code for a in answers) == [401] + [429] * (PARALLEL - 1)
     assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
-    time.sleep(1.1)  # the account's wait after the burst's one failure
+    time.sleep(1.1)  # the account's wait after its second failure
     login = {**headers, "Authorization": basic(RIGHT)}
     for node in nodes:  # then, one at a time, the right password logs in on every node
         assert node.test_client().post("/user-authentication", headers=login).status_code == 200

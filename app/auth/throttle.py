@@ -10,9 +10,10 @@ client spraying many accounts. An attempt inside either wait is refused before a
 is hashed. Failures older than the window are forgotten; a success clears the account's.
 
 Asking for the wait and recording the failure are two steps around a slow hash, so parallel
-attempts would all see "no wait" and each check a password. One check per account runs at a
-time instead (``reserve_check``): the attempt that takes the account's reservation asks for the
-wait and checks the password, every other attempt meanwhile is refused as throttled.
+attempts would all see "no wait" and each check a password. Once an account has a recent
+failure, one check runs at a time instead (``reserve_check``): the attempt that takes the
+account's reservation asks for the wait and checks the password, every other attempt meanwhile
+is refused as throttled.
 
 The counters and the reservation live in ``SharedCounters`` (the rate limiter's storage), so
 every worker and node sees the same waits and the same reservation.
@@ -94,12 +95,15 @@ class LoginThrottle:
     def reserve_check(self, attempt: Attempt) -> Iterator[bool]:
         """``True`` inside for the one attempt per account that may check a password now.
 
-        Taken atomically in the shared counters (the first increment of the account's
-        ``checking`` key owns it, on every node), and released on leaving whatever happened
-        inside; its expiry frees it if the worker dies first. With no base delay the throttle
-        is off and every attempt may check.
+        Only once the account has a recent failure: then it is taken atomically in the shared
+        counters (the first increment of the account's ``checking`` key owns it, on every node)
+        and released on leaving whatever happened inside; its expiry frees it if the worker
+        dies first. An account without failures is checked in parallel, so an integration whose
+        processes log in at once all get in; a guesser gets one burst of at most one check per
+        worker, after which its failures are on record and it gets one check per wait. With no
+        base delay the throttle is off and every attempt may check.
         """
-        if self.base_delay <= 0:
+        if self.base_delay <= 0 or not self.counters.get(f"{attempt.account_key()}:failures"):
             yield True
             return
         key = f"{attempt.account_key()}:checking"
