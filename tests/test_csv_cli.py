@@ -37,6 +37,13 @@ def test_export_writes_the_json_field_names(
     result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    # The contract's order: the fields of a license, then the audit fields as
+    # entry_Date, update_Date, entry_User, update_User (clients may read by position).
+    assert target.read_text().splitlines()[0] == (
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,license_Name,"
+        "license_Number,state,specialty_Code,effective_Date,term_Date,psV_Date,"
+        "entry_Date,update_Date,entry_User,update_User"
+    )
     assert list(rows[0]) == CSV_COLUMNS
     assert [r["providerCredLicense_Key"] for r in rows] == ["1", "2"]
     assert rows[0]["credLicenseType_Key"] == "1"

@@ -19,7 +19,7 @@ from app.licenses.service import upsert_licenses
 from app.wire.fields import INT32_MAX, INT32_MIN, is_int32
 from app.wire.records import AUDIT_FIELDS
 
-CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "entry_User", "update_Date", "update_User"]
+CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "update_Date", "entry_User", "update_User"]
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
 _INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
 EXPORT_CHUNK = 1000
