@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.activity import register_activity_tracking
     from app.api.blueprints import register_api
     from app.api.converters import Int32Converter
+    from app.api.paths import VBAPI_PREFIX
     from app.api.rate_limit import register_rate_limit
     from app.cli import register_cli
     from app.config import load_config
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # "//" in a path is a 404 like any unknown path, not a redirect with an HTML body.
     app.url_map.merge_slashes = False
     app.register_blueprint(health_bp)
+    app.register_blueprint(health_bp, url_prefix=VBAPI_PREFIX, name=f"vbapi_{health_bp.name}")
     app.url_map.converters["int32"] = Int32Converter  # VBAPI keys, in API and UI routes
     register_api(app)
     register_ui(app)

@@ -32,6 +32,8 @@ def test_over_the_limit_is_429_per_api_key(
     other = client.put(url, json=[], headers={**headers, "x-api-key": make_api_key()})
     assert other.status_code != 429
     assert all(client.get("/healthz").status_code == 200 for _ in range(5))
+    assert all(client.get("/vbasoftware/healthz").status_code == 200 for _ in range(5))
+    assert all(client.get("/vbasoftware/openapi.json").status_code == 200 for _ in range(5))
 
 
 def test_bad_rate_limit_is_a_config_error(app_config: dict[str, Any]) -> None:

@@ -337,13 +337,9 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     _add_components(spec)
     paths: dict[str, dict[str, Any]] = {}
     parameters: dict[str, list[dict[str, Any]]] = {}
-    root_only: set[str] = set()
-    prefixed = {rule.endpoint for rule in app.url_map.iter_rules()}
     for rule, operation in documented_rules(app):
         path, path_parameters = openapi_path(rule)
         parameters[path] = path_parameters
-        if f"vbapi_{rule.endpoint}" not in prefixed:
-            root_only.add(path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             view = app.view_functions[rule.endpoint]
             paths.setdefault(path, {})[method.lower()] = _operation(
@@ -352,8 +348,6 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path], parameters=parameters[path])
     document = spec.to_dict()
-    for path in root_only:
-        document["paths"][path]["servers"] = [{"url": "/", "description": "Not under /vbasoftware"}]
     _finish_schemas(document["components"]["schemas"])
     return document
 

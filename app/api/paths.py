@@ -11,3 +11,10 @@ UI_PREFIXES = ("/ui", "/static")
 
 def is_api_path(path: str) -> bool:
     return not (path == "/" or path.startswith(UI_PREFIXES))
+
+
+def unprefixed(path: str) -> str:
+    """``path`` as the root serves it: ``/vbasoftware/healthz`` → ``/healthz``."""
+    if path.startswith(VBAPI_PREFIX + "/"):
+        return path[len(VBAPI_PREFIX) :]
+    return path

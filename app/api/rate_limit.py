@@ -23,7 +23,7 @@ import time
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from app.api.paths import is_api_path
+from app.api.paths import is_api_path, unprefixed
 from app.api.requests import API_KEY_HEADER
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storage_options
@@ -59,7 +59,7 @@ def configured_login_limit() -> str:
 
 
 def exempt_from_limit() -> bool:
-    return not is_api_path(request.path) or request.path in UNLIMITED_PATHS
+    return not is_api_path(request.path) or unprefixed(request.path) in UNLIMITED_PATHS
 
 
 limiter = Limiter(
