@@ -149,6 +149,7 @@ def test_the_reservation_is_held_during_the_check_and_released_after_it(
     def authenticate(_session: Any, _username: str, _password: str) -> Any:
         other = check_login(None, throttle, ALICE, "another guess", via="test")  # type: ignore[arg-type]
         refused_meanwhile.append(other.retry_after)
+        assert other.busy and other.user is None
         return outcome()
 
     monkeypatch.setattr(login_check, "authenticate", authenticate)
@@ -225,7 +226,38 @@ def test_a_burst_of_api_guesses_verifies_one_password(
     assert len(verified) == 2  # the first guess and one of the burst
     assert sorted(a.status_code for a in answers) == [401] + [429] * (PARALLEL - 1)
     assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
+    details = [a.get_json()["error"]["detail"] for a in answers if a.status_code == 429]
+    # On SQLite the logins' write lock serialises them: the later ones meet the failure's wait.
+    assert all(
+        d.startswith(("Another login to this account is being checked.", "Too many"))
+        for d in details
+    )
     time.sleep(1.1)  # the account's wait after its second failure
     login = {**headers, "Authorization": basic(RIGHT)}
     for node in nodes:  # then, one at a time, the right password logs in on every node
         assert node.test_client().post("/user-authentication", headers=login).status_code == 200
+
+
+def test_an_api_login_while_the_account_is_being_checked_says_so(
+    fresh_app: Any, make_user: Any, make_api_key: Any
+) -> None:
+    from app.auth.throttle import EXTENSION_KEY
+
+    app = fresh_app(LOGIN_FAILURE_DELAY_SECONDS=0.5)
+    make_user("alice", RIGHT)
+    headers = {"vbasoftware-database": "main", "x-api-key": make_api_key()}
+    client = app.test_client()
+    guess = {**headers, "Authorization": basic("wrong password")}
+    assert client.post("/user-authentication", headers=guess).status_code == 401
+    time.sleep(1.1)  # the failure's wait runs out; the failure stays on record
+    throttle = app.extensions[EXTENSION_KEY]
+    checking = f"{Attempt('main', 'alice', '127.0.0.1').account_key()}:checking"
+    throttle.counters.incr(checking, 10)  # another login's check, in progress
+    login = {**headers, "Authorization": basic(RIGHT)}
+    refused = client.post("/user-authentication", headers=login)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert refused.get_json()["error"]["detail"] == (
+        "Another login to this account is being checked. Try again in 1 second."
+    )
+    throttle.counters.clear(checking)
+    assert client.post("/user-authentication", headers=login).status_code == 200

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.api.envelope import ApiError, json_response
 from app.api.rate_limit import login_rate_limit
 from app.api.requests import api_database, api_key_id, db_session
-from app.auth.login_check import check_login
+from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.tokens import (
@@ -46,9 +46,14 @@ def user_authentication() -> Response:
     attempt = Attempt(database, username, request.remote_addr or "unknown")
     checked = check_login(session, throttle, attempt, password, via="api")
     if checked.retry_after:
+        why = (
+            "Another login to this account is being checked"
+            if checked.busy
+            else "Too many failed logins"
+        )
         raise ApiError(
             429,
-            f"Too many failed logins. Try again in {checked.retry_after} seconds.",
+            f"{why}. Try again in {seconds_wording(checked.retry_after)}.",
             headers={"Retry-After": str(checked.retry_after)},
         )
     if checked.user is None:

@@ -25,10 +25,13 @@ BUSY_RETRY_AFTER_SECONDS = 1
 
 @dataclass(frozen=True)
 class LoginCheck:
-    """``user`` when the credentials are right; ``retry_after`` > 0 when refused unchecked."""
+    """``user`` when the credentials are right; ``retry_after`` > 0 when refused unchecked,
+    ``busy`` when that was because another attempt was checking the same account (a second
+    click on Log in, or another process of one integration), not because of failures."""
 
     user: StaffUser | None
     retry_after: int = 0
+    busy: bool = False
 
 
 def check_login(
@@ -38,11 +41,12 @@ def check_login(
     where = f"user={attempt.username!r} database={attempt.database} client={attempt.address}"
     with throttle.reserve_check(attempt) as reserved:
         wait = throttle.wait_seconds(attempt)
-        if not reserved:
-            wait = max(wait, BUSY_RETRY_AFTER_SECONDS)
         if wait:
             log.warning("login throttled via=%s %s retry_after=%ds", via, where, wait)
             return LoginCheck(None, retry_after=wait)
+        if not reserved:
+            log.warning("login refused while another is checked via=%s %s", via, where)
+            return LoginCheck(None, retry_after=BUSY_RETRY_AFTER_SECONDS, busy=True)
         user = authenticate(session, attempt.username, password)
         if user is None:
             throttle.record_failure(attempt)
@@ -51,3 +55,8 @@ def check_login(
         throttle.record_success(attempt)
     log.info("login succeeded via=%s %s", via, where)
     return LoginCheck(user)
+
+
+def seconds_wording(seconds: int) -> str:
+    """``"1 second"``, ``"4 seconds"``: how long a refused login is asked to wait."""
+    return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"

@@ -21,7 +21,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.auth.login_check import check_login
+from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.users import end_sessions
@@ -66,8 +66,12 @@ def sign_in(database: str, username: str, password: str) -> SignInResult:
     attempt = Attempt(database, username.strip(), request.remote_addr or "unknown")
     database_session = request_session(database)
     checked = check_login(database_session, throttle, attempt, password, via="ui")
+    if checked.busy:
+        message = "Another login to this account is being checked. Try again in a second."
+        return SignInResult(False, message, status=429, retry_after=checked.retry_after)
     if checked.retry_after:
-        message = f"Too many failed attempts. Try again in {checked.retry_after} seconds."
+        wait = seconds_wording(checked.retry_after)
+        message = f"Too many failed attempts. Try again in {wait}."
         return SignInResult(False, message, status=429, retry_after=checked.retry_after)
     user = checked.user
     identity = None if user is None else (user.id, user.session_stamp)

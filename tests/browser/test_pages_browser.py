@@ -46,6 +46,25 @@ def test_login_error_is_the_same_for_a_wrong_user_or_password(
     axe_clean(page, "the login page with an error")
 
 
+def test_the_login_form_is_sent_once(new_page: Any) -> None:
+    """A second submission of the login form (a double-click) while the first is on its way is
+    cancelled in the page: the server would refuse it while the first login is checked."""
+    page = new_page()
+    page.goto("/ui/login")
+    prevented = page.evaluate(
+        """() => {
+            const form = document.querySelector("form[data-submit-once]");
+            const send = () => {
+                const event = new Event("submit", {cancelable: true});
+                form.dispatchEvent(event);
+                return event.defaultPrevented;
+            };
+            return [send(), send()];
+        }"""
+    )
+    assert prevented == [False, True]
+
+
 def test_pages_render_with_labels_at_1280px(
     demo: None, logged_in: Any, screenshot: Any, axe_clean: Any
 ) -> None:

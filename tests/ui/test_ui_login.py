@@ -201,6 +201,26 @@ def test_repeated_failures_make_the_user_wait(
     )
 
 
+def test_a_login_while_the_same_account_is_being_checked_says_so(
+    alice: str, app: Any, client: Any, throttled: Any
+) -> None:
+    """A second click on Log in, once the account has a recent failure, is refused while the
+    first is checked: the page says that, not "too many failed attempts"."""
+    wrong = {**CREDENTIALS, "password": "wrong password"}
+    client.post("/ui/login", data=wrong)
+    let_the_waits_pass(app)
+    attempt = Attempt("main", "alice", "127.0.0.1")
+    checking = f"{attempt.account_key()}:checking"
+    throttled.counters.incr(checking, 10)  # the first click's check, in progress
+    refused = client.post("/ui/login", data=CREDENTIALS)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    page = refused.get_data(as_text=True)
+    assert "Another login to this account is being checked. Try again in a second." in page
+    assert "Too many failed" not in page
+    throttled.counters.clear(checking)
+    assert client.post("/ui/login", data=CREDENTIALS).status_code == 302
+
+
 def test_the_wait_is_per_username_and_does_not_reveal_existence(
     alice: str, make_user: Any, client: Any, throttled: Any
 ) -> None:
