@@ -219,7 +219,8 @@ def _reject_constant(name: str) -> Any:
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object whose names are unique. JSON leaves a repeated name to the reader (here the
     last value would win, elsewhere the first): a client that sends one means two values for
-    one field, so the body is refused (about 0.5 µs an item)."""
+    one field, so the body is refused. Checked while the body is parsed, as each object is
+    built, so it costs a length comparison per object and no second pass."""
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()

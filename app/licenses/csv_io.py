@@ -413,9 +413,9 @@ def analyze_licenses(session: Session) -> None:
     (SQLite: ``ANALYZE`` then ``PRAGMA optimize``).
 
     PostgreSQL: ``VACUUM (ANALYZE)``, which also sets the visibility map of the new pages, so
-    the expiry counts are answered from their indexes alone: on a million freshly loaded
-    licenses the counts read the heap instead, 0.8-1.1 s per expirables page against
-    33-152 ms after a VACUUM. VACUUM cannot run in a transaction: the session's is committed
+    the expiry counts are answered from their indexes alone: on freshly loaded licenses
+    without it the counts read the table's pages instead, several times slower at a million
+    licenses (docs/performance.md). VACUUM cannot run in a transaction: the session's is committed
     first and the tables are vacuumed on a connection of their own, in autocommit.
     """
     engine = session.get_bind()

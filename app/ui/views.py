@@ -172,8 +172,9 @@ def credentials() -> tuple[str, int]:
 
 
 #: Licenses per grid page: a ProviderCred may hold thousands, a page never more than this.
-#: Fifty, not a hundred: a row of editable cells is about 5 KB of HTML and 1 ms to render,
-#: and a page of a hundred took 110-180 ms (issue 12's bound for a page is 150 ms).
+#: Fifty, not a hundred: a row of editable cells is several kilobytes of HTML and costs
+#: rendering time of its own, and a page of a hundred rows went over the time a page may take
+#: (docs/performance.md).
 GRID_PAGE_SIZE = 50
 
 
