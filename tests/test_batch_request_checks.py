@@ -294,3 +294,58 @@ def test_a_json_body_in_any_json_encoding_is_read(
     response = put(client, headers, raw="[]".encode(encoding))
     assert response.status_code == 207
     assert response.get_json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        (
+            "?dryrun=true",
+            {
+                "dryrun": [
+                    "Unknown query parameter; did you mean dryRun? (names are case-sensitive)"
+                ]
+            },
+        ),
+        ("?dryRun=false&dryRun=true", {"dryRun": ["Given 2 times; give it once."]}),
+        ("?atomic=false&atomic=true", {"atomic": ["Given 2 times; give it once."]}),
+        (
+            "?dry_run=1&foo=bar",
+            {
+                "dry_run": ["Unknown query parameter; this operation takes atomic, dryRun."],
+                "foo": ["Unknown query parameter; this operation takes atomic, dryRun."],
+            },
+        ),
+    ],
+)
+def test_an_unknown_or_repeated_query_parameter_is_400_and_writes_nothing(
+    client: Any, headers: dict[str, str], session_for: Any, query: str, errors: Any
+) -> None:
+    """A misspelt dry run was ignored, and the batch written for real."""
+    from app.licenses.models import ProviderCredLicense
+
+    for url in (URL + query, "/vbasoftware" + URL + query):
+        response = put(client, headers, [license_item(3)], url=url)
+        assert response.status_code == 400
+        assert response.get_json()["error"]["errors"] == errors
+    with session_for("main") as session:
+        assert session.get(ProviderCredLicense, 3) is None
+
+
+def test_a_list_refuses_an_unknown_or_repeated_query_parameter(
+    client: Any, headers: dict[str, str]
+) -> None:
+    url = "/provider-credentialing/1/licenses"
+    assert client.get(url + "?page=1&pageSize=5", headers=headers).status_code == 200
+    repeated = client.get(url + "?page=1&page=2", headers=headers)
+    assert repeated.status_code == 400
+    assert repeated.get_json()["error"]["errors"] == {"page": ["Given 2 times; give it once."]}
+    unknown = client.get(url + "?pagesize=5", headers=headers)
+    assert unknown.get_json()["error"]["errors"]["pagesize"] == [
+        "Unknown query parameter; did you mean pageSize? (names are case-sensitive)"
+    ]
+    single = client.get(url + "/1?expand=all", headers=headers)
+    assert single.status_code == 400
+    assert single.get_json()["error"]["errors"] == {
+        "expand": ["Unknown query parameter; this operation takes none."]
+    }

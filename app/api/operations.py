@@ -51,6 +51,11 @@ class Operation:
     #: whether a paged list takes ``sortBy`` (``False``: it has one fixed order)
     sort_by: bool = True
 
+    def query_names(self) -> frozenset[str]:
+        """The query parameters the operation takes (any other is refused, ``query_check``)."""
+        paging = ("page", "pageSize", *(("sortBy",) if self.sort_by else ())) if self.paged else ()
+        return frozenset((*paging, *self.query))
+
 
 def documented(**kwargs: Any) -> Callable[[View], View]:
     """Attach an ``Operation`` (see its fields) to a view function."""

@@ -1,0 +1,50 @@
+"""Query parameters an API operation does not take, or that are given twice: 400.
+
+Without this check a misspelt ``?dryrun=true`` was ignored and the batch written for real, and
+``?dryRun=false&dryRun=true`` read as its first value. The parameters an operation takes are
+the ones it declares for its OpenAPI document (``app.api.operations``), so the check and the
+document cannot disagree.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+
+from app.api.envelope import ApiError
+from app.api.operations import operation_of
+from app.api.paths import is_api_path
+
+
+def register_query_check(app: Flask) -> None:
+    app.before_request(check_query_parameters)
+
+
+def check_query_parameters() -> None:
+    """400 naming each unknown or repeated parameter (views without a declared operation, such
+    as the login and health routes, take none that matter and are not checked)."""
+    if not request.args or request.endpoint is None or not is_api_path(request.path):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    operation = operation_of(view) if view is not None else None
+    if operation is None:
+        return
+    accepted = operation.query_names()
+    errors: dict[str, list[str]] = {}
+    for name in request.args:
+        count = len(request.args.getlist(name))
+        if name not in accepted:
+            errors[name] = [_unknown(name, accepted)]
+        elif count > 1:
+            errors[name] = [f"Given {count} times; give it once."]
+    if errors:
+        names = ", ".join(sorted(errors))
+        raise ApiError(400, f"Query parameter(s) not accepted here: {names}.", errors=errors)
+
+
+def _unknown(name: str, accepted: frozenset[str]) -> str:
+    spelled = next((a for a in accepted if a.lower() == name.strip().lower()), None)
+    if spelled is not None:
+        return f"Unknown query parameter; did you mean {spelled}? (names are case-sensitive)"
+    if not accepted:
+        return "Unknown query parameter; this operation takes none."
+    return f"Unknown query parameter; this operation takes {', '.join(sorted(accepted))}."
