@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -271,10 +272,9 @@ def blank_lines(count: int) -> list[GridLine]:
     return [GridLine(values=blank_values()) for _ in range(count)]
 
 
-def outcome_counts(lines: Sequence[GridLine], extra_deleted: int = 0) -> dict[str, int]:
-    """How many rows got each outcome, for the summary above the grid."""
-    counts: dict[str, int] = {DELETED: extra_deleted} if extra_deleted else {}
-    for line in lines:
-        if line.outcome:
-            counts[line.outcome] = counts.get(line.outcome, 0) + 1
-    return counts
+def outcome_counts(lines: Sequence[GridLine], elsewhere: Sequence[str] = ()) -> dict[str, int]:
+    """How many rows got each outcome, for the summary above the grid: the lines' and those of
+    the Save's rows the page does not show (``elsewhere``, their outcomes)."""
+    counts = Counter(elsewhere)
+    counts.update(line.outcome for line in lines if line.outcome)
+    return dict(counts)

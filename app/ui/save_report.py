@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import session
 
@@ -24,15 +25,29 @@ MAX_CHARS = 1500
 class SaveReport:
     outcomes: dict[int, tuple[str, str | None]]
 
-    def apply(self, lines: Sequence[GridLine]) -> list[tuple[int, str | None]]:
-        """Put the outcomes on ``lines``; returns the reported rows no line shows (deleted)."""
+    def apply(self, lines: Sequence[GridLine]) -> list[ReportedRow]:
+        """Put the outcomes on ``lines``; returns the reported rows no line of this page shows:
+        the deleted ones, and the ones the Save put on another page (new licenses whose keys
+        sort after this page's, once the page is full)."""
         shown = set()
         for line in lines:
             key = line.license_key
             if key is not None and key in self.outcomes:
                 line.outcome, line.message = self.outcomes[key]
                 shown.add(key)
-        return [(key, message) for key, (_, message) in self.outcomes.items() if key not in shown]
+        return [
+            ReportedRow(key, outcome, message)
+            for key, (outcome, message) in self.outcomes.items()
+            if key not in shown
+        ]
+
+
+class ReportedRow(NamedTuple):
+    """A row of a Save's report that the grid's page does not show."""
+
+    key: int
+    outcome: str
+    message: str | None
 
 
 def remember_save(provider_cred_key: int, database: str, lines: Sequence[GridLine]) -> bool:

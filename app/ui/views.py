@@ -45,6 +45,7 @@ from app.ui.forms import (
 )
 from app.ui.grid import (
     COLUMNS,
+    DELETED,
     OUTCOME_LABELS,
     GridLine,
     blank_lines,
@@ -75,7 +76,7 @@ from app.ui.login import editor_required, log_out, require_login, safe_next, sig
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_rows_message
 from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
-from app.ui.save_report import recall_save, remember_save
+from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
@@ -205,8 +206,8 @@ def grid(provider_cred_key: int) -> str:
     report = recall_save(provider_cred_key, g.staff.database)
     if report is None:
         return render_grid(session, cred, lines, page, loaded_at)
-    gone = report.apply(lines)
-    return render_grid(session, cred, lines, page, loaded_at, saved=True, deleted=gone)
+    elsewhere = report.apply(lines)
+    return render_grid(session, cred, lines, page, loaded_at, saved=True, elsewhere=elsewhere)
 
 
 @bp.post("/credentials/<int32:provider_cred_key>/licenses")
@@ -279,7 +280,7 @@ def render_grid(
     page: Page[Any],
     loaded_at: datetime,
     saved: bool = False,
-    deleted: Sequence[tuple[int, str | None]] = (),
+    elsewhere: Sequence[ReportedRow] = (),
 ) -> str:
     can_write = g.staff.can_write
     form = None
@@ -299,8 +300,9 @@ def render_grid(
         form=form,
         loaded_at=loaded_at.isoformat(),
         can_write=can_write,
-        summary=outcome_counts(lines, extra_deleted=len(deleted)) if saved else None,
-        deleted=deleted,
+        summary=outcome_counts(lines, [row.outcome for row in elsewhere]) if saved else None,
+        deleted=[row for row in elsewhere if row.outcome == DELETED],
+        elsewhere=[row for row in elsewhere if row.outcome != DELETED],
         types=types,
         type_options=TypeOptions(types),
         type_labels={str(t.key): t.label for t in types},

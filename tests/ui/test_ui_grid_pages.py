@@ -164,3 +164,27 @@ def test_rows_added_meanwhile_show_only_on_their_page(
     page.set(page.row(9), license_Name="X" * 600)  # fails, so the grid is rendered directly
     html = page.save().get_data(as_text=True)
     assert "Far away" not in html  # key 20 is on page 2 now
+
+
+def test_rows_a_save_puts_on_another_page_are_not_reported_deleted(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
+) -> None:
+    """New rows whose keys sort after a full page are on the next page after the Save: the
+    summary counts them as created and links them, never as deleted."""
+    app.config["GRID_PAGE_SIZE"] = 3
+    make_cred(1)
+    put_licenses(1, *({"providerCredLicense_Key": k, "license_Name": f"L{k}"} for k in (1, 2)))
+    login()
+    page = open_grid(1)
+    for number, prefix in enumerate(page.blank_rows()[:3], start=1):
+        page.set(prefix, license_Name=f"New {number}", state="TX")
+    page.tick(page.row(2), "delete")
+    html = page.save().get_data(as_text=True)
+    text = text_of(html)
+    assert "3 created · 1 deleted." in text
+    deleted = re.search(r"Deleted:(.*?)\.", text)
+    assert deleted and deleted.group(1).strip() == "license 2"
+    elsewhere = re.search(r"On other pages of this grid:(.*?)\.", text)
+    assert elsewhere and re.fullmatch(r"license \d+ \(created\)", elsewhere.group(1).strip())
+    moved = re.search(r"On other pages of this grid: license (\d+)", text)
+    assert moved and f'href="/ui/credentials/1/licenses?license={moved.group(1)}"' in html
