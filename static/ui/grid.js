@@ -232,6 +232,17 @@
     });
     return first;
   }
+  // A text cell's limit is checked, not enforced: the browser's maxlength cut a pasted value
+  // short without a word. Code points, as the server counts them.
+  function checkLength(el) {
+    var max = Number(el.dataset.maxLength);
+    var over = Array.from(el.value).length > max;
+    showCellError(el, over ? "Too long: shorten it to at most " + max + " characters." : null);
+  }
+  tbody.addEventListener("input", function (event) {
+    var el = event.target;
+    if (el.dataset && el.dataset.maxLength) { checkLength(el); }
+  });
   tbody.addEventListener("focusout", function (event) {
     var el = event.target;
     if (el.dataset && el.dataset.kind === "date") {

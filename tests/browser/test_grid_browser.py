@@ -273,3 +273,23 @@ def test_one_save_with_every_kind_of_outcome(app: Any, logged_in: Any, screensho
     page.set_viewport_size({"width": 1280, "height": 860})
     screenshot(page, "grid-readme")
     assert stored(app, last_key) is None
+
+
+def test_a_value_over_a_cells_limit_is_kept_and_flagged_not_cut(
+    app: Any, cred: int, logged_in: Any
+) -> None:
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    number = page.get_by_label("Number, license 11")
+    long_number = "LIC-" + "9" * 60
+    number.fill(long_number)
+    expect(number).to_have_value(long_number)  # not cut to 50 characters
+    expect(page.locator(f"#{number.get_attribute('id')}-error")).to_have_text(
+        "Too long: shorten it to at most 50 characters."
+    )
+    number.fill("MD-112")
+    expect(page.locator(f"#{number.get_attribute('id')}-error")).to_have_count(0)
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    stored_license = stored(app, 11)
+    assert stored_license is not None and stored_license.license_number == "MD-112"
