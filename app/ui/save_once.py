@@ -44,7 +44,10 @@ T = TypeVar("T")
 SAVE_ID = re.compile(r"[0-9a-f]{32}")
 #: A claim is never taken over while it lasts: an interrupted Save is not run again.
 LEASE = RETENTION
-ALREADY_SAVED = "These changes were saved already; nothing was written again."
+ALREADY_SAVED = (
+    "This Save was processed before, so nothing was written again. The grid shows what is "
+    "stored now; rows that Save could not write, if any, are offered back above the grid."
+)
 INTERRUPTED = (
     "This Save was interrupted and may have been written in part; nothing was written again. "
     "The grid shows what is stored now: check it, then make any change that is missing."

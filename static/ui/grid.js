@@ -399,7 +399,8 @@
   function whenSaved(draft) { return new Date(draft.at).toLocaleString(); }
   function offerDraft(draft) {
     notice("Changes to " + draft.rows.length + " row(s) that you saved at " + whenSaved(draft) +
-      " never reached the server (was your session over?). Put them back in the grid, then Save?", [
+      " were not written: that Save did not get through (was your session over?). " +
+      "Put them back in the grid, then Save?", [
       { label: "Put my changes back", run: function () {
         draft.rows.forEach(restoreRow); // under a new Save id: nothing of that Save was written
         dropDraft();
@@ -416,15 +417,69 @@
       : "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. " +
         "Check the grid, then make any change that is missing.", [{ label: "OK", run: function () {} }]);
   }
+
+  // ---- Edits not yet sent: a reload, a closed tab or a link followed loses nothing ---------
+  // The rows changed since the page loaded (and those a Save could not write) are kept a
+  // moment after each edit, and when the page is left, under a key of their own; the next
+  // time this page is opened they are offered back. A Save that sends them drops them (the
+  // draft above takes over); so does "Discard them".
+  var editsKey = draftKey + ":edits";
+  var editsTimer = null;
+  var editsOffered = false; // while an offer waits for an answer, it is not overwritten
+  function keepEdits() {
+    clearTimeout(editsTimer);
+    if (editsOffered || submitting) { return; }
+    var changed = rows().filter(unsaved);
+    try {
+      if (!changed.length) { sessionStorage.removeItem(editsKey); return; }
+      sessionStorage.setItem(editsKey, JSON.stringify({
+        at: new Date().toISOString(), rows: changed.map(rowDraft)
+      }));
+    } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
+  }
+  function keepEditsSoon() { clearTimeout(editsTimer); editsTimer = setTimeout(keepEdits, 300); }
+  function dropEdits() {
+    clearTimeout(editsTimer);
+    editsOffered = false;
+    try { sessionStorage.removeItem(editsKey); } catch (e) { /* nothing kept */ }
+  }
+  function offerEdits() {
+    var edits;
+    try { edits = JSON.parse(sessionStorage.getItem(editsKey) || "null"); } catch (e) { edits = null; }
+    if (!edits || !edits.rows || !edits.rows.length) { return; }
+    if (Date.now() - new Date(edits.at).getTime() > DRAFT_HOURS * 3600 * 1000) { dropEdits(); return; }
+    editsOffered = true;
+    notice("You changed " + edits.rows.length + " row(s) here, last at " + whenSaved(edits) +
+      ", and did not save them. Put them back in the grid?", [
+      { label: "Put my changes back", run: function () {
+        edits.rows.forEach(restoreRow);
+        editsOffered = false;
+        keepEdits();
+        (saveButton || form).focus();
+      } },
+      { label: "Discard them", run: dropEdits }
+    ]);
+  }
+  tbody.addEventListener("input", keepEditsSoon);
+  tbody.addEventListener("change", keepEditsSoon);
+  window.addEventListener("pagehide", keepEdits);
+
   form.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
     saveId.value = newSaveId();
     keepDraft();
+    dropEdits();
   });
   window.addEventListener("pageshow", function () { saveId.value = ""; });
   var draft = readDraft();
   if (form.dataset.saved !== undefined) {
     dropDraft(); // the server answered a Save with this grid: what it kept is on the page
+    if (rows().some(unsaved)) {
+      markDirty(null); // rows it could not write: leaving the page warns, and they are kept
+      keepEdits();
+    } else {
+      dropEdits();
+    }
   } else if (draft && draft.rows && draft.rows.length) {
     if (Date.now() - new Date(draft.at).getTime() > DRAFT_HOURS * 3600 * 1000 || !draft.saveId) {
       dropDraft();
@@ -435,6 +490,7 @@
         .catch(function () { /* not answered (logged out?): the draft waits for the next load */ });
     }
   }
+  if (form.dataset.saved === undefined) { offerEdits(); }
 
   // ---- After a Save: take the keyboard to the summary -----------------------------------
   var summary = document.getElementById("save-summary");

@@ -137,3 +137,54 @@ def test_a_draft_is_only_offered_to_its_database_and_user(
     page.goto("/ui/credentials/1/licenses")
     page.wait_for_load_state("networkidle")  # the draft check has answered
     assert page.locator(NOTICE).count() == 0
+
+
+def test_edits_not_yet_saved_survive_a_reload(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?": yes
+    page.locator("#rows-1-license_Name").fill("Typed, not saved")
+    page.locator("#rows-1-state").fill("TX")
+    page.reload()
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator("#rows-1-license_Name").input_value() == "Typed, not saved"
+    page.locator("#save").click()
+    page.wait_for_load_state()
+    assert "Typed, not saved" in stored_names(app).values()
+    page.goto("/ui/credentials/1/licenses")  # saved: nothing more is offered
+    page.wait_for_load_state("networkidle")
+    assert page.locator(NOTICE).count() == 0
+
+
+def test_rows_a_save_could_not_write_are_kept_when_the_page_is_left(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-1-license_Number").fill("KEEPME-1")
+    page.locator("#rows-1-effective_Date").fill("01/01/2026")
+    page.locator("#rows-1-term_Date").fill("01/01/2025")  # before the effective date: refused
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    dialogs: list[str] = []
+
+    def leave(dialog: Any) -> None:
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", leave)
+    page.goto("/ui/credentials")  # away from the grid, the refused row still unsaved
+    assert dialogs == ["beforeunload"]  # leaving warned
+    page.goto("/ui/credentials/1/licenses")
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator("#rows-1-license_Number").input_value() == "KEEPME-1"
+    assert page.locator("#rows-1-term_Date").input_value() == "01/01/2025"
+    assert "KEEPME-1" not in str(stored_names(app))

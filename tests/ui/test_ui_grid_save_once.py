@@ -43,7 +43,7 @@ def test_a_save_sent_again_with_its_id_writes_nothing(
     assert first.status_code == 200 and named(app, "Keyless") == 1
     again = page.save()  # the same Save once more: its keyless row would get a second key
     assert again.status_code == 200
-    assert "These changes were saved already; nothing was written again." in text_of(
+    assert "This Save was processed before, so nothing was written again." in text_of(
         again.get_data(as_text=True)
     )
     assert named(app, "Keyless") == 1
