@@ -331,6 +331,18 @@ BAD_FILES = {
         f"Error: line 3: a cell is longer than {csv.field_size_limit()} characters (is a quote "
         "missing its closing quote?). Nothing was imported.",
     ),
+    # Read leniently, the open quote took every line after it into one cell: those rows were
+    # neither imported nor reported.
+    "a quote never closed": (
+        f'{HEADER}\n{FIRST_ROW}\n2,1,1,"abc,b,TX,,,,\n3,1,1,a,b,TX,,,,\n4,1,1,a,b,TX,,,,\n'.encode(),
+        "Error: line 3: a quoted cell that starts on this line is never closed (is a quote "
+        "missing its closing quote?). Nothing was imported.",
+    ),
+    "text after a closing quote": (
+        f'{HEADER}\n{FIRST_ROW}\n2,1,1,"ab"c,b,TX,,,,\n'.encode(),
+        "Error: line 3: a quoted cell is followed by more text before the next comma; quote "
+        'the whole cell and double any quote inside it ("a ""b"" c"). Nothing was imported.',
+    ),
 }
 
 

@@ -142,9 +142,11 @@ def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
     """Every non-blank record with the physical line where it starts.
 
     ``csv.reader`` yields blank lines as empty records (``DictReader`` drops them, which is why
-    the line is counted here, from the reader's own line count).
+    the line is counted here, from the reader's own line count). Strict: a quote never closed
+    is an error, not a cell that swallows every line after it to the end of the file, and
+    ``"ab"c`` is an error, not ``abc``.
     """
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
     start = 1
     while True:
         try:
@@ -159,6 +161,16 @@ def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
 
 
 def _csv_error_reason(exc: csv.Error) -> str:
+    if "unexpected end of data" in str(exc):
+        return (
+            "a quoted cell that starts on this line is never closed "
+            "(is a quote missing its closing quote?)."
+        )
+    if "expected after" in str(exc):
+        return (
+            "a quoted cell is followed by more text before the next comma; quote the whole "
+            'cell and double any quote inside it ("a ""b"" c").'
+        )
     if "field larger than field limit" in str(exc):
         return (
             f"a cell is longer than {csv.field_size_limit()} characters "
