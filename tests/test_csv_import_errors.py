@@ -424,7 +424,15 @@ def test_the_grid_import_reads_the_same_line_numbers() -> None:
     text = f"{KEYS}\n\n1,1\n\n2,1,extra\n3\n"
     assert list(csv_io.read_items(io.StringIO(text))) == [
         (3, {"providerCredLicense_Key": 1, "providerCred_Key": 1}),
-        (5, {"providerCredLicense_Key": 2, "providerCred_Key": 1, "(extra cells)": ["extra"]}),
+        (
+            5,
+            {
+                "providerCredLicense_Key": 2,
+                "providerCred_Key": 1,
+                csv_io.MISSING_CELLS: "This line has 3 cells and the header 2: is a comma or a "
+                "quote out of place? Not imported.",
+            },
+        ),
         (
             6,
             {
@@ -435,6 +443,21 @@ def test_the_grid_import_reads_the_same_line_numbers() -> None:
             },
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("providerCredLicense_Key,license_Name,license_Name", "appears 2 times in the header"),
+        ("providerCredLicense_Key,license_Name,foo", "unknown column"),
+        ("providerCredLicense_Key;license_Name", "must be separated by commas"),
+    ],
+)
+def test_the_grid_import_checks_the_header_as_the_cli_does(header: str, message: str) -> None:
+    """A repeated column was read with its last value winning; an unknown one was refused row
+    by row without naming it."""
+    with pytest.raises(csv_io.CsvFileError, match=message):
+        list(csv_io.read_items(io.StringIO(f"{header}\n1,x,y\n")))
 
 
 def test_a_user_longer_than_the_audit_columns_is_refused(
@@ -470,3 +493,64 @@ def test_a_file_with_lone_cr_line_ends_is_imported(
         "line 4: providerCredLicense_Key 2: 201 Created",
     ]
     assert stored(session_for)[1].license_name == "a\rb"
+
+
+def stored_license(session_for: Any, key: int) -> dict[str, Any]:
+    with session_for() as session:
+        row = session.get(ProviderCredLicense, key)
+        assert row is not None
+        return csv_io.LICENSE_OUT_SCHEMA.dump(row)
+
+
+def test_columns_a_file_lacks_keep_their_stored_values(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    """A file of keys and states changes the states: the other fields of a stored license are
+    kept (a write replaces the whole license, so they were cleared, reported as '200 Updated')."""
+    make_cred(1)
+    make_license_type(9)
+    full = license_item(
+        7,
+        credLicenseType_Key=9,
+        license_Name="Pharmacist",
+        license_Number="PharmD-NY-1",
+        state="NY",
+        effective_Date="2025-12-06",
+    )
+    with session_for() as session:
+        assert all(o.ok for o in upsert_licenses(session, 1, [full], actor="t", activity_id="a"))
+    before = stored_license(session_for, 7)
+    source = tmp_path / "states.csv"
+    source.write_text(f"{KEYS},state\n7,1,CA\n8,1,TX\n")
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    after = stored_license(session_for, 7)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed - {"update_Date", "update_User"} == {"state"}
+    assert after["state"] == "CA" and after["license_Number"] == "PharmD-NY-1"
+    created = stored_license(session_for, 8)  # a new license has only what the file gives
+    assert created["state"] == "TX" and created["license_Name"] is None
+
+
+def test_a_license_changed_while_an_import_fills_its_absent_columns_is_not_overwritten(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    make_cred(1)
+    with session_for() as session:
+        item = license_item(7, license_Name="Before", state="NY")
+        assert all(o.ok for o in upsert_licenses(session, 1, [item], actor="t", activity_id="a"))
+    real = csv_io.upsert_licenses
+
+    def meanwhile(session: Any, cred: int, items: Any, **kwargs: Any) -> Any:
+        # Someone renames the license between the import's read and its write.
+        renamed = license_item(7, license_Name="Renamed meanwhile", state="NY")
+        real(session, 1, [renamed], actor="colleague", activity_id="b")
+        return real(session, cred, items, **kwargs)
+
+    monkeypatch.setattr(csv_io, "upsert_licenses", meanwhile)
+    source = tmp_path / "states.csv"
+    source.write_text(f"{KEYS},state\n7,1,CA\n")
+    result = import_file(runner, source)
+    assert "409" in result.output and "changed since" in result.output
+    after = stored_license(session_for, 7)
+    assert (after["license_Name"], after["state"]) == ("Renamed meanwhile", "NY")

@@ -6,6 +6,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Select, select, text
@@ -184,6 +185,18 @@ def check_header(record: CsvRecord | None) -> list[str]:
     named once, and the two key columns are there (no row could be imported otherwise)."""
     if record is None:
         raise CsvFileError("empty file: no header row and no rows.")
+    names = check_column_names(record)
+    for name in REQUIRED_COLUMNS:
+        if name not in names:
+            raise CsvFileError(
+                f"line {record.line}: the header has no {name} column; every row needs one."
+            )
+    return names
+
+
+def check_column_names(record: CsvRecord) -> list[str]:
+    """The header's column names; ``CsvFileError`` unless each is one of ``CSV_COLUMNS``,
+    named once (the grid's import, which fills a missing ProviderCred, checks only this)."""
     names = record.cells
     unknown = [name for name in names if name not in CSV_COLUMNS]
     if unknown:
@@ -193,11 +206,6 @@ def check_header(record: CsvRecord | None) -> list[str]:
             raise CsvFileError(
                 f"line {record.line}: column {name!r} appears {names.count(name)} times in the "
                 "header; name each column once."
-            )
-    for name in REQUIRED_COLUMNS:
-        if name not in names:
-            raise CsvFileError(
-                f"line {record.line}: the header has no {name} column; every row needs one."
             )
     return names
 
@@ -249,18 +257,22 @@ MISSING_CELLS = "(missing cells)"
 def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(first line of the record, item)``; a quoted cell may span several lines.
 
-    Extra cells are kept under ``(extra cells)``, which the service rejects as an unknown
-    field; a short record (a cut-off line) carries ``MISSING_CELLS``, its reader's to refuse:
-    its missing cells would otherwise clear those fields.
+    A record with more or fewer cells than the header carries ``MISSING_CELLS``, a message
+    for its reader to refuse it with: a cut-off line's missing cells would clear those fields,
+    and extra cells mean a comma or a quote out of place.
     """
     records = csv_records(source)
     header = next(records, None)
     if header is None:
         return
+    check_column_names(header)
     for record in records:
         item = record_item(header.cells, record)
         if len(record.cells) > len(header.cells):
-            item["(extra cells)"] = record.cells[len(header.cells) :]
+            item[MISSING_CELLS] = (
+                f"This line has {len(record.cells)} cells and the header "
+                f"{len(header.cells)}: is a comma or a quote out of place? Not imported."
+            )
         elif len(record.cells) < len(header.cells):
             item[MISSING_CELLS] = (
                 f"This line has {len(record.cells)} cells and the header "
@@ -375,18 +387,29 @@ def import_licenses(
     """
     scan = scan_file(source)
     source.seek(0)
+    absent = absent_columns(scan.header)
     window: list[ParsedRow] = []
     for row in parse_rows(source, scan):
         window.append(row)
         if len(window) >= max(READ_AHEAD_ROWS, batch_size):
-            yield _import_window(session, window, batch_size, actor, activity_id)
+            yield _import_window(session, window, batch_size, actor, activity_id, absent)
             window = []
     if window:
-        yield _import_window(session, window, batch_size, actor, activity_id)
+        yield _import_window(session, window, batch_size, actor, activity_id, absent)
+
+
+def absent_columns(header: list[str]) -> list[str]:
+    """The writable columns a file's header lacks: an import leaves them as stored."""
+    return [column for column in WRITABLE_FIELDS.values() if column not in header]
 
 
 def _import_window(
-    session: Session, rows: list[ParsedRow], batch_size: int, actor: str, activity_id: str
+    session: Session,
+    rows: list[ParsedRow],
+    batch_size: int,
+    actor: str,
+    activity_id: str,
+    absent: list[str],
 ) -> list[ImportedRow]:
     """The rows' report in file order: refused rows as refused, the others through the
     service, a batch per ProviderCred (in the order each first appears) and ``batch_size``."""
@@ -402,7 +425,7 @@ def _import_window(
     ]
     for done, (cred_key, batch) in enumerate(batches):
         try:
-            answers = _service_answers(session, cred_key, batch, actor, activity_id)
+            answers = _service_answers(session, cred_key, batch, actor, activity_id, absent)
         except (SQLAlchemyError, ConcurrentWrites) as exc:
             not_imported = [row.line for _, rest in batches[done:] for row in rest]
             report.sort(key=lambda r: r.line)
@@ -413,6 +436,41 @@ def _import_window(
         )
     report.sort(key=lambda r: r.line)
     return report
+
+
+def keep_absent_columns(
+    session: Session, cred_key: int, items: list[dict[str, Any]], absent: list[str]
+) -> dict[int, datetime | None]:
+    """Fill each item of a stored license of ``cred_key`` with its stored values of the
+    ``absent`` columns (a file of keys and states changes the states only; a write replaces a
+    whole license, so the columns would otherwise be cleared); returns the versions read, for
+    the service to refuse a license changed in between (409) rather than overwrite it with
+    what was read. One query per batch.
+    """
+    keys = {item[KEY_FIELD] for item in items if isinstance(item.get(KEY_FIELD), int)}
+    stored = (
+        session.scalars(
+            select(ProviderCredLicense).where(
+                ProviderCredLicense.provider_cred_license_key.in_(keys),
+                ProviderCredLicense.provider_cred_key == cred_key,
+            )
+        ).all()
+        if keys
+        else []
+    )
+    read = {
+        row.provider_cred_license_key: (LICENSE_OUT_SCHEMA.dump(row), row.update_date)
+        for row in stored
+    }
+    session.rollback()  # the read's transaction ends here; the service takes its own
+    # A key not stored at the read is expected absent: created meanwhile, it is not overwritten.
+    versions: dict[int, datetime | None] = dict.fromkeys(keys)
+    for item in items:
+        values, version = read.get(item.get(KEY_FIELD), (None, None))  # type: ignore[arg-type]
+        if values is not None:
+            item.update({column: values[column] for column in absent})
+            versions[item[KEY_FIELD]] = version
+    return versions
 
 
 #: What an import fills: the planner's statistics of these are refreshed after it.
@@ -450,10 +508,18 @@ def _service_answers(
     rows: list[ParsedRow],
     actor: str,
     activity_id: str,
+    absent: list[str],
 ) -> list[tuple[int, str]]:
+    items = [row.item for row in rows]
+    expected = keep_absent_columns(session, cred_key, items, absent) if absent else None
     try:
         outcomes = upsert_licenses(
-            session, cred_key, [row.item for row in rows], actor=actor, activity_id=activity_id
+            session,
+            cred_key,
+            items,
+            actor=actor,
+            activity_id=activity_id,
+            expected_versions=expected,
         )
     except ParentNotFound:
         return [(404, f"No provider credential {cred_key} in this database.")] * len(rows)

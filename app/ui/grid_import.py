@@ -15,6 +15,7 @@ without a key would otherwise be created again with new keys.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -50,7 +51,13 @@ from app.idempotency.store import (
     store_answer,
     stored_record,
 )
-from app.licenses.csv_io import MISSING_CELLS, CsvFileError, read_items
+from app.licenses.csv_io import (
+    MISSING_CELLS,
+    CsvFileError,
+    absent_columns,
+    keep_absent_columns,
+    read_items,
+)
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
 from app.ui.cell_messages import cell_messages
@@ -115,11 +122,14 @@ def decode_upload(data: bytes) -> str:
         raise ImportFileError(UNREADABLE_FILE) from None
 
 
-def parse_rows(text: str, provider_cred_key: int) -> list[tuple[int, dict[str, Any]]]:
+def parse_rows(
+    text: str, provider_cred_key: int
+) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """The CSV's rows as service items of this ProviderCred (``csv_io``'s parsing)."""
     header = next(iter(io.StringIO(text)), "")
     if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
         raise ImportFileError(NOT_CSV)
+    absent = absent_data_columns(text)
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
         for line, item in read_items(io.StringIO(text, newline="")):
@@ -128,7 +138,15 @@ def parse_rows(text: str, provider_cred_key: int) -> list[tuple[int, dict[str, A
             rows.append((line, item))
     except CsvFileError as exc:
         raise ImportFileError(f"This file cannot be read as CSV: {exc}") from None
-    return rows
+    return rows, absent
+
+
+def absent_data_columns(text: str) -> list[str]:
+    """The license fields the file's header lacks, which a stored license keeps (the key and
+    the ProviderCred aside: a row without a key gets a free one, without a ProviderCred this
+    grid's)."""
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    return [c for c in absent_columns(header) if c not in (KEY_FIELD, PARENT_FIELD)]
 
 
 def run_import(
@@ -143,7 +161,7 @@ def run_import(
     max_rows: int,
 ) -> ImportResult:
     """Preview (``dry_run``) or apply the CSV ``text``. Raises ``ImportFileError``."""
-    rows = parse_rows(text, provider_cred_key)
+    rows, absent = parse_rows(text, provider_cred_key)
     if not rows:
         raise ImportFileError("This file has a header but no rows to import.")
     if len(rows) > max_rows:
@@ -160,15 +178,17 @@ def run_import(
             )
         else:
             sent.append(index)
-    expected: dict[int, datetime | None] | None = None
-    if versions is not None:
+    items = [rows[i][1] for i in sent]
+    # Columns the file lacks keep a stored license's values, as the CLI's import does.
+    expected = keep_absent_columns(session, provider_cred_key, items, absent) if absent else None
+    if versions is not None:  # applying: every row as the preview saw it, or not at all
         expected = {
             key: None if v is None else datetime.fromisoformat(v) for key, v in versions.items()
         }
     outcomes = upsert_assigning_keys(
         session,
         provider_cred_key,
-        [rows[i][1] for i in sent],
+        items,
         actor=actor,
         activity_id=activity_id,
         dry_run=dry_run,

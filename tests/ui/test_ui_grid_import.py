@@ -164,3 +164,39 @@ def test_an_unreadable_file_is_a_clear_error(
 def test_viewers_cannot_import(cred: int, login: Any, client: Any) -> None:
     login(role="viewer")
     assert upload(client, CSV).status_code == 403
+
+
+def test_columns_the_file_lacks_keep_their_stored_values(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """A file of keys and states changes states only, in the preview and when applied."""
+    login()
+    preview = upload(client, "providerCredLicense_Key,state\n11,NY\n")
+    page = text_of(preview.get_data(as_text=True))
+    assert "0 to create · 1 to update" in page
+    assert "State: CA → NY" in page
+    assert "MD-111 → —" not in page and "Medical license → —" not in page
+    assert "Imported" in text_of(
+        apply(client, preview.get_data(as_text=True)).get_data(as_text=True)
+    )
+    with app.app_context(), session_scope("main") as session:
+        stored = session.get(ProviderCredLicense, 11)
+        assert stored is not None
+        assert (stored.state, stored.license_number, stored.license_name) == (
+            "NY",
+            "MD-111",
+            "Medical license",
+        )
+
+
+def test_a_repeated_or_unknown_column_is_named(cred: int, login: Any, client: Any) -> None:
+    import html as html_module
+
+    login()
+    repeated = upload(client, "providerCredLicense_Key,license_Name,license_Name\n970021,x,y\n")
+    assert repeated.status_code == 422
+    assert "column 'license_Name' appears 2 times in the header" in html_module.unescape(
+        text_of(repeated.get_data(as_text=True))
+    )
+    unknown = upload(client, "providerCredLicense_Key,license_Name,foo\n970020,x,y\n")
+    assert "unknown column" in text_of(unknown.get_data(as_text=True)).lower()
