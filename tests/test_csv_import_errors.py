@@ -554,3 +554,21 @@ def test_a_license_changed_while_an_import_fills_its_absent_columns_is_not_overw
     assert "409" in result.output and "changed since" in result.output
     after = stored_license(session_for, 7)
     assert (after["license_Name"], after["state"]) == ("Renamed meanwhile", "NY")
+
+
+def test_digits_of_other_scripts_are_not_read_as_integers(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """``\\d`` matched Arabic-Indic and fullwidth digits, which ``int`` reads: a key written
+    ``٨٠٠٢٠٥`` was created as 800205, where the API refuses it."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key\n٨٠٠٢٠٥,1\n８００１２４,1\n", encoding="utf-8"
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("line 2: ") and ": 400 providerCredLicense_Key: " in lines[0]
+    assert lines[1].startswith("line 3: ") and ": 400 providerCredLicense_Key: " in lines[1]
+    assert license_count(session_for) == 0

@@ -22,7 +22,8 @@ from app.wire.records import AUDIT_FIELDS
 
 CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "update_Date", "entry_User", "update_User"]
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
-_INTEGER = re.compile(r"^\s*-?\d{1,12}\s*$")
+#: ASCII digits only: ``\d`` also matches other scripts' digits, which ``int`` reads.
+_INTEGER = re.compile(r"^\s*-?[0-9]{1,12}\s*$")
 EXPORT_CHUNK = 1000
 #: Without these two columns no row of a file could be imported.
 REQUIRED_COLUMNS = (KEY_FIELD, "providerCred_Key")

@@ -19,12 +19,13 @@ from app.wire.fields import USPS_STATE_CODES
 DATE_EXAMPLE = "03/31/2027"
 US_DATE = re.compile(
     r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"
-    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?",
+    re.ASCII,
 )
 ISO_DATE = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?(?:\s*(?:Z|UTC))?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 

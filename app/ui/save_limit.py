@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-ROW_FIELD = re.compile(r"rows-(\d{1,9})-")
+ROW_FIELD = re.compile(r"rows-([0-9]{1,9})-")
 
 
 def submitted_row_count(field_names: Iterable[str]) -> int:

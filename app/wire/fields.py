@@ -78,7 +78,9 @@ USPS_STATE_CODES = frozenset(
     ]
 )
 
-_TRAILING_ZONE = re.compile(r"^(?P<stamp>.*\d)\s+(?P<zone>UTC|GMT|Z|[+-]\d{2}:?\d{2})$", re.I)
+_TRAILING_ZONE = re.compile(
+    r"^(?P<stamp>.*\d)\s+(?P<zone>UTC|GMT|Z|[+-]\d{2}:?\d{2})$", re.I | re.ASCII
+)
 #: The ISO 8601 / RFC 3339 shapes taken: a calendar date, optionally a time after "T" or a
 #: space, optionally an offset. ``datetime.fromisoformat`` alone also takes any character
 #: between date and time, week dates and basic forms ("20240101"), which no client means.
