@@ -23,6 +23,8 @@ VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
 
 
 MAX_CHECKPOINT_INTERVAL = 3600
+#: The longest a token may live: ten years (beyond a few thousand years its expiry overflows).
+MAX_TTL = 10 * 366 * 86400
 
 
 class ConfigError(click.ClickException, RuntimeError):
@@ -136,7 +138,6 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
-        "TOKEN_TTL_SECONDS",
         "PSV_WINDOW_DAYS",
         "UI_PAGE_SIZE",
         "DATABASE_STATEMENT_TIMEOUT_SECONDS",
@@ -150,6 +151,13 @@ def validate_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    for name in ("TOKEN_TTL_SECONDS", "REFRESH_TOKEN_TTL_SECONDS"):
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL:
+            raise ConfigError(
+                f"FLASK_{name} must be a number of seconds from 1 to {MAX_TTL} (ten years), "
+                f"got {value!r}."
+            )
     if not isinstance(config.get("GC_FREEZE_AT_START"), bool):
         raise ConfigError(
             "FLASK_GC_FREEZE_AT_START must be true or false, got "

@@ -223,6 +223,10 @@ def test_body_too_large_is_413_before_json_checks(client: Any, headers: dict[str
         (b"5", "The request body must be a JSON array of items."),
         (b"[NaN]", "The request body is not valid JSON: NaN is not a JSON number."),
         (
+            b"[" + b"9" * 5000 + b"]",  # Python's message named sys.set_int_max_str_digits()
+            "The request body is not valid JSON: a number has more than 4300 digits.",
+        ),
+        (
             b"\xff\xfe[",  # a UTF-16 byte-order mark, then half a character
             "The request body is not UTF-16-LE text (byte 0x5b at offset 2); send UTF-8.",
         ),

@@ -316,7 +316,21 @@ def bad_name(name: str) -> str:
         (
             "FLASK_TOKEN_TTL_SECONDS",
             "-1",
-            "FLASK_TOKEN_TTL_SECONDS must be a positive integer, got -1.",
+            "FLASK_TOKEN_TTL_SECONDS must be a number of seconds from 1 to 316224000 (ten "
+            "years), got -1.",
+        ),
+        # A TTL this long passed, then every login was a 500 (its expiry overflowed).
+        (
+            "FLASK_TOKEN_TTL_SECONDS",
+            "300000000000",
+            "FLASK_TOKEN_TTL_SECONDS must be a number of seconds from 1 to 316224000 (ten "
+            "years), got 300000000000.",
+        ),
+        (
+            "FLASK_REFRESH_TOKEN_TTL_SECONDS",
+            "99999999999999999999",
+            "FLASK_REFRESH_TOKEN_TTL_SECONDS must be a number of seconds from 1 to 316224000 "
+            "(ten years), got 99999999999999999999.",
         ),
         (
             "FLASK_PSV_WINDOW_DAYS",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +157,8 @@ def json_body() -> Any:
         raise ApiError(400, detail) from None
     except (ValueError, RecursionError) as exc:
         reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "too deeply nested"
+        if "integer string conversion" in str(reason):  # Python's own limit, and its advice
+            reason = f"a number has more than {sys.get_int_max_str_digits()} digits"
         raise ApiError(400, f"The request body is not valid JSON: {reason}.") from None
 
 
