@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import limits.storage
 from flask import Flask
 from limits import parse_many
 from sqlalchemy.engine import make_url
@@ -23,6 +24,8 @@ VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
 
 
 MAX_CHECKPOINT_INTERVAL = 3600
+#: The rate limiter's storages (``limits``), the asynchronous ones left out.
+SYNC_STORAGE_SCHEMES = frozenset(s for s in limits.storage.SCHEMES if not s.startswith("async+"))
 #: The longest a token may live: ten years (beyond a few thousand years its expiry overflows).
 MAX_TTL = 10 * 366 * 86400
 
@@ -101,7 +104,14 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+        try:
+            app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+        except OSError as exc:
+            raise ConfigError(
+                f"The instance folder {app.instance_path} (CREDGRID_INSTANCE_PATH) cannot hold "
+                f"the local secret key: {exc.strerror or exc}. Point it at a writable folder, "
+                "or set FLASK_SECRET_KEY."
+            ) from None
     validate_config(app.config)
 
 
@@ -158,6 +168,12 @@ def validate_config(config: dict[str, Any]) -> None:
                 f"FLASK_{name} must be a number of seconds from 1 to {MAX_TTL} (ten years), "
                 f"got {value!r}."
             )
+    storage = str(config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if storage.partition("://")[0] not in SYNC_STORAGE_SCHEMES or "://" not in storage:
+        raise ConfigError(
+            "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
+            f"memory:// or redis://host:6379, got {storage!r}."
+        )
     if not isinstance(config.get("GC_FREEZE_AT_START"), bool):
         raise ConfigError(
             "FLASK_GC_FREEZE_AT_START must be true or false, got "
@@ -269,6 +285,11 @@ def _database_url(name: str, url: Any) -> str:
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigError(
             f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql are supported."
+        )
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] is an in-memory SQLite database, which each worker "
+            "would have alone and lose on exit; name a file (sqlite:////path/to/file.db)."
         )
     if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -348,6 +348,18 @@ def bad_name(name: str) -> str:
             "FLASK_SECRET_KEY must be at least 32 characters long.",
         ),
         (
+            "FLASK_DATABASES",
+            '{"a": "sqlite://"}',
+            "FLASK_DATABASES['a'] is an in-memory SQLite database, which each worker would have "
+            "alone and lose on exit; name a file (sqlite:////path/to/file.db).",
+        ),
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "bogus://x",
+            "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
+            "memory:// or redis://host:6379, got 'bogus://x'.",
+        ),
+        (
             "FLASK_RATE_LIMIT",
             "fast",
             "FLASK_RATE_LIMIT must be a rate such as '25 per second', got 'fast'.",
@@ -427,7 +439,7 @@ def test_a_bad_setting_is_not_rescued_by_a_later_good_layer_of_another_setting(
             "postgresql+psycopg://u:p%40ss%3Aword@db/credgrid?sslmode=require",
         ),
         ("sqlite:////var/lib/credgrid/main.db", "sqlite:////var/lib/credgrid/main.db"),
-        ("sqlite://", "sqlite://"),
+        ("sqlite:////srv/credgrid/main.db", "sqlite:////srv/credgrid/main.db"),
     ],
 )
 def test_postgresql_urls_are_pinned_to_psycopg_3(url: str, normalised: str) -> None:
@@ -491,3 +503,18 @@ def test_environment_settings_reach_the_running_app(
         assert response.status_code == 207
     finally:
         dispose_engines(app)
+
+
+@pytest.mark.parametrize("where", ["a file", "under /proc"])
+def test_an_instance_folder_that_cannot_hold_the_key_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from app import create_app
+
+    folder = tmp_path / "file" if where == "a file" else Path("/proc/credgrid-nope")
+    if where == "a file":
+        folder.write_text("not a folder")
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", str(folder))
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"^The instance folder .* cannot hold the local secret"):
+        create_app({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})

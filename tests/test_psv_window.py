@@ -35,8 +35,10 @@ def test_an_entry_is_a_url_or_an_object_with_a_window() -> None:
 
 
 def test_the_object_form_is_read_from_json_too() -> None:
-    databases, windows = normalise_databases('{"cvo": {"url": "sqlite://", "psv_window_days": 7}}')
-    assert (databases, windows) == ({"cvo": "sqlite://"}, {"cvo": 7})
+    databases, windows = normalise_databases(
+        '{"cvo": {"url": "sqlite:////srv/cvo.db", "psv_window_days": 7}}'
+    )
+    assert (databases, windows) == ({"cvo": "sqlite:////srv/cvo.db"}, {"cvo": 7})
 
 
 @pytest.mark.parametrize(
