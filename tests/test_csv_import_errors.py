@@ -479,6 +479,27 @@ def test_a_user_longer_than_the_audit_columns_is_refused(
     assert stored(session_for)[1].entry_user == "u" * 20
 
 
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        ("", "must not be empty: it is recorded as who did this."),
+        ("  ", "must not be empty: it is recorded as who did this."),
+        ("a\x01b", "'a\\x01b' has a control character; use printable text."),
+    ],
+)
+def test_a_blank_or_unprintable_user_is_refused(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, user: str, reason: str
+) -> None:
+    """An empty --user was accepted, and the history recorded no one."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS}\n1,1\n")
+    refused = runner.invoke(args=["import-licenses", str(source), "--user", user])
+    assert refused.exit_code == 2
+    assert f"Error: Invalid value for '--user': {reason}" in refused.output
+    assert license_count(session_for) == 0
+
+
 def test_a_file_with_lone_cr_line_ends_is_imported(
     runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
 ) -> None:

@@ -305,3 +305,18 @@ def test_an_unknown_run_is_404_and_runs_are_per_database(
 def test_the_runs_need_authentication(client: Any) -> None:
     response = client.get(RUNS, headers={"vbasoftware-database": "main"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("by", "reason"),
+    [
+        ("x" * 65, "has 65 characters; a run records at most 64."),
+        ("", "must not be empty: it is recorded as who did this."),
+        ("a\x01b", "has a control character; use printable text."),
+    ],
+)
+def test_monitor_by_must_fit_and_be_printable(runner: Any, by: str, reason: str) -> None:
+    """300 characters were stored on SQLite (and failed on PostgreSQL's 64-character column)."""
+    result = runner.invoke(args=["monitor-expirables", "--by", by])
+    assert result.exit_code == 2
+    assert reason in result.output

@@ -286,6 +286,16 @@ def audit_user(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
             f"{value!r} has {len(value)} characters; the entry and update user columns hold "
             f"at most {AUDIT_USER_LENGTH}."
         )
+    return recorded_name(value)
+
+
+def recorded_name(value: str) -> str:
+    """A name recorded as who did something: not blank (the history would name no one), and
+    printable (a control character would be stored and shown as it is)."""
+    if not value.strip():
+        raise click.BadParameter("must not be empty: it is recorded as who did this.")
+    if not value.isprintable():
+        raise click.BadParameter(f"{value!r} has a control character; use printable text.")
     return value
 
 

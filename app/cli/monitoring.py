@@ -9,15 +9,28 @@ import click
 from flask.cli import with_appcontext
 
 from app.audit import utcnow
-from app.cli import database_option, migrated_database
+from app.cli import database_option, migrated_database, recorded_name
 from app.monitoring.service import get_run, record_run
 from app.psv_window import psv_window_days
 from app.tenancy import session_scope
 
+#: What the run's ``ran_by`` column holds (``app.monitoring.models``).
+RAN_BY_LENGTH = 64
+
 
 def default_ran_by() -> str:
     """``monitor-expirables:<os user>@<host>``: what a scheduled run is recorded as."""
-    return f"monitor-expirables:{getpass.getuser()}@{socket.gethostname()}"
+    return f"monitor-expirables:{getpass.getuser()}@{socket.gethostname()}"[:RAN_BY_LENGTH]
+
+
+def ran_by_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > RAN_BY_LENGTH:
+        raise click.BadParameter(
+            f"has {len(value)} characters; a run records at most {RAN_BY_LENGTH}."
+        )
+    return recorded_name(value)
 
 
 @click.command("monitor-expirables")
@@ -25,6 +38,7 @@ def default_ran_by() -> str:
     "--by",
     "ran_by",
     default=None,
+    callback=ran_by_option,
     help="Recorded as who or what ran it (default: monitor-expirables:<user>@<host>).",
 )
 @database_option
