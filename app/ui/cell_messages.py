@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from app.ui.cell_values import DATE_EXAMPLE
-from app.wire.fields import INT32_MAX, Int32, StateCode, Text
+from app.wire.fields import INT32_MAX, INT32_MIN, Int32, StateCode, Text
 
 FieldErrors = Mapping[str, list[str]]
 
@@ -62,7 +62,15 @@ RULES: tuple[Rule, ...] = (
             else "Enter a whole number, or leave it empty to get one assigned."
         ),
     ),
-    (OUT_OF_RANGE, lambda _m, _n: f"Enter a number from 1 to {INT32_MAX}."),
+    (
+        OUT_OF_RANGE,
+        lambda _m, name: (
+            "Choose a type from the list."
+            if name == "credLicenseType_Key"
+            else f"Enter a whole number from {INT32_MIN} to {INT32_MAX}, or leave it empty "
+            "to get one assigned."
+        ),
+    ),
     (
         TOO_LONG,
         lambda m, _n: f"Too long: shorten it to at most {m['max']} characters.",
@@ -81,36 +89,40 @@ RULES: tuple[Rule, ...] = (
     ),
     (
         NO_REFERENCE,
-        lambda _m, _n: "This type is no longer in the list; choose another.",
+        lambda m, _n: (
+            f"There is no license type {m['value']} in this database; choose one from the list."
+        ),
     ),
-    (BAD_DATETIME, lambda _m, _n: UNREADABLE_DATE),
 )
 
 FALLBACK = "This value was not accepted; check it and save again."
 ROW_FALLBACK = "This row was not accepted; check its cells and save again."
 
 
-def cell_message(name: str, message: str) -> str:
-    """One schema message about field ``name`` in staff words."""
+def cell_message(name: str, message: str, date_example: str = DATE_EXAMPLE) -> str:
+    """One schema message about field ``name`` in staff words; an unreadable date is answered
+    with ``date_example`` (the grid reads ``03/31/2027``, a CSV file holds ``2027-03-31``)."""
     if name == "state":  # "Texas" is too long for a code: the fix is the same
         return BAD_STATE_MESSAGE
+    if BAD_DATETIME.match(message):
+        return f"Enter a real date, e.g. {date_example}."
     for pattern, words in RULES:
-        match = pattern.fullmatch(message) or (
-            pattern.match(message) if pattern is BAD_DATETIME else None
-        )
+        match = pattern.fullmatch(message)
         if match is not None:
             return words(match, name)
     return FALLBACK
 
 
-def cell_messages(errors: FieldErrors, cell_names: tuple[str, ...]) -> dict[str, list[str]]:
+def cell_messages(
+    errors: FieldErrors, cell_names: tuple[str, ...], date_example: str = DATE_EXAMPLE
+) -> dict[str, list[str]]:
     """The schema's ``{field: [message]}`` as grid messages; fields that are no cell go to
     the row (``_item``) with a staff message."""
     worded: dict[str, list[str]] = {}
     for name, messages in errors.items():
         if name in cell_names:
             target = name
-            texts = [cell_message(name, m) for m in messages]
+            texts = [cell_message(name, m, date_example) for m in messages]
         else:
             target = "_item"
             texts = [ROW_FALLBACK]

@@ -21,6 +21,7 @@ import io
 import json
 import re
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -74,6 +75,11 @@ NOT_CSV = "This file has no header row with the export's columns (e.g. license_N
 CONFLICT_MESSAGE = "Changed by someone else after the preview; not imported. Preview again."
 OTHER_CRED = "This row belongs to provider credential {cred}; import it on that grid."
 KEY_TAKEN = "This key belongs to another license; leave the key empty to get a free one."
+#: A date as the export writes it, for the message about a date the import cannot read.
+CSV_DATE_EXAMPLE = "2027-03-31"
+REPEATED_KEY = (
+    "This key is on {count} rows of this file, so none of them is imported; keep it on one row."
+)
 
 
 class ImportFileError(ValueError):
@@ -194,9 +200,14 @@ def run_import(
         dry_run=dry_run,
         expected_versions=expected,
     )
+    repeats = Counter(rows[i][1].get(KEY_FIELD) for i in sent)
     for index, outcome in zip(sent, outcomes, strict=True):
+        key = rows[index][1].get(KEY_FIELD)
         results[index] = _preview_row(
-            rows[index][0], outcome, keyless=rows[index][1].get(KEY_FIELD) is None
+            rows[index][0],
+            outcome,
+            keyless=key is None,
+            repeats=repeats[key] if key is not None else 1,
         )
     ordered = [results[i] for i in range(len(rows))]
     return ImportResult(ordered, _versions(session, ordered) if dry_run else {})
@@ -215,7 +226,7 @@ def _versions(session: Session, rows: Sequence[PreviewRow]) -> dict[int, str | N
     return {key: (stored[key].update_date.isoformat() if key in stored else None) for key in keys}
 
 
-def _preview_row(line: int, outcome: ItemOutcome, keyless: bool) -> PreviewRow:
+def _preview_row(line: int, outcome: ItemOutcome, keyless: bool, repeats: int) -> PreviewRow:
     key = None if keyless and outcome.action == CREATED else outcome.key
     if outcome.ok:
         changes = [
@@ -225,9 +236,16 @@ def _preview_row(line: int, outcome: ItemOutcome, keyless: bool) -> PreviewRow:
         ]
         return PreviewRow(line, key, outcome.action, changes)
     if outcome.action == CONFLICT:
-        message = CONFLICT_MESSAGE if outcome.current is not None else KEY_TAKEN
+        if repeats > 1:
+            message = REPEATED_KEY.format(count=repeats)
+        else:
+            message = CONFLICT_MESSAGE if outcome.current is not None else KEY_TAKEN
         return PreviewRow(line, key, CONFLICT, errors=[message])
-    worded = cell_messages(outcome.errors, COLUMN_NAMES) if outcome.errors else {}
+    worded = (
+        cell_messages(outcome.errors, COLUMN_NAMES, date_example=CSV_DATE_EXAMPLE)
+        if outcome.errors
+        else {}
+    )
     errors = [
         f"{LABELS[name]}: {' '.join(messages)}" if name in LABELS else " ".join(messages)
         for name, messages in worded.items()

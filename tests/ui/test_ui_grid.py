@@ -365,13 +365,14 @@ def test_invalid_row_keeps_input_and_shows_the_error_on_its_cell(
         (
             {"providerCredLicense_Key": "99999999999"},
             "providerCredLicense_Key",
-            "Enter a number from 1 to 2147483647.",
+            "Enter a whole number from -2147483648 to 2147483647, or leave it empty to get one "
+            "assigned.",
         ),
         ({"credLicenseType_Key": "MD"}, "credLicenseType_Key", "Choose a type from the list."),
         (
             {"credLicenseType_Key": "9"},
             "credLicenseType_Key",
-            "This type is no longer in the list; choose another.",
+            "There is no license type 9 in this database; choose one from the list.",
         ),
         (
             {"specialty_Code": "ABCDEFGHIJK"},

@@ -200,3 +200,29 @@ def test_a_repeated_or_unknown_column_is_named(cred: int, login: Any, client: An
     )
     unknown = upload(client, "providerCredLicense_Key,license_Name,foo\n970020,x,y\n")
     assert "unknown column" in text_of(unknown.get_data(as_text=True)).lower()
+
+
+def test_a_key_repeated_in_the_file_says_so(cred: int, login: Any, client: Any) -> None:
+    """It said "This key belongs to another license" of a key no license had."""
+    login()
+    page = text_of(
+        upload(client, HEADER_KEYS_NAMES + "888001,A\n888001,B\n").get_data(as_text=True)
+    )
+    assert page.count("This key is on 2 rows of this file, so none of them is imported") == 2
+    assert "belongs to another license" not in page
+
+
+HEADER_KEYS_NAMES = "providerCredLicense_Key,license_Name\n"
+
+
+def test_an_unreadable_date_is_answered_with_the_files_date_form(
+    cred: int, login: Any, client: Any
+) -> None:
+    """The message's example was the grid's 03/31/2027, a form the import does not read."""
+    login()
+    page = text_of(
+        upload(client, "providerCredLicense_Key,effective_Date\n,01/31/2025\n").get_data(
+            as_text=True
+        )
+    )
+    assert "Effective: Enter a real date, e.g. 2027-03-31." in page
