@@ -100,3 +100,13 @@ def test_dump_json_refuses_what_json_dumps_refuses() -> None:
 
     with pytest.raises(TypeError):
         dump_json({"at": datetime.datetime(2024, 1, 1)})
+
+
+def test_options_on_an_api_route_is_204_with_allow(client: Any) -> None:
+    """Flask's automatic answer was an empty 200 of type text/html."""
+    for url in ("/provider-credentialing/1/licenses-batch", "/vbasoftware/licenses/expirables"):
+        response = client.options(url)
+        assert response.status_code == 204
+        assert "Content-Type" not in response.headers and response.get_data() == b""
+        assert "X-Activity-ID" in response.headers
+    assert "PUT" in client.options("/provider-credentialing/1/licenses-batch").headers["Allow"]

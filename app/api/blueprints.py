@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 
-from app.api.paths import VBAPI_PREFIX
+from app.api.paths import VBAPI_PREFIX, is_api_path
 
 
 def register_api(app: Flask) -> None:
@@ -30,3 +30,14 @@ def register_api(app: Flask) -> None:
         # The API authenticates with headers, not cookies: CSRF tokens do not apply.
         csrf.exempt(blueprint)
     register_query_check(app)
+    app.after_request(options_without_body)
+
+
+def options_without_body(response: Response) -> Response:
+    """``OPTIONS`` on an API route: 204 with ``Allow``, not Flask's empty 200 ``text/html``
+    (the API answers JSON or nothing)."""
+    if request.method == "OPTIONS" and is_api_path(request.path) and response.status_code == 200:
+        response.status_code = 204
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+    return response
