@@ -346,6 +346,10 @@ def test_invalid_row_keeps_input_and_shows_the_error_on_its_cell(
     summary = text_of(html)
     assert "2 rows not saved" in summary
     assert f'href="#{bad_row}-state"' in html
+    # A new row is named by its place in the grid, as its cells' labels name it.
+    label = re.search(rf'<label[^>]*for="{bad_row}-state">[^<]*new row (\d+)', html)
+    assert label, "the state cell's label names its row"
+    assert f"New row {label.group(1)} (key 7002)" in summary
     assert GridAfter(html).badge(7002) == "Error"
 
 
