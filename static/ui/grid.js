@@ -110,12 +110,21 @@
       else if (saveButton) { saveButton.click(); }
     }
   });
+  function conflictChoice(row) {
+    for (var next = row.nextElementSibling; next && !next.matches("tr[data-row]");
+         next = next.nextElementSibling) {
+      var radios = next.querySelectorAll('fieldset.resolve input[type="radio"]');
+      if (radios.length) { return next.querySelector('fieldset.resolve input:checked') || radios[0]; }
+    }
+    return null;
+  }
   tbody.addEventListener("keydown", function (event) {
     var el = event.target;
-    // Tab from any cell goes to the Save bar: the cells are reached with the arrow keys.
+    // Tab from any cell goes to the Save bar (the cells are reached with the arrow keys), or
+    // first to the row's "My values / Their values" choice when it has a conflict.
     if (event.key === "Tab" && !event.shiftKey && el.matches("[data-col]") && saveButton) {
       event.preventDefault();
-      saveButton.focus();
+      (conflictChoice(el.closest("tr")) || saveButton).focus();
       return;
     }
     if (!el.matches("[data-col]") || event.altKey || event.ctrlKey || event.metaKey) { return; }
