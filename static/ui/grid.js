@@ -169,10 +169,13 @@
   }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function year4(y) { return ("000" + y).slice(-4); }
   function isoDate(y, m, d) {
-    var date = new Date(Date.UTC(y, m - 1, d));
+    if (y < 1) { return null; }
+    var date = new Date(0);
+    date.setUTCFullYear(y, m - 1, d); // not Date.UTC, which reads the years 0-99 as 1900-1999
     if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) { return null; }
-    return y + "-" + pad(m) + "-" + pad(d);
+    return year4(y) + "-" + pad(m) + "-" + pad(d);
   }
   // Date cells are text: what a person types is what the server reads (a browser date input
   // would send "" for 02/30/2027 and so clear the stored date). Recognised forms are shown as
@@ -181,7 +184,7 @@
   function usDate(y, m, d, time) {
     var iso = isoDate(y, m, d);
     if (!iso) { return null; }
-    return pad(m) + "/" + pad(d) + "/" + y + (time ? " " + time : "");
+    return pad(m) + "/" + pad(d) + "/" + year4(y) + (time ? " " + time : "");
   }
   function readDate(value) {
     var v = value.trim();
@@ -289,7 +292,7 @@
     } else if (el.dataset.kind === "state" && /^\s*[a-z]{2}\s*$/i.test(value)) {
       el.value = value.trim().toUpperCase();
     } else {
-      el.value = value;
+      el.value = value.replace(/\s*[\r\n]+\s*/g, " "); // a one-line cell: lines become words
     }
     el.dispatchEvent(new Event("input", { bubbles: true }));
     el.dispatchEvent(new Event("change", { bubbles: true }));

@@ -299,3 +299,25 @@ def test_a_value_over_a_cells_limit_is_kept_and_flagged_not_cut(
     expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     stored_license = stored(app, 11)
     assert stored_license is not None and stored_license.license_number == "MD-112"
+
+
+def test_a_pasted_cell_of_several_lines_keeps_its_words_apart(cred: int, logged_in: Any) -> None:
+    """A text input drops line breaks: "multi\\nline" became "multiline"."""
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    name = page.get_by_label("License name, license 11")
+    name.focus()
+    paste(page, '"Medical\nlicense"\tMD-112\n')
+    expect(name).to_have_value("Medical license")
+
+
+def test_a_date_in_the_first_century_is_read_as_typed(cred: int, logged_in: Any) -> None:
+    """``Date.UTC`` read the years 0-99 as 1900-1999, so 01/01/0001 was refused in the page
+    while the server accepts it."""
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    effective = page.get_by_label("Effective, license 11")
+    effective.fill("01/01/0001")
+    effective.blur()
+    expect(effective).to_have_value("01/01/0001")
+    expect(page.locator(f"#{effective.get_attribute('id')}-error")).to_have_count(0)
