@@ -22,7 +22,7 @@ import json
 import re
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,7 +64,7 @@ from app.licenses.schemas import KEY_FIELD
 from app.ui.cell_messages import cell_messages
 from app.ui.cell_values import format_date_cell
 from app.ui.grid import COLUMN_NAMES, COLUMNS
-from app.ui.grid_data import load_licenses_by_key
+from app.ui.grid_data import license_types, load_licenses_by_key
 from app.wire.fields import is_int32
 
 PARENT_FIELD = "providerCred_Key"
@@ -75,6 +75,7 @@ NOT_CSV = "This file has no header row with the export's columns (e.g. license_N
 CONFLICT_MESSAGE = "Changed by someone else after the preview; not imported. Preview again."
 OTHER_CRED = "This row belongs to provider credential {cred}; import it on that grid."
 KEY_TAKEN = "This key belongs to another license; leave the key empty to get a free one."
+TYPE_FIELD = "credLicenseType_Key"
 #: A date as the export writes it, for the message about a date the import cannot read.
 CSV_DATE_EXAMPLE = "2027-03-31"
 REPEATED_KEY = (
@@ -201,6 +202,7 @@ def run_import(
         expected_versions=expected,
     )
     repeats = Counter(rows[i][1].get(KEY_FIELD) for i in sent)
+    types = {choice.key: choice.label for choice in license_types(session)}
     for index, outcome in zip(sent, outcomes, strict=True):
         key = rows[index][1].get(KEY_FIELD)
         results[index] = _preview_row(
@@ -208,6 +210,7 @@ def run_import(
             outcome,
             keyless=key is None,
             repeats=repeats[key] if key is not None else 1,
+            type_labels=types,
         )
     ordered = [results[i] for i in range(len(rows))]
     return ImportResult(ordered, _versions(session, ordered) if dry_run else {})
@@ -226,11 +229,17 @@ def _versions(session: Session, rows: Sequence[PreviewRow]) -> dict[int, str | N
     return {key: (stored[key].update_date.isoformat() if key in stored else None) for key in keys}
 
 
-def _preview_row(line: int, outcome: ItemOutcome, keyless: bool, repeats: int) -> PreviewRow:
+def _preview_row(
+    line: int,
+    outcome: ItemOutcome,
+    keyless: bool,
+    repeats: int,
+    type_labels: Mapping[int, str],
+) -> PreviewRow:
     key = None if keyless and outcome.action == CREATED else outcome.key
     if outcome.ok:
         changes = [
-            CellChange(LABELS[name], _shown(name, old), _shown(name, new))
+            CellChange(LABELS[name], _shown(name, old, type_labels), _shown(name, new, type_labels))
             for name, (old, new) in (outcome.changes or {}).items()
             if name in LABELS and old != new
         ]
@@ -253,9 +262,11 @@ def _preview_row(line: int, outcome: ItemOutcome, keyless: bool, repeats: int) -
     return PreviewRow(line, key, outcome.action, errors=errors)
 
 
-def _shown(name: str, value: Any) -> str:
+def _shown(name: str, value: Any, type_labels: Mapping[int, str]) -> str:
     if value is None or value == "":
         return "—"
+    if name == TYPE_FIELD and value in type_labels:  # the type as the grid shows it
+        return type_labels[value]
     if name in DATE_FIELDS and isinstance(value, str):
         try:
             return format_date_cell(datetime.fromisoformat(value.removesuffix("Z")))

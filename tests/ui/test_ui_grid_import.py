@@ -96,6 +96,7 @@ def test_preview_shows_what_would_change_and_writes_nothing(
     assert "State: Enter a state as its 2-letter code or full name" in page
     assert "This row belongs to provider credential 2; import it on that grid." in page
     assert "License name: — → New from CSV" in page
+    assert "Type: — → MD" in page  # the type's name, as the grid shows it, not its key
     assert "Specialty: — → —" not in page  # a create lists what it sets
     assert "_Date" not in page.split("Preview")[1].split("Apply this import")[0]
 
