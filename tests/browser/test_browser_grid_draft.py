@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -13,6 +14,16 @@ from app.tenancy import session_scope
 from tests.browser.conftest import PASSWORD
 
 NOTICE = ".draft-notice"
+
+
+@pytest.fixture
+def grid(make_cred: Any, put_licenses: Any, logged_in: Any) -> Any:
+    """A logged-in page on the grid of ProviderCred 1, which holds license 11 ("Stored")."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    return page
 
 
 def stored_names(app: Any) -> dict[int, str | None]:
@@ -37,13 +48,8 @@ def log_in_again(page: Any, database: str = "main") -> None:
     page.wait_for_url("**/ui/credentials")
 
 
-def test_a_save_lost_to_an_ended_session_is_offered_back(
-    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
-) -> None:
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
+def test_a_save_lost_to_an_ended_session_is_offered_back(app: Any, grid: Any) -> None:
+    page = grid
     page.locator("#rows-0-license_Name").fill("Typed by me")
     page.locator("#rows-1-license_Name").fill("A new one")
     page.locator("#rows-1-state").fill("TX")
@@ -68,13 +74,8 @@ def test_a_save_lost_to_an_ended_session_is_offered_back(
     assert page.locator(NOTICE).count() == 0
 
 
-def test_a_draft_can_be_discarded(
-    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
-) -> None:
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
+def test_a_draft_can_be_discarded(app: Any, grid: Any) -> None:
+    page = grid
     page.locator("#rows-0-license_Name").fill("Typed by me")
     save_after_the_session_ended(page)
     log_in_again(page)
@@ -139,13 +140,8 @@ def test_a_draft_is_only_offered_to_its_database_and_user(
     assert page.locator(NOTICE).count() == 0
 
 
-def test_edits_not_yet_saved_survive_a_reload(
-    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
-) -> None:
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
+def test_edits_not_yet_saved_survive_a_reload(app: Any, grid: Any) -> None:
+    page = grid
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?": yes
     page.locator("#rows-1-license_Name").fill("Typed, not saved")
     page.locator("#rows-1-state").fill("TX")
@@ -161,13 +157,8 @@ def test_edits_not_yet_saved_survive_a_reload(
     assert page.locator(NOTICE).count() == 0
 
 
-def test_rows_a_save_could_not_write_are_kept_when_the_page_is_left(
-    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
-) -> None:
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
+def test_rows_a_save_could_not_write_are_kept_when_the_page_is_left(app: Any, grid: Any) -> None:
+    page = grid
     page.locator("#rows-1-license_Number").fill("KEEPME-1")
     page.locator("#rows-1-effective_Date").fill("01/01/2026")
     page.locator("#rows-1-term_Date").fill("01/01/2025")  # before the effective date: refused
