@@ -7,13 +7,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.batch.outcome import ConcurrentWrites, ParentNotFound
+from app.batch.write import key_in, key_set
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
 from app.licenses.service import upsert_licenses
@@ -439,6 +441,16 @@ def _import_window(
     return report
 
 
+@lru_cache(maxsize=4)
+def _stored_licenses_of(dialect_name: str) -> Select[Any]:
+    """The licenses of one ProviderCred among a key set: one statement whatever the count."""
+    table = ProviderCredLicense
+    return select(table).where(
+        key_in(table.provider_cred_license_key, "keys", dialect_name),
+        table.provider_cred_key == bindparam("cred"),
+    )
+
+
 def keep_absent_columns(
     session: Session, cred_key: int, items: list[dict[str, Any]], absent: list[str]
 ) -> dict[int, datetime | None]:
@@ -448,17 +460,11 @@ def keep_absent_columns(
     the service to refuse a license changed in between (409) rather than overwrite it with
     what was read. One query per batch.
     """
-    keys = {item[KEY_FIELD] for item in items if isinstance(item.get(KEY_FIELD), int)}
-    stored = (
-        session.scalars(
-            select(ProviderCredLicense).where(
-                ProviderCredLicense.provider_cred_license_key.in_(keys),
-                ProviderCredLicense.provider_cred_key == cred_key,
-            )
-        ).all()
-        if keys
-        else []
-    )
+    # A key outside int32 is refused by the service; PostgreSQL would refuse the whole read.
+    keys = {key for item in items if is_int32(key := item.get(KEY_FIELD))}
+    dialect = session.get_bind().dialect.name
+    parameters = {"keys": key_set(dialect, keys), "cred": cred_key}
+    stored = session.scalars(_stored_licenses_of(dialect), parameters).all() if keys else []
     read = {
         row.provider_cred_license_key: (LICENSE_OUT_SCHEMA.dump(row), row.update_date)
         for row in stored

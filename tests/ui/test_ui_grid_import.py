@@ -227,3 +227,16 @@ def test_an_unreadable_date_is_answered_with_the_files_date_form(
         )
     )
     assert "Effective: Enter a real date, e.g. 2027-03-31." in page
+
+
+def test_a_key_outside_int32_in_a_file_of_some_columns_is_refused_on_its_row(
+    cred: int, login: Any, client: Any
+) -> None:
+    """Reading the stored values of the absent columns put every key in one query: on
+    PostgreSQL a key beyond int32 failed it, and the preview was a 500."""
+    login()
+    response = upload(client, "providerCredLicense_Key,state\n2147483648,TX\n11,NY\n")
+    assert response.status_code == 200
+    page = text_of(response.get_data(as_text=True))
+    assert "State: CA → NY" in page
+    assert "0 to create · 1 to update · 0 unchanged · 1 with errors" in page
