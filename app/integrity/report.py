@@ -24,7 +24,8 @@ CSV_HEADER = (
 
 
 def _at(value: datetime | None) -> str:
-    return "" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
+    # isoformat, not "%Y", which writes the year 1 as "1".
+    return "" if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
 def write_csv(

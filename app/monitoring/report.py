@@ -25,7 +25,8 @@ LICENSE_HEADER = (
 
 
 def _wire(value: datetime | None) -> str:
-    return "" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
+    # isoformat, not "%Y", which writes the year 1 as "1".
+    return "" if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
 def write_run_csv(stream: IO[str], report: RunReport) -> None:

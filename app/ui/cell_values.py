@@ -59,7 +59,8 @@ def format_date_cell(value: datetime | None) -> str:
     """A stored date-time as staff read it: ``MM/DD/YYYY``, with the time when it has one."""
     if value is None:
         return ""
-    shown = f"{value:%m/%d/%Y}"
+    # Not ``%Y``: the C library writes the year 1 as "1", which the grid then cannot read.
+    shown = f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
     if (value.hour, value.minute, value.second) == (0, 0, 0):
         return shown
     return shown + f" {value:%H:%M}" + (f":{value:%S}" if value.second else "")

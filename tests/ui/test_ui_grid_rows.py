@@ -70,6 +70,8 @@ def test_cells_become_service_items(cells: dict[str, str], expected: dict[str, A
         (datetime(2024, 1, 31), "01/31/2024"),
         (datetime(2024, 1, 31, 15, 30), "01/31/2024 15:30"),
         (datetime(2024, 1, 31, 15, 30, 5), "01/31/2024 15:30:05"),
+        (datetime(1, 1, 1), "01/01/0001"),  # "%Y" wrote "1", which the grid cannot read back
+        (datetime(999, 12, 31), "12/31/0999"),
     ],
 )
 def test_date_cells_never_drop_a_time(value: datetime | None, cell: str) -> None:
