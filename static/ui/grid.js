@@ -305,7 +305,9 @@
     if (!text) { return; }
     var block = parseTsv(text);
     var single = block.length === 1 && block[0].length === 1;
-    if (single && isTextLike(el) && !el.readOnly) { return; } // an ordinary paste into one cell
+    if (single && isTextLike(el) && !el.readOnly && !/[\r\n]/.test(block[0][0])) {
+      return; // an ordinary paste into one cell (one of several lines is handled below)
+    }
     event.preventDefault();
     var all = rows();
     var startRow = all.indexOf(el.closest("tr"));
@@ -437,22 +439,26 @@
   // draft above takes over); so does "Discard them".
   var editsKey = draftKey + ":edits";
   var editsTimer = null;
-  var editsOffered = false; // while an offer waits for an answer, it is not overwritten
+  var offered = null; // the rows an offer waits to put back: kept beside new edits meanwhile
   function keepEdits() {
     clearTimeout(editsTimer);
-    if (editsOffered || submitting) { return; }
-    var changed = rows().filter(unsaved);
+    if (submitting) { return; }
+    var kept = rows().filter(unsaved).map(rowDraft);
+    if (offered) { kept = withEarlier(offered, kept); }
     try {
-      if (!changed.length) { sessionStorage.removeItem(editsKey); return; }
-      sessionStorage.setItem(editsKey, JSON.stringify({
-        at: new Date().toISOString(), rows: changed.map(rowDraft)
-      }));
+      if (!kept.length) { sessionStorage.removeItem(editsKey); return; }
+      sessionStorage.setItem(editsKey, JSON.stringify({ at: new Date().toISOString(), rows: kept }));
     } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
+  }
+  function withEarlier(earlier, later) {
+    var keys = {};
+    later.forEach(function (row) { if (row.key) { keys[row.key] = true; } });
+    return earlier.filter(function (row) { return !row.key || !keys[row.key]; }).concat(later);
   }
   function keepEditsSoon() { clearTimeout(editsTimer); editsTimer = setTimeout(keepEdits, 300); }
   function dropEdits() {
     clearTimeout(editsTimer);
-    editsOffered = false;
+    offered = null;
     try { sessionStorage.removeItem(editsKey); } catch (e) { /* nothing kept */ }
   }
   function offerEdits() {
@@ -460,16 +466,16 @@
     try { edits = JSON.parse(sessionStorage.getItem(editsKey) || "null"); } catch (e) { edits = null; }
     if (!edits || !edits.rows || !edits.rows.length) { return; }
     if (Date.now() - new Date(edits.at).getTime() > DRAFT_HOURS * 3600 * 1000) { dropEdits(); return; }
-    editsOffered = true;
+    offered = edits.rows;
     notice("You changed " + edits.rows.length + " row(s) here, last at " + whenSaved(edits) +
       ", and did not save them. Put them back in the grid?", [
       { label: "Put my changes back", run: function () {
         edits.rows.forEach(restoreRow);
-        editsOffered = false;
+        offered = null;
         keepEdits();
         (saveButton || form).focus();
       } },
-      { label: "Discard them", run: dropEdits }
+      { label: "Discard them", run: function () { offered = null; keepEdits(); } }
     ]);
   }
   tbody.addEventListener("input", keepEditsSoon);

@@ -179,3 +179,18 @@ def test_rows_a_save_could_not_write_are_kept_when_the_page_is_left(app: Any, gr
     assert page.locator("#rows-1-license_Number").input_value() == "KEEPME-1"
     assert page.locator("#rows-1-term_Date").input_value() == "01/01/2025"
     assert "KEEPME-1" not in str(stored_names(app))
+
+
+def test_edits_made_while_an_offer_waits_are_kept_too(app: Any, grid: Any) -> None:
+    page = grid
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#rows-0-license_Name").fill("First edit")
+    page.reload()
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.locator("#rows-1-license_Name").fill("Typed while the offer waited")
+    page.locator("#rows-1-state").fill("TX")
+    page.reload()  # the offer was not answered
+    expect(page.locator(NOTICE)).to_contain_text("You changed 2 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator("#rows-0-license_Name").input_value() == "First edit"
+    assert page.locator("#rows-1-license_Name").input_value() == "Typed while the offer waited"

@@ -321,3 +321,16 @@ def test_a_date_in_the_first_century_is_read_as_typed(cred: int, logged_in: Any)
     effective.blur()
     expect(effective).to_have_value("01/01/0001")
     expect(page.locator(f"#{effective.get_attribute('id')}-error")).to_have_count(0)
+
+
+def test_one_pasted_cell_of_several_lines_is_one_line_without_its_quotes(
+    cred: int, logged_in: Any
+) -> None:
+    """A spreadsheet quotes a cell holding a line break; pasted alone it was left to the
+    browser, which kept the quotes."""
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    number = page.get_by_label("Number, license 11")
+    number.focus()
+    paste(page, '"MD\n112"\n')
+    expect(number).to_have_value("MD 112")
