@@ -286,7 +286,10 @@ def _database_url(name: str, url: Any) -> str:
         raise ConfigError(
             f"FLASK_DATABASES[{name!r}] uses {backend!r}; only sqlite and postgresql are supported."
         )
-    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+    in_memory = parsed.database in (None, "", ":memory:") or (
+        parsed.query.get("mode") == "memory" or str(parsed.database).startswith("file::memory:")
+    )
+    if backend == "sqlite" and in_memory:
         raise ConfigError(
             f"FLASK_DATABASES[{name!r}] is an in-memory SQLite database, which each worker "
             "would have alone and lose on exit; name a file (sqlite:////path/to/file.db)."

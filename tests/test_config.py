@@ -354,6 +354,12 @@ def bad_name(name: str) -> str:
             "alone and lose on exit; name a file (sqlite:////path/to/file.db).",
         ),
         (
+            "FLASK_DATABASES",
+            '{"a": "sqlite:///file:x?mode=memory&uri=true"}',
+            "FLASK_DATABASES['a'] is an in-memory SQLite database, which each worker would have "
+            "alone and lose on exit; name a file (sqlite:////path/to/file.db).",
+        ),
+        (
             "FLASK_RATELIMIT_STORAGE_URI",
             "bogus://x",
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
