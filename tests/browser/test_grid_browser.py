@@ -301,14 +301,24 @@ def test_a_value_over_a_cells_limit_is_kept_and_flagged_not_cut(
     assert stored_license is not None and stored_license.license_number == "MD-112"
 
 
-def test_a_pasted_cell_of_several_lines_keeps_its_words_apart(cred: int, logged_in: Any) -> None:
-    """A text input drops line breaks: "multi\\nline" became "multiline"."""
+@pytest.mark.parametrize(
+    ("cell", "clipboard", "expected"),
+    [
+        # Several cells: a text input dropped the line break ("Medicallicense").
+        ("License name, license 11", '"Medical\nlicense"\tMD-112\n', "Medical license"),
+        # One cell, which a spreadsheet quotes: left to the browser, it kept the quotes.
+        ("Number, license 11", '"MD\n112"\n', "MD 112"),
+    ],
+)
+def test_a_pasted_cell_of_several_lines_becomes_one_line_of_its_words(
+    cred: int, logged_in: Any, cell: str, clipboard: str, expected: str
+) -> None:
     page = logged_in()
     page.goto("/ui/credentials/1/licenses")
-    name = page.get_by_label("License name, license 11")
-    name.focus()
-    paste(page, '"Medical\nlicense"\tMD-112\n')
-    expect(name).to_have_value("Medical license")
+    target = page.get_by_label(cell)
+    target.focus()
+    paste(page, clipboard)
+    expect(target).to_have_value(expected)
 
 
 def test_a_date_in_the_first_century_is_read_as_typed(cred: int, logged_in: Any) -> None:
@@ -321,16 +331,3 @@ def test_a_date_in_the_first_century_is_read_as_typed(cred: int, logged_in: Any)
     effective.blur()
     expect(effective).to_have_value("01/01/0001")
     expect(page.locator(f"#{effective.get_attribute('id')}-error")).to_have_count(0)
-
-
-def test_one_pasted_cell_of_several_lines_is_one_line_without_its_quotes(
-    cred: int, logged_in: Any
-) -> None:
-    """A spreadsheet quotes a cell holding a line break; pasted alone it was left to the
-    browser, which kept the quotes."""
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
-    number = page.get_by_label("Number, license 11")
-    number.focus()
-    paste(page, '"MD\n112"\n')
-    expect(number).to_have_value("MD 112")
