@@ -36,6 +36,8 @@ from app.tenancy import request_session
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+#: Retry-After of a request whose key another request still holds (at most the lease's rest).
+BUSY_RETRY_AFTER_SECONDS = 2
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 log = logging.getLogger("credgrid.idempotency")
@@ -87,10 +89,13 @@ def _claim(principal: Principal, scope: KeyScope) -> Claim | StoredAnswer:
     except KeyReused:
         raise ApiError(422, f"This {HEADER} was already used with a different request.") from None
     except KeyBusy as busy:
+        # "Retry a moment later": a request still running answers within seconds; only a
+        # worker that died holds the key for the lease's rest, and a retry then gets 409 again.
+        retry_after = min(busy.retry_after, BUSY_RETRY_AFTER_SECONDS)
         raise ApiError(
             409,
             f"A request with this {HEADER} is still being processed.",
-            headers={"Retry-After": str(busy.retry_after)},
+            headers={"Retry-After": str(retry_after)},
         ) from None
 
 
