@@ -429,7 +429,7 @@ def test_the_grid_import_reads_the_same_line_numbers() -> None:
             {
                 "providerCredLicense_Key": 2,
                 "providerCred_Key": 1,
-                csv_io.MISSING_CELLS: "This line has 3 cells and the header 2: is a comma or a "
+                csv_io.WRONG_CELL_COUNT: "This line has 3 cells and the header 2: is a comma or a "
                 "quote out of place? Not imported.",
             },
         ),
@@ -438,7 +438,7 @@ def test_the_grid_import_reads_the_same_line_numbers() -> None:
             {
                 "providerCredLicense_Key": 3,
                 "providerCred_Key": None,
-                csv_io.MISSING_CELLS: "This line has 1 cells and the header 2: is it cut off? "
+                csv_io.WRONG_CELL_COUNT: "This line has 1 cells and the header 2: is it cut off? "
                 "Not imported.",
             },
         ),

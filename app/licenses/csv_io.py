@@ -253,14 +253,15 @@ def record_item(header: list[str], record: CsvRecord) -> dict[str, Any]:
     }
 
 
-#: The key ``read_items`` gives a record with fewer cells than the header: why it is refused.
-MISSING_CELLS = "(missing cells)"
+#: The key ``read_items`` gives a record with fewer or more cells than the header: why it is
+#: refused.
+WRONG_CELL_COUNT = "(wrong cell count)"
 
 
 def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(first line of the record, item)``; a quoted cell may span several lines.
 
-    A record with more or fewer cells than the header carries ``MISSING_CELLS``, a message
+    A record with more or fewer cells than the header carries ``WRONG_CELL_COUNT``, a message
     for its reader to refuse it with: a cut-off line's missing cells would clear those fields,
     and extra cells mean a comma or a quote out of place.
     """
@@ -272,12 +273,12 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for record in records:
         item = record_item(header.cells, record)
         if len(record.cells) > len(header.cells):
-            item[MISSING_CELLS] = (
+            item[WRONG_CELL_COUNT] = (
                 f"This line has {len(record.cells)} cells and the header "
                 f"{len(header.cells)}: is a comma or a quote out of place? Not imported."
             )
         elif len(record.cells) < len(header.cells):
-            item[MISSING_CELLS] = (
+            item[WRONG_CELL_COUNT] = (
                 f"This line has {len(record.cells)} cells and the header "
                 f"{len(header.cells)}: is it cut off? Not imported."
             )

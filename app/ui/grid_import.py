@@ -53,7 +53,7 @@ from app.idempotency.store import (
     stored_record,
 )
 from app.licenses.csv_io import (
-    MISSING_CELLS,
+    WRONG_CELL_COUNT,
     CsvFileError,
     absent_columns,
     keep_absent_columns,
@@ -177,8 +177,8 @@ def run_import(
     sent: list[int] = []
     for index, (line, item) in enumerate(rows):
         parent = item.get(PARENT_FIELD)
-        if MISSING_CELLS in item:
-            results[index] = PreviewRow(line, None, INVALID, errors=[item[MISSING_CELLS]])
+        if WRONG_CELL_COUNT in item:
+            results[index] = PreviewRow(line, None, INVALID, errors=[item[WRONG_CELL_COUNT]])
         elif parent != provider_cred_key:
             results[index] = PreviewRow(
                 line, None, INVALID, errors=[OTHER_CRED.format(cred=parent)]
