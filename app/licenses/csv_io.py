@@ -403,8 +403,14 @@ def import_licenses(
 
 
 def absent_columns(header: list[str]) -> list[str]:
-    """The writable columns a file's header lacks: an import leaves them as stored."""
-    return [column for column in WRITABLE_FIELDS.values() if column not in header]
+    """The data columns a file's header lacks: an import leaves them as stored. The key and the
+    ProviderCred are never filled from what is stored (the CLI requires both; the grid's import
+    gives a keyless row a free key and a row without a ProviderCred its own grid's)."""
+    return [
+        column
+        for column in WRITABLE_FIELDS.values()
+        if column not in header and column not in REQUIRED_COLUMNS
+    ]
 
 
 def _import_window(

@@ -136,7 +136,7 @@ def parse_rows(
     header = next(iter(io.StringIO(text)), "")
     if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
         raise ImportFileError(NOT_CSV)
-    absent = absent_data_columns(text)
+    absent = absent_columns(next(csv.reader(io.StringIO(text, newline="")), []))
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
         for line, item in read_items(io.StringIO(text, newline="")):
@@ -146,14 +146,6 @@ def parse_rows(
     except CsvFileError as exc:
         raise ImportFileError(f"This file cannot be read as CSV: {exc}") from None
     return rows, absent
-
-
-def absent_data_columns(text: str) -> list[str]:
-    """The license fields the file's header lacks, which a stored license keeps (the key and
-    the ProviderCred aside: a row without a key gets a free one, without a ProviderCred this
-    grid's)."""
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
-    return [c for c in absent_columns(header) if c not in (KEY_FIELD, PARENT_FIELD)]
 
 
 def run_import(
@@ -201,7 +193,7 @@ def run_import(
         dry_run=dry_run,
         expected_versions=expected,
     )
-    repeats = Counter(rows[i][1].get(KEY_FIELD) for i in sent)
+    repeats = Counter(item.get(KEY_FIELD) for item in items)
     types = {choice.key: choice.label for choice in license_types(session)}
     for index, outcome in zip(sent, outcomes, strict=True):
         key = rows[index][1].get(KEY_FIELD)

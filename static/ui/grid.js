@@ -356,21 +356,27 @@
     });
     return { key: row.dataset.licenseKey || null, cells: cells };
   }
-  function keepDraft() {
-    var changed = rows().filter(unsaved);
+  // Rows kept in this tab's sessionStorage under a key, with when (none kept: the key goes).
+  function storeRows(key, kept, saveIdValue) {
     try {
-      if (!changed.length) { sessionStorage.removeItem(draftKey); return; }
-      sessionStorage.setItem(draftKey, JSON.stringify({
-        at: new Date().toISOString(), saveId: saveId.value, rows: changed.map(rowDraft)
-      }));
+      if (!kept.length) { sessionStorage.removeItem(key); return; }
+      var entry = { at: new Date().toISOString(), rows: kept };
+      if (saveIdValue !== undefined) { entry.saveId = saveIdValue; }
+      sessionStorage.setItem(key, JSON.stringify(entry));
     } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
   }
-  function readDraft() {
-    try { return JSON.parse(sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
+  function storedRows(key) {
+    try { return JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { return null; }
   }
-  function dropDraft() {
-    try { sessionStorage.removeItem(draftKey); } catch (e) { /* nothing kept */ }
+  function unstore(key) {
+    try { sessionStorage.removeItem(key); } catch (e) { /* nothing kept */ }
   }
+  function tooOld(entry) {
+    return Date.now() - new Date(entry.at).getTime() > DRAFT_HOURS * 3600 * 1000;
+  }
+  function keepDraft() { storeRows(draftKey, rows().filter(unsaved).map(rowDraft), saveId.value); }
+  function readDraft() { return storedRows(draftKey); }
+  function dropDraft() { unstore(draftKey); }
   function isBlank(row) {
     return !row.dataset.licenseKey && Array.prototype.every.call(
       row.querySelectorAll('input[type="text"], select'), function (el) { return !el.value; });
@@ -444,11 +450,7 @@
     clearTimeout(editsTimer);
     if (submitting) { return; }
     var kept = rows().filter(unsaved).map(rowDraft);
-    if (offered) { kept = withEarlier(offered, kept); }
-    try {
-      if (!kept.length) { sessionStorage.removeItem(editsKey); return; }
-      sessionStorage.setItem(editsKey, JSON.stringify({ at: new Date().toISOString(), rows: kept }));
-    } catch (e) { /* storage full or disabled: the page's own warning still applies */ }
+    storeRows(editsKey, offered ? withEarlier(offered, kept) : kept);
   }
   function withEarlier(earlier, later) {
     var keys = {};
@@ -459,13 +461,12 @@
   function dropEdits() {
     clearTimeout(editsTimer);
     offered = null;
-    try { sessionStorage.removeItem(editsKey); } catch (e) { /* nothing kept */ }
+    unstore(editsKey);
   }
   function offerEdits() {
-    var edits;
-    try { edits = JSON.parse(sessionStorage.getItem(editsKey) || "null"); } catch (e) { edits = null; }
+    var edits = storedRows(editsKey);
     if (!edits || !edits.rows || !edits.rows.length) { return; }
-    if (Date.now() - new Date(edits.at).getTime() > DRAFT_HOURS * 3600 * 1000) { dropEdits(); return; }
+    if (tooOld(edits)) { dropEdits(); return; }
     offered = edits.rows;
     notice("You changed " + edits.rows.length + " row(s) here, last at " + whenSaved(edits) +
       ", and did not save them. Put them back in the grid?", [
@@ -499,7 +500,7 @@
       dropEdits();
     }
   } else if (draft && draft.rows && draft.rows.length) {
-    if (Date.now() - new Date(draft.at).getTime() > DRAFT_HOURS * 3600 * 1000 || !draft.saveId) {
+    if (tooOld(draft) || !draft.saveId) {
       dropDraft();
     } else {
       fetch(form.dataset.saveStatus.replace("SAVE_ID", draft.saveId), { credentials: "same-origin" })
