@@ -54,6 +54,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Login routes (UI and API): attempts per client address, before any password hashing.
         "LOGIN_RATE_LIMIT": "30 per minute",
+        # API requests answered 401, per client address; beyond it the address gets 429.
+        "AUTH_FAILURE_RATE_LIMIT": "60 per minute",
         # Rate limits and login throttles: memory:// per process; redis://host:port shared.
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (ProxyFix).
@@ -190,31 +192,28 @@ def validate_config(config: dict[str, Any]) -> None:
             f"{MAX_CHECKPOINT_INTERVAL}, got "
             f"{interval!r}."
         )
-    try:
-        if not parse_many(str(config.get("RATE_LIMIT"))):
-            raise ValueError
-    except ValueError:
-        raise ConfigError(
-            f"FLASK_RATE_LIMIT must be a rate such as '25 per second', got "
-            f"{config.get('RATE_LIMIT')!r}."
-        ) from None
+    _check_rate(config, "RATE_LIMIT", "25 per second")
     proxies = config.get("TRUSTED_PROXIES")
     if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
         raise ConfigError(
             f"FLASK_TRUSTED_PROXIES must be the number of reverse proxies in front of the app "
             f"(0 to 10), got {proxies!r}."
         )
-    try:
-        if not parse_many(str(config.get("LOGIN_RATE_LIMIT"))):
-            raise ValueError
-    except ValueError:
-        raise ConfigError(
-            f"FLASK_LOGIN_RATE_LIMIT must be a rate such as '30 per minute', got "
-            f"{config.get('LOGIN_RATE_LIMIT')!r}."
-        ) from None
+    _check_rate(config, "LOGIN_RATE_LIMIT", "30 per minute")
+    _check_rate(config, "AUTH_FAILURE_RATE_LIMIT", "60 per minute")
     if len(str(config["SECRET_KEY"])) < 32:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
+
+
+def _check_rate(config: dict[str, Any], name: str, example: str) -> None:
+    try:
+        if not parse_many(str(config.get(name))):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"FLASK_{name} must be a rate such as '{example}', got {config.get(name)!r}."
+        ) from None
 
 
 def normalise_databases(raw: Any) -> tuple[dict[str, str], dict[str, int]]:

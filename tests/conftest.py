@@ -129,6 +129,7 @@ def app_config(database_urls: dict[str, str]) -> dict[str, Any]:
         # Tests fire requests faster than any real client; tests/test_rate_limit.py sets its own.
         "RATE_LIMIT": "100000 per second",
         "LOGIN_RATE_LIMIT": "100000 per second",
+        "AUTH_FAILURE_RATE_LIMIT": "100000 per second",
         # Frozen objects are never collected: a test process builds hundreds of apps.
         "GC_FREEZE_AT_START": False,
     }

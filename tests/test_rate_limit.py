@@ -12,7 +12,8 @@ from tests.helpers import BATCH_URL
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
-    return {**app_config, "RATE_LIMIT": "3 per minute"}
+    # The failure budget at its default: the headers then describe the per-key limit.
+    return {**app_config, "RATE_LIMIT": "3 per minute", "AUTH_FAILURE_RATE_LIMIT": "60 per minute"}
 
 
 def test_over_the_limit_is_429_per_api_key(

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -190,6 +191,9 @@ def nodes(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "FLASK_RATELIMIT_STORAGE_URI": REDIS_URL,
             "FLASK_RATELIMIT_KEY_PREFIX": prefix,
             "FLASK_RATE_LIMIT": "8 per minute",
+            # Per address; the failure test below sends from an address of its own.
+            "FLASK_AUTH_FAILURE_RATE_LIMIT": "10 per minute",
+            "FLASK_TRUSTED_PROXIES": "1",
             "FLASK_LOGIN_FAILURE_DELAY_SECONDS": "8",
         }
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
@@ -275,6 +279,28 @@ def test_the_login_throttle_holds_across_both_nodes(nodes: list[Node], api_key: 
     refused = api_login(second, api_key, "throttled")
     assert refused.status == 429
     assert "Too many failed logins" in refused.json()["error"]["detail"]
+
+
+def test_the_failed_authentication_budget_holds_across_both_nodes(nodes: list[Node]) -> None:
+    """Made-up API keys, alternating between the nodes, from one address (as the proxy in
+    front of both tells it): the eleventh is refused by either node."""
+    address = f"203.0.113.{secrets.randbelow(250) + 1}"
+    statuses = [
+        nodes[i % 2]
+        .request(
+            "PUT",
+            BATCH_URL.format(cred=1),
+            {
+                "vbasoftware-database": "main",
+                "x-api-key": secrets.token_urlsafe(32),
+                "X-Forwarded-For": address,
+            },
+            [],
+        )
+        .status
+        for i in range(12)
+    ]
+    assert statuses == [401] * 10 + [429, 429], statuses
 
 
 def test_logout_on_one_node_ends_the_session_on_both(nodes: list[Node]) -> None:

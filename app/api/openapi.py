@@ -253,7 +253,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is too large, or the batch has too many items.",
     415: "The body is not JSON (Content-Type application/json, text/json or application/*+json).",
     422: "The Idempotency-Key was already used with a different request.",
-    429: "Too many requests for this API key.",
+    429: "Too many requests for this API key, or failed authentications from this address.",
     500: "Unexpected error; the detail names the activity id to look up in the log.",
 }
 

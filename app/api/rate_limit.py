@@ -5,6 +5,10 @@
 - Per client address (as ``ProxyFix`` resolves it) on the login routes, UI and API
   (``FLASK_LOGIN_RATE_LIMIT``), one count for all of them, checked before any password is
   hashed.
+- Per client address on the API's failed authentications (``FLASK_AUTH_FAILURE_RATE_LIMIT``):
+  only a 401 counts, but once an address has spent its budget every API request from it is
+  429 until the window ends. Without it a client inventing a new API key per request had a
+  fresh per-key budget each time.
 
 ``memory://`` (limits' own storage, the default) counts per process; ``redis://host:port``
 shares the counters between workers and hosts, and the login throttle
@@ -21,7 +25,8 @@ import math
 import time
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
+from flask import Response as FlaskResponse
+from flask_limiter import ApplicationLimit, Limiter
 
 from app.api.paths import is_api_path, unprefixed
 from app.api.requests import API_KEY_HEADER
@@ -50,6 +55,14 @@ def login_rate_key() -> str:
     return "login-addr:" + client_address()
 
 
+def auth_failure_key() -> str:
+    return "authfail-addr:" + client_address()
+
+
+def authentication_failed(response: FlaskResponse) -> bool:
+    return response.status_code == 401
+
+
 def configured_limit() -> str:
     return current_app.config["RATE_LIMIT"]
 
@@ -58,14 +71,28 @@ def configured_login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def configured_auth_failure_limit() -> str:
+    return current_app.config["AUTH_FAILURE_RATE_LIMIT"]
+
+
 def exempt_from_limit() -> bool:
     return not is_api_path(request.path) or unprefixed(request.path) in UNLIMITED_PATHS
 
 
 limiter = Limiter(
     key_func=rate_limit_key,
-    application_limits=[configured_limit],
-    application_limits_exempt_when=exempt_from_limit,
+    application_limits=[
+        ApplicationLimit(configured_limit, exempt_when=exempt_from_limit),
+        # Checked before every API request, counted only after a 401 (``deduct_when``).
+        ApplicationLimit(
+            configured_auth_failure_limit,
+            key_function=auth_failure_key,
+            exempt_when=exempt_from_limit,
+            deduct_when=authentication_failed,
+            scope="auth-failures",
+            error_message="Too many failed authentications from this address",
+        ),
+    ],
     headers_enabled=True,
 )
 

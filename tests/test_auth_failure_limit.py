@@ -1,0 +1,92 @@
+"""The per-address budget of failed API authentications (``FLASK_AUTH_FAILURE_RATE_LIMIT``).
+
+Every API key has its own request budget, so without this a client inventing a new key per
+request was never limited: each guess cost a lookup and answered 401, forever.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from app.config import ConfigError
+from tests.helpers import BATCH_URL
+
+ATTACKER = {"REMOTE_ADDR": "198.51.100.7"}
+NEIGHBOUR = {"REMOTE_ADDR": "198.51.100.8"}
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "AUTH_FAILURE_RATE_LIMIT": "3 per minute"}
+
+
+def guess(client: Any, headers: dict[str, str], address: dict[str, str]) -> Any:
+    """A batch with a made-up API key (otherwise the client's own headers)."""
+    made_up = {**headers, "x-api-key": secrets.token_urlsafe(32)}
+    return client.put(BATCH_URL.format(cred=1), json=[], headers=made_up, environ_base=address)
+
+
+def test_an_address_that_keeps_failing_is_refused_whatever_key_it_sends(
+    client: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    make_cred(1)
+    headers = auth_headers()
+    assert [guess(client, headers, ATTACKER).status_code for _ in range(3)] == [401] * 3
+    refused = guess(client, headers, ATTACKER)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    error = refused.get_json()["error"]
+    assert error["status"] == 429
+    assert "Too many failed authentications from this address" in error["detail"]
+    # The budget is the address's: its valid key waits too, another address does not.
+    url = BATCH_URL.format(cred=1)
+    assert client.put(url, json=[], headers=headers, environ_base=ATTACKER).status_code == 429
+    assert client.put(url, json=[], headers=headers, environ_base=NEIGHBOUR).status_code == 207
+    assert guess(client, headers, NEIGHBOUR).status_code == 401
+
+
+def test_only_failed_authentications_count(client: Any, auth_headers: Any, make_cred: Any) -> None:
+    make_cred(1)
+    headers = auth_headers()
+    url = BATCH_URL.format(cred=1)
+    answers = [client.put(url, json=[], headers=headers, environ_base=ATTACKER) for _ in range(6)]
+    assert [a.status_code for a in answers] == [207] * 6
+    # A refusal of another kind (a bad body, 400) is not a failed authentication either.
+    bad = client.put(
+        url, data="[", headers=headers, content_type="application/json", environ_base=ATTACKER
+    )
+    assert bad.status_code == 400
+    assert [guess(client, headers, ATTACKER).status_code for _ in range(3)] == [401] * 3
+    assert guess(client, headers, ATTACKER).status_code == 429
+
+
+def test_a_bad_bearer_token_counts_and_open_routes_never_wait(
+    client: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    make_cred(1)
+    headers = {**auth_headers(), "Authorization": "Bearer not-a-token"}
+    url = BATCH_URL.format(cred=1)
+    statuses = [
+        client.put(url, json=[], headers=headers, environ_base=ATTACKER).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    for path in ("/healthz", "/openapi.json", "/vbasoftware/healthz"):
+        assert client.get(path, environ_base=ATTACKER).status_code == 200
+
+
+def test_the_staff_ui_is_not_the_apis_budget(client: Any, auth_headers: Any) -> None:
+    headers = auth_headers()
+    for _ in range(3):
+        guess(client, headers, ATTACKER)
+    assert client.get("/ui/login", environ_base=ATTACKER).status_code == 200
+
+
+def test_a_bad_setting_is_a_config_error(app_config: dict[str, Any]) -> None:
+    from app import create_app
+
+    with pytest.raises(ConfigError, match="FLASK_AUTH_FAILURE_RATE_LIMIT must be a rate"):
+        create_app({**app_config, "AUTH_FAILURE_RATE_LIMIT": "sometimes"})
