@@ -392,6 +392,61 @@ def test_expirables_filter_by_state_and_type_narrows_counts_too(
     assert [r["providerCredLicense_Key"] for r in by_state["licenses"]] == [2, 1, 4]
 
 
+def test_expirables_filter_by_a_zero_or_negative_license_type_key(
+    client: Any, headers: dict, make_cred: Callable, session_for: Callable, make_license_type: Any
+) -> None:
+    """A license type's key is the client's to choose (any int32), so the filter takes any."""
+    make_cred(1, provider_id="PRV1")
+    for type_key in (-7, 0):
+        make_license_type(type_key)
+    expired = wire(utcnow() - timedelta(days=1))
+    with session_for() as session:
+        upsert_licenses(
+            session,
+            1,
+            [
+                bare_license_item(k, 1, credLicenseType_Key=t, term_Date=expired)
+                for k, t in ((1, -7), (2, 0), (3, None))
+            ],
+            actor="seed",
+            activity_id="setup",
+        )
+    for type_key, expected in ((-7, [1]), (0, [2]), (-2147483648, [])):
+        report = data(
+            client.get(f"/licenses/expirables?credLicenseType_Key={type_key}", headers=headers)
+        )
+        assert [r["providerCredLicense_Key"] for r in report["licenses"]] == expected
+        assert report["counts"]["expired"] == len(expected)
+
+
+def test_expirables_sort_a_missing_date_after_every_date(
+    client: Any, headers: dict, make_cred: Callable, session_for: Callable
+) -> None:
+    make_cred(1, provider_id="PRV1")
+    now = utcnow()
+    psv = {1: wire(now - timedelta(days=400)), 2: None, 3: wire(now - timedelta(days=200))}
+    with session_for() as session:
+        upsert_licenses(
+            session,
+            1,
+            [
+                bare_license_item(k, 1, term_Date=wire(now - timedelta(days=k)), psV_Date=psv[k])
+                for k in psv
+            ],
+            actor="seed",
+            activity_id="setup",
+        )
+
+    def keys(order: str) -> list[int]:
+        url = f"/licenses/expirables?bucket=psvOverdue&sortBy=psV_Date:{order}"
+        return [
+            r["providerCredLicense_Key"] for r in data(client.get(url, headers=headers))["licenses"]
+        ]
+
+    assert keys("asc") == [1, 3, 2]
+    assert keys("desc") == [2, 3, 1]
+
+
 @pytest.fixture
 def many_expired(make_cred: Callable, session_for: Callable) -> list[int]:
     """25 expired licenses, term dates one day apart, keys in reverse order of term."""
@@ -475,13 +530,19 @@ def test_expirables_sort(
         (
             "credLicenseType_Key=x",
             "credLicenseType_Key",
-            "Must be an integer from 1 to 2147483647.",
+            "Must be an integer from -2147483648 to 2147483647.",
         ),
         (
-            "credLicenseType_Key=0",
+            "credLicenseType_Key=2147483648",
             "credLicenseType_Key",
-            "Must be an integer from 1 to 2147483647.",
+            "Must be an integer from -2147483648 to 2147483647.",
         ),
+        (
+            "credLicenseType_Key=--1",
+            "credLicenseType_Key",
+            "Must be an integer from -2147483648 to 2147483647.",
+        ),
+        ("page=-1", "page", "Must be an integer from 1 to 2147483647."),
         ("page=0", "page", "Must be an integer from 1 to 2147483647."),
         ("pageSize=1001", "pageSize", "Must be an integer from 1 to 1000."),
         ("pageSize=0", "pageSize", "Must be an integer from 1 to 1000."),

@@ -231,10 +231,39 @@ def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> Non
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["--since", "2026-01-01", "--until", "9999-12-31"],
+        ["--since", "0001-01-01"],
+        ["--since", "0001-01-01", "--until", "9999-12-31", "--format", "csv"],
+    ],
+)
+def test_integrity_report_cli_takes_the_calendars_first_and_last_days(
+    history: None, runner: Any, args: list[str]
+) -> None:
+    """A range to the ends of the calendar reviews everything (it overflowed the date type)."""
+    result = runner.invoke(args=["integrity-report", *args, "--database", "main"])
+    assert result.exit_code == 0, result.output
+    if "csv" in args:
+        assert len(list(csv.DictReader(io.StringIO(result.output)))) == 5
+    else:
+        assert "5 finding(s)." in result.output
+
+
+def test_the_review_reaches_the_calendars_ends(
+    history: None, session_for: Callable[..., Any]
+) -> None:
+    with session_for() as session:
+        assert len(integrity_findings(session, datetime(1, 1, 1), None)) == 5
+        assert integrity_findings(session, datetime(9999, 12, 31), None) == []
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--since", "2026-02-30"], "Invalid value for '--since'"),
         (["--since", "2026-03-02", "--until", "2026-03-01"], "must not be before --since"),
+        (["--since", "9999-12-31"], "Invalid value for --since: must not be after today"),
         ([], "Missing option '--since'"),
         (["--since", "2026-03-01", "--format", "xml"], "Invalid value for '--format'"),
     ],

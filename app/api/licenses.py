@@ -53,7 +53,7 @@ from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
 from app.licenses.service import delete_licenses, upsert_licenses
 from app.psv_window import psv_window_days
-from app.wire.fields import INT32_MAX, USPS_STATE_CODES
+from app.wire.fields import INT32_MAX, INT32_MIN, USPS_STATE_CODES
 from app.wire.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
@@ -258,10 +258,10 @@ def get_license_history(provider_cred_key: int, provider_cred_license_key: int) 
     description="`counts`: licenses per bucket among those of the `state` and "
     "`credLicenseType_Key` asked for (every license without them); `licenses`: one page of "
     "those in `bucket` (without one: expired or expiring within `within` days), sorted by "
-    "`term_Date` ascending unless `sortBy` says otherwise (missing dates sort last). Buckets "
-    "do not overlap: `within60` means 30 to 60 days from now; `noTermDate` holds the licenses "
-    "without a term date. PSV is overdue when `psV_Date` is null or older than the configured "
-    "window (default 120 days).",
+    "`term_Date` ascending unless `sortBy` says otherwise (a missing date sorts after every "
+    "date: last ascending, first descending). Buckets do not overlap: `within60` means 30 "
+    "to 60 days from now; `noTermDate` holds the licenses without a term date. PSV is overdue "
+    "when `psV_Date` is null or older than the configured window (default 120 days).",
     tag=TAG,
     status=200,
     shape="one",
@@ -349,4 +349,5 @@ def _state() -> str | None:
 def _license_type_key() -> int | None:
     if request.args.get("credLicenseType_Key") is None:
         return None
-    return int_arg("credLicenseType_Key", 0, 1, INT32_MAX)
+    # Any int32: a license type's key is the client's to choose, negative or zero included.
+    return int_arg("credLicenseType_Key", 0, INT32_MIN, INT32_MAX)

@@ -194,7 +194,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "credLicenseType_Key",
         "in": "query",
         "description": "Only licenses of this license type; the counts too.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+        "schema": _INT32,
     },
 }
 

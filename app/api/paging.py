@@ -24,7 +24,7 @@ from app.wire.fields import INT32_MAX
 PAGINATION_HEADER = "x-pagination"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_DIGITS = re.compile(r"[0-9]{1,10}")
+_DIGITS = re.compile(r"-?[0-9]{1,10}")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import click
 from flask import current_app, url_for
@@ -13,7 +13,7 @@ from app.audit import utcnow
 from app.cli import database_option, migrated_database
 from app.integrity.report import text_lines, write_csv
 from app.integrity.rules import RULES
-from app.integrity.service import integrity_findings
+from app.integrity.service import day_after, integrity_findings
 from app.tenancy import session_scope
 
 
@@ -40,10 +40,14 @@ def integrity_report_command(
     each finding names its rule and links to the license's history page."""
     name = migrated_database(database)
     end = (until or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
+    if end < since and until is None:
+        raise click.BadParameter(
+            "must not be after today (the default --until)", param_hint="--since"
+        )
     if end < since:
         raise click.BadParameter("must not be before --since", param_hint="--until")
     with session_scope(name) as session:
-        findings = integrity_findings(session, since, end + timedelta(days=1))
+        findings = integrity_findings(session, since, day_after(end))
     with current_app.test_request_context():
         links = {f.license_key: url_for("ui.history", license_key=f.license_key) for f in findings}
     if output_format == "csv":

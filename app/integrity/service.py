@@ -9,7 +9,7 @@ chain's end with no row, such as a deleted head, is always kept).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 
 from sqlalchemy import select
@@ -22,11 +22,21 @@ from app.integrity.rules import EDITORS_WINDOW, HISTORY_ALTERED, Entry, Finding,
 STREAM_ROWS = 2000
 
 
-def integrity_findings(session: Session, since: datetime, until: datetime) -> list[Finding]:
-    """Every finding with ``since ≤ at < until``, by time, then license."""
-    findings = [f for f in _entry_findings(session, since, until) if since <= f.at < until]  # type: ignore[operator]
+def day_after(day: datetime) -> datetime | None:
+    """Where a range whose last day is ``day`` ends; ``None`` for the calendar's last day."""
+    return None if day.date() == date.max else day + timedelta(days=1)
+
+
+def integrity_findings(session: Session, since: datetime, until: datetime | None) -> list[Finding]:
+    """Every finding with ``since ≤ at < until`` (``until`` ``None``: no end), by time, then
+    license."""
+
+    def in_range(at: datetime) -> bool:
+        return since <= at and (until is None or at < until)
+
+    findings = [f for f in _entry_findings(session, since, until) if in_range(f.at)]  # type: ignore[arg-type]
     for chain_break in chain_breaks(session):
-        if chain_break.at is None or since <= chain_break.at < until:
+        if chain_break.at is None or in_range(chain_break.at):
             findings.append(
                 Finding(
                     HISTORY_ALTERED,
@@ -42,8 +52,11 @@ def integrity_findings(session: Session, since: datetime, until: datetime) -> li
     return findings
 
 
-def _entry_findings(session: Session, since: datetime, until: datetime) -> Iterator[Finding]:
+def _entry_findings(session: Session, since: datetime, until: datetime | None) -> Iterator[Finding]:
     change = LicenseChange
+    # The hour before the range, unless the range starts within an hour of the calendar's start.
+    earliest = max(since, datetime.min + EDITORS_WINDOW) - EDITORS_WINDOW
+    in_range = [change.at >= earliest] + ([] if until is None else [change.at < until])
     rows = session.execute(
         select(
             change.id,
@@ -55,7 +68,7 @@ def _entry_findings(session: Session, since: datetime, until: datetime) -> Itera
             change.action,
             change.changes,
         )
-        .where(change.at >= since - EDITORS_WINDOW, change.at < until)
+        .where(*in_range)
         .order_by(change.provider_cred_license_key, change.at, change.id)
         .execution_options(yield_per=STREAM_ROWS)
     )

@@ -155,8 +155,8 @@ class ExpiryFilter:
 
 @dataclass(frozen=True)
 class SortKey:
-    """One sort column; ascending puts missing dates last (never expires, never verified
-    comes after every date), which is each index's natural order on PostgreSQL."""
+    """One sort column; a missing date sorts after every date (never expires, never verified),
+    so last ascending and first descending: each index's natural order on PostgreSQL."""
 
     column: InstrumentedAttribute[Any]
     descending: bool = False

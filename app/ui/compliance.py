@@ -11,7 +11,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 from app.audit import utcnow
 from app.integrity.report import write_csv
 from app.integrity.rules import RULES
-from app.integrity.service import integrity_findings
+from app.integrity.service import day_after, integrity_findings
 from app.monitoring.report import write_run_csv
 from app.monitoring.service import MONITORING_OVERDUE_DAYS, get_run, list_runs
 from app.ui.paging import Page, clamp, page_number
@@ -71,7 +71,7 @@ def monitoring_run_csv(run_id: int) -> Response:
 @bp.get("/integrity")
 def integrity_review() -> str | tuple[str, int]:
     since, until, error = _review_range()
-    findings = [] if error else integrity_findings(db(), since, until + timedelta(days=1))
+    findings = [] if error else integrity_findings(db(), since, day_after(until))
     return render_template(
         "ui/integrity.html",
         since=since,
@@ -87,7 +87,7 @@ def integrity_review_csv() -> Response:
     since, until, error = _review_range()
     if error:
         abort(400)
-    findings = integrity_findings(db(), since, until + timedelta(days=1))
+    findings = integrity_findings(db(), since, day_after(until))
     stream = io.StringIO()
     write_csv(stream, findings, lambda key: url_for("ui.history", license_key=key, _external=True))
     return _csv_download(

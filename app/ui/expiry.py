@@ -109,8 +109,10 @@ class Worklist:
         show = args.get("show", EXPIRED)
         state = (args.get("state") or "").strip().upper() or None
         raw_type = (args.get("type") or "").strip()
-        # ASCII digits only ("²" is a digit to isdigit, not to int), and few of them.
-        short_number = raw_type.isascii() and raw_type.isdigit() and len(raw_type) <= 10
+        # ASCII digits only ("²" is a digit to isdigit, not to int), and few of them; a
+        # license type's key may be negative.
+        digits = raw_type.removeprefix("-")
+        short_number = digits.isascii() and digits.isdigit() and len(digits) <= 10
         type_key = int(raw_type) if short_number else None
         sort = args.get("sort", DEFAULT_SORT)
         return cls(

@@ -231,6 +231,21 @@ def test_the_integrity_page_rejects_a_bad_range(
     assert client.get(f"/ui/integrity/csv?{query}").status_code == 400
 
 
+def test_the_integrity_page_takes_the_calendars_first_and_last_days(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-06-01"}, actor="bob")
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-01-01"}, actor="bob")
+    login()
+    assert "1 finding from" in text_of(
+        page(client, "/ui/integrity?since=0001-01-01&until=9999-12-31")
+    )
+    response = client.get("/ui/integrity/csv?since=0001-01-01&until=9999-12-31")
+    assert response.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 1
+
+
 def test_the_compliance_pages_need_a_login(client: Any) -> None:
     for url in ("/ui/monitoring", "/ui/monitoring/1", "/ui/monitoring/1/print", "/ui/integrity"):
         assert client.get(url).status_code == 302

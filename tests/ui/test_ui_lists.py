@@ -376,6 +376,26 @@ def worklist(make_cred: Any, put_licenses: Any, make_license_type: Any) -> None:
     )
 
 
+def test_expiring_page_filters_by_a_negative_license_type_key(
+    worklist: None, login: Any, client: Any, make_license_type: Any, put_licenses: Any
+) -> None:
+    make_license_type(-7, display="NEG")
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 7,
+            "license_Name": "Lic7",
+            "state": "TX",
+            "credLicenseType_Key": -7,
+            "term_Date": wire(utcnow() - DAY),
+        },
+    )
+    login()
+    html = client.get("/ui/licenses/expiring?type=-7").get_data(as_text=True)
+    assert names_in(html) == ["Lic7"]
+    assert 'option value="-7" selected' in html
+
+
 def names_in(html: str) -> list[str]:
     return re.findall(r"<td class=\"wrap\">(Lic\d+)</td>", html)
 
@@ -393,7 +413,7 @@ def test_expiring_page_filters_by_state_and_type_and_counts_the_filter(
     assert 'option value="TX" selected' in both and 'option value="6" selected' in both
     ignored = client.get("/ui/licenses/expiring?state=Texas&type=99").get_data(as_text=True)
     assert len(names_in(ignored)) == 6  # unknown filters show everything, never an error
-    for odd in ("²", "①", "6" * 5_000):  # digits to str.isdigit, not to int()
+    for odd in ("²", "①", "6" * 5_000, "-", "--6", "-²"):  # digits to str.isdigit, not int()
         for path in ("/ui/licenses/expiring", "/ui/licenses/expiring.csv"):
             assert client.get(path, query_string={"type": odd}).status_code == 200
 
