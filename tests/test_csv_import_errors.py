@@ -71,16 +71,25 @@ def test_keys_outside_int32_are_refused_per_row_before_any_database_work(
         "2147483648,1,\n"
         "4,1,2147483648\n"
         "5,1,\n"
+        "99999999999999,1,\n"
+        "7,1,-99999999999999\n"
+        ",1,\n"
     )
     result = import_file(runner, source)
     assert result.exit_code == 1
     int32 = "Must be a 32-bit integer (-2147483648 to 2147483647)."
-    assert result.output.splitlines()[:5] == [
+    assert result.output.splitlines()[:8] == [
         f"line 2: providerCredLicense_Key 1: 400 providerCred_Key: {int32}",
         f"line 3: providerCredLicense_Key 2: 400 providerCred_Key: {int32}",
         f"line 4: providerCredLicense_Key 2147483648: 400 providerCredLicense_Key: {int32}",
         f"line 5: providerCredLicense_Key 4: 400 credLicenseType_Key: {int32}",
         "line 6: providerCredLicense_Key 5: 201 Created",
+        # However many digits, the same words (13 or more were "Not a valid integer.").
+        f"line 7: providerCredLicense_Key 99999999999999: 400 providerCredLicense_Key: {int32}",
+        f"line 8: providerCredLicense_Key 7: 400 credLicenseType_Key: {int32}",
+        # An empty key cell is not called "None".
+        "line 9: providerCredLicense_Key (empty): 400 providerCredLicense_Key: Field may not "
+        "be null.",
     ]
     assert list(stored(session_for)) == [5]
 

@@ -322,9 +322,8 @@ class ImportTally:
 
     def echo(self, rows: Iterable[ImportedRow]) -> None:
         for row in rows:
-            click.echo(
-                f"line {row.line}: providerCredLicense_Key {row.key}: {row.status} {row.body}"
-            )
+            key = row.key or "(empty)"
+            click.echo(f"line {row.line}: providerCredLicense_Key {key}: {row.status} {row.body}")
             if row.status >= 400:
                 self.failed += 1
             else:

@@ -25,7 +25,9 @@ from app.wire.records import AUDIT_FIELDS
 CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "update_Date", "entry_User", "update_User"]
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
 #: ASCII digits only: ``\d`` also matches other scripts' digits, which ``int`` reads.
-_INTEGER = re.compile(r"^\s*-?[0-9]{1,12}\s*$")
+# Any length Python reads as a number (its limit is 4,300 digits), so a key too long for int32
+# is told so, not called "not an integer".
+_INTEGER = re.compile(r"^\s*-?[0-9]{1,4000}\s*$")
 EXPORT_CHUNK = 1000
 #: Without these two columns no row of a file could be imported.
 REQUIRED_COLUMNS = (KEY_FIELD, "providerCred_Key")
@@ -337,7 +339,8 @@ def parse_rows(source: IO[bytes], scan: FileScan) -> Iterator[ParsedRow]:
     next(records, None)  # the header, checked by ``scan_file``
     for record in records:
         item = record_item(scan.header, record)
-        key = str(item.get(KEY_FIELD, ""))
+        key = item.get(KEY_FIELD)
+        key = "" if key is None else str(key)
         yield ParsedRow(record.line, key, item, row_refusal(scan, record, item))
 
 
