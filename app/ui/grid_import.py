@@ -62,7 +62,7 @@ from app.licenses.csv_io import (
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
 from app.ui.cell_messages import cell_messages
-from app.ui.cell_values import format_date_cell
+from app.ui.cell_values import format_date_cell, state_cell
 from app.ui.grid import COLUMN_NAMES, COLUMNS
 from app.ui.grid_data import license_types, load_licenses_by_key
 from app.wire.fields import is_int32
@@ -142,6 +142,8 @@ def parse_rows(
         for line, item in read_items(io.StringIO(text, newline="")):
             if item.get(PARENT_FIELD) is None:
                 item[PARENT_FIELD] = provider_cred_key
+            if isinstance(item.get("state"), str):  # a state's name, as the grid reads it
+                item["state"] = state_cell(item["state"])
             rows.append((line, item))
     except CsvFileError as exc:
         raise ImportFileError(f"This file cannot be read as CSV: {exc}") from None

@@ -216,6 +216,19 @@ def test_a_key_repeated_in_the_file_says_so(cred: int, login: Any, client: Any) 
 HEADER_KEYS_NAMES = "providerCredLicense_Key,license_Name\n"
 
 
+def test_a_state_by_its_name_is_read_as_the_grid_reads_it(
+    cred: int, login: Any, client: Any
+) -> None:
+    """The refusal's own words say a full name is accepted; the import refused every one."""
+    login()
+    rows = "Texas,A\ndistrict  of columbia,B\n NY ,C\nTexass,D\n"
+    page = text_of(upload(client, "state,license_Name\n" + rows).get_data(as_text=True))
+    assert "3 to create · 0 to update · 0 unchanged · 1 with errors" in page
+    for code in ("State: — → TX", "State: — → DC", "State: — → NY"):
+        assert code in page
+    assert "State: Enter a state as its 2-letter code or full name" in page
+
+
 def test_an_unreadable_date_is_answered_with_the_files_date_form(
     cred: int, login: Any, client: Any
 ) -> None:
