@@ -17,6 +17,7 @@ engine's text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -321,6 +322,9 @@ def reconcile(
     lines: list[GridLine] = []
     shown: set[int] = set()
     typed_keys = [as_int_key(row.values[KEY_FIELD]) for row in rows]
+    # Keys typed on more than one row *sent*: an untouched stored row is not sent, so a new
+    # row given its key is told the key is taken, not to change "one of them".
+    sent_keys = Counter(typed_keys[index] for index in outcomes)
     for index, row in enumerate(rows):
         key = typed_keys[index]
         if index in plan.unchosen:
@@ -335,7 +339,7 @@ def reconcile(
         else:
             outcome = outcomes[index]
             key = outcome.key if outcome.key is not None else key
-            duplicate = key is not None and typed_keys.count(key) > 1
+            duplicate = key is not None and sent_keys[key] > 1
             current = _this_grids(stored.get(key) if key is not None else None, provider_cred_key)
             if index in merged and not outcome.ok and outcome.errors and current is not None:
                 lines.append(_failed_merge_line(row, key, outcome, current))

@@ -513,6 +513,20 @@ def test_the_same_new_key_twice_fails_both_rows(
     assert text_of(html).count(message) == 4  # 2 rows + 2 in the summary
 
 
+def test_a_new_row_given_the_key_of_a_row_on_the_page_is_told_the_key_is_taken(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """The untouched stored row is not sent, and its key cannot be changed: "change one of
+    them" was the wrong advice."""
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], providerCredLicense_Key="12", license_Name="Mine")
+    html = text_of(page.save().get_data(as_text=True))
+    assert stored(app, 12).license_name == "DEA registration"  # type: ignore[union-attr]
+    assert "This key is taken by another license; clear it to get a free key." in html
+    assert "Another row of this grid has the same key" not in html
+
+
 def test_a_key_of_another_provider_credential_is_refused(
     app: Any, cred: int, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
 ) -> None:
