@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
+from app.auth.login_check import seconds_wording
 from app.batch.outcome import ConcurrentWrites
 from app.db_errors import error_class, is_database_unavailable
 
@@ -115,15 +116,18 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
     if not is_api_path(request.path):
         return _html_error(exc)
     headers = {}
+    detail = exc.description or ""
     if exc.code == 429:  # the rate limit's (a throttled login raises its own ApiError)
-        headers["Retry-After"] = str(retry_after_seconds())
+        wait = retry_after_seconds()
+        headers["Retry-After"] = str(wait)
+        detail = f"{detail}. Try again in {seconds_wording(wait)}."
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     detail = {
         404: "No such resource.",
         405: f"Method {request.method} is not allowed here.",
         413: "The request body is larger than this server accepts.",
-    }.get(exc.code or 500, exc.description or "")
+    }.get(exc.code or 500, detail)
     return problem_response(exc.code or 500, detail, headers=headers)
 
 
@@ -153,13 +157,16 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     """The UI's error page: the status, what it means for the person, the activity id."""
     code = exc.code or 500
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow
+    detail = exc.description
     if code == 429:  # the login form's rate limit
-        headers.append(("Retry-After", str(retry_after_seconds())))
+        wait = retry_after_seconds()
+        headers.append(("Retry-After", str(wait)))
+        detail = f"{detail}. Try again in {seconds_wording(wait)}."
     page = render_template(
         "ui/error.html",
         code=code,
         title=exc.name,
-        detail=exc.description,
+        detail=detail,
         csrf_failed=isinstance(exc, CSRFError),
         activity=g.get("activity_id", ""),
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.auth.login_check import seconds_wording
 from app.auth.models import RefreshToken, StaffUser
 from app.auth.throttle import EXTENSION_KEY
 from app.auth.users import (
@@ -207,14 +208,17 @@ def test_login_routes_are_rate_limited_per_address_before_hashing(
     monkeypatch.setattr(users, "verify_password", lambda h, p: hashed.append(p) or False)
     app = fresh_app(LOGIN_RATE_LIMIT="2 per minute")
     client = app.test_client()
-    statuses = [
-        client.post(
-            path, data={"username": f"u{i}", "password": "pw", "database": "main"}
-        ).status_code
+    answers = [
+        client.post(path, data={"username": f"u{i}", "password": "pw", "database": "main"})
         for i in range(3)
     ]
+    statuses = [answer.status_code for answer in answers]
     assert statuses[2] == 429 and 429 not in statuses[:2]
     assert len(hashed) <= 2
+    # What happened and how long to wait, not the limit's own notation ("2 per 1 minute").
+    wait = int(answers[2].headers["Retry-After"])
+    told = f"Too many login attempts from this address. Try again in {seconds_wording(wait)}."
+    assert told in answers[2].get_data(as_text=True)
 
 
 LOGIN_ROUTES = (

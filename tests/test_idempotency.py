@@ -63,6 +63,24 @@ def test_same_key_same_body_replays_without_writing(put_batch: Any, session_for:
     assert history_count(session_for) == count
 
 
+def test_a_retry_under_the_vbapi_prefix_is_the_same_request(
+    client: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    """``/vbasoftware/…`` is the same route as the root's, so a retry there replays."""
+    make_cred(1)
+    headers = {**auth_headers(), "Idempotency-Key": "prefixed-1"}
+    url = BATCH_URL.format(cred=1)
+    first = client.put(url, json=[license_item(1)], headers=headers)
+    replay = client.put("/vbasoftware" + url, json=[license_item(1)], headers=headers)
+    assert replay.status_code == 207, replay.get_json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    other = client.put(
+        "/vbasoftware" + url + "?dryRun=true", json=[license_item(1)], headers=headers
+    )
+    assert other.status_code == 422
+
+
 def test_same_key_different_body_is_422(put_batch: Any) -> None:
     put_batch([license_item(1)])
     response = put_batch([license_item(2)])

@@ -29,6 +29,11 @@ def test_over_the_limit_is_429_per_api_key(
     assert 1 <= int(response.headers["Retry-After"]) <= 61  # the window, in whole seconds
     body = response.get_json()
     assert body["data"] is None and body["error"]["status"] == 429
+    wait = int(response.headers["Retry-After"])
+    assert body["error"]["detail"] == (
+        f"Too many requests for this API key (3 per minute). Try again in {wait} second"
+        + ("s." if wait != 1 else ".")
+    )
     # Another key has its own budget; health checks are never limited.
     other = client.put(url, json=[], headers={**headers, "x-api-key": make_api_key()})
     assert other.status_code != 429

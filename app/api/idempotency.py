@@ -21,6 +21,7 @@ from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.envelope import JSON_MIMETYPE, ApiError
+from app.api.paths import unprefixed
 from app.api.requests import Principal, body_bytes
 from app.idempotency.store import (
     Claim,
@@ -44,8 +45,10 @@ log = logging.getLogger("credgrid.idempotency")
 
 
 def request_fingerprint() -> str:
+    """The request's method, path with query and body; a route under ``/vbasoftware`` is the
+    same route as at the root."""
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {request.full_path}\n".encode())
+    digest.update(f"{request.method} {unprefixed(request.full_path)}\n".encode())
     digest.update(body_bytes())
     return digest.hexdigest()
 

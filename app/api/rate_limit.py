@@ -82,7 +82,11 @@ def exempt_from_limit() -> bool:
 limiter = Limiter(
     key_func=rate_limit_key,
     application_limits=[
-        ApplicationLimit(configured_limit, exempt_when=exempt_from_limit),
+        ApplicationLimit(
+            configured_limit,
+            exempt_when=exempt_from_limit,
+            error_message=lambda: f"Too many requests for this API key ({configured_limit()})",
+        ),
         # Checked before every API request, counted only after a 401 (``deduct_when``).
         ApplicationLimit(
             configured_auth_failure_limit,
@@ -101,7 +105,11 @@ limiter = Limiter(
 #: counter per address whatever the route: Flask-Limiter counts a plain ``limit`` per endpoint,
 #: which let an address spread its attempts over the routes for five times the limit.
 login_rate_limit = limiter.shared_limit(
-    configured_login_limit, scope="login", key_func=login_rate_key, methods=["POST"]
+    configured_login_limit,
+    scope="login",
+    key_func=login_rate_key,
+    methods=["POST"],
+    error_message="Too many login attempts from this address",
 )
 
 
