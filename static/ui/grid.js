@@ -73,11 +73,14 @@
   });
 
   // ---- Keyboard: arrows and Enter move between cells -------------------------------------
+  // A read-only cell (a stored row's Key) is at both ends: Chromium never moves the caret in
+  // it, so waiting for the caret to reach an end would keep the arrows in that cell.
   function caretAtStart(el) {
-    return !isTextLike(el) || (el.selectionStart === 0 && el.selectionEnd === 0);
+    return !isTextLike(el) || el.readOnly || (el.selectionStart === 0 && el.selectionEnd === 0);
   }
   function caretAtEnd(el) {
-    return !isTextLike(el) || (el.selectionStart === el.value.length && el.selectionEnd === el.value.length);
+    return !isTextLike(el) || el.readOnly ||
+      (el.selectionStart === el.value.length && el.selectionEnd === el.value.length);
   }
   function focusCell(el) {
     if (!el) { return false; }
@@ -203,9 +206,18 @@
     var parts = t.split(":").map(Number);
     return parts[0] < 24 && parts[1] < 60 && (parts.length < 3 || parts[2] < 60);
   }
+  // A two-digit year is read in the 100 years from 79 years back to 20 years ahead of this
+  // one: a license's term date lies up to ~20 years ahead, its effective and PSV dates decades
+  // back. (Read as 20YY, a license that expired in 1999 was saved as current until 2099.)
+  function fullYear(yy) {
+    var now = new Date().getFullYear();
+    var year = now - now % 100 + yy; // in this century
+    if (year > now + 20) { year -= 100; } else if (year < now - 79) { year += 100; }
+    return year;
+  }
   function dateCell(value) {
     var m = /^(\d{1,2})\/(\d{1,2})\/(\d{2})$/.exec(value.trim()); // spreadsheets: M/D/YY
-    if (m) { return usDate(2000 + Number(m[3]), +m[1], +m[2]) || value; }
+    if (m) { return usDate(fullYear(Number(m[3])), +m[1], +m[2]) || value; }
     var read = readDate(value);
     return read === null ? value : read;
   }
@@ -254,6 +266,11 @@
   tbody.addEventListener("input", function (event) {
     var el = event.target;
     if (el.dataset && el.dataset.maxLength) { checkLength(el); }
+    // A flagged date's error goes as soon as the cell reads as a date, not when it is left:
+    // left by a mousedown on Save, the error line went, the row got shorter and Save moved
+    // from under the pointer before the mouseup, so the click was lost. Errors are still only
+    // added on leaving the cell (a date half typed is not wrong yet).
+    if (el.dataset && el.dataset.kind === "date" && readDate(el.value) !== null) { showCellError(el, null); }
   });
   tbody.addEventListener("focusout", function (event) {
     var el = event.target;
