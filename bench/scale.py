@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,7 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
         reads.append(Read(f"api: expirables {bucket} first page", f"{path}&page=1"))
         reads.append(Read(f"api: expirables {bucket} last page ({last})", f"{path}&page={last}"))
     license_number = f"TX-{1:09d}"
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
     reads += [
         Read("ui: credential search by provider ID", "/ui/credentials?q=PRV00000002", ui=True),
         Read(
@@ -196,6 +197,12 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             ui=True,
         ),
         Read("ui: grid, typical cred", f"/ui/credentials/{typical_cred}/licenses", ui=True),
+        Read(
+            f"ui: integrity review of {yesterday}",
+            f"/ui/integrity?since={yesterday}&until={yesterday}",
+            ui=True,
+        ),
+        Read("ui: integrity review, last 31 days (its default)", "/ui/integrity", ui=True),
         Read(
             f"ui: grid, cred with {BIG_CRED_LICENSES:,} licenses",
             "/ui/credentials/1/licenses",

@@ -1,7 +1,9 @@
 """A large PostgreSQL database built set-wise, for the read measurements of ``--scale``.
 
 ``licenses`` licenses under a fifth as many ProviderCreds (ProviderCred 1 holds
-:data:`BIG_CRED_LICENSES` of them, the others about five each), one history row per license.
+:data:`BIG_CRED_LICENSES` of them, the others about five each), one history row per license,
+hash-chained as the service chains it, written on the license's entry date (spread over the
+last three years, so a date range of the integrity review holds its share of the history).
 Dates spread as a health plan's do: about 8 % expired (up to two years ago), 8 % expiring
 within 90 days, 2 % without a term date, the rest one to three years ahead; PSV dates mostly
 within the window, about 3 % missing and 6 % older than 120 days. Every value is a
@@ -173,7 +175,8 @@ def _fill(connection: Connection, licenses: int) -> dict[str, int]:
                         WHEN r2 < 0.09 THEN utc - interval '121 days'
                              - (r2 - 0.03) / 0.06 * interval '600 days'
                         ELSE utc - (r2 - 0.09) / 0.91 * interval '119 days' END,
-                   utc, 'bench', utc, 'bench'
+                   utc - (g % 1095) * interval '1 day', 'bench',
+                   utc - (g % 1095) * interval '1 day', 'bench'
             FROM (
                 SELECT g,
                        ((g::bigint * 2654435761) % 1000003) / 1000003.0 AS r1,
@@ -186,17 +189,33 @@ def _fill(connection: Connection, licenses: int) -> dict[str, int]:
         ),
         params,
     )
+    # Each license's one history row, hash-chained as the license service chains it
+    # (app.history.chain: sha256 of GENESIS, a newline and the row's canonical JSON, spelled
+    # here as orjson spells it), and its head: the integrity review checks them.
     connection.execute(
         text(
             """
             INSERT INTO license_change (id, provider_cred_license_key, provider_cred_key,
-                                        activity_id, at, "user", action, changes)
-            SELECT provider_cred_license_key, provider_cred_license_key, provider_cred_key,
-                   'bulk-load', entry_date, 'bench', 'created',
-                   jsonb_build_object('state', jsonb_build_array(NULL, state),
-                                      'term_Date', jsonb_build_array(NULL, term_date))
-            FROM provider_cred_license
+                                        activity_id, at, "user", action, changes, row_hash)
+            SELECT k, k, cred, 'bulk-load', at, 'bench', 'created', changes::jsonb,
+                   encode(sha256(convert_to(
+                       E'\\n[' || k || ',' || cred || ',"bulk-load","'
+                       || to_char(at, 'YYYY-MM-DD"T"HH24\\:MI\\:SS.US')
+                       || '","bench","created",' || changes || ']', 'UTF8')), 'hex')
+            FROM (
+                SELECT provider_cred_license_key AS k, provider_cred_key AS cred,
+                       entry_date AS at,
+                       '{"state":[null,' || to_json(state)::text || '],"term_Date":[null,'
+                       || coalesce(to_json(term_date)::text, 'null') || ']}' AS changes
+                FROM provider_cred_license
+            ) AS history
             """
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO license_history_head (provider_cred_license_key, row_hash) "
+            "SELECT provider_cred_license_key, row_hash FROM license_change"
         )
     )
     connection.execute(

@@ -100,3 +100,32 @@ def test_the_build_loads_without_foreign_keys_or_indexes_and_restores_them(
                 )
         finally:
             engine.dispose()
+
+
+def test_the_builds_history_holds_its_hash_chains(backend: str, tmp_path: Path) -> None:
+    """The load hashes each history row in SQL as the service does in Python: the chain
+    check (``flask verify-history``) finds no break, and the heads are the rows' hashes."""
+    if backend != "postgresql":
+        pytest.skip("the scale benchmark runs on PostgreSQL")
+    from foundation_support import empty_database
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from app.history.verification import chain_breaks
+    from app.schema import upgrade_database
+    from bench.scale_data import build
+
+    with empty_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            upgrade_database(engine)
+            with engine.begin() as connection:
+                build(connection, 300)
+            with Session(engine) as session:
+                assert list(chain_breaks(session)) == []
+                heads = session.execute(text("SELECT count(*) FROM license_history_head"))
+                assert heads.scalar() == 300
+                session.execute(text("UPDATE license_change SET \"user\" = 'x' WHERE id = 7"))
+                assert [b.license_key for b in chain_breaks(session)] == [7]
+        finally:
+            engine.dispose()

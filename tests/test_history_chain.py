@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from app.history.chain import GENESIS, canonical, link, seal
 from app.history.models import LicenseChange, LicenseHistoryHead
-from app.history.verification import broken_licenses
+from app.history.verification import broken_licenses, chain_breaks, chain_breaks_between
 from app.licenses.service import delete_licenses, upsert_licenses
 from app.schema import MIGRATIONS_DIR
 from tests.factories import license_item
@@ -235,6 +235,28 @@ def test_tampering_by_sql_is_found(
     assert "license 2:" in result.output
     assert "license 1:" not in result.output and "license 3:" not in result.output
     assert "have history changed outside the service: 2." in result.output
+
+
+@pytest.mark.parametrize("how", TAMPERING)
+def test_a_date_range_finds_what_the_whole_walk_finds_in_it(
+    three_licenses: None, session_for: Callable[..., Any], how: str
+) -> None:
+    """The integrity review checks only its range's rows, each against the stored hash of the
+    row before it: over all time it finds every break the whole walk finds that has a time
+    (a license whose every row was deleted has none: verify-history's alone); over a range
+    before the history, nothing."""
+    tamper(session_for, *TAMPERING[how](row_ids(session_for, 2)))
+
+    def found(breaks: Any) -> set[tuple[int, int | None, str]]:
+        return {(b.license_key, b.row_id, b.reason) for b in breaks if b.at is not None}
+
+    with session_for() as session:
+        walked = found(chain_breaks(session))
+        ranged = found(chain_breaks_between(session, datetime(1, 1, 1), None))
+        earlier = found(chain_breaks_between(session, datetime(1, 1, 1), datetime(2000, 1, 1)))
+    assert ranged == walked
+    assert {key for key, *_ in ranged} <= {2}
+    assert earlier == set()
 
 
 def test_verify_history_passes_an_untouched_database(three_licenses: None, runner: Any) -> None:

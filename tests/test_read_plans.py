@@ -149,6 +149,9 @@ def ui_paths(client: Any) -> list[str]:
         "/ui/credentials/1/licenses",
         "/ui/credentials/2/licenses",
         "/ui/licenses/10/history",
+        "/ui/integrity",
+        "/ui/integrity?since=2025-01-01&until=2025-03-31",
+        "/ui/integrity/csv?since=2025-01-01&until=2025-01-31",
     ]
     for show in FILTERS:
         for sort in SORTS:

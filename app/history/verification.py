@@ -1,4 +1,5 @@
-"""Walking every license's history chain in one database (``flask verify-history``).
+"""Checking the history chains of one database: every chain (``flask verify-history``), or
+the breaks of a date range (the integrity review).
 
 The rows stream in license and id order (``yield_per``), so the whole table is never in
 memory; heads whose license has no history row left are found by a second, anti-joined query.
@@ -8,52 +9,85 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.batch.write import key_any, key_set
 from app.history.chain import ChainBreak, StoredRow, headless_break, verify_chains
 from app.history.models import LicenseChange, LicenseHistoryHead
 
 STREAM_ROWS = 2000
 
 
-def chain_breaks(session: Session, license_keys: list[int] | None = None) -> Iterator[ChainBreak]:
-    """Every break in the database's history chains (or in those of ``license_keys``)."""
+def chain_breaks(session: Session) -> Iterator[ChainBreak]:
+    """Every break in the database's history chains: one pass over the history and heads."""
     head = LicenseHistoryHead
-    statement = (
-        select(
-            LicenseChange.id,
-            LicenseChange.provider_cred_license_key,
-            LicenseChange.provider_cred_key,
-            LicenseChange.activity_id,
-            LicenseChange.at,
-            LicenseChange.user,
-            LicenseChange.action,
-            LicenseChange.changes,
-            LicenseChange.row_hash,
-            head.row_hash.label("head"),
-        )
-        .outerjoin(head, head.provider_cred_license_key == LicenseChange.provider_cred_license_key)
-        .order_by(LicenseChange.provider_cred_license_key, LicenseChange.id)
-        .execution_options(yield_per=STREAM_ROWS)
-    )
+    statement = _chain_rows(head.row_hash).outerjoin(head, _SAME_LICENSE)
+    yield from verify_chains(StoredRow(*row) for row in session.execute(statement))
     orphans = (
         select(head.provider_cred_license_key)
-        .where(
-            ~select(LicenseChange.id)
-            .where(LicenseChange.provider_cred_license_key == head.provider_cred_license_key)
-            .exists()
-        )
+        .where(~select(LicenseChange.id).where(_SAME_LICENSE).exists())
         .order_by(head.provider_cred_license_key)
     )
-    if license_keys is not None:
-        statement = statement.where(LicenseChange.provider_cred_license_key.in_(license_keys))
-        orphans = orphans.where(head.provider_cred_license_key.in_(license_keys))
-    rows = (StoredRow(*row) for row in session.execute(statement))
-    yield from verify_chains(rows)
     for key in session.scalars(orphans):
         yield headless_break(key)
+
+
+def chain_breaks_between(
+    session: Session, since: datetime, until: datetime | None
+) -> Iterator[ChainBreak]:
+    """The breaks that ``chain_breaks`` finds with a time in ``since <= at < until``
+    (``until`` ``None``: no end), reading only what that takes: the licenses with history rows
+    in the range (the time index), then their chains whole (each license's rows through its
+    index, each head by its key). A break in the range is at one of those licenses' rows, or
+    at the end of a chain whose newest row is in the range. A license whose every row was
+    deleted has no row to place in a range: only ``chain_breaks`` (``flask verify-history``)
+    finds it."""
+    change, head = LicenseChange, LicenseHistoryHead
+    in_range = [change.at >= since] + ([] if until is None else [change.at < until])
+    keys = list(
+        session.scalars(select(change.provider_cred_license_key).distinct().where(*in_range))
+    )
+    if not keys:
+        return
+    dialect = session.get_bind().dialect.name
+    head_hash = select(head.row_hash).where(_SAME_LICENSE).scalar_subquery()
+    statement = _chain_rows(head_hash).where(
+        key_any(change.provider_cred_license_key, "keys", dialect)
+    )
+    rows = session.execute(statement, {"keys": key_set(dialect, keys)})
+    for chain_break in verify_chains(StoredRow(*row) for row in rows):
+        at = chain_break.at
+        if at is not None and since <= at and (until is None or at < until):
+            yield chain_break
+
+
+_SAME_LICENSE = (
+    LicenseHistoryHead.provider_cred_license_key == LicenseChange.provider_cred_license_key
+)
+
+
+def _chain_rows(head_hash: Any) -> Select[Any]:
+    """The history rows with their license's head hash, in chain order (license, id)."""
+    change = LicenseChange
+    return (
+        select(
+            change.id,
+            change.provider_cred_license_key,
+            change.provider_cred_key,
+            change.activity_id,
+            change.at,
+            change.user,
+            change.action,
+            change.changes,
+            change.row_hash,
+            head_hash.label("head"),
+        )
+        .order_by(change.provider_cred_license_key, change.id)
+        .execution_options(yield_per=STREAM_ROWS)
+    )
 
 
 def broken_licenses(session: Session) -> dict[int, list[ChainBreak]]:

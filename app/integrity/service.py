@@ -1,9 +1,11 @@
 """The integrity review over one database's history for a date range.
 
 The history rows of the range stream in license order (plus the hour before the range, so a
-change just inside it is compared with the one just before); the chain check walks every
-chain, as ``verify-history`` does, and keeps the breaks that fall in the range (a break at a
-chain's end with no row, such as a deleted head, is always kept).
+change just inside it is compared with the one just before), read through the history's time
+index; the hash chain is checked at the rows of the range, each against the stored hash of the
+row before it (``chain_breaks_between``). So the review reads its range, not the whole
+history, which only grows. A license whose every history row was deleted has no time to fall
+in a range: ``flask verify-history`` walks every chain and finds it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
-from app.history.verification import chain_breaks
+from app.history.verification import chain_breaks_between
 from app.integrity.rules import EDITORS_WINDOW, HISTORY_ALTERED, Entry, Finding, review_license
 
 STREAM_ROWS = 2000
@@ -35,8 +37,8 @@ def integrity_findings(session: Session, since: datetime, until: datetime | None
         return since <= at and (until is None or at < until)
 
     findings = [f for f in _entry_findings(session, since, until) if in_range(f.at)]  # type: ignore[arg-type]
-    for chain_break in chain_breaks(session):
-        if chain_break.at is None or in_range(chain_break.at):
+    for chain_break in chain_breaks_between(session, since, until):
+        if chain_break.at is not None and in_range(chain_break.at):
             findings.append(
                 Finding(
                     HISTORY_ALTERED,

@@ -231,6 +231,26 @@ def test_the_integrity_page_rejects_a_bad_range(
     assert client.get(f"/ui/integrity/csv?{query}").status_code == 400
 
 
+def test_the_integrity_page_lists_a_bounded_number_of_findings_and_the_csv_all(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    from app.ui import compliance
+
+    monkeypatch.setattr(compliance, "FINDINGS_SHOWN", 2)
+    make_cred(1)
+    for key in (5, 6, 7):  # three PSV dates moved backwards: three findings
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-01-01"})
+    login()
+    html = page(client, "/ui/integrity")
+    assert "3 findings from" in text_of(html)
+    assert "The first 2 are listed here; the CSV has every one." in text_of(html)
+    assert html.count('class="finding finding-') == 2
+    today = utcnow().strftime("%Y-%m-%d")
+    response = client.get(f"/ui/integrity/csv?since={today}&until={today}")
+    assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 3
+
+
 def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
