@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -35,16 +36,13 @@ def chain_breaks(session: Session) -> Iterator[ChainBreak]:
         yield headless_break(key)
 
 
-def chain_breaks_between(
+def chains_with_rows_between(
     session: Session, since: datetime, until: datetime | None
-) -> Iterator[ChainBreak]:
-    """The breaks that ``chain_breaks`` finds with a time in ``since <= at < until``
-    (``until`` ``None``: no end), reading only what that takes: the licenses with history rows
-    in the range (the time index), then their chains whole (each license's rows through its
-    index, each head by its key). A break in the range is at one of those licenses' rows, or
-    at the end of a chain whose newest row is in the range. A license whose every row was
-    deleted has no row to place in a range: only ``chain_breaks`` (``flask verify-history``)
-    finds it."""
+) -> Iterator[list[StoredRow]]:
+    """The whole chains (each license's rows in id order, with its head) of the licenses with
+    history rows in ``since <= at < until`` (``until`` ``None``: no end), one license at a
+    time: the licenses through the history's time index, their rows through the license
+    index, each head by its key. A break with a time in the range is in one of these chains."""
     change, head = LicenseChange, LicenseHistoryHead
     in_range = [change.at >= since] + ([] if until is None else [change.at < until])
     keys = list(
@@ -57,8 +55,26 @@ def chain_breaks_between(
     statement = _chain_rows(head_hash).where(
         key_any(change.provider_cred_license_key, "keys", dialect)
     )
-    rows = session.execute(statement, {"keys": key_set(dialect, keys)})
-    for chain_break in verify_chains(StoredRow(*row) for row in rows):
+    rows = (StoredRow(*row) for row in session.execute(statement, {"keys": key_set(dialect, keys)}))
+    for _, chain in groupby(rows, key=lambda row: row.license_key):
+        yield list(chain)
+
+
+def chain_breaks_between(
+    session: Session, since: datetime, until: datetime | None
+) -> Iterator[ChainBreak]:
+    """The breaks that ``chain_breaks`` finds with a time in the range, from the chains of
+    ``chains_with_rows_between``. A license whose every row was deleted has no row to place
+    in a range: only ``chain_breaks`` (``flask verify-history``) finds it."""
+    for chain in chains_with_rows_between(session, since, until):
+        yield from breaks_between(chain, since, until)
+
+
+def breaks_between(
+    chain: list[StoredRow], since: datetime, until: datetime | None
+) -> Iterator[ChainBreak]:
+    """The breaks of one license's whole ``chain`` that have a time in the range."""
+    for chain_break in verify_chains(chain):
         at = chain_break.at
         if at is not None and since <= at and (until is None or at < until):
             yield chain_break
