@@ -6,7 +6,7 @@ import importlib.util
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,9 @@ from sqlalchemy import func, select, text
 
 from app.history.chain import GENESIS, canonical, link, seal
 from app.history.models import LicenseChange, LicenseHistoryHead
-from app.history.verification import broken_licenses, chain_breaks, chain_breaks_between
+from app.history.verification import broken_licenses, chain_breaks, within
+from app.integrity.rules import HISTORY_ALTERED
+from app.integrity.service import integrity_findings
 from app.licenses.service import delete_licenses, upsert_licenses
 from app.schema import MIGRATIONS_DIR
 from tests.factories import license_item
@@ -237,26 +239,53 @@ def test_tampering_by_sql_is_found(
     assert "have history changed outside the service: 2." in result.output
 
 
-@pytest.mark.parametrize("how", TAMPERING)
-def test_a_date_range_finds_what_the_whole_walk_finds_in_it(
+#: Hand edits of a row's time: the break is then placed at the edited time.
+MOVED_IN_TIME: dict[str, Callable[[list[int]], list[str]]] = {
+    "date moved to another day": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-01 10:00:00' WHERE id = {ids[0]}"
+    ],
+    "newest row moved to an earlier day": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-01 00:00:00' WHERE id = {ids[2]}"
+    ],
+}
+
+
+@pytest.mark.parametrize("how", {**TAMPERING, **MOVED_IN_TIME})
+def test_the_integrity_review_finds_in_a_range_what_the_whole_walk_finds_there(
     three_licenses: None, session_for: Callable[..., Any], how: str
 ) -> None:
-    """The integrity review checks only its range's rows, each against the stored hash of the
-    row before it: over all time it finds every break the whole walk finds that has a time
-    (a license whose every row was deleted has none: verify-history's alone); over a range
-    before the history, nothing."""
-    tamper(session_for, *TAMPERING[how](row_ids(session_for, 2)))
-
-    def found(breaks: Any) -> set[tuple[int, int | None, str]]:
-        return {(b.license_key, b.row_id, b.reason) for b in breaks if b.at is not None}
-
+    """The review reads only the chains of the licenses with rows in its range; over every
+    day that holds a row (and every day's neighbours) and over all time, its hash findings
+    are the breaks the walk of every chain dates in that range. Only a license whose every
+    row was deleted, which has no date, is the walk's alone."""
+    tamper(session_for, *{**TAMPERING, **MOVED_IN_TIME}[how](row_ids(session_for, 2)))
     with session_for() as session:
-        walked = found(chain_breaks(session))
-        ranged = found(chain_breaks_between(session, datetime(1, 1, 1), None))
-        earlier = found(chain_breaks_between(session, datetime(1, 1, 1), datetime(2000, 1, 1)))
-    assert ranged == walked
-    assert {key for key, *_ in ranged} <= {2}
-    assert earlier == set()
+        walked = list(chain_breaks(session))
+        days = {at.replace(hour=0, minute=0, second=0, microsecond=0) for at in _times(session)}
+        ranges = [(datetime(1, 1, 1), None)] + [
+            (day + timedelta(days=shift), day + timedelta(days=shift + 1))
+            for day in days
+            for shift in (-1, 0, 1)
+        ]
+        for since, until in ranges:
+            expected = {
+                (b.license_key, b.row_id, b.reason)
+                for b in walked
+                if b.at is not None and within(b.at, since, until)
+            }
+            found = {
+                (f.license_key, f.history_id, f.detail)
+                for f in integrity_findings(session, since, until)
+                if f.rule == HISTORY_ALTERED
+            }
+            assert found == expected, (since, until)
+    every_row_deleted = how == "every row deleted"
+    assert any(b.at is None for b in walked) == every_row_deleted
+    assert walked, "each tampering breaks license 2's chain"
+
+
+def _times(session: Any) -> list[datetime]:
+    return list(session.scalars(select(LicenseChange.at)))
 
 
 def test_verify_history_passes_an_untouched_database(three_licenses: None, runner: Any) -> None:

@@ -216,6 +216,7 @@ def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> Non
     )
     assert "/ui/licenses/2/history" in result.output
     assert f"  {TERM_EXTENDED.name}: {TERM_EXTENDED.reason}" in result.output
+    assert "every history row was deleted has no date to fall in a range" in result.output
 
     result = runner.invoke(
         args=["integrity-report", "--since", today, "--until", today, "--format", "csv"]

@@ -59,6 +59,10 @@ def integrity_report_command(
     )
     for line in text_lines(findings, links.__getitem__):
         click.echo(line)
+    click.echo(
+        "A license whose every history row was deleted has no date to fall in a range: "
+        "verify-history finds it."
+    )
     click.echo("Rules:")
     for rule in RULES:
         click.echo(f"  {rule.name}: {rule.reason}")

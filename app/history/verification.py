@@ -41,8 +41,10 @@ def chains_with_rows_between(
 ) -> Iterator[list[StoredRow]]:
     """The whole chains (each license's rows in id order, with its head) of the licenses with
     history rows in ``since <= at < until`` (``until`` ``None``: no end), one license at a
-    time: the licenses through the history's time index, their rows through the license
-    index, each head by its key. A break with a time in the range is in one of these chains."""
+    time: the licenses through the history's time index (one statement), their rows through
+    the license index and each head by its key (a second). A break with a time in the range
+    is in one of these chains: at a row of the range, or at the end of a chain whose newest
+    row is in it."""
     change, head = LicenseChange, LicenseHistoryHead
     in_range = [change.at >= since] + ([] if until is None else [change.at < until])
     keys = list(
@@ -60,24 +62,20 @@ def chains_with_rows_between(
         yield list(chain)
 
 
-def chain_breaks_between(
-    session: Session, since: datetime, until: datetime | None
-) -> Iterator[ChainBreak]:
-    """The breaks that ``chain_breaks`` finds with a time in the range, from the chains of
-    ``chains_with_rows_between``. A license whose every row was deleted has no row to place
-    in a range: only ``chain_breaks`` (``flask verify-history``) finds it."""
-    for chain in chains_with_rows_between(session, since, until):
-        yield from breaks_between(chain, since, until)
-
-
 def breaks_between(
     chain: list[StoredRow], since: datetime, until: datetime | None
 ) -> Iterator[ChainBreak]:
-    """The breaks of one license's whole ``chain`` that have a time in the range."""
+    """The breaks of one license's whole ``chain`` that have a time in the range: what
+    ``chain_breaks`` finds there. (A license whose every row was deleted has no row, so no
+    time: only ``chain_breaks``, ``flask verify-history``, finds it.)"""
     for chain_break in verify_chains(chain):
-        at = chain_break.at
-        if at is not None and since <= at and (until is None or at < until):
+        if chain_break.at is not None and within(chain_break.at, since, until):
             yield chain_break
+
+
+def within(at: datetime, since: datetime, until: datetime | None) -> bool:
+    """``since <= at < until``; ``until`` ``None`` is no end."""
+    return since <= at and (until is None or at < until)
 
 
 _SAME_LICENSE = (

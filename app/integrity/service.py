@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.history.chain import StoredRow
-from app.history.verification import breaks_between, chains_with_rows_between
+from app.history.verification import breaks_between, chains_with_rows_between, within
 from app.integrity.rules import EDITORS_WINDOW, HISTORY_ALTERED, Entry, Finding, review_license
 
 
@@ -27,26 +27,17 @@ def integrity_findings(session: Session, since: datetime, until: datetime | None
     """Every finding with ``since ≤ at < until`` (``until`` ``None``: no end), by time, then
     license.
 
-    One read: the whole chains of the licenses with history rows from an hour before the range
-    (a change just inside it is compared with the one just before) to its end. Each chain is
-    checked whole, and its rows of that stretch, oldest first, go through the entry rules.
+    The whole chains of the licenses with history rows from an hour before the range (a
+    change just inside it is compared with the one just before) to its end, read once: each
+    chain is checked whole, and its rows of that stretch, oldest first, go through the entry
+    rules.
     """
-
-    def in_range(at: datetime) -> bool:
-        return since <= at and (until is None or at < until)
-
     earliest = max(since, datetime.min + EDITORS_WINDOW) - EDITORS_WINDOW
     findings: list[Finding] = []
     for chain in chains_with_rows_between(session, earliest, until):
-        entries = sorted(
-            (
-                _entry(row)
-                for row in chain
-                if earliest <= row.at and (until is None or row.at < until)
-            ),
-            key=lambda entry: (entry.at, entry.id),
-        )
-        findings += [f for f in review_license(entries) if in_range(f.at)]  # type: ignore[arg-type]
+        stretch = (_entry(row) for row in chain if within(row.at, earliest, until))
+        entries = sorted(stretch, key=lambda entry: (entry.at, entry.id))
+        findings += [f for f in review_license(entries) if within(f.at, since, until)]  # type: ignore[arg-type]
         findings += [
             Finding(
                 HISTORY_ALTERED,

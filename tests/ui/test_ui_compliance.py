@@ -204,6 +204,7 @@ def test_the_integrity_page_lists_findings_linked_to_history(
     assert "psv-moved-backwards" in html
     assert 'href="/ui/licenses/5/history"' in html
     assert "A PSV date was replaced by an earlier one" in html
+    assert "every history row was deleted has no date to fall between two days" in text_of(html)
     today = utcnow().strftime("%Y-%m-%d")
     response = client.get(f"/ui/integrity/csv?since={today}&until={today}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
