@@ -12,19 +12,7 @@ from sqlalchemy import select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
-
-
-def paste(page: Any, text: str) -> None:
-    """Paste ``text`` into the focused element the way a spreadsheet copy arrives."""
-    page.evaluate(
-        """text => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            document.activeElement.dispatchEvent(new ClipboardEvent("paste", {
-                clipboardData: data, bubbles: true, cancelable: true }));
-        }""",
-        text,
-    )
+from tests.browser_support import paste
 
 
 def stored(app: Any) -> list[ProviderCredLicense]:

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
+from tests.browser_support import paste
 
 
 @pytest.fixture
@@ -233,19 +234,6 @@ def test_viewer_gets_no_save_button(cred: int, logged_in: Any) -> None:
     expect(page.get_by_text("Medical license")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
     expect(page.locator("input[data-col]")).to_have_count(0)
-
-
-def paste(page: Any, text: str) -> None:
-    """Paste ``text`` into the focused element the way a spreadsheet copy arrives."""
-    page.evaluate(
-        """text => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            document.activeElement.dispatchEvent(new ClipboardEvent("paste", {
-                clipboardData: data, bubbles: true, cancelable: true }));
-        }""",
-        text,
-    )
 
 
 def test_one_save_with_every_kind_of_outcome(app: Any, logged_in: Any, screenshot: Any) -> None:

@@ -16,6 +16,7 @@ from app.audit import utcnow
 from app.demo.seed import seed_demo_data
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
+from tests.browser_support import paste
 
 GRID = "/ui/credentials/1/licenses"
 
@@ -173,15 +174,7 @@ def test_expiry_state_pasted_state_names_and_staff_words(
 
     blank = page.locator("tr[data-row].is-new")
     blank.nth(0).get_by_label(re.compile("^License name")).focus()
-    page.evaluate(
-        """text => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            document.activeElement.dispatchEvent(new ClipboardEvent("paste", {
-                clipboardData: data, bubbles: true, cancelable: true }));
-        }""",
-        "Texas license\tTX-9\tTexas\nNY license\tNY-9\tnew york",
-    )
+    paste(page, "Texas license\tTX-9\tTexas\nNY license\tNY-9\tnew york")
     blank.nth(2).get_by_label(re.compile("^Type")).select_option(label="MD")  # a type only
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
