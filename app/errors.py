@@ -118,9 +118,8 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
     headers = {}
     detail = exc.description or ""
     if exc.code == 429:  # the rate limit's (a throttled login raises its own ApiError)
-        wait = retry_after_seconds()
-        headers["Retry-After"] = str(wait)
-        detail = f"{detail}. Try again in {seconds_wording(wait)}."
+        retry_after, detail = _rate_limited(detail)
+        headers["Retry-After"] = retry_after
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     detail = {
@@ -159,9 +158,8 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]  # e.g. Allow
     detail = exc.description
     if code == 429:  # the login form's rate limit
-        wait = retry_after_seconds()
-        headers.append(("Retry-After", str(wait)))
-        detail = f"{detail}. Try again in {seconds_wording(wait)}."
+        retry_after, detail = _rate_limited(detail or "")
+        headers.append(("Retry-After", retry_after))
     page = render_template(
         "ui/error.html",
         code=code,
@@ -171,3 +169,10 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         activity=g.get("activity_id", ""),
     )
     return page, code, headers
+
+
+def _rate_limited(description: str) -> tuple[str, str]:
+    """A rate limit's 429: its ``Retry-After`` and its text with how long to wait (the API's
+    answer and the UI's page say the same)."""
+    wait = retry_after_seconds()
+    return str(wait), f"{description}. Try again in {seconds_wording(wait)}."
