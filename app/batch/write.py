@@ -60,23 +60,18 @@ from app.db_errors import is_deadlock, is_unique_violation
 
 
 def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
-    """``column IN (the key set bound as parameter)``; bind it with ``key_set``."""
-    if dialect_name == "postgresql":
-        keys = select(func.unnest(bindparam(parameter, type_=ARRAY(Integer))))
-    else:
-        keys = select(literal_column("value")).select_from(
-            func.json_each(bindparam(parameter, type_=String))
-        )
-    return column.in_(keys)
+    """``column`` in the key set bound as ``parameter`` (bind it with ``key_set``).
 
-
-def key_any(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
-    """``key_in`` as ``column = ANY(:parameter)`` on PostgreSQL: planned as a probe of
-    ``column``'s index per key however stale the statistics, where the ``IN`` subquery may be
-    a hash join over the whole table. Elsewhere the same as ``key_in``."""
+    PostgreSQL: ``column = ANY(:parameter)``, planned as one probe of ``column``'s index per
+    key however stale the statistics (an ``IN (SELECT unnest(…))`` subquery may become a hash
+    join over the whole table). SQLite: ``column IN (SELECT value FROM json_each(…))``.
+    """
     if dialect_name == "postgresql":
         return column == func.any(bindparam(parameter, type_=ARRAY(Integer)))
-    return key_in(column, parameter, dialect_name)
+    keys = select(literal_column("value")).select_from(
+        func.json_each(bindparam(parameter, type_=String))
+    )
+    return column.in_(keys)
 
 
 def key_set(dialect_name: str, keys: Iterable[int]) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.batch.write import key_any, key_set
+from app.batch.write import key_in, key_set
 from app.history.chain import ChainBreak, StoredRow, headless_break, verify_chains
 from app.history.models import LicenseChange, LicenseHistoryHead
 
@@ -55,7 +55,7 @@ def chains_with_rows_between(
     dialect = session.get_bind().dialect.name
     head_hash = select(head.row_hash).where(_SAME_LICENSE).scalar_subquery()
     statement = _chain_rows(head_hash).where(
-        key_any(change.provider_cred_license_key, "keys", dialect)
+        key_in(change.provider_cred_license_key, "keys", dialect)
     )
     rows = (StoredRow(*row) for row in session.execute(statement, {"keys": key_set(dialect, keys)}))
     for _, chain in groupby(rows, key=lambda row: row.license_key):
