@@ -42,6 +42,14 @@ def test_over_the_limit_is_429_per_api_key(
     assert all(client.get("/vbasoftware/openapi.json").status_code == 200 for _ in range(5))
 
 
+def test_requests_without_an_api_key_are_counted_and_told_per_address(client: Any) -> None:
+    url = BATCH_URL.format(cred=1)
+    statuses = [client.put(url, json=[]).status_code for _ in range(4)]
+    assert statuses[3] == 429 and 429 not in statuses[:3]
+    detail = client.put(url, json=[]).get_json()["error"]["detail"]
+    assert detail.startswith("Too many requests from this address (3 per minute). Try again in")
+
+
 def test_bad_rate_limit_is_a_config_error(app_config: dict[str, Any]) -> None:
     from app import create_app
 

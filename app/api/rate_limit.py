@@ -75,6 +75,12 @@ def configured_auth_failure_limit() -> str:
     return current_app.config["AUTH_FAILURE_RATE_LIMIT"]
 
 
+def over_limit_message() -> str:
+    """What the request limit counts: the API key, or the address of a request without one."""
+    counted = "for this API key" if request.headers.get(API_KEY_HEADER) else "from this address"
+    return f"Too many requests {counted} ({configured_limit()})"
+
+
 def exempt_from_limit() -> bool:
     return not is_api_path(request.path) or unprefixed(request.path) in UNLIMITED_PATHS
 
@@ -85,7 +91,7 @@ limiter = Limiter(
         ApplicationLimit(
             configured_limit,
             exempt_when=exempt_from_limit,
-            error_message=lambda: f"Too many requests for this API key ({configured_limit()})",
+            error_message=over_limit_message,
         ),
         # Checked before every API request, counted only after a 401 (``deduct_when``).
         ApplicationLimit(
