@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +18,11 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError
-from app.wire.fields import INT32_MAX
+from app.wire.fields import INT32_MAX, query_integer
 
 PAGINATION_HEADER = "x-pagination"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_DIGITS = re.compile(r"-?[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    text = raw.strip()
-    value = int(text) if _DIGITS.fullmatch(text) else None
+    value = query_integer(raw)
     if value is None or not low <= value <= high:
         message = f"Must be an integer from {low} to {high}."
         raise ApiError(400, f"Query parameter {name}: {message}", errors={name: [message]})

@@ -33,6 +33,7 @@ from app.licenses.expiry import (
     expiring_statement,
 )
 from app.ui.paging import Page, clamp
+from app.wire.fields import query_integer
 
 __all__ = [
     "DATED_BUCKETS",
@@ -108,12 +109,7 @@ class Worklist:
     def from_args(cls, args: Mapping[str, str], states: set[str], type_keys: set[int]) -> Worklist:
         show = args.get("show", EXPIRED)
         state = (args.get("state") or "").strip().upper() or None
-        raw_type = (args.get("type") or "").strip()
-        # ASCII digits only ("²" is a digit to isdigit, not to int), and few of them; a
-        # license type's key may be negative.
-        digits = raw_type.removeprefix("-")
-        short_number = digits.isascii() and digits.isdigit() and len(digits) <= 10
-        type_key = int(raw_type) if short_number else None
+        type_key = query_integer(args.get("type"))
         sort = args.get("sort", DEFAULT_SORT)
         return cls(
             show=show if show in FILTERS else EXPIRED,

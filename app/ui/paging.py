@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from app.wire.fields import query_integer
+
 T = TypeVar("T")
 
 
@@ -39,11 +41,8 @@ class Page(Generic[T]):
 
 def page_number(raw: str | None) -> int:
     """``?page=`` as a positive integer; anything else is page 1."""
-    try:
-        number = int(raw or 1)
-    except ValueError:
-        return 1
-    return number if 1 <= number <= 1_000_000 else 1
+    number = query_integer(raw)
+    return number if number is not None and 1 <= number <= 1_000_000 else 1
 
 
 def clamp(number: int, total: int, size: int) -> int:

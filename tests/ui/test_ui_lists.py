@@ -176,6 +176,9 @@ def test_credential_list_is_paged(make_cred: Any, login: Any, client: Any, app: 
     beyond = client.get("/ui/credentials?page=99").get_data(as_text=True)
     assert ">P05</a>" in beyond  # past the end: the last page
     assert ">P01</a>" in client.get("/ui/credentials?page=abc").get_data(as_text=True)
+    # Only ASCII digits make a page number (int() alone reads "0_3" and "٣" as 3).
+    for odd in ("0_3", "%D9%A3"):
+        assert ">P01</a>" in client.get(f"/ui/credentials?page={odd}").get_data(as_text=True)
 
 
 def test_credential_list_shows_counts_and_flags_with_a_constant_number_of_queries(
