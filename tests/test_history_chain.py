@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from app.history.chain import GENESIS, canonical, link, seal
 from app.history.models import LicenseChange, LicenseHistoryHead
-from app.history.verification import broken_licenses, chain_breaks, within
+from app.history.verification import broken_licenses, chain_breaks, rows_between, within
 from app.integrity.rules import HISTORY_ALTERED
 from app.integrity.service import integrity_findings
 from app.licenses.service import delete_licenses, upsert_licenses
@@ -154,6 +154,30 @@ def test_every_write_keeps_the_chain_and_the_head(
     assert heads == previous
     assert set(heads) == {1, 2, 3, 4}  # the deleted license keeps its history and head
     assert broken(session_for) == set()
+
+
+def test_a_range_reads_its_rows_only_each_with_its_chain_neighbours(
+    three_licenses: None, session_for: Callable[..., Any]
+) -> None:
+    """The integrity review's read: the rows dated in the range and nothing else, each with
+    the stored hash of the row before it and the id of the row after it, read from rows
+    outside the range."""
+    tamper(session_for, "UPDATE license_change SET at = '2020-03-01 10:00:00'")
+    moved = [row_ids(session_for, key)[1] for key in (1, 2, 3)]  # each chain's middle row
+    tamper(
+        session_for,
+        "UPDATE license_change SET at = '2020-03-02 10:00:00' "
+        f"WHERE id IN ({', '.join(map(str, moved))})",
+    )
+    with session_for() as session:
+        found = list(rows_between(session, datetime(2020, 3, 2), datetime(2020, 3, 3)))
+        stored = {row.id: row for row in session.scalars(select(LicenseChange))}
+    assert [row.id for row in found] == moved
+    for row in found:
+        ids = row_ids(session_for, row.license_key)
+        assert row.previous_hash == stored[ids[0]].row_hash
+        assert row.next_id == ids[2]
+        assert row.changes == stored[row.id].changes and row.head is not None
 
 
 def test_an_unchanged_resend_writes_no_row_and_keeps_the_head(

@@ -106,7 +106,10 @@ def seal(
 
 @dataclass(frozen=True)
 class StoredRow:
-    """One stored history row, with the head hash of its license (None: no head)."""
+    """One stored history row, with what checking it needs from the rest of its chain: the
+    stored hash of the row before it (None: it is the first, or that row has no hash), the id
+    of the row after it (None: it ends the chain) and its license's head hash (None: no head).
+    """
 
     id: int
     license_key: int
@@ -117,6 +120,8 @@ class StoredRow:
     action: str
     changes: Mapping[str, Any] | None
     row_hash: str | None
+    previous_hash: str | None
+    next_id: int | None
     head: str | None
 
     def content(self) -> bytes:
@@ -142,33 +147,25 @@ class ChainBreak:
     reason: str
 
 
-def verify_chains(rows: Iterable[StoredRow]) -> Iterator[ChainBreak]:
-    """Every break in the chains of ``rows`` (ordered by license key, then id).
+def verify_rows(rows: Iterable[StoredRow]) -> Iterator[ChainBreak]:
+    """Every break at ``rows``, each checked on its own against the stored hash of the row
+    before it, so any subset of a chain can be checked (the integrity review reads a range).
 
-    Each row is checked against the stored hash of the row before it, so an edited row is
-    reported once and the rows after it still check; a deleted or reordered row shows as a
-    break at the row that follows it, and deleted newest rows as an end that is not the head.
+    An edited row is reported once and the rows after it still check; a deleted or reordered
+    row shows as a break at the row that follows it, and deleted newest rows as an end that is
+    not the head. A break at the chain's end has the time of its last row.
     """
-    key: int | None = None
-    previous = GENESIS
-    last: StoredRow | None = None
     for row in rows:
-        if row.license_key != key:
-            if last is not None:
-                yield from _end_of_chain(last, previous)
-            key, previous = row.license_key, GENESIS
         if row.row_hash is None:
             yield _break(row, "has no hash: written outside the license service")
-        elif row.row_hash != link(previous, row.content()):
+        elif row.row_hash != link(row.previous_hash or GENESIS, row.content()):
             yield _break(
                 row,
                 "does not match its hash: edited, inserted or reordered by hand, or a row "
                 "before it was deleted",
             )
-        previous = row.row_hash or ""
-        last = row
-    if last is not None:
-        yield from _end_of_chain(last, previous)
+        if row.next_id is None:
+            yield from _end_of_chain(row)
 
 
 def headless_break(license_key: int) -> ChainBreak:
@@ -176,7 +173,7 @@ def headless_break(license_key: int) -> ChainBreak:
     return ChainBreak(license_key, None, None, None, "every history row was deleted")
 
 
-def _end_of_chain(last: StoredRow, previous: str) -> Iterator[ChainBreak]:
+def _end_of_chain(last: StoredRow) -> Iterator[ChainBreak]:
     if last.head is None:
         yield ChainBreak(
             last.license_key,
@@ -185,7 +182,7 @@ def _end_of_chain(last: StoredRow, previous: str) -> Iterator[ChainBreak]:
             last.at,
             "has no newest hash on record (its head was deleted)",
         )
-    elif last.head != previous:
+    elif last.head != (last.row_hash or GENESIS):
         yield ChainBreak(
             last.license_key,
             last.provider_cred_key,
