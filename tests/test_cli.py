@@ -586,6 +586,57 @@ def test_create_api_key_refuses_a_bad_label(
         assert count(session, ApiKey) == 0
 
 
+#: An argument that is not UTF-8 (a Latin-1 terminal's "é" is byte 0xe9): Python keeps the
+#: byte as a lone surrogate, which could be neither hashed nor stored (a traceback).
+NOT_UTF8 = "caf\udce9"
+
+
+@pytest.mark.parametrize(
+    ("args", "parameter"),
+    [
+        (["create-user", NOT_UTF8, "--password", "long enough"], "'USERNAME'"),
+        (["create-user", "carol", "--password", NOT_UTF8 + "-long-enough"], "'--password'"),
+        (["create-api-key", NOT_UTF8], "'LABEL'"),
+        (["revoke-api-key", NOT_UTF8], "'LABEL'"),
+        (["users", "set-role", NOT_UTF8, "viewer"], "'USERNAME'"),
+        (["users", "delete", NOT_UTF8, "--yes"], "'USERNAME'"),
+        (["monitor-expirables", "--by", NOT_UTF8], "'--by'"),
+    ],
+    ids=[
+        "create-user name",
+        "create-user password",
+        "create-api-key",
+        "revoke-api-key",
+        "users set-role",
+        "users delete",
+        "monitor-expirables",
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_one_line_naming_it(
+    runner: Any, session_for: Callable[..., Any], args: list[str], parameter: str
+) -> None:
+    result = invoke(runner, *args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (
+        f"Error: Invalid value for {parameter}: not UTF-8 text (byte 0xe9); give it in UTF-8."
+        in result.output
+    )
+    assert "long-enough" not in result.output  # a password is not repeated
+    with session_for("main") as session:
+        assert count(session, StaffUser) == count(session, ApiKey) == 0
+
+
+def test_a_password_on_standard_input_that_is_not_utf8_is_refused(
+    runner: Any, session_for: Callable[..., Any]
+) -> None:
+    result = runner.invoke(args=["create-user", "carol"], input=b"caf\xe9 au lait\n")
+    assert result.exit_code == 1
+    assert result.output == "Error: The password on standard input is not UTF-8 text.\n"
+    with session_for("main") as session:
+        assert count(session, StaffUser) == 0
+
+
 def test_api_key_from_the_cli_works_for_login_and_the_api(
     runner: Any, client: Any, make_cred: Callable[..., int]
 ) -> None:

@@ -81,6 +81,39 @@ def selected_database(name: str | None) -> str:
         raise click.BadParameter(f"{name!r} is not a configured database.") from None
 
 
+class Utf8Text(click.ParamType):
+    """A string given on the command line, which must be UTF-8 text.
+
+    Python reads an argument that is not UTF-8 (typed in a Latin-1 terminal, or passed by a
+    script in another encoding) with its bytes kept as lone surrogates; such a string cannot
+    be hashed nor stored, and failed deep in the command with a traceback. The message does
+    not repeat the value: it may be a password.
+    """
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            problem = not_utf8(value)
+            if problem:
+                self.fail(problem, param, ctx)
+        return value
+
+
+def not_utf8(value: str) -> str | None:
+    """Why ``value`` (read from the command line or standard input) is not UTF-8 text, or
+    ``None`` when it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(value[exc.start]) & 0xFF  # surrogateescape keeps byte b as U+DC00 + b
+        return f"not UTF-8 text (byte {byte:#04x}); give it in UTF-8."
+    return None
+
+
+UTF8_TEXT = Utf8Text()
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -91,8 +124,13 @@ def read_new_password() -> str:
     Piped input is one line (the password), or two equal lines (what a prompt would get).
     """
     if stdin_is_terminal():
-        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    lines = sys.stdin.read().splitlines()
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=UTF8_TEXT)
+    try:
+        lines = sys.stdin.read().splitlines()
+    except UnicodeDecodeError:  # a locale whose standard input is strict UTF-8
+        raise click.ClickException("The password on standard input is not UTF-8 text.") from None
+    if lines and not_utf8(lines[0]):  # other locales keep the bytes as lone surrogates
+        raise click.ClickException("The password on standard input is not UTF-8 text.")
     if not lines or not lines[0]:
         raise click.ClickException("No password on standard input.")
     if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
@@ -122,9 +160,10 @@ def init_db_command(database: str | None) -> None:
 
 
 @click.command("create-user")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @click.option(
     "--password",
+    type=UTF8_TEXT,
     default=None,
     help="Discouraged (visible in the process list): leave it out to be asked, or pipe the "
     "password on standard input.",
@@ -149,7 +188,7 @@ def create_user_command(
 
 
 @click.command("create-api-key")
-@click.argument("label")
+@click.argument("label", type=UTF8_TEXT)
 @database_option
 @with_appcontext
 def create_api_key_command(label: str, database: str | None) -> None:
@@ -166,7 +205,7 @@ def create_api_key_command(label: str, database: str | None) -> None:
 
 
 @click.command("revoke-api-key")
-@click.argument("label")
+@click.argument("label", type=UTF8_TEXT)
 @database_option
 @with_appcontext
 def revoke_api_key_command(label: str, database: str | None) -> None:
@@ -353,6 +392,7 @@ def refresh_statistics(session: Session) -> None:
 @click.option(
     "--user",
     "actor",
+    type=UTF8_TEXT,
     default="csv-import",
     show_default=True,
     callback=audit_user,

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.audit import utcnow
-from app.cli import database_option, migrated_database, recorded_name
+from app.cli import UTF8_TEXT, database_option, migrated_database, recorded_name
 from app.monitoring.service import get_run, record_run
 from app.psv_window import psv_window_days
 from app.tenancy import session_scope
@@ -37,6 +37,7 @@ def ran_by_option(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option(
     "--by",
     "ran_by",
+    type=UTF8_TEXT,
     default=None,
     callback=ran_by_option,
     help="Recorded as who or what ran it (default: monitor-expirables:<user>@<host>).",

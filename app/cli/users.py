@@ -19,7 +19,7 @@ from app.auth.users import (
     set_password,
     set_role,
 )
-from app.cli import database_option, migrated_database, read_new_password
+from app.cli import UTF8_TEXT, database_option, migrated_database, read_new_password
 from app.tenancy import session_scope
 
 
@@ -54,7 +54,7 @@ def _change(database: str | None, describe: str, change) -> None:  # type: ignor
 
 
 @users_group.command("set-role")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @click.argument("role", type=click.Choice(ROLES))
 @database_option
 @with_appcontext
@@ -68,7 +68,7 @@ def set_role_command(username: str, role: str, database: str | None) -> None:
 
 
 @users_group.command("set-password")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @database_option
 @with_appcontext
 def set_password_command(username: str, database: str | None) -> None:
@@ -83,7 +83,7 @@ def set_password_command(username: str, database: str | None) -> None:
 
 
 @users_group.command("disable")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @database_option
 @with_appcontext
 def disable_command(username: str, database: str | None) -> None:
@@ -96,7 +96,7 @@ def disable_command(username: str, database: str | None) -> None:
 
 
 @users_group.command("enable")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @database_option
 @with_appcontext
 def enable_command(username: str, database: str | None) -> None:
@@ -109,7 +109,7 @@ def enable_command(username: str, database: str | None) -> None:
 
 
 @users_group.command("delete")
-@click.argument("username")
+@click.argument("username", type=UTF8_TEXT)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @database_option
 @with_appcontext
