@@ -249,6 +249,8 @@ def test_integrity_report_cli_takes_the_calendars_first_and_last_days(
         assert len(list(csv.DictReader(io.StringIO(result.output)))) == 5
     else:
         assert "5 finding(s)." in result.output
+        # The range as given, in the form it was given (the year 1 was written "1-01-01").
+        assert f"Integrity review of 'main', {args[1]} to " in result.output
 
 
 def test_the_review_reaches_the_calendars_ends(

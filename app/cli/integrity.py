@@ -53,8 +53,9 @@ def integrity_report_command(
     if output_format == "csv":
         write_csv(sys.stdout, findings, links.__getitem__)
         return
+    # isoformat, not "%Y", which writes the year 1 as "1" (as app.integrity.report does).
     click.echo(
-        f"Integrity review of {name!r}, {since:%Y-%m-%d} to {end:%Y-%m-%d}: "
+        f"Integrity review of {name!r}, {since.date().isoformat()} to {end.date().isoformat()}: "
         f"{len(findings)} finding(s)."
     )
     for line in text_lines(findings, links.__getitem__):
