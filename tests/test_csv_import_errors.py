@@ -602,3 +602,34 @@ def test_digits_of_other_scripts_are_not_read_as_integers(
     assert lines[0].startswith("line 2: ") and ": 400 providerCredLicense_Key: " in lines[0]
     assert lines[1].startswith("line 3: ") and ": 400 providerCredLicense_Key: " in lines[1]
     assert license_count(session_for) == 0
+
+
+def test_a_cell_of_spaces_is_empty_as_a_spreadsheet_shows_it(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    """A blank-looking cell was read as text: "Not a valid integer" in an integer column, "Not
+    a valid date-time" in a date column, and a key of spaces was reported as that key."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,effective_Date,state\n"
+        "800, 1 ,  , ,\t\n"
+        "   ,1,,,\n"
+        "801, ,,,\n",
+        encoding="utf-8",
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "line 2: providerCredLicense_Key 800: 201 Created",
+        "line 3: providerCredLicense_Key (empty): 400 providerCredLicense_Key: "
+        "Field may not be null.",
+        "line 4: providerCredLicense_Key 801: 400 providerCred_Key: "
+        "Missing data for required field.",
+    ]
+    created = stored(session_for)[800]
+    assert (created.cred_license_type_key, created.effective_date, created.state) == (
+        None,
+        None,
+        None,
+    )

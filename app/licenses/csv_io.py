@@ -234,9 +234,11 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
 def csv_cell_to_json(column: str, cell: str | None) -> Any:
     """CSV has only text: empty is null, and whole numbers in integer columns are integers.
 
-    A formula escape added by the export is removed first.
+    A cell of white space only is empty too: a spreadsheet shows it blank, and read as text it
+    was "Not a valid integer" in a key column, "Not a valid date-time" in a date column. A
+    formula escape added by the export is removed first.
     """
-    if cell is None or cell == "":
+    if cell is None or not cell.strip():
         return None
     cell = unescape_formula(cell)
     if column in INTEGER_COLUMNS and _INTEGER.match(cell):
