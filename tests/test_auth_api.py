@@ -86,6 +86,19 @@ def test_login_token_works_on_the_batch(client: Any, login: Any, make_cred: Any)
             401,
             "The Basic credentials are not valid base64 of user:password.",
         ),
+        (  # a byte outside ASCII in the header was a 500
+            {"Authorization": "Basic \xff\xfe"},
+            401,
+            "The Basic credentials are not valid base64 of user:password.",
+        ),
+        (  # valid base64, but of a Latin-1 "alice:pässword": said to be not base64
+            {
+                "Authorization": "Basic "
+                + base64.b64encode("alice:p\xe4ssword".encode("latin-1")).decode()
+            },
+            401,
+            "The Basic credentials are not UTF-8 text; encode user:password as UTF-8.",
+        ),
         ({"Authorization": ""}, 401, "An Authorization: Basic <user:password> header is required."),
         ({"x_api_key": ""}, 401, "The x-api-key header is required."),
         ({"x_api_key": "cg_nope"}, 401, "The API key is not valid for this database."),

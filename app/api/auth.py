@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 from typing import Any
 
@@ -140,10 +139,17 @@ def _basic_credentials() -> tuple[str, str]:
             headers=BASIC_CHALLENGE,
         )
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        # A header byte outside ASCII (read as Latin-1) is a ValueError, not binascii.Error.
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except ValueError:
         raise ApiError(
             401, "The Basic credentials are not valid base64 of user:password."
+        ) from None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(
+            401, "The Basic credentials are not UTF-8 text; encode user:password as UTF-8."
         ) from None
     username, sep, password = decoded.partition(":")
     if not sep:
