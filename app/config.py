@@ -28,6 +28,10 @@ MAX_CHECKPOINT_INTERVAL = 3600
 SYNC_STORAGE_SCHEMES = frozenset(s for s in limits.storage.SCHEMES if not s.startswith("async+"))
 #: The longest a token may live: ten years (beyond a few thousand years its expiry overflows).
 MAX_TTL = 10 * 366 * 86400
+#: The longest PSV window: ten years. Today minus a window of millions of days is before the
+#: year 1, which every expiry count computes: each expirables request was a 500 and
+#: ``monitor-expirables`` a traceback.
+MAX_PSV_WINDOW_DAYS = 10 * 366
 
 
 class ConfigError(click.ClickException, RuntimeError):
@@ -150,7 +154,6 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
-        "PSV_WINDOW_DAYS",
         "UI_PAGE_SIZE",
         "DATABASE_STATEMENT_TIMEOUT_SECONDS",
         "DATABASE_LOCK_TIMEOUT_SECONDS",
@@ -163,6 +166,9 @@ def validate_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    window = config.get("PSV_WINDOW_DAYS")
+    if not is_psv_window(window):
+        raise ConfigError(f"FLASK_PSV_WINDOW_DAYS must be {PSV_WINDOW_RULE}, got {window!r}.")
     for name in ("TOKEN_TTL_SECONDS", "REFRESH_TOKEN_TTL_SECONDS"):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL:
@@ -264,13 +270,21 @@ def _database_object(name: str, entry: dict[str, Any]) -> tuple[Any, int | None]
     if "url" not in entry:
         raise ConfigError(f'FLASK_DATABASES[{name!r}] needs a "url".')
     window = entry.get("psv_window_days")
-    if window is not None and (
-        isinstance(window, bool) or not isinstance(window, int) or window < 1
-    ):
+    if window is not None and not is_psv_window(window):
         raise ConfigError(
-            f"FLASK_DATABASES[{name!r}].psv_window_days must be a positive integer, got {window!r}."
+            f"FLASK_DATABASES[{name!r}].psv_window_days must be {PSV_WINDOW_RULE}, got {window!r}."
         )
     return entry["url"], window
+
+
+PSV_WINDOW_RULE = f"a number of days from 1 to {MAX_PSV_WINDOW_DAYS} (ten years)"
+
+
+def is_psv_window(value: Any) -> bool:
+    """A PSV window in days: an integer from 1 to ``MAX_PSV_WINDOW_DAYS``."""
+    return (
+        not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= MAX_PSV_WINDOW_DAYS
+    )
 
 
 def _database_url(name: str, url: Any) -> str:

@@ -335,7 +335,15 @@ def bad_name(name: str) -> str:
         (
             "FLASK_PSV_WINDOW_DAYS",
             "null",
-            "FLASK_PSV_WINDOW_DAYS must be a positive integer, got None.",
+            "FLASK_PSV_WINDOW_DAYS must be a number of days from 1 to 3660 (ten years), got None.",
+        ),
+        # A window this long passed, then every expirables request was a 500 (today minus
+        # the window is before the year 1) and monitor-expirables a traceback.
+        (
+            "FLASK_PSV_WINDOW_DAYS",
+            "99999999999",
+            "FLASK_PSV_WINDOW_DAYS must be a number of days from 1 to 3660 (ten years), got "
+            "99999999999.",
         ),
         (
             "FLASK_SECRET_KEY",
