@@ -207,14 +207,35 @@ def validate_config(config: dict[str, Any]) -> None:
         )
     _check_rate(config, "LOGIN_RATE_LIMIT", "30 per minute")
     _check_rate(config, "AUTH_FAILURE_RATE_LIMIT", "60 per minute")
+    for name, low, high in LOGIN_THROTTLE_RANGES:
+        value = config.get(name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        whole = name == "LOGIN_ADDRESS_FREE_FAILURES"
+        if not number or not low <= value <= high or (whole and not isinstance(value, int)):
+            kind = "a whole number" if whole else "a number of seconds"
+            raise ConfigError(f"FLASK_{name} must be {kind} from {low} to {high}, got {value!r}.")
     if len(str(config["SECRET_KEY"])) < 32:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
 
+#: The login throttle's settings (``app.auth.throttle``) and their ranges. They were not
+#: checked: a word stopped every command with a traceback, ``1e400`` (infinity) too, and a
+#: negative number silently turned the throttle off or shortened its window to a second.
+LOGIN_THROTTLE_RANGES = (
+    ("LOGIN_FAILURE_DELAY_SECONDS", 0, 86400),
+    ("LOGIN_FAILURE_MAX_DELAY_SECONDS", 0, 86400),
+    ("LOGIN_FAILURE_WINDOW_SECONDS", 1, 30 * 86400),
+    ("LOGIN_ADDRESS_FREE_FAILURES", 0, 1_000_000),
+)
+
+
 def _check_rate(config: dict[str, Any], name: str, example: str) -> None:
+    """A rate ``limits`` reads, each of its limits allowing at least one request (``0 per
+    second`` parsed, then refused every request with "Try again in 2 seconds")."""
     try:
-        if not parse_many(str(config.get(name))):
+        rates = parse_many(str(config.get(name)))
+        if not rates or any(rate.amount < 1 for rate in rates):
             raise ValueError
     except ValueError:
         raise ConfigError(

@@ -378,6 +378,42 @@ def bad_name(name: str) -> str:
             "fast",
             "FLASK_RATE_LIMIT must be a rate such as '25 per second', got 'fast'.",
         ),
+        (  # parsed, then every request was a 429 "Try again in 2 seconds"
+            "FLASK_RATE_LIMIT",
+            "0 per second",
+            "FLASK_RATE_LIMIT must be a rate such as '25 per second', got '0 per second'.",
+        ),
+        (
+            "FLASK_AUTH_FAILURE_RATE_LIMIT",
+            "60/minute;0/hour",
+            "FLASK_AUTH_FAILURE_RATE_LIMIT must be a rate such as '60 per minute', got "
+            "'60/minute;0/hour'.",
+        ),
+        # The login throttle's settings were not checked: a traceback, or a throttle silently
+        # off (a negative delay) or forgetting failures after a second (a negative window).
+        (
+            "FLASK_LOGIN_FAILURE_DELAY_SECONDS",
+            "slow",
+            "FLASK_LOGIN_FAILURE_DELAY_SECONDS must be a number of seconds from 0 to 86400, "
+            "got 'slow'.",
+        ),
+        (
+            "FLASK_LOGIN_FAILURE_MAX_DELAY_SECONDS",
+            "-1",
+            "FLASK_LOGIN_FAILURE_MAX_DELAY_SECONDS must be a number of seconds from 0 to "
+            "86400, got -1.",
+        ),
+        (
+            "FLASK_LOGIN_FAILURE_WINDOW_SECONDS",
+            "1e400",
+            "FLASK_LOGIN_FAILURE_WINDOW_SECONDS must be a number of seconds from 1 to 2592000, "
+            "got inf.",
+        ),
+        (
+            "FLASK_LOGIN_ADDRESS_FREE_FAILURES",
+            "2.5",
+            "FLASK_LOGIN_ADDRESS_FREE_FAILURES must be a whole number from 0 to 1000000, got 2.5.",
+        ),
         (
             "FLASK_GC_FREEZE_AT_START",
             "1",
