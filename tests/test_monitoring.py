@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -320,3 +322,21 @@ def test_monitor_by_must_fit_and_be_printable(runner: Any, by: str, reason: str)
     result = runner.invoke(args=["monitor-expirables", "--by", by])
     assert result.exit_code == 2
     assert reason in result.output
+
+
+def test_a_run_by_a_user_without_a_name_is_recorded_by_its_uid(
+    licenses: Any, runner: Any, session_for: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's arbitrary uid has no passwd entry (and often no USER): getpass.getuser
+    raised, and the scheduled run ended with a traceback, recording nothing."""
+
+    def no_passwd_entry() -> str:
+        raise KeyError(f"getpwuid(): uid not found: {os.getuid()}")
+
+    monkeypatch.setattr(getpass, "getuser", no_passwd_entry)
+    licenses("main")
+    result = runner.invoke(args=["monitor-expirables", "--database", "main"])
+    assert result.exit_code == 0, result.output
+    with session_for("main") as session:
+        run = session.scalars(select(MonitoringRun)).one()
+    assert run.ran_by.startswith(f"monitor-expirables:uid{os.getuid()}@")

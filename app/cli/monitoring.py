@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 
 import click
@@ -20,7 +21,18 @@ RAN_BY_LENGTH = 64
 
 def default_ran_by() -> str:
     """``monitor-expirables:<os user>@<host>``: what a scheduled run is recorded as."""
-    return f"monitor-expirables:{getpass.getuser()}@{socket.gethostname()}"[:RAN_BY_LENGTH]
+    return f"monitor-expirables:{os_user()}@{socket.gethostname()}"[:RAN_BY_LENGTH]
+
+
+def os_user() -> str:
+    """The name of the user running the command, or ``uid<N>`` when it has none: a container
+    run under an arbitrary uid has no passwd entry and often no ``USER`` or ``LOGNAME``, and
+    ``getpass.getuser`` then raises (``KeyError``; ``OSError`` from Python 3.13), which ended
+    a scheduled run with a traceback and nothing recorded."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
 
 
 def ran_by_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
