@@ -127,6 +127,17 @@ def test_create_existing_key_is_409(client: Any, headers: dict, make_cred: Calla
         ),
         (cred_item(7, provider=""), {"provider_ID": ["Must not be blank."]}),
         (cred_item(7, licenses=[]), {"licenses": ["Unknown field."]}),
+        (
+            cred_item(7, term_Date="2023-12-31T00:00:00Z"),
+            {"term_Date": ["Must not be before effective_Date."]},
+        ),
+        (
+            cred_item(7, cred_Status="x" * 17, term_Date="2023-12-31"),
+            {
+                "cred_Status": ["Longer than maximum length 16."],
+                "term_Date": ["Must not be before effective_Date."],
+            },
+        ),
     ],
 )
 def test_create_invalid_is_400(client: Any, headers: dict, item: dict, errors: dict) -> None:
@@ -191,6 +202,12 @@ def test_update_replaces_the_record(client: Any, headers: dict) -> None:
             cred_item(7, provider="P2"),
             400,
             "provider_ID: Does not match the providerID in the path (P1).",
+        ),
+        (
+            f"{BASE}/7",
+            cred_item(7, term_Date="2023-12-31T23:59:59Z"),
+            400,
+            "term_Date: Must not be before effective_Date.",
         ),
     ],
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from app.wire.fields import Int32, Text, WireDateTime
-from app.wire.records import ClientRecordSchema, client_fields
+from app.wire.records import ClientRecordSchema, client_fields, term_date_errors
 
 KEY_FIELD = "providerCred_Key"
 PROVIDER_ID_FIELD = "provider_ID"
@@ -29,6 +31,12 @@ class ProviderCredSchema(ClientRecordSchema):
         data_key="application_Start_Date", allow_none=True, load_default=None
     )
     committee_date = WireDateTime(data_key="committee_Date", allow_none=True, load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_dates(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors = term_date_errors(data)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProviderCredOutSchema(Schema):

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from app.audit import utcnow
 from app.wire.fields import Int32, StateCode, Text, WireDateTime
-from app.wire.records import ClientRecordSchema, client_fields
+from app.wire.records import ClientRecordSchema, client_fields, term_date_errors
 
 KEY_FIELD = "providerCredLicense_Key"
 
@@ -40,10 +40,8 @@ class LicenseSchema(ClientRecordSchema):
 
 def date_rule_errors(data: dict[str, Any], now: datetime) -> dict[str, list[str]]:
     """The cross-field date rules, on loaded (attribute-named) data."""
-    errors: dict[str, list[str]] = {}
-    effective, term, psv = data.get("effective_date"), data.get("term_date"), data.get("psv_date")
-    if effective is not None and term is not None and term < effective:
-        errors["term_Date"] = ["Must not be before effective_Date."]
+    errors = term_date_errors(data)
+    psv = data.get("psv_date")
     if psv is not None and psv.date() > now.date():
         errors["psV_Date"] = [f"Must not be after the current UTC date ({now.date()})."]
     return errors

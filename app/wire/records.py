@@ -27,6 +27,14 @@ class ClientRecordSchema(Schema):
         return data
 
 
+def term_date_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """A record's ``term_Date`` must not be before its ``effective_Date`` (loaded data)."""
+    effective, term = data.get("effective_date"), data.get("term_date")
+    if effective is not None and term is not None and term < effective:
+        return {"term_Date": ["Must not be before effective_Date."]}
+    return {}
+
+
 def client_fields(schema: Schema) -> dict[str, str]:
     """Attribute name → JSON name of the fields a client writes, in declaration order."""
     return {name: field.data_key or name for name, field in schema.load_fields.items()}
