@@ -6,12 +6,14 @@ import json
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import limits.storage
 from flask import Flask
+from flask.cli import FlaskGroup
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -38,8 +40,23 @@ class ConfigError(click.ClickException, RuntimeError):
     """A configuration value is unusable; the message says which and why.
 
     A ``ClickException`` because the app factory raises it while ``flask`` loads the app for a
-    command: click then prints the message alone and exits 1, instead of a traceback.
+    command: click then prints the message alone and exits 1, instead of a traceback. Under
+    ``flask`` the factory reports it itself (``exit_under_flask_cli``), for ``flask --help``.
     """
+
+
+def exit_under_flask_cli(error: ConfigError) -> None:
+    """Under the ``flask`` command, print ``error`` as click does (one line) and exit 1.
+
+    ``flask --help`` loads the app to list its commands and prints a traceback for any error
+    there but Flask's own ``NoAppException``, then exits 0; ``SystemExit`` is the one thing
+    that goes through. Called from anywhere else (the app built in code, under a WSGI server,
+    in tests) this returns and the caller raises ``error``.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and isinstance(ctx.find_root().command, FlaskGroup):
+        error.show()
+        sys.exit(error.exit_code)
 
 
 def default_settings(instance_path: str) -> dict[str, Any]:
@@ -101,6 +118,14 @@ def default_settings(instance_path: str) -> dict[str, Any]:
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Layer defaults, ``instance/config.py``, ``FLASK_*`` variables and test overrides."""
+    try:
+        _load_config(app, test_config)
+    except ConfigError as error:
+        exit_under_flask_cli(error)
+        raise
+
+
+def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(default_settings(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env()

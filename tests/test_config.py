@@ -6,6 +6,8 @@ import gc
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -13,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from flask import Flask
 
-from app import create_app
+from app import ROOT, create_app
 from app.config import ConfigError, normalise_databases
 from app.extensions import db
 from tests.helpers import dispose_engines
@@ -470,6 +473,40 @@ def test_a_bad_setting_is_not_rescued_by_a_later_good_layer_of_another_setting(
     monkeypatch.setenv("FLASK_PSV_WINDOW_DAYS", "90")
     with pytest.raises(ConfigError, match=r"^FLASK_BATCH_MAX_ITEMS must be a positive integer"):
         build()
+
+
+@pytest.mark.parametrize("command", [["--help"], ["routes"], ["create-user", "bob"]])
+def test_the_flask_command_reports_a_bad_setting_in_one_line(
+    instance: Path, command: list[str]
+) -> None:
+    """``flask --help`` loads the app too; Flask prints a traceback for its errors and exits 0."""
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(instance),
+        "FLASK_SECRET_KEY": SECRET,
+        "FLASK_UI_PAGE_SIZE": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: FLASK_UI_PAGE_SIZE must be a positive integer, got 0.\n",
+    )
+
+
+def test_a_config_error_is_raised_under_a_click_command_other_than_flask(
+    build: Callable[..., Flask],
+) -> None:
+    """Only the ``flask`` command exits; code building the app in its own command gets the error."""
+    with click.Context(click.Command("tool")), pytest.raises(ConfigError):
+        build({"UI_PAGE_SIZE": 0})
 
 
 # ---------------------------------------------------------------------------------------------
