@@ -114,6 +114,14 @@ class SubmittedRow:
             return self.blank
         return self.loaded_values is not None and not self.changed_cells()
 
+    @property
+    def sent(self) -> bool:
+        """Whether Save acts on this row: a new row filled in, a stored row changed, ticked
+        for deletion or with a conflict to settle. The others are only shown again."""
+        if self.is_new:
+            return not (self.delete or self.untouched)
+        return self.delete or not self.untouched or bool(self.conflict_cells)
+
     def kept(self, **state: Any) -> GridLine:
         """This row as typed, for showing it again with an outcome."""
         state.setdefault("values", dict(self.values))
@@ -223,10 +231,7 @@ def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
     """
     plan = SavePlan()
     for index, row in enumerate(rows):
-        if row.is_new and (row.delete or row.untouched):
-            plan.skipped.add(index)
-            continue
-        if not row.is_new and not row.delete and row.untouched and not row.conflict_cells:
+        if not row.sent:
             plan.skipped.add(index)
             continue
         try:

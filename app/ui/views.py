@@ -74,7 +74,7 @@ from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import HISTORY_PAGE_SIZE, history_count, license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
-from app.ui.save_limit import too_many_rows_message
+from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
 from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
 from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
@@ -214,13 +214,18 @@ def grid(provider_cred_key: int) -> str:
 @editor_required
 def save(provider_cred_key: int) -> Response | tuple[str, int]:
     """Save; all rows through → redirect to the grid, else the grid with what was typed."""
-    refused = too_many_rows_message(request.form.keys(), current_app.config["BATCH_MAX_ITEMS"])
+    max_rows = current_app.config["BATCH_MAX_ITEMS"]
+    max_posted = max_rows + grid_page_size() + current_app.config["GRID_BLANK_ROWS"]
+    refused = too_many_posted_rows_message(request.form.keys(), max_posted)
     if refused:
         abort(413, refused)
     form = LicenseGridForm()
     if not form.validate_on_submit():
         abort(400)
     rows = [SubmittedRow.from_form_data(entry.data) for entry in form.rows]
+    refused = too_many_rows_message(sum(row.sent for row in rows), max_rows)
+    if refused:
+        abort(413, refused)
     reloaded_at = utcnow()  # before the page is read again, as when the grid is loaded
     session = db()
     number = page_number(request.args.get("page"))

@@ -60,3 +60,50 @@ def test_ui_form_bodies_have_their_own_smaller_limit(
 def test_rows_are_counted_by_index() -> None:
     names = ["csrf_token", "rows-0-state", "rows-0-term_Date", "rows-7-state", "rowsx-9-a"]
     assert submitted_row_count(names) == 2
+
+
+def test_only_the_rows_a_save_sends_count(
+    login: Any, make_cred: Any, put_licenses: Any, open_grid: Any, session_for: Any
+) -> None:
+    """The grid posts every row of the page (3 stored, 5 blank), but sends only the changed ones."""
+    make_cred(1)
+    put_licenses(
+        1, *({"providerCredLicense_Key": key, "license_Number": f"N-{key}"} for key in (1, 2, 3))
+    )
+    login()
+    grid = open_grid(1)
+    assert len(grid.prefixes) == 8
+    grid.set(grid.row(2), state="NY")
+    first, second, _third, *_ = grid.blank_rows()
+    grid.set(first, providerCredLicense_Key="4", license_Number="N-4")
+    grid.set(second, providerCredLicense_Key="5", license_Number="N-5")
+    response = grid.save()
+    assert response.status_code == 200, text_of(response.get_data(as_text=True))
+    assert stored(session_for) == 5
+
+    grid = open_grid(1)
+    for key in (1, 2, 3, 4):
+        grid.set(grid.row(key), state="TX")
+    response = grid.save()
+    assert response.status_code == 413
+    assert "This Save has 4 rows; at most 3 can be saved at once." in text_of(
+        response.get_data(as_text=True)
+    )
+
+
+def test_what_a_save_may_post_is_bounded_before_the_form_is_read(
+    login: Any, client: Any, make_cred: Any, app: Any
+) -> None:
+    """Rows that send nothing (here new rows ticked for deletion) cost the form's parsing."""
+    make_cred(1)
+    login()
+    bound = 3 + app.config.get("GRID_PAGE_SIZE", 50) + app.config["GRID_BLANK_ROWS"]
+    ticked = {f"rows-{index}-delete": "y" for index in range(bound)}
+    assert client.post("/ui/credentials/1/licenses", data=ticked).status_code in (200, 303)
+    response = client.post(
+        "/ui/credentials/1/licenses", data={**ticked, f"rows-{bound}-delete": "y"}
+    )
+    assert response.status_code == 413
+    assert f"This Save posted {bound + 1} rows; a grid can post at most {bound}." in text_of(
+        response.get_data(as_text=True)
+    )
