@@ -113,14 +113,17 @@
       else if (saveButton) { saveButton.click(); }
     }
   });
-  function conflictChoice(row) {
+  // A row's "My values / Their values" choice is on a line of its own below the row.
+  function choiceRadios(row) {
     for (var next = row.nextElementSibling; next && !next.matches("tr[data-row]");
          next = next.nextElementSibling) {
       var radios = next.querySelectorAll('fieldset.resolve input[type="radio"]');
-      if (radios.length) { return next.querySelector('fieldset.resolve input:checked') || radios[0]; }
+      if (radios.length) { return Array.prototype.slice.call(radios); }
     }
-    return null;
+    return [];
   }
+  function chosen(row) { return choiceRadios(row).filter(function (r) { return r.checked; })[0] || null; }
+  function conflictChoice(row) { return chosen(row) || choiceRadios(row)[0] || null; }
   tbody.addEventListener("keydown", function (event) {
     var el = event.target;
     // Tab from any cell goes to the Save bar (the cells are reached with the arrow keys), or
@@ -371,7 +374,25 @@
         cells[fieldOf(el)] = el.value;
       }
     });
+    settleChoice(row, cells);
     return { key: row.dataset.licenseKey || null, cells: cells };
+  }
+  // A conflict is only shown in answer to a Save, so a page opened again has no choice to put
+  // a kept one back in. The draft keeps the row as the choice makes it instead: "Their values"
+  // puts the stored values (the row's loaded cells, after a conflict) in the marked cells, and
+  // the conflict is settled; the next Save writes what the row shows.
+  function settleChoice(row, cells) {
+    var choice = chosen(row);
+    if (!choice || !cells.conflicts) { return; }
+    if (choice.value === "theirs") {
+      var loaded;
+      try { loaded = JSON.parse(cells.loaded); } catch (e) { return; }
+      var marked = cells.conflicts.split(",");
+      Array.prototype.forEach.call(row.querySelectorAll("[data-col][name]"), function (el) {
+        if (marked.indexOf(fieldOf(el)) >= 0) { cells[fieldOf(el)] = loaded[Number(el.dataset.col)]; }
+      });
+    }
+    cells.conflicts = "";
   }
   // Rows kept in this tab's sessionStorage under a key, with when (none kept: the key goes).
   function storeRows(key, kept, saveIdValue) {

@@ -3,6 +3,7 @@ the grid offers the rows back the next time it is opened."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -198,3 +199,28 @@ def test_edits_made_while_an_offer_waits_are_kept_too(app: Any, grid: Any) -> No
     page.get_by_role("button", name="Put my changes back").click()
     assert page.locator("#rows-0-license_Name").input_value() == "First edit"
     assert page.locator("#rows-1-license_Name").input_value() == "Typed while the offer waited"
+
+
+@pytest.mark.parametrize(("choice", "kept"), [("My values", "Mine"), ("Their values", "Theirs")])
+def test_a_conflict_choice_survives_a_reload(
+    app: Any, grid: Any, put_licenses: Any, choice: str, kept: str
+) -> None:
+    """A reopened page shows no conflict (only a Save's answer does): the row comes back as
+    the choice makes it, and the next Save writes it without asking again."""
+    page = grid
+    page.on("dialog", lambda dialog: dialog.accept())
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Theirs"})
+    page.get_by_label("License name, license 11").fill("Mine")
+    page.get_by_label("Number, license 11").fill("N-1")  # a cell only I changed
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    page.get_by_label(re.compile("^" + choice)).check()
+
+    page.goto("/ui/credentials/1/licenses")
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    expect(page.get_by_label("License name, license 11")).to_have_value(kept)
+    expect(page.get_by_label("Number, license 11")).to_have_value("N-1")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 updated")
+    assert stored_names(app) == {11: kept}
