@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": 0,
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
         "GRID_BLANK_ROWS": 5,
+        # Licenses a page of the grid (its blank rows come on top): a row of editable cells is
+        # several kilobytes of HTML with a rendering cost of its own (docs/performance.md).
+        "GRID_PAGE_SIZE": 50,
         # A grid Save posts ~13 fields a row: allow a few thousand rows, not Werkzeug's 500 kB.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         # Failed logins (UI and API) back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
@@ -179,7 +183,6 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
-        "UI_PAGE_SIZE",
         "DATABASE_STATEMENT_TIMEOUT_SECONDS",
         "DATABASE_LOCK_TIMEOUT_SECONDS",
         "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
@@ -232,6 +235,14 @@ def validate_config(config: dict[str, Any]) -> None:
         )
     _check_rate(config, "LOGIN_RATE_LIMIT", "30 per minute")
     _check_rate(config, "AUTH_FAILURE_RATE_LIMIT", "60 per minute")
+    for name, low, high in UI_RANGES:
+        value = config.get(name)
+        if isinstance(value, timedelta):
+            value = int(value.total_seconds())
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(
+                f"FLASK_{name} must be a whole number from {low} to {high}, got {value!r}."
+            )
     for name, low, high in LOGIN_THROTTLE_RANGES:
         value = config.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -243,6 +254,15 @@ def validate_config(config: dict[str, Any]) -> None:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
+
+#: The UI's sizes and its session's life in seconds, and their ranges: unchecked, a word or a
+#: huge number passed start-up and then failed every page (or made one page of it all).
+UI_RANGES = (
+    ("UI_PAGE_SIZE", 1, 1000),
+    ("GRID_PAGE_SIZE", 1, 500),
+    ("GRID_BLANK_ROWS", 0, 100),
+    ("PERMANENT_SESSION_LIFETIME", 1, MAX_TTL),
+)
 
 #: The login throttle's settings (``app.auth.throttle``) and their ranges. They were not
 #: checked: a word stopped every command with a traceback, ``1e400`` (infinity) too, and a

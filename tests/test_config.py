@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +418,29 @@ def bad_name(name: str) -> str:
             "2.5",
             "FLASK_LOGIN_ADDRESS_FREE_FAILURES must be a whole number from 0 to 1000000, got 2.5.",
         ),
+        # The UI's sizes and session life: a word or a huge number passed start-up, then
+        # failed every page (or made one page of a whole table).
+        (
+            "FLASK_UI_PAGE_SIZE",
+            "100000",
+            "FLASK_UI_PAGE_SIZE must be a whole number from 1 to 1000, got 100000.",
+        ),
+        (
+            "FLASK_GRID_PAGE_SIZE",
+            "many",
+            "FLASK_GRID_PAGE_SIZE must be a whole number from 1 to 500, got 'many'.",
+        ),
+        (
+            "FLASK_GRID_BLANK_ROWS",
+            "abc",
+            "FLASK_GRID_BLANK_ROWS must be a whole number from 0 to 100, got 'abc'.",
+        ),
+        (
+            "FLASK_PERMANENT_SESSION_LIFETIME",
+            "1e300",
+            "FLASK_PERMANENT_SESSION_LIFETIME must be a whole number from 1 to 316224000, "
+            "got 1e+300.",
+        ),
         (
             "FLASK_GC_FREEZE_AT_START",
             "1",
@@ -451,6 +475,15 @@ def test_bad_environment_is_refused_with_a_clear_message(
     with pytest.raises(ConfigError) as excinfo:
         build()
     assert str(excinfo.value) == message
+
+
+def test_a_session_lifetime_may_be_a_timedelta_as_flask_allows(
+    build: Callable[..., Flask],
+) -> None:
+    app = build({"PERMANENT_SESSION_LIFETIME": timedelta(hours=2)})
+    assert app.permanent_session_lifetime == timedelta(hours=2)
+    with pytest.raises(ConfigError, match="got 0"):
+        build({"PERMANENT_SESSION_LIFETIME": timedelta(0)})
 
 
 def test_bad_instance_config_is_refused(build: Callable[..., Flask], instance: Path) -> None:
@@ -497,7 +530,7 @@ def test_the_flask_command_reports_a_bad_setting_in_one_line(
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
         "",
-        "Error: FLASK_UI_PAGE_SIZE must be a positive integer, got 0.\n",
+        "Error: FLASK_UI_PAGE_SIZE must be a whole number from 1 to 1000, got 0.\n",
     )
 
 

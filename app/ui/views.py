@@ -173,14 +173,8 @@ def credentials() -> tuple[str, int]:
 
 
 #: Licenses per grid page: a ProviderCred may hold thousands, a page never more than this.
-#: Fifty, not a hundred: a row of editable cells is several kilobytes of HTML and costs
-#: rendering time of its own, and a page of a hundred rows went over the time a page may take
-#: (docs/performance.md).
-GRID_PAGE_SIZE = 50
-
-
 def grid_page_size() -> int:
-    return int(current_app.config.get("GRID_PAGE_SIZE", GRID_PAGE_SIZE))
+    return current_app.config["GRID_PAGE_SIZE"]
 
 
 def grid_page(session: Session, provider_cred_key: int, requested: int) -> Page[Any]:
