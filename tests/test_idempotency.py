@@ -81,6 +81,21 @@ def test_a_retry_under_the_vbapi_prefix_is_the_same_request(
     assert other.status_code == 422
 
 
+def test_a_retry_with_its_parameters_in_another_order_is_the_same_request(
+    client: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    make_cred(1)
+    headers = {**auth_headers(), "Idempotency-Key": "reordered-1"}
+    url = BATCH_URL.format(cred=1)
+    first = client.put(url + "?atomic=true&dryRun=true", json=[license_item(1)], headers=headers)
+    replay = client.put(url + "?dryRun=true&atomic=true", json=[license_item(1)], headers=headers)
+    assert replay.status_code == 207, replay.get_json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    other = client.put(url + "?dryRun=true&atomic=false", json=[license_item(1)], headers=headers)
+    assert other.status_code == 422
+
+
 def test_same_key_different_body_is_422(put_batch: Any) -> None:
     put_batch([license_item(1)])
     response = put_batch([license_item(2)])

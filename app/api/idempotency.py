@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,10 +46,12 @@ log = logging.getLogger("credgrid.idempotency")
 
 
 def request_fingerprint() -> str:
-    """The request's method, path with query and body; a route under ``/vbasoftware`` is the
-    same route as at the root."""
+    """The request's method, path, query parameters and body; a route under ``/vbasoftware``
+    is the same route as at the root, and the parameters' order does not matter (each is given
+    once: ``app.api.query_check``)."""
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {unprefixed(request.full_path)}\n".encode())
+    query = urlencode(sorted(request.args.items(multi=True)))
+    digest.update(f"{request.method} {unprefixed(request.path)}?{query}\n".encode())
     digest.update(body_bytes())
     return digest.hexdigest()
 
