@@ -181,6 +181,17 @@ def test_the_api_login_is_throttled_per_account_and_logged(
     assert not any("wrong password" in line or "correct horse" in line for line in lines)
 
 
+def test_a_long_attempted_username_is_cut_in_the_log(
+    api: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="credgrid.login")
+    assert api.login(username="x" * 5000, password="wrong").status_code == 401
+    lines = [r.getMessage() for r in caplog.records if r.name == "credgrid.login"]
+    assert lines == [
+        f"login failed via=api user='{'x' * 40}'…(5000 characters) database=main client=127.0.0.1"
+    ]
+
+
 def test_the_ui_and_the_api_share_one_throttle(api: Any, throttled: Any, client: Any) -> None:
     client.post(
         "/ui/login",

@@ -38,7 +38,8 @@ def check_login(
     session: Session, throttle: LoginThrottle, attempt: Attempt, password: str, via: str
 ) -> LoginCheck:
     """Check ``password`` unless the account is being checked or must wait; log the outcome."""
-    where = f"user={attempt.username!r} database={attempt.database} client={attempt.address}"
+    shown = logged_username(attempt.username)
+    where = f"user={shown} database={attempt.database} client={attempt.address}"
     with throttle.reserve_check(attempt) as reserved:
         wait = throttle.wait_seconds(attempt)
         if wait:
@@ -55,6 +56,18 @@ def check_login(
         throttle.record_success(attempt)
     log.info("login succeeded via=%s %s", via, where)
     return LoginCheck(user)
+
+
+#: A real username has at most 20 characters (``app.auth.users``); an attempt's may be
+#: kilobytes, and each failed attempt would write them to the log again.
+LOGGED_USERNAME_LENGTH = 40
+
+
+def logged_username(username: str) -> str:
+    """An attempt's username as the log shows it: quoted, cut after 40 characters."""
+    if len(username) <= LOGGED_USERNAME_LENGTH:
+        return repr(username)
+    return f"{username[:LOGGED_USERNAME_LENGTH]!r}…({len(username)} characters)"
 
 
 def seconds_wording(seconds: int) -> str:
