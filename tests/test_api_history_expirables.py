@@ -247,6 +247,15 @@ def test_expirables_bad_within_is_400(client: Any, headers: dict, within: str) -
     assert problem(response)["errors"] == {"within": ["Must be one of 30, 60, 90."]}
 
 
+def test_expirables_refuses_within_beside_a_bucket(client: Any, headers: dict) -> None:
+    """``within`` chooses licenses only without ``bucket``; beside one it was silently ignored."""
+    response = client.get("/licenses/expirables?bucket=expired&within=30", headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "within": ["Not taken with bucket, which chooses the licenses itself; give one of them."]
+    }
+
+
 def test_expirables_needs_authentication(client: Any) -> None:
     response = client.get("/vbasoftware/licenses/expirables")
     assert response.status_code == 400

@@ -322,6 +322,9 @@ def _within_days() -> int:
     raw = request.args.get("within")
     if raw is None:
         return EXPIRY_WINDOWS[-1]
+    if "bucket" in request.args:  # it would be ignored: the bucket chooses the licenses
+        message = "Not taken with bucket, which chooses the licenses itself; give one of them."
+        raise ApiError(400, f"Query parameter within: {message}", errors={"within": [message]})
     return int(_choice("within", tuple(str(days) for days in EXPIRY_WINDOWS)) or 0)
 
 
