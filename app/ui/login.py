@@ -9,6 +9,7 @@ however active it is.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -165,13 +166,18 @@ def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: A control character cannot be sent in a ``Location`` header (a CR or LF made the redirect
+#: itself fail, a 500 after a successful login), and browsers drop tabs and newlines from URLs.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path inside the UI on this host; ``None`` otherwise."""
     if not target:
         return None
     target = target.rstrip("?")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
+    if parts.scheme or parts.netloc or "\\" in target or _CONTROL_CHARACTER.search(target):
         return None
     if not (target == "/ui" or target.startswith("/ui/")):
         return None

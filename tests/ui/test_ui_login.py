@@ -88,6 +88,23 @@ def test_login_never_redirects_off_the_ui(alice: str, client: Any, next_url: str
     assert response.location == "/ui/credentials"
 
 
+@pytest.mark.parametrize("next_url", ["/ui/\r\nX-Injected: 1", "/ui/credentials\n", "/ui/\x00"])
+def test_a_next_with_a_control_character_is_not_followed(
+    alice: str, client: Any, next_url: str
+) -> None:
+    """A CR or LF cannot be sent in a Location header: such a ``next`` made the redirect after
+    a successful login (or a signed-in visit to the login page) fail with a 500."""
+    response = client.post("/ui/login", query_string={"next": next_url}, data=CREDENTIALS)
+    assert response.status_code == 302 and response.location == "/ui/credentials"
+    again = client.get("/ui/login", query_string={"next": next_url})
+    assert again.status_code == 302 and again.location == "/ui/credentials"
+
+
+def test_a_page_path_with_a_newline_is_not_carried_to_the_login(client: Any) -> None:
+    response = client.get("/ui/saves/a%0Ab")
+    assert response.status_code == 302 and response.location == "/ui/login"
+
+
 def test_session_cookie_is_httponly_and_samesite_lax_and_secure_over_https(
     alice: str, app: Any
 ) -> None:
