@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.security_headers import register_security_headers
     from app.tenancy import close_request_sessions, configure_engines, watch_sqlite_files
     from app.ui import register_ui
+    from app.ui.login import limit_form_size
 
     app = Flask(
         __name__,
@@ -46,6 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     watch_sqlite_files(app)
+    # Before CSRFProtect's own hook, the first to read a form: the UI's body limit applies then.
+    app.before_request(limit_form_size)
     csrf.init_app(app)
     app.teardown_appcontext(close_request_sessions)
 

@@ -22,6 +22,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app.api.paths import is_api_path
 from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
@@ -137,13 +138,19 @@ def load_staff() -> Staff | None:
 
 
 def limit_form_size() -> None:
-    """``/ui`` bodies have their own, smaller limit than the API's ``MAX_CONTENT_LENGTH``."""
-    request.max_content_length = current_app.config["UI_MAX_CONTENT_LENGTH"]
+    """App ``before_request``: ``/ui`` bodies have their own, smaller limit than the API's
+    ``MAX_CONTENT_LENGTH``.
+
+    Registered before CSRFProtect's hook (``create_app``), which reads the form of every POST
+    first: set later (in the blueprint's hook), the form had already been read under the API's
+    larger limit, and the UI's limit applied to nothing.
+    """
+    if not is_api_path(request.path):
+        request.max_content_length = current_app.config["UI_MAX_CONTENT_LENGTH"]
 
 
 def require_login() -> Response | None:
     """Blueprint ``before_request``: every UI page but the login page needs a user."""
-    limit_form_size()
     g.staff = load_staff()
     if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
         # After logging in, back to the page asked for; a grid Save, to its grid (where the

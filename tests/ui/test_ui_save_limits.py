@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -55,6 +56,31 @@ def test_ui_form_bodies_have_their_own_smaller_limit(
     big = {"rows-0-license_Name": "x" * 30_000}
     assert client.post("/ui/credentials/1/licenses", data=big).status_code == 413
     assert app.config["UI_MAX_CONTENT_LENGTH"] < app.config["MAX_CONTENT_LENGTH"]
+
+
+def test_the_ui_limit_holds_with_csrf_protection_on(
+    fresh_app: Any, make_user: Any, make_cred: Any
+) -> None:
+    """CSRFProtect reads every POST's form in a hook of its own, before the blueprint's: the
+    UI's limit must be set by then, or the form was read under the API's larger limit (what
+    production, with CSRF on, did; the tests above run with it off)."""
+    app = fresh_app(WTF_CSRF_ENABLED=True)
+    make_user("alice", "correct horse")
+    make_cred(1)
+    client = app.test_client()
+    big = {"rows-0-license_Name": "x" * 30_000}
+    assert client.post("/ui/login", data=big).status_code == 413  # anonymous, too
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/ui/login").text
+    )
+    assert token is not None
+    credentials = {"username": "alice", "password": "correct horse", "database": "main"}
+    assert client.post("/ui/login", data={**credentials, "csrf_token": token[1]}).status_code == 302
+    page = client.get("/ui/credentials/1/licenses").text
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert token is not None
+    saved = client.post("/ui/credentials/1/licenses", data={**big, "csrf_token": token[1]})
+    assert saved.status_code == 413
 
 
 def test_rows_are_counted_by_index() -> None:
