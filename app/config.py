@@ -87,7 +87,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Licenses a page of the grid (its blank rows come on top): a row of editable cells is
         # several kilobytes of HTML with a rendering cost of its own (docs/performance.md).
         "GRID_PAGE_SIZE": 50,
-        # A grid Save posts ~13 fields a row: allow a few thousand rows, not Werkzeug's 500 kB.
+        # The largest text field of a multipart form (the UI's CSV upload form): Werkzeug
+        # applies it to multipart forms only. The grid Save is urlencoded; UI_MAX_CONTENT_LENGTH
+        # bounds it.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         # Failed logins (UI and API) back off from LOGIN_FAILURE_DELAY_SECONDS, doubling per
         # failure up to the maximum; failures older than the window are forgotten.
@@ -190,6 +192,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "DATABASE_RETRY_AFTER_SECONDS",
         "IDEMPOTENCY_LEASE_SECONDS",
         "UI_MAX_CONTENT_LENGTH",
+        "MAX_FORM_MEMORY_SIZE",
     ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -210,11 +213,9 @@ def validate_config(config: dict[str, Any]) -> None:
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
             f"memory:// or redis://host:6379, got {storage!r}."
         )
-    if not isinstance(config.get("GC_FREEZE_AT_START"), bool):
-        raise ConfigError(
-            "FLASK_GC_FREEZE_AT_START must be true or false, got "
-            f"{config.get('GC_FREEZE_AT_START')!r}."
-        )
+    for name in BOOLEAN_SETTINGS:
+        if not isinstance(config.get(name, False), bool):
+            raise ConfigError(f"FLASK_{name} must be true or false, got {config.get(name)!r}.")
     interval = config.get("SQLITE_CHECKPOINT_INTERVAL")
     if (
         isinstance(interval, bool)
@@ -254,6 +255,11 @@ def validate_config(config: dict[str, Any]) -> None:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
+
+#: Settings that are true or false. ``FLASK_SESSION_COOKIE_SECURE=false`` is JSON, read as
+#: ``False``; ``False``, ``off`` or ``no`` were read as text, which is true: the cookie became
+#: ``Secure`` over plain HTTP, where a browser does not send it back, and nothing said why.
+BOOLEAN_SETTINGS = ("GC_FREEZE_AT_START", "SESSION_COOKIE_SECURE")
 
 #: The UI's sizes and its session's life in seconds, and their ranges: unchecked, a word or a
 #: huge number passed start-up and then failed every page (or made one page of it all).

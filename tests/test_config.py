@@ -446,6 +446,28 @@ def bad_name(name: str) -> str:
             "1",
             "FLASK_GC_FREEZE_AT_START must be true or false, got 1.",
         ),
+        # Read as text, which is true: a Secure cookie (and HSTS) over plain HTTP.
+        (
+            "FLASK_SESSION_COOKIE_SECURE",
+            "off",
+            "FLASK_SESSION_COOKIE_SECURE must be true or false, got 'off'.",
+        ),
+        (
+            "FLASK_SESSION_COOKIE_SECURE",
+            "False",
+            "FLASK_SESSION_COOKIE_SECURE must be true or false, got 'False'.",
+        ),
+        # Passed start-up, then every CSV upload of the UI was a 500 (a TypeError in Werkzeug).
+        (
+            "FLASK_MAX_FORM_MEMORY_SIZE",
+            "abc",
+            "FLASK_MAX_FORM_MEMORY_SIZE must be a positive integer, got 'abc'.",
+        ),
+        (
+            "FLASK_MAX_FORM_MEMORY_SIZE",
+            "0",
+            "FLASK_MAX_FORM_MEMORY_SIZE must be a positive integer, got 0.",
+        ),
         (
             "FLASK_SQLITE_CHECKPOINT_INTERVAL",
             "-1",
@@ -475,6 +497,14 @@ def test_bad_environment_is_refused_with_a_clear_message(
     with pytest.raises(ConfigError) as excinfo:
         build()
     assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(("value", "secure"), [("true", True), ("false", False)])
+def test_session_cookie_secure_is_read_as_a_json_boolean(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str, secure: bool
+) -> None:
+    monkeypatch.setenv("FLASK_SESSION_COOKIE_SECURE", value)
+    assert build().config["SESSION_COOKIE_SECURE"] is secure
 
 
 def test_a_session_lifetime_may_be_a_timedelta_as_flask_allows(
