@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from foundation_support import empty_database, watch_filesystem
 from sqlalchemy import func, inspect, select
@@ -768,6 +769,17 @@ def test_demo_base_url_option(runner: Any) -> None:
     output = ok(invoke(runner, "demo", "--database", "fresh", "--base-url", "https://cg.example/"))
     assert "Browse:   https://cg.example/ui/" in output
     assert "curl -s -X PUT https://cg.example/provider-credentialing/" in output
+
+
+@pytest.mark.parametrize(("ttl", "said"), [(86400, "24 h"), (5400, "90 min"), (45, "45 s")])
+def test_demo_says_how_long_its_token_lives(runner: Any, app: Any, ttl: int, said: str) -> None:
+    """It said "24 h" whatever FLASK_TOKEN_TTL_SECONDS was."""
+    app.config["TOKEN_TTL_SECONDS"] = ttl
+    output = ok(invoke(runner, "demo", "--database", "fresh"))
+    assert f"Try the batch API (token valid {said}):" in output
+    token = parse_demo(output)["headers"]["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == ttl
 
 
 def test_demo_body_is_valid_json(runner: Any) -> None:

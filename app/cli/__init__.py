@@ -273,15 +273,11 @@ def demo_command(base_url: str, database: str | None) -> None:
 
     name = selected_database(database)
     upgrade_database(engine_for(name))
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
     with session_scope(name) as session:
         seed_demo_data(session)
-        access = prepare_demo_access(
-            session,
-            current_app.config["SECRET_KEY"],
-            name,
-            current_app.config["TOKEN_TTL_SECONDS"],
-        )
-    click.echo(instructions(access, name, base_url.rstrip("/")))
+        access = prepare_demo_access(session, current_app.config["SECRET_KEY"], name, ttl)
+    click.echo(instructions(access, name, base_url.rstrip("/"), ttl))
 
 
 @click.command("export-licenses")

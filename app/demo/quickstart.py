@@ -46,7 +46,16 @@ def prepare_demo_access(session: Session, secret: str, database: str, ttl: int) 
     return DemoAccess(DEMO_USER, password, api_key, token)
 
 
-def instructions(access: DemoAccess, database: str, base_url: str) -> str:
+def lifetime(seconds: int) -> str:
+    """``24 h``, ``90 min`` or ``45 s``: how long a token of ``TOKEN_TTL_SECONDS`` lives."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def instructions(access: DemoAccess, database: str, base_url: str, token_ttl: int) -> str:
     cred = FIRST_CRED_KEY
     item = {
         "providerCredLicense_Key": 900001,
@@ -64,7 +73,7 @@ credgrid is ready (database {database!r}).
   Browse:   {base_url}/ui/
   Log in:   user {access.username!r}, password {access.password!r}, database {database!r}
 
-  Try the batch API (token valid 24 h):
+  Try the batch API (token valid {lifetime(token_ttl)}):
     curl -s -X PUT {base_url}/provider-credentialing/{cred}/licenses-batch \\
       -H 'vbasoftware-database: {database}' \\
       -H 'x-api-key: {access.api_key}' \\
