@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.auth.addresses import counted_address
 from app.config import ConfigError
 from tests.helpers import BATCH_URL
 
@@ -90,3 +91,31 @@ def test_a_bad_setting_is_a_config_error(app_config: dict[str, Any]) -> None:
 
     with pytest.raises(ConfigError, match="FLASK_AUTH_FAILURE_RATE_LIMIT must be a rate"):
         create_app({**app_config, "AUTH_FAILURE_RATE_LIMIT": "sometimes"})
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network(
+    client: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    """A host picks new addresses in its /64 at will: a budget per address would be no budget."""
+    make_cred(1)
+    headers = auth_headers()
+    same_network = [{"REMOTE_ADDR": f"2001:db8:1:2::{n}"} for n in (1, 2, 3, 4)]
+    statuses = [guess(client, headers, address).status_code for address in same_network]
+    assert statuses == [401, 401, 401, 429]
+    other_network = {"REMOTE_ADDR": "2001:db8:1:3::1"}
+    assert guess(client, headers, other_network).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("address", "counted"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),  # an IPv4 client seen through IPv6
+        ("fe80::1%eth0", "fe80::/64"),
+        ("not an address", "not an address"),
+        (None, "unknown"),
+    ],
+)
+def test_counted_address(address: str | None, counted: str) -> None:
+    assert counted_address(address) == counted

@@ -49,6 +49,14 @@ def test_a_success_clears_the_account_but_not_the_address(throttle: LoginThrottl
     assert throttle.wait_seconds(Attempt("main", "d", ALICE.address)) >= 3
 
 
+def test_an_ipv6_address_waits_with_its_64_network(throttle: LoginThrottle) -> None:
+    throttle.base_delay = 4
+    for n, name in enumerate(("a", "b", "c")):  # two free failures, each from a new address
+        throttle.record_failure(Attempt("main", name, f"2001:db8:5:6::{n + 1}"))
+    assert throttle.wait_seconds(Attempt("main", "d", "2001:db8:5:6::99")) >= 3
+    assert throttle.wait_seconds(Attempt("main", "d", "2001:db8:5:7::1")) == 0
+
+
 def test_the_address_has_free_failures_before_it_waits(throttle: LoginThrottle) -> None:
     throttle.base_delay = 4
     throttle.record_failure(Attempt("main", "a", ALICE.address))

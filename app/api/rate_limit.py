@@ -30,6 +30,7 @@ from flask_limiter import ApplicationLimit, Limiter
 
 from app.api.paths import is_api_path, unprefixed
 from app.api.requests import API_KEY_HEADER
+from app.auth.addresses import counted_address
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storage_options
 from app.auth.throttle import EXTENSION_KEY, LoginThrottle
@@ -41,7 +42,7 @@ COUNTERS_KEY = "credgrid.shared_counters"
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    return counted_address(request.remote_addr)
 
 
 def rate_limit_key() -> str:

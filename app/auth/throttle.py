@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from app.auth.addresses import counted_address
 from app.auth.shared_counters import SharedCounters
 
 #: Where the app keeps its throttle (``app.extensions``).
@@ -49,7 +50,7 @@ class Attempt:
         return "login:account:" + hashlib.sha256(raw).hexdigest()[:32]
 
     def address_key(self) -> str:
-        return "login:address:" + self.address
+        return "login:address:" + counted_address(self.address)
 
 
 class LoginThrottle:
