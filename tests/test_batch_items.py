@@ -138,7 +138,11 @@ TODAY = date.today().isoformat()
             "1",
             "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
         ),
-        ({"state": "NYC"}, "1", "state: Longer than maximum length 2."),
+        (
+            {"state": "Texas"},
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
         ({"state": 36}, "1", "state: Not a valid string."),
         ({"license_Name": "a\x00b"}, "1", "license_Name: Must not contain NUL characters."),
         ({"license_Name": "a\ud800b"}, "1", "license_Name: Not valid Unicode text."),

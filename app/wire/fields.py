@@ -167,6 +167,8 @@ class StateCode(Text):
 
     default_error_messages = {
         "state": "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        # "Texas" or "NYC" is not a code either: said so, not that it is over two characters.
+        "too_long": "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
     }
 
     def __init__(self, **kwargs: Any) -> None:
