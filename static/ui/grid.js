@@ -490,10 +490,18 @@
     var kept = rows().filter(unsaved).map(rowDraft);
     storeRows(editsKey, offered ? withEarlier(offered, kept) : kept);
   }
-  function withEarlier(earlier, later) {
+  function withEarlier(earlier, later) { return notIn(earlier, later).concat(later); }
+  function notIn(earlier, later) {
     var keys = {};
     later.forEach(function (row) { if (row.key) { keys[row.key] = true; } });
-    return earlier.filter(function (row) { return !row.key || !keys[row.key]; }).concat(later);
+    return earlier.filter(function (row) { return !row.key || !keys[row.key]; });
+  }
+  // A Save sends the rows in the grid, not those an offer still waits to put back: they stay
+  // kept (but for rows this Save sends again) and the grid it answers with offers them again.
+  function keepOfferedOnly() {
+    clearTimeout(editsTimer);
+    if (!offered) { dropEdits(); return; }
+    storeRows(editsKey, notIn(offered, rows().filter(unsaved).map(rowDraft)));
   }
   function keepEditsSoon() { clearTimeout(editsTimer); editsTimer = setTimeout(keepEdits, 300); }
   function dropEdits() {
@@ -525,18 +533,17 @@
     if (event.defaultPrevented) { return; }
     saveId.value = newSaveId();
     keepDraft();
-    dropEdits();
+    keepOfferedOnly();
   });
   window.addEventListener("pageshow", function () { saveId.value = ""; });
   var draft = readDraft();
   if (form.dataset.saved !== undefined) {
     dropDraft(); // the server answered a Save with this grid: what it kept is on the page
+    offerEdits(); // rows an offer still waited to put back when that Save was sent
     if (rows().some(unsaved)) {
       markDirty(null); // rows it could not write: leaving the page warns, and they are kept
-      keepEdits();
-    } else {
-      dropEdits();
     }
+    keepEdits();
   } else if (draft && draft.rows && draft.rows.length) {
     if (tooOld(draft) || !draft.saveId) {
       dropDraft();

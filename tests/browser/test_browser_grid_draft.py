@@ -201,6 +201,31 @@ def test_edits_made_while_an_offer_waits_are_kept_too(app: Any, grid: Any) -> No
     assert page.locator("#rows-1-license_Name").input_value() == "Typed while the offer waited"
 
 
+def test_a_save_made_while_an_offer_waits_keeps_the_offered_rows(app: Any, grid: Any) -> None:
+    """The offer is left unanswered and another row is edited and saved: the offered row is
+    neither sent nor forgotten; the grid the Save answers with offers it again."""
+    page = grid
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#rows-0-license_Name").fill("First edit")
+    page.reload()
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.locator("#rows-1-license_Name").fill("Saved while the offer waited")
+    page.locator("#rows-1-state").fill("TX")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 created")
+    assert set(stored_names(app).values()) == {"Stored", "Saved while the offer waited"}
+
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator("#rows-0-license_Name").input_value() == "First edit"
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 updated")
+    assert stored_names(app)[11] == "First edit"
+    page.goto("/ui/credentials/1/licenses")  # saved: nothing more is offered
+    page.wait_for_load_state("networkidle")
+    assert page.locator(NOTICE).count() == 0
+
+
 @pytest.mark.parametrize(("choice", "kept"), [("My values", "Mine"), ("Their values", "Theirs")])
 def test_a_conflict_choice_survives_a_reload(
     app: Any, grid: Any, put_licenses: Any, choice: str, kept: str
