@@ -1,6 +1,6 @@
 """In Chromium: a pasted two-digit year is read in a window around this year (not as 20YY), the
-arrow keys leave a stored row's read-only Key cell, and the first click on Save after a flagged
-date is fixed does save."""
+arrow keys leave a stored row's read-only Key cell and never leave a cell under the Save bar,
+and the first click on Save after a flagged date is fixed does save."""
 
 from __future__ import annotations
 
@@ -147,3 +147,26 @@ def test_a_date_error_goes_as_the_date_is_fixed_and_comes_only_when_the_cell_is_
     expect(page.locator("#rows-0-effective_Date-error")).to_have_count(0)
     expect(date).not_to_have_attribute("aria-invalid", "true")
     expect(date).to_be_focused()
+
+
+def test_a_cell_reached_with_the_keys_is_never_under_the_save_bar(
+    make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    """The Save bar sticks to the bottom of the window: a cell moved to with ArrowDown or Enter
+    below the fold is scrolled to above it, so the cell being typed in is in sight."""
+    make_cred(1)
+    put_licenses(
+        1, *({"providerCredLicense_Key": 100 + i, "license_Name": f"L{i}"} for i in range(40))
+    )
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-license_Name").click()
+    for key in ["ArrowDown"] * 30 + ["Enter"] * 10:
+        page.keyboard.press(key)
+        cell, bar = page.evaluate(
+            """() => [document.activeElement.getBoundingClientRect().bottom,
+                      document.querySelector(".grid-actions").getBoundingClientRect().top]"""
+        )
+        focused = page.evaluate("document.activeElement.id")
+        assert cell <= bar, f"{focused} is under the Save bar ({cell} > {bar})"
+    assert page.evaluate("document.activeElement.id") == "rows-40-license_Name"
