@@ -255,6 +255,37 @@ def test_nothing_widens_the_page_at_390px(
     assert overflow == "auto"
 
 
+@pytest.mark.parametrize(
+    ("width", "url"),
+    [
+        (1024, "/ui/licenses/expiring?bucket=psvOverdue"),
+        (1024, "/ui/credentials/1004/licenses"),
+        (390, "/ui/integrity"),
+    ],
+)
+def test_nothing_widens_the_page_at_1024px_nor_the_integrity_review_at_390px(
+    app: Any, logged_in: Any, width: int, url: str
+) -> None:
+    """A list wider than the window scrolls in its own box, the page never sideways: the
+    hidden labels of its cells stay inside that box, and the review's date range wraps."""
+    with app.app_context(), session_scope("main") as session:
+        seed_demo_data(session, providers=30)
+    page = logged_in()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(url)
+    wide = page.evaluate(
+        """width => Array.from(document.querySelectorAll('body *'))
+            .filter(el => el.getBoundingClientRect().right > width + 2)
+            .map(el => el.tagName + '.' + el.className + '#' + el.id).slice(0, 8)""",
+        width,
+    )
+    assert page_width(page) <= width, wide
+    if url == "/ui/integrity":
+        expect(page.get_by_role("button", name="Review")).to_be_in_viewport()
+    else:
+        assert page.locator("main table").count() == 1
+
+
 def test_import_a_spreadsheet_with_a_preview(
     app: Any, cred: int, logged_in: Any, axe_clean: Any, tmp_path: Path, screenshot: Any
 ) -> None:
