@@ -218,9 +218,30 @@
     if (year > now + 20) { year -= 100; } else if (year < now - 79) { year += 100; }
     return year;
   }
+  // Spreadsheets also show dates with the month's name: "Jan 2, 2025", "2-Jan-25".
+  var MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december"];
+  function monthNumber(name) {
+    name = name.toLowerCase();
+    for (var i = 0; name.length >= 3 && i < MONTHS.length; i++) {
+      if (MONTHS[i].indexOf(name) === 0 || (i === 8 && name === "sept")) { return i + 1; }
+    }
+    return 0;
+  }
+  function namedMonthDate(month, day, year) {
+    var m = monthNumber(month);
+    var y = year.length === 2 ? fullYear(Number(year)) : Number(year);
+    return m ? usDate(y, m, Number(day)) : null;
+  }
   function dateCell(value) {
     var m = /^(\d{1,2})\/(\d{1,2})\/(\d{2})$/.exec(value.trim()); // spreadsheets: M/D/YY
     if (m) { return usDate(fullYear(Number(m[3])), +m[1], +m[2]) || value; }
+    if ((m = /^([a-z]+)\.? +(\d{1,2}),? +(\d{4})$/i.exec(value.trim()))) {
+      return namedMonthDate(m[1], m[2], m[3]) || value;
+    }
+    if ((m = /^(\d{1,2})[- ]([a-z]+)\.?[- ](\d{2}|\d{4})$/i.exec(value.trim()))) {
+      return namedMonthDate(m[2], m[1], m[3]) || value;
+    }
     var read = readDate(value);
     return read === null ? value : read;
   }

@@ -170,3 +170,29 @@ def test_a_cell_reached_with_the_keys_is_never_under_the_save_bar(
         focused = page.evaluate("document.activeElement.id")
         assert cell <= bar, f"{focused} is under the Save bar ({cell} > {bar})"
     assert page.evaluate("document.activeElement.id") == "rows-40-license_Name"
+
+
+def test_a_pasted_date_with_the_months_name_is_read(make_cred: Any, logged_in: Any) -> None:
+    """A spreadsheet showing dates as "Jan 2, 2025" or "2-Jan-25" copies them so: they are read
+    as mm/dd/yyyy, not flagged "Enter a real date"; a name that is no month stays flagged."""
+    make_cred(1)
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.locator("#rows-0-effective_Date").focus()
+    paste(
+        page,
+        "Jan 2 2025\tJanuary 2, 2027\t2-Jan-25\r\n"
+        "Sept 30, 2025\t31-Dec-2026\tFeb 30 2026\r\n"
+        "Foo 2 2025\t\t\r\n",
+    )
+    expected = [
+        ("01/02/2025", "01/02/2027", "01/02/2025"),
+        ("09/30/2025", "12/31/2026", "Feb 30 2026"),
+        ("Foo 2 2025", "", ""),
+    ]
+    for row, values in enumerate(expected):
+        for field, value in zip(("effective_Date", "term_Date", "psV_Date"), values, strict=True):
+            expect(page.locator(f"#rows-{row}-{field}")).to_have_value(value)
+    expect(page.locator("#rows-1-psV_Date")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#rows-2-effective_Date")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#rows-0-effective_Date")).not_to_have_attribute("aria-invalid", "true")
