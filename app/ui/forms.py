@@ -46,7 +46,9 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Provider ID or credential key", validators=[Optional(), Length(max=100)])
+    q = StringField(
+        "Provider ID, credential key or license number", validators=[Optional(), Length(max=100)]
+    )
 
 
 class LicenseRowForm(Form):

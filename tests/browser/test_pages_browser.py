@@ -76,7 +76,7 @@ def test_pages_render_with_labels_at_1280px(
     screenshot(page, "credentials")
     axe_clean(page, "credentials")
 
-    page.get_by_label("Provider ID or credential key").fill("prv0102")
+    page.get_by_label("Provider ID, credential key or license number").fill("prv0102")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("table.data tbody tr")).to_have_count(10)  # PRV01020 … PRV01029
     page.get_by_role("link", name="PRV01021").click()
