@@ -880,6 +880,10 @@ def test_csrf_token_is_required_when_enabled(
     del without["csrf_token"]
     response = client.post("/ui/credentials/1/licenses", data=without)
     assert response.status_code == 400
+    # The grid's own words: what was typed is in this tab, and the way back to the grid.
+    refused_save = response.get_data(as_text=True)
+    assert "Nothing you typed is lost either: this tab keeps it." in refused_save
+    assert '<a href="/ui/credentials/1/licenses">Open the grid again</a>' in refused_save
     with csrf_app.app_context(), session_scope("main") as session:
         assert session.scalars(select(ProviderCredLicense)).first() is None
     wrong = {**grid.fields, "csrf_token": "forged"}
