@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import InternalError
 
 from app.licenses.csv_io import CSV_COLUMNS, escape_formula, unescape_formula
 from app.licenses.models import ProviderCredLicense
+from app.licenses.schemas import LICENSE_OUT_SCHEMA
 from app.licenses.service import upsert_licenses
 from tests.factories import license_item
 
@@ -50,6 +53,64 @@ def test_export_writes_the_json_field_names(
     assert rows[0]["effective_Date"] == "2024-01-01T00:00:00Z"
     assert rows[1]["license_Name"] == 'a, "b"\nc'
     assert rows[0]["entry_User"] == "tester"
+
+
+def test_export_outlasts_a_slow_reader_on_postgresql(
+    backend: str, fresh_app: Any, session_for: Any, make_cred: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The export writes each fetched chunk before fetching the next: a reader slower than
+    the idle-in-transaction timeout (a pager, a pipe to another host) must not end it."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's idle-in-transaction timeout")
+    import app.licenses.csv_io as csv_io
+
+    make_cred(1)
+    with session_for() as session:
+        upsert_licenses(
+            session, 1, [license_item(k) for k in range(1, 5)], actor="tester", activity_id="t"
+        )
+    monkeypatch.setattr(csv_io, "EXPORT_CHUNK", 2)
+
+    class SlowReader:
+        """The first row of the second chunk waits for the reader, longer than the timeout."""
+
+        dumped = 0
+
+        def dump(self, row: Any) -> Any:
+            self.dumped += 1
+            if self.dumped == 3:
+                time.sleep(1.5)
+            return LICENSE_OUT_SCHEMA.dump(row)
+
+    monkeypatch.setattr(csv_io, "LICENSE_OUT_SCHEMA", SlowReader())
+    runner = fresh_app(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS=1).test_cli_runner()
+    target = tmp_path / "out.csv"
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert [r["providerCredLicense_Key"] for r in rows] == ["1", "2", "3", "4"]
+
+
+def test_a_connection_the_server_closed_is_one_line_not_a_traceback(
+    runner: Any, monkeypatch: Any
+) -> None:
+    """A database error that closed the connection (PostgreSQL ends a session past its
+    idle-in-transaction timeout with such an error, not an OperationalError) is the usual
+    one line, exit status 1."""
+    import app.licenses.csv_io as csv_io
+
+    def closed(*_args: Any, **_kwargs: Any) -> int:
+        raise InternalError(
+            "FETCH", {}, Exception("terminating connection"), connection_invalidated=True
+        )
+
+    monkeypatch.setattr(csv_io, "export_licenses", closed)
+    result = runner.invoke(args=["export-licenses", "--database", "main"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: Database 'main' is unavailable: terminating connection"
+    )
+    assert "Traceback" not in result.output
 
 
 def test_round_trip_is_unchanged_and_bad_rows_are_reported(

@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 from flask import Flask, has_app_context
 from flask.cli import with_appcontext
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
-from app.db_errors import UNAVAILABLE_ERRORS, error_class
+from app.db_errors import error_class, is_database_unavailable
 from app.schema import current_revision, head_revision, upgrade_database
 from app.tenancy import (
     UnknownDatabase,
@@ -43,7 +44,10 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except UNAVAILABLE_ERRORS as exc:
+        except Exception as exc:
+            # By class, or a connection the server closed (idle-in-transaction timeout).
+            if not is_database_unavailable(exc):
+                raise
             name = kwargs.get("database")
             raise click.ClickException(
                 f"Database {database_label(name)} is unavailable: {first_line(exc)}"
@@ -297,6 +301,7 @@ def export_licenses_command(output: Any, raw: bool, database: str | None) -> Non
     name = migrated_database(database)
     try:
         with session_scope(name) as session:
+            keep_transaction_while_writing(session)
             count = export_licenses(session, output, raw=raw)
         output.flush()
     except OSError as exc:
@@ -305,6 +310,15 @@ def export_licenses_command(output: Any, raw: bool, database: str | None) -> Non
             f"Cannot write {output.name}: {exc.strerror or exc}; the export is incomplete."
         ) from None
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
+
+
+def keep_transaction_while_writing(session: Session) -> None:
+    """The export fetches its rows a chunk at a time and writes each chunk to the output
+    before fetching the next, so its transaction is idle while a slow reader (a pager, a pipe
+    to another host) catches up. On PostgreSQL the service's idle-in-transaction timeout would
+    then end the connection mid-export: lift it for this transaction, as pg_dump does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
 
 
 def close_quietly(stream: IO[Any]) -> None:
