@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+from limits.storage import RedisStorage
 
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import SharedCounters
@@ -81,6 +83,28 @@ def test_unreachable_storage_is_retried_and_logged_once_a_minute(
     now[0] += 61
     counters.incr("k", 60)
     assert warnings() == 2
+
+
+@needs_redis
+def test_healthz_says_when_redis_answers_but_refuses_writes(
+    redis_nodes: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that answers PING but refuses every write (a read-only replica after a
+    failover; ``maxmemory`` reached with ``noeviction``): every limit and login throttle
+    counts per process, and ``/healthz`` must say so, not "ok"."""
+    node, _ = redis_nodes
+    client = node.test_client()
+    assert client.get("/healthz").get_json()["data"]["rateLimitStorage"] == "ok"
+
+    def read_only(*_args: Any, **_kwargs: Any) -> int:
+        raise redis.exceptions.ReadOnlyError("You can't write against a read only replica.")
+
+    monkeypatch.setattr(RedisStorage, "incr", read_only)
+    health = client.get("/healthz")
+    assert health.status_code == 200  # degraded, not down
+    assert health.get_json()["data"]["rateLimitStorage"] == (
+        "unavailable (ReadOnlyError): limits and login throttles are per process"
+    )
 
 
 def test_log_filter_lets_a_message_through_once_a_minute() -> None:

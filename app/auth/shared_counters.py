@@ -32,6 +32,8 @@ RETRY_SECONDS = 30.0
 #: A storage that does not answer within this time is treated as unreachable, so a request
 #: (or ``/healthz``) is never held for long by it.
 REDIS_TIMEOUT_SECONDS = 0.5
+#: The counter ``state`` increments to see that the storage takes writes (expires in 1 s).
+PROBE_KEY = "storage-probe"
 
 log = logging.getLogger("credgrid.shared_storage")
 
@@ -83,16 +85,17 @@ class SharedCounters:
         self._call(lambda storage: storage.clear(self._key(key)))
 
     def state(self) -> str:
-        """``"ok"``, or why the shared storage is not in use (for ``/healthz``)."""
+        """``"ok"``, or why the shared storage cannot count now (for ``/healthz``).
+
+        The probe is a write, as every counter's call is: a Redis that answers a ping but
+        refuses writes (a read-only replica after a failover, ``maxmemory`` reached with
+        ``noeviction``) leaves every limit and throttle counting per process.
+        """
         try:
-            healthy = self._shared.check()
-        except Exception as exc:  # a storage's own check may raise; that is its answer
-            healthy, reason = False, type(exc).__name__
-        else:
-            reason = "no answer"
-        if healthy:
-            return "ok"
-        return f"unavailable ({reason}): limits and login throttles are per process"
+            self._run(self._shared, lambda storage: storage.incr(self._key(PROBE_KEY), 1))
+        except Exception as exc:  # whatever the storage raises is its answer
+            return f"unavailable ({type(exc).__name__}): limits and login throttles are per process"
+        return "ok"
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}:{key}"
