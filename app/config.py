@@ -165,15 +165,15 @@ def _local_secret_key(instance_path: Path) -> str:
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     draft = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(8)}"
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as stream:
-        stream.write(key)
-    try:
+    try:  # a failed write (a full disk) must not leave the draft behind, one per start
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as stream:
+            stream.write(key)
         os.link(draft, key_file)
     except FileExistsError:
         key = key_file.read_text().strip()
     finally:
-        draft.unlink()
+        draft.unlink(missing_ok=True)
     return key
 
 

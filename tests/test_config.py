@@ -668,3 +668,34 @@ def test_an_instance_folder_that_cannot_hold_the_key_is_a_config_error(
     monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match=r"^The instance folder .* cannot hold the local secret"):
         create_app({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
+
+
+def test_a_full_instance_folder_leaves_no_draft_key_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is written to a draft file first; when that write fails (the disk is full),
+    the start fails with the usual message and the draft is removed, not left behind on
+    every restart."""
+    import errno
+
+    from app import create_app
+
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, *args: Any, **kwargs: Any) -> Any:
+        stream = real_fdopen(fd, *args, **kwargs)
+
+        def write(_text: str) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        stream.write = write
+        return stream
+
+    monkeypatch.setattr("app.config.os.fdopen", full_disk)
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", str(folder))
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"cannot hold the local secret key: No space left"):
+        create_app({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
+    assert list(folder.iterdir()) == []
