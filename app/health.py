@@ -13,6 +13,8 @@ bounded by the connect timeout, ``app.timeouts``.)
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, current_app
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
+from app.schema import head_revision
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -33,10 +36,26 @@ NOT_INITIALISED = "not initialised: run init-db"
 SCHEMA_PROBE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
 SQLITE_WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
 PG_SCHEMA_PROBE = "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
+REVISION_PROBE = "SELECT version_num FROM alembic_version"
 
 
 class ProbeFailed(Exception):
-    """The database answered, but cannot take a write."""
+    """The database answered, but cannot take a write (or serve this version of the code)."""
+
+
+@functools.cache
+def code_revision() -> str:
+    """The schema revision this code needs (read from the migrations once per process)."""
+    return head_revision()
+
+
+def check_revision(found: str | None) -> None:
+    """A schema behind (or ahead of) the code fails every request that touches what changed
+    (on SQLite as a 503, on PostgreSQL as a 500): the node is not serving, and says why."""
+    if found != code_revision():
+        raise ProbeFailed(
+            f"schema at revision {found}, this version needs {code_revision()}: run init-db"
+        )
 
 
 @bp.get("/healthz")
@@ -81,6 +100,7 @@ def _probe_sqlite(connection: Connection) -> str:
         try:
             if driver.execute(SCHEMA_PROBE).fetchone() is None:
                 return NOT_INITIALISED
+            revision = driver.execute(REVISION_PROBE).fetchone()
             driver.execute("BEGIN IMMEDIATE")
             try:  # BEGIN IMMEDIATE succeeds on a read-only connection; a write does not
                 driver.execute(SQLITE_WRITE_PROBE)
@@ -91,6 +111,7 @@ def _probe_sqlite(connection: Connection) -> str:
     except Exception as exc:
         connection.invalidate()
         raise ProbeFailed(f"{type(exc).__name__}: unavailable") from exc
+    check_revision(revision[0] if revision else None)
     return OK
 
 
@@ -100,6 +121,7 @@ def _probe_postgres(connection: Connection) -> str:
         connection.execute(text(f"SET LOCAL lock_timeout = {PROBE_LOCK_TIMEOUT_MS}"))
         if connection.execute(text(PG_SCHEMA_PROBE)).first() is None:
             return NOT_INITIALISED
+        check_revision(connection.execute(text(REVISION_PROBE)).scalar())
         if connection.execute(text("SELECT pg_is_in_recovery()")).scalar():
             raise ProbeFailed("read-only standby: unavailable")
         quote = connection.dialect.identifier_preparer.quote

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
 from app import create_app
+from tests.foundation_support import empty_database
 from tests.helpers import dispose_engines
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -145,3 +146,43 @@ def test_database_without_schema_is_503_not_initialised(app_config: dict, tmp_pa
     assert response.status_code == 503
     assert response.get_json()["data"]["databases"]["fresh"] == "not initialised: run init-db"
     assert response.get_json()["data"]["databases"]["main"] == "ok"
+
+
+def test_database_behind_the_code_is_503_naming_both_revisions(
+    app_config: dict, backend: str, tmp_path: Path
+) -> None:
+    """New code started before ``init-db`` ran on one database: its requests fail (SQLite: a
+    503 "unavailable", PostgreSQL: a 500), so /healthz must take the node out and say why."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from app.schema import alembic_config, head_revision, upgrade_database
+
+    head = head_revision()
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
+    with empty_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, previous)
+            stale_app = build(app_config, {"stale": url})
+            try:
+                response = stale_app.test_client().get("/healthz")
+                assert response.status_code == 503
+                assert response.get_json()["data"]["databases"] == {
+                    "main": "ok",
+                    "other": "ok",
+                    "stale": f"schema at revision {previous}, this version needs {head}: "
+                    "run init-db",
+                }
+                upgrade_database(engine)
+                response = stale_app.test_client().get("/healthz")
+                assert response.status_code == 200
+                assert response.get_json()["data"]["databases"]["stale"] == "ok"
+            finally:
+                dispose_engines(stale_app)
+        finally:
+            engine.dispose()
