@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
-from app.schema import head_revision
+from app.schema import head_revision, known_revisions
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -49,10 +49,18 @@ def code_revision() -> str:
     return head_revision()
 
 
+@functools.cache
+def code_revisions() -> frozenset[str]:
+    return known_revisions()
+
+
 def check_revision(found: str | None) -> None:
-    """A schema behind (or ahead of) the code fails every request that touches what changed
-    (on SQLite as a 503, on PostgreSQL as a 500): the node is not serving, and says why."""
-    if found != code_revision():
+    """A schema behind the code fails every request that touches what changed (on SQLite as a
+    503, on PostgreSQL as a 500): the node is not serving, and says why. A schema newer than
+    the code (a revision it does not know: ``init-db`` of the next release ran while this
+    one's workers still serve, as a rolling upgrade does) is not a failure: migrations keep
+    the previous release working."""
+    if found != code_revision() and (found is None or found in code_revisions()):
         raise ProbeFailed(
             f"schema at revision {found}, this version needs {code_revision()}: run init-db"
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
@@ -182,6 +183,12 @@ def test_database_behind_the_code_is_503_naming_both_revisions(
                 response = stale_app.test_client().get("/healthz")
                 assert response.status_code == 200
                 assert response.get_json()["data"]["databases"]["stale"] == "ok"
+                # Newer than the code (the next release's init-db ran before this release's
+                # workers stopped, as a rolling upgrade does): still serving.
+                with engine.begin() as connection:
+                    connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+                response = stale_app.test_client().get("/healthz")
+                assert response.status_code == 200, response.get_json()
             finally:
                 dispose_engines(stale_app)
         finally:
