@@ -476,16 +476,19 @@
     form.parentNode.insertBefore(note, form);
   }
   function whenSaved(draft) { return new Date(draft.at).toLocaleString(); }
+  var waitingDraft = null; // the rows of a draft whose offer is not answered yet
   function offerDraft(draft) {
+    waitingDraft = draft.rows;
     notice("Changes to " + draft.rows.length + " row(s) that you saved at " + whenSaved(draft) +
       " were not written: that Save did not get through (was your session over?). " +
       "Put them back in the grid, then Save?", [
       { label: "Put my changes back", run: function () {
         draft.rows.forEach(restoreRow); // under a new Save id: nothing of that Save was written
+        waitingDraft = null;
         dropDraft();
         (saveButton || form).focus();
       } },
-      { label: "Discard them", run: dropDraft }
+      { label: "Discard them", run: function () { waitingDraft = null; dropDraft(); } }
     ]);
   }
   function settleDraft(draft, state) {
@@ -553,7 +556,8 @@
   form.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
     saveId.value = newSaveId();
-    keepDraft();
+    keepDraft(); // this Save's rows replace the draft's: an unanswered draft's join the offer
+    if (waitingDraft) { offered = withEarlier(waitingDraft, offered || []); waitingDraft = null; }
     keepOfferedOnly();
   });
   window.addEventListener("pageshow", function () { saveId.value = ""; });

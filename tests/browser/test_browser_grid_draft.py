@@ -75,6 +75,29 @@ def test_a_save_lost_to_an_ended_session_is_offered_back(app: Any, grid: Any) ->
     assert page.locator(NOTICE).count() == 0
 
 
+def test_a_save_made_while_a_draft_is_offered_keeps_the_drafts_rows(app: Any, grid: Any) -> None:
+    """The draft's offer is left unanswered and another row is saved: the draft's rows are
+    not overwritten by that Save's; the grid it answers with offers them back."""
+    page = grid
+    page.locator("#rows-0-license_Name").fill("Typed in a lost Save")
+    save_after_the_session_ended(page)
+    log_in_again(page)
+    page.goto("/ui/credentials/1/licenses")
+    expect(page.locator(NOTICE)).to_contain_text("Changes to 1 row(s)")
+    page.locator("#rows-1-license_Name").fill("Saved while the draft waited")
+    page.locator("#rows-1-state").fill("TX")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 created")
+    assert stored_names(app)[11] == "Stored"
+
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    page.get_by_role("button", name="Put my changes back").click()
+    assert page.locator("#rows-0-license_Name").input_value() == "Typed in a lost Save"
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 updated")
+    assert stored_names(app)[11] == "Typed in a lost Save"
+
+
 def test_a_draft_can_be_discarded(app: Any, grid: Any) -> None:
     page = grid
     page.locator("#rows-0-license_Name").fill("Typed by me")
