@@ -236,18 +236,11 @@ def validate_config(config: dict[str, Any]) -> None:
         )
     _check_rate(config, "LOGIN_RATE_LIMIT", "30 per minute")
     _check_rate(config, "AUTH_FAILURE_RATE_LIMIT", "60 per minute")
-    for name, low, high in UI_RANGES:
+    for name, low, high, whole in UI_RANGES + LOGIN_THROTTLE_RANGES:
         value = config.get(name)
-        if isinstance(value, timedelta):
+        if isinstance(value, timedelta):  # Flask takes a session's life as one too
             value = int(value.total_seconds())
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(
-                f"FLASK_{name} must be a whole number from {low} to {high}, got {value!r}."
-            )
-    for name, low, high in LOGIN_THROTTLE_RANGES:
-        value = config.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        whole = name == "LOGIN_ADDRESS_FREE_FAILURES"
         if not number or not low <= value <= high or (whole and not isinstance(value, int)):
             kind = "a whole number" if whole else "a number of seconds"
             raise ConfigError(f"FLASK_{name} must be {kind} from {low} to {high}, got {value!r}.")
@@ -263,21 +256,22 @@ BOOLEAN_SETTINGS = ("GC_FREEZE_AT_START", "SESSION_COOKIE_SECURE")
 
 #: The UI's sizes and its session's life in seconds, and their ranges: unchecked, a word or a
 #: huge number passed start-up and then failed every page (or made one page of it all).
+#: Each ``(name, low, high, whole)``: ``whole``, an integer; otherwise a number of seconds.
 UI_RANGES = (
-    ("UI_PAGE_SIZE", 1, 1000),
-    ("GRID_PAGE_SIZE", 1, 500),
-    ("GRID_BLANK_ROWS", 0, 100),
-    ("PERMANENT_SESSION_LIFETIME", 1, MAX_TTL),
+    ("UI_PAGE_SIZE", 1, 1000, True),
+    ("GRID_PAGE_SIZE", 1, 500, True),
+    ("GRID_BLANK_ROWS", 0, 100, True),
+    ("PERMANENT_SESSION_LIFETIME", 1, MAX_TTL, True),
 )
 
 #: The login throttle's settings (``app.auth.throttle``) and their ranges. They were not
 #: checked: a word stopped every command with a traceback, ``1e400`` (infinity) too, and a
 #: negative number silently turned the throttle off or shortened its window to a second.
 LOGIN_THROTTLE_RANGES = (
-    ("LOGIN_FAILURE_DELAY_SECONDS", 0, 86400),
-    ("LOGIN_FAILURE_MAX_DELAY_SECONDS", 0, 86400),
-    ("LOGIN_FAILURE_WINDOW_SECONDS", 1, 30 * 86400),
-    ("LOGIN_ADDRESS_FREE_FAILURES", 0, 1_000_000),
+    ("LOGIN_FAILURE_DELAY_SECONDS", 0, 86400, False),
+    ("LOGIN_FAILURE_MAX_DELAY_SECONDS", 0, 86400, False),
+    ("LOGIN_FAILURE_WINDOW_SECONDS", 1, 30 * 86400, False),
+    ("LOGIN_ADDRESS_FREE_FAILURES", 0, 1_000_000, True),
 )
 
 
