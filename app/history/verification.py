@@ -21,6 +21,8 @@ from app.history.chain import ChainBreak, StoredRow, headless_break, verify_rows
 from app.history.models import LicenseChange, LicenseHistoryHead
 
 STREAM_ROWS = 2000
+#: Licenses whose range rows one statement of ``rows_between`` reads.
+LICENSES_PER_STATEMENT = 2000
 
 
 def chain_breaks(session: Session) -> Iterator[ChainBreak]:
@@ -83,8 +85,9 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
         .execution_options(yield_per=STREAM_ROWS)
     )
     keys.sort()
-    for start in range(0, len(keys), STREAM_ROWS):
-        parameters = {"keys": key_set(dialect, keys[start : start + STREAM_ROWS])}
+    for start in range(0, len(keys), LICENSES_PER_STATEMENT):
+        chunk = keys[start : start + LICENSES_PER_STATEMENT]
+        parameters = {"keys": key_set(dialect, chunk)}
         yield from (StoredRow(*values) for values in session.execute(statement, parameters))
 
 
