@@ -83,6 +83,66 @@ def test_token_answers_are_not_stored_under_either_base_path(
     assert "no-store" not in client.get(f"{prefix}/openapi.json").headers.get("Cache-Control", "")
 
 
+API_READS = (
+    "/provider-credentialing/1/licenses",
+    "/provider-credentialing/1/licenses/5",
+    "/provider-credentialing/1/licenses/5/history",
+    "/licenses/expirables",
+    "/licenses/monitoring-runs",
+    "/providers/P1/credentialing",
+    "/providers/P1/credentialing/1",
+    "/credentialing-license-types",
+    "/credentialing-license-types/1",
+    "/provider-credentialing/1/licenses/6",  # a 404 problem
+    "/no-such-route",
+    "/healthz",
+)
+
+
+@pytest.mark.parametrize("prefix", ["", "/vbasoftware"])
+def test_every_api_answer_is_not_stored(
+    client: Any,
+    auth_headers: Any,
+    make_cred: Any,
+    make_license_type: Any,
+    prefix: str,
+) -> None:
+    """Licenses, credentials, history, the expirables, errors: a shared proxy or a browser
+    cache must keep none of them (only the token answers were no-store)."""
+    make_cred(1)
+    make_license_type(1)
+    headers = auth_headers()
+    batch = client.put(
+        f"{prefix}/provider-credentialing/1/licenses-batch",
+        json=[{"providerCredLicense_Key": 5, "providerCred_Key": 1, "license_Number": "N-5"}],
+        headers=headers,
+    )
+    assert batch.status_code == 207
+    answers = {"batch": batch}
+    answers |= {path: client.get(prefix + path, headers=headers) for path in API_READS}
+    answers["401"] = client.get(
+        f"{prefix}/licenses/expirables", headers={**headers, "x-api-key": "x"}
+    )
+    answers["delete 204"] = client.delete(
+        f"{prefix}/provider-credentialing/1/licenses/5", headers=headers
+    )
+    statuses = {name: response.status_code for name, response in answers.items()}
+    assert statuses["/provider-credentialing/1/licenses/5"] == 200, statuses
+    assert {statuses["401"], statuses["/no-such-route"], statuses["delete 204"]} == {401, 404, 204}
+    not_stored = {name: r.headers.get("Cache-Control") for name, r in answers.items()}
+    assert not_stored == dict.fromkeys(answers, "no-store")
+
+
+def test_signed_in_pages_are_not_stored_static_files_are(client: Any, make_user: Any) -> None:
+    make_user("alice", PASSWORD)
+    client.post("/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"})
+    for page in ("/ui/credentials", "/ui/licenses/expiring", "/ui/licenses/expiring.csv"):
+        assert client.get(page).headers["Cache-Control"] == "no-store", page
+    static = client.get("/static/ui/ui.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
 def forwarded(client: Any, hops: str) -> Any:
     return client.get(
         "/ui/login",
