@@ -119,6 +119,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "IDEMPOTENCY_LEASE_SECONDS": 45,
         # create_app ends with gc.freeze(): full collections skip what start-up built.
         "GC_FREEZE_AT_START": True,
+        # Debugging only: SQLAlchemy's log lines and error messages show bound parameters
+        # (license numbers, hashes of keys and passwords); hidden otherwise (app.tenancy).
+        "DATABASE_SHOW_PARAMETERS": False,
     }
 
 
@@ -252,7 +255,7 @@ def validate_config(config: dict[str, Any]) -> None:
 #: Settings that are true or false. ``FLASK_SESSION_COOKIE_SECURE=false`` is JSON, read as
 #: ``False``; ``False``, ``off`` or ``no`` were read as text, which is true: the cookie became
 #: ``Secure`` over plain HTTP, where a browser does not send it back, and nothing said why.
-BOOLEAN_SETTINGS = ("GC_FREEZE_AT_START", "SESSION_COOKIE_SECURE")
+BOOLEAN_SETTINGS = ("GC_FREEZE_AT_START", "SESSION_COOKIE_SECURE", "DATABASE_SHOW_PARAMETERS")
 
 #: The UI's sizes and its session's life in seconds, and their ranges: unchecked, a word or a
 #: huge number passed start-up and then failed every page (or made one page of it all).

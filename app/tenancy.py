@@ -35,10 +35,14 @@ class UnknownDatabase(LookupError):
 
 def configure_engines(app: Flask) -> None:
     """Give Flask-SQLAlchemy one bind per configured database, with its timeouts
-    (``app.timeouts``)."""
+    (``app.timeouts``) and its bound parameters hidden from logs and error messages."""
     binds: dict[str, Any] = {}
+    # Bound parameters (license numbers, hashes of API keys and passwords, user names) stay out
+    # of SQLAlchemy's log lines and of its exceptions' text, which reach logs and tracebacks;
+    # FLASK_DATABASE_SHOW_PARAMETERS shows them, for debugging only.
+    hide_parameters = not app.config["DATABASE_SHOW_PARAMETERS"]
     for name, url in app.config["DATABASES"].items():
-        options: dict[str, Any] = {"url": url}
+        options: dict[str, Any] = {"url": url, "hide_parameters": hide_parameters}
         if url.startswith("postgresql"):
             # No pool_pre_ping: a connection the server closed is replaced at checkout without
             # a round trip (app.db_errors).

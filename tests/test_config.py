@@ -457,6 +457,11 @@ def bad_name(name: str) -> str:
             "False",
             "FLASK_SESSION_COOKIE_SECURE must be true or false, got 'False'.",
         ),
+        (
+            "FLASK_DATABASE_SHOW_PARAMETERS",
+            "yes",
+            "FLASK_DATABASE_SHOW_PARAMETERS must be true or false, got 'yes'.",
+        ),
         # Passed start-up, then every CSV upload of the UI was a 500 (a TypeError in Werkzeug).
         (
             "FLASK_MAX_FORM_MEMORY_SIZE",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from foundation_support import watch_filesystem
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth.models import ApiKey, StaffUser
 from app.credentials.models import ProviderCred
@@ -498,3 +499,38 @@ def test_a_writers_session_reads_then_writes_in_one_transaction(
     with app.app_context(), session_scope("main") as check:
         assert check.get(ProviderCredLicense, 7) is not None
         session.close()
+
+
+SECRET_VALUE = "MD-SECRET-774411"
+#: A statement that fails on both engines without the server quoting the value back.
+FAILING_SELECT = "SELECT * FROM no_such_table WHERE license_number = :number"
+
+
+def failing_statement_text(app: Any) -> str:
+    with (
+        app.app_context(),
+        session_scope("main") as session,
+        pytest.raises(DBAPIError) as failure,
+    ):
+        session.execute(text(FAILING_SELECT), {"number": SECRET_VALUE})
+    return str(failure.value)
+
+
+def test_bound_parameters_stay_out_of_logs_and_error_text(
+    app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """License numbers, hashes of API keys or passwords are bound parameters: SQLAlchemy's
+    engine log (echo, or the ``sqlalchemy.engine`` logger at INFO) and its exceptions' text
+    (logged with tracebacks) showed them."""
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        with app.app_context(), session_scope("main") as session:
+            session.execute(text("SELECT :number AS n"), {"number": SECRET_VALUE}).all()
+        message = failing_statement_text(app)
+    assert "no_such_table" in message
+    assert " AS n" in caplog.text  # the statement was logged
+    assert SECRET_VALUE not in message
+    assert SECRET_VALUE not in caplog.text
+
+
+def test_a_debug_setting_shows_bound_parameters(fresh_app: Callable[..., Any]) -> None:
+    assert SECRET_VALUE in failing_statement_text(fresh_app(DATABASE_SHOW_PARAMETERS=True))
