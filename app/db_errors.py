@@ -20,6 +20,7 @@ is opened.
 from __future__ import annotations
 
 import os
+import re
 import select
 import sqlite3
 from collections.abc import Collection
@@ -55,6 +56,26 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, UNAVAILABLE_ERRORS + DRIVER_UNAVAILABLE_ERRORS):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+#: PostgreSQL's undefined_table and undefined_column.
+MISSING_SCHEMA_OBJECT_STATES = frozenset({"42P01", "42703"})
+#: SQLite's wording of the same errors.
+SQLITE_MISSING_SCHEMA_OBJECT = re.compile(
+    r"no such (table|column): |table \S+ has no column named "
+)
+
+
+def is_missing_schema_object(exc: BaseException) -> bool:
+    """True when a statement named a table or column the database does not have: its schema
+    is behind the code (``init-db`` not run since an upgrade), not an error of the request.
+
+    SQLite reports it as an ``OperationalError`` (which counts as unavailable too), PostgreSQL
+    as a ``ProgrammingError``; ``app.errors`` answers both with one 503."""
+    error = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(error, sqlite3.OperationalError):
+        return SQLITE_MISSING_SCHEMA_OBJECT.match(str(error)) is not None
+    return isinstance(error, psycopg.Error) and error.sqlstate in MISSING_SCHEMA_OBJECT_STATES
 
 
 def error_class(exc: BaseException) -> str:

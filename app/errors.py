@@ -21,10 +21,16 @@ from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
 from app.auth.login_check import seconds_wording
 from app.batch.outcome import ConcurrentWrites
-from app.db_errors import error_class, is_database_unavailable
+from app.db_errors import error_class, is_database_unavailable, is_missing_schema_object
+from app.health import schema_problem
+from app.tenancy import DATABASE_HEADER, engine_for
 
 log = logging.getLogger("credgrid.errors")
 
+SCHEMA_BEHIND_DETAIL = (
+    "This version of credgrid cannot use the database's schema yet ({problem}); nothing was "
+    "changed by this request."
+)
 UNAVAILABLE_DETAIL = (
     "The database is unavailable; nothing was changed by this request. "
     "Try again in {seconds} seconds."
@@ -84,19 +90,28 @@ def register_error_handlers(app: Flask) -> None:
             logger.addFilter(QuietTracebacks())
 
 
-def _unavailable(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:
-    """503 for the whole request, with ``Retry-After``; one log line, no traceback."""
+def _unavailable(
+    exc: Exception, schema_problem: str | None = None
+) -> Response | tuple[str, int, dict[str, str]]:
+    """503 for the whole request, with ``Retry-After``; one log line, no traceback.
+
+    ``schema_problem``: the database's schema is behind the code, which the answer says
+    instead of "unavailable" (on either engine: the same status and text)."""
     activity = g.get("activity_id", "")
     log.warning(
-        "activity=%s database unavailable on %s %s: %s",
+        "activity=%s %s on %s %s: %s",
         activity,
+        schema_problem or "database unavailable",
         request.method,
         request.path,
         error_class(exc),
     )
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
     headers = {"Retry-After": str(seconds)}
-    detail = UNAVAILABLE_DETAIL.format(seconds=seconds)
+    if schema_problem is None:
+        detail = UNAVAILABLE_DETAIL.format(seconds=seconds)
+    else:
+        detail = SCHEMA_BEHIND_DETAIL.format(problem=schema_problem)
     if is_api_path(request.path):
         return problem_response(503, detail, headers=headers)
     try:
@@ -131,6 +146,8 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
 
 
 def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    if is_missing_schema_object(exc) and (problem := _request_schema_problem()) is not None:
+        return _unavailable(exc, problem)
     if is_database_unavailable(exc) or isinstance(exc, ConcurrentWrites):
         return _unavailable(exc)
     activity = g.get("activity_id", "")
@@ -150,6 +167,29 @@ def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, 
             log.exception("activity=%s the error page failed too", activity)
             return f"Internal error (activity {activity})", 500
     return problem_response(500, f"Internal error (activity {activity})")
+
+
+def _request_schema_problem() -> str | None:
+    """Why a database of this request cannot serve this code for its schema (behind it, or
+    not initialised), or None. Asked only after a statement met a table or column the
+    database lacks; a database that cannot be read now says nothing (the error is then
+    answered as it would have been)."""
+    staff = g.get("staff")
+    names = [
+        *g.get("db_sessions", {}),
+        request.headers.get(DATABASE_HEADER),
+        getattr(staff, "database", None),
+    ]
+    for name in dict.fromkeys(names):
+        if name not in current_app.config["DATABASES"]:
+            continue
+        try:
+            problem = schema_problem(engine_for(name))
+        except Exception:
+            continue
+        if problem is not None:
+            return f"database {name!r}: {problem}"
+    return None
 
 
 def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
-from app.schema import head_revision, known_revisions
+from app.schema import current_revision, head_revision, known_revisions
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -55,8 +55,8 @@ def code_revisions() -> frozenset[str]:
 
 
 def check_revision(found: str | None) -> None:
-    """A schema behind the code fails every request that touches what changed (on SQLite as a
-    503, on PostgreSQL as a 500): the node is not serving, and says why. A schema newer than
+    """A schema behind the code fails every request that touches what changed (a 503 naming
+    both revisions, ``app.errors``): the node is not serving, and says why. A schema newer than
     the code (a revision it does not know: ``init-db`` of the next release ran while this
     one's workers still serve, as a rolling upgrade does) is not a failure: migrations keep
     the previous release working."""
@@ -64,6 +64,20 @@ def check_revision(found: str | None) -> None:
         raise ProbeFailed(
             f"schema at revision {found}, this version needs {code_revision()}: run init-db"
         )
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why ``engine``'s database cannot serve this code for its schema (``NOT_INITIALISED``,
+    or behind the code, worded as ``/healthz`` words it), or None: its schema is the code's,
+    or newer. Raises when the database cannot be read."""
+    found = current_revision(engine)
+    if found is None:
+        return NOT_INITIALISED
+    try:
+        check_revision(found)
+    except ProbeFailed as exc:
+        return str(exc)
+    return None
 
 
 @bp.get("/healthz")

@@ -43,7 +43,7 @@ from app.batch import write
 from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome, KeyTaken
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
-from app.db_errors import UNAVAILABLE_ERRORS
+from app.db_errors import UNAVAILABLE_ERRORS, is_missing_schema_object
 from app.tenancy import begin_write
 
 log = logging.getLogger("credgrid.batch")
@@ -119,9 +119,11 @@ def upsert_rows(
         except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
             _rollback_quietly(session)
             raise
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             session.rollback()
-            if isolate:
+            # A table or column the schema lacks fails every item alike: the database's fault
+            # (app.errors answers 503), not the data's, so no item-by-item replay.
+            if isolate or is_missing_schema_object(error):
                 raise
             log.warning(
                 "activity=%s set-wise %s write failed; retrying item by item",
