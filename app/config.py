@@ -22,8 +22,9 @@ from sqlalchemy.exc import ArgumentError
 DATABASE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
 # Settings that are strings whatever they look like: ``from_prefixed_env`` parses values as
-# JSON, which would turn a secret of digits into an int and ``null`` into None.
-VERBATIM_ENV_SETTINGS = ("SECRET_KEY",)
+# JSON, which would turn a secret (or a key prefix) of digits into an int and ``null`` into
+# None (no prefix at all: deployments meant to be apart would share their counters).
+VERBATIM_ENV_SETTINGS = ("SECRET_KEY", "RATELIMIT_KEY_PREFIX")
 
 
 MAX_CHECKPOINT_INTERVAL = 3600
@@ -215,6 +216,15 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError(
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
             f"memory:// or redis://host:6379, got {storage!r}."
+        )
+    prefix = config.get("RATELIMIT_KEY_PREFIX", "")
+    if not isinstance(prefix, str):
+        raise ConfigError(f"FLASK_RATELIMIT_KEY_PREFIX must be text, got {prefix!r}.")
+    options = config.get("RATELIMIT_STORAGE_OPTIONS", {})
+    if not isinstance(options, dict):
+        raise ConfigError(
+            "FLASK_RATELIMIT_STORAGE_OPTIONS must be a JSON object of the storage's options, "
+            f"got {options!r}."
         )
     for name in BOOLEAN_SETTINGS:
         if not isinstance(config.get(name, False), bool):

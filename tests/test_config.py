@@ -377,6 +377,19 @@ def bad_name(name: str) -> str:
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
             "memory:// or redis://host:6379, got 'bogus://x'.",
         ),
+        # Passed the scheme check, then stopped start-up with a traceback from inside limits.
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "redis://127.0.0.1:abc",
+            "FLASK_RATELIMIT_STORAGE_URI cannot be used: Port could not be cast to integer value "
+            "as 'abc'.",
+        ),
+        (
+            "FLASK_RATELIMIT_STORAGE_OPTIONS",
+            "timeout=1",
+            "FLASK_RATELIMIT_STORAGE_OPTIONS must be a JSON object of the storage's options, "
+            "got 'timeout=1'.",
+        ),
         (
             "FLASK_RATE_LIMIT",
             "fast",
@@ -502,6 +515,46 @@ def test_bad_environment_is_refused_with_a_clear_message(
     with pytest.raises(ConfigError) as excinfo:
         build()
     assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize("value", [5, None, ["a"]])
+def test_a_rate_limit_key_prefix_must_be_text(build: Callable[..., Flask], value: Any) -> None:
+    """Passed unchecked: ``None`` meant no prefix at all (deployments meant to be apart shared
+    their counters in one Redis), others were turned into text wherever a key was built."""
+    with pytest.raises(ConfigError) as excinfo:
+        build({"RATELIMIT_KEY_PREFIX": value})
+    assert str(excinfo.value) == f"FLASK_RATELIMIT_KEY_PREFIX must be text, got {value!r}."
+
+
+@pytest.mark.parametrize("value", ["123", "null", "plan-a"])
+def test_a_rate_limit_key_prefix_is_read_verbatim(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FLASK_RATELIMIT_KEY_PREFIX", value)
+    assert build().config["RATELIMIT_KEY_PREFIX"] == value
+
+
+def test_the_flask_command_reports_an_unusable_storage_uri_in_one_line(instance: Path) -> None:
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(instance),
+        "FLASK_SECRET_KEY": SECRET,
+        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:abc",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "routes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: FLASK_RATELIMIT_STORAGE_URI cannot be used: Port could not be cast to integer "
+        "value as 'abc'.\n",
+    )
 
 
 @pytest.mark.parametrize(("value", "secure"), [("true", True), ("false", False)])

@@ -34,6 +34,7 @@ from app.auth.addresses import counted_address
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storage_options
 from app.auth.throttle import EXTENSION_KEY, LoginThrottle
+from app.config import ConfigError, exit_under_flask_cli
 
 UNLIMITED_PATHS = ("/healthz", "/openapi.json")
 log = logging.getLogger("credgrid.rate_limit")
@@ -134,10 +135,23 @@ def register_rate_limit(app: Flask) -> None:
     limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, OncePerMinute) for f in limiter_log.filters):
         limiter_log.addFilter(OncePerMinute())
+    counters = shared_counters(uri, app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid")
     limiter.init_app(app)
-    counters = SharedCounters(uri, prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid")
     app.extensions[COUNTERS_KEY] = counters
     app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(counters, app.config)
+
+
+def shared_counters(uri: str, prefix: str) -> SharedCounters:
+    """The counters on ``uri``; a URI the storage cannot be built from (a port that is not a
+    number, a driver that is not installed) stops start-up in one line naming the setting,
+    as every bad setting does, instead of a traceback from inside ``limits``. Built before
+    the limiter, which would fail on the same URI."""
+    try:
+        return SharedCounters(uri, prefix=prefix)
+    except Exception as exc:
+        error = ConfigError(f"FLASK_RATELIMIT_STORAGE_URI cannot be used: {exc}.")
+        exit_under_flask_cli(error)
+        raise error from None
 
 
 def retry_after_seconds() -> int:
