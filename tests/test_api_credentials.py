@@ -221,6 +221,21 @@ def test_update_errors(
     assert data(client.get(f"{BASE}/7", headers=headers))["cred_Status"] == "Pending"
 
 
+def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
+    client: Any, headers: dict
+) -> None:
+    client.post(BASE, json=cred_item(7, cred_Status="Pending"), headers=headers)
+    item = cred_item(8, term_Date="2023-12-31T23:59:59Z", extra=1)
+    response = client.put(f"{BASE}/7", json=item, headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "providerCred_Key": ["Does not match the providerCredKey in the path (7)."],
+        "extra": ["Unknown field."],
+        "term_Date": ["Must not be before effective_Date."],
+    }
+    assert data(client.get(f"{BASE}/7", headers=headers))["cred_Status"] == "Pending"
+
+
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cred: Callable):
     make_cred(7, provider_id="P1")
     response = client.put(f"{BASE}/7", json=cred_item(7), headers=auth_headers(role="viewer"))

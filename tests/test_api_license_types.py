@@ -128,6 +128,19 @@ def test_update_errors(
     assert data(client.get(f"{BASE}/5", headers=headers))["display"] == "MD"
 
 
+def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
+    client: Any, headers: dict, make_license_type: Callable
+) -> None:
+    make_license_type(5, display="MD")
+    response = client.put(f"{BASE}/5", json=type_item(6, display=7), headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "credLicenseType_Key": ["Does not match the credLicenseTypeKey in the path (5)."],
+        "display": ["Not a valid string."],
+    }
+    assert data(client.get(f"{BASE}/5", headers=headers))["display"] == "MD"
+
+
 def test_get_absent_is_404(client: Any, headers: dict) -> None:
     response = client.get(f"{BASE}/5", headers=headers)
     assert response.status_code == 404

@@ -496,6 +496,43 @@ def test_update_key_mismatch_names_the_field(client: Any, headers: dict, add_lic
     }
 
 
+STATE_ERROR = "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI)."
+KEY_MISMATCH = "Does not match the providerCredLicenseKey in the path (5)."
+
+
+@pytest.mark.parametrize(
+    ("item", "errors"),
+    [
+        (  # the body's own field errors came only on the retry with the key fixed
+            bare_license_item(6, state="XX", license_Number="N" * 51, extra=1),
+            {
+                "providerCredLicense_Key": [KEY_MISMATCH],
+                "license_Number": ["Longer than maximum length 50."],
+                "state": [STATE_ERROR],
+                "extra": ["Unknown field."],
+            },
+        ),
+        (  # and a ProviderCred other than the path's, with the key fixed
+            bare_license_item(6, cred=2),
+            {
+                "providerCredLicense_Key": [KEY_MISMATCH],
+                "providerCred_Key": ["Does not match the providerCredKey in the path (1)."],
+            },
+        ),
+    ],
+)
+def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
+    client: Any, headers: dict, add_licenses: Callable, item: dict, errors: dict
+) -> None:
+    add_licenses(1, bare_license_item(5, state="CA"))
+    response = client.put(f"{LICENSES}/5", json=item, headers=headers)
+    assert response.status_code == 400
+    body = problem(response)
+    assert body["errors"] == errors
+    assert body["detail"] == " ".join(f"{name}: {' '.join(m)}" for name, m in errors.items())
+    assert data(client.get(f"{LICENSES}/5", headers=headers))["state"] == "CA"
+
+
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_licenses: Callable):
     add_licenses(1, bare_license_item(5))
     response = client.put(

@@ -14,13 +14,17 @@ from app.api.requests import authenticate, authenticate_writer, db_session, json
 from app.api.single import require_ok, require_path_key
 from app.credentials.models import ProviderCred
 from app.credentials.schemas import (
-    KEY_FIELD,
     PROVIDER_CRED_OUT_SCHEMA,
     PROVIDER_CRED_SCHEMA,
     ProviderCredOutSchema,
     ProviderCredSchema,
 )
-from app.credentials.service import get_provider_cred, provider_creds_of, write_provider_cred
+from app.credentials.service import (
+    PROVIDER_CRED_SPEC,
+    get_provider_cred,
+    provider_creds_of,
+    write_provider_cred,
+)
 
 bp = Blueprint("credentials_api", __name__)
 
@@ -108,7 +112,7 @@ def update_provider_cred(provider_id: str, provider_cred_key: int) -> Response:
     principal = authenticate_writer()
     item = json_object_body()
     provider_id = _path_provider_id(provider_id)
-    require_path_key(item, KEY_FIELD, "providerCredKey", provider_cred_key)
+    require_path_key(PROVIDER_CRED_SPEC, item, "providerCredKey", provider_cred_key, provider_id)
     require_ok(
         write_provider_cred(
             db_session(),

@@ -29,6 +29,7 @@ from app.license_types.schemas import (
     LicenseTypeSchema,
 )
 from app.license_types.service import (
+    LICENSE_TYPE_SPEC,
     delete_license_types,
     get_license_type,
     license_types,
@@ -108,7 +109,7 @@ def get_one_license_type(cred_license_type_key: int) -> Response:
 def update_license_type(cred_license_type_key: int) -> Response:
     principal = authenticate_writer()
     item = json_object_body()
-    require_path_key(item, KEY_FIELD, "credLicenseTypeKey", cred_license_type_key)
+    require_path_key(LICENSE_TYPE_SPEC, item, "credLicenseTypeKey", cred_license_type_key)
     _write_one(item, "update", principal.username)
     return json_response(_stored(cred_license_type_key))
 

@@ -29,7 +29,7 @@ from app.api.requests import (
     json_array_body,
     json_object_body,
 )
-from app.api.single import no_content, path_key_errors, require_ok
+from app.api.single import no_content, put_body_errors, require_ok
 from app.api.wire_schemas import BatchItemResultSchema
 from app.audit import utcnow
 from app.batch.outcome import ItemOutcome, ParentNotFound
@@ -51,7 +51,7 @@ from app.licenses.history import license_history
 from app.licenses.models import ProviderCredLicense
 from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
-from app.licenses.service import delete_licenses, upsert_licenses
+from app.licenses.service import LICENSE_SPEC, delete_licenses, upsert_licenses
 from app.psv_window import psv_window_days
 from app.wire.fields import INT32_MAX, INT32_MIN, USPS_STATE_CODES
 from app.wire.validation import describe_errors
@@ -182,7 +182,9 @@ def create_license(provider_cred_key: int) -> Response:
 def update_license(provider_cred_key: int, provider_cred_license_key: int) -> Response:
     principal = authenticate_writer()
     item = json_object_body()
-    errors = path_key_errors(item, KEY_FIELD, "providerCredLicenseKey", provider_cred_license_key)
+    errors = put_body_errors(
+        LICENSE_SPEC, item, "providerCredLicenseKey", provider_cred_license_key, provider_cred_key
+    )
     if errors:
         if not provider_cred_exists(db_session(), provider_cred_key):
             raise unknown_provider_cred(provider_cred_key)

@@ -12,6 +12,8 @@ from flask import Response
 
 from app.api.envelope import ApiError
 from app.batch.outcome import ItemOutcome
+from app.batch.plan import item_errors
+from app.batch.spec import EntitySpec
 from app.wire.fields import is_int32
 from app.wire.validation import FieldErrors, describe_errors
 
@@ -27,9 +29,28 @@ def path_key_errors(item: Any, key_field: str, path_name: str, path_key: int) ->
     return {}
 
 
-def require_path_key(item: Any, key_field: str, path_name: str, path_key: int) -> None:
-    """``path_key_errors`` as a 400."""
-    errors = path_key_errors(item, key_field, path_name, path_key)
+def put_body_errors(
+    spec: EntitySpec, item: Any, path_name: str, path_key: int, parent_key: Any = None
+) -> FieldErrors:
+    """A PUT body whose key is not the path's: that and every other error of the body at once
+    (its fields', a parent other than the path's), as the write would report them, so a
+    client fixing one error does not meet the next on its retry. ``{}`` when the keys match:
+    the write then checks the body itself."""
+    mismatch = path_key_errors(item, spec.key_field, path_name, path_key)
+    if not mismatch:
+        return {}
+    _, body_errors = item_errors(spec, item, parent_key)
+    errors: FieldErrors = {name: list(messages) for name, messages in mismatch.items()}
+    for name, messages in body_errors.items():
+        errors[name] = errors.get(name, []) + list(messages)
+    return errors
+
+
+def require_path_key(
+    spec: EntitySpec, item: Any, path_name: str, path_key: int, parent_key: Any = None
+) -> None:
+    """``put_body_errors`` as a 400."""
+    errors = put_body_errors(spec, item, path_name, path_key, parent_key)
     if errors:
         raise ApiError(400, describe_errors(errors), errors=errors)
 

@@ -67,13 +67,7 @@ def validate_items(
     candidates: list[tuple[int, dict[str, Any]]] = []
     for index, raw in enumerate(items):
         key = keys[index]
-        data, errors = spec.validate(raw)
-        if data is not None and spec.parent_column and data[spec.parent_column] != parent_key:
-            errors = {
-                spec.parent_field or spec.parent_column: [
-                    f"Does not match the {spec.parent_path_name} in the path ({parent_key})."
-                ]
-            }
+        data, errors = item_errors(spec, raw, parent_key)
         if errors:
             outcomes[index] = invalid(index, key, errors)
         elif counts[key] > 1:
@@ -89,6 +83,20 @@ def validate_items(
             assert data is not None
             candidates.append((index, data))
     return candidates
+
+
+def item_errors(
+    spec: EntitySpec, raw: Any, parent_key: int | None
+) -> tuple[dict[str, Any] | None, FieldErrors]:
+    """One item's schema checks, then its parent against the path's: ``(data, errors)``."""
+    data, errors = spec.validate(raw)
+    if data is not None and spec.parent_column and data[spec.parent_column] != parent_key:
+        errors = {
+            spec.parent_field or spec.parent_column: [
+                f"Does not match the {spec.parent_path_name} in the path ({parent_key})."
+            ]
+        }
+    return data, errors
 
 
 def referenced_keys(
