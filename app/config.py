@@ -16,6 +16,7 @@ import limits.storage
 from flask import Flask
 from flask.cli import FlaskGroup
 from limits import parse_many
+from limits.strategies import STRATEGIES as RATE_LIMIT_STRATEGIES
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -225,6 +226,12 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError(
             "FLASK_RATELIMIT_STORAGE_OPTIONS must be a JSON object of the storage's options, "
             f"got {options!r}."
+        )
+    strategy = config.get("RATELIMIT_STRATEGY", "fixed-window")
+    if strategy not in RATE_LIMIT_STRATEGIES:
+        raise ConfigError(
+            f"FLASK_RATELIMIT_STRATEGY must be one of {', '.join(sorted(RATE_LIMIT_STRATEGIES))}, "
+            f"got {strategy!r}."
         )
     for name in BOOLEAN_SETTINGS:
         if not isinstance(config.get(name, False), bool):

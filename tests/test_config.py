@@ -390,6 +390,12 @@ def bad_name(name: str) -> str:
             "FLASK_RATELIMIT_STORAGE_OPTIONS must be a JSON object of the storage's options, "
             "got 'timeout=1'.",
         ),
+        (  # stopped start-up with a traceback from inside Flask-Limiter
+            "FLASK_RATELIMIT_STRATEGY",
+            "bogus",
+            "FLASK_RATELIMIT_STRATEGY must be one of fixed-window, moving-window, "
+            "sliding-window-counter, got 'bogus'.",
+        ),
         (
             "FLASK_RATE_LIMIT",
             "fast",
