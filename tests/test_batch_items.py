@@ -215,6 +215,23 @@ TODAY = date.today().isoformat()
             "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI). "
             "extra: Unknown field.",
         ),
+        (  # the unknown reference with the schema's errors, not on the next try
+            {"state": "ZZ", "credLicenseType_Key": 99},
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI). "
+            "credLicenseType_Key: No license type 99 in this database.",
+        ),
+        (  # an existing type is no error; a parent mismatch keeps its own wording
+            {"providerCred_Key": 2, "credLicenseType_Key": 1},
+            "1",
+            "providerCred_Key: Does not match the providerCredKey in the path (1).",
+        ),
+        (
+            {"providerCred_Key": 2, "credLicenseType_Key": 99},
+            "1",
+            "providerCred_Key: Does not match the providerCredKey in the path (1). "
+            "credLicenseType_Key: No license type 99 in this database.",
+        ),
     ],
 )
 def test_invalid_items_are_400_naming_each_field(

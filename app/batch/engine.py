@@ -77,7 +77,8 @@ def upsert_rows(
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     candidates = planning.validate_items(spec, items, parent_key, outcomes)
     keys = [data[spec.key_column] for _, data in candidates]
-    wanted_refs = planning.referenced_keys(spec, candidates)
+    unchecked = planning.unchecked_references(spec, items, outcomes)
+    wanted_refs = planning.referenced_keys(spec, candidates, unchecked)
     isolate, races = False, 0
     while True:
         try:
@@ -86,6 +87,7 @@ def upsert_rows(
                 state = write.read_state(
                     tx, spec, keys, parent_key, wanted_refs, new_keys_exclusive=races > 0
                 )
+                planning.add_reference_errors(spec, unchecked, outcomes, state.found)
                 plan = planning.plan_upserts(
                     spec,
                     candidates,

@@ -100,15 +100,59 @@ def item_errors(
 
 
 def referenced_keys(
-    spec: EntitySpec, candidates: Sequence[tuple[int, dict[str, Any]]]
+    spec: EntitySpec,
+    candidates: Sequence[tuple[int, dict[str, Any]]],
+    unchecked: Mapping[int, Mapping[str, int]] | None = None,
 ) -> dict[str, set[int]]:
-    """Per reference column, the non-null keys the candidates point at."""
+    """Per reference column, the non-null keys the candidates (and ``unchecked``) point at."""
     wanted: dict[str, set[int]] = {}
     for ref in spec.references:
         values = {data[ref.column] for _, data in candidates if data[ref.column] is not None}
+        values.update(v[ref.column] for v in (unchecked or {}).values() if ref.column in v)
         if values:
             wanted[ref.column] = values
     return wanted
+
+
+def unchecked_references(
+    spec: EntitySpec, items: Sequence[Any], outcomes: Sequence[ItemOutcome | None]
+) -> dict[int, dict[str, int]]:
+    """The well-formed references of the items that failed their schema checks (item index:
+    ``{column: key}``), so that they are looked up with the others and an item's answer lists
+    every one of its errors at once, an unknown reference included."""
+    found: dict[int, dict[str, int]] = {}
+    for index, outcome in enumerate(outcomes):
+        raw = items[index]
+        if outcome is None or outcome.action != INVALID or not isinstance(raw, dict):
+            continue
+        values = {
+            ref.column: value
+            for ref in spec.references
+            if ref.field not in outcome.errors
+            for value in (raw.get(ref.field),)
+            if is_int32(value)
+        }
+        if values:
+            found[index] = values
+    return found
+
+
+def add_reference_errors(
+    spec: EntitySpec,
+    unchecked: Mapping[int, Mapping[str, int]],
+    outcomes: list[ItemOutcome | None],
+    known: Mapping[str, set[int]],
+) -> None:
+    """Add to the invalid items' outcomes the references of ``unchecked`` that do not exist."""
+    for index, values in unchecked.items():
+        outcome = outcomes[index]
+        assert outcome is not None
+        missing = reference_errors(spec, values, known)
+        new = {
+            field: messages for field, messages in missing.items() if field not in outcome.errors
+        }
+        if new:
+            outcomes[index] = invalid(index, outcome.key, {**outcome.errors, **new})
 
 
 def plan_upserts(
@@ -219,7 +263,7 @@ def invalid(index: int, key: int | None, errors: FieldErrors) -> ItemOutcome:
 def reference_errors(spec: EntitySpec, data: Row, known: Mapping[str, set[int]]) -> FieldErrors:
     errors: FieldErrors = {}
     for ref in spec.references:
-        value = data[ref.column]
+        value = data.get(ref.column)
         if value is not None and value not in known.get(ref.column, ()):
             errors[ref.field] = [f"No {ref.label} {value} in this database."]
     return errors
