@@ -4,7 +4,12 @@ checked on the stylesheet and the rendered HTML; what needs script is in tests/b
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
+
+import pytest
+from gridpage import GridPage
 
 UI_CSS = Path(__file__).resolve().parents[2] / "static" / "ui" / "ui.css"
 #: The backgrounds the focus ring and the inputs are drawn on: white, the page, the dark
@@ -56,3 +61,102 @@ def test_every_input_edge_is_3_to_1_against_white() -> None:
     assert len(found) >= 4  # the grid's cells, the login fields, the search box, the filters
     weak = [f"{sel} ({colour}: {ratio:.2f})" for sel, colour, ratio in found if ratio < 3]
     assert not weak, "input borders under 3:1: " + "; ".join(weak)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rendered HTML: what a screen reader reads of an element and what it says about it
+
+VOID = {"input", "br", "img", "meta", "link", "hr", "col", "source", "wbr"}
+
+
+class Elements(HTMLParser):
+    """Every element with an id: its attributes and its text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.attrs: dict[str, dict[str, str]] = {}
+        self.text: dict[str, str] = {}
+        self._open: list[str | None] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.attrs[a["id"]] = a
+            self.text.setdefault(a["id"], "")
+        if tag not in VOID:
+            self._open.append(a.get("id"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            if element:
+                self.text[element] += data
+
+    def description(self, element_id: str) -> str:
+        """What aria-describedby makes a screen reader say after the element's name."""
+        ids = self.attrs[element_id].get("aria-describedby", "").split()
+        missing = [i for i in ids if i not in self.text]
+        assert not missing, f"{element_id} is described by missing {missing}"
+        return " ".join(" ".join(self.text[i].split()) for i in ids)
+
+
+LICENSE = {
+    "providerCredLicense_Key": 11,
+    "license_Name": "Medical license",
+    "license_Number": "MD-111",
+    "specialty_Code": "FM",
+    "effective_Date": "2026-01-01",
+    "term_Date": "2027-06-01",
+}
+
+
+@pytest.fixture
+def cred(make_cred: Any, put_licenses: Any) -> int:
+    make_cred(1)
+    put_licenses(1, LICENSE)
+    return 1
+
+
+def test_a_conflict_is_read_out_on_the_cells_it_concerns(
+    cred: int, login: Any, open_grid: Any, put_licenses: Any
+) -> None:
+    """Both changed Specialty: its cell says what is stored there (the stored row's cell was
+    only shown under it, marked by colour), the row's first cell says what the conflict is, and
+    the summary's link takes the keyboard to the cell to decide on, not to the key."""
+    login()
+    page = open_grid(cred)
+    put_licenses(1, {**LICENSE, "specialty_Code": "AAA"}, actor="bob")
+    row = page.row(11)
+    page.set(row, specialty_Code="BBB", license_Name="Alice's name")
+    html = page.save().get_data(as_text=True)
+    seen = Elements(html)
+
+    assert seen.description(f"{row}-specialty_Code") == "Stored Specialty: AAA"
+    assert "bob changed the marked cells too" in seen.description(f"{row}-providerCredLicense_Key")
+    assert seen.description(f"{row}-license_Name") == ""  # a cell only she changed: no conflict
+    assert f'<a href="#{row}-specialty_Code">License 11</a>' in html
+
+
+def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """A message about the whole row (here: deleted by someone else) is read with the row's
+    first cell, where the summary's link puts the keyboard."""
+    from app.licenses.service import delete_licenses
+    from app.tenancy import session_scope
+
+    login()
+    page = open_grid(cred)
+    row = page.row(11)
+    with app.app_context(), session_scope("main") as session:
+        delete_licenses(session, 1, [11], actor="bob", activity_id="x")
+    page.set(row, license_Name="Still needed")
+    html = page.save().get_data(as_text=True)
+    seen = Elements(html)
+    first = f"{row}-providerCredLicense_Key"
+    assert "Deleted by someone else since you loaded it." in seen.description(first)
+    assert f'<a href="#{first}">' in html

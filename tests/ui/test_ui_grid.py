@@ -66,8 +66,10 @@ def cell_error(html: str, field_id: str) -> str:
     described = re.search(r'aria-describedby="([^"]+)"', tag.group(0))
     assert described, f"{field_id} has no aria-describedby"
     assert 'aria-invalid="true"' in tag.group(0)
-    error = re.search(rf'id="{described.group(1)}">([^<]*)<', html)
-    assert error, f"no element {described.group(1)}"
+    error_id = f"{field_id}-error"  # beside it, a conflict's stored value or the row's message
+    assert error_id in described.group(1).split(), described.group(1)
+    error = re.search(rf'id="{error_id}">([^<]*)<', html)
+    assert error, f"no element {error_id}"
     return error.group(1)
 
 
