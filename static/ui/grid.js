@@ -245,6 +245,15 @@
     var read = readDate(value);
     return read === null ? value : read;
   }
+  // A cell may be described by more than its error (a conflict's stored value, the row's
+  // message): only the error's id is added or taken out.
+  function describedBy(el, id, on) {
+    var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/)
+      .filter(function (other) { return other && other !== id; });
+    if (on) { ids.unshift(id); }
+    if (ids.length) { el.setAttribute("aria-describedby", ids.join(" ")); }
+    else { el.removeAttribute("aria-describedby"); }
+  }
   function showCellError(el, message) {
     var id = el.id + "-error";
     var existing = document.getElementById(id);
@@ -252,6 +261,7 @@
       if (existing && existing.dataset.client) { existing.remove(); }
       if (!existing || existing.dataset.client) {
         el.removeAttribute("aria-invalid");
+        describedBy(el, id, false);
         el.closest("td").classList.remove("has-error");
       }
       return;
@@ -265,7 +275,7 @@
     }
     existing.textContent = message;
     el.setAttribute("aria-invalid", "true");
-    el.setAttribute("aria-describedby", id);
+    describedBy(el, id, true);
     el.closest("td").classList.add("has-error");
   }
   function checkDate(el) {

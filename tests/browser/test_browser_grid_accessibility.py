@@ -1,0 +1,46 @@
+"""In Chromium, what a keyboard or screen-reader user meets in the grid once script has run:
+what a cell's description says as errors come and go, and where the focus goes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+NAME = "License name, license 11"
+
+
+@pytest.fixture
+def grid(make_cred: Any, put_licenses: Any, logged_in: Any) -> Any:
+    """A logged-in page on the grid of ProviderCred 1, which holds license 11 ("Stored")."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    return page
+
+
+def test_a_conflict_cell_keeps_its_stored_value_in_its_description_through_an_error(
+    grid: Any, put_licenses: Any, axe_clean: Any
+) -> None:
+    """A cell in conflict is described by the stored value. An error shown by the page's script
+    (here: too long) is added to that description and taken out again, never replacing it (it
+    was, and the description then pointed at the error it had removed)."""
+    page = grid
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Bob's name"})
+    page.get_by_label(NAME).fill("Alice's name")
+    page.get_by_role("button", name="Save").click()
+    cell = page.get_by_label(NAME)
+    expect(cell).to_have_accessible_description("Stored License name: Bob's name")
+
+    cell.fill("x" * 513)
+    expect(cell).to_have_attribute("aria-invalid", "true")
+    expect(cell).to_have_accessible_description(
+        "Too long: shorten it to at most 512 characters. Stored License name: Bob's name"
+    )
+    cell.fill("Alice's name")
+    expect(cell).not_to_have_attribute("aria-invalid", "true")
+    expect(cell).to_have_accessible_description("Stored License name: Bob's name")
+    assert cell.get_attribute("aria-describedby") == "rows-0-license_Name-stored"
+    axe_clean(page, "the grid with a conflict after an error came and went")
