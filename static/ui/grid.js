@@ -480,7 +480,12 @@
       button.type = "button";
       button.textContent = action.label;
       if (i === 0) { button.className = "primary"; }
-      button.addEventListener("click", function () { action.run(); note.remove(); });
+      button.addEventListener("click", function () {
+        action.run();
+        // The focus was on this button: it goes on into the grid, not to the page's start.
+        if (note.contains(document.activeElement)) { focusCell(tbody.querySelector("[data-col]")); }
+        note.remove();
+      });
       note.appendChild(button);
     });
     form.parentNode.insertBefore(note, form);

@@ -44,3 +44,23 @@ def test_a_conflict_cell_keeps_its_stored_value_in_its_description_through_an_er
     expect(cell).to_have_accessible_description("Stored License name: Bob's name")
     assert cell.get_attribute("aria-describedby") == "rows-0-license_Name-stored"
     axe_clean(page, "the grid with a conflict after an error came and went")
+
+
+@pytest.mark.parametrize("answer", ["Discard them", "Put my changes back"])
+def test_answering_the_offer_of_kept_edits_leaves_the_focus_in_the_grid(
+    grid: Any, answer: str
+) -> None:
+    """The offer's buttons go with the offer: the focus that was on one goes on into the grid
+    (or to Save, when the edits are put back), not back to the start of the page."""
+    page = grid
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?": yes
+    page.get_by_label(NAME).fill("Typed, not saved")
+    page.reload()
+    button = page.get_by_role("button", name=answer)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".draft-notice")).to_have_count(0)
+    if answer == "Discard them":
+        expect(page.get_by_label("Key, license 11")).to_be_focused()
+    else:
+        expect(page.get_by_role("button", name="Save")).to_be_focused()
