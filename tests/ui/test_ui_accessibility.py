@@ -160,3 +160,58 @@ def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
     first = f"{row}-providerCredLicense_Key"
     assert "Deleted by someone else since you loaded it." in seen.description(first)
     assert f'<a href="#{first}">' in html
+
+
+# ---------------------------------------------------------------------------------------------
+# A page's error is tied to the field it is about
+
+
+def test_a_search_refused_marks_the_search_box_and_is_read_with_it(
+    cred: int, login: Any, client: Any
+) -> None:
+    login()
+    response = client.get("/ui/credentials", query_string={"q": "PRV\x00"})
+    assert response.status_code == 400
+    seen = Elements(response.get_data(as_text=True))
+    assert seen.attrs["q"].get("aria-invalid") == "true"
+    assert "NUL character" in seen.description("q")
+    clean = Elements(client.get("/ui/credentials?q=PRV").get_data(as_text=True))
+    assert "aria-invalid" not in clean.attrs["q"] and "aria-describedby" not in clean.attrs["q"]
+
+
+def test_a_csv_file_refused_marks_the_file_input_and_is_read_with_it(
+    cred: int, login: Any, client: Any
+) -> None:
+    import io
+
+    login()
+    response = client.post(
+        "/ui/credentials/1/licenses/import",
+        data={"file": (io.BytesIO(b"nonsense,columns\n1,2\n"), "licenses.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    seen = Elements(response.get_data(as_text=True))
+    assert seen.attrs["file"].get("aria-invalid") == "true"
+    said = seen.description("file")
+    assert said.startswith(seen.text["import-error"].strip())
+    assert "A CSV file with the columns of the license export" in said  # the help stays
+    fresh = Elements(client.get("/ui/credentials/1/licenses/import").get_data(as_text=True))
+    assert "aria-invalid" not in fresh.attrs["file"]
+    assert fresh.description("file").startswith("A CSV file with the columns")
+
+
+@pytest.mark.parametrize(
+    ("query", "bad", "good"),
+    [("since=2026-13-01", "since", "until"), ("since=2026-03-02&until=2026-03-01", "until", "since")],
+)
+def test_a_review_range_refused_marks_the_day_it_names(
+    login: Any, client: Any, query: str, bad: str, good: str
+) -> None:
+    login()
+    response = client.get(f"/ui/integrity?{query}")
+    assert response.status_code == 400
+    seen = Elements(response.get_data(as_text=True))
+    assert seen.attrs[bad].get("aria-invalid") == "true"
+    assert seen.description(bad).startswith(f"{bad.capitalize()}: ")
+    assert "aria-invalid" not in seen.attrs[good] and seen.description(good) == ""
