@@ -215,3 +215,41 @@ def test_a_review_range_refused_marks_the_day_it_names(
     assert seen.attrs[bad].get("aria-invalid") == "true"
     assert seen.description(bad).startswith(f"{bad.capitalize()}: ")
     assert "aria-invalid" not in seen.attrs[good] and seen.description(good) == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The credential list's expiry flags
+
+
+def spoken(html: str) -> str:
+    """The text a screen reader reads of ``html``: without what is aria-hidden, or tags."""
+    html = re.sub(r'<span aria-hidden="true">[^<]*</span>', "", html)
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+def test_the_expiry_flags_are_read_in_words_not_as_their_short_signs(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """"≤ 30 d 1" was read "less than or equal to 30 d 1" and "PSV 2" lost its "overdue" (the
+    full label was only a title, which a screen reader does not read on a span)."""
+    from datetime import UTC, datetime, timedelta
+
+    def day(offset: int) -> str:
+        return (datetime.now(UTC) + timedelta(days=offset)).strftime("%Y-%m-%d")
+
+    make_cred(1)
+    put_licenses(
+        1,
+        {"providerCredLicense_Key": 11, "term_Date": day(-3), "psV_Date": day(-1)},
+        {"providerCredLicense_Key": 12, "term_Date": day(10)},
+        {"providerCredLicense_Key": 13, "term_Date": day(50), "psV_Date": day(-1)},
+    )
+    login()
+    html = client.get("/ui/credentials").get_data(as_text=True)
+    flags = re.findall(r'<span class="flag flag-[^"]*"[^>]*>.*?</strong></span>', html)
+    assert [spoken(flag) for flag in flags] == [
+        "Expired: 1",
+        "Within 30 days: 1",
+        "In 31–60 days: 1",
+        "PSV overdue: 1",
+    ]
