@@ -136,7 +136,8 @@ def test_a_conflict_is_read_out_on_the_cells_it_concerns(
     seen = Elements(html)
 
     assert seen.description(f"{row}-specialty_Code") == "Stored Specialty: AAA"
-    assert "bob changed the marked cells too" in seen.description(f"{row}-providerCredLicense_Key")
+    said = seen.description(f"{row}-providerCredLicense_Key")
+    assert said.startswith("Conflict bob changed the marked cells too")
     assert seen.description(f"{row}-license_Name") == ""  # a cell only she changed: no conflict
     assert f'<a href="#{row}-specialty_Code">License 11</a>' in html
 
@@ -160,6 +161,22 @@ def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
     first = f"{row}-providerCredLicense_Key"
     assert "Deleted by someone else since you loaded it." in seen.description(first)
     assert f'<a href="#{first}">' in html
+
+
+def test_each_row_s_result_is_read_with_its_first_cell(
+    cred: int, login: Any, open_grid: Any
+) -> None:
+    """After a Save, moving down the Key column tells each row's result (it was only a badge
+    at the row's end, in a column no key reaches)."""
+    login()
+    page = open_grid(cred)
+    page.set(page.row(11), license_Name="Renamed")
+    page.set(page.blank_rows()[0], license_Name="A new one")
+    html = page.save().get_data(as_text=True)
+    seen = Elements(html)
+    assert seen.description("rows-0-providerCredLicense_Key") == "Updated"
+    assert seen.description("rows-1-providerCredLicense_Key") == "Created"
+    assert seen.description("rows-2-providerCredLicense_Key") == ""  # a blank row: no result
 
 
 # ---------------------------------------------------------------------------------------------
