@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gridpage import GridPage
 
 UI_CSS = Path(__file__).resolve().parents[2] / "static" / "ui" / "ui.css"
 #: The backgrounds the focus ring and the inputs are drawn on: white, the page, the dark
 #: header, the tables' heads, a row in error, a saved row, a new row, the error summary.
-BACKGROUNDS = ("#ffffff", "#f4f6f9", "#14213d", "#eaeef4", "#fff7f6", "#f3faf6", "#fafbfc", "#fdecea")
+BACKGROUNDS = (
+    "#ffffff",
+    "#f4f6f9",
+    "#14213d",
+    "#eaeef4",
+    "#fff7f6",
+    "#f3faf6",
+    "#fafbfc",
+    "#fdecea",
+)
 
 
 def luminance(colour: str) -> float:
@@ -220,7 +228,10 @@ def test_a_csv_file_refused_marks_the_file_input_and_is_read_with_it(
 
 @pytest.mark.parametrize(
     ("query", "bad", "good"),
-    [("since=2026-13-01", "since", "until"), ("since=2026-03-02&until=2026-03-01", "until", "since")],
+    [
+        ("since=2026-13-01", "since", "until"),
+        ("since=2026-03-02&until=2026-03-01", "until", "since"),
+    ],
 )
 def test_a_review_range_refused_marks_the_day_it_names(
     login: Any, client: Any, query: str, bad: str, good: str
@@ -247,7 +258,7 @@ def spoken(html: str) -> str:
 def test_the_expiry_flags_are_read_in_words_not_as_their_short_signs(
     make_cred: Any, put_licenses: Any, login: Any, client: Any
 ) -> None:
-    """"≤ 30 d 1" was read "less than or equal to 30 d 1" and "PSV 2" lost its "overdue" (the
+    """ "≤ 30 d 1" was read "less than or equal to 30 d 1" and "PSV 2" lost its "overdue" (the
     full label was only a title, which a screen reader does not read on a span)."""
     from datetime import UTC, datetime, timedelta
 
