@@ -244,6 +244,14 @@ def test_invalid_items_are_400_naming_each_field(
     assert stored(1) is None
 
 
+def test_a_verification_dated_today_is_valid(put_batch: Any, stored: Any) -> None:
+    """``psV_Date`` must not be after today: today itself is the day a PSV is usually done."""
+    today = utcnow().date().isoformat()
+    response = put_batch([license_item(1, psV_Date=f"{today}T00:00:00Z")])
+    assert results(response) == [("1", 201, "Created")]
+    assert stored(1).psv_date.date().isoformat() == today
+
+
 def test_missing_required_keys(put_batch: Any) -> None:
     assert results(put_batch([{"license_Name": "x"}])) == [
         (

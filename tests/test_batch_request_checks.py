@@ -253,6 +253,12 @@ def test_too_many_items_is_413(client: Any, headers: dict[str, str]) -> None:
     )
 
 
+def test_a_batch_of_the_most_items_allowed_is_taken(client: Any, headers: dict[str, str]) -> None:
+    response = put(client, headers, [license_item(k) for k in range(1, 4)])
+    assert response.status_code == 207
+    assert [r["status"] for r in response.get_json()["data"]] == [201, 201, 201]
+
+
 def test_unknown_provider_cred_is_404_after_item_count(
     client: Any, headers: dict[str, str]
 ) -> None:
@@ -274,6 +280,21 @@ def test_flag_must_be_boolean(client: Any, headers: dict[str, str]) -> None:
     response = put(client, headers, [], url=URL + "?atomic=maybe")
     assert response.status_code == 400
     assert response.get_json()["error"]["errors"] == {"atomic": ["Must be true or false."]}
+
+
+@pytest.mark.parametrize(
+    ("value", "dry"), [("true", True), ("1", True), ("false", False), ("0", False)]
+)
+def test_flag_takes_true_false_1_and_0(
+    client: Any, headers: dict[str, str], value: str, dry: bool
+) -> None:
+    response = put(client, headers, [license_item(3)], url=f"{URL}?dryRun={value}")
+    assert response.status_code == 207
+    (result,) = response.get_json()["data"]
+    assert result["status"] == 201
+    assert ("changes" in result) is dry
+    again = put(client, headers, [license_item(3)])  # created now, unless that was a dry run
+    assert again.get_json()["data"][0]["status"] == (201 if dry else 200)
 
 
 def test_vbasoftware_base_path(client: Any, headers: dict[str, str]) -> None:

@@ -225,6 +225,18 @@ def test_delete_writes_a_deleted_history_entry(upsert: Any, session_for: Any):
     ]
 
 
+def test_a_key_listed_twice_is_deleted_once_with_one_history_entry(upsert: Any, session_for: Any):
+    upsert([doctor_license(10)])
+    with session_for() as session:
+        outcomes = delete_licenses(session, CRED, [10, 10], actor="bob", activity_id="act-3")
+    assert [(o.status, o.body) for o in outcomes] == [
+        (204, "Deleted"),
+        (409, "Listed twice; deleted once."),
+    ]
+    assert stored(session_for, 10) is None
+    assert [r[3] for r in history(session_for, 10)].count("deleted") == 1
+
+
 def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any):
     upsert([doctor_license(1)])
     dry = upsert([doctor_license(1, state="NY"), doctor_license(2)], dry_run=True)
