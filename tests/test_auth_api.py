@@ -152,6 +152,25 @@ def test_refresh_rejects_foreign_tokens(client: Any, login: Any) -> None:
     )
 
 
+def test_refresh_rejects_a_refresh_token_of_another_user(
+    client: Any, login: Any, make_user: Any
+) -> None:
+    """A refresh token is redeemed only with an id token of its own user."""
+    make_user("bob", "battery staple")
+    alice = login().get_json()["data"]["authenticationResult"]
+    bob = login("bob", "battery staple").get_json()["data"]["authenticationResult"]
+    base = {"vbasoftware-database": "main", "x-api-key": login.api_key}
+
+    def refresh(id_token: str, refresh_token: str) -> Any:
+        headers = {**base, "expired-id-token": id_token, "refresh-token": refresh_token}
+        return client.post("/user-refresh-tokens", headers=headers)
+
+    response = refresh(bob["idToken"], alice["refreshToken"])
+    assert response.status_code == 401
+    assert response.get_json()["error"]["detail"] == "The refresh token is invalid or expired."
+    assert refresh(alice["idToken"], alice["refreshToken"]).status_code == 200  # not spent
+
+
 def test_passwords_are_stored_hashed(login: Any, session_for: Any) -> None:
     from sqlalchemy import select
 

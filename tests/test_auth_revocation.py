@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.audit import utcnow
 from app.auth.login_check import seconds_wording
 from app.auth.models import RefreshToken, StaffUser
 from app.auth.throttle import EXTENSION_KEY
@@ -128,6 +130,28 @@ def test_a_disabled_user_cannot_log_in_and_enabling_revives_no_token(
         session.commit()
     assert api.batch(result) == 401
     assert api.login().status_code == 200
+
+
+def test_a_user_marked_disabled_is_refused_even_with_its_stamp_unchanged(
+    api: Any, make_cred: Any, session_for: Any
+) -> None:
+    """The tokens' check reads ``disabled`` itself, not only the stamp that ``set_disabled``
+    renews: a user disabled by an UPDATE run by hand is refused at once too."""
+    make_cred(1)
+    result = api.tokens()
+    with session_for() as session:
+        session.execute(update(StaffUser).values(disabled=True))
+        session.commit()
+    assert api.batch(result) == 401
+    assert api.refresh(result).status_code == 401
+
+
+def test_an_expired_refresh_token_gives_no_tokens(api: Any, session_for: Any) -> None:
+    result = api.tokens()
+    with session_for() as session:
+        session.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert api.refresh(result).status_code == 401
 
 
 def test_a_reused_refresh_token_revokes_the_token_it_was_rotated_into(

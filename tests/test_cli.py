@@ -561,6 +561,10 @@ def test_create_api_key_twice_gives_different_keys(runner: Any) -> None:
     assert create_key(runner, "one") != create_key(runner, "two")
 
 
+def test_create_api_key_takes_a_label_of_the_longest_length(runner: Any) -> None:
+    create_key(runner, "x" * 100)
+
+
 def test_create_api_key_duplicate_label_is_an_error(runner: Any) -> None:
     create_key(runner, "integration")
     result = invoke(runner, "create-api-key", "integration")
