@@ -119,6 +119,27 @@ def test_history_is_paged_newest_first_or_oldest_first(
     assert len(history_reads) == 2, history_reads
 
 
+def test_changes_made_in_one_instant_keep_the_order_they_were_made_in(
+    client: Any, headers: dict, make_cred: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clock that does not move between two writes (a coarse one, or one set back) still
+    answers the last change first: the history's order is the order of writing."""
+    import app.batch.engine
+
+    make_cred(1)
+    monkeypatch.setattr(app.batch.engine, "utcnow", lambda: datetime(2026, 1, 1, 12, 0, 0))
+    client.post(LICENSES, json=bare_license_item(5, state="AK"), headers=headers)
+    for state in ("AL", "AR"):
+        client.put(f"{LICENSES}/5", json=bare_license_item(5, state=state), headers=headers)
+
+    def states(query: str) -> list[str]:
+        response = client.get(f"{LICENSES}/5/history{query}", headers=headers)
+        return [entry["changes"]["state"][1] for entry in data(response)]
+
+    assert states("") == ["AR", "AL", "AK"]
+    assert states("?sortBy=at:asc") == ["AK", "AL", "AR"]
+
+
 def test_history_of_a_license_without_changes_is_empty(
     client: Any, headers: dict, make_cred: Callable, session_for: Callable
 ) -> None:
@@ -309,6 +330,10 @@ def test_expiry_buckets_at_their_boundaries(make_cred: Callable, session_for: Ca
         "psvOverdue": 1,
         "noTermDate": 0,
     }
+    # Each license's flag agrees with the bucket's count: verified exactly 120 days ago is not
+    # overdue yet, a second earlier is.
+    flags = {r["providerCredLicense_Key"]: r["psvOverdue"] for r in report["licenses"]}
+    assert flags == {1: False, 2: True, 3: False, 4: False, 5: False, 6: False}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,6 +178,11 @@ SORTABLE = ", ".join(WIRE_FIELDS)
             "Query parameter sortBy: Direction of state must be asc or desc.",
             "sortBy",
         ),
+        (
+            "sortBy=state:asc,STATE:desc",
+            "Query parameter sortBy: STATE is named more than once.",
+            "sortBy",
+        ),
     ],
 )
 def test_list_bad_query_is_400(
