@@ -162,6 +162,22 @@ def test_an_unreadable_file_is_a_clear_error(
     assert message in text_of(response.get_data(as_text=True))
 
 
+def test_a_file_of_more_rows_than_a_batch_is_refused_whole(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    app.config["BATCH_MAX_ITEMS"] = 2
+    login()
+    rows = [f",1,,License {n},N-{n},TX,,,,,,,,\n" for n in range(1, 4)]
+    at_the_limit = upload(client, HEADER + "".join(rows[:2]))
+    assert at_the_limit.status_code == 200
+    assert "2 to create" in text_of(at_the_limit.get_data(as_text=True))
+    before = counts(app)
+    over = upload(client, HEADER + "".join(rows))
+    assert over.status_code == 422
+    assert "This file has 3 rows; import at most 2." in text_of(over.get_data(as_text=True))
+    assert counts(app) == before
+
+
 def test_viewers_cannot_import(cred: int, login: Any, client: Any) -> None:
     login(role="viewer")
     assert upload(client, CSV).status_code == 403
