@@ -415,6 +415,8 @@ def test_expiring_page_filters_by_state_and_type_and_counts_the_filter(
     assert names_in(both) == ["Lic5"]
     assert "Expired 1" in text_of(both)
     assert 'option value="TX" selected' in both and 'option value="6" selected' in both
+    typed = client.get("/ui/licenses/expiring?state=%20tx%20").get_data(as_text=True)
+    assert names_in(typed) == ["Lic5", "Lic3", "Lic1"]  # a code typed in the URL, any case
     ignored = client.get("/ui/licenses/expiring?state=Texas&type=99").get_data(as_text=True)
     assert len(names_in(ignored)) == 6  # unknown filters show everything, never an error
     for odd in ("²", "①", "6" * 5_000, "-", "--6", "-²"):  # digits to str.isdigit, not int()
