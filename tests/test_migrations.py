@@ -372,13 +372,15 @@ def test_migration_breaking_foreign_keys_on_sqlite_is_rolled_back(
 
 
 #: What a schema at 0008 or 0009 lacks of the models: the indexes later migrations add.
-LATER_INDEXES = {"ix_license_change_at"}
+LATER_INDEXES = {"ix_license_change_at", "ix_license_change_license_id"}
 
 
-def apart_from_later_indexes(differences: list[Any]) -> list[Any]:
+def apart_from_later_indexes(
+    differences: list[Any], later_indexes: set[str] = LATER_INDEXES
+) -> list[Any]:
     """``differences`` without the later migrations' indexes, each of which must be among them."""
-    later = [d for d in differences if d[0] == "add_index" and d[1].name in LATER_INDEXES]
-    assert {d[1].name for d in later} == LATER_INDEXES, differences
+    later = [d for d in differences if d[0] == "add_index" and d[1].name in later_indexes]
+    assert {d[1].name for d in later} == later_indexes, differences
     return [d for d in differences if d not in later]
 
 
@@ -872,9 +874,38 @@ def test_0010_indexes_the_history_by_time_and_downgrades(empty_engine: Engine) -
         )
     migrate_to(empty_engine, "0010")
     assert "ix_license_change_at" in license_index_names(empty_engine, "license_change")
-    assert schema_differences(empty_engine) == []
+    later = {"ix_license_change_license_id"}  # 0011's
+    assert apart_from_later_indexes(schema_differences(empty_engine), later) == []
     migrate_to(empty_engine, "0009", "downgrade")
     assert "ix_license_change_at" not in license_index_names(empty_engine, "license_change")
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM license_change")).scalar() == 1
+
+
+def test_0011_indexes_the_history_by_license_and_id_and_downgrades(
+    empty_engine: Engine,
+) -> None:
+    """The integrity review's probes of a row's chain neighbours (license, then id)."""
+    migrate_to(empty_engine, "0010")
+    add_license(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO license_change (provider_cred_license_key, provider_cred_key, "
+                'activity_id, at, "user", action, changes) '
+                "VALUES (10, 1, 'a1', :at, 'ann', 'created', '{}')"
+            ),
+            {"at": datetime(2024, 1, 1, 9)},
+        )
+    migrate_to(empty_engine, "0011")
+    columns = {
+        index["name"]: index["column_names"]
+        for index in inspect(empty_engine).get_indexes("license_change")
+    }
+    assert columns["ix_license_change_license_id"] == ["provider_cred_license_key", "id"]
+    assert schema_differences(empty_engine) == []
+    migrate_to(empty_engine, "0010", "downgrade")
+    assert "ix_license_change_license_id" not in license_index_names(empty_engine, "license_change")
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM license_change")).scalar() == 1
 
