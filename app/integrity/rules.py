@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 TERM_FIELD = "term_Date"
 PSV_FIELD = "psV_Date"
@@ -24,9 +24,9 @@ class Rule:
     reason: str
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One history row, as the rules read it."""
+class Entry(NamedTuple):
+    """One history row, as the rules read it. A named tuple for the reason ``StoredRow`` is
+    one: the review makes one per history row of its range."""
 
     id: int
     license_key: int
@@ -116,6 +116,8 @@ def license_deleted(entries: Sequence[Entry]) -> Iterator[Finding]:
 
 def several_editors_within_an_hour(entries: Sequence[Entry]) -> Iterator[Finding]:
     """A finding on each change that follows another person's change by less than an hour."""
+    if len(entries) < 2:  # nothing to follow: most licenses of a month's review
+        return
     for index, entry in enumerate(entries):
         if entry.user is None:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from itertools import groupby
+from operator import attrgetter
 
 from sqlalchemy.orm import Session
 
@@ -35,9 +36,9 @@ def integrity_findings(session: Session, since: datetime, until: datetime | None
     earliest = max(since, datetime.min + EDITORS_WINDOW) - EDITORS_WINDOW
     findings: list[Finding] = []
     rows = rows_between(session, earliest, until)
-    for _, license_rows in groupby(rows, key=lambda row: row.license_key):
+    for _, license_rows in groupby(rows, key=attrgetter("license_key")):
         stretch = list(license_rows)
-        entries = sorted(map(_entry, stretch), key=lambda entry: (entry.at, entry.id))
+        entries = sorted(map(_entry, stretch), key=attrgetter("at", "id"))
         findings += [f for f in review_license(entries) if within(f.at, since, until)]  # type: ignore[arg-type]
         in_range = (row for row in stretch if within(row.at, since, until))
         findings += [_altered(chain_break) for chain_break in verify_rows(in_range)]
