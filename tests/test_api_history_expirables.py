@@ -140,6 +140,27 @@ def test_changes_made_in_one_instant_keep_the_order_they_were_made_in(
     assert states("?sortBy=at:asc") == ["AK", "AL", "AR"]
 
 
+def test_history_is_in_the_order_it_was_written_whatever_the_clocks(
+    client: Any, headers: dict, make_cred: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change is stamped by its writer's clock; a node whose clock is behind (or a clock
+    set back) must not put its change below the ones it followed."""
+    make_cred(1)
+    created = client.post(LICENSES, json=bare_license_item(5, state="AK"), headers=headers)
+    assert created.status_code in (200, 201)
+    behind = utcnow() - timedelta(hours=1)
+    monkeypatch.setattr("app.batch.engine.utcnow", lambda: behind)
+    sent = client.put(f"{LICENSES}/5", json=bare_license_item(5, state="AL"), headers=headers)
+    assert sent.status_code == 200
+
+    def states(query: str) -> list[str]:
+        response = client.get(f"{LICENSES}/5/history?{query}", headers=headers)
+        return [entry["changes"]["state"][1] for entry in data(response)]
+
+    assert states("") == ["AL", "AK"]
+    assert states("sortBy=at:asc") == ["AK", "AL"]
+
+
 def test_history_of_a_license_without_changes_is_empty(
     client: Any, headers: dict, make_cred: Callable, session_for: Callable
 ) -> None:

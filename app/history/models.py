@@ -68,16 +68,15 @@ class LicenseChange(db.Model):
     written license. One row per field had made history most of a batch's database time.
     Deliberately without a foreign key to the license: history outlives a deleted license.
     A change that touches no field (a delete of an all-null row) is a row with ``{}``.
-    Indexed by license (the history of one license), by time (the integrity review of a
-    date range) and by license and id (a row's neighbours in its chain, which the review reads
-    for each row of its range); each index is one more page a batch's commit writes.
+    Indexed by license and id, which is the chain's order (the history of one license, a
+    row's neighbours in its chain, which the integrity review reads for each row of its range),
+    and by time (the review's date range); each index is one more page a batch's commit writes.
     """
 
     __tablename__ = "license_change"
     __table_args__ = (
-        Index("ix_license_change_license_at", "provider_cred_license_key", "at"),
-        Index("ix_license_change_at", "at"),
         Index("ix_license_change_license_id", "provider_cred_license_key", "id"),
+        Index("ix_license_change_at", "at"),
     )
 
     #: 64-bit: the history only grows. SQLite's rowid already is (and only ``INTEGER``

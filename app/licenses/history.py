@@ -31,18 +31,17 @@ def license_history(
 ) -> HistoryPage:
     """Page ``page`` (from 1) of the changes of one license under one ProviderCred, newest
     first unless ``oldest_first`` (also once deleted). A license's history only grows, so
-    it is read a page at a time, along its (license, time) index."""
+    it is read a page at a time, along its (license, id) index: ids are the order its changes
+    were written in (each under the license's lock), which their times, taken from the
+    writers' clocks, are not always."""
     which = (
         LicenseChange.provider_cred_license_key == license_key,
         LicenseChange.provider_cred_key == provider_cred_key,
     )
     total = session.scalar(select(func.count()).select_from(LicenseChange).where(*which)) or 0
-    if oldest_first:
-        order = (LicenseChange.at.asc(), LicenseChange.id.asc())
-    else:
-        order = (LicenseChange.at.desc(), LicenseChange.id.desc())
+    order = LicenseChange.id.asc() if oldest_first else LicenseChange.id.desc()
     rows = session.scalars(
-        select(LicenseChange).where(*which).order_by(*order).limit(size).offset((page - 1) * size)
+        select(LicenseChange).where(*which).order_by(order).limit(size).offset((page - 1) * size)
     )
     entries = LICENSE_CHANGE_SCHEMA.dump(rows, many=True)
     for entry in entries:  # jsonb keeps keys in its own order: answer in wire order

@@ -55,12 +55,13 @@ def history_count(session: Session, license_key: int) -> int:
 def license_history(
     session: Session, license_key: int, page: int = 1, size: int = HISTORY_PAGE_SIZE
 ) -> list[HistoryEntry]:
-    """Page ``page`` (from 1) of the changes, newest first. Readable after the license is
-    deleted (history has no foreign key)."""
+    """Page ``page`` (from 1) of the changes, newest first (in the order they were written:
+    ``app.licenses.history``). Readable after the license is deleted (history has no foreign
+    key)."""
     rows = session.scalars(
         select(LicenseChange)
         .where(LicenseChange.provider_cred_license_key == license_key)
-        .order_by(LicenseChange.at.desc(), LicenseChange.id.desc())
+        .order_by(LicenseChange.id.desc())
         .limit(size)
         .offset((page - 1) * size)
     ).all()

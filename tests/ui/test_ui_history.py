@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridpage import text_of
@@ -51,6 +52,20 @@ def test_history_shows_each_change_newest_first(
     assert "Term — 01/01/2030" in changed
     assert "UTC" in changed
     assert 'href="/ui/credentials/1/licenses"' in html
+
+
+def test_history_is_in_the_order_it_was_written_whatever_the_clocks(
+    make_cred: Any, put_licenses: Any, login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """A change stamped by a clock that is behind still shows above the one it followed."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "license_Name": "N"}, actor="bob")
+    behind = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    monkeypatch.setattr("app.batch.engine.utcnow", lambda: behind)
+    put_licenses(1, {"providerCredLicense_Key": 5, "license_Name": "M"}, actor="carol")
+    login()
+    text = text_of(client.get("/ui/licenses/5/history").get_data(as_text=True))
+    assert 0 <= text.index("Updated by carol") < text.index("Created by bob")
 
 
 def test_history_of_a_deleted_license_stays_readable(

@@ -1,14 +1,15 @@
-"""The history chain by license and id: an index on ``license_change`` for a row's neighbours
+"""The history by license and id, the chain's order, instead of by license and time
 
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06 11:00:00
 
 The integrity review checks each history row of its range against its chain: the hash of the
-license's row before it, whether a row follows it, in id order. With this index each is one
-probe; without it a row's neighbours were found by window functions over its license's whole
-chain (or, asked of the time-ordered license index, a scan of the whole chain per row). A
-batch's history rows take the newest ids, so each lands at its license's end of the index.
+license's row before it, whether a row follows it, in id order. With an index on (license,
+id) each is one probe; before, a row's neighbours were found by window functions over its
+license's whole chain. The same index serves a license's history page, now in id order (the
+order its rows were written in, under the license's lock; their times come from the writers'
+clocks): the (license, time) index it replaces would be one more page each batch writes.
 """
 
 from alembic import op
@@ -18,12 +19,15 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-INDEX = "ix_license_change_license_id"
+BY_ID = "ix_license_change_license_id"
+BY_TIME = "ix_license_change_license_at"
 
 
 def upgrade() -> None:
-    op.create_index(INDEX, "license_change", ["provider_cred_license_key", "id"])
+    op.create_index(BY_ID, "license_change", ["provider_cred_license_key", "id"])
+    op.drop_index(BY_TIME, table_name="license_change")
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, table_name="license_change")
+    op.create_index(BY_TIME, "license_change", ["provider_cred_license_key", "at"])
+    op.drop_index(BY_ID, table_name="license_change")
