@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -187,6 +188,7 @@ def validate_config(config: dict[str, Any]) -> None:
     config["DATABASES"], config["PSV_WINDOW_DAYS_BY_DATABASE"] = normalise_databases(
         config.get("DATABASES")
     )
+    check_sqlite_version(config["DATABASES"])
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
@@ -364,6 +366,24 @@ def _database_object(name: str, entry: dict[str, Any]) -> tuple[Any, int | None]
 
 
 PSV_WINDOW_RULE = f"a number of days from 1 to {MAX_PSV_WINDOW_DAYS} (ten years)"
+
+
+#: The SQLite library credgrid needs: ``MATERIALIZED`` common table expressions (3.35), which
+#: keep the integrity review's read on the history's time index.
+MIN_SQLITE_VERSION = (3, 35, 0)
+
+
+def check_sqlite_version(databases: dict[str, str]) -> None:
+    """SQLite databases need the SQLite library Python's ``sqlite3`` module was built with to be
+    recent enough; an older one failed only when a page needed what it lacks."""
+    if not any(url.startswith("sqlite") for url in databases.values()):
+        return
+    if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+        needed = ".".join(map(str, MIN_SQLITE_VERSION[:2]))
+        raise ConfigError(
+            f"SQLite databases need SQLite {needed} or later; this Python's sqlite3 module has "
+            f"{sqlite3.sqlite_version}: use a Python built with a newer SQLite, or PostgreSQL."
+        )
 
 
 def is_psv_window(value: Any) -> bool:

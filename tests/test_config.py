@@ -763,3 +763,19 @@ def test_a_full_instance_folder_leaves_no_draft_key_behind(
     with pytest.raises(ConfigError, match=r"cannot hold the local secret key: No space left"):
         create_app({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
     assert list(folder.iterdir()) == []
+
+
+def test_sqlite_databases_need_a_recent_enough_sqlite(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Older SQLite libraries lack what the integrity review's read uses (MATERIALIZED)."""
+    monkeypatch.setattr("app.config.sqlite3.sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr("app.config.sqlite3.sqlite_version", "3.31.1")
+    with pytest.raises(ConfigError) as excinfo:
+        build({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
+    assert str(excinfo.value) == (
+        "SQLite databases need SQLite 3.35 or later; this Python's sqlite3 module has 3.31.1: "
+        "use a Python built with a newer SQLite, or PostgreSQL."
+    )
+    monkeypatch.setattr("app.config.sqlite3.sqlite_version_info", (3, 35, 0))
+    build({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
