@@ -538,6 +538,36 @@ def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
     assert data(client.get(f"{LICENSES}/5", headers=headers))["state"] == "CA"
 
 
+def test_update_key_mismatch_comes_with_an_unknown_license_type(
+    client: Any, headers: dict, add_licenses: Callable, make_license_type: Callable
+) -> None:
+    """With the key other than the path's, a credLicenseType_Key naming no type came only on
+    the retry with the key fixed; a known type, or one that is itself malformed, is not one."""
+    make_license_type(3)
+    add_licenses(1, bare_license_item(5, state="CA"))
+    unknown = bare_license_item(6, state="XX", credLicenseType_Key=99)
+    body = problem(client.put(f"{LICENSES}/5", json=unknown, headers=headers))
+    assert body["errors"] == {
+        "providerCredLicense_Key": [KEY_MISMATCH],
+        "state": [STATE_ERROR],
+        "credLicenseType_Key": ["No license type 99 in this database."],
+    }
+    # The same errors as the write gives once the key is fixed, the type's included.
+    fixed = problem(
+        client.put(f"{LICENSES}/5", json={**unknown, "providerCredLicense_Key": 5}, headers=headers)
+    )
+    assert {k: v for k, v in body["errors"].items() if k != "providerCredLicense_Key"} == fixed[
+        "errors"
+    ]
+    for item, type_errors in (
+        (bare_license_item(6, credLicenseType_Key=3), None),
+        (bare_license_item(6, credLicenseType_Key="99"), ["Not a valid integer."]),
+    ):
+        errors = problem(client.put(f"{LICENSES}/5", json=item, headers=headers))["errors"]
+        assert errors.get("credLicenseType_Key") == type_errors
+    assert data(client.get(f"{LICENSES}/5", headers=headers))["state"] == "CA"
+
+
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_licenses: Callable):
     add_licenses(1, bare_license_item(5))
     response = client.put(

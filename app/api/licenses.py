@@ -183,7 +183,12 @@ def update_license(provider_cred_key: int, provider_cred_license_key: int) -> Re
     principal = authenticate_writer()
     item = json_object_body()
     errors = put_body_errors(
-        LICENSE_SPEC, item, "providerCredLicenseKey", provider_cred_license_key, provider_cred_key
+        LICENSE_SPEC,
+        item,
+        "providerCredLicenseKey",
+        provider_cred_license_key,
+        provider_cred_key,
+        db_session(),
     )
     if errors:
         if not provider_cred_exists(db_session(), provider_cred_key):

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError
 from app.batch.outcome import ItemOutcome
-from app.batch.plan import item_errors
+from app.batch.plan import item_errors, reference_errors
 from app.batch.spec import EntitySpec
 from app.wire.fields import is_int32
 from app.wire.validation import FieldErrors, describe_errors
@@ -30,12 +32,18 @@ def path_key_errors(item: Any, key_field: str, path_name: str, path_key: int) ->
 
 
 def put_body_errors(
-    spec: EntitySpec, item: Any, path_name: str, path_key: int, parent_key: Any = None
+    spec: EntitySpec,
+    item: Any,
+    path_name: str,
+    path_key: int,
+    parent_key: Any = None,
+    session: Session | None = None,
 ) -> FieldErrors:
     """A PUT body whose key is not the path's: that and every other error of the body at once
-    (its fields', a parent other than the path's), as the write would report them, so a
-    client fixing one error does not meet the next on its retry. ``{}`` when the keys match:
-    the write then checks the body itself."""
+    (its fields', a parent other than the path's, and, given the request's ``session``, a
+    reference that names nothing), as the write would report them, so a client fixing one
+    error does not meet the next on its retry. ``{}`` when the keys match: the write then
+    checks the body itself."""
     mismatch = path_key_errors(item, spec.key_field, path_name, path_key)
     if not mismatch:
         return {}
@@ -43,7 +51,30 @@ def put_body_errors(
     errors: FieldErrors = {name: list(messages) for name, messages in mismatch.items()}
     for name, messages in body_errors.items():
         errors[name] = errors.get(name, []) + list(messages)
+    if session is not None:
+        for name, messages in unknown_references(session, spec, item, errors).items():
+            errors.setdefault(name, list(messages))
     return errors
+
+
+def unknown_references(
+    session: Session, spec: EntitySpec, item: Any, errors: FieldErrors
+) -> FieldErrors:
+    """The well-formed references of ``item`` (those without an error of their own) that
+    name no row of this database, worded as the write words them."""
+    if not isinstance(item, dict):
+        return {}
+    values = {
+        ref.column: item[ref.field]
+        for ref in spec.references
+        if ref.field not in errors and is_int32(item.get(ref.field))
+    }
+    known: dict[str, set[int]] = {}
+    for ref in spec.references:
+        if ref.column in values:
+            key = ref.table.c[ref.key_column]
+            known[ref.column] = set(session.scalars(select(key).where(key == values[ref.column])))
+    return reference_errors(spec, values, known)
 
 
 def require_path_key(
