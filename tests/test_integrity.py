@@ -206,6 +206,40 @@ def test_rows_altered_by_sql_are_findings(history: None, session_for: Callable[.
     assert "does not match its hash" in altered[0].detail
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        "[1]",  # not an object
+        '{"term_Date": 5, "psV_Date": ["2025-01-01", 7]}',  # not [old, new] pairs of dates
+        '{"state": ["CA", 1e400]}',  # a number no double holds
+    ],
+)
+def test_changes_edited_into_any_shape_are_a_finding_not_a_failure(
+    history: None, session_for: Callable[..., Any], runner: Any, changes: str
+) -> None:
+    """The review exists for rows edited by hand: whatever such a row holds, it is reported
+    as altered, and the review and verify-history still answer."""
+    with session_for() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        value = "CAST(:changes AS jsonb)" if postgres else ":changes"
+        session.execute(
+            text(
+                f"UPDATE license_change SET changes = {value} "
+                "WHERE provider_cred_license_key = 2 AND action = 'updated'"
+            ),
+            {"changes": changes},
+        )
+        session.commit()
+    with session_for() as session:
+        findings = integrity_findings(session, *today_range())
+    altered = [f for f in findings if f.rule == HISTORY_ALTERED]
+    assert [f.license_key for f in altered] == [2]
+    assert "does not match its hash" in altered[0].detail
+    result = runner.invoke(args=["verify-history"])
+    assert result.exit_code == 1, result.output
+    assert "does not match its hash" in result.output
+
+
 def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> None:
     today = utcnow().strftime("%Y-%m-%d")
     result = runner.invoke(args=["integrity-report", "--since", today, "--database", "main"])
