@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.api.envelope import ApiError
 from app.batch.outcome import ItemOutcome
-from app.batch.plan import item_errors, reference_errors
+from app.batch.plan import item_errors, reference_errors, well_formed_references
 from app.batch.spec import EntitySpec
 from app.wire.fields import is_int32
 from app.wire.validation import FieldErrors, describe_errors
@@ -62,13 +62,7 @@ def unknown_references(
 ) -> FieldErrors:
     """The well-formed references of ``item`` (those without an error of their own) that
     name no row of this database, worded as the write words them."""
-    if not isinstance(item, dict):
-        return {}
-    values = {
-        ref.column: item[ref.field]
-        for ref in spec.references
-        if ref.field not in errors and is_int32(item.get(ref.field))
-    }
+    values = well_formed_references(spec, item, errors)
     known: dict[str, set[int]] = {}
     for ref in spec.references:
         if ref.column in values:

@@ -123,18 +123,26 @@ def unchecked_references(
     found: dict[int, dict[str, int]] = {}
     for index, outcome in enumerate(outcomes):
         raw = items[index]
-        if outcome is None or outcome.action != INVALID or not isinstance(raw, dict):
+        if outcome is None or outcome.action != INVALID:
             continue
-        values = {
-            ref.column: value
-            for ref in spec.references
-            if ref.field not in outcome.errors
-            for value in (raw.get(ref.field),)
-            if is_int32(value)
-        }
+        values = well_formed_references(spec, raw, outcome.errors)
         if values:
             found[index] = values
     return found
+
+
+def well_formed_references(spec: EntitySpec, raw: Any, errors: FieldErrors) -> dict[str, int]:
+    """The references of a raw item that can be looked up although the item failed its checks:
+    those that are 32-bit integers and have no error of their own (``{column: key}``)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        ref.column: value
+        for ref in spec.references
+        if ref.field not in errors
+        for value in (raw.get(ref.field),)
+        if is_int32(value)
+    }
 
 
 def add_reference_errors(
