@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import io
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import click
 import pytest
 from sqlalchemy import select
 
@@ -139,6 +142,26 @@ def test_set_password_refuses_bad_input(
     result = invoke(runner, "users", "set-password", "alice", input=given)
     assert result.exit_code == 1 and message in result.output
     assert signed_in.ui() == 200  # nothing changed
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+@pytest.mark.parametrize(
+    "given",
+    [b"caf\xe9 au lait\n", b"a new password\na new passw\xf6rd\n", b"a new password\n\n\xff\n"],
+    ids=["first line", "second line", "a later line"],
+)
+def test_a_password_on_standard_input_not_utf8_anywhere_is_refused_in_every_locale(
+    monkeypatch: pytest.MonkeyPatch, errors: str, given: bytes
+) -> None:
+    """Standard input is strict UTF-8 in most locales (the read fails) and keeps bad bytes as
+    lone surrogates in others (C, C.UTF-8); only the first line was checked there, so a bad
+    byte further on was "differ" or was let through, while a strict locale refused it."""
+    stdin = io.TextIOWrapper(io.BytesIO(given), encoding="utf-8", errors=errors)
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: False)
+    with pytest.raises(click.ClickException) as raised:
+        cli.read_new_password()
+    assert raised.value.message == "The password on standard input is not UTF-8 text."
 
 
 def test_disable_and_enable(runner: Any, signed_in: Any, session_for: Any) -> None:

@@ -129,17 +129,28 @@ def read_new_password() -> str:
     """
     if stdin_is_terminal():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=UTF8_TEXT)
-    try:
-        lines = sys.stdin.read().splitlines()
-    except UnicodeDecodeError:  # a locale whose standard input is strict UTF-8
-        raise click.ClickException("The password on standard input is not UTF-8 text.") from None
-    if lines and not_utf8(lines[0]):  # other locales keep the bytes as lone surrogates
+    text = utf8_stdin()
+    if text is None:
         raise click.ClickException("The password on standard input is not UTF-8 text.")
+    lines = text.splitlines()
     if not lines or not lines[0]:
         raise click.ClickException("No password on standard input.")
     if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
         raise click.ClickException("The two passwords on standard input differ.")
     return lines[0]
+
+
+def utf8_stdin() -> str | None:
+    """All of standard input, or ``None`` when any of it is not UTF-8 text.
+
+    A locale whose standard input is strict UTF-8 fails the read; others (C, C.UTF-8) keep a
+    bad byte as a lone surrogate. Both are refused alike, wherever the byte is.
+    """
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError:
+        return None
+    return None if not_utf8(text) else text
 
 
 def migrated_database(name: str | None) -> str:
