@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
-from app.schema import current_revision, head_revision, known_revisions
+from app.schema import MigrationRevisions, current_revision, migration_revisions
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -44,14 +44,10 @@ class ProbeFailed(Exception):
 
 
 @functools.cache
-def code_revision() -> str:
-    """The schema revision this code needs (read from the migrations once per process)."""
-    return head_revision()
-
-
-@functools.cache
-def code_revisions() -> frozenset[str]:
-    return known_revisions()
+def code_revisions() -> MigrationRevisions:
+    """The schema revision this code needs and every one it knows (read from the migrations
+    once per process)."""
+    return migration_revisions()
 
 
 def check_revision(found: str | None) -> None:
@@ -60,10 +56,9 @@ def check_revision(found: str | None) -> None:
     the code (a revision it does not know: ``init-db`` of the next release ran while this
     one's workers still serve, as a rolling upgrade does) is not a failure: migrations keep
     the previous release working."""
-    if found != code_revision() and (found is None or found in code_revisions()):
-        raise ProbeFailed(
-            f"schema at revision {found}, this version needs {code_revision()}: run init-db"
-        )
+    head, known = code_revisions()
+    if found != head and (found is None or found in known):
+        raise ProbeFailed(f"schema at revision {found}, this version needs {head}: run init-db")
 
 
 def schema_problem(engine: Engine) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -98,10 +98,21 @@ def head_revision() -> str:
     return head
 
 
-def known_revisions() -> frozenset[str]:
-    """Every revision this code's migrations know (a database at another one is newer)."""
+class MigrationRevisions(NamedTuple):
+    """The revision this code's migrations end at, and every revision they know (a database
+    at another one is newer than the code)."""
+
+    head: str
+    known: frozenset[str]
+
+
+def migration_revisions() -> MigrationRevisions:
+    """Both, from one read of the migrations."""
     script = ScriptDirectory.from_config(alembic_config())
-    return frozenset(revision.revision for revision in script.walk_revisions())
+    head = script.get_current_head()
+    assert head is not None
+    known = frozenset(revision.revision for revision in script.walk_revisions())
+    return MigrationRevisions(head, known)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import uuid
@@ -287,3 +288,30 @@ def test_requests_to_a_database_behind_the_code_are_503_on_both_engines(
         page = ui.get("/ui/monitoring")
         assert page.status_code == 503
         assert "run init-db" in page.get_data(as_text=True)
+
+
+def test_the_migrations_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema check needs the code's head and every revision it knows; each came from a
+    cache of its own, so the migrations folder was read twice, once for each."""
+    import app.schema
+
+    reads: list[None] = []
+    real_config = app.schema.alembic_config
+
+    def counted_config() -> Any:
+        reads.append(None)
+        return real_config()
+
+    caches = [f for f in vars(app.health).values() if isinstance(f, functools._lru_cache_wrapper)]
+    monkeypatch.setattr(app.schema, "alembic_config", counted_config)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        for _ in range(3):
+            app.health.check_revision("9999")  # newer than the code: no failure
+        with pytest.raises(app.health.ProbeFailed, match="run init-db"):
+            app.health.check_revision(None)
+    finally:
+        for cache in caches:
+            cache.cache_clear()
+    assert len(reads) == 1
