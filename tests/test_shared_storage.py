@@ -21,7 +21,14 @@ from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import SharedCounters
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from tests.helpers import BATCH_URL
-from tests.redis_support import REDIS_URL, redis_available, redis_prefix
+from tests.redis_support import (
+    REDIS_DB,
+    REDIS_HOST,
+    REDIS_PORT,
+    REDIS_URL,
+    redis_available,
+    redis_prefix,
+)
 
 needs_redis = pytest.mark.skipif(not redis_available(), reason="Redis is not running")
 
@@ -153,3 +160,35 @@ def test_redis_shares_the_login_throttle_between_nodes(
     assert login(first, "wrong password") == 401
     assert login(second, "correct horse") == 429
     assert first.test_client().get("/healthz").get_json()["data"]["rateLimitStorage"] == "ok"
+
+
+@needs_redis
+def test_the_login_throttle_uses_the_storage_options_the_limiter_uses(fresh_app: Any) -> None:
+    """FLASK_RATELIMIT_STORAGE_OPTIONS reached Flask-Limiter's storage only: the throttle built
+    its own from the URI alone, so with the database number (or a password, TLS settings) in
+    the options it counted in another Redis database than the limiter (or in none, per
+    process). Options given keep the short timeouts unless they set their own."""
+    unnamed_db = f"redis://{REDIS_HOST}:{REDIS_PORT}"
+    with redis_prefix() as prefix:
+        node = fresh_app(
+            RATELIMIT_STORAGE_URI=unnamed_db,
+            RATELIMIT_STORAGE_OPTIONS={"db": REDIS_DB, "socket_timeout": 2},
+            RATELIMIT_KEY_PREFIX=prefix,
+        )
+        node.extensions[EXTENSION_KEY].record_failure(Attempt("main", "alice", "192.0.2.1"))
+        default_db = redis.Redis(REDIS_HOST, REDIS_PORT, db=0)
+        try:
+            misplaced = list(default_db.scan_iter(match=f"*{prefix}*"))
+            configured_db = redis.Redis(REDIS_HOST, REDIS_PORT, db=REDIS_DB)
+            assert len(list(configured_db.scan_iter(match=f"*{prefix}*"))) == 2
+            configured_db.close()
+            assert misplaced == []
+            assert node.config["RATELIMIT_STORAGE_OPTIONS"] == {
+                "db": REDIS_DB,
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 2,
+            }
+        finally:
+            for key in default_db.scan_iter(match=f"*{prefix}*"):
+                default_db.delete(key)
+            default_db.close()

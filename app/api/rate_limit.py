@@ -23,6 +23,7 @@ import hashlib
 import logging
 import math
 import time
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask import Response as FlaskResponse
@@ -122,9 +123,11 @@ login_rate_limit = limiter.shared_limit(
 
 
 def register_rate_limit(app: Flask) -> None:
-    """The limiter and the login throttle, both on ``RATELIMIT_STORAGE_URI``."""
+    """The limiter and the login throttle, both on ``RATELIMIT_STORAGE_URI`` with the same
+    ``RATELIMIT_STORAGE_OPTIONS``."""
     uri = app.config.setdefault("RATELIMIT_STORAGE_URI", DEFAULT_STORAGE_URI)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(uri))
+    options = storage_options(uri, app.config.get("RATELIMIT_STORAGE_OPTIONS"))
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # A storage failure Flask-Limiter meets outside its fallback is logged, never a 500.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
@@ -135,19 +138,19 @@ def register_rate_limit(app: Flask) -> None:
     limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, OncePerMinute) for f in limiter_log.filters):
         limiter_log.addFilter(OncePerMinute())
-    counters = shared_counters(uri, app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid")
+    counters = shared_counters(uri, app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid", options)
     limiter.init_app(app)
     app.extensions[COUNTERS_KEY] = counters
     app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(counters, app.config)
 
 
-def shared_counters(uri: str, prefix: str) -> SharedCounters:
-    """The counters on ``uri``; a URI the storage cannot be built from (a port that is not a
-    number, a driver that is not installed) stops start-up in one line naming the setting,
-    as every bad setting does, instead of a traceback from inside ``limits``. Built before
-    the limiter, which would fail on the same URI."""
+def shared_counters(uri: str, prefix: str, options: dict[str, Any]) -> SharedCounters:
+    """The counters on ``uri`` with the limiter's storage ``options``; a URI the storage cannot
+    be built from (a port that is not a number, a driver that is not installed) stops start-up
+    in one line naming the setting, as every bad setting does, instead of a traceback from
+    inside ``limits``. Built before the limiter, which would fail on the same URI."""
     try:
-        return SharedCounters(uri, prefix=prefix)
+        return SharedCounters(uri, prefix=prefix, options=options)
     except Exception as exc:
         error = ConfigError(f"FLASK_RATELIMIT_STORAGE_URI cannot be used: {exc}.")
         exit_under_flask_cli(error)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -40,25 +40,36 @@ log = logging.getLogger("credgrid.shared_storage")
 T = TypeVar("T")
 
 
-def storage_options(uri: str) -> dict[str, Any]:
-    """Options for ``limits``' storage of ``uri``: short socket timeouts for Redis."""
+def storage_options(uri: str, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Options for ``limits``' storage of ``uri``: ``configured`` (the setting
+    ``FLASK_RATELIMIT_STORAGE_OPTIONS``) over short socket timeouts for Redis, which a
+    password or TLS option given there would otherwise drop."""
+    defaults: dict[str, Any] = {}
     if uri.startswith(("redis://", "rediss://", "redis+unix://")):
-        return {
+        defaults = {
             "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
             "socket_timeout": REDIS_TIMEOUT_SECONDS,
         }
-    return {}
+    return defaults | dict(configured or {})
 
 
 class SharedCounters:
     """Expiring counters in the shared storage, or in memory while it is unreachable."""
 
     def __init__(
-        self, uri: str, prefix: str = "credgrid", *, clock: Callable[[], float] = time.monotonic
+        self,
+        uri: str,
+        prefix: str = "credgrid",
+        options: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``options`` are the storage's (``storage_options(uri)`` when left out): the
+        limiter's, so that both count in the same place."""
         self.uri = uri
         self.prefix = prefix
-        self._shared: Storage = storage_from_string(uri, **storage_options(uri))
+        options = storage_options(uri) if options is None else options
+        self._shared: Storage = storage_from_string(uri, **options)
         self._fallback = MemoryStorage()
         self._memory_lock = threading.Lock()
         self._clock = clock
