@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import limits.storage
@@ -32,6 +33,9 @@ VERBATIM_ENV_SETTINGS = ("SECRET_KEY", "RATELIMIT_KEY_PREFIX")
 MAX_CHECKPOINT_INTERVAL = 3600
 #: The rate limiter's storages (``limits``), the asynchronous ones left out.
 SYNC_STORAGE_SCHEMES = frozenset(s for s in limits.storage.SCHEMES if not s.startswith("async+"))
+#: Storage schemes of the form ``scheme://[user:password@]host:port/database``.
+REDIS_HOST_SCHEMES = frozenset({"redis", "rediss", "valkey", "valkeys"})
+REDIS_DATABASE_PATTERN = re.compile(r"[0-9]*")
 #: The longest a token may live: ten years (beyond a few thousand years its expiry overflows).
 MAX_TTL = 10 * 366 * 86400
 #: The longest PSV window: ten years. Today minus a window of millions of days is before the
@@ -220,6 +224,7 @@ def validate_config(config: dict[str, Any]) -> None:
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
             f"memory:// or redis://host:6379, got {storage!r}."
         )
+    _check_redis_database(storage)
     prefix = config.get("RATELIMIT_KEY_PREFIX", "")
     if not isinstance(prefix, str):
         raise ConfigError(f"FLASK_RATELIMIT_KEY_PREFIX must be text, got {prefix!r}.")
@@ -295,6 +300,23 @@ LOGIN_THROTTLE_RANGES = (
     ("LOGIN_FAILURE_WINDOW_SECONDS", 1, 30 * 86400, False),
     ("LOGIN_ADDRESS_FREE_FAILURES", 0, 1_000_000, True),
 )
+
+
+def _check_redis_database(storage: str) -> None:
+    """A Redis URI's database part, if any, is a number. redis-py drops one it cannot read
+    as a number (``/xyz``: database 0) and reads ``/1/2`` as 12, so the counters would go,
+    without a word, to a database the URI does not name. The message names the database
+    part only: the URI may hold a password."""
+    try:
+        parts = urlsplit(storage)
+    except ValueError:  # redis-py fails on it too, and shared_counters says so in one line
+        return
+    database = parts.path.removeprefix("/")
+    if parts.scheme in REDIS_HOST_SCHEMES and not REDIS_DATABASE_PATTERN.fullmatch(database):
+        raise ConfigError(
+            "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
+            f"(redis://host:6379/0) or not at all, got the database {database!r}."
+        )
 
 
 def _check_rate(config: dict[str, Any], name: str, example: str) -> None:

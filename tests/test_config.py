@@ -384,6 +384,20 @@ def bad_name(name: str) -> str:
             "FLASK_RATELIMIT_STORAGE_URI cannot be used: Port could not be cast to integer value "
             "as 'abc'.",
         ),
+        # redis-py drops a database part that is no number: the counters went to database 0
+        # (database 12 for /1/2), whatever the URI named, and nothing said so.
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "redis://:secret@127.0.0.1:6379/xyz",
+            "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
+            "(redis://host:6379/0) or not at all, got the database 'xyz'.",
+        ),
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "rediss://127.0.0.1:6379/1/2",
+            "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
+            "(redis://host:6379/0) or not at all, got the database '1/2'.",
+        ),
         (
             "FLASK_RATELIMIT_STORAGE_OPTIONS",
             "timeout=1",
