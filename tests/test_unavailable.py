@@ -283,3 +283,16 @@ def test_concurrent_requests_during_a_held_lock_all_answer_503(
             thread.join(timeout=30)
     assert answers == [503, 503]
     assert license_count(session_for) == (0, 0)
+
+
+def test_a_table_the_database_lacks_keeps_the_pooled_connections(app: Any, backend: str) -> None:
+    """SQLite reports "no such table" as an OperationalError, the class of a database gone bad;
+    it says nothing of the connection, which stays pooled (on SQLite, with every other one)."""
+    with app.app_context():
+        engine = engine_for("main")
+        with engine.connect() as connection:
+            before = connection.connection.driver_connection
+        with pytest.raises(Exception, match="no_such_table"), engine.connect() as connection:
+            connection.execute(text("SELECT 1 FROM no_such_table"))
+        with engine.connect() as connection:
+            assert connection.connection.driver_connection is before
