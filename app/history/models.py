@@ -39,6 +39,8 @@ class JsonObject(TypeDecorator[FieldChanges]):
     Serialised with orjson: a batch writes one per changed license, and the stdlib's ``json``
     was a visible share of a large batch's time. Text keeps key order; ``jsonb`` stores keys in
     its own order (shorter keys first), so readers must not rely on it there.
+    The history's readers read the column as text instead (``app.history.stored_changes``):
+    a row edited by hand can hold any JSON, or on SQLite any text, which this type fails on.
     """
 
     impl = Text

@@ -10,17 +10,16 @@ anti-joined query.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import ColumnElement, Select, Text, cast, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.history.chain import ChainBreak, StoredRow, headless_break, verify_rows
 from app.history.models import LicenseChange, LicenseHistoryHead
+from app.history.stored_changes import changes_text, parse_changes
 
 STREAM_ROWS = 2000
 #: For the rest of the review's transaction (PostgreSQL). Costed, once analysed, as 28,000
@@ -118,10 +117,8 @@ _SAME_LICENSE = (
 
 
 def _content_columns() -> list[ColumnElement[Any]]:
-    """A history row's stored columns, in ``StoredRow``'s order, its changes as JSON text
-    (``_stored_row`` parses them). As text because psycopg parses ``jsonb`` with the
-    standard library's ``json``, about a third of a month's review at a million licenses;
-    orjson, which SQLite's read (``JsonObject``) already uses, is several times faster."""
+    """A history row's stored columns, in ``StoredRow``'s order, its changes as stored text
+    (``changes_text``; ``_stored_row`` parses them)."""
     change = LicenseChange
     return [
         change.id,
@@ -131,7 +128,7 @@ def _content_columns() -> list[ColumnElement[Any]]:
         change.at,
         change.user,
         change.action,
-        cast(change.changes, Text).label("changes"),
+        changes_text(),
         change.row_hash,
     ]
 
@@ -151,12 +148,10 @@ def _chain_rows() -> Select[Any]:
 
 def _stored_row(values: Sequence[Any]) -> StoredRow:
     """A row of ``_content_columns`` and its chain's values as a ``StoredRow``. Changes that
-    do not parse (edited by hand: a number no double holds) stay text, so the row fails its
-    hash instead of failing the check."""
+    do not parse stay text (``parse_changes``), so the row fails its hash instead of failing
+    the check."""
     row = list(values)  # a Row's slices are slow
-    if row[7] is not None:
-        with contextlib.suppress(orjson.JSONDecodeError):
-            row[7] = orjson.loads(row[7])
+    row[7] = parse_changes(row[7])
     return StoredRow(*row)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.history.chain import ChainBreak, StoredRow, verify_rows
+from app.history.stored_changes import field_pairs
 from app.history.verification import rows_between, within
 from app.integrity.rules import EDITORS_WINDOW, HISTORY_ALTERED, Entry, Finding, review_license
 
@@ -72,16 +73,15 @@ def _entry(row: StoredRow) -> Entry:
     )
 
 
+_TEXT = frozenset({type(None), str})
+
+
 def _date_changes(changes: Any) -> dict[str, list[Any]]:
     """The ``[old, new]`` pairs of text (or null) in ``changes``: what the rules read (dates).
     A row edited by hand into any other shape is the hash check's to report; the rules must
     not fail on it."""
-    if not isinstance(changes, dict):
-        return {}
     return {
         name: pair
-        for name, pair in changes.items()
-        if type(pair) is list
-        and len(pair) == 2
-        and all(value is None or type(value) is str for value in pair)
+        for name, pair in field_pairs(changes).items()
+        if type(pair[0]) in _TEXT and type(pair[1]) in _TEXT
     }
