@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from app.audit import utcnow
@@ -23,6 +24,7 @@ from app.licenses.service import upsert_licenses
 from app.wire.fields import format_wire_datetime
 from tests.api_support import data, problem
 from tests.factories import bare_license_item
+from tests.history_support import HAND_EDITED_CHANGES, edit_changes_by_hand
 
 LICENSES = "/provider-credentialing/1/licenses"
 
@@ -203,6 +205,37 @@ def test_history_is_readable_by_viewers(
     response = client.get(f"{LICENSES}/5/history", headers=auth_headers(role="viewer"))
     assert response.status_code == 200
     assert [e["action"] for e in data(response)] == ["created"]
+
+
+@pytest.mark.parametrize("shape", HAND_EDITED_CHANGES)
+def test_history_answers_a_change_edited_by_hand_into_any_shape_as_stored(
+    client: Any, headers: dict, make_cred: Callable, session_for: Callable, shape: str
+) -> None:
+    """Bad data never makes a 500: the edited change is answered with its stored value as the
+    database's JSON text, as-is, in ``storedChanges``, and ``changes`` keeps its documented
+    shape with whatever [old, new] pairs can still be read (a typed client still reads the
+    page). The other changes are answered as ever, without ``storedChanges``."""
+    make_cred(1)
+    client.post(LICENSES, json=bare_license_item(5, state="CA"), headers=headers)
+    client.put(f"{LICENSES}/5", json=bare_license_item(5, state="NY"), headers=headers)
+    stored, pairs = HAND_EDITED_CHANGES[shape]
+    with session_for() as session:
+        as_stored = edit_changes_by_hand(session, 5, "updated", stored)
+
+    response = client.get(f"{LICENSES}/5/history", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"data", "error", "debug"} and body["error"] is None
+    edited, created = body["data"]
+    assert edited["action"] == "updated"
+    assert edited["changes"] == pairs
+    assert edited["storedChanges"] == as_stored
+    assert "storedChanges" not in created
+    assert created["changes"]["state"] == [None, "CA"]
+    document = client.get("/openapi.json").get_json()
+    schema = {"$ref": "#/components/schemas/LicenseChange", "components": document["components"]}
+    for entry in body["data"]:
+        jsonschema_rs.Draft202012Validator(schema).validate(entry)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -229,7 +229,8 @@ def delete_license(provider_cred_key: int, provider_cred_license_key: int) -> Re
     summary="A license's change history",
     description="Newest first (`sortBy=at:asc` for oldest first), a page at a time; each "
     "change with its activity id, time, user, action and `{field: [old, new]}`. Still "
-    "readable after the license is deleted.",
+    "readable after the license is deleted. A change edited in the database by hand out of "
+    "that shape is answered too, its stored value as-is in `storedChanges`.",
     tag=TAG,
     status=200,
     shape="many",

@@ -94,7 +94,7 @@ SCHEMA_NAMES: dict[type[Schema], str] = {
     DebugSchema: "Debug",
     ProblemSchema: "Problem",
 }
-#: records the API writes: every field is always present.
+#: records the API writes: every field is always present (but ``OCCASIONAL_FIELDS``).
 OUTPUT_SCHEMAS: dict[type[Schema], type[Schema] | None] = {
     LicenseOutSchema: LicenseSchema,
     ExpirableLicenseSchema: LicenseSchema,
@@ -105,6 +105,10 @@ OUTPUT_SCHEMAS: dict[type[Schema], type[Schema] | None] = {
     MonitoringRunDetailSchema: None,
     RunCountsSchema: None,
     RunLicenseSchema: None,
+}
+#: output fields written on some records only (each field's description says when).
+OCCASIONAL_FIELDS: dict[type[Schema], frozenset[str]] = {
+    LicenseChangeSchema: frozenset({"storedChanges"}),
 }
 #: what an output field may copy from the input field of the same name.
 _SHARED_KEYWORDS = ("format", "minimum", "maximum", "maxLength", "minLength", "enum")
@@ -612,11 +616,13 @@ def _teach_custom_fields(plugin: MarshmallowPlugin) -> None:
 
 
 def _finish_schemas(schemas: dict[str, dict[str, Any]]) -> None:
-    """Outputs: every field required, integer and length rules shared with the input.
-    Inputs: the server-stamped audit fields, which are accepted and ignored."""
+    """Outputs: every field required (but the occasional ones), integer and length rules
+    shared with the input. Inputs: the server-stamped audit fields, which are accepted and
+    ignored."""
     for output, source in OUTPUT_SCHEMAS.items():
         component = schemas[SCHEMA_NAMES[output]]
-        component["required"] = list(component["properties"])
+        occasional = OCCASIONAL_FIELDS.get(output, frozenset())
+        component["required"] = [name for name in component["properties"] if name not in occasional]
         if source is None:
             continue
         input_properties = schemas[SCHEMA_NAMES[source]]["properties"]

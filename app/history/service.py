@@ -15,6 +15,17 @@ class LicenseChangeSchema(Schema):
     user = fields.String(allow_none=True)
     action = fields.String(metadata={"enum": ["created", "updated", "deleted"]})
     changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)))
+    storedChanges = fields.String(
+        attribute="stored_changes",
+        allow_none=True,
+        metadata={
+            "description": "Only on a change whose stored `changes` is not an object of "
+            "[old, new] pairs (edited in the database by hand; the integrity review reports "
+            "it as history altered): the stored value as-is, as the database's JSON text "
+            "(null: SQL NULL). `changes` then holds the [old, new] pairs that can still be "
+            "read from it, if any."
+        },
+    )
 
 
 LICENSE_CHANGE_SCHEMA = LicenseChangeSchema()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
 from app.history.service import LICENSE_CHANGE_SCHEMA
+from app.history.stored_changes import changes_text, read_changes
 from app.licenses.schemas import WRITABLE_FIELDS
 
 
@@ -40,13 +41,28 @@ def license_history(
     )
     total = session.scalar(select(func.count()).select_from(LicenseChange).where(*which)) or 0
     order = LicenseChange.id.asc() if oldest_first else LicenseChange.id.desc()
-    rows = session.scalars(
-        select(LicenseChange).where(*which).order_by(order).limit(size).offset((page - 1) * size)
+    change = LicenseChange
+    rows = session.execute(
+        select(change.activity_id, change.at, change.user, change.action, changes_text())
+        .where(*which)
+        .order_by(order)
+        .limit(size)
+        .offset((page - 1) * size)
     )
-    entries = LICENSE_CHANGE_SCHEMA.dump(rows, many=True)
-    for entry in entries:  # jsonb keeps keys in its own order: answer in wire order
-        entry["changes"] = dict(sorted(entry["changes"].items(), key=_wire_position))
-    return HistoryPage(entries, total)
+    return HistoryPage(LICENSE_CHANGE_SCHEMA.dump(map(_record, rows), many=True), total)
+
+
+def _record(row: Row[Any]) -> dict[str, Any]:
+    """A stored change as the schema dumps it. Changes edited by hand out of the service's
+    shape (``read_changes``) are answered as-is in ``stored_changes`` beside the pairs that
+    can still be read, so a client typed on the documented shape still reads the page."""
+    stored = read_changes(row.changes)
+    record = row._asdict()
+    # jsonb keeps keys in its own order: answer in wire order
+    record["changes"] = dict(sorted(stored.fields.items(), key=_wire_position))
+    if not stored.expected_shape:
+        record["stored_changes"] = stored.text
+    return record
 
 
 #: Each client field's place in the wire order (the key first); other names after them.

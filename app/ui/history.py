@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
+from app.history.stored_changes import StoredChanges, changes_text, read_changes
 from app.license_types.models import CredLicenseType
 from app.ui.grid import COLUMNS, cell_datetime
 from app.wire.fields import parse_wire_datetime
@@ -40,6 +41,9 @@ class HistoryEntry:
     action: str
     provider_cred_key: int
     changes: list[FieldChange] = field(default_factory=list)
+    #: not the service's ``{field: [old, new]}`` (edited by hand): the page shows it as stored
+    unexpected_shape: bool = False
+    stored_text: str | None = None
 
 
 #: Changes per page: a license's history only grows.
@@ -58,33 +62,46 @@ def license_history(
     """Page ``page`` (from 1) of the changes, newest first (in the order they were written:
     ``app.licenses.history``). Readable after the license is deleted (history has no foreign
     key)."""
-    rows = session.scalars(
-        select(LicenseChange)
+    rows = session.execute(
+        select(
+            LicenseChange.activity_id,
+            LicenseChange.at,
+            LicenseChange.user,
+            LicenseChange.action,
+            LicenseChange.provider_cred_key,
+            changes_text(),
+        )
         .where(LicenseChange.provider_cred_license_key == license_key)
         .order_by(LicenseChange.id.desc())
         .limit(size)
         .offset((page - 1) * size)
     ).all()
-    type_names = _type_names(session, rows)
+    stored = [read_changes(row.changes) for row in rows]
+    type_names = _type_names(session, stored)
     entries: list[HistoryEntry] = []
-    for row in rows:
+    for row, changes in zip(rows, stored, strict=True):
         entry = HistoryEntry(row.activity_id, row.at, row.user, row.action, row.provider_cred_key)
         entry.changes = sorted(
             (
                 FieldChange(
                     name, _readable(name, old, type_names), _readable(name, new, type_names)
                 )
-                for name, (old, new) in row.changes.items()
+                for name, (old, new) in changes.fields.items()
             ),
             key=lambda change: FIELD_ORDER.get(change.field, len(FIELD_ORDER)),
         )
+        if not changes.expected_shape:
+            entry.unexpected_shape, entry.stored_text = True, changes.text
         entries.append(entry)
     return entries
 
 
-def _type_names(session: Session, rows: Sequence[LicenseChange]) -> dict[int, str]:
+def _type_names(session: Session, stored: Sequence[StoredChanges]) -> dict[int, str]:
     keys = {
-        value for row in rows for value in row.changes.get(TYPE_FIELD, ()) if isinstance(value, int)
+        value
+        for changes in stored
+        for value in changes.fields.get(TYPE_FIELD, ())
+        if isinstance(value, int)
     }
     if not keys:
         return {}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from gridpage import text_of
 
+from app.audit import utcnow
 from app.licenses.service import delete_licenses
 from app.tenancy import session_scope
+from tests.history_support import HAND_EDITED_CHANGES, edit_changes_by_hand
 
 
 def test_history_shows_each_change_newest_first(
@@ -81,6 +85,39 @@ def test_history_of_a_deleted_license_stays_readable(
     text = text_of(response.get_data(as_text=True))
     assert "This license has been deleted; its history remains." in text
     assert "Deleted by dave" in text and "License name Short-lived —" in text
+
+
+@pytest.mark.parametrize("shape", HAND_EDITED_CHANGES)
+def test_history_shows_a_change_edited_by_hand_into_any_shape_as_stored(
+    make_cred: Any,
+    put_licenses: Any,
+    session_for: Any,
+    login: Any,
+    client: Any,
+    shape: str,
+) -> None:
+    """Bad data never makes a 500: the edited change shows the fields that still read as
+    before → after, says it is not in the shape the service writes, shows what is stored and
+    leads to the integrity review of its day; the other changes show as ever."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "state": "CA"}, actor="bob")
+    put_licenses(1, {"providerCredLicense_Key": 5, "state": "NY"}, actor="carol")
+    stored, pairs = HAND_EDITED_CHANGES[shape]
+    with session_for() as session:
+        as_stored = edit_changes_by_hand(session, 5, "updated", stored)
+    login()
+    response = client.get("/ui/licenses/5/history")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    text = html.unescape(text_of(page))
+    update, create = text.index("Updated by carol"), text.index("Created by bob")
+    edited, created = text[update:create], text[create:]
+    assert "This change is not stored in the shape the license service writes" in edited
+    assert f"As stored: {as_stored}" in edited
+    assert ("State CA NY" in edited) == bool(pairs)
+    assert "not stored in the shape" not in created and "State — CA" in created
+    day = f"{utcnow():%Y-%m-%d}"
+    assert f'href="/ui/integrity?since={day}&amp;until={day}"' in page
 
 
 def test_history_is_paged_newest_first(
