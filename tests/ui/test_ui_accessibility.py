@@ -3,7 +3,9 @@ checked on the stylesheet and the rendered HTML; what needs script is in tests/b
 
 from __future__ import annotations
 
+import io
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -245,6 +247,133 @@ def test_a_review_range_refused_marks_the_day_it_names(
     assert seen.attrs[bad].get("aria-invalid") == "true"
     assert seen.description(bad).startswith(f"{bad.capitalize()}: ")
     assert "aria-invalid" not in seen.attrs[good] and seen.description(good) == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# A page that reports an error says so in its title, the first thing a screen reader reads
+
+
+def title_of(response: Any) -> str:
+    found = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+    assert found, "no <title>"
+    return unescape(" ".join(found.group(1).split()))
+
+
+WRONG_PASSWORD = {"username": "alice", "password": "not it", "database": "main"}
+IMPORT = "/ui/credentials/1/licenses/import"
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "url", "data", "status", "title"),
+    [
+        (None, "get", "/ui/no/such/page", None, 404, "404 Not Found"),
+        (None, "post", "/ui/login", WRONG_PASSWORD, 200, "Log in"),
+        (None, "post", "/ui/login", {"username": "alice"}, 400, "Log in"),
+        ("viewer", "get", IMPORT, None, 403, "403 Forbidden"),
+        ("editor", "get", "/ui/credentials?q=P%00", None, 400, "Provider credentials"),
+        ("editor", "post", IMPORT, {}, 400, "Import licenses into P1"),
+        ("editor", "post", IMPORT, {"file": "nonsense\n1\n"}, 422, "Import licenses into P1"),
+        (
+            "editor",
+            "post",
+            IMPORT + "/apply",
+            {"csv": "x", "versions": "{}", "token": "forged"},
+            400,
+            "Import licenses into P1",
+        ),
+        ("editor", "get", "/ui/integrity?since=2026-13-01", None, 400, "Integrity review"),
+    ],
+    ids=[
+        "not-found",
+        "login-failed",
+        "login-incomplete",
+        "not-allowed",
+        "search-refused",
+        "import-without-file",
+        "import-file-refused",
+        "import-token-refused",
+        "review-range-refused",
+    ],
+)
+def test_a_page_answered_with_an_error_says_so_first_in_its_title(
+    cred: int,
+    make_user: Any,
+    login: Any,
+    client: Any,
+    who: str | None,
+    method: str,
+    url: str,
+    data: dict[str, str] | None,
+    status: int,
+    title: str,
+) -> None:
+    """WCAG 3.3.1: the title is read first when a page loads, so it says "Error:" when the page
+    refused what was sent (a failed login is given back with status 200, and says so too)."""
+    if who is None:
+        make_user("alice", "correct horse")
+    else:
+        login(role=who)
+    if data and "file" in data:
+        data = {"file": (io.BytesIO(data["file"].encode()), "licenses.csv")}
+    response = getattr(client, method)(url, data=data)
+    assert response.status_code == status
+    assert title_of(response) == f"Error: {title} · credgrid"
+
+
+def test_an_unexpected_error_says_so_in_its_title(
+    login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.ui import views
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(views, "search_creds", broken)
+    login()
+    response = client.get("/ui/credentials")
+    assert response.status_code == 500
+    assert title_of(response) == "Error: 500 Internal Server Error · credgrid"
+
+
+def test_a_save_with_rows_not_saved_says_so_in_its_title(
+    cred: int, login: Any, open_grid: Any
+) -> None:
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], state="ZZ", license_Name="Kept")
+    response = page.save(follow_redirects=False)
+    assert response.status_code == 422
+    assert title_of(response) == "Error: Licenses of P1 · credgrid"
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("/ui/credentials?q=P", "Provider credentials"),
+        ("/ui/credentials/1/licenses", "Licenses of P1"),
+        (IMPORT, "Import licenses into P1"),
+        ("/ui/integrity?since=2026-03-01", "Integrity review"),
+    ],
+)
+def test_a_page_without_an_error_has_its_plain_title(
+    cred: int, login: Any, client: Any, url: str, title: str
+) -> None:
+    login()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert title_of(response) == f"{title} · credgrid"
+
+
+def test_a_saved_grid_and_the_login_page_have_their_plain_titles(
+    cred: int, make_user: Any, client: Any, login: Any, open_grid: Any
+) -> None:
+    assert title_of(client.get("/ui/login")) == "Log in · credgrid"
+    login()
+    page = open_grid(cred)
+    page.set(page.row(11), license_Name="Renamed")
+    response = page.save()
+    assert response.status_code == 200 and 'id="save-summary"' in response.get_data(as_text=True)
+    assert title_of(response) == "Licenses of P1 · credgrid"
 
 
 # ---------------------------------------------------------------------------------------------
