@@ -64,3 +64,62 @@ def test_answering_the_offer_of_kept_edits_leaves_the_focus_in_the_grid(
         expect(page.get_by_label("Key, license 11")).to_be_focused()
     else:
         expect(page.get_by_role("button", name="Save")).to_be_focused()
+
+
+#: Every pointer target in the grid, each measured as a pointer meets it: a control held by a
+#: visible label is that label (a click anywhere on it works the control), any other control
+#: or label is its own box. Names the ones under 24 × 24 CSS px.
+SMALL_TARGETS = """() => {
+    const seen = [];
+    for (const el of document.querySelectorAll(
+            "table.grid :is(input, select, button, a, label:not(.visually-hidden))")) {
+        if (el.type === "hidden" || !el.getClientRects().length) continue;
+        const holder = el.closest("label:not(.visually-hidden)");
+        const target = holder && holder !== el ? holder : el;
+        if (target !== el) continue;  // measured as its label
+        const box = target.getBoundingClientRect();
+        if (box.width < 24 || box.height < 24) {
+            const name = target.id || target.textContent.trim();
+            seen.push(`${target.tagName.toLowerCase()} ${name}: ${box.width}×${box.height}`);
+        }
+    }
+    return seen;
+}"""
+
+
+def test_every_pointer_target_in_the_grid_is_at_least_24_px_square(
+    grid: Any, put_licenses: Any
+) -> None:
+    """WCAG 2.2 SC 2.5.8: the Delete boxes were 18 px, a conflict's radios 13 px beside a
+    16 px high label, the History links 15 px high. A click anywhere on a target works it."""
+    page = grid
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Bob's name"})
+    page.get_by_label(NAME).fill("Alice's name")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("My values")).to_be_visible()  # the conflict's choice is shown
+
+    assert page.evaluate(SMALL_TARGETS) == []
+    delete = page.get_by_label("Delete license 11")
+    box = delete.bounding_box()
+    assert box and box["width"] >= 24 and box["height"] >= 24
+    delete.click(position={"x": 22, "y": 22})  # its far corner, off the old 18 px box
+    expect(delete).to_be_checked()
+    delete.click(position={"x": 1, "y": 1})
+    expect(delete).not_to_be_checked()
+    for choice in ("My values", "Their values (bob)"):
+        label = page.locator("fieldset.resolve label", has_text=choice)
+        box = label.bounding_box()
+        assert box and box["width"] >= 24 and box["height"] >= 24
+        label.click(position={"x": box["width"] - 2, "y": box["height"] - 2})
+        expect(page.get_by_label(choice)).to_be_checked()
+
+
+def test_the_read_only_grid_s_links_are_at_least_24_px_high(
+    make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11}, {"providerCredLicense_Key": 12})
+    page = logged_in("victor", role="viewer")
+    page.goto("/ui/credentials/1/licenses")
+    expect(page.get_by_role("link", name="History of license 12")).to_be_visible()
+    assert page.evaluate(SMALL_TARGETS) == []
