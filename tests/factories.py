@@ -1,4 +1,4 @@
-"""Builders of API items for every test: each defined once, here."""
+"""Builders of API and grid items for every test: each defined once, here."""
 
 from __future__ import annotations
 
@@ -39,3 +39,17 @@ def cred_item(key: int, provider: str = "P1", **fields: Any) -> dict[str, Any]:
 def type_item(key: Any, **fields: Any) -> dict[str, Any]:
     """A license-type item."""
     return {"credLicenseType_Key": key, **fields}
+
+
+def grid_license(**fields: Any) -> dict[str, Any]:
+    """License 11 as the grid tests write it with ``put_licenses(1, ...)`` (which adds its
+    ``providerCred_Key``); ``fields`` override or add."""
+    return {
+        "providerCredLicense_Key": 11,
+        "license_Name": "Medical license",
+        "license_Number": "MD-111",
+        "specialty_Code": "FM",
+        "effective_Date": "2026-01-01",
+        "term_Date": "2027-06-01",
+        **fields,
+    }

@@ -12,6 +12,7 @@ from gridpage import GridPage
 from app.auth import passwords
 from app.licenses.service import upsert_licenses
 from app.tenancy import session_scope
+from tests.factories import grid_license
 
 PASSWORD = "correct horse"
 
@@ -68,3 +69,11 @@ def put_licenses(app: Any) -> Callable[..., list[Any]]:
         return outcomes
 
     return _put
+
+
+@pytest.fixture
+def one_license_cred(make_cred: Any, put_licenses: Any) -> int:
+    """ProviderCred 1 with one license, ``grid_license()`` (key 11)."""
+    make_cred(1)
+    put_licenses(1, grid_license())
+    return 1

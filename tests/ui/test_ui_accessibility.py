@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import grid_license
+
 UI_CSS = Path(__file__).resolve().parents[2] / "static" / "ui" / "ui.css"
 #: The backgrounds the focus ring and the inputs are drawn on: white, the page, the dark
 #: header, the tables' heads, a row in error, a saved row, a new row, the error summary.
@@ -114,32 +116,15 @@ class Elements(HTMLParser):
         return " ".join(" ".join(self.text[i].split()) for i in ids)
 
 
-LICENSE = {
-    "providerCredLicense_Key": 11,
-    "license_Name": "Medical license",
-    "license_Number": "MD-111",
-    "specialty_Code": "FM",
-    "effective_Date": "2026-01-01",
-    "term_Date": "2027-06-01",
-}
-
-
-@pytest.fixture
-def cred(make_cred: Any, put_licenses: Any) -> int:
-    make_cred(1)
-    put_licenses(1, LICENSE)
-    return 1
-
-
 def test_a_conflict_is_read_out_on_the_cells_it_concerns(
-    cred: int, login: Any, open_grid: Any, put_licenses: Any
+    one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
 ) -> None:
     """Both changed Specialty: its cell says what is stored there (the stored row's cell was
     only shown under it, marked by colour), the row's first cell says what the conflict is, and
     the summary's link takes the keyboard to the cell to decide on, not to the key."""
     login()
-    page = open_grid(cred)
-    put_licenses(1, {**LICENSE, "specialty_Code": "AAA"}, actor="bob")
+    page = open_grid(one_license_cred)
+    put_licenses(1, grid_license(specialty_Code="AAA"), actor="bob")
     row = page.row(11)
     page.set(row, specialty_Code="BBB", license_Name="Alice's name")
     html = page.save().get_data(as_text=True)
@@ -153,7 +138,7 @@ def test_a_conflict_is_read_out_on_the_cells_it_concerns(
 
 
 def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
-    app: Any, cred: int, login: Any, open_grid: Any
+    app: Any, one_license_cred: int, login: Any, open_grid: Any
 ) -> None:
     """A message about the whole row (here: deleted by someone else) is read with the row's
     first cell, where the summary's link puts the keyboard."""
@@ -161,7 +146,7 @@ def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
     from app.tenancy import session_scope
 
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     row = page.row(11)
     with app.app_context(), session_scope("main") as session:
         delete_licenses(session, 1, [11], actor="bob", activity_id="x")
@@ -174,12 +159,12 @@ def test_a_row_deleted_meanwhile_says_so_on_its_first_cell(
 
 
 def test_each_row_s_result_is_read_with_its_first_cell(
-    cred: int, login: Any, open_grid: Any
+    one_license_cred: int, login: Any, open_grid: Any
 ) -> None:
     """After a Save, moving down the Key column tells each row's result (it was only a badge
     at the row's end, in a column no key reaches)."""
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     page.set(page.row(11), license_Name="Renamed")
     page.set(page.blank_rows()[0], license_Name="A new one")
     html = page.save().get_data(as_text=True)
@@ -194,7 +179,7 @@ def test_each_row_s_result_is_read_with_its_first_cell(
 
 
 def test_a_search_refused_marks_the_search_box_and_is_read_with_it(
-    cred: int, login: Any, client: Any
+    one_license_cred: int, login: Any, client: Any
 ) -> None:
     login()
     response = client.get("/ui/credentials", query_string={"q": "PRV\x00"})
@@ -207,7 +192,7 @@ def test_a_search_refused_marks_the_search_box_and_is_read_with_it(
 
 
 def test_a_csv_file_refused_marks_the_file_input_and_is_read_with_it(
-    cred: int, login: Any, client: Any
+    one_license_cred: int, login: Any, client: Any
 ) -> None:
     import io
 

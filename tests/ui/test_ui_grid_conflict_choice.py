@@ -5,32 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from gridpage import GridPage, text_of
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
-
-LICENSE = {
-    "providerCredLicense_Key": 11,
-    "license_Name": "Medical license",
-    "license_Number": "MD-111",
-    "specialty_Code": "FM",
-    "effective_Date": "2026-01-01",
-    "term_Date": "2027-06-01",
-}
-
-
-@pytest.fixture
-def cred(make_cred: Any, put_licenses: Any) -> int:
-    make_cred(1)
-    put_licenses(1, LICENSE)
-    return 1
+from tests.factories import grid_license
 
 
 def bob_sets(put_licenses: Any, **cells: str) -> None:
     """Bob writes the license with ``cells`` changed (an upsert replaces every field)."""
-    put_licenses(1, {**LICENSE, **cells}, actor="bob")
+    put_licenses(1, grid_license(**cells), actor="bob")
 
 
 def stored(app: Any, key: int) -> ProviderCredLicense:
@@ -58,10 +42,10 @@ def stored_row(html: str) -> str:
 
 
 def test_saving_without_a_choice_keeps_offering_it_until_it_is_made(
-    app: Any, cred: int, login: Any, open_grid: Any, put_licenses: Any
+    app: Any, one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
 ) -> None:
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     bob_sets(put_licenses, specialty_Code="AAA")
     row = page.row(11)
     page.set(row, specialty_Code="BBB", license_Name="Alice's name")
@@ -91,10 +75,10 @@ def test_saving_without_a_choice_keeps_offering_it_until_it_is_made(
 
 
 def test_their_value_can_be_chosen_after_a_save_without_a_choice(
-    app: Any, cred: int, login: Any, open_grid: Any, put_licenses: Any
+    app: Any, one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
 ) -> None:
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     bob_sets(put_licenses, specialty_Code="AAA")
     page.set(page.row(11), specialty_Code="BBB", license_Name="Alice's name")
     first = after(page, page.save())
@@ -106,10 +90,10 @@ def test_their_value_can_be_chosen_after_a_save_without_a_choice(
 
 
 def test_a_merge_that_fails_shows_the_merged_row_and_the_stored_one(
-    app: Any, cred: int, login: Any, open_grid: Any, put_licenses: Any
+    app: Any, one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
 ) -> None:
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     bob_sets(put_licenses, effective_Date="2027-02-01")
     row = page.row(11)
     page.set(row, term_Date="01/15/2027")  # before Bob's effective date, after the one loaded
