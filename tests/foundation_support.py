@@ -1,7 +1,8 @@
-"""Helpers for the foundation tests: empty databases and a filesystem watch.
+"""Helpers for the foundation tests: empty databases, databases migrated only part of the
+way, and a filesystem watch.
 
 Kept out of ``conftest.py`` (shared by every test module) because only the foundation tests
-need an unmigrated database or to watch which files a request opens.
+need a database not at the newest revision or to watch which files a request opens.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+
+from app.schema import alembic_config
 
 
 def postgres_url(schema: str) -> str:
@@ -42,6 +46,27 @@ def empty_database(backend: str, directory: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
+
+
+def migrate_to(engine: Engine, revision: str, direction: str = "upgrade") -> None:
+    """Alembic's ``upgrade`` (or ``downgrade``) of ``engine``'s database to ``revision``."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+@contextmanager
+def database_at_revision(backend: str, directory: Path, revision: str) -> Iterator[str]:
+    """The URL of a new database migrated to ``revision`` only: new code started before
+    ``init-db`` brought its database to the code's revision."""
+    with empty_database(backend, directory) as url:
+        engine = create_engine(url)
+        try:
+            migrate_to(engine, revision)
+        finally:
+            engine.dispose()
+        yield url
 
 
 # Python's audit hooks cannot be removed, so one hook is installed for the whole session and

@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
 from app import create_app
-from tests.foundation_support import empty_database
+from tests.foundation_support import database_at_revision
 from tests.helpers import dispose_engines
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -158,7 +158,6 @@ def test_database_behind_the_code_is_503_naming_both_revisions(
 ) -> None:
     """New code started before ``init-db`` ran on one database: its requests fail (a 503
     naming both revisions), so /healthz must take the node out and say why."""
-    from alembic import command
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
 
@@ -166,13 +165,9 @@ def test_database_behind_the_code_is_503_naming_both_revisions(
 
     head = head_revision()
     previous = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
-    with empty_database(backend, tmp_path) as url:
+    with database_at_revision(backend, tmp_path, previous) as url:
         engine = create_engine(url)
         try:
-            config = alembic_config()
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, previous)
             stale_app = build(app_config, {"stale": url})
             try:
                 response = stale_app.test_client().get("/healthz")
@@ -203,26 +198,14 @@ def test_database_behind_the_code_is_503_naming_both_revisions(
 def stale_app(app_config: dict, backend: str, tmp_path: Path, revision: str) -> Iterator[Any]:
     """An app whose extra database ``stale`` is migrated to ``revision`` only (new code
     started before ``init-db``), with an editor (API key, token) and ProviderCred 1 there."""
-    from alembic import command
-    from sqlalchemy import create_engine
-
     from app.auth.keys import issue_api_key
     from app.auth.tokens import mint_token_for
     from app.auth.users import create_user
     from app.credentials.models import ProviderCred
-    from app.schema import alembic_config
     from app.tenancy import session_scope
     from tests.conftest import TEST_SECRET
 
-    with empty_database(backend, tmp_path) as url:
-        engine = create_engine(url)
-        try:
-            config = alembic_config()
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-        finally:
-            engine.dispose()
+    with database_at_revision(backend, tmp_path, revision) as url:
         application = build(app_config, {"stale": url})
         try:
             with application.app_context(), session_scope("stale") as session:

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from foundation_support import empty_database
+from foundation_support import empty_database, migrate_to
 from sqlalchemy import DateTime, Engine, Integer, String, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
@@ -132,10 +131,7 @@ def test_schema_difference_would_be_seen(migrated_engine: Engine) -> None:
 
 
 def test_downgrade_to_base_and_back(migrated_engine: Engine) -> None:
-    config = alembic_config()
-    with migrated_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+    migrate_to(migrated_engine, "base", direction="downgrade")
     assert set(inspect(migrated_engine).get_table_names()) == {"alembic_version"}
     assert current_revision(migrated_engine) is None
     assert upgrade_database(migrated_engine) == head_revision()
@@ -389,13 +385,6 @@ def apart_from_later_indexes(
     gone = [d for d in differences if d[0] == "remove_index" and d[1].name in replaced_indexes]
     assert {d[1].name for d in gone} == replaced_indexes, differences
     return [d for d in differences if d not in later and d not in gone]
-
-
-def migrate_to(engine: Engine, revision: str, direction: str = "upgrade") -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
 
 
 PER_FIELD_HISTORY = [
