@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+from app.auth.keys import issue_api_key
+from app.auth.tokens import mint_token_for
+from app.auth.users import create_user
+from app.credentials.models import ProviderCred
+from app.tenancy import session_scope
 
 
 def data(response: Any) -> Any:
@@ -24,3 +31,28 @@ def problem(response: Any) -> dict[str, Any]:
 
 def pagination(response: Any) -> dict[str, int]:
     return json.loads(response.headers["x-pagination"])
+
+
+def seed_editor_and_cred(application: Any, database: str, username: str) -> dict[str, str]:
+    """Write to ``database`` of ``application``: ``username``, an editor (password ``correct
+    horse``) with an API key, and ProviderCred 1. Returns the headers of that editor's API
+    client: the database, the key and a bearer token signed with the app's secret."""
+    with application.app_context(), session_scope(database) as session:
+        create_user(session, username, "correct horse", "editor")
+        key = issue_api_key(session, f"{username}'s key")
+        session.add(
+            ProviderCred(
+                provider_cred_key=1,
+                provider_id="P1",
+                cred_type_key=1,
+                effective_date=datetime(2024, 1, 1),
+            )
+        )
+        session.commit()
+        secret = application.config["SECRET_KEY"]
+        token = mint_token_for(session, secret, username, database, 3600, "id")
+    return {
+        "vbasoftware-database": database,
+        "x-api-key": key,
+        "Authorization": f"Bearer {token}",
+    }

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,10 @@ from sqlalchemy.engine import make_url
 
 from app import ROOT, create_app
 from app.api.idempotency import BUSY_RETRY_AFTER_SECONDS
-from app.auth.tokens import mint_token_for
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.schema import current_revision, head_revision
+from tests.api_support import seed_editor_and_cred
 from tests.conftest import TEST_SECRET, postgres_url
 from tests.factories import license_item
 from tests.fault_support import (
@@ -157,25 +156,10 @@ def start_server(
     started: list[Server] = []
     main = database_urls["main"]
     setup = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASES": {"main": main}})
-    from app.auth.keys import issue_api_key
-    from app.auth.users import create_user
-    from app.credentials.models import ProviderCred
-    from app.tenancy import session_scope
-
-    with setup.app_context(), session_scope("main") as session:
-        create_user(session, "editor", "correct horse", "editor")
-        api_key = issue_api_key(session, "faults")
-        session.add(
-            ProviderCred(
-                provider_cred_key=1,
-                provider_id="P1",
-                cred_type_key=1,
-                effective_date=datetime(2024, 1, 1),
-            )
-        )
-        session.commit()
-        token = mint_token_for(session, TEST_SECRET, "editor", "main", 3600, "id")
-    dispose_engines(setup)
+    try:
+        headers = seed_editor_and_cred(setup, "main", "editor")
+    finally:
+        dispose_engines(setup)
 
     def _start(url: str | None = None, wait: bool = True) -> Server:
         url = url or main
@@ -203,11 +187,7 @@ def start_server(
             access_log,
             error_log,
             app_log,
-            {
-                "vbasoftware-database": "main",
-                "x-api-key": api_key,
-                "Authorization": f"Bearer {token}",
-            },
+            dict(headers),
         )
         started.append(server)
         if wait:

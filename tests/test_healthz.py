@@ -8,7 +8,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
 from app import create_app
+from tests.api_support import seed_editor_and_cred
 from tests.foundation_support import database_at_revision
 from tests.helpers import dispose_engines
 
@@ -198,34 +198,12 @@ def test_database_behind_the_code_is_503_naming_both_revisions(
 def stale_app(app_config: dict, backend: str, tmp_path: Path, revision: str) -> Iterator[Any]:
     """An app whose extra database ``stale`` is migrated to ``revision`` only (new code
     started before ``init-db``), with an editor (API key, token) and ProviderCred 1 there."""
-    from app.auth.keys import issue_api_key
-    from app.auth.tokens import mint_token_for
-    from app.auth.users import create_user
-    from app.credentials.models import ProviderCred
-    from app.tenancy import session_scope
-    from tests.conftest import TEST_SECRET
-
     with database_at_revision(backend, tmp_path, revision) as url:
         application = build(app_config, {"stale": url})
         try:
-            with application.app_context(), session_scope("stale") as session:
-                create_user(session, "alice", "correct horse", "editor")
-                key = issue_api_key(session, "integration")
-                session.add(
-                    ProviderCred(
-                        provider_cred_key=1,
-                        provider_id="P1",
-                        cred_type_key=1,
-                        effective_date=datetime(2024, 1, 1),
-                    )
-                )
-                session.commit()
-                token = mint_token_for(session, TEST_SECRET, "alice", "stale", 3600, "id")
-            application.config["stale_headers"] = {
-                "vbasoftware-database": "stale",
-                "x-api-key": key,
-                "Authorization": f"Bearer {token}",
-            }
+            application.config["stale_headers"] = seed_editor_and_cred(
+                application, "stale", "alice"
+            )
             yield application
         finally:
             dispose_engines(application)
