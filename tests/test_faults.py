@@ -34,7 +34,7 @@ from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.schema import current_revision, head_revision
 from tests.api_support import seed_editor_and_cred
-from tests.conftest import TEST_SECRET, postgres_url
+from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.fault_support import (
     hanging_history_writes,
@@ -42,6 +42,7 @@ from tests.fault_support import (
     immutable_file,
     sqlite_file,
 )
+from tests.foundation_support import empty_database
 from tests.helpers import BATCH_URL, dispose_engines
 
 pytestmark = pytest.mark.faults
@@ -483,30 +484,14 @@ def test_refused_connections(
 
 
 def test_init_db_from_several_nodes_at_once(backend: str, tmp_path: Path) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-        cleanup: Callable[[], None] = lambda: None  # noqa: E731
-    else:
-        schema = "credgrid_faults_init"
-        admin = create_engine(postgres_url("public"))
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        url = postgres_url(schema)
-
-        def cleanup() -> None:
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
-
-    env = {
-        **os.environ,
-        "FLASK_SECRET_KEY": TEST_SECRET,
-        "FLASK_DATABASES": json.dumps({"main": url}),
-        "FLASK_SQLITE_CHECKPOINT_INTERVAL": "0",
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
-    try:
+    with empty_database(backend, tmp_path) as url:
+        env = {
+            **os.environ,
+            "FLASK_SECRET_KEY": TEST_SECRET,
+            "FLASK_DATABASES": json.dumps({"main": url}),
+            "FLASK_SQLITE_CHECKPOINT_INTERVAL": "0",
+            "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        }
         nodes = [
             subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "app", "init-db"],
@@ -522,5 +507,3 @@ def test_init_db_from_several_nodes_at_once(backend: str, tmp_path: Path) -> Non
         engine = create_engine(url)
         assert current_revision(engine) == head_revision()
         engine.dispose()
-    finally:
-        cleanup()
