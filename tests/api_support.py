@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
-from app.credentials.models import ProviderCred
 from app.tenancy import session_scope
+from tests.factories import provider_cred_row
 
 
 def data(response: Any) -> Any:
@@ -40,14 +39,7 @@ def seed_editor_and_cred(application: Any, database: str, username: str) -> dict
     with application.app_context(), session_scope(database) as session:
         create_user(session, username, "correct horse", "editor")
         key = issue_api_key(session, f"{username}'s key")
-        session.add(
-            ProviderCred(
-                provider_cred_key=1,
-                provider_id="P1",
-                cred_type_key=1,
-                effective_date=datetime(2024, 1, 1),
-            )
-        )
+        session.add(provider_cred_row(1))
         session.commit()
         secret = application.config["SECRET_KEY"]
         token = mint_token_for(session, secret, username, database, 3600, "id")

@@ -12,7 +12,6 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,11 @@ from app import create_app, pg_pipeline
 from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
-from app.credentials.models import ProviderCred
 from app.errors import tracebacks
 from app.license_types.models import CredLicenseType
 from app.schema import upgrade_database
 from app.tenancy import engine_for, session_scope
+from tests.factories import provider_cred_row
 from tests.helpers import dispose_engines
 from tests.run_report import CHROMIUM, coverage_lines
 
@@ -182,14 +181,7 @@ def session_for(app: Any) -> Callable[..., Any]:
 def make_cred(session_for: Callable[..., Any]) -> Callable[..., int]:
     def _make(key: int = 1, database: str = "main", provider_id: str | None = None) -> int:
         with session_for(database) as session:
-            session.add(
-                ProviderCred(
-                    provider_cred_key=key,
-                    provider_id=provider_id or f"P{key}",
-                    cred_type_key=1,
-                    effective_date=datetime(2024, 1, 1),
-                )
-            )
+            session.add(provider_cred_row(key, provider_id))
             session.commit()
         return key
 

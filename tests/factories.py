@@ -1,8 +1,11 @@
-"""Builders of API and grid items for every test: each defined once, here."""
+"""Builders of API items, grid items and rows for every test: each defined once, here."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from app.credentials.models import ProviderCred
 
 
 def license_item(key: int, cred: int = 1, **fields: Any) -> dict[str, Any]:
@@ -53,3 +56,13 @@ def grid_license(**fields: Any) -> dict[str, Any]:
         "term_Date": "2027-06-01",
         **fields,
     }
+
+
+def provider_cred_row(key: int = 1, provider_id: str | None = None) -> ProviderCred:
+    """A ProviderCred row to add to a session: provider ``P<key>``, credential type 1."""
+    return ProviderCred(
+        provider_cred_key=key,
+        provider_id=provider_id or f"P{key}",
+        cred_type_key=1,
+        effective_date=datetime(2024, 1, 1),
+    )

@@ -10,7 +10,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from app.credentials.models import ProviderCred
 from app.licenses.service import upsert_licenses
 from app.sqlite_checkpoints import CHECKPOINTER, SAFETY_NET_PAGES, checkpoint
 from app.tenancy import engine_for, session_scope
-from tests.factories import license_item
+from tests.factories import license_item, provider_cred_row
 from tests.helpers import dispose_engines
 
 
@@ -57,14 +56,7 @@ def sqlite_app(
 def write_licenses(app: Any, keys: range) -> None:
     with app.app_context(), session_scope("main") as session:
         if session.get(ProviderCred, 1) is None:
-            session.add(
-                ProviderCred(
-                    provider_cred_key=1,
-                    provider_id="P1",
-                    cred_type_key=1,
-                    effective_date=datetime(2024, 1, 1),
-                )
-            )
+            session.add(provider_cred_row(1))
         session.commit()
         outcomes = upsert_licenses(
             session, 1, [license_item(k) for k in keys], actor="t", activity_id="a"

@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.keys import issue_api_key
 from app.auth.users import create_user, set_disabled, set_role
-from app.credentials.models import ProviderCred
 from app.schema import upgrade_database
 from tests.conftest import postgres_url
-from tests.factories import license_item
+from tests.factories import license_item, provider_cred_row
 from tests.helpers import BATCH_URL
 from tests.redis_support import REDIS_URL, redis_available, redis_prefix
 
@@ -157,14 +155,7 @@ def db(database_url: str) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def population(db: Any) -> None:
     with Session(db) as session:
-        session.add(
-            ProviderCred(
-                provider_cred_key=1,
-                provider_id="P1",
-                cred_type_key=1,
-                effective_date=datetime(2024, 1, 1),
-            )
-        )
+        session.add(provider_cred_row(1))
         for name in ("limits", "throttled", "leaver", "promoted", "revoked", "retrier"):
             create_user(session, name, PASSWORD)
         session.commit()
