@@ -281,7 +281,7 @@ IMPORT = "/ui/credentials/1/licenses/import"
     ],
 )
 def test_a_page_answered_with_an_error_says_so_first_in_its_title(
-    cred: int,
+    one_license_cred: int,
     make_user: Any,
     login: Any,
     client: Any,
@@ -321,10 +321,10 @@ def test_an_unexpected_error_says_so_in_its_title(
 
 
 def test_a_save_with_rows_not_saved_says_so_in_its_title(
-    cred: int, login: Any, open_grid: Any
+    one_license_cred: int, login: Any, open_grid: Any
 ) -> None:
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     page.set(page.blank_rows()[0], state="ZZ", license_Name="Kept")
     response = page.save(follow_redirects=False)
     assert response.status_code == 422
@@ -341,7 +341,7 @@ def test_a_save_with_rows_not_saved_says_so_in_its_title(
     ],
 )
 def test_a_page_without_an_error_has_its_plain_title(
-    cred: int, login: Any, client: Any, url: str, title: str
+    one_license_cred: int, login: Any, client: Any, url: str, title: str
 ) -> None:
     login()
     response = client.get(url)
@@ -350,11 +350,11 @@ def test_a_page_without_an_error_has_its_plain_title(
 
 
 def test_a_saved_grid_and_the_login_page_have_their_plain_titles(
-    cred: int, make_user: Any, client: Any, login: Any, open_grid: Any
+    one_license_cred: int, make_user: Any, client: Any, login: Any, open_grid: Any
 ) -> None:
     assert title_of(client.get("/ui/login")) == "Log in · credgrid"
     login()
-    page = open_grid(cred)
+    page = open_grid(one_license_cred)
     page.set(page.row(11), license_Name="Renamed")
     response = page.save()
     assert response.status_code == 200 and 'id="save-summary"' in response.get_data(as_text=True)
