@@ -27,8 +27,8 @@ from app.tenancy import DATABASE_HEADER, engine_for
 
 log = logging.getLogger("credgrid.errors")
 
-SCHEMA_BEHIND_DETAIL = (
-    "This version of credgrid cannot use the database's schema yet ({problem}); nothing was "
+SCHEMA_MISMATCH_DETAIL = (
+    "This version of credgrid cannot use the database's schema ({problem}); nothing was "
     "changed by this request."
 )
 UNAVAILABLE_DETAIL = (
@@ -95,8 +95,9 @@ def _unavailable(
 ) -> Response | tuple[str, int, dict[str, str]]:
     """503 for the whole request, with ``Retry-After``; one log line, no traceback.
 
-    ``schema_problem``: the database's schema is behind the code, which the answer says
-    instead of "unavailable" (on either engine: the same status and text)."""
+    ``schema_problem``: the database's schema does not match the code (behind it, or newer
+    and lacking what it uses), which the answer says instead of "unavailable" (on either
+    engine: the same status and text)."""
     activity = g.get("activity_id", "")
     log.warning(
         "activity=%s %s on %s %s: %s",
@@ -111,7 +112,7 @@ def _unavailable(
     if schema_problem is None:
         detail = UNAVAILABLE_DETAIL.format(seconds=seconds)
     else:
-        detail = SCHEMA_BEHIND_DETAIL.format(problem=schema_problem)
+        detail = SCHEMA_MISMATCH_DETAIL.format(problem=schema_problem)
     if is_api_path(request.path):
         return problem_response(503, detail, headers=headers)
     try:
@@ -170,8 +171,8 @@ def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, 
 
 
 def _request_schema_problem() -> str | None:
-    """Why a database of this request cannot serve this code for its schema (behind it, or
-    not initialised), or None. Asked only after a statement met a table or column the
+    """Why a database of this request cannot serve this code for its schema (behind it, newer
+    than it, or not initialised), or None. Asked only after a statement met a table or column the
     database lacks; a database that cannot be read now says nothing (the error is then
     answered as it would have been)."""
     staff = g.get("staff")
@@ -184,7 +185,7 @@ def _request_schema_problem() -> str | None:
         if name not in current_app.config["DATABASES"]:
             continue
         try:
-            problem = schema_problem(engine_for(name))
+            problem = schema_problem(engine_for(name), newer_too=True)
         except Exception:
             continue
         if problem is not None:

@@ -61,10 +61,12 @@ def check_revision(found: str | None) -> None:
         raise ProbeFailed(f"schema at revision {found}, this version needs {head}: run init-db")
 
 
-def schema_problem(engine: Engine) -> str | None:
+def schema_problem(engine: Engine, *, newer_too: bool = False) -> str | None:
     """Why ``engine``'s database cannot serve this code for its schema (``NOT_INITIALISED``,
     or behind the code, worded as ``/healthz`` words it), or None: its schema is the code's,
-    or newer. Raises when the database cannot be read."""
+    or newer. ``newer_too``: a newer schema is a problem too (asked after a statement met a
+    table or column the database lacks, which a newer schema can have dropped). Raises when
+    the database cannot be read."""
     found = current_revision(engine)
     if found is None:
         return NOT_INITIALISED
@@ -72,6 +74,9 @@ def schema_problem(engine: Engine) -> str | None:
         check_revision(found)
     except ProbeFailed as exc:
         return str(exc)
+    head, known = code_revisions()
+    if newer_too and found not in known:
+        return f"schema at revision {found}, newer than this version's {head}: upgrade credgrid"
     return None
 
 
