@@ -98,11 +98,13 @@ def test_database_and_auth_checks(
             headers.pop(name)
         else:
             headers[name] = value
-    # An over-long, non-JSON body: the earlier check must still win.
-    response = put(client, headers, raw=b"not json", content_type="text/plain")
-    assert_problem(response, status, detail)
-    if status == 401:
-        assert response.headers.get("WWW-Authenticate", "Bearer").startswith("Bearer")
+    # An over-long, non-JSON body, an unknown query parameter: the earlier check must still win
+    # (the parameter was answered 400 before the database header and the credentials).
+    for url in (URL, URL + "?dryrun=true"):
+        response = put(client, headers, raw=b"not json", content_type="text/plain", url=url)
+        assert_problem(response, status, detail)
+        if status == 401:
+            assert response.headers.get("WWW-Authenticate", "Bearer").startswith("Bearer")
 
 
 def test_expired_token_is_401(client: Any, headers: dict[str, str]) -> None:

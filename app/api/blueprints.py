@@ -14,7 +14,6 @@ def register_api(app: Flask) -> None:
     from app.api.licenses import bp as licenses_api
     from app.api.monitoring import bp as monitoring_api
     from app.api.openapi import bp as openapi_api
-    from app.api.query_check import register_query_check
     from app.extensions import csrf
 
     for blueprint in (
@@ -29,7 +28,6 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=VBAPI_PREFIX, name=f"vbapi_{blueprint.name}")
         # The API authenticates with headers, not cookies: CSRF tokens do not apply.
         csrf.exempt(blueprint)
-    register_query_check(app)
     app.after_request(options_without_body)
 
 

@@ -4,31 +4,30 @@ Without this check a misspelt ``?dryrun=true`` was ignored and the batch written
 ``?dryRun=false&dryRun=true`` read as its first value. The parameters an operation takes are
 the ones it declares for its OpenAPI document (``app.api.operations``), so the check and the
 document cannot disagree.
+
+It runs once the request is authenticated (``app.api.requests.authenticate``), before anything
+else is read or written: the database header and the credentials come first (SPEC section 4),
+so a request without them is answered 400 or 401 for that, whatever its query string.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 
 from app.api.envelope import ApiError
 from app.api.operations import operation_of
-from app.api.paths import is_api_path
-
-
-def register_query_check(app: Flask) -> None:
-    app.before_request(check_query_parameters)
 
 
 def check_query_parameters() -> None:
-    """400 naming each unknown or repeated parameter (routes without authentication, and views
-    without a declared operation such as the login routes, take none that matter and are not
-    checked)."""
-    if not request.args or request.endpoint is None or not is_api_path(request.path):
+    """400 naming each unknown or repeated parameter of the request's operation (a view without
+    a declared operation is not checked; open routes, which take what a viewer adds, such as a
+    cache-buster on ``/openapi.json``, never call this)."""
+    if not request.args or request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)
     operation = operation_of(view) if view is not None else None
-    if operation is None or operation.security == "none":
-        return  # nothing to misread on an open route (a viewer's ?v=2 on /openapi.json)
+    if operation is None:
+        return
     accepted = operation.query_names()
     errors: dict[str, list[str]] = {}
     for name in request.args:

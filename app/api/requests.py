@@ -1,6 +1,7 @@
 """Request-level checks shared by every API view, in the order SPEC section 4 gives.
 
-database header (400) → auth (401) → content type (415) → body size (413) → JSON (400).
+database header (400) → auth (401) → query parameters (400) → content type (415) → body size
+(413) → JSON (400).
 Each raises ``ApiError``; views call them and stay thin.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.envelope import ApiError
+from app.api.query_check import check_query_parameters
 from app.auth.keys import digest
 from app.auth.models import ApiKey, StaffUser
 from app.auth.tokens import InvalidToken, verify_token
@@ -133,6 +135,7 @@ def authenticate() -> Principal:
         )
     principal = Principal(claims.username, role, key_id, database)
     g.principal = principal
+    check_query_parameters()
     return principal
 
 
