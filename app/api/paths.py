@@ -5,12 +5,15 @@ from __future__ import annotations
 #: Every API route is also served under VBAPI's own base path.
 VBAPI_PREFIX = "/vbasoftware"
 
-#: Paths that belong to the staff UI; everything else is the API's.
+#: Paths that belong to the staff UI (each prefix itself and what is below it); everything else
+#: is the API's.
 UI_PREFIXES = ("/ui", "/static")
+_BELOW_UI_PREFIXES = tuple(prefix + "/" for prefix in UI_PREFIXES)
 
 
 def is_api_path(path: str) -> bool:
-    return not (path == "/" or path.startswith(UI_PREFIXES))
+    """``/uid`` or ``/statics`` is not the UI's: only ``/ui``, ``/static`` and below them."""
+    return not (path == "/" or path in UI_PREFIXES or path.startswith(_BELOW_UI_PREFIXES))
 
 
 def unprefixed(path: str) -> str:
