@@ -128,6 +128,30 @@ def test_credential_list_searches_by_provider_id_or_key(
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_credential_list_finds_a_negative_or_zero_key(
+    make_cred: Any, login: Any, client: Any
+) -> None:
+    """Keys are any int32 the client chose: a negative one was searched as provider ID text
+    only, so "-7" found nothing."""
+    make_cred(-7, provider_id="NEGATIVE")
+    make_cred(0, provider_id="ZERO")
+    make_cred(7, provider_id="SEVEN")
+    login()
+
+    def found(query: str) -> list[str]:
+        response = client.get("/ui/credentials", query_string={"q": query})
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        return [p for p in ("NEGATIVE", "ZERO", "SEVEN") if f">{p}</a>" in html]
+
+    assert found("-7") == ["NEGATIVE"]
+    assert found(" -7 ") == ["NEGATIVE"]
+    assert found("0") == ["ZERO"]
+    assert found("7") == ["SEVEN"]
+    assert found("-2147483648") == []
+    assert found("-2147483649") == []  # beyond int32: no key, and no error
+
+
 def test_a_search_with_a_nul_character_says_why_on_the_page(
     make_cred: Any, login: Any, client: Any
 ) -> None:
