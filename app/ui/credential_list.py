@@ -12,7 +12,7 @@ from app.credentials.models import ProviderCred
 from app.licenses.expiry import ExpiryClock, counts_by_cred
 from app.licenses.models import ProviderCredLicense
 from app.ui.paging import Page, clamp
-from app.wire.fields import INT32_MAX, INT32_MIN, query_integer
+from app.wire.fields import query_int32
 
 #: Why a search text with a NUL character is not searched: PostgreSQL text cannot hold one
 #: (psycopg refuses such a query outright), so no stored value has one either.
@@ -63,8 +63,8 @@ def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
         by_license_number = ProviderCred.provider_cred_key == any_(collected)
     else:
         by_license_number = ProviderCred.provider_cred_key.in_(holders)
-    key = query_integer(text)  # keys are any int32 the client chose, negative ones too
-    if key is not None and INT32_MIN <= key <= INT32_MAX:
+    key = query_int32(text)  # keys are any int32 the client chose, negative ones too
+    if key is not None:
         return or_(ProviderCred.provider_cred_key == key, by_provider, by_license_number)
     return or_(by_provider, by_license_number)
 

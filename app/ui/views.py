@@ -78,6 +78,7 @@ from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_messag
 from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
 from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
+from app.wire.fields import query_int32
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
 bp.before_request(require_login)
@@ -192,9 +193,9 @@ def grid(provider_cred_key: int) -> str:
     session = db()
     cred = load_cred(session, provider_cred_key) or abort(404)
     number = page_number(request.args.get("page"))
-    wanted = request.args.get("license", "")
-    if "page" not in request.args and wanted.isascii() and wanted.isdigit() and len(wanted) < 10:
-        number = page_of_license(session, provider_cred_key, int(wanted), grid_page_size())
+    wanted = query_int32(request.args.get("license"))  # any int32 key, negative ones too
+    if "page" not in request.args and wanted is not None:
+        number = page_of_license(session, provider_cred_key, wanted, grid_page_size())
     page = grid_page(session, provider_cred_key, number)
     lines = [stored_line(license) for license in page.items]
     report = recall_save(provider_cred_key, g.staff.database)

@@ -102,6 +102,12 @@ def query_integer(text: str | None) -> int | None:
     return int(text) if _QUERY_INTEGER.fullmatch(text) else None
 
 
+def query_int32(text: str | None) -> int | None:
+    """``query_integer`` within int32 (a key, which may be negative); ``None`` otherwise."""
+    value = query_integer(text)
+    return value if value is not None and INT32_MIN <= value <= INT32_MAX else None
+
+
 def is_int32(value: Any) -> bool:
     return type(value) is int and INT32_MIN <= value <= INT32_MAX
 

@@ -151,6 +151,28 @@ def test_a_link_to_one_license_opens_the_page_that_shows_it(
     assert shown("license=x") == ["2", "4", "6", "8"]
 
 
+def test_a_link_to_a_license_of_any_int32_key_opens_its_page(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """Keys are any int32: a negative key or one of ten digits was not read as a key, and its
+    link opened the first page, without the license."""
+    app.config["GRID_PAGE_SIZE"] = 2
+    make_cred(1)
+    keys = (-2147483648, -100, -7, 0, 1, 5, 1_000_000_000, 2147483647)
+    put_licenses(1, *({"providerCredLicense_Key": k} for k in keys))
+    login()
+
+    def shown(query: str) -> list[str]:
+        html = client.get(f"/ui/credentials/1/licenses?{query}").get_data(as_text=True)
+        return re.findall(r'data-kind="key" value="(-?\d+)"', html)
+
+    assert shown("license=-2147483648") == ["-2147483648", "-100"]
+    assert shown("license=-7") == ["-7", "0"]
+    assert shown("license=0") == ["-7", "0"]
+    assert shown("license=1000000000") == ["1000000000", "2147483647"]
+    assert shown("license=2147483648") == ["-2147483648", "-100"]  # no key: the first page
+
+
 def test_rows_added_meanwhile_show_only_on_their_page(
     app: Any, make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
 ) -> None:
