@@ -182,3 +182,25 @@ def test_passwords_are_stored_hashed(login: Any, session_for: Any) -> None:
         )
     assert "correct horse" not in stored
     assert stored.startswith("$argon2id$")
+
+
+def test_the_token_routes_ignore_query_parameters(client: Any, login: Any) -> None:
+    """They take none (docs/api.md): a stray one neither fails nor changes the answer."""
+    headers = {
+        "vbasoftware-database": "main",
+        "x-api-key": login.api_key,
+        "Authorization": basic("alice", "correct horse"),
+    }
+    logged_in = client.post("/user-authentication?client=x&client=y", headers=headers)
+    assert logged_in.status_code == 200
+    result = logged_in.get_json()["data"]["authenticationResult"]
+    refreshed = client.post(
+        "/vbasoftware/user-refresh-tokens?client=x",
+        headers={
+            "vbasoftware-database": "main",
+            "x-api-key": login.api_key,
+            "expired-id-token": result["idToken"],
+            "refresh-token": result["refreshToken"],
+        },
+    )
+    assert refreshed.status_code == 200
