@@ -32,7 +32,7 @@ from app.ui.cell_values import UnreadableDate, format_date_cell, parse_date_cell
 
 REFRESHED = "refreshed"
 ROW_LEVEL = "_item"
-INTEGER = re.compile(r"[+-]?[0-9]+")
+INTEGER = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)")
 
 
 def _max_length(json_name: str) -> int | None:
@@ -175,8 +175,22 @@ def parse_loaded_at(text: str) -> datetime | None:
 
 
 def as_int_key(text: str) -> int | None:
-    text = (text or "").strip()
-    return int(text) if INTEGER.fullmatch(text) else None
+    return cell_integer((text or "").strip())
+
+
+#: More significant digits than any int32 (or int64) has: past them only the size matters.
+_SIGNIFICANT_DIGITS = 19
+
+
+def cell_integer(text: str) -> int | None:
+    """The integer a cell's text spells (signs and leading zeros allowed), ``None`` if it spells
+    none. A number of more digits than Python converts (4,300) was a ``ValueError`` and the
+    Save a 500: beyond int64 its first digits stand for it, out of range all the same."""
+    match = INTEGER.fullmatch(text)
+    if match is None:
+        return None
+    sign, digits = match["sign"], match["digits"].lstrip("0") or "0"
+    return int(sign + digits[:_SIGNIFICANT_DIGITS])
 
 
 # ---------------------------------------------------------------------------------------------

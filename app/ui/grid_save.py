@@ -35,13 +35,13 @@ from app.ui.cell_values import UnreadableDate, parse_date_cell, state_cell, wire
 from app.ui.grid import (
     COLUMN_NAMES,
     COLUMNS,
-    INTEGER,
     REFRESHED,
     ROW_LEVEL,
     Conflict,
     GridLine,
     as_input_holds,
     as_int_key,
+    cell_integer,
     parse_loaded,
     parse_version,
     same_cell,
@@ -164,7 +164,8 @@ def to_item(values: Mapping[str, str], provider_cred_key: int) -> dict[str, Any]
                 if column.kind == "type":
                     item[column.name] = None
                 continue
-            item[column.name] = int(text) if INTEGER.fullmatch(text) else raw
+            number = cell_integer(text)
+            item[column.name] = raw if number is None else number
         elif column.kind == "date":
             parsed = parse_date_cell(raw)
             item[column.name] = None if parsed is None else wire_datetime(parsed)

@@ -303,6 +303,32 @@ def test_a_failed_save_renders_directly_and_keeps_the_report_out_of_the_session(
 # Errors keep what was typed
 
 
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"providerCredLicense_Key": "9" * 5_000}, "Enter a whole number from -2147483648"),
+        ({"providerCredLicense_Key": "-" + "0" * 4_999 + "7"}, None),
+        ({"credLicenseType_Key": "9" * 5_000}, "Choose a type from the list."),
+    ],
+)
+def test_a_number_of_thousands_of_digits_is_a_cell_error_not_a_server_error(
+    app: Any, cred: int, login: Any, open_grid: Any, cells: dict[str, str], message: str | None
+) -> None:
+    """More digits than Python converts (4,300) failed the Save with a 500."""
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Digits", **cells)
+    response = page.save()
+    html = response.get_data(as_text=True)
+    if message is None:  # leading zeros: a key like any other, -7
+        assert response.status_code == 200
+        assert stored(app, -7) is not None
+    else:
+        assert response.status_code == 422
+        assert message in text_of(html)
+        assert "Digits" in html  # kept as typed
+
+
 def test_invalid_row_keeps_input_and_shows_the_error_on_its_cell(
     app: Any, cred: int, login: Any, open_grid: Any
 ) -> None:
