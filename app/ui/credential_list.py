@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, func, or_, select, true
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
@@ -19,6 +19,13 @@ from app.wire.fields import query_int32
 NUL_IN_SEARCH = (
     "The search text contains a NUL character, which no provider ID, key or license number "
     "holds. Remove it and search again."
+)
+
+
+#: The longest value a search can match: a provider ID (contained in) or a license number (equal).
+LONGEST_SEARCHED_VALUE = max(
+    ProviderCred.__table__.c.provider_id.type.length,
+    ProviderCredLicense.__table__.c.license_number.type.length,
 )
 
 
@@ -53,6 +60,10 @@ def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
     text = query.strip()
     if not text:
         return true()
+    if len(text) > LONGEST_SEARCHED_VALUE:
+        # Nothing stored is that long; and on SQLite such a LIKE pattern (from 50,000
+        # characters) is an error, which read as "database unavailable".
+        return false()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     by_provider = ProviderCred.provider_id.ilike(f"%{escaped}%", escape="\\")
     holders = select(ProviderCredLicense.provider_cred_key).where(

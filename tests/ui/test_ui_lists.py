@@ -128,6 +128,20 @@ def test_credential_list_searches_by_provider_id_or_key(
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_a_search_longer_than_any_searched_value_finds_nothing_on_either_database(
+    make_cred: Any, login: Any, client: Any
+) -> None:
+    """No provider ID (20 characters) or license number (50) is longer than the search text:
+    such a search finds nothing. On SQLite, from 49,999 characters it was a LIKE pattern
+    longer than SQLite takes: "database unavailable" (503), or 500."""
+    make_cred(1, provider_id="PRV-1")
+    login()
+    for length in (51, 49_999, 100_000):
+        response = client.get("/ui/credentials", query_string={"q": "P" * length})
+        assert response.status_code == 200
+        assert ">PRV-1</a>" not in response.get_data(as_text=True)
+
+
 def test_credential_list_finds_a_negative_or_zero_key(
     make_cred: Any, login: Any, client: Any
 ) -> None:
