@@ -14,7 +14,7 @@ from app.history.models import LicenseChange
 from app.history.stored_changes import StoredChanges, changes_text, read_changes
 from app.license_types.models import CredLicenseType
 from app.ui.grid import COLUMNS, cell_datetime
-from app.wire.fields import parse_wire_datetime
+from app.wire.fields import is_int32, parse_wire_datetime
 
 TYPE_FIELD = "credLicenseType_Key"
 FIELD_LABELS = {c.name: c.label for c in COLUMNS} | {"providerCred_Key": "Provider credential"}
@@ -97,11 +97,14 @@ def license_history(
 
 
 def _type_names(session: Session, stored: Sequence[StoredChanges]) -> dict[int, str]:
+    """The names of the license types the changes name. Only a 32-bit key can name one: a
+    key edited by hand beyond that is shown as its number, not sent to the database (which
+    refuses it)."""
     keys = {
         value
         for changes in stored
         for value in changes.fields.get(TYPE_FIELD, ())
-        if isinstance(value, int)
+        if is_int32(value)
     }
     if not keys:
         return {}

@@ -120,6 +120,35 @@ def test_history_shows_a_change_edited_by_hand_into_any_shape_as_stored(
     assert f'href="/ui/integrity?since={day}&amp;until={day}"' in page
 
 
+@pytest.mark.parametrize("key", [2**31, 2**63, 2**64 - 1])
+def test_history_shows_a_type_key_edited_by_hand_beyond_any_type_as_its_number(
+    make_cred: Any,
+    make_license_type: Any,
+    put_licenses: Any,
+    session_for: Any,
+    login: Any,
+    client: Any,
+    key: int,
+) -> None:
+    """A type key no license type can have (beyond 32 bits: PostgreSQL's ``integer`` refused
+    it, SQLite's driver could not send it) was looked up with the others: a 500. It shows as
+    its number; a type that exists still shows by its name."""
+    make_license_type(1, display="MD")
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "credLicenseType_Key": 1}, actor="bob")
+    put_licenses(1, {"providerCredLicense_Key": 5, "state": "NY"}, actor="carol")
+    with session_for() as session:
+        edit_changes_by_hand(
+            session, 5, "updated", f'{{"credLicenseType_Key": [1, {key}], "state": [null, "NY"]}}'
+        )
+    login()
+    response = client.get("/ui/licenses/5/history")
+    assert response.status_code == 200
+    text = text_of(response.get_data(as_text=True))
+    edited = text[text.index("Updated by carol") : text.index("Created by bob")]
+    assert f"Type MD (1) {key}" in edited and "State — NY" in edited
+
+
 def test_history_is_paged_newest_first(
     make_cred: Any,
     put_licenses: Any,
