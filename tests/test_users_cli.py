@@ -144,24 +144,48 @@ def test_set_password_refuses_bad_input(
     assert signed_in.ui() == 200  # nothing changed
 
 
-@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+#: How a locale decodes standard input: strict UTF-8 (most), UTF-8 keeping bad bytes as lone
+#: surrogates (C, C.UTF-8), Latin-1 (en_US.ISO-8859-1: every byte is a character).
+LOCALE_STDIN = {
+    "strict": ("utf-8", "strict"),
+    "surrogateescape": ("utf-8", "surrogateescape"),
+    "latin-1": ("latin-1", "strict"),
+}
+
+
+@pytest.mark.parametrize("locale", LOCALE_STDIN)
 @pytest.mark.parametrize(
     "given",
     [b"caf\xe9 au lait\n", b"a new password\na new passw\xf6rd\n", b"a new password\n\n\xff\n"],
     ids=["first line", "second line", "a later line"],
 )
 def test_a_password_on_standard_input_not_utf8_anywhere_is_refused_in_every_locale(
-    monkeypatch: pytest.MonkeyPatch, errors: str, given: bytes
+    monkeypatch: pytest.MonkeyPatch, locale: str, given: bytes
 ) -> None:
     """Standard input is strict UTF-8 in most locales (the read fails) and keeps bad bytes as
     lone surrogates in others (C, C.UTF-8); only the first line was checked there, so a bad
-    byte further on was "differ" or was let through, while a strict locale refused it."""
-    stdin = io.TextIOWrapper(io.BytesIO(given), encoding="utf-8", errors=errors)
+    byte further on was "differ" or was let through, while a strict locale refused it. A
+    Latin-1 locale read every byte as a character: no byte was bad there."""
+    encoding, errors = LOCALE_STDIN[locale]
+    stdin = io.TextIOWrapper(io.BytesIO(given), encoding=encoding, errors=errors)
     monkeypatch.setattr(sys, "stdin", stdin)
     monkeypatch.setattr(cli, "stdin_is_terminal", lambda: False)
     with pytest.raises(click.ClickException) as raised:
         cli.read_new_password()
     assert raised.value.message == "The password on standard input is not UTF-8 text."
+
+
+@pytest.mark.parametrize("locale", LOCALE_STDIN)
+def test_a_utf8_password_on_standard_input_reads_alike_in_every_locale(
+    monkeypatch: pytest.MonkeyPatch, locale: str
+) -> None:
+    """A Latin-1 locale read the UTF-8 "café" as "cafÃ©", the password set, which then
+    matched neither what was typed at a UTF-8 login form nor what was meant."""
+    encoding, errors = LOCALE_STDIN[locale]
+    given = "café au lait\ncafé au lait\n".encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(given), encoding, errors))
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: False)
+    assert cli.read_new_password() == "café au lait"
 
 
 def test_disable_and_enable(runner: Any, signed_in: Any, session_for: Any) -> None:

@@ -143,14 +143,14 @@ def read_new_password() -> str:
 def utf8_stdin() -> str | None:
     """All of standard input, or ``None`` when any of it is not UTF-8 text.
 
-    A locale whose standard input is strict UTF-8 fails the read; others (C, C.UTF-8) keep a
-    bad byte as a lone surrogate. Both are refused alike, wherever the byte is.
+    Its bytes are decoded here, not by the locale's text layer: one locale fails the read on
+    a bad byte, another (C, C.UTF-8) keeps it as a lone surrogate, a third (Latin-1) reads
+    every byte as a character, UTF-8's too. Read as bytes, every locale reads alike.
     """
     try:
-        text = sys.stdin.read()
+        return sys.stdin.buffer.read().decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return None if not_utf8(text) else text
 
 
 def migrated_database(name: str | None) -> str:
