@@ -11,7 +11,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 import limits.storage
@@ -222,7 +221,7 @@ def validate_config(config: dict[str, Any]) -> None:
     if storage.partition("://")[0] not in SYNC_STORAGE_SCHEMES or "://" not in storage:
         raise ConfigError(
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
-            f"memory:// or redis://host:6379, got {storage!r}."
+            f"memory:// or redis://host:6379, got {_without_password(storage)!r}."
         )
     _check_redis_database(storage)
     prefix = config.get("RATELIMIT_KEY_PREFIX", "")
@@ -307,16 +306,27 @@ def _check_redis_database(storage: str) -> None:
     as a number (``/xyz``: database 0) and reads ``/1/2`` as 12, so the counters would go,
     without a word, to a database the URI does not name. The message names the database
     part only: the URI may hold a password."""
-    try:
-        parts = urlsplit(storage)
-    except ValueError:  # redis-py fails on it too, and shared_counters says so in one line
-        return
-    database = parts.path.removeprefix("/")
-    if parts.scheme in REDIS_HOST_SCHEMES and not REDIS_DATABASE_PATTERN.fullmatch(database):
+    scheme, _, rest = storage.partition("://")
+    database = re.split(r"[?#]", _address(rest).partition("/")[2], maxsplit=1)[0]
+    if scheme in REDIS_HOST_SCHEMES and not REDIS_DATABASE_PATTERN.fullmatch(database):
         raise ConfigError(
             "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
             f"(redis://host:6379/0) or not at all, got the database {database!r}."
         )
+
+
+def _address(rest: str) -> str:
+    """What follows a URI's ``scheme://`` without its ``user:password@``: everything after the
+    last ``@``, so a password holding ``/``, ``?`` or ``#`` is never read as a path."""
+    return rest.rpartition("@")[2]
+
+
+def _without_password(uri: str) -> str:
+    """``uri`` as an error message may show it: ``user:password@`` replaced by ``…@``."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator or "@" not in rest:
+        return uri
+    return f"{scheme}://…@{_address(rest)}"
 
 
 def _check_rate(config: dict[str, Any], name: str, example: str) -> None:

@@ -98,7 +98,7 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
     if is_sqlite_busy(context.original_exception):
         return  # SQLite's lock was taken: the connection is as good as before
     if is_missing_schema_object(context.original_exception):
-        return  # the schema is behind the code (SQLite words it as an OperationalError)
+        return  # the schema does not match the code (SQLite says so as an OperationalError)
     context.is_disconnect = True
     # On SQLite every pooled connection shares the file's fate (read-only, I/O errors); on
     # PostgreSQL a timeout concerns one connection only.

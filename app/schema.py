@@ -93,9 +93,7 @@ def _sqlite_pragma(connection: Connection, pragma: str) -> Any:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return migration_revisions().head
 
 
 class MigrationRevisions(NamedTuple):

@@ -392,6 +392,20 @@ def bad_name(name: str) -> str:
             "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
             "(redis://host:6379/0) or not at all, got the database 'xyz'.",
         ),
+        # A password may hold "/", "?" or "#": none of it is read as the database part, and
+        # no message shows it.
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "redis://:se/cr?e#t@127.0.0.1:6379/xyz",
+            "FLASK_RATELIMIT_STORAGE_URI must name the Redis database by its number "
+            "(redis://host:6379/0) or not at all, got the database 'xyz'.",
+        ),
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "bogus://user:secret@x",
+            "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
+            "memory:// or redis://host:6379, got 'bogus://…@x'.",
+        ),
         (
             "FLASK_RATELIMIT_STORAGE_URI",
             "rediss://127.0.0.1:6379/1/2",

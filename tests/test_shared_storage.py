@@ -18,7 +18,7 @@ import redis
 from limits.storage import RedisStorage
 
 from app.auth.log_limit import OncePerMinute
-from app.auth.shared_counters import SharedCounters
+from app.auth.shared_counters import SharedCounters, storage_options
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from tests.helpers import BATCH_URL
 from tests.redis_support import (
@@ -192,3 +192,15 @@ def test_the_login_throttle_uses_the_storage_options_the_limiter_uses(fresh_app:
             for key in default_db.scan_iter(match=f"*{prefix}*"):
                 default_db.delete(key)
             default_db.close()
+
+
+@pytest.mark.parametrize(
+    "uri", ["redis://h:6379", "rediss://h:6379", "valkey://h:6379", "valkeys://h:6379"]
+)
+def test_every_redis_client_storage_gets_the_short_socket_timeouts(uri: str) -> None:
+    """Valkey's storages are Redis's under another name: an unreachable one held each request
+    for the client's default timeout (none) instead of half a second."""
+    options = storage_options(uri, {"password": "x"})
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.5
+    assert options["password"] == "x"
+    assert storage_options("memory://") == {}

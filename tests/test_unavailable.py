@@ -287,7 +287,10 @@ def test_concurrent_requests_during_a_held_lock_all_answer_503(
 
 def test_a_table_the_database_lacks_keeps_the_pooled_connections(app: Any, backend: str) -> None:
     """SQLite reports "no such table" as an OperationalError, the class of a database gone bad;
-    it says nothing of the connection, which stays pooled (on SQLite, with every other one)."""
+    it says nothing of the connection, which stays pooled (on SQLite, with every other one).
+    PostgreSQL's is a ProgrammingError, which never counted as unavailable."""
+    if backend != "sqlite":
+        pytest.skip("SQLite words a missing table as an OperationalError")
     with app.app_context():
         engine = engine_for("main")
         with engine.connect() as connection:

@@ -40,12 +40,19 @@ log = logging.getLogger("credgrid.shared_storage")
 T = TypeVar("T")
 
 
+#: The storages built on one Redis (or Valkey) client, which takes socket timeouts.
+REDIS_CLIENT_SCHEMES = tuple(
+    f"{scheme}://"
+    for scheme in ("redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix")
+)
+
+
 def storage_options(uri: str, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Options for ``limits``' storage of ``uri``: ``configured`` (the setting
     ``FLASK_RATELIMIT_STORAGE_OPTIONS``) over short socket timeouts for Redis, which a
     password or TLS option given there would otherwise drop."""
     defaults: dict[str, Any] = {}
-    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+    if uri.startswith(REDIS_CLIENT_SCHEMES):
         defaults = {
             "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
             "socket_timeout": REDIS_TIMEOUT_SECONDS,
