@@ -301,7 +301,7 @@ def render_grid(
         loaded_at=loaded_at.isoformat(),
         can_write=can_write,
         summary=outcome_counts(lines, [row.outcome for row in elsewhere]) if saved else None,
-        error=any(line.failed for line in lines),  # rows not saved: "Error:" in the title
+        rows_failed=any(line.failed for line in lines),  # "Error:" in the title
         deleted=[row for row in elsewhere if row.outcome == DELETED],
         elsewhere=[row for row in elsewhere if row.outcome != DELETED],
         types=types,
@@ -420,6 +420,7 @@ def render_import(
         apply_token=token,
         result=result,
         error=error,
+        rows_failed=result is not None and result.failed > 0,  # "Error:" in the title
         applied=applied,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -122,3 +123,10 @@ class GridPage:
 def text_of(html: str) -> str:
     """The page's text, tags stripped and white space collapsed (for 'what a person reads')."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def title_of(response: Any) -> str:
+    """The page's ``<title>`` as read out: entities decoded, white space collapsed."""
+    found = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+    assert found, "no <title>"
+    return unescape(" ".join(found.group(1).split()))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import re
-from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gridpage import title_of
 
 from tests.factories import grid_license
 
@@ -236,12 +236,6 @@ def test_a_review_range_refused_marks_the_day_it_names(
 
 # ---------------------------------------------------------------------------------------------
 # A page that reports an error says so in its title, the first thing a screen reader reads
-
-
-def title_of(response: Any) -> str:
-    found = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
-    assert found, "no <title>"
-    return unescape(" ".join(found.group(1).split()))
 
 
 WRONG_PASSWORD = {"username": "alice", "password": "not it", "database": "main"}

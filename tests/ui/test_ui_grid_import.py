@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from gridpage import text_of
+from gridpage import text_of, title_of
 from sqlalchemy import func, select
 
 from app.history.models import LicenseChange
@@ -269,3 +269,17 @@ def test_a_key_outside_int32_in_a_file_of_some_columns_is_refused_on_its_row(
     page = text_of(response.get_data(as_text=True))
     assert "State: CA → NY" in page
     assert "0 to create · 1 to update · 0 unchanged · 1 with errors" in page
+
+
+def test_a_preview_or_result_with_rows_not_imported_says_error_first_in_its_title(
+    cred: int, login: Any, client: Any
+) -> None:
+    """WCAG 3.3.1, as a grid Save with rows not saved: the title is read first."""
+    login()
+    good = HEADER + ",,1,New from CSV,N-1,TX,,,,,,,,\n"
+    assert title_of(upload(client, good)) == "Import licenses into P1 · credgrid"
+    preview = upload(client, CSV)
+    assert title_of(preview) == "Error: Import licenses into P1 · credgrid"
+    result = apply(client, preview.get_data(as_text=True))
+    assert "with errors" in text_of(result.get_data(as_text=True))
+    assert title_of(result) == "Error: Import licenses into P1 · credgrid"
