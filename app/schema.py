@@ -32,6 +32,24 @@ class MigrationError(RuntimeError):
     """A migration left the database inconsistent; it was rolled back."""
 
 
+class SchemaNewerThanCode(RuntimeError):
+    """The database is at a revision this code's migrations do not know: a newer release's
+    ``init-db`` migrated it. Only that release (or a newer one) can migrate or use it further."""
+
+    def __init__(self, found: str, head: str) -> None:
+        super().__init__(f"schema revision {found}, newer than this version's {head}")
+        self.found = found
+        self.head = head
+
+
+def check_not_newer(found: str | None) -> None:
+    """``SchemaNewerThanCode`` when ``found`` (a database's revision) is one this code does
+    not know; ``None`` (no schema) and any known revision pass."""
+    head, known = migration_revisions()
+    if found is not None and found not in known:
+        raise SchemaNewerThanCode(found, head)
+
+
 def upgrade_database(engine: Engine) -> str:
     """Bring the database to the newest revision (a no-op when it is there already).
 
@@ -51,6 +69,9 @@ def upgrade_database(engine: Engine) -> str:
         try:
             with connection.begin():
                 _take_migration_lock(connection)
+                # Alembic cannot upgrade from a revision it does not know ("Can't locate
+                # revision"): say what it means instead.
+                check_not_newer(MigrationContext.configure(connection).get_current_revision())
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 if sqlite:

@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 import pytest
 from foundation_support import empty_database, watch_filesystem
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from app import cli
 from app.audit import utcnow
@@ -191,6 +191,29 @@ def test_commands_on_a_database_without_schema_say_to_run_init_db(
         "run 'flask --app app init-db --database fresh' first.\n"
     )
     assert table_names(app, "fresh") == set()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["init-db"], ["demo"], ["export-licenses"], ["users", "list"], ["verify-history"]],
+    ids=lambda c: " ".join(c),
+)
+def test_a_schema_newer_than_the_code_is_one_line_saying_to_upgrade(
+    runner: Any, app: Any, command: list[str]
+) -> None:
+    """A database the next release's ``init-db`` migrated: this code cannot migrate it (Alembic
+    knows no such revision) and must not say to run ``init-db``, which cannot help."""
+    ok(invoke(runner, "init-db", "--database", "fresh"))
+    with app.app_context(), engine_for("fresh").begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    result = invoke(runner, *command, "--database", "fresh")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Database 'fresh' is at schema revision 9999, newer than this version's "
+        f"{head_revision()}: upgrade credgrid.\n"
+    )
+    with app.app_context():
+        assert current_revision(engine_for("fresh")) == "9999"
 
 
 def test_every_command_has_a_database_option(runner: Any) -> None:

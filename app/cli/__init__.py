@@ -22,7 +22,13 @@ from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
 from app.db_errors import error_class, is_database_unavailable
-from app.schema import current_revision, head_revision, upgrade_database
+from app.schema import (
+    SchemaNewerThanCode,
+    check_not_newer,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
 from app.tenancy import (
     UnknownDatabase,
     begin_write,
@@ -153,15 +159,35 @@ def utf8_stdin() -> str | None:
         return None
 
 
+def newer_schema(name: str, exc: SchemaNewerThanCode) -> click.ClickException:
+    return click.ClickException(
+        f"Database {name!r} is at schema revision {exc.found}, newer than this version's "
+        f"{exc.head}: upgrade credgrid."
+    )
+
+
 def migrated_database(name: str | None) -> str:
     """``selected_database``, refusing a database whose schema is not the current one."""
     name = selected_database(name)
-    if current_revision(engine_for(name)) != head_revision():
+    found = current_revision(engine_for(name))
+    try:
+        check_not_newer(found)
+    except SchemaNewerThanCode as exc:
+        raise newer_schema(name, exc) from None
+    if found != head_revision():
         raise click.ClickException(
             f"Database {name!r} does not have the current schema; "
             f"run 'flask --app app init-db --database {name}' first."
         )
     return name
+
+
+def migrate(name: str) -> str:
+    """``upgrade_database`` of ``name``; a schema newer than the code is one line."""
+    try:
+        return upgrade_database(engine_for(name))
+    except SchemaNewerThanCode as exc:
+        raise newer_schema(name, exc) from None
 
 
 @click.command("init-db")
@@ -170,7 +196,7 @@ def migrated_database(name: str | None) -> str:
 def init_db_command(database: str | None) -> None:
     """Create or migrate the schema (idempotent)."""
     name = selected_database(database)
-    revision = upgrade_database(engine_for(name))
+    revision = migrate(name)
     click.echo(f"Database {name!r} is at schema revision {revision}.")
 
 
@@ -287,7 +313,7 @@ def demo_command(base_url: str, database: str | None) -> None:
     from app.demo.seed import seed_demo_data
 
     name = selected_database(database)
-    upgrade_database(engine_for(name))
+    migrate(name)
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     with session_scope(name) as session:
         seed_demo_data(session)
