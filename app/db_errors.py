@@ -58,6 +58,15 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def is_not_a_database(exc: BaseException) -> bool:
+    """True when the SQLite file is not a database (``SQLITE_NOTADB``): the setting names some
+    other file (a CSV, a dump, an encrypted or zeroed file). Not a fault of the statement, and
+    not one a retry mends."""
+    error = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.DatabaseError) and code == sqlite3.SQLITE_NOTADB
+
+
 #: PostgreSQL's undefined_table and undefined_column.
 MISSING_SCHEMA_OBJECT_STATES = frozenset({"42P01", "42703"})
 #: SQLite's wording of the same errors.

@@ -295,6 +295,21 @@ def test_an_unreachable_database_is_one_line_naming_it(
     assert len(result.output.splitlines()) == 1
 
 
+@pytest.mark.parametrize("content", [b"not a database\n" * 100, b"\x00" * 4096])
+@pytest.mark.parametrize("command", [["export-licenses"], ["users", "list"], ["init-db"]])
+def test_a_file_that_is_not_a_database_is_one_line_naming_it(
+    fresh_app: Callable[..., Any], tmp_path: Path, content: bytes, command: list[str]
+) -> None:
+    """FLASK_DATABASES naming a file that is not SQLite's (a CSV, a dump, a backup tarball)."""
+    path = tmp_path / "main.db"
+    path.write_bytes(content)
+    application = fresh_app(DATABASES={"main": f"sqlite:///{path}"})
+    result = application.test_cli_runner().invoke(args=command)
+    assert result.exit_code == 1
+    assert result.output == "Error: Database 'main' is unavailable: file is not a database\n"
+    assert path.read_bytes() == content
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 def test_export_to_a_full_disk_is_one_line(runner: Any, make_cred: Any) -> None:
     result = invoke(runner, "export-licenses", "-o", "/dev/full")

@@ -21,7 +21,7 @@ from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user
-from app.db_errors import error_class, is_database_unavailable
+from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
     SchemaNewerThanCode,
     check_not_newer,
@@ -44,15 +44,17 @@ if TYPE_CHECKING:
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--database NAME``; a database that cannot be reached (server down, file or directory
-    missing) ends the command with one line naming it instead of a traceback."""
+    missing, a file that is not a database) ends the command with one line naming it instead
+    of a traceback."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except Exception as exc:
-            # By class, or a connection the server closed (idle-in-transaction timeout).
-            if not is_database_unavailable(exc):
+            # By class, or a connection the server closed (idle-in-transaction timeout); or
+            # a SQLite file that is not a database.
+            if not (is_database_unavailable(exc) or is_not_a_database(exc)):
                 raise
             name = kwargs.get("database")
             raise click.ClickException(
