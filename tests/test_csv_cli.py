@@ -113,6 +113,73 @@ def test_a_connection_the_server_closed_is_one_line_not_a_traceback(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("before", [None, "the last good export\n"], ids=["new", "existing"])
+def test_an_export_that_fails_midway_leaves_the_output_file_as_it_was(
+    runner: Any, tmp_path: Path, monkeypatch: Any, before: str | None
+) -> None:
+    """A database error after some rows were written: ``-o FILE`` is not left holding a
+    partial export (a header and some rows, which reads as a complete, smaller one), nor is an
+    existing file's content lost; and no temporary file is left beside it."""
+    import app.licenses.csv_io as csv_io
+
+    def header_and_a_row_then_closed(_session: Any, out: Any, **_kwargs: Any) -> int:
+        out.write(",".join(CSV_COLUMNS) + "\n1,1" + "," * (len(CSV_COLUMNS) - 2) + "\n")
+        out.flush()
+        raise InternalError(
+            "FETCH", {}, Exception("terminating connection"), connection_invalidated=True
+        )
+
+    monkeypatch.setattr(csv_io, "export_licenses", header_and_a_row_then_closed)
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    target = directory / "out.csv"
+    if before is not None:
+        target.write_text(before)
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 1
+    assert result.output == "Error: Database 'main' is unavailable: terminating connection\n"
+    assert [p.name for p in directory.iterdir()] == ([] if before is None else ["out.csv"])
+    if before is not None:
+        assert target.read_text() == before
+
+
+def test_an_export_replaces_an_existing_file_keeping_its_mode(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    seed_licenses(session_for, make_cred, make_license_type)
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    target = directory / "out.csv"
+    target.write_text("an older, longer export\n" * 1000)
+    target.chmod(0o640)
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    rows = csv.DictReader(io.StringIO(target.read_text()))
+    assert [r["providerCredLicense_Key"] for r in rows] == ["1", "2"]
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in directory.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "message"),
+    [
+        ("missing/out.csv", 1, "Error: Cannot write {path}: No such file or directory."),
+        (".", 2, "Error: Invalid value for '-o' / '--output': File {path!r} is a directory."),
+    ],
+    ids=["missing directory", "directory"],
+)
+def test_an_export_to_a_path_it_cannot_write_is_one_line(
+    runner: Any, tmp_path: Path, target: str, status: int, message: str
+) -> None:
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    path = str(directory / target)
+    result = runner.invoke(args=["export-licenses", "-o", path, "--database", "main"])
+    assert result.exit_code == status
+    assert result.output.splitlines()[-1] == message.format(path=path)
+    assert [p.name for p in directory.iterdir()] == []
+
+
 def test_round_trip_is_unchanged_and_bad_rows_are_reported(
     runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
 ) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -323,8 +326,47 @@ def demo_command(base_url: str, database: str | None) -> None:
     click.echo(instructions(access, name, base_url.rstrip("/"), ttl))
 
 
+@contextmanager
+def export_target(path: str) -> Iterator[IO[str]]:
+    """Where ``export-licenses -o PATH`` writes: standard output for ``-``, and a file that is
+    not a regular one (a pipe, a device) as it is. A regular file is written as a new file
+    beside it, which replaces it only once the export is complete (keeping its mode): an export
+    that fails midway leaves the file as it was, not a header and some rows that read as a
+    complete, smaller export.
+
+    (Click's ``File(atomic=True)`` moves its temporary file over the target on close, even
+    after an error.)"""
+    if path == "-":
+        with click.open_file("-", "w", encoding="utf-8") as stream:  # never closes stdout
+            yield stream
+        return
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a FIFO, a device
+        with open(path, "w", encoding="utf-8") as stream:
+            yield stream
+        return
+    target = Path(os.path.realpath(path))  # a symbolic link's file is replaced, not the link
+    # O_EXCL and the umask's mode, as the file itself would have been created.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as stream:
+            yield stream
+        if target.exists():
+            shutil.copymode(target, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 @click.command("export-licenses")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="The file to write (default: standard output). It is replaced only once the export "
+    "is complete.",
+)
 @click.option(
     "--raw",
     is_flag=True,
@@ -333,20 +375,23 @@ def demo_command(base_url: str, database: str | None) -> None:
 )
 @database_option
 @with_appcontext
-def export_licenses_command(output: Any, raw: bool, database: str | None) -> None:
+def export_licenses_command(output: str, raw: bool, database: str | None) -> None:
     """Write every license as CSV (header: the JSON field names) to stdout or FILE."""
     from app.licenses.csv_io import export_licenses
 
     name = migrated_database(database)
+    stream: IO[str] | None = None
     try:
-        with session_scope(name) as session:
+        with export_target(output) as stream, session_scope(name) as session:
             keep_transaction_while_writing(session)
-            count = export_licenses(session, output, raw=raw)
-        output.flush()
+            count = export_licenses(session, stream, raw=raw)
+            stream.flush()
     except OSError as exc:
-        close_quietly(output)
+        if stream is None:
+            raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        close_quietly(stream)
         raise click.ClickException(
-            f"Cannot write {output.name}: {exc.strerror or exc}; the export is incomplete."
+            f"Cannot write {output}: {exc.strerror or exc}; the export is incomplete."
         ) from None
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
 
