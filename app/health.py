@@ -22,7 +22,13 @@ from sqlalchemy.exc import DBAPIError
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
 from app.extensions import db
-from app.schema import MigrationRevisions, current_revision, migration_revisions
+from app.schema import (
+    MigrationRevisions,
+    SchemaNewerThanCode,
+    check_not_newer,
+    current_revision,
+    migration_revisions,
+)
 from app.tenancy import engine_for
 
 bp = Blueprint("health", __name__)
@@ -74,9 +80,14 @@ def schema_problem(engine: Engine, *, newer_too: bool = False) -> str | None:
         check_revision(found)
     except ProbeFailed as exc:
         return str(exc)
-    head, known = code_revisions()
-    if newer_too and found not in known:
-        return f"schema at revision {found}, newer than this version's {head}: upgrade credgrid"
+    if newer_too:
+        try:
+            check_not_newer(found, code_revisions())
+        except SchemaNewerThanCode as exc:
+            return (
+                f"schema at revision {exc.found}, newer than this version's {exc.head}: "
+                "upgrade credgrid"
+            )
     return None
 
 

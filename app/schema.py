@@ -42,10 +42,11 @@ class SchemaNewerThanCode(RuntimeError):
         self.head = head
 
 
-def check_not_newer(found: str | None) -> None:
+def check_not_newer(found: str | None, revisions: MigrationRevisions | None = None) -> None:
     """``SchemaNewerThanCode`` when ``found`` (a database's revision) is one this code does
-    not know; ``None`` (no schema) and any known revision pass."""
-    head, known = migration_revisions()
+    not know; ``None`` (no schema) and any known revision pass. ``revisions``: the code's, if
+    already read (else read now)."""
+    head, known = revisions or migration_revisions()
     if found is not None and found not in known:
         raise SchemaNewerThanCode(found, head)
 
