@@ -15,6 +15,7 @@ measured here".
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -177,6 +178,10 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
         reads.append(Read(f"api: expirables {bucket} last page ({last})", f"{path}&page={last}"))
     license_number = f"TX-{1:09d}"
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    # The review's default range, 31 days, but to yesterday: the batches measured write today.
+    month_start = (datetime.now(UTC) - timedelta(days=31)).strftime("%Y-%m-%d")
+    month = f"the 31 days to {yesterday}"
+    month_review = f"/ui/integrity?since={month_start}&until={yesterday}"
     reads += [
         Read("ui: credential search by provider ID", "/ui/credentials?q=PRV00000002", ui=True),
         Read(
@@ -202,7 +207,11 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             f"/ui/integrity?since={yesterday}&until={yesterday}",
             ui=True,
         ),
-        Read("ui: integrity review, last 31 days (its default)", "/ui/integrity", ui=True),
+        Read(f"ui: integrity review of {month}, first part", month_review, ui=True),
+    ]
+    last_part, parts = last_review_part(client, month_review)
+    reads += [
+        Read(f"ui: integrity review of {month}, last part ({parts})", last_part, ui=True),
         Read(
             f"ui: grid, cred with {BIG_CRED_LICENSES:,} licenses",
             "/ui/credentials/1/licenses",
@@ -210,6 +219,18 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
         ),
     ]
     return reads
+
+
+def last_review_part(client: Any, path: str) -> tuple[str, int]:
+    """The integrity review's last part of the range ``path`` starts, and how many parts it has
+    (the review is read in parts of a bounded number of history rows: ``Next part`` links)."""
+    parts = 1
+    while True:
+        page = client.get(path).get_data(as_text=True)
+        found = re.search(r'<a rel="next" href="([^"]+)"', page)
+        if found is None:
+            return path, parts
+        path, parts = html.unescape(found.group(1)), parts + 1
 
 
 def measure(client: Any, read: Read, headers: dict[str, str], server: Any) -> dict[str, float]:

@@ -23,7 +23,7 @@ from app.integrity.rules import (
     Entry,
     review_license,
 )
-from app.integrity.service import integrity_findings
+from app.integrity.service import integrity_findings, review_part
 from app.licenses.service import delete_licenses, upsert_licenses
 from tests.factories import license_item
 
@@ -188,6 +188,40 @@ def test_the_review_keeps_to_its_date_range(history: None, session_for: Callable
         assert (
             integrity_findings(session, today + timedelta(days=1), today + timedelta(days=2)) == []
         )
+
+
+@pytest.mark.parametrize(("size", "parts"), [(1, 6), (2, 4), (3, 3), (9, 1), (100, 1)])
+def test_the_parts_of_a_review_find_what_the_whole_range_finds(
+    history: None, session_for: Callable[..., Any], size: int, parts: int
+) -> None:
+    """The history holds nine rows at six instants, the first four rows one batch's instant.
+    A part holds at most ``size`` rows and never splits an instant (so the first is that batch
+    whatever the size); the several-editors finding on bob's change looks back into the part
+    before it."""
+    since, until = today_range()
+    with session_for() as session:
+        whole = integrity_findings(session, since, until)
+        found, starts, start = [], [], since
+        while True:
+            part = review_part(session, start, until, size)
+            assert part.start == start and part.end == (part.next_start or until)
+            found += part.findings
+            starts.append(start)
+            if part.next_start is None:
+                break
+            assert part.next_start > start
+            start = part.next_start
+    assert len(whole) == 5 and found == whole
+    assert len(starts) == parts
+
+
+def test_a_review_part_past_the_last_change_is_the_last_and_empty(
+    history: None, session_for: Callable[..., Any]
+) -> None:
+    since, until = today_range()
+    with session_for() as session:
+        part = review_part(session, until - timedelta(microseconds=1), until, 1)
+    assert part.findings == [] and part.next_start is None and part.end == until
 
 
 def test_rows_altered_by_sql_are_findings(history: None, session_for: Callable[..., Any]) -> None:

@@ -151,6 +151,7 @@ def ui_paths(client: Any) -> list[str]:
         "/ui/licenses/10/history",
         "/ui/integrity",
         "/ui/integrity?since=2025-01-01&until=2025-03-31",
+        "/ui/integrity?since=2025-01-01&until=2025-03-31&from=2025-02-01T00:00:00",
         "/ui/integrity/csv?since=2025-01-01&until=2025-01-31",
     ]
     for show in FILTERS:

@@ -102,6 +102,28 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     yield from map(_stored_row, connection.execute(statement))
 
 
+def part_end(
+    session: Session, start: datetime, until: datetime | None, size: int
+) -> datetime | None:
+    """Where a part of the range ``start ≤ at < until`` that holds at most ``size`` history
+    rows ends (exclusive): the instant of the row after the first ``size``, or ``None`` when
+    the rest of the range holds no more. A part never splits an instant: when more than
+    ``size`` rows share its first instant (one large batch), the part is that instant alone.
+
+    A few probes of the history's time index (one walk of ``size`` entries), however large the
+    range; ``rows_between`` then reads only the part.
+    """
+    at = LicenseChange.at
+    rest = _between(at, start, until)
+    boundary = session.scalar(select(at).where(*rest).order_by(at).offset(size).limit(1))
+    if boundary is None:
+        return None
+    first = session.scalar(select(func.min(at)).where(*rest))
+    if first is not None and boundary > first:
+        return boundary
+    return session.scalar(select(func.min(at)).where(at > boundary, *rest[1:]))
+
+
 def within(at: datetime, since: datetime, until: datetime | None) -> bool:
     """``since <= at < until``; ``until`` ``None`` is no end."""
     return since <= at and (until is None or at < until)

@@ -9,6 +9,7 @@ verify-history`` walks every chain and finds it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.history.chain import ChainBreak, StoredRow, verify_rows
 from app.history.stored_changes import field_pairs
-from app.history.verification import rows_between, within
+from app.history.verification import part_end, rows_between, within
 from app.integrity.rules import EDITORS_WINDOW, HISTORY_ALTERED, Entry, Finding, review_license
 
 
@@ -46,6 +47,30 @@ def integrity_findings(session: Session, since: datetime, until: datetime | None
         findings += [_altered(chain_break) for chain_break in verify_rows(in_range)]
     findings.sort(key=lambda f: (f.at or datetime.min, f.license_key, f.rule.name))
     return findings
+
+
+@dataclass(frozen=True)
+class ReviewPart:
+    """One part of a review: the findings of ``start ≤ at < end`` (``end`` ``None``: no end)
+    and, unless the range ends there, ``next_start``, where the next part starts (``end``)."""
+
+    start: datetime
+    end: datetime | None
+    findings: list[Finding]
+    next_start: datetime | None
+
+
+def review_part(session: Session, start: datetime, until: datetime | None, size: int) -> ReviewPart:
+    """The findings of the part of ``start ≤ at < until`` that begins at ``start`` and holds
+    about ``size`` history rows (``part_end``), so that a page's work does not grow with the
+    range: a month at a million licenses is some 28,000 rows.
+
+    The parts of a range find together exactly what the whole range finds: every rule looks
+    back (an hour at most, read from before the part) and each row's hash is checked on its own.
+    """
+    boundary = part_end(session, start, until, size)
+    end = until if boundary is None else boundary
+    return ReviewPart(start, end, integrity_findings(session, start, end), boundary)
 
 
 def _altered(chain_break: ChainBreak) -> Finding:

@@ -252,6 +252,67 @@ def test_the_integrity_page_lists_a_bounded_number_of_findings_and_the_csv_all(
     assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 3
 
 
+def test_a_long_review_is_shown_in_parts_that_together_list_every_finding(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """Four changes at four instants, two a part: the first part links to the next, which
+    says where it started and links back to the first; the two list the four findings."""
+    import re
+    from html import unescape
+
+    from app.ui import compliance
+
+    make_cred(1)
+    for key in (5, 6):  # a PSV date set, then moved backwards: a finding on each second change
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-01-01"}, actor="bob")
+    login()
+    today = utcnow().strftime("%Y-%m-%d")
+    since = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d")  # the default: 31 days
+    whole = text_of(page(client, "/ui/integrity"))
+    assert "2 findings from" in whole and "part" not in whole
+
+    monkeypatch.setattr(compliance, "CHANGES_PER_PART", 2)
+    first = page(client, "/ui/integrity")
+    assert re.search(
+        rf"1 finding in the changes from {since} up to {today} \d\d:\d\d:\d\d UTC: one part "
+        rf"of the review from {since} to {today}, which checks 2 changes at a time\.",
+        text_of(first),
+    )
+    assert "Download CSV of the whole range" in text_of(first)
+    assert 'href="/ui/licenses/5/history"' in first and "/ui/licenses/6/" not in first
+    next_url = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    assert f"since={since}&until={today}&from={today}T" in next_url
+
+    second = page(client, next_url)
+    assert re.search(
+        rf"1 finding in the changes from {today} \d\d:\d\d:\d\d UTC to the end of {today}:",
+        text_of(second),
+    )
+    assert 'href="/ui/licenses/6/history"' in second and "/ui/licenses/5/" not in second
+    assert 'rel="next"' not in second
+    assert f'href="/ui/integrity?since={since}&amp;until={today}">← First part' in second
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("yesterday", "From: not a time."),
+        ("2000-01-01T00:00:00", "From: not a time between Since and Until (UTC)."),
+        ("{tomorrow}T00:00:00", "From: not a time between Since and Until (UTC)."),
+        ("{today}T01:00:00%2B00:00", "From: not a time between Since and Until (UTC)."),
+    ],
+)
+def test_the_integrity_page_rejects_a_part_outside_its_range(
+    login: Any, client: Any, start: str, message: str
+) -> None:
+    login()
+    day = utcnow().date()
+    start = start.format(today=day, tomorrow=day + timedelta(days=1))
+    html = page(client, f"/ui/integrity?since={day}&until={day}&from={start}", 400)
+    assert message in html
+
+
 def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
