@@ -204,7 +204,7 @@ def measure_phases(
     driver alone writing the same license rows *and* the history rows the service must write
     for them (SPEC 4b), in one transaction.
     """
-    seeder, floor = Seeder(database), Floor(database)
+    seeder, floor = Seeder(database, checkpoint=True), Floor(database)
     name = database.name
     spec = LICENSE_SPEC
     times: dict[str, list[float]] = {
