@@ -113,7 +113,8 @@ def test_revoked_keys_unknown_users_and_viewers_cannot_write(
     )
     assert response.status_code == 401
     assert response.get_json()["error"]["detail"] == (
-        "The token has been revoked (its user was deleted, disabled or changed)."
+        "The token has been revoked, with every token of its user: a refresh token was "
+        "reused, or the user was deleted, disabled or changed (password, role). Log in again."
     )
 
     viewer = client.put(PATH, json=[bare_license_item(1)], headers=auth_headers(role="viewer"))

@@ -169,7 +169,8 @@ def test_token_of_deleted_user_is_401(
     assert_problem(
         put(client, headers, []),
         401,
-        "The token has been revoked (its user was deleted, disabled or changed).",
+        "The token has been revoked, with every token of its user: a refresh token was "
+        "reused, or the user was deleted, disabled or changed (password, role). Log in again.",
     )
 
 

@@ -136,7 +136,7 @@ def test_a_database_error_stops_the_import_after_reporting_every_committed_row(
         "line 4: providerCredLicense_Key 3: 201 Created",
         "line 5: providerCredLicense_Key x: 400 providerCredLicense_Key: Not a valid integer.",
     ]
-    assert lines[4].startswith("3 rows imported, 1 failed (activity ")
+    assert lines[4].startswith("3 rows imported (0 unchanged), 1 failed (activity ")
     assert lines[5:] == [
         "Error: database error DataError (builtins.Exception): numeric value out of range. "
         "The rows listed above were processed; no other row was imported (the first: line 6)."

@@ -89,6 +89,8 @@ def test_list_shows_every_user_with_role_and_state(runner: Any, alice: str) -> N
     assert "0 users in database 'other'." in ok(
         invoke(runner, "users", "list", "--database", "other")
     )
+    ok(invoke(runner, "users", "delete", "bob", "--yes"))
+    assert "1 user in database 'main'." in ok(invoke(runner, "users", "list"))
 
 
 def test_set_role_ends_sessions_and_tokens(runner: Any, signed_in: Any, session_for: Any) -> None:

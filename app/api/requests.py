@@ -130,7 +130,8 @@ def authenticate() -> Principal:
     if role is None:
         raise ApiError(
             401,
-            "The token has been revoked (its user was deleted, disabled or changed).",
+            "The token has been revoked, with every token of its user: a refresh token was "
+            "reused, or the user was deleted, disabled or changed (password, role). Log in again.",
             headers=BEARER_CHALLENGE,
         )
     principal = Principal(claims.username, role, key_id, database)

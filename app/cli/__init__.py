@@ -451,19 +451,29 @@ class ImportTally:
     def __init__(self, activity_id: str) -> None:
         self.activity_id = activity_id
         self.imported = 0
+        self.unchanged = 0
         self.failed = 0
 
     def echo(self, rows: Iterable[ImportedRow]) -> None:
+        from app.batch.outcome import UNCHANGED
+
         for row in rows:
             key = row.key or "(empty)"
-            click.echo(f"line {row.line}: providerCredLicense_Key {key}: {row.status} {row.body}")
+            # The API answers "Updated" for a row that differed in nothing (VBAPI's word); a
+            # person re-importing an export wants to see that nothing changed.
+            body = "Unchanged" if row.action == UNCHANGED else row.body
+            click.echo(f"line {row.line}: providerCredLicense_Key {key}: {row.status} {body}")
             if row.status >= 400:
                 self.failed += 1
             else:
                 self.imported += 1
+                self.unchanged += row.action == UNCHANGED
 
     def summary(self) -> str:
-        return f"{self.imported} rows imported, {self.failed} failed (activity {self.activity_id})."
+        return (
+            f"{self.imported} rows imported ({self.unchanged} unchanged), {self.failed} failed "
+            f"(activity {self.activity_id})."
+        )
 
 
 def refresh_statistics(session: Session) -> None:

@@ -39,7 +39,8 @@ def list_command(database: str | None) -> None:
         for user in users:
             state = "disabled" if user.disabled else "enabled"
             click.echo(f"{user.username}\t{user.role}\t{state}\t{user.created_at:%Y-%m-%d %H:%M}")
-    click.echo(f"{len(users)} users in database {name!r}.", err=True)
+    noun = "user" if len(users) == 1 else "users"
+    click.echo(f"{len(users)} {noun} in database {name!r}.", err=True)
 
 
 def _change(database: str | None, describe: str, change) -> None:  # type: ignore[no-untyped-def]

@@ -91,6 +91,9 @@ class ImportedRow:
     key: str
     status: int
     body: str
+    #: The service's outcome (``app.batch.outcome``: created, updated, unchanged, …); ``None``
+    #: for a row refused before it (its cells, its key).
+    action: str | None = None
 
 
 class CsvFileError(ValueError):
@@ -446,8 +449,8 @@ def _import_window(
             report.sort(key=lambda r: r.line)
             raise ImportStopped(min(not_imported), exc, report) from exc
         report.extend(
-            ImportedRow(row.line, row.key, status, body)
-            for row, (status, body) in zip(batch, answers, strict=True)
+            ImportedRow(row.line, row.key, *answer)
+            for row, answer in zip(batch, answers, strict=True)
         )
     report.sort(key=lambda r: r.line)
     return report
@@ -528,7 +531,7 @@ def _service_answers(
     actor: str,
     activity_id: str,
     absent: list[str],
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, str | None]]:
     items = [row.item for row in rows]
     expected = keep_absent_columns(session, cred_key, items, absent) if absent else None
     try:
@@ -541,5 +544,5 @@ def _service_answers(
             expected_versions=expected,
         )
     except ParentNotFound:
-        return [(404, f"No provider credential {cred_key} in this database.")] * len(rows)
-    return [(outcome.status, outcome.body) for outcome in outcomes]
+        return [(404, f"No provider credential {cred_key} in this database.", None)] * len(rows)
+    return [(outcome.status, outcome.body, outcome.action) for outcome in outcomes]

@@ -68,9 +68,12 @@ def page(client: Any, url: str, status: int = 200) -> str:
 def test_the_runs_page_lists_runs_and_opens_one(
     app: Any, licensed: None, login: Any, client: Any
 ) -> None:
-    first, second = run(app, days_ago=40), run(app)
+    first = run(app, days_ago=40)
     login(role="viewer")
+    assert "newest first: 1 run, page 1 of 1" in page(client, "/ui/monitoring")
+    second = run(app)
     listing = page(client, "/ui/monitoring")
+    assert "newest first: 2 runs, page 1 of 1" in listing
     assert listing.index(f"Run {second}") < listing.index(f"Run {first}")
     assert "cron@host" in listing and "120 days" in listing
     one = page(client, f"/ui/monitoring/{second}")
