@@ -132,11 +132,10 @@ def _review_range() -> tuple[datetime, datetime, str | None]:
 def _next_part_url(since: datetime, until: datetime, part: ReviewPart | None) -> str | None:
     if part is None or part.next_start is None:
         return None
-    day = "%Y-%m-%d"
-    return url_for(
+    return url_for(  # isoformat: strftime's %Y writes the year 1 as "1", which is not a date
         "ui.integrity_review",
-        since=f"{since:{day}}",
-        until=f"{until:{day}}",
+        since=since.date().isoformat(),
+        until=until.date().isoformat(),
         **{"from": part.next_start.isoformat()},
     )
 

@@ -331,6 +331,33 @@ def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 1
 
 
+def test_the_parts_of_a_review_from_the_calendars_first_day_link_to_that_day(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """Since 0001-01-01: the links (next part, first part, CSV) and the form keep the year's
+    four digits. strftime's ``%Y`` writes year 1 as ``1``, and ``since=1-01-01`` is not a
+    date: the next part was a 400."""
+    import re
+    from html import unescape
+
+    from app.ui import compliance
+
+    make_cred(1)
+    for key in (5, 6):
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-01-01"}, actor="bob")
+    login()
+    monkeypatch.setattr(compliance, "CHANGES_PER_PART", 2)
+    first = page(client, "/ui/integrity?since=0001-01-01&until=9999-12-31")
+    assert 'name="since" value="0001-01-01"' in first
+    assert "one part of the review from 0001-01-01 to 9999-12-31" in text_of(first)
+    assert "/ui/integrity/csv?since=0001-01-01&amp;until=9999-12-31" in first
+    next_url = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    assert next_url.startswith("/ui/integrity?since=0001-01-01&until=9999-12-31&from=")
+    second = page(client, next_url)
+    assert 'href="/ui/integrity?since=0001-01-01&amp;until=9999-12-31">← First part' in second
+
+
 def test_the_compliance_pages_need_a_login(client: Any) -> None:
     for url in ("/ui/monitoring", "/ui/monitoring/1", "/ui/monitoring/1/print", "/ui/integrity"):
         assert client.get(url).status_code == 302
