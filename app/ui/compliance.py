@@ -150,7 +150,9 @@ def _part_start(since: datetime, end: datetime | None) -> tuple[datetime, str | 
         start = datetime.fromisoformat(raw)
     except ValueError:
         return since, "From: not a time."
-    if start.tzinfo is not None or start < since or (end is not None and start >= end):
+    if start.tzinfo is not None:  # within the range or not, "between" would not say why
+        return since, "From: must not have a time zone (it is in UTC)."
+    if start < since or (end is not None and start >= end):
         return since, "From: not a time between Since and Until (UTC)."
     return start, None
 

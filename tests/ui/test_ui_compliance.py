@@ -303,7 +303,9 @@ def test_a_long_review_is_shown_in_parts_that_together_list_every_finding(
         ("yesterday", "From: not a time."),
         ("2000-01-01T00:00:00", "From: not a time between Since and Until (UTC)."),
         ("{tomorrow}T00:00:00", "From: not a time between Since and Until (UTC)."),
-        ("{today}T01:00:00%2B00:00", "From: not a time between Since and Until (UTC)."),
+        ("{today}T01:00:00%2B00:00", "From: must not have a time zone (it is in UTC)."),
+        ("{today}T01:00:00Z", "From: must not have a time zone (it is in UTC)."),
+        ("0001-01-01T00:00:00%2B01:00", "From: must not have a time zone (it is in UTC)."),
     ],
 )
 def test_the_integrity_page_rejects_a_part_outside_its_range(
