@@ -215,6 +215,35 @@ def test_the_parts_of_a_review_find_what_the_whole_range_finds(
     assert len(starts) == parts
 
 
+@pytest.mark.parametrize("size", range(1, 10))
+def test_the_parts_find_a_row_whose_time_was_respelled_by_hand_on_sqlite(
+    history: None, session_for: Callable[..., Any], size: int
+) -> None:
+    """SQLite compares the stored text: alice's change respelled ``…T…`` (the same instant,
+    its hash still holds) sorts after the day's other rows. The parts still find its two
+    findings, once, and still end: a part could end where alice's change was, before the
+    part's start (the next part was the same one), or not read it at all."""
+    with session_for() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL stores an instant, not its spelling")
+        session.execute(
+            text("UPDATE license_change SET at = replace(at, ' ', 'T') WHERE \"user\" = 'alice'")
+        )
+        session.commit()
+    since, until = today_range()
+    with session_for() as session:
+        whole = integrity_findings(session, since, until)
+        found, start = [], since
+        for _ in range(10):
+            part = review_part(session, start, until, size)
+            found += part.findings
+            if part.next_start is None:
+                break
+            assert part.next_start > start
+            start = part.next_start
+    assert len(whole) == 5 and found == whole
+
+
 def test_a_review_part_past_the_last_change_is_the_last_and_empty(
     history: None, session_for: Callable[..., Any]
 ) -> None:

@@ -11,7 +11,7 @@ anti-joined query.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -56,7 +56,10 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     One statement: the range's rows through the history's time index, set apart
     (``MATERIALIZED``) and sorted, then for each row three probes of an index by key
     (migration 0011): the hash of the row before it, the id of the row after it and its
-    license's head. Its cost is the range's rows, however long their chains. The set-apart
+    license's head. Its cost is the range's rows, however long their chains. On SQLite,
+    which compares the stored text, the range is read to the end of ``until``'s day and its
+    rows kept by their instant: a time respelled by hand (``2026-12-06T09:00:00``) sorts after
+    its day's other rows, and a part of a review ends within a day. The set-apart
     range keeps the plan of the streamed (cursor) read: asked for its first rows fast, the
     planner otherwise walked a whole license index in order to skip the sort. (Before, the
     range's licenses were read first, then each chunk's whole chains through window functions:
@@ -64,9 +67,11 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     JIT-compiled, two thirds of the review's time.)
     """
     change, head = LicenseChange, LicenseHistoryHead
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
     in_range = (
         select(*_content_columns())
-        .where(*_between(change.at, since, until))
+        .where(*_between(change.at, since, _day_end(until) if sqlite else until))
         .cte("in_range")
         .prefix_with("MATERIALIZED")
     )
@@ -96,10 +101,10 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
         .order_by(row.provider_cred_license_key, row.id)
         .execution_options(yield_per=STREAM_ROWS)
     )
-    connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(NO_JIT)
-    yield from map(_stored_row, connection.execute(statement))
+    rows = map(_stored_row, connection.execute(statement))
+    yield from (row for row in rows if within(row.at, since, until)) if sqlite else rows
 
 
 def part_end(
@@ -112,6 +117,11 @@ def part_end(
 
     A few probes of the history's time index (one walk of ``size`` entries), however large the
     range; ``rows_between`` then reads only the part.
+
+    The end is always after ``start``. On SQLite, which compares the stored text, a row whose
+    time was respelled by hand (``…T…``) sorts after its day's other rows, so the row found
+    may be earlier than ``start``: the rest of the range is then one part (a part that does
+    not end after its start would be followed by itself).
     """
     at = LicenseChange.at
     rest = _between(at, start, until)
@@ -120,8 +130,18 @@ def part_end(
         return None
     first = session.scalar(select(func.min(at)).where(*rest))
     if first is not None and boundary > first:
-        return boundary
-    return session.scalar(select(func.min(at)).where(at > boundary, *rest[1:]))
+        end: datetime | None = boundary
+    else:
+        end = session.scalar(select(func.min(at)).where(at > boundary, *rest[1:]))
+    return end if end is not None and end > start else None
+
+
+def _day_end(until: datetime | None) -> datetime | None:
+    """The first midnight at or after ``until``; ``None`` (no end) past the calendar's end."""
+    if until is None or until.time() == time.min:
+        return until
+    day = until.date()
+    return None if day == date.max else datetime.combine(day + timedelta(days=1), time.min)
 
 
 def within(at: datetime, since: datetime, until: datetime | None) -> bool:
