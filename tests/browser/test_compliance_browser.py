@@ -111,3 +111,33 @@ def test_expiring_page_warns_without_a_recent_run(
         page.get_by_role("alert").inner_text().startswith("No expiry monitoring run is on record")
     )
     assert axe_violations(page) == ""
+
+
+def test_a_review_in_parts_goes_from_part_to_part(
+    monitored: int, logged_in: Any, axe_violations: Callable[[Any], str], monkeypatch: Any
+) -> None:
+    """Two changes a part: the parts' navigation, its links and the status, as a browser and
+    axe-core see them, on the first part and the last."""
+    from app.ui import compliance
+
+    monkeypatch.setattr(compliance, "CHANGES_PER_PART", 2)
+    page = logged_in()
+    page.goto("/ui/integrity")
+    parts = page.get_by_role("navigation", name="Parts of the review")
+    assert "one part of the review" in page.get_by_role("status").inner_text()
+    assert parts.get_by_role("link").all_inner_texts() == ["Next part →"]
+    assert axe_violations(page) == ""
+    for _ in range(5):  # three batches and two changes of license 12: three parts at most
+        if parts.get_by_role("link", name="Next part →").count() == 0:
+            break
+        parts.get_by_role("link", name="Next part →").click()
+        page.wait_for_load_state()
+    assert parts.get_by_role("link").all_inner_texts() == ["← First part"]
+    assert "to the end of" in page.get_by_role("status").inner_text()
+    assert (
+        "psv-moved-backwards" in page.get_by_role("table", name="Integrity findings").inner_text()
+    )
+    assert axe_violations(page) == ""
+    parts.get_by_role("link", name="← First part").click()
+    page.wait_for_url("**/ui/integrity?since=*&until=*")
+    assert "from=" not in page.url
