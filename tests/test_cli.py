@@ -30,7 +30,10 @@ from app.tenancy import engine_for
 from tests.factories import bare_license_item
 
 BATCH = "/provider-credentialing/{}/licenses-batch"
-UNKNOWN = "Error: Invalid value: {!r} is not a configured database."
+UNKNOWN = (
+    "Error: Invalid value for '--database': {!r} is not a configured database. "
+    "Configured: main, other, fresh."
+)
 
 
 @pytest.fixture
@@ -160,6 +163,8 @@ def test_unknown_database_fails_cleanly(
     assert result.exit_code == 2
     assert UNKNOWN.format(name) in result.output
     assert "Traceback" not in result.output
+    for url in app.config["DATABASES"].values():  # names only: a URL may hold a password
+        assert url not in result.output
     assert [e for e in events if e[0] == "sqlite3.connect"] == []
     assert [e for e in events if "passwd" in str(e[1]) or "hostile" in str(e[1])] == []
     assert sorted(tmp_path.rglob("*")) == before

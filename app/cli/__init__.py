@@ -35,6 +35,7 @@ from app.schema import (
 from app.tenancy import (
     UnknownDatabase,
     begin_write,
+    database_names,
     default_database,
     engine_for,
     resolve_database,
@@ -89,11 +90,15 @@ def first_line(exc: BaseException) -> str:
 
 def selected_database(name: str | None) -> str:
     """``name``, or the first configured database when the option is left out (``None``);
-    an explicit empty name is refused like any other unknown one."""
+    an explicit empty name is refused like any other unknown one, naming the option and the
+    configured names (never their URLs, which may hold a password)."""
     try:
         return resolve_database(default_database() if name is None else name)
     except UnknownDatabase:
-        raise click.BadParameter(f"{name!r} is not a configured database.") from None
+        raise click.BadParameter(
+            f"{name!r} is not a configured database. Configured: {', '.join(database_names())}.",
+            param_hint="'--database'",
+        ) from None
 
 
 class Utf8Text(click.ParamType):
