@@ -16,6 +16,7 @@ import jwt
 import pytest
 from foundation_support import empty_database, watch_filesystem
 from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from app import cli
 from app.audit import utcnow
@@ -184,8 +185,10 @@ def test_unknown_database_fails_cleanly(
     ids=lambda c: c[0],
 )
 def test_commands_on_a_database_without_schema_say_to_run_init_db(
-    runner: Any, app: Any, tmp_path: Path, command: list[str]
+    runner: Any, app: Any, tmp_path: Path, fresh_url: str, command: list[str]
 ) -> None:
+    if fresh_url.startswith("sqlite"):
+        Path(make_url(fresh_url).database or "").touch()  # a database file without tables
     csv = tmp_path / "licenses.csv"
     csv.write_text("providerCredLicense_Key,providerCred_Key\n1,1\n")
     args = [arg.format(csv=csv) for arg in command]
@@ -196,6 +199,41 @@ def test_commands_on_a_database_without_schema_say_to_run_init_db(
         "run 'flask --app app init-db --database fresh' first.\n"
     )
     assert table_names(app, "fresh") == set()
+
+
+SCHEMA_COMMANDS = [
+    ["users", "list"],
+    ["export-licenses"],
+    ["verify-history"],
+    ["integrity-report", "--since", "2024-01-01"],
+    ["monitor-expirables"],
+    ["purge"],
+    ["seed"],
+    ["create-api-key", "integration"],
+    ["create-user", "bob", "--password", "long enough"],
+]
+
+
+@pytest.mark.parametrize("command", SCHEMA_COMMANDS, ids=lambda c: " ".join(c))
+def test_a_sqlite_file_that_does_not_exist_is_one_line_and_is_not_created(
+    fresh_app: Callable[..., Any], tmp_path: Path, command: list[str]
+) -> None:
+    """Connecting creates a SQLite file (and its -wal and -shm): a command that needs the
+    schema would leave an empty database behind, at a path perhaps mistyped, before saying
+    to run init-db. It names the file and creates nothing; init-db and demo create it."""
+    directory = tmp_path / "data"
+    directory.mkdir()
+    path = directory / "main.db"
+    application = fresh_app(DATABASES={"main": f"sqlite:///{path}"})
+    result = application.test_cli_runner().invoke(args=command)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: Database 'main' has no file {path}: check its path in FLASK_DATABASES, or run "
+        "'flask --app app init-db --database main' to create it.\n"
+    )
+    assert list(directory.iterdir()) == []
+    ok(application.test_cli_runner().invoke(args=["init-db"]))
+    assert path.exists()
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 from flask import Flask, has_app_context
 from flask.cli import with_appcontext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -177,9 +177,17 @@ def newer_schema(name: str, exc: SchemaNewerThanCode) -> click.ClickException:
 
 
 def migrated_database(name: str | None) -> str:
-    """``selected_database``, refusing a database whose schema is not the current one."""
+    """``selected_database``, refusing a database whose schema is not the current one, or
+    whose SQLite file does not exist (without creating it: only init-db and demo do)."""
     name = selected_database(name)
-    found = current_revision(engine_for(name))
+    engine = engine_for(name)
+    missing = missing_sqlite_file(engine)
+    if missing is not None:
+        raise click.ClickException(
+            f"Database {name!r} has no file {missing}: check its path in FLASK_DATABASES, or "
+            f"run 'flask --app app init-db --database {name}' to create it."
+        )
+    found = current_revision(engine)
     try:
         check_not_newer(found)
     except SchemaNewerThanCode as exc:
@@ -190,6 +198,20 @@ def migrated_database(name: str | None) -> str:
             f"run 'flask --app app init-db --database {name}' first."
         )
     return name
+
+
+def missing_sqlite_file(engine: Engine) -> str | None:
+    """The path of ``engine``'s SQLite file when it does not exist but its directory does:
+    connecting would create it (with its -wal and -shm), leaving an empty database behind,
+    at a path perhaps mistyped. ``None`` otherwise: a server, an in-memory or URI database, a
+    file that exists, or a missing directory (connecting fails there and creates nothing)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    if not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return str(path) if not path.exists() and path.parent.is_dir() else None
 
 
 def migrate(name: str) -> str:
