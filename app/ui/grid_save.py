@@ -4,8 +4,9 @@ Only touched rows are sent (a row left as loaded is not re-sent, so another user
 to it is not reported as a conflict), each with the version it was loaded at: the service writes
 nothing over a row changed since. Before anything is sent, a row is refused on its cells when a
 date cell does not hold a real date (never read as "clear it") or when it has content but
-neither a license number nor a name. A new row without a key gets one from the server
-(``app.licenses.keys``).
+neither a license number nor a name; the service's dry run of the rest of such a row adds its
+other errors (an unknown type, a bad state), so that the row shows every one at once. A new
+row without a key gets one from the server (``app.licenses.keys``).
 
 A row someone else changed meanwhile is merged per cell: the user's changed cells are applied
 onto the stored row. When no cell was changed by both, the merge is written at once; otherwise
@@ -25,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.batch.outcome import CONFLICT, DELETED, ItemOutcome
+from app.batch.outcome import CONFLICT, DELETED, INVALID, ItemOutcome
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD
@@ -55,6 +56,7 @@ from app.wire.fields import is_int32
 PARENT_FIELD = "providerCred_Key"
 MINE, THEIRS = "mine", "theirs"
 COLUMN_BY_NAME = {column.name: column for column in COLUMNS}
+DATE_CELLS = frozenset(column.name for column in COLUMNS if column.kind == "date")
 IDENTITY_CELLS = ("license_Number", "license_Name")
 
 
@@ -148,7 +150,7 @@ def cell_errors(values: Mapping[str, str]) -> dict[str, list[str]]:
 
 
 def to_item(values: Mapping[str, str], provider_cred_key: int) -> dict[str, Any]:
-    """A row's cells as a service item (call only when ``cell_errors`` found nothing).
+    """A row's cells as a service item (call only when ``cell_errors`` found no date error).
 
     Dates become the wire form and state names their USPS code; an integer cell that reads as
     an integer becomes one, anything else is passed on as typed so the schema names the problem
@@ -190,6 +192,9 @@ class SavePlan:
     refused: dict[int, dict[str, list[str]]] = field(default_factory=dict)
     #: Refused rows whose conflict still waits for the user's choice (a subset of ``refused``).
     unchosen: set[int] = field(default_factory=set)
+    #: Rows refused on ``cell_errors`` (a subset of ``refused``), as items with their unreadable
+    #: date cells empty: the service's dry run names the rest of their errors.
+    checked: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 UNREADABLE_VERSION = "The page sent an unreadable row version; reload the grid."
@@ -258,6 +263,8 @@ def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
         errors = cell_errors(values)
         if errors:
             plan.refused[index] = errors
+            readable = {**values, **{name: "" for name in errors if name in DATE_CELLS}}
+            plan.checked[index] = to_item(readable, provider_cred_key)
             continue
         plan.items.append(to_item(values, provider_cred_key))
         plan.item_rows.append(index)
@@ -561,6 +568,7 @@ def save_grid(
     onto the page). Raises ``ParentNotFound`` if the ProviderCred no longer exists.
     """
     plan = plan_save(rows, provider_cred_key)
+    _add_service_errors(session, provider_cred_key, plan, actor, activity_id)
     outcomes: dict[int, ItemOutcome] = {}
     merged: frozenset[int] = frozenset()
     if plan.delete_keys:
@@ -589,6 +597,28 @@ def save_grid(
     on_page = list(page_keys())
     stored = load_licenses_by_key(session, [*keys, *on_page])
     return reconcile(rows, plan, outcomes, stored, on_page, provider_cred_key, loaded_at, merged)
+
+
+def _add_service_errors(
+    session: Session, provider_cred_key: int, plan: SavePlan, actor: str, activity_id: str
+) -> None:
+    """Add to each row refused on the grid's own checks the errors the service finds in the
+    rest of it (a dry run: nothing is written), as the API names every field of an item at
+    once; the grid's own message on a cell stands."""
+    if not plan.checked:
+        return
+    results = upsert_assigning_keys(
+        session,
+        provider_cred_key,
+        list(plan.checked.values()),
+        actor=actor,
+        activity_id=activity_id,
+        dry_run=True,
+    )
+    for index, outcome in zip(plan.checked, results, strict=True):
+        if outcome.action == INVALID:
+            found = cell_messages(outcome.errors, COLUMN_NAMES)
+            plan.refused[index] = {**found, **plan.refused[index]}
 
 
 def _apply_merges(

@@ -489,6 +489,47 @@ def test_an_unreadable_date_blocks_the_row_and_never_clears_the_stored_date(
     assert GridPageFrom(page, html).fields[f"{row}-term_Date"] == "02/30/2027"
 
 
+def test_a_row_refused_for_its_cells_shows_every_other_error_of_the_row_too(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """The grid's own checks (a date it cannot read, no number nor name) refuse a row before
+    the service sees it; the service's errors of that row (an unknown type, a state that is
+    none, a text too long) are shown with them, as the API names every field of an item at
+    once, so one Save shows all there is to fix. Nothing is written."""
+    login()
+    page = open_grid(cred)
+    edited = page.row(11)
+    page.set(edited, term_Date="02/30/2027", credLicenseType_Key="9", state="Narnia")
+    new, nameless = page.blank_rows()[:2]
+    page.set(new, license_Name="Typed", effective_Date="31/12/2024", specialty_Code="ABCDEFGHIJK")
+    page.set(nameless, credLicenseType_Key="9")
+    response = page.save()
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    after = GridPageFrom(page, html)
+    assert cell_error(html, f"{edited}-term_Date") == "Enter a real date, e.g. 03/31/2027."
+    no_type_9 = "There is no license type 9 in this database; choose one from the list."
+    assert cell_error(html, f"{edited}-credLicenseType_Key") == no_type_9
+    assert cell_error(html, f"{edited}-state").startswith("Enter a state as its 2-letter code")
+    [typed] = [p for p in after.prefixes if after.fields[f"{p}-license_Name"] == "Typed"]
+    assert cell_error(html, f"{typed}-effective_Date") == "Enter a real date, e.g. 03/31/2027."
+    assert cell_error(html, f"{typed}-specialty_Code") == (
+        "Too long: shorten it to at most 10 characters."
+    )
+    [typeonly] = [
+        p for p in after.prefixes if after.fields[f"{p}-credLicenseType_Key"] == "9" and p != edited
+    ]
+    assert cell_error(html, f"{typeonly}-license_Number") == (
+        "Enter a license number or a license name, or clear this row."
+    )
+    assert cell_error(html, f"{typeonly}-credLicenseType_Key") == no_type_9
+    license = stored(app, 11)
+    assert license is not None
+    assert (license.term_date, license.state) == (datetime(2030, 1, 1), "CA")
+    assert stored(app, 13) is None and stored(app, 1) is None
+    assert "3 rows not saved" in text_of(html)
+
+
 def test_clearing_a_date_cell_clears_the_stored_date(
     app: Any, cred: int, login: Any, open_grid: Any
 ) -> None:
