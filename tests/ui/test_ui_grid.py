@@ -250,8 +250,66 @@ def test_delete_checkbox_deletes_through_the_service(
     editable_keys = [v for k, v in after.fields.items() if k.endswith("-providerCredLicense_Key")]
     assert "12" not in editable_keys  # not even as a suggestion: its history stays under 12
     assert "1 deleted." in text_of(html)
-    assert "Deleted: license 12 ." in text_of(html)  # (a tag reads as a space)
-    assert 'href="/ui/licenses/12/history"' in html
+    assert deleted_links(html) == [("/ui/licenses/12/history", "History of license 12")]
+
+
+def deleted_links(html: str) -> list[tuple[str, str]]:
+    """The links of the save summary's "Deleted:" line: (href, the name a screen reader reads)."""
+    line = re.search(r"<p[^>]*>\s*Deleted:(.*?)</p>", html, re.S)
+    assert line, "no Deleted: line in the save summary"
+    return [
+        (href, text_of(inner))
+        for href, inner in re.findall(r'<a href="([^"]+)">(.*?)</a>', line.group(1), re.S)
+    ]
+
+
+def test_a_deleted_license_s_history_is_linked_from_the_save_that_deleted_it(
+    app: Any, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    """Once the grid reloads after the Save, a deleted license has no row and no History link
+    of its own: the save summary's "Deleted:" line gives each its History link, also a license
+    someone else deleted first; the link opens the history, deletion included."""
+    login()
+    page = open_grid(cred)
+    page.tick(page.row(11), "delete")
+    page.tick(page.row(12), "delete")
+    with app.app_context(), session_scope("main") as session:
+        delete_licenses(session, 1, [12], actor="bob", activity_id="x")
+    response = page.save()
+    assert response.history and response.history[0].status_code == 303  # the grid reloaded
+    html = response.get_data(as_text=True)
+    assert 'data-license-key="11"' not in html and 'data-license-key="12"' not in html
+    assert deleted_links(html) == [
+        ("/ui/licenses/11/history", "History of license 11"),
+        ("/ui/licenses/12/history", "History of license 12"),
+    ]
+    seen = re.sub(r'<span class="visually-hidden">.*?</span>', "", html)  # as it looks
+    text = " ".join(re.sub(r"<[^>]+>", "", seen).split())
+    assert (
+        "Deleted: license 11 (History), license 12 (Already deleted by someone else. History)."
+        in text
+    )
+    history = text_of(client.get("/ui/licenses/11/history").get_data(as_text=True))
+    assert "This license has been deleted; its history remains." in history
+    assert "Deleted" in history and "Medical license" in history
+
+
+def test_a_row_deleted_by_a_save_with_errors_keeps_its_history_link(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """A Save with a row in error is not reloaded: the deleted row stays, marked Deleted, with
+    its History link."""
+    login()
+    page = open_grid(cred)
+    page.tick(page.row(12), "delete")
+    page.set(page.row(11), state="XX")
+    response = page.save()
+    assert response.status_code == 422
+    assert stored(app, 12) is None
+    html = response.get_data(as_text=True)
+    row = re.search(r'<tr[^>]*data-license-key="12"[^>]*>(.*?)</tr>', html, re.S)
+    assert row and "Deleted" in text_of(row.group(1))
+    assert '<a class="history-link" href="/ui/licenses/12/history">' in row.group(1)
 
 
 def test_a_successful_save_redirects_so_reloading_does_not_post_again(

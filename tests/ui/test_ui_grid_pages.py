@@ -205,7 +205,7 @@ def test_rows_a_save_puts_on_another_page_are_not_reported_deleted(
     text = text_of(html)
     assert "3 created · 1 deleted." in text
     deleted = re.search(r"Deleted:(.*?)\.", text)
-    assert deleted and deleted.group(1).strip() == "license 2"
+    assert deleted and deleted.group(1).strip() == "license 2 ( History of license 2 )"
     elsewhere = re.search(r"On other pages of this grid:(.*?)\.", text)
     assert elsewhere and re.fullmatch(r"license \d+ \(created\)", elsewhere.group(1).strip())
     moved = re.search(r"On other pages of this grid: license (\d+)", text)
