@@ -105,7 +105,8 @@ def integrity_review_csv() -> Response:
     stream = io.StringIO()
     write_csv(stream, findings, lambda key: url_for("ui.history", license_key=key, _external=True))
     return _csv_download(
-        stream.getvalue(), f"integrity-review-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.csv"
+        stream.getvalue(),
+        f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}.csv",
     )
 
 

@@ -97,7 +97,8 @@ def grid_vocabulary() -> dict[str, Any]:
 
 
 def format_utc(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    # isoformat for the day: strftime's %Y writes the year 1 as "1".
+    return "—" if value is None else f"{value.date().isoformat()} {value:%H:%M:%S} UTC"
 
 
 def db() -> Session:

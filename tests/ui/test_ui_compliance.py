@@ -330,6 +330,9 @@ def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     )
     response = client.get("/ui/integrity/csv?since=0001-01-01&until=9999-12-31")
     assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="integrity-review-0001-01-01-to-9999-12-31.csv"'
+    )
     assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 1
 
 
@@ -363,3 +366,13 @@ def test_the_parts_of_a_review_from_the_calendars_first_day_link_to_that_day(
 def test_the_compliance_pages_need_a_login(client: Any) -> None:
     for url in ("/ui/monitoring", "/ui/monitoring/1", "/ui/monitoring/1/print", "/ui/integrity"):
         assert client.get(url).status_code == 302
+
+
+def test_times_are_shown_with_four_digit_years() -> None:
+    """strftime's %Y writes the year 1 as "1"; the pages show ISO days (0001-01-01)."""
+    from datetime import datetime
+
+    from app.ui.views import format_utc
+
+    assert format_utc(datetime(1, 1, 1, 2, 3, 4)) == "0001-01-01 02:03:04 UTC"
+    assert format_utc(datetime(2026, 12, 6, 23, 59, 59)) == "2026-12-06 23:59:59 UTC"
