@@ -3,6 +3,7 @@ writes, for the tests of every reader of the history (the API, the staff page)."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -49,3 +50,50 @@ def edit_changes_by_hand(session: Any, license_key: int, action: str, stored: st
         text(f"SELECT CAST(changes AS TEXT) FROM license_change {which}"),
         {"key": license_key, "action": action},
     )
+
+
+#: A time someone stored by hand in SQLite's text column that does not read as a time → the
+#: day it still names, where the history places it (``{day}``: the row's own day). A
+#: ``timestamp`` holds none of them: SQLite only.
+UNREADABLE_TIMES: dict[str, tuple[str, bool]] = {
+    "an unpadded hour": ("{day} 9:00:00", True),
+    "an hour past the day": ("{day}T25:00:00", True),
+    "a day and text": ("{day} at nine", True),
+    "a byte that is not UTF-8": ("{day} 09:00:00\\xff", True),
+    "text": ("garbage", False),
+    "empty": ("", False),
+}
+#: The instant the service wrote respelled with a zone (``{t}``: the stored time to the
+#: microsecond, ``T``-separated; ``{t_space}``: space-separated): still that instant, so the row
+#: still matches its hash. PostgreSQL's ``timestamp`` drops the zone of what it is given.
+ZONED_TIMES: dict[str, str] = {
+    "Z": "{t}Z",
+    "+00:00": "{t}+00:00",
+    "+00:00 after a space": "{t_space}+00:00",
+}
+
+
+def edit_time_by_hand(session: Any, row_id: int, spelling: str, *, timestamp_holds: bool) -> str:
+    """Set a history row's ``at`` to ``spelling`` (``UNREADABLE_TIMES``, ``ZONED_TIMES``, or a
+    time) filled in from its stored time, as someone would in sqlite3 or psql (skipped on
+    PostgreSQL unless a ``timestamp`` holds it); returns the text as every reader reads it
+    (a byte that is not UTF-8 spelled ``\\xff``)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and not timestamp_holds:
+        pytest.skip("a timestamp holds a time only")
+    which = {"id": row_id}
+    at = session.scalar(text("SELECT at FROM license_change WHERE id = :id"), which)
+    at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    spelled = spelling.format(
+        day=at.date().isoformat(),
+        t=at.isoformat(timespec="microseconds"),
+        t_space=at.isoformat(sep=" ", timespec="microseconds"),
+    )
+    value = "CAST(:at AS timestamp)" if postgres else "CAST(:at AS TEXT)"
+    stored = spelled.encode("utf-8").replace(b"\\xff", b"\xff")
+    session.execute(
+        text(f"UPDATE license_change SET at = {value} WHERE id = :id"),
+        {"at": spelled if postgres else stored, **which},
+    )
+    session.commit()
+    return spelled

@@ -9,8 +9,10 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+from sqlalchemy import select
 
 from app.audit import utcnow
+from app.history.models import LicenseChange
 from app.licenses.expiry import (
     ExpiryClock,
     ExpiryFilter,
@@ -24,7 +26,13 @@ from app.licenses.service import upsert_licenses
 from app.wire.fields import format_wire_datetime
 from tests.api_support import data, problem
 from tests.factories import bare_license_item
-from tests.history_support import HAND_EDITED_CHANGES, edit_changes_by_hand
+from tests.history_support import (
+    HAND_EDITED_CHANGES,
+    UNREADABLE_TIMES,
+    ZONED_TIMES,
+    edit_changes_by_hand,
+    edit_time_by_hand,
+)
 
 LICENSES = "/provider-credentialing/1/licenses"
 
@@ -235,6 +243,51 @@ def test_history_answers_a_change_edited_by_hand_into_any_shape_as_stored(
     document = client.get("/openapi.json").get_json()
     schema = {"$ref": "#/components/schemas/LicenseChange", "components": document["components"]}
     for entry in body["data"]:
+        jsonschema_rs.Draft202012Validator(schema).validate(entry)
+
+
+def updated_row(session_for: Callable) -> int:
+    with session_for() as session:
+        return session.scalar(
+            select(LicenseChange.id).where(
+                LicenseChange.provider_cred_license_key == 5, LicenseChange.action == "updated"
+            )
+        )
+
+
+@pytest.mark.parametrize("spelling", [*UNREADABLE_TIMES, *ZONED_TIMES])
+def test_history_answers_a_time_edited_by_hand_as_stored(
+    client: Any, headers: dict, make_cred: Callable, session_for: Callable, spelling: str
+) -> None:
+    """Bad data never makes a 500: a time that is not one failed SQLAlchemy's SQLite reader
+    (a 500); it is now answered as-is in ``storedAt``, and ``at`` keeps its documented shape:
+    the start of the day the text still names, or the calendar's first instant. A time
+    respelled with a zone is answered as its instant in UTC, as ever."""
+    make_cred(1)
+    client.post(LICENSES, json=bare_license_item(5, state="CA"), headers=headers)
+    client.put(f"{LICENSES}/5", json=bare_license_item(5, state="NY"), headers=headers)
+    before = data(client.get(f"{LICENSES}/5/history", headers=headers))
+    zoned = spelling in ZONED_TIMES
+    with session_for() as session:
+        stored = edit_time_by_hand(
+            session,
+            updated_row(session_for),
+            ZONED_TIMES[spelling] if zoned else UNREADABLE_TIMES[spelling][0],
+            timestamp_holds=zoned,
+        )
+
+    response = client.get(f"{LICENSES}/5/history", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    edited, created = data(response)
+    assert created == before[1]
+    if zoned:
+        assert edited == before[0]
+    else:
+        day = f"{before[0]['at'][:10]}T00:00:00Z" if UNREADABLE_TIMES[spelling][1] else None
+        assert edited == {**before[0], "at": day or "0001-01-01T00:00:00Z", "storedAt": stored}
+    document = client.get("/openapi.json").get_json()
+    schema = {"$ref": "#/components/schemas/LicenseChange", "components": document["components"]}
+    for entry in data(response):
         jsonschema_rs.Draft202012Validator(schema).validate(entry)
 
 

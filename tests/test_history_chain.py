@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from app.audit import utcnow
 from app.history.chain import GENESIS, canonical, link, seal
 from app.history.models import LicenseChange, LicenseHistoryHead
 from app.history.verification import broken_licenses, chain_breaks, rows_between, within
@@ -271,21 +272,48 @@ MOVED_IN_TIME: dict[str, Callable[[list[int]], list[str]]] = {
     "newest row moved to an earlier day": lambda ids: [
         f"UPDATE license_change SET at = '2020-03-01 00:00:00' WHERE id = {ids[2]}"
     ],
+    # SQLite keeps the zone's spelling, on the day next to its instant's in UTC (2020-03-01
+    # 20:00; 2020-03-02 03:00); PostgreSQL's timestamp drops the zone
+    "moved to a time whose zone puts it on the day before": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-02T01:00:00+05:00' WHERE id = {ids[0]}"
+    ],
+    "moved to a time whose zone puts it on the day after": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-01 22:00:00-05:00' WHERE id = {ids[1]}"
+    ],
 }
+#: Hand edits of a row's time into text that is no time (SQLite's text column only): the
+#: break is placed at the start of the day the text still names; text that names none is the
+#: walk's alone, like a license whose every row was deleted.
+TIME_NOT_A_TIME: dict[str, Callable[[list[int]], list[str]]] = {
+    "time unpadded": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-01 9:00:00' WHERE id = {ids[1]}"
+    ],
+    "newest row's time past its day's hours": lambda ids: [
+        f"UPDATE license_change SET at = '2020-03-01T25:00:00' WHERE id = {ids[2]}"
+    ],
+    "time that names no day": lambda ids: [
+        f"UPDATE license_change SET at = 'garbage' WHERE id = {ids[1]}"
+    ],
+    "time empty": lambda ids: [f"UPDATE license_change SET at = '' WHERE id = {ids[0]}"],
+}
+EDITS = {**TAMPERING, **MOVED_IN_TIME, **TIME_NOT_A_TIME}
 
 
-@pytest.mark.parametrize("how", {**TAMPERING, **MOVED_IN_TIME})
+@pytest.mark.parametrize("how", EDITS)
 def test_the_integrity_review_finds_in_a_range_what_the_whole_walk_finds_there(
     three_licenses: None, session_for: Callable[..., Any], how: str
 ) -> None:
     """The review reads only the chains of the licenses with rows in its range; over every
     day that holds a row (and every day's neighbours) and over all time, its hash findings
     are the breaks the walk of every chain dates in that range. Only a license whose every
-    row was deleted, which has no date, is the walk's alone."""
-    tamper(session_for, *{**TAMPERING, **MOVED_IN_TIME}[how](row_ids(session_for, 2)))
+    row was deleted, or a row whose time names no day, has no date and is the walk's alone."""
+    with session_for() as session:
+        if how in TIME_NOT_A_TIME and session.get_bind().dialect.name != "sqlite":
+            pytest.skip("a timestamp holds a time only")
+    tamper(session_for, *EDITS[how](row_ids(session_for, 2)))
     with session_for() as session:
         walked = list(chain_breaks(session))
-        days = {at.replace(hour=0, minute=0, second=0, microsecond=0) for at in _times(session)}
+        days = {at.replace(hour=0, minute=0, second=0, microsecond=0) for at in _times(walked)}
         ranges = [(datetime(1, 1, 1), None)] + [
             (day + timedelta(days=shift), day + timedelta(days=shift + 1))
             for day in days
@@ -303,13 +331,16 @@ def test_the_integrity_review_finds_in_a_range_what_the_whole_walk_finds_there(
                 if f.rule == HISTORY_ALTERED
             }
             assert found == expected, (since, until)
-    every_row_deleted = how == "every row deleted"
-    assert any(b.at is None for b in walked) == every_row_deleted
+    no_day = how in {"every row deleted", "time that names no day", "time empty"}
+    assert any(b.at is None for b in walked) == no_day
     assert walked, "each tampering breaks license 2's chain"
+    if how in TIME_NOT_A_TIME:
+        assert any("has a time that is not one, stored as" in b.reason for b in walked)
 
 
-def _times(session: Any) -> list[datetime]:
-    return list(session.scalars(select(LicenseChange.at)))
+def _times(walked: list[Any]) -> list[datetime]:
+    """The time of every break, and of today's rows (every row the service wrote)."""
+    return [b.at for b in walked if b.at is not None] + [utcnow()]
 
 
 def test_verify_history_passes_an_untouched_database(three_licenses: None, runner: Any) -> None:

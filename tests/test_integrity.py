@@ -26,6 +26,7 @@ from app.integrity.rules import (
 from app.integrity.service import integrity_findings, review_part
 from app.licenses.service import delete_licenses, upsert_licenses
 from tests.factories import license_item
+from tests.history_support import UNREADABLE_TIMES, ZONED_TIMES, edit_time_by_hand
 
 T0 = datetime(2026, 3, 1, 9, 0)
 
@@ -242,6 +243,87 @@ def test_the_parts_find_a_row_whose_time_was_respelled_by_hand_on_sqlite(
             assert part.next_start > start
             start = part.next_start
     assert len(whole) == 5 and found == whole
+
+
+def history_row(session: Any, user: str, license_key: int) -> int:
+    return session.scalar(
+        text(
+            'SELECT id FROM license_change WHERE "user" = :user '
+            "AND provider_cred_license_key = :key ORDER BY id DESC LIMIT 1"
+        ),
+        {"user": user, "key": license_key},
+    )
+
+
+def review_in_parts(session: Any, since: datetime, until: datetime, size: int) -> list[Any]:
+    found, start = [], since
+    for _ in range(20):
+        part = review_part(session, start, until, size)
+        found += part.findings
+        if part.next_start is None:
+            return found
+        assert part.next_start > start
+        start = part.next_start
+    raise AssertionError("the parts do not end")
+
+
+@pytest.mark.parametrize("spelling", ZONED_TIMES)
+def test_a_time_respelled_by_hand_with_a_zone_is_read_as_its_instant(
+    history: None, session_for: Callable[..., Any], runner: Any, spelling: str
+) -> None:
+    """SQLite hands a time with a zone back aware of it, which no comparison with the
+    service's naive UTC times survives: the review failed (TypeError), whole and in parts.
+    Read as its instant in UTC, alice's change respelled so is the change it was: the same
+    findings, and its hash still holds."""
+    since, until = today_range()
+    with session_for() as session:
+        before = integrity_findings(session, since, until)
+        edit_time_by_hand(
+            session, history_row(session, "alice", 1), ZONED_TIMES[spelling], timestamp_holds=True
+        )
+    with session_for() as session:
+        assert integrity_findings(session, since, until) == before
+        for size in range(1, 10):
+            assert review_in_parts(session, since, until, size) == before
+    assert len(before) == 5
+    result = runner.invoke(args=["integrity-report", "--since", f"{since:%Y-%m-%d}"])
+    assert result.exit_code == 0 and "5 finding(s)" in result.output, result.output
+    result = runner.invoke(args=["verify-history"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("spelling", UNREADABLE_TIMES)
+def test_a_time_edited_into_text_that_is_no_time_is_a_finding_not_a_failure(
+    history: None, session_for: Callable[..., Any], runner: Any, spelling: str
+) -> None:
+    """SQLAlchemy's SQLite reader fails on such text: the review, whole and in parts, and
+    verify-history failed with it. The row is now reported as altered (with the text as
+    stored) at the start of the day the text still names; text that names no day has no
+    time to fall in a range, and verify-history reports it."""
+    since, until = today_range()
+    with session_for() as session:
+        row_id = history_row(session, "seed", 2)
+        stored = edit_time_by_hand(
+            session, row_id, UNREADABLE_TIMES[spelling][0], timestamp_holds=False
+        )
+    names_a_day = UNREADABLE_TIMES[spelling][1]
+    reason = f"row {row_id} has a time that is not one, stored as {stored!r}: edited by hand"
+    with session_for() as session:
+        whole = integrity_findings(session, since, until)
+        for size in range(1, 10):
+            assert review_in_parts(session, since, until, size) == whole
+        everything = integrity_findings(session, datetime.min, None)
+    altered = [
+        (f.license_key, f.history_id, f.at, f.detail) for f in whole if f.rule == HISTORY_ALTERED
+    ]
+    assert altered == ([(2, row_id, since, reason)] if names_a_day else [])
+    assert (reason in [f.detail for f in everything]) == names_a_day
+    result = runner.invoke(args=["integrity-report", "--since", f"{since:%Y-%m-%d}"])
+    assert result.exit_code == 0, result.output
+    assert (reason in result.output) == names_a_day
+    result = runner.invoke(args=["verify-history"])
+    assert result.exit_code == 1, result.output
+    assert f"license 2: {reason}" in result.output
 
 
 def test_a_review_part_past_the_last_change_is_the_last_and_empty(

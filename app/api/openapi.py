@@ -108,7 +108,7 @@ OUTPUT_SCHEMAS: dict[type[Schema], type[Schema] | None] = {
 }
 #: output fields written on some records only (each field's description says when).
 OCCASIONAL_FIELDS: dict[type[Schema], frozenset[str]] = {
-    LicenseChangeSchema: frozenset({"storedChanges"}),
+    LicenseChangeSchema: frozenset({"storedAt", "storedChanges"}),
 }
 #: what an output field may copy from the input field of the same name.
 _SHARED_KEYWORDS = ("format", "minimum", "maximum", "maxLength", "minLength", "enum")

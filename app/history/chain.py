@@ -119,7 +119,9 @@ class StoredRow(NamedTuple):
     license_key: int
     provider_cred_key: int
     activity_id: str
-    at: datetime
+    #: its instant (naive, UTC); when its stored time does not read as one (``stored_at``),
+    #: the start of the day that still names, or ``None``
+    at: datetime | None
     user: str | None
     action: str
     changes: Mapping[str, Any] | None
@@ -127,9 +129,11 @@ class StoredRow(NamedTuple):
     previous_hash: str | None
     next_id: int | None
     head: str | None
+    #: its time as stored, only when that does not read as a time (edited by hand)
+    stored_at: str | None = None
 
     def content(self) -> bytes:
-        return canonical(
+        return canonical(  # type: ignore[arg-type]  # a row with no time is not hashed
             self.license_key,
             self.provider_cred_key,
             self.activity_id,
@@ -157,10 +161,15 @@ def verify_rows(rows: Iterable[StoredRow]) -> Iterator[ChainBreak]:
 
     An edited row is reported once and the rows after it still check; a deleted or reordered
     row shows as a break at the row that follows it, and deleted newest rows as an end that is
-    not the head. A break at the chain's end has the time of its last row.
+    not the head. A break at the chain's end has the time of its last row. A row whose time
+    does not read as one is a break of its own, placed where ``StoredRow.at`` places it.
     """
     for row in rows:
-        if row.row_hash is None:
+        if row.stored_at is not None:
+            yield _break(
+                row, f"has a time that is not one, stored as {row.stored_at!r}: edited by hand"
+            )
+        elif row.row_hash is None:
             yield _break(row, "has no hash: written outside the license service")
         elif row.row_hash != link(row.previous_hash or GENESIS, row.content()):
             yield _break(

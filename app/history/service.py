@@ -15,6 +15,15 @@ class LicenseChangeSchema(Schema):
     user = fields.String(allow_none=True)
     action = fields.String(metadata={"enum": ["created", "updated", "deleted"]})
     changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)))
+    storedAt = fields.String(
+        attribute="stored_at",
+        metadata={
+            "description": "Only on a change whose stored time is not a time (edited in the "
+            "database by hand; the integrity review reports it as history altered): the "
+            "stored text as-is. `at` is then the start of the day it still names, or "
+            "0001-01-01T00:00:00Z when it names none."
+        },
+    )
     storedChanges = fields.String(
         attribute="stored_changes",
         allow_none=True,

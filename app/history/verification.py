@@ -14,12 +14,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.history.chain import ChainBreak, StoredRow, headless_break, verify_rows
 from app.history.models import LicenseChange, LicenseHistoryHead
 from app.history.stored_changes import changes_text, parse_changes
+from app.history.stored_time import StoredTime, day_named, time_as_stored
 
 STREAM_ROWS = 2000
 #: For the rest of the review's transaction (PostgreSQL). Costed, once analysed, as 28,000
@@ -59,7 +60,10 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     license's head. Its cost is the range's rows, however long their chains. On SQLite,
     which compares the stored text, the range is read to the end of ``until``'s day and its
     rows kept by their instant: a time respelled by hand (``2026-12-06T09:00:00``) sorts after
-    its day's other rows, and a part of a review ends within a day. The set-apart
+    its day's other rows, and a part of a review ends within a day; and the rows spelled
+    otherwise than the service spells a time (``_sqlite_range``) from a day before to a day
+    after that, which a time with a zone (``…T01:00:00+05:00``: the day before, in UTC) or one
+    that does not read (placed at the start of its day) may fall in. The set-apart
     range keeps the plan of the streamed (cursor) read: asked for its first rows fast, the
     planner otherwise walked a whole license index in order to skip the sort. (Before, the
     range's licenses were read first, then each chunk's whole chains through window functions:
@@ -71,7 +75,7 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     sqlite = connection.dialect.name == "sqlite"
     in_range = (
         select(*_content_columns())
-        .where(*_between(change.at, since, _day_end(until) if sqlite else until))
+        .where(*(_sqlite_range(since, until) if sqlite else _between(change.at, since, until)))
         .cte("in_range")
         .prefix_with("MATERIALIZED")
     )
@@ -104,7 +108,7 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(NO_JIT)
     rows = map(_stored_row, connection.execute(statement))
-    yield from (row for row in rows if within(row.at, since, until)) if sqlite else rows
+    yield from (row for row in rows if _placed_within(row, since, until)) if sqlite else rows
 
 
 def part_end(
@@ -121,19 +125,63 @@ def part_end(
     The end is always after ``start``. On SQLite, which compares the stored text, a row whose
     time was respelled by hand (``…T…``) sorts after its day's other rows, so the row found
     may be earlier than ``start``: the rest of the range is then one part (a part that does
-    not end after its start would be followed by itself).
+    not end after its start would be followed by itself). So too when the row found has a
+    time with a zone, or one that names no day (``_placed``).
     """
     at = LicenseChange.at
     rest = _between(at, start, until)
-    boundary = session.scalar(select(at).where(*rest).order_by(at).offset(size).limit(1))
+    found = session.scalar(
+        select(time_as_stored(at)).where(*rest).order_by(at).offset(size).limit(1)
+    )
+    boundary = None if found is None else _placed(found)
     if boundary is None:
         return None
-    first = session.scalar(select(func.min(at)).where(*rest))
+    first = _placed(session.scalar(select(time_as_stored(func.min(at))).where(*rest)))
     if first is not None and boundary > first:
         end: datetime | None = boundary
     else:
-        end = session.scalar(select(func.min(at)).where(at > boundary, *rest[1:]))
+        after = select(time_as_stored(func.min(at))).where(at > boundary, *rest[1:])
+        end = _placed(session.scalar(after))
     return end if end is not None and end > start else None
+
+
+def _placed(at: StoredTime | None) -> datetime | None:
+    """Where a stored time places its row: its instant, or the start of the day that a time
+    that does not read still names (``None``: none, or no row)."""
+    return day_named(at) if isinstance(at, str) else at
+
+
+_DIGIT = "[0-9]"
+#: The service's spelling of a time in SQLite's text column (SQLAlchemy's, to the microsecond).
+SERVICE_SPELLING = (
+    f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}.{_DIGIT * 6}"
+)
+MARGIN = timedelta(days=1)
+
+
+def _sqlite_range(since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
+    """What SQLite reads, comparing stored text, for the rows of ``since <= at < until``: the
+    range to the end of ``until``'s day, and from a day before it to a day after that the
+    times spelled otherwise than the service spells one. A zone is less than a day from UTC,
+    so a time with one is spelled on a day next to its instant's; a time that does not read
+    is spelled on the day it is placed at. The margin's days are a walk of the time index
+    (its entries tested by GLOB), of whose rows only those spelled otherwise are read."""
+    at, end = LicenseChange.at, _day_end(until)
+    low = since - MARGIN if since - datetime.min >= MARGIN else datetime.min
+    high = None if end is None or datetime.max - end < MARGIN else end + MARGIN
+    return [
+        *_between(at, low, high),
+        or_(
+            and_(*_between(at, since, end)),
+            not_(at.op("GLOB", is_comparison=True)(SERVICE_SPELLING)),
+        ),
+    ]
+
+
+def _placed_within(row: StoredRow, since: datetime, until: datetime | None) -> bool:
+    """A row of ``_sqlite_range`` is of ``since <= at < until`` by its instant; a row whose
+    time names no day, of no range."""
+    return row.at is not None and within(row.at, since, until)
 
 
 def _day_end(until: datetime | None) -> datetime | None:
@@ -167,7 +215,7 @@ def _content_columns() -> list[ColumnElement[Any]]:
         change.provider_cred_license_key,
         change.provider_cred_key,
         change.activity_id,
-        change.at,
+        time_as_stored(change.at).label("at"),
         change.user,
         change.action,
         changes_text(),
@@ -191,9 +239,14 @@ def _chain_rows() -> Select[Any]:
 def _stored_row(values: Sequence[Any]) -> StoredRow:
     """A row of ``_content_columns`` and its chain's values as a ``StoredRow``. Changes that
     do not parse stay text (``parse_changes``), so the row fails its hash instead of failing
-    the check."""
+    the check; a time that does not read (``time_as_stored``) is kept as stored, and the row
+    placed at the start of the day it names (``StoredRow.at``), a break of its own."""
     row = list(values)  # a Row's slices are slow
     row[7] = parse_changes(row[7])
+    at = row[4]
+    if type(at) is str:
+        row[4] = day_named(at)
+        return StoredRow(*row, at)
     return StoredRow(*row)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.history.models import LicenseChange
 from app.history.service import LICENSE_CHANGE_SCHEMA
 from app.history.stored_changes import changes_text, read_changes
+from app.history.stored_time import day_named, time_as_stored
 from app.licenses.schemas import WRITABLE_FIELDS
 
 
@@ -43,7 +45,13 @@ def license_history(
     order = LicenseChange.id.asc() if oldest_first else LicenseChange.id.desc()
     change = LicenseChange
     rows = session.execute(
-        select(change.activity_id, change.at, change.user, change.action, changes_text())
+        select(
+            change.activity_id,
+            time_as_stored(change.at).label("at"),
+            change.user,
+            change.action,
+            changes_text(),
+        )
         .where(*which)
         .order_by(order)
         .limit(size)
@@ -55,9 +63,13 @@ def license_history(
 def _record(row: Row[Any]) -> dict[str, Any]:
     """A stored change as the schema dumps it. Changes edited by hand out of the service's
     shape (``read_changes``) are answered as-is in ``stored_changes`` beside the pairs that
-    can still be read, so a client typed on the documented shape still reads the page."""
+    can still be read, so a client typed on the documented shape still reads the page. So
+    is a time that does not read as one (``time_as_stored``), in ``stored_at``: ``at`` is then
+    the start of the day it still names, or the calendar's first instant."""
     stored = read_changes(row.changes)
     record = row._asdict()
+    if isinstance(row.at, str):
+        record["at"], record["stored_at"] = day_named(row.at) or datetime.min, row.at
     # jsonb keeps keys in its own order: answer in wire order
     record["changes"] = dict(sorted(stored.fields.items(), key=_wire_position))
     if not stored.expected_shape:

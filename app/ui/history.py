@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.history.models import LicenseChange
 from app.history.stored_changes import StoredChanges, changes_text, read_changes
+from app.history.stored_time import day_named, time_as_stored
 from app.license_types.models import CredLicenseType
 from app.ui.grid import COLUMNS, cell_datetime
 from app.wire.fields import is_int32, parse_wire_datetime
@@ -36,7 +37,8 @@ class FieldChange:
 @dataclass
 class HistoryEntry:
     activity_id: str
-    at: datetime
+    #: ``None`` when the stored time is not one (edited by hand): the page shows ``stored_at``
+    at: datetime | None
     user: str | None
     action: str
     provider_cred_key: int
@@ -44,6 +46,9 @@ class HistoryEntry:
     #: not the service's ``{field: [old, new]}`` (edited by hand): the page shows it as stored
     unexpected_shape: bool = False
     stored_text: str | None = None
+    #: the stored time, only when it does not read as one; and the day it still names, if any
+    stored_at: str | None = None
+    stored_day: datetime | None = None
 
 
 #: Changes per page: a license's history only grows.
@@ -65,7 +70,7 @@ def license_history(
     rows = session.execute(
         select(
             LicenseChange.activity_id,
-            LicenseChange.at,
+            time_as_stored(LicenseChange.at).label("at"),
             LicenseChange.user,
             LicenseChange.action,
             LicenseChange.provider_cred_key,
@@ -80,7 +85,11 @@ def license_history(
     type_names = _type_names(session, stored)
     entries: list[HistoryEntry] = []
     for row, changes in zip(rows, stored, strict=True):
-        entry = HistoryEntry(row.activity_id, row.at, row.user, row.action, row.provider_cred_key)
+        entry = HistoryEntry(row.activity_id, None, row.user, row.action, row.provider_cred_key)
+        if isinstance(row.at, str):  # not a time (``time_as_stored``): shown as stored
+            entry.stored_at, entry.stored_day = row.at, day_named(row.at)
+        else:
+            entry.at = row.at
         entry.changes = sorted(
             (
                 FieldChange(

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from gridpage import text_of
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from app.audit import utcnow
 from app.monitoring.models import MonitoringRun
 from app.monitoring.service import record_run
 from app.tenancy import session_scope
 from app.wire.fields import format_wire_datetime
+from tests.history_support import UNREADABLE_TIMES, ZONED_TIMES, edit_time_by_hand
 
 
 @pytest.fixture
@@ -295,6 +297,58 @@ def test_a_long_review_is_shown_in_parts_that_together_list_every_finding(
     assert 'href="/ui/licenses/6/history"' in second and "/ui/licenses/5/" not in second
     assert 'rel="next"' not in second
     assert f'href="/ui/integrity?since={since}&amp;until={today}">← First part' in second
+
+
+@pytest.mark.parametrize("spelling", [*UNREADABLE_TIMES, *ZONED_TIMES])
+@pytest.mark.parametrize("part_size", [1, 5000])
+def test_the_integrity_page_reports_a_time_edited_by_hand(
+    make_cred: Any,
+    put_licenses: Callable[..., Any],
+    session_for: Any,
+    login: Any,
+    client: Any,
+    monkeypatch: Any,
+    spelling: str,
+    part_size: int,
+) -> None:
+    """Bad data never makes a 500: a time respelled with a zone (read aware of it, compared
+    with naive times) or into text that is no time (which SQLAlchemy's SQLite reader fails on)
+    made the page a 500, whole or in parts, and its CSV. The page now answers: the row whose
+    time is no time is reported as history altered, with its time as stored."""
+    from html import unescape
+
+    from app.ui import compliance
+
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-06-01"})
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": "2025-01-01"}, actor="bob")
+    zoned = spelling in ZONED_TIMES
+    with session_for() as session:
+        row_id = session.scalar(text("SELECT max(id) FROM license_change"))
+        stored = edit_time_by_hand(
+            session,
+            row_id,
+            ZONED_TIMES[spelling] if zoned else UNREADABLE_TIMES[spelling][0],
+            timestamp_holds=zoned,
+        )
+    monkeypatch.setattr(compliance, "CHANGES_PER_PART", part_size)
+    login()
+    words, url, links = "", "/ui/integrity", 0
+    for _ in range(5):
+        html = page(client, url)
+        words += unescape(text_of(html))
+        links += html.count('href="/ui/licenses/5/history"')
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        if found is None:
+            break
+        url = unescape(found.group(1))
+    reported = f"row {row_id} has a time that is not one, stored as {stored!r}"
+    assert (reported in words) == (not zoned and UNREADABLE_TIMES[spelling][1])
+    # psv-moved-backwards on bob's change, and its time's finding when the text names a day
+    assert links == (1 if zoned else 2 if UNREADABLE_TIMES[spelling][1] else 0)
+    today = utcnow().strftime("%Y-%m-%d")
+    response = client.get(f"/ui/integrity/csv?since={today}&until={today}")
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,18 @@ from typing import Any
 
 import pytest
 from gridpage import text_of
+from sqlalchemy import text
 
 from app.audit import utcnow
 from app.licenses.service import delete_licenses
 from app.tenancy import session_scope
-from tests.history_support import HAND_EDITED_CHANGES, edit_changes_by_hand
+from tests.history_support import (
+    HAND_EDITED_CHANGES,
+    UNREADABLE_TIMES,
+    ZONED_TIMES,
+    edit_changes_by_hand,
+    edit_time_by_hand,
+)
 
 
 def test_history_shows_each_change_newest_first(
@@ -118,6 +125,57 @@ def test_history_shows_a_change_edited_by_hand_into_any_shape_as_stored(
     assert "not stored in the shape" not in created and "State — CA" in created
     day = f"{utcnow():%Y-%m-%d}"
     assert f'href="/ui/integrity?since={day}&amp;until={day}"' in page
+
+
+@pytest.mark.parametrize("spelling", [*UNREADABLE_TIMES, *ZONED_TIMES])
+def test_history_shows_a_time_edited_by_hand_as_stored(
+    make_cred: Any,
+    put_licenses: Any,
+    session_for: Any,
+    login: Any,
+    client: Any,
+    spelling: str,
+) -> None:
+    """Bad data never makes a 500: a time that is not one failed SQLAlchemy's SQLite reader
+    (a 500); the page now shows it as stored, says it was edited by hand and leads to the
+    integrity review of the day it still names (or to verify-history). A time respelled with
+    a zone, read aware of it, was shown in its zone and spelled "+00:00Z" in the page's
+    markup; it is now shown as its instant in UTC, as before the edit."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "state": "CA"}, actor="bob")
+    put_licenses(1, {"providerCredLicense_Key": 5, "state": "NY"}, actor="carol")
+    login()
+    before = client.get("/ui/licenses/5/history").get_data(as_text=True)
+    zoned = spelling in ZONED_TIMES
+    with session_for() as session:
+        row_id = session.scalar(
+            text("SELECT max(id) FROM license_change WHERE provider_cred_license_key = 5")
+        )
+        stored = edit_time_by_hand(
+            session,
+            row_id,
+            ZONED_TIMES[spelling] if zoned else UNREADABLE_TIMES[spelling][0],
+            timestamp_holds=zoned,
+        )
+    response = client.get("/ui/licenses/5/history")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    if zoned:
+        assert page == before
+        return
+    words = html.unescape(text_of(page))
+    update, create = words.index("Updated by carol"), words.index("Created by bob")
+    edited, created = words[update:create], words[create:]
+    shown = stored or "empty text"
+    assert f"Updated by carol at {shown} " in edited
+    assert "This change's time is not stored as a time the license service writes" in edited
+    assert f"As stored: {shown}" in edited and "State CA NY" in edited
+    assert "not stored as a time" not in created and "UTC" in created
+    day = f"{utcnow():%Y-%m-%d}"
+    if UNREADABLE_TIMES[spelling][1]:
+        assert f'href="/ui/integrity?since={day}&amp;until={day}"' in page
+    else:
+        assert "flask verify-history reports it" in edited
 
 
 @pytest.mark.parametrize("key", [2**31, 2**63, 2**64 - 1])
