@@ -63,6 +63,8 @@ def _read_sqlite_time(stored: bytes | None) -> StoredTime | None:
         return stored.decode("utf-8", "backslashreplace")
     try:
         at = datetime.fromisoformat(text)
+        if text[4:5] != "-" or text[7:8] != "-":  # 20261206T…, 2026-W49-7: ``_spells_its_day``
+            return text
         return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):  # OverflowError: a zone past the calendar's ends
         return text
@@ -73,6 +75,16 @@ def day_named(text: str) -> datetime | None:
     characters (``2026-12-06 9:00:00``), where the history places it; ``None`` when it names
     none (``garbage``, empty): it then has no time to fall in a date range."""
     try:
-        return datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
+        day = date.fromisoformat(text[:10])
     except ValueError:
         return None
+    # 20261206T…, 2026-W49-7: Python reads a day in them, but their text sorts off its days
+    return datetime.combine(day, datetime.min.time()) if _spells_its_day(text) else None
+
+
+def _spells_its_day(text: str) -> bool:
+    """Whether ``text``, which Python reads as a day or a time, begins with its day as the
+    service spells one (``2026-12-06``), not as ``20261206`` or ``2026-W49-7``: their text
+    sorts off their day's, where the review's SQLite range
+    (``app.history.verification._sqlite_range``) would never find them."""
+    return text[4:5] == "-" == text[7:8]

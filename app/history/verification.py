@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from app.history.chain import ChainBreak, StoredRow, headless_break, verify_rows
 from app.history.models import LicenseChange, LicenseHistoryHead
 from app.history.stored_changes import changes_text, parse_changes
-from app.history.stored_time import StoredTime, day_named, time_as_stored
+from app.history.stored_time import day_named, time_as_stored
 
 STREAM_ROWS = 2000
 #: For the rest of the review's transaction (PostgreSQL). Costed, once analysed, as 28,000
@@ -58,12 +58,11 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     (``MATERIALIZED``) and sorted, then for each row three probes of an index by key
     (migration 0011): the hash of the row before it, the id of the row after it and its
     license's head. Its cost is the range's rows, however long their chains. On SQLite,
-    which compares the stored text, the range is read to the end of ``until``'s day and its
-    rows kept by their instant: a time respelled by hand (``2026-12-06T09:00:00``) sorts after
-    its day's other rows, and a part of a review ends within a day; and the rows spelled
-    otherwise than the service spells a time (``_sqlite_range``) from a day before to a day
-    after that, which a time with a zone (``…T01:00:00+05:00``: the day before, in UTC) or one
-    that does not read (placed at the start of its day) may fall in. The set-apart
+    which compares the stored text, the rows spelled otherwise than the service spells a time
+    (``2026-12-06T09:00:00`` sorts after its day's other rows) are read from a day before the
+    range to a day after the end of its last day (``_sqlite_range``) and kept by their
+    instant: a time with a zone (``…T01:00:00+05:00``: the day before, in UTC) or one that
+    does not read (placed at the start of its day) may fall in the range. The set-apart
     range keeps the plan of the streamed (cursor) read: asked for its first rows fast, the
     planner otherwise walked a whole license index in order to skip the sort. (Before, the
     range's licenses were read first, then each chunk's whole chains through window functions:
@@ -120,35 +119,20 @@ def part_end(
     ``size`` rows share its first instant (one large batch), the part is that instant alone.
 
     A few probes of the history's time index (one walk of ``size`` entries), however large the
-    range; ``rows_between`` then reads only the part.
-
-    The end is always after ``start``. On SQLite, which compares the stored text, a row whose
-    time was respelled by hand (``…T…``) sorts after its day's other rows, so the row found
-    may be earlier than ``start``: the rest of the range is then one part (a part that does
-    not end after its start would be followed by itself). So too when the row found has a
-    time with a zone, or one that names no day (``_placed``).
+    range; ``rows_between`` then reads only the part. On SQLite, which compares the stored
+    text, only the times spelled as the service spells one are counted (``_sqlite_range``
+    finds the others): their text sorts as their instants do, so the end is after ``start``.
     """
     at = LicenseChange.at
     rest = _between(at, start, until)
-    found = session.scalar(
-        select(time_as_stored(at)).where(*rest).order_by(at).offset(size).limit(1)
-    )
-    boundary = None if found is None else _placed(found)
+    if session.get_bind().dialect.name == "sqlite":
+        rest.append(at.op("GLOB", is_comparison=True)(SERVICE_SPELLING))
+    boundary = session.scalar(select(at).where(*rest).order_by(at).offset(size).limit(1))
     if boundary is None:
         return None
-    first = _placed(session.scalar(select(time_as_stored(func.min(at))).where(*rest)))
-    if first is not None and boundary > first:
-        end: datetime | None = boundary
-    else:
-        after = select(time_as_stored(func.min(at))).where(at > boundary, *rest[1:])
-        end = _placed(session.scalar(after))
-    return end if end is not None and end > start else None
-
-
-def _placed(at: StoredTime | None) -> datetime | None:
-    """Where a stored time places its row: its instant, or the start of the day that a time
-    that does not read still names (``None``: none, or no row)."""
-    return day_named(at) if isinstance(at, str) else at
+    if boundary > session.scalar(select(func.min(at)).where(*rest)):
+        return boundary
+    return session.scalar(select(func.min(at)).where(at > boundary, *rest[1:]))
 
 
 _DIGIT = "[0-9]"
@@ -161,8 +145,9 @@ MARGIN = timedelta(days=1)
 
 def _sqlite_range(since: datetime, until: datetime | None) -> list[ColumnElement[bool]]:
     """What SQLite reads, comparing stored text, for the rows of ``since <= at < until``: the
-    range to the end of ``until``'s day, and from a day before it to a day after that the
-    times spelled otherwise than the service spells one. A zone is less than a day from UTC,
+    range's times spelled as the service spells one (their text sorts as their instants do),
+    and from a day before it to a day after the end of its last day the times spelled
+    otherwise. A zone is less than a day from UTC,
     so a time with one is spelled on a day next to its instant's; a time that does not read
     is spelled on the day it is placed at. The margin's days are a walk of the time index
     (its entries tested by GLOB), of whose rows only those spelled otherwise are read."""
@@ -172,7 +157,7 @@ def _sqlite_range(since: datetime, until: datetime | None) -> list[ColumnElement
     return [
         *_between(at, low, high),
         or_(
-            and_(*_between(at, since, end)),
+            and_(*_between(at, since, until)),
             not_(at.op("GLOB", is_comparison=True)(SERVICE_SPELLING)),
         ),
     ]

@@ -51,11 +51,10 @@ def integrity_findings(session: Session, since: datetime, until: datetime | None
 
 @dataclass(frozen=True)
 class ReviewPart:
-    """One part of a review: the findings of ``start ≤ at < end`` (``end`` ``None``: no end)
-    and, unless the range ends there, ``next_start``, where the next part starts (``end``)."""
+    """One part of a review: the findings from ``start`` to ``next_start``, where the next
+    part starts (``None``: this part is the last, to the range's end)."""
 
     start: datetime
-    end: datetime | None
     findings: list[Finding]
     next_start: datetime | None
 
@@ -70,7 +69,7 @@ def review_part(session: Session, start: datetime, until: datetime | None, size:
     """
     boundary = part_end(session, start, until, size)
     end = until if boundary is None else boundary
-    return ReviewPart(start, end, integrity_findings(session, start, end), boundary)
+    return ReviewPart(start, integrity_findings(session, start, end), boundary)
 
 
 def _altered(chain_break: ChainBreak) -> Finding:
