@@ -221,16 +221,20 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
     return reads
 
 
+#: A month at a million licenses is some 6 parts; many more means the parts stopped advancing.
+MAX_REVIEW_PARTS = 1000
+
+
 def last_review_part(client: Any, path: str) -> tuple[str, int]:
     """The integrity review's last part of the range ``path`` starts, and how many parts it has
     (the review is read in parts of a bounded number of history rows: ``Next part`` links)."""
-    parts = 1
-    while True:
+    for parts in range(1, MAX_REVIEW_PARTS + 1):
         page = client.get(path).get_data(as_text=True)
         found = re.search(r'<a rel="next" href="([^"]+)"', page)
         if found is None:
             return path, parts
-        path, parts = html.unescape(found.group(1)), parts + 1
+        path = html.unescape(found.group(1))
+    raise RuntimeError(f"the integrity review of {path} has over {MAX_REVIEW_PARTS} parts")
 
 
 def measure(client: Any, read: Read, headers: dict[str, str], server: Any) -> dict[str, float]:

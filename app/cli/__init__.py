@@ -203,12 +203,11 @@ def migrated_database(name: str | None) -> str:
 def missing_sqlite_file(engine: Engine) -> str | None:
     """The path of ``engine``'s SQLite file when it does not exist but its directory does:
     connecting would create it (with its -wal and -shm), leaving an empty database behind,
-    at a path perhaps mistyped. ``None`` otherwise: a server, an in-memory or URI database, a
-    file that exists, or a missing directory (connecting fails there and creates nothing)."""
+    at a path perhaps mistyped. ``None`` otherwise: a server, a URI database (its ``mode``
+    says whether to create it), a file that exists, or a missing directory (connecting fails
+    there and creates nothing). In-memory databases are refused by the configuration."""
     url = engine.url
-    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
-        return None
-    if not url.database or url.database == ":memory:":
+    if url.get_backend_name() != "sqlite" or url.query.get("uri") or not url.database:
         return None
     path = Path(url.database)
     return str(path) if not path.exists() and path.parent.is_dir() else None

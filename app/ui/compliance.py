@@ -79,8 +79,11 @@ CHANGES_PER_PART = 5000
 @bp.get("/integrity")
 def integrity_review() -> str | tuple[str, int]:
     since, until, error = _review_range()
-    start, error = (since, error) if error else _part_start(since, day_after(until))
-    part = None if error else review_part(db(), start, day_after(until), CHANGES_PER_PART)
+    end, part = day_after(until), None
+    if not error:
+        start, error = _part_start(since, end)
+    if not error:
+        part = review_part(db(), start, end, CHANGES_PER_PART)
     findings = part.findings if part else []
     return render_template(
         "ui/integrity.html",
