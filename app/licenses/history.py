@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from app.history.models import LicenseChange
+from app.history.pages import history_count, stored_history
 from app.history.service import LICENSE_CHANGE_SCHEMA
-from app.history.stored_changes import changes_text, read_changes
-from app.history.stored_time import day_named, time_as_stored
+from app.history.stored_changes import read_changes
+from app.history.stored_time import day_named
 from app.licenses.schemas import WRITABLE_FIELDS
 
 
@@ -33,29 +33,15 @@ def license_history(
     oldest_first: bool = False,
 ) -> HistoryPage:
     """Page ``page`` (from 1) of the changes of one license under one ProviderCred, newest
-    first unless ``oldest_first`` (also once deleted). A license's history only grows, so
-    it is read a page at a time, along its (license, id) index: ids are the order its changes
-    were written in (each under the license's lock), which their times, taken from the
-    writers' clocks, are not always."""
-    which = (
-        LicenseChange.provider_cred_license_key == license_key,
-        LicenseChange.provider_cred_key == provider_cred_key,
-    )
-    total = session.scalar(select(func.count()).select_from(LicenseChange).where(*which)) or 0
-    order = LicenseChange.id.asc() if oldest_first else LicenseChange.id.desc()
-    change = LicenseChange
-    rows = session.execute(
-        select(
-            change.activity_id,
-            time_as_stored(change.at).label("at"),
-            change.user,
-            change.action,
-            changes_text(),
-        )
-        .where(*which)
-        .order_by(order)
-        .limit(size)
-        .offset((page - 1) * size)
+    first unless ``oldest_first`` (also once deleted; ``app.history.pages``)."""
+    total = history_count(session, license_key, provider_cred_key)
+    rows = stored_history(
+        session,
+        license_key,
+        page=page,
+        size=size,
+        provider_cred_key=provider_cred_key,
+        oldest_first=oldest_first,
     )
     return HistoryPage(LICENSE_CHANGE_SCHEMA.dump(map(_record, rows), many=True), total)
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.history.models import LicenseChange
-from app.history.stored_changes import StoredChanges, changes_text, read_changes
-from app.history.stored_time import day_named, time_as_stored
+from app.history.pages import stored_history
+from app.history.stored_changes import StoredChanges, read_changes
+from app.history.stored_time import day_named
 from app.license_types.models import CredLicenseType
 from app.ui.grid import COLUMNS, cell_datetime
 from app.wire.fields import is_int32, parse_wire_datetime
@@ -55,32 +55,13 @@ class HistoryEntry:
 HISTORY_PAGE_SIZE = 50
 
 
-def history_count(session: Session, license_key: int) -> int:
-    """How many changes the license has (its pager's total)."""
-    which = LicenseChange.provider_cred_license_key == license_key
-    return session.scalar(select(func.count()).select_from(LicenseChange).where(which)) or 0
-
-
 def license_history(
     session: Session, license_key: int, page: int = 1, size: int = HISTORY_PAGE_SIZE
 ) -> list[HistoryEntry]:
     """Page ``page`` (from 1) of the changes, newest first (in the order they were written:
-    ``app.licenses.history``). Readable after the license is deleted (history has no foreign
+    ``app.history.pages``). Readable after the license is deleted (history has no foreign
     key)."""
-    rows = session.execute(
-        select(
-            LicenseChange.activity_id,
-            time_as_stored(LicenseChange.at).label("at"),
-            LicenseChange.user,
-            LicenseChange.action,
-            LicenseChange.provider_cred_key,
-            changes_text(),
-        )
-        .where(LicenseChange.provider_cred_license_key == license_key)
-        .order_by(LicenseChange.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
+    rows = stored_history(session, license_key, page=page, size=size)
     stored = [read_changes(row.changes) for row in rows]
     type_names = _type_names(session, stored)
     entries: list[HistoryEntry] = []

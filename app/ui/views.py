@@ -25,6 +25,7 @@ from app.api.rate_limit import login_rate_limit
 from app.audit import utcnow
 from app.batch.outcome import ParentNotFound
 from app.credentials.models import ProviderCred
+from app.history.pages import history_count
 from app.licenses.csv_io import export_licenses
 from app.licenses.models import ProviderCredLicense
 from app.monitoring.service import monitoring_status
@@ -71,7 +72,7 @@ from app.ui.grid_import import (
     versions_text,
 )
 from app.ui.grid_save import SubmittedRow, save_grid
-from app.ui.history import HISTORY_PAGE_SIZE, history_count, license_history
+from app.ui.history import HISTORY_PAGE_SIZE, license_history
 from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
