@@ -31,7 +31,12 @@ class _BytesAsText(TypeDecorator[str]):
     cache_ok = True
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else bytes(value).decode("utf-8", "backslashreplace")
+        return None if value is None else decode_stored(value)
+
+
+def decode_stored(value: bytes) -> str:
+    """SQLite's stored bytes as text, a byte that is not UTF-8 spelled ``\\xff``."""
+    return bytes(value).decode("utf-8", "backslashreplace")
 
 
 #: PostgreSQL's ``jsonb`` is UTF-8 JSON: its text form needs no care.

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Dialect, LargeBinary, TypeDecorator, cast
 from sqlalchemy.types import TypeEngine
 
+from app.history.stored_changes import decode_stored
+
 #: Read from ``license_change.at`` (``time_as_stored``): an instant (naive, UTC), or the
 #: stored text of a time that does not read as one.
 StoredTime = datetime | str
@@ -57,13 +59,10 @@ def _read_sqlite_time(stored: bytes | None) -> StoredTime | None:
     text, a byte that is not UTF-8 in it spelled ``\\xff``."""
     if stored is None:
         return None
-    try:
-        text = stored.decode()
-    except UnicodeDecodeError:
-        return stored.decode("utf-8", "backslashreplace")
+    text = decode_stored(stored)  # with a byte that is not UTF-8 (``\\xff``), no time parses
     try:
         at = datetime.fromisoformat(text)
-        if text[4:5] != "-" or text[7:8] != "-":  # 20261206T…, 2026-W49-7: ``_spells_its_day``
+        if not _spells_its_day(text):  # 20261206T…, 2026-W49-7
             return text
         return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):  # OverflowError: a zone past the calendar's ends
