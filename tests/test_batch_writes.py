@@ -548,3 +548,35 @@ def test_a_write_refuses_a_shared_column_repeated_in_its_rows():
             [{"provider_cred_license_key": 1, "entry_user": "b"}],
             shared={"entry_user": "a"},
         )
+
+
+def test_a_write_names_its_columns_and_leaves_the_rows_other_keys_unwritten(session_for):
+    """A batch's validated items go to the write as they are (``TableWrite.columns``): keys
+    a row holds beside the named columns are not written, on either engine."""
+    from app.batch.write import UPSERT, TableWrite, transaction, write_tables
+    from app.history.models import LicenseHistoryHead
+    from app.tenancy import begin_write
+
+    table = LicenseHistoryHead.__table__
+    columns = ("provider_cred_license_key", "row_hash")
+    rows = [
+        {"provider_cred_license_key": key, "row_hash": f"h{key}", "not_a_column": object()}
+        for key in (21, 22)
+    ]
+    write = TableWrite(
+        table,
+        rows,
+        how=UPSERT,
+        key_column="provider_cred_license_key",
+        update_columns=("row_hash",),
+        columns=columns,
+    )
+    assert write.shape.columns == columns
+    with session_for() as session:
+        begin_write(session)
+        with transaction(session) as tx:
+            write_tables(tx, [write], commit=tx.owned)  # as the engine commits
+        session.commit()
+    with session_for() as session:
+        stored_rows = session.execute(select(table).order_by(table.c.provider_cred_license_key))
+        assert [tuple(r) for r in stored_rows] == [(21, "h21"), (22, "h22")]

@@ -30,7 +30,7 @@ savepoint, so the error stays on the items that cause it and never leaves a half
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -246,24 +246,20 @@ def _write_plan(
     when a writer under another parent stored one of those keys in between (``KeyTaken``).
     """
     stamps = {"entry_date": now, "entry_user": user, "update_date": now, "update_user": user}
-    names = tuple(spec.fields)
-
-    def table_rows(data_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{name: data[name] for name in names} for data in data_rows]
-
     # New rows in key order: two writers under different parents that insert some of the same
     # new keys then meet them in the same order, so one waits for the other and fails on the
     # key's primary key (planned again) instead of both waiting for each other (a deadlock).
     inserts = sorted(plan.inserts.values(), key=lambda data: data[spec.key_column])
     rows = write.TableWrite(
         spec.table,
-        table_rows([*inserts, *plan.updates.values()]),
+        [*inserts, *plan.updates.values()],
         how=write.SAVE,
         key_column=spec.key_column,
         update_columns=(*spec.data_fields, "update_date", "update_user"),
         same_column=spec.parent_column or spec.key_column,
         inserted=len(plan.inserts),
         shared=stamps,
+        columns=tuple(spec.fields),
     )
 
     def build_history() -> list[write.TableWrite]:
