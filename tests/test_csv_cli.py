@@ -368,3 +368,39 @@ def test_escape_formula_cells(value: Any, escaped: Any) -> None:
     assert escape_formula(value) == escaped
     if isinstance(value, str):
         assert unescape_formula(escape_formula(value)) == value
+
+
+def test_an_export_into_a_pipe_whose_reader_has_gone_stops_quietly(tmp_path: Path) -> None:
+    """``flask export-licenses | head``: once the reader has gone, the command stops as other
+    commands do, exit status 1 and nothing on standard error (no "Broken pipe", no traceback).
+    A real process and a real pipe, its reading end closed before the export starts."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+
+    def flask(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=root,
+            env=env,
+            text=True,
+            timeout=120,
+            **options,
+        )
+
+    assert flask("demo", capture_output=True).returncode == 0
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        result = flask("export-licenses", stdout=writing, stderr=subprocess.PIPE)
+    finally:
+        os.close(writing)
+    assert (result.returncode, result.stderr) == (1, "")

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 from flask import Flask, has_app_context
@@ -413,6 +413,8 @@ def export_licenses_command(output: str, raw: bool, database: str | None) -> Non
             count = export_licenses(session, stream, raw=raw)
             stream.flush()
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and output == "-":
+            stop_quietly_at_a_closed_pipe()
         if stream is None:
             raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}.") from None
         close_quietly(stream)
@@ -420,6 +422,16 @@ def export_licenses_command(output: str, raw: bool, database: str | None) -> Non
             f"Cannot write {output}: {exc.strerror or exc}; the export is incomplete."
         ) from None
     click.echo(f"Exported {count} licenses from {name!r}.", err=True)
+
+
+def stop_quietly_at_a_closed_pipe() -> NoReturn:
+    """Standard output's reader has gone (``export-licenses | head``): stop as other commands
+    do, without a message, exit status 1. What is still buffered for standard output goes to
+    ``/dev/null`` instead, so flushing it at exit raises no second error (Python's documented
+    way, the ``signal`` module's note on SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
 
 
 def keep_transaction_while_writing(session: Session) -> None:
