@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -409,3 +409,37 @@ def test_date_rules_are_reported_with_other_field_errors(put_batch: Any) -> None
             "term_Date: Must not be before effective_Date.",
         )
     ]
+
+
+def test_the_psv_rule_is_the_current_utc_date_and_reads_the_clock_only_for_a_psv_date(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PSV date of the current UTC day is accepted, the next day's refused, whatever the
+    hour; an item without a PSV date does not read the clock (it runs once per item)."""
+    import app.licenses.schemas as schemas
+    from app.licenses.service import LICENSE_SPEC
+
+    reads: list[datetime] = []
+
+    def clock_at(instant: datetime) -> type[datetime]:
+        class Clock(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> Clock:  # type: ignore[override]
+                reads.append(instant)
+                return instant.astimezone(tz)  # type: ignore[return-value]
+
+        return Clock
+
+    for instant in (
+        datetime(2026, 3, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC),
+    ):
+        monkeypatch.setattr(schemas, "datetime", clock_at(instant))
+        data, errors = LICENSE_SPEC.validate(license_item(1, psV_Date="2026-03-01"))
+        assert errors == {} and data is not None and data["psv_date"] == datetime(2026, 3, 1)
+        data, errors = LICENSE_SPEC.validate(license_item(1, psV_Date="2026-03-02"))
+        assert errors == {"psV_Date": ["Must not be after the current UTC date (2026-03-01)."]}
+    reads.clear()
+    data, errors = LICENSE_SPEC.validate(license_item(1))
+    assert errors == {} and data is not None and data["psv_date"] is None
+    assert reads == []

@@ -63,7 +63,7 @@ from app.db_errors import is_deadlock, is_unique_violation
 def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool]:
     """``column`` in the key set bound as ``parameter`` (bind it with ``key_set``).
 
-    PostgreSQL: ``column = ANY(:parameter)``, planned as one probe of ``column``'s index per
+    PostgreSQL: ``column = ANY(CAST(:parameter AS INTEGER[]))``, one probe of ``column``'s index per
     key however stale the statistics (an ``IN (SELECT unnest(…))`` subquery may become a hash
     join over the whole table). SQLite: ``column IN (SELECT value FROM json_each(…))``.
     """

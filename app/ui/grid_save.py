@@ -246,10 +246,14 @@ def plan_save(rows: Sequence[SubmittedRow], provider_cred_key: int) -> SavePlan:
             plan.refused[index] = {ROW_LEVEL: [UNREADABLE_VERSION]}
             continue
         key = as_int_key(row.values[KEY_FIELD])
-        if not row.is_new and key is None:  # a loaded row's key cell is read-only
+        # A loaded row's key cell is read-only: a key that is no key (or beyond 32 bits, which
+        # the database refuses) is the page's doing, not the person's. (A new row is not sent
+        # with Delete ticked.)
+        if not row.is_new and not is_int32(key):
             plan.refused[index] = {KEY_FIELD: [LOCKED_KEY]}
             continue
         if row.delete:
+            assert key is not None
             plan.delete_keys.append(key)
             plan.delete_rows.append(index)
             plan.delete_versions[key] = expected
