@@ -48,3 +48,16 @@ def test_the_credentials_list_fits_a_1024_px_window(
     screenshot(page, "credentials-1024")
     assert found["page"] <= 1024, found
     assert found["over"] == [], found
+
+
+def test_the_search_boxs_hint_shows_whole(logged_in: Any) -> None:
+    """The hint "e.g. PRV01001, 1001 or a license number" ended "…license numbe": typed in
+    the box, the same text scrolls (a search box keeps room for its clear button)."""
+    page = logged_in()
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.goto("/ui/credentials")
+    box = page.get_by_role("searchbox")
+    box.fill(box.get_attribute("placeholder") or "")
+    page.keyboard.press("Home")
+    widths = box.evaluate("input => [input.scrollWidth, input.clientWidth]")
+    assert widths[0] <= widths[1], widths
