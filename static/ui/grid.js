@@ -56,7 +56,9 @@
   var saveButton = document.getElementById("save");
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }
-    var bad = rows().map(checkDates).filter(Boolean);
+    // A row ticked for deletion is deleted without its cells being read (as the server does).
+    var bad = rows().filter(function (row) { return !row.classList.contains("is-deleting"); })
+      .map(checkDates).filter(Boolean);
     if (bad.length) { event.preventDefault(); bad[0].focus(); return; }
     submitting = true;
     if (saveButton) { saveButton.setAttribute("aria-disabled", "true"); saveButton.textContent = "Saving…"; }

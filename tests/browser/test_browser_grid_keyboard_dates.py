@@ -220,3 +220,20 @@ def test_a_typed_date_is_read_as_a_pasted_one(app: Any, make_cred: Any, logged_i
         datetime(year - 1, 1, 2),
         datetime(year + 1, 1, 31),
     )
+
+
+def test_a_row_ticked_for_deletion_is_deleted_whatever_its_date_cells_hold(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    """Save deletes a ticked row without reading its cells (the server does not): a date
+    mistyped in it before Delete was ticked does not hold the Save back."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "license_Number": "GOING"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.get_by_label("Term, license 5").fill("13/45/2025")
+    page.get_by_label("Delete license 5").check()
+    expect(page.get_by_label("Term, license 5")).to_have_attribute("aria-invalid", "true")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 deleted")
+    assert stored(app) == []
