@@ -14,7 +14,7 @@ import time
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
@@ -201,6 +201,8 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     if code == 429:  # the login form's rate limit
         retry_after, detail = _rate_limited(detail or "")
         headers.append(("Retry-After", retry_after))
+    if isinstance(exc, RequestEntityTooLarge) and detail == RequestEntityTooLarge.description:
+        detail = _too_large(request.endpoint, request.max_content_length)
     page = render_template(
         "ui/error.html",
         code=code,
@@ -210,6 +212,32 @@ def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         activity=g.get("activity_id", ""),
     )
     return page, code, headers
+
+
+#: A /ui form over its size limit, by where it was sent: what it was and what to do instead.
+TOO_LARGE = {
+    "ui.save": (
+        "This Save",
+        "nothing was saved. Open the grid again in this tab (it offers back the changes this "
+        "tab could keep) and save fewer rows at a time.",
+    ),
+    "ui.import_csv": (
+        "This file",
+        "nothing was imported. Split it into smaller files and import each of them.",
+    ),
+}
+
+
+def _too_large(endpoint: str | None, limit: int | None) -> str:
+    """What was too large, the limit and what to do: werkzeug's own text says none of it."""
+    what, then = TOO_LARGE.get(endpoint or "", ("What this form sent", "nothing was saved."))
+    return f"{what} is larger than the {_size_wording(limit or 0)} this server accepts, so {then}"
+
+
+def _size_wording(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MiB"
+    return f"{size / 1024:.3g} KiB"
 
 
 def _rate_limited(description: str) -> tuple[str, str]:

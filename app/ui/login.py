@@ -9,6 +9,7 @@ however active it is.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -27,7 +28,10 @@ from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.users import end_sessions
+from app.db_errors import error_class, is_database_unavailable
 from app.tenancy import UnknownDatabase, begin_write, request_session, resolve_database
+
+log = logging.getLogger("credgrid.errors")
 
 SESSION_USER_ID = "staff_user_id"
 SESSION_DATABASE = "staff_database"
@@ -82,6 +86,29 @@ def sign_in(database: str, username: str, password: str) -> SignInResult:
         return SignInResult(False, LOGIN_FAILED)
     log_in(*identity, database)
     return SignInResult(True)
+
+
+def sign_in_or_unavailable(database: str, username: str, password: str) -> SignInResult:
+    """``sign_in``, or, when ``database`` cannot be reached, a 503 said on the login form: the
+    error page lost the username and did not say which database (another may be up)."""
+    try:
+        return sign_in(database, username, password)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        log.warning(
+            "activity=%s database unavailable on %s %s: %s",
+            g.get("activity_id", ""),
+            request.method,
+            request.path,
+            error_class(exc),
+        )
+    seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
+    message = (
+        f"The database {database} cannot be reached just now, so nothing was checked. "
+        f"Try again in {seconds_wording(seconds)}, or choose another database."
+    )
+    return SignInResult(False, message, status=503, retry_after=seconds)
 
 
 def log_in(user_id: int, stamp: str, database: str) -> None:

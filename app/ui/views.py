@@ -73,7 +73,13 @@ from app.ui.grid_import import (
 )
 from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import HISTORY_PAGE_SIZE, license_history
-from app.ui.login import editor_required, log_out, require_login, safe_next, sign_in
+from app.ui.login import (
+    editor_required,
+    log_out,
+    require_login,
+    safe_next,
+    sign_in_or_unavailable,
+)
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
 from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
@@ -123,7 +129,7 @@ def login() -> Any:
     form = LoginForm(database_names())
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        result = sign_in(form.database.data, form.username.data, form.password.data)
+        result = sign_in_or_unavailable(form.database.data, form.username.data, form.password.data)
         if result.ok:
             return redirect(target)
         error, status = result.message, result.status

@@ -56,7 +56,9 @@
   var saveButton = document.getElementById("save");
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }
-    var bad = rows().map(checkDates).filter(Boolean);
+    // A row ticked for deletion is deleted without its cells being read (as the server does).
+    var bad = rows().filter(function (row) { return !row.classList.contains("is-deleting"); })
+      .map(checkDates).filter(Boolean);
     if (bad.length) { event.preventDefault(); bad[0].focus(); return; }
     submitting = true;
     if (saveButton) { saveButton.setAttribute("aria-disabled", "true"); saveButton.textContent = "Saving…"; }
@@ -278,10 +280,13 @@
     describedBy(el, id, true);
     el.closest("td").classList.add("has-error");
   }
+  // A date is typed as it is pasted ("1/2/24", "Jan 31, 2025"): read, it is shown as mm/dd/yyyy.
+  function readDateCell(value) { return readDate(dateCell(value)); }
   function checkDate(el) {
-    var ok = readDate(el.value) !== null;
-    showCellError(el, ok ? null : DATE_ERROR);
-    return ok;
+    var read = readDateCell(el.value);
+    if (read) { el.value = read; }
+    showCellError(el, read === null ? DATE_ERROR : null);
+    return read !== null;
   }
   function checkDates(row) {
     var first = null;
@@ -304,15 +309,11 @@
     // left by a mousedown on Save, the error line went, the row got shorter and Save moved
     // from under the pointer before the mouseup, so the click was lost. Errors are still only
     // added on leaving the cell (a date half typed is not wrong yet).
-    if (el.dataset && el.dataset.kind === "date" && readDate(el.value) !== null) { showCellError(el, null); }
+    if (el.dataset && el.dataset.kind === "date" && readDateCell(el.value) !== null) { showCellError(el, null); }
   });
   tbody.addEventListener("focusout", function (event) {
     var el = event.target;
-    if (el.dataset && el.dataset.kind === "date") {
-      var read = readDate(el.value);
-      if (read) { el.value = read; }
-      checkDate(el);
-    }
+    if (el.dataset && el.dataset.kind === "date") { checkDate(el); }
   });
 
   function setSelect(el, value) {

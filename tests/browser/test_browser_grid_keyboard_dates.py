@@ -196,3 +196,44 @@ def test_a_pasted_date_with_the_months_name_is_read(make_cred: Any, logged_in: A
     expect(page.locator("#rows-1-psV_Date")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#rows-2-effective_Date")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#rows-0-effective_Date")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_typed_date_is_read_as_a_pasted_one(app: Any, make_cred: Any, logged_in: Any) -> None:
+    """A date typed "1/2/24" or "Jan 31, 2025" (the forms a paste takes) is read when the cell
+    is left, or at Ctrl+S from inside it, not flagged "Enter a real date": it is one."""
+    make_cred(1)
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    year = int(page.evaluate("new Date().getFullYear()"))
+    page.locator("#rows-0-license_Number").fill("TYPED-1")
+    page.locator("#rows-0-effective_Date").click()
+    page.keyboard.type(f"1/2/{(year - 1) % 100:02d}")
+    page.keyboard.press("Tab")
+    expect(page.locator("#rows-0-effective_Date")).to_have_value(f"01/02/{year - 1}")
+    expect(page.locator("#rows-0-effective_Date")).not_to_have_attribute("aria-invalid", "true")
+    page.locator("#rows-0-term_Date").click()
+    page.keyboard.type(f"Jan 31, {year + 1}")
+    page.keyboard.press("Control+s")
+    expect(page.locator("#save-summary")).to_contain_text("1 created")
+    (saved,) = stored(app)
+    assert (saved.effective_date, saved.term_date) == (
+        datetime(year - 1, 1, 2),
+        datetime(year + 1, 1, 31),
+    )
+
+
+def test_a_row_ticked_for_deletion_is_deleted_whatever_its_date_cells_hold(
+    app: Any, make_cred: Any, put_licenses: Any, logged_in: Any
+) -> None:
+    """Save deletes a ticked row without reading its cells (the server does not): a date
+    mistyped in it before Delete was ticked does not hold the Save back."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "license_Number": "GOING"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    page.get_by_label("Term, license 5").fill("13/45/2025")
+    page.get_by_label("Delete license 5").check()
+    expect(page.get_by_label("Term, license 5")).to_have_attribute("aria-invalid", "true")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 deleted")
+    assert stored(app) == []

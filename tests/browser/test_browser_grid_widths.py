@@ -92,3 +92,32 @@ def test_the_grid_shows_numbers_states_and_dates_whole_at_1280_px(
     assert cut == [], cut
     assert page.evaluate(OVERLAPPING_HEADERS) == []
     screenshot(page, "grid-widths-1280")
+
+
+#: A row's messages and its "My values / Their values" box, each with its right edge past the
+#: grid's scroll box (text a person must scroll sideways to read, the box's border cut).
+CUT_ROW_DETAILS = """() => {
+    const right = document.querySelector('.grid-scroll').getBoundingClientRect().right;
+    return [...document.querySelectorAll('tr.row-detail .row-message, tr.row-detail fieldset')]
+        .filter(el => el.getBoundingClientRect().right > right + 0.5)
+        .map(el => el.textContent.trim().slice(0, 40));
+}"""
+
+
+def test_a_conflicts_messages_wrap_inside_the_grid_at_1024_px(
+    board_numbers: None, logged_in: Any, put_licenses: Any, screenshot: Any
+) -> None:
+    """The grid scrolls sideways in its own box below 1280 px; a row's messages span the whole
+    table, so they ran past the box's edge: they wrap within what the box shows."""
+    page = logged_in()
+    page.set_viewport_size({"width": 1024, "height": 900})
+    page.goto("/ui/credentials/1/licenses")
+    put_licenses(1, {"providerCredLicense_Key": 510130, "license_Name": "Theirs"})
+    put_licenses(1, {"providerCredLicense_Key": 510131, "state": "NY"})
+    page.get_by_label("License name, license 510130").fill("Mine")
+    page.get_by_label("Delete license 510131").check()
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-summary").wait_for()
+    assert page.locator("tr.row-detail .row-message").count() == 2
+    screenshot(page, "grid-conflict-1024", full_page=True)
+    assert page.evaluate(CUT_ROW_DETAILS) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -79,3 +80,32 @@ def test_keys_beyond_int32_match_no_route_instead_of_failing_in_the_database(
     login()
     response = getattr(client, method)(path, data={"rows-0-license_Name": "x"})
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [(RuntimeError("secret detail"), 500), (sqlite3.OperationalError("database is locked"), 503)],
+)
+def test_a_save_that_fails_leads_back_to_its_page_of_the_grid(
+    login: Any,
+    client: Any,
+    make_cred: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Exception,
+    status: int,
+) -> None:
+    """The tab keeps the rows a Save sent, under its page of the grid, and that page tells what
+    became of them: the error page says so and links to it (not only to the credential list)."""
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise fault
+
+    monkeypatch.setattr(views, "save_grid", broken)
+    make_cred(1)
+    login()
+    form = {"rows-0-license_Number": "N-1", "save_id": "ab" * 16}
+    response = client.post("/ui/credentials/1/licenses?page=2", data=form)
+    assert response.status_code == status
+    html = response.get_data(as_text=True)
+    assert '<a href="/ui/credentials/1/licenses?page=2">open the grid again</a>' in html
+    assert "This tab keeps the rows this Save sent" in html

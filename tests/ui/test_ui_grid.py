@@ -1027,6 +1027,25 @@ def test_csrf_token_is_required_when_enabled(
     assert client.get("/ui/credentials").status_code == 200
 
 
+def test_a_refused_save_of_a_later_page_leads_back_to_that_page(
+    csrf_app: Any, make_user: Any, make_cred: Any
+) -> None:
+    """The tab keeps a Save's rows under its page of the grid (``data-draft-scope``), and only
+    that page offers them back: "Open the grid again" must open it, not page 1."""
+    make_user("alice", "correct horse", "editor")
+    make_cred(1)
+    client = csrf_app.test_client()
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/ui/login").text
+    )
+    assert token is not None
+    credentials = {"username": "alice", "password": "correct horse", "database": "main"}
+    assert client.post("/ui/login", data={**credentials, "csrf_token": token[1]}).status_code == 302
+    response = client.post("/ui/credentials/1/licenses?page=3", data={"csrf_token": "expired"})
+    assert response.status_code == 400
+    assert '<a href="/ui/credentials/1/licenses?page=3">Open the grid again</a>' in response.text
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading a page after Save
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.users import set_disabled, set_password, set_role
+from tests.test_healthz import closed_port
 
 CREDENTIALS = {"username": "alice", "password": "correct horse", "database": "main"}
 LOGIN_FAILED = "The username or password is not correct for this database."
@@ -328,3 +329,24 @@ def test_login_starts_a_fresh_session(alice: str, client: Any) -> None:
         after = dict(cookie)
     assert "planted" not in after
     assert after["sid"] != "chosen by an attacker" and len(after["sid"]) >= 20
+
+
+def test_a_database_that_cannot_be_reached_is_named_on_the_login_form(
+    fresh_app: Any, app_config: dict[str, Any]
+) -> None:
+    """Not the error page, which lost the username and said only "the database": the form
+    again, with the username and the database kept, naming the one that is down."""
+    down = f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere"
+    application = fresh_app(DATABASES={**app_config["DATABASES"], "down": down})
+    client = application.test_client()
+    response = client.post(
+        "/ui/login", data={"username": "carol", "password": "secret", "database": "down"}
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(
+        application.config["DATABASE_RETRY_AFTER_SECONDS"]
+    )
+    html = response.get_data(as_text=True)
+    assert "The database down cannot be reached just now" in text_of(html)
+    assert 'value="carol"' in html
+    assert '<option selected value="down">' in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -133,3 +134,28 @@ def test_what_a_save_may_post_is_bounded_before_the_form_is_read(
     assert f"This Save posted {bound + 1} rows; a grid can post at most {bound}." in text_of(
         response.get_data(as_text=True)
     )
+
+
+def test_a_body_over_the_ui_limit_says_what_was_too_large_and_leads_back(
+    login: Any, client: Any, make_cred: Any
+) -> None:
+    """Not werkzeug's "The data value transmitted exceeds the capacity limit": the page names
+    the Save or the file, the limit and what to do, with a link back to where it was sent from."""
+    make_cred(1)
+    login()
+    saved = client.post("/ui/credentials/1/licenses", data={"rows-0-license_Name": "x" * 30_000})
+    assert saved.status_code == 413
+    text = text_of(saved.get_data(as_text=True))
+    assert "This Save is larger than the 19.5 KiB this server accepts" in text
+    assert "capacity limit" not in text
+    assert 'href="/ui/credentials/1/licenses"' in saved.get_data(as_text=True)
+
+    upload = client.post(
+        "/ui/credentials/1/licenses/import",
+        data={"file": (io.BytesIO(b"x" * 30_000), "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 413
+    text = text_of(upload.get_data(as_text=True))
+    assert "This file is larger than the 19.5 KiB this server accepts" in text
+    assert 'href="/ui/credentials/1/licenses/import"' in upload.get_data(as_text=True)
