@@ -221,6 +221,11 @@ SORTABLE = ", ".join(WIRE_FIELDS)
             "Query parameter sortBy: STATE is named more than once.",
             "sortBy",
         ),
+        (
+            "sortBy=nope,nope:desc",
+            f"Query parameter sortBy: Unknown field 'nope'; sortable fields are {SORTABLE}.",
+            "sortBy",
+        ),
     ],
 )
 def test_list_bad_query_is_400(

@@ -151,9 +151,9 @@ def requested_sort(sortable: Mapping[str, Any]) -> list[tuple[Any, bool]]:
         column = by_lower.get(name.strip().lower())
         direction = direction.strip().lower() or "asc"
         if column is None:
-            problems.append(
-                f"Unknown field {name.strip()!r}; sortable fields are {', '.join(sortable)}."
-            )
+            problem = f"Unknown field {name.strip()!r}; sortable fields are {', '.join(sortable)}."
+            if problem not in problems:
+                problems.append(problem)
         elif name.strip().lower() in named:
             # Also what keeps an ORDER BY within SQLite's limit of terms.
             problem = f"{name.strip()} is named more than once."
