@@ -239,6 +239,18 @@ def test_list_bad_query_is_400(
     assert list(error["errors"]) == [errors]
 
 
+def test_list_paging_numbers_may_have_leading_zeros(
+    client: Any, headers: dict, add_licenses: Callable
+) -> None:
+    """``page=00000000002`` is the integer 2; it was refused as "Must be an integer from 1 to
+    2147483647" because it has more than ten digits (the bound that keeps numbers small)."""
+    add_licenses(1, *(bare_license_item(key) for key in (1, 2, 3)))
+    query = {"page": "00000000002", "pageSize": "0000000000001"}
+    response = client.get(LICENSES, query_string=query, headers=headers)
+    assert keys(response) == [2]
+    assert pagination(response)["CurrentPage"] == 2
+
+
 def test_list_unknown_provider_cred_is_404(client: Any, headers: dict) -> None:
     response = client.get(LICENSES, headers=headers)
     assert response.status_code == 404

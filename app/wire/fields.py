@@ -91,13 +91,13 @@ _ISO_SHAPE = re.compile(
 )
 
 
-_QUERY_INTEGER = re.compile(r"-?[0-9]{1,10}")
+_QUERY_INTEGER = re.compile(r"-?0*[0-9]{1,10}")
 
 
 def query_integer(text: str | None) -> int | None:
-    """A query string's integer: an optional minus and one to ten ASCII digits, spaces around
-    allowed; ``None`` for anything else (``int`` alone also takes "1_000", other scripts'
-    digits and numbers of any length)."""
+    """A query string's integer: an optional minus and one to ten ASCII digits after any
+    leading zeros, spaces around allowed; ``None`` for anything else (``int`` alone also takes
+    "1_000", other scripts' digits and numbers of any length)."""
     text = (text or "").strip()
     return int(text) if _QUERY_INTEGER.fullmatch(text) else None
 
