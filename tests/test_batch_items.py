@@ -162,6 +162,16 @@ TODAY = date.today().isoformat()
             "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
         ),
         ({"state": 36}, "1", "state: Not a valid string."),
+        (
+            {"state": "m\u017f"},  # long s: Python upper-cases it to S, and it was stored MS
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
+        (
+            {"state": "\u0131a"},  # dotless i: stored IA
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
         ({"license_Name": "a\x00b"}, "1", "license_Name: Must not contain NUL characters."),
         ({"license_Name": "a\ud800b"}, "1", "license_Name: Not valid Unicode text."),
         (

@@ -185,7 +185,8 @@ class StateCode(Text):
         if text is None:
             return None
         code = text.upper()
-        if code not in USPS_STATE_CODES:
+        if code not in USPS_STATE_CODES or not text.isascii():
+            # isascii: Python upper-cases "ſ" to "S" and "ı" to "I" ("mſ" was taken as MS).
             raise self.make_error("state")
         return code
 
