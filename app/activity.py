@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 import uuid
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
@@ -42,8 +43,14 @@ def _finish_activity(response: Response) -> Response:
         "activity=%s method=%s path=%s status=%s duration_ms=%.1f",
         activity_id,
         request.method,
-        request.path,
+        loggable_path(request.path),
         response.status_code,
         duration_ms,
     )
     return response
+
+
+def loggable_path(path: str) -> str:
+    """The path as a URL writes it: a line break or a space a client percent-encoded into it
+    stays encoded, so it cannot end the log line and start a forged one."""
+    return quote(path, safe="/:@!$&'()*+,;=", errors="backslashreplace")

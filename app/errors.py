@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app.activity import loggable_path
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
@@ -104,7 +105,7 @@ def _unavailable(
         activity,
         schema_problem or "database unavailable",
         request.method,
-        request.path,
+        loggable_path(request.path),
         error_class(exc),
     )
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
@@ -157,7 +158,7 @@ def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, 
         "activity=%s unhandled error on %s %s: %s",
         activity,
         request.method,
-        request.path,
+        loggable_path(request.path),
         kind,
         exc_info=exc if tracebacks.allows(kind) else None,
     )

@@ -73,6 +73,30 @@ def test_bad_provider_id_in_the_path_is_400(
     assert list(error["errors"]) == ["providerID"]
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_provider_id_whose_bytes_are_not_utf8_is_400(
+    client: Any, headers: dict, make_cred: Any, method: str
+) -> None:
+    """A real server hands the path's percent-decoded bytes over as they came (PATH_INFO);
+    Flask replaced an invalid byte with U+FFFD, so /providers/%FF/… named the provider "\ufffd"
+    (and could create it). The test client replaces it itself, hence the environ."""
+    make_cred(1, provider_id="\ufffd")
+    body = cred_item(2, provider="\ufffd") if method == "POST" else None
+    response = client.open(
+        "/providers/x/credentialing",
+        method=method,
+        json=body,
+        headers=headers,
+        environ_overrides={"PATH_INFO": "/providers/\xff/credentialing"},
+    )
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "providerID": ["Not valid UTF-8; percent-encode the UTF-8 bytes of the ID."]
+    }
+    with_replacement = client.get("/providers/%EF%BF%BD/credentialing", headers=headers)
+    assert [cred["providerCred_Key"] for cred in data(with_replacement)] == [1]
+
+
 def test_list_bad_sort_is_400(client: Any, headers: dict) -> None:
     response = client.get(f"{BASE}?sortBy=license_Name", headers=headers)
     assert response.status_code == 400

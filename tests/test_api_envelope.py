@@ -75,6 +75,24 @@ def test_one_log_line_per_request(client: Any, caplog: pytest.LogCaptureFixture)
     assert "duration_ms=" in lines[0]
 
 
+def test_a_path_cannot_forge_a_log_line(client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A percent-encoded line break in the path reached the log decoded: anyone, without a
+    key, could append a made-up line (a DELETE answered 204, under any activity id)."""
+    forged = "activity=forged method=DELETE path=/provider-credentialing/1/licenses/5 status=204"
+    logger = logging.getLogger("credgrid.access")
+    logger.addHandler(caplog.handler)
+    try:
+        client.get("/nope%0D%0A" + forged.replace(" ", "%20") + "/caf%C3%A9")
+    finally:
+        logger.removeHandler(caplog.handler)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "credgrid.access"]
+    assert "\n" not in line and "\r" not in line
+    assert (
+        " path=/nope%0D%0Aactivity=forged%20method=DELETE%20path=/provider-credentialing/" in line
+    )
+    assert "/caf%C3%A9 status=404 " in line
+
+
 @pytest.mark.parametrize(
     "document",
     [

@@ -668,6 +668,9 @@ def test_expirables_sort(
         ),
         ("state=Texas", "state", "Must be a two-letter USPS state code, e.g. TX."),
         ("state=ZZ", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        # Letters that Python upper-cases to ASCII: "mſ" became MS, "ıa" IA.
+        ("state=m%C5%BF", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        ("state=%C4%B1a", "state", "Must be a two-letter USPS state code, e.g. TX."),
         (
             "credLicenseType_Key=x",
             "credLicenseType_Key",

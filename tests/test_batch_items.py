@@ -124,6 +124,24 @@ def test_date_time_forms_no_client_means_are_refused(put_batch: Any, value: str)
     assert (status, body.split(";")[0]) == (400, "effective_Date: Not a valid date-time")
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01 00:30:00 +0100"],
+)
+def test_a_date_time_outside_the_utc_range_says_so(put_batch: Any, value: str) -> None:
+    """A well-formed date-time whose instant falls before year 1 or after 9999 in UTC is told
+    apart from one that is malformed: the client's format is right, its value is not."""
+    item = license_item(1, effective_Date=value, term_Date=None)
+    assert results(put_batch([item])) == [
+        (
+            "1",
+            400,
+            "effective_Date: Not a valid date-time: outside 0001-01-01T00:00:00Z to "
+            "9999-12-31T23:59:59Z once converted to UTC.",
+        )
+    ]
+
+
 TODAY = date.today().isoformat()
 
 
@@ -144,6 +162,16 @@ TODAY = date.today().isoformat()
             "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
         ),
         ({"state": 36}, "1", "state: Not a valid string."),
+        (
+            {"state": "m\u017f"},  # long s: Python upper-cases it to S, and it was stored MS
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
+        (
+            {"state": "\u0131a"},  # dotless i: stored IA
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
         ({"license_Name": "a\x00b"}, "1", "license_Name: Must not contain NUL characters."),
         ({"license_Name": "a\ud800b"}, "1", "license_Name: Not valid Unicode text."),
         (

@@ -360,6 +360,29 @@ def test_an_unknown_or_repeated_query_parameter_is_400_and_writes_nothing(
         assert session.get(ProviderCredLicense, 3) is None
 
 
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("?page=1&page=2", "Query parameter page: Given 2 times; give it once."),
+        (
+            "?page=1&page=2&foo=1",
+            "Query parameter(s) not accepted here: foo. "
+            "Query parameter page: Given 2 times; give it once.",
+        ),
+        ("?=1", "Query parameter(s) not accepted here: ''."),
+        ("?%20page=1", "Query parameter(s) not accepted here: ' page'."),
+    ],
+)
+def test_the_detail_says_what_is_wrong_with_a_query_parameter(
+    client: Any, headers: dict[str, str], query: str, detail: str
+) -> None:
+    """A repeated parameter the route takes was said to be "not accepted here", and a nameless
+    one made "not accepted here: ." (its name is shown quoted when it is blank)."""
+    response = client.get("/provider-credentialing/1/licenses" + query, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["detail"] == detail
+
+
 def test_a_list_refuses_an_unknown_or_repeated_query_parameter(
     client: Any, headers: dict[str, str]
 ) -> None:

@@ -4,8 +4,10 @@ never a write the client did not ask for."""
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
+import zlib
 from typing import Any
 
 import pytest
@@ -151,3 +153,41 @@ def test_a_name_repeated_in_one_object_is_a_400(client: Any, headers: dict) -> N
         "than once in one object."
     )
     assert stored_keys(client, headers) == []
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("gzip", lambda body: body),  # says compressed, is not: read as sent, it was written
+        ("br, identity", lambda body: body),
+    ],
+)
+@pytest.mark.parametrize("route", ["batch", "single"])
+def test_a_compressed_body_is_a_415_not_a_wrong_encoding(
+    client: Any, headers: dict, coding: str, compress: Any, route: str
+) -> None:
+    """credgrid reads no content coding. A gzip body was told "not UTF-8 text … send UTF-8",
+    which sends the client after a text encoding it never used; an uncompressed body labelled
+    gzip was written as if the label were absent."""
+    item = license_item(7)
+    url, body = (URL, [item]) if route == "batch" else (LICENSES, item)
+    request = {"data": compress(json.dumps(body).encode()), "headers": headers}
+    request["headers"] = {**headers, "Content-Encoding": coding}
+    response = client.open(url, method="PUT" if route == "batch" else "POST", **request)
+    assert response.status_code == 415
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert response.get_json()["error"]["detail"] == (
+        f"Content-Encoding {coding!r} is not supported; send the body uncompressed."
+    )
+    assert stored_keys(client, headers) == []
+
+
+@pytest.mark.parametrize("coding", ["identity", "IDENTITY", ""])
+def test_an_identity_content_encoding_is_no_coding(client: Any, headers: dict, coding: str) -> None:
+    response = client.put(
+        URL, json=[license_item(8)], headers={**headers, "Content-Encoding": coding}
+    )
+    assert response.status_code == 207
+    assert stored_keys(client, headers) == [8]

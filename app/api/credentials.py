@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
 
 from app.api.envelope import ApiError, json_response
@@ -128,6 +128,9 @@ def update_provider_cred(provider_id: str, provider_cred_key: int) -> Response:
 
 def _path_provider_id(raw: str) -> str:
     """The path's providerID, held to the same rules as the body's ``provider_ID``."""
+    if not _path_bytes_are_utf8():
+        message = "Not valid UTF-8; percent-encode the UTF-8 bytes of the ID."
+        raise ApiError(400, f"providerID: {message}", errors={"providerID": [message]})
     try:
         provider_id = PROVIDER_CRED_SCHEMA.fields["provider_id"].deserialize(raw)
     except ValidationError as exc:
@@ -138,6 +141,18 @@ def _path_provider_id(raw: str) -> str:
         ) from None
     assert isinstance(provider_id, str)
     return provider_id
+
+
+def _path_bytes_are_utf8() -> bool:
+    """Whether the path's bytes, as the server passed them (WSGI: one character per byte), are
+    UTF-8. Flask reads an invalid byte as U+FFFD, which would name another provider."""
+    try:
+        request.environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:  # not bytes as characters: the server decoded the path itself
+        return True
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _stored(provider_id: str, key: int | None) -> dict[str, Any]:

@@ -350,8 +350,9 @@ def _state() -> str | None:
     raw = request.args.get("state")
     if raw is None:
         return None
-    code = raw.strip().upper()
-    if code not in USPS_STATE_CODES:
+    text = raw.strip()
+    code = text.upper()
+    if code not in USPS_STATE_CODES or not text.isascii():  # "mſ".upper() == "MS"
         message = "Must be a two-letter USPS state code, e.g. TX."
         raise ApiError(400, f"Query parameter state: {message}", errors={"state": [message]})
     return code

@@ -255,7 +255,10 @@ ERROR_DESCRIPTIONS = {
     404: "No such record (or no such route).",
     409: "Conflict: the key exists already, or the record is still in use.",
     413: "The body is too large, or the batch has too many items.",
-    415: "The body is not JSON (Content-Type application/json, text/json or application/*+json).",
+    415: (
+        "The body is not JSON (Content-Type application/json, text/json or application/*+json), "
+        "or is compressed (a Content-Encoding other than identity)."
+    ),
     422: "The Idempotency-Key was already used with a different request.",
     429: "Too many requests for this API key, or failed authentications from this address.",
     500: "Unexpected error; the detail names the activity id to look up in the log.",

@@ -30,15 +30,25 @@ def check_query_parameters() -> None:
         return
     accepted = operation.query_names()
     errors: dict[str, list[str]] = {}
-    for name in request.args:
+    problems: list[str] = []
+    unknown = sorted(name for name in request.args if name not in accepted)
+    if unknown:
+        names = ", ".join(_shown(name) for name in unknown)
+        problems.append(f"Query parameter(s) not accepted here: {names}.")
+        errors.update({name: [_unknown(name, accepted)] for name in unknown})
+    for name in sorted(set(request.args) - set(unknown)):
         count = len(request.args.getlist(name))
-        if name not in accepted:
-            errors[name] = [_unknown(name, accepted)]
-        elif count > 1:
+        if count > 1:
             errors[name] = [f"Given {count} times; give it once."]
+            problems.append(f"Query parameter {name}: {errors[name][0]}")
     if errors:
-        names = ", ".join(sorted(errors))
-        raise ApiError(400, f"Query parameter(s) not accepted here: {names}.", errors=errors)
+        raise ApiError(400, " ".join(problems), errors=errors)
+
+
+def _shown(name: str) -> str:
+    """A name as the detail shows it: quoted when it is blank or has white space around it,
+    which would otherwise vanish from the text."""
+    return name if name and name == name.strip() else repr(name)
 
 
 def _unknown(name: str, accepted: frozenset[str]) -> str:

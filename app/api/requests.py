@@ -151,6 +151,7 @@ def json_body() -> Any:
     """The parsed JSON body: 415 wrong/missing type, 413 too large, 400 not JSON."""
     if not JSON_TYPES.match(request.mimetype or ""):
         raise ApiError(415, "The request body must be JSON (Content-Type: application/json).")
+    _check_no_content_coding()
     raw = body_bytes()
     try:
         # What json.loads(raw, parse_constant=…) does, without building a decoder per call.
@@ -164,6 +165,18 @@ def json_body() -> Any:
         if "integer string conversion" in str(reason):  # Python's own limit, and its advice
             reason = f"a number has more than {sys.get_int_max_str_digits()} digits"
         raise ApiError(400, f"The request body is not valid JSON: {reason}.") from None
+
+
+def _check_no_content_coding() -> None:
+    """415 for a compressed body (RFC 9110, 15.5.16): nothing here decompresses, so a gzip body
+    read as JSON failed as "not UTF-8", and an uncompressed one labelled gzip was taken."""
+    coding = request.headers.get("Content-Encoding", "").strip()
+    if coding and coding.lower() != "identity":
+        raise ApiError(
+            415,
+            f"Content-Encoding {coding!r} is not supported; send the body uncompressed.",
+            headers={"Accept-Encoding": "identity"},
+        )
 
 
 def body_bytes() -> bytes:

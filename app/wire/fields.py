@@ -91,13 +91,13 @@ _ISO_SHAPE = re.compile(
 )
 
 
-_QUERY_INTEGER = re.compile(r"-?[0-9]{1,10}")
+_QUERY_INTEGER = re.compile(r"-?0*[0-9]{1,10}")
 
 
 def query_integer(text: str | None) -> int | None:
-    """A query string's integer: an optional minus and one to ten ASCII digits, spaces around
-    allowed; ``None`` for anything else (``int`` alone also takes "1_000", other scripts'
-    digits and numbers of any length)."""
+    """A query string's integer: an optional minus and one to ten ASCII digits after any
+    leading zeros, spaces around allowed; ``None`` for anything else (``int`` alone also takes
+    "1_000", other scripts' digits and numbers of any length)."""
     text = (text or "").strip()
     return int(text) if _QUERY_INTEGER.fullmatch(text) else None
 
@@ -185,13 +185,26 @@ class StateCode(Text):
         if text is None:
             return None
         code = text.upper()
-        if code not in USPS_STATE_CODES:
+        if code not in USPS_STATE_CODES or not text.isascii():
+            # isascii: Python upper-cases "ſ" to "S" and "ı" to "I" ("mſ" was taken as MS).
             raise self.make_error("state")
         return code
 
 
 def parse_wire_datetime(value: str) -> datetime | None:
-    """Parse VBAPI's date-time forms to naive UTC; ``None`` if it is not one of them."""
+    """Parse VBAPI's date-time forms to naive UTC; ``None`` if it is not one of them, or if
+    its instant falls outside years 1 to 9999 in UTC."""
+    parsed = _parse_as_written(value)
+    if parsed is not None and parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            return None
+    return parsed
+
+
+def _parse_as_written(value: str) -> datetime | None:
+    """One of VBAPI's date-time forms, with its offset if it has one; ``None`` otherwise."""
     text = value.strip()
     match = _TRAILING_ZONE.match(text)
     if match:
@@ -202,15 +215,9 @@ def parse_wire_datetime(value: str) -> datetime | None:
     if text[-1] == "z":  # RFC 3339 allows it; fromisoformat wants "Z"
         text = text[:-1] + "Z"
     try:
-        parsed = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    if parsed.tzinfo is not None:
-        try:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:
-            return None
-    return parsed
 
 
 #: Longer strings are parsed each time, so the cache never holds a large value.
@@ -238,6 +245,10 @@ class WireDateTime(fields.DateTime):
             "Not a valid date-time; use ISO 8601 (2024-01-01T00:00:00Z) "
             "or '2024-01-01 00:00:00 UTC'."
         ),
+        "range": (
+            "Not a valid date-time: outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z "
+            "once converted to UTC."
+        ),
     }
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
@@ -249,7 +260,9 @@ class WireDateTime(fields.DateTime):
                 parsed = parse_wire_datetime(value)
                 parsed = None if parsed is None else parsed.replace(microsecond=0)
         if parsed is None:
-            raise self.make_error("invalid")
+            # Well-formed, but its offset takes it past year 1 or 9999 (rare: only then re-read).
+            well_formed = type(value) is str and _parse_as_written(value) is not None
+            raise self.make_error("range" if well_formed else "invalid")
         return parsed
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
