@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.history.models import LicenseChange
 from app.licenses.service import upsert_licenses
@@ -140,44 +140,6 @@ def test_list_sort_by(
     response = client.get(LICENSES, query_string={"sortBy": sort_by}, headers=headers)
     assert response.status_code == 200
     assert keys(response) == expected
-
-
-@pytest.fixture
-def linguistic_license_names(session_for: Callable[..., Any]) -> Iterator[None]:
-    """On PostgreSQL, ``license_name`` with an en-US collation, as a column has in a database
-    created with an ``en_US.UTF-8`` locale (the test database's is C); put back afterwards."""
-    with session_for() as session:
-        if session.bind.dialect.name != "postgresql":
-            yield
-            return
-        if not session.scalar(
-            text("SELECT count(*) FROM pg_collation WHERE collname = 'en-US-x-icu'")
-        ):
-            pytest.skip("this PostgreSQL has no ICU collations")
-        column = "ALTER TABLE provider_cred_license ALTER COLUMN license_name TYPE varchar(512)"
-        session.execute(text(f'{column} COLLATE "en-US-x-icu"'))
-        session.commit()
-        try:
-            yield
-        finally:
-            session.rollback()
-            session.execute(text(f'{column} COLLATE "default"'))
-            session.commit()
-
-
-def test_text_sorts_by_code_point_whatever_the_database_collation(
-    client: Any, headers: dict, add_licenses: Callable, linguistic_license_names: None
-) -> None:
-    """SQLite compares text by code point; PostgreSQL by its database's collation, which in
-    en_US puts "alpha" before "Beta". A page must not depend on which database serves it."""
-    names = ["beta", "Beta", "alpha", "Zeta", "_x", "éclair", "10", "9"]
-    add_licenses(
-        1, *(bare_license_item(key, license_Name=name) for key, name in enumerate(names, 1))
-    )
-    response = client.get(LICENSES, query_string={"sortBy": "license_Name"}, headers=headers)
-    assert [row["license_Name"] for row in data(response)] == sorted(names)
-    response = client.get(LICENSES, query_string={"sortBy": "license_Name:desc"}, headers=headers)
-    assert [row["license_Name"] for row in data(response)] == sorted(names, reverse=True)
 
 
 SORTABLE = ", ".join(WIRE_FIELDS)

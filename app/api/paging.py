@@ -14,10 +14,8 @@ from typing import Any
 
 from flask import request
 from marshmallow import Schema
-from sqlalchemy import ColumnElement, Select, String, func, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.api.envelope import ApiError
 from app.wire.fields import INT32_MAX, query_integer
@@ -99,42 +97,10 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 def _order_by(sortable: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
     # NULLs sort as the smallest value on every backend.
-    ordered = [
-        (_by_code_point(column), descending) for column, descending in requested_sort(sortable)
-    ]
     return [
         column.desc().nulls_last() if descending else column.asc().nulls_first()
-        for column, descending in ordered
+        for column, descending in requested_sort(sortable)
     ]
-
-
-class CodePointOrder(ColumnElement[Any]):
-    """A text column compared by code point, as SQLite always compares text.
-
-    PostgreSQL would otherwise use its database's collation (en_US puts "alpha" before
-    "Beta", C after), so the same ``sortBy`` gave a different page on each backend.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column: ColumnElement[Any]) -> None:
-        self.column = column
-        self.type = column.type
-
-
-@compiles(CodePointOrder)
-def _compile_code_point_order(element: CodePointOrder, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.column, **kw)
-
-
-@compiles(CodePointOrder, "postgresql")
-def _compile_code_point_order_postgresql(element: CodePointOrder, compiler: Any, **kw: Any) -> str:
-    return f'{compiler.process(element.column, **kw)} COLLATE "C"'
-
-
-def _by_code_point(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    return CodePointOrder(column) if isinstance(column.type, String) else column
 
 
 def requested_sort(sortable: Mapping[str, Any]) -> list[tuple[Any, bool]]:
