@@ -142,7 +142,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(default_settings(app.instance_path))
-    app.config.from_pyfile("config.py", silent=True)
+    load_instance_config(app)
     app.config.from_prefixed_env()
     for name in VERBATIM_ENV_SETTINGS:
         if f"FLASK_{name}" in os.environ:
@@ -159,6 +159,25 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "or set FLASK_SECRET_KEY."
             ) from None
     validate_config(app.config)
+
+
+def load_instance_config(app: Flask) -> None:
+    """``instance/config.py``, if there is one. It is Python: an error in it (a syntax error,
+    a failed import) was a traceback from every command; it is one line naming the file."""
+    try:
+        app.config.from_pyfile("config.py", silent=True)
+    except Exception as exc:
+        path = Path(app.instance_path) / "config.py"
+        raise ConfigError(
+            f"The instance configuration {path} cannot be loaded: {python_error(exc)}."
+        ) from None
+
+
+def python_error(exc: Exception) -> str:
+    """``SyntaxError at line 3: invalid syntax``, ``NameError: name 'x' is not defined``."""
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError at line {exc.lineno}: {exc.msg}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _local_secret_key(instance_path: Path) -> str:

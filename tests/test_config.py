@@ -615,6 +615,49 @@ def test_bad_instance_config_is_refused(build: Callable[..., Flask], instance: P
     assert str(excinfo.value) == NOT_AN_OBJECT
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("BATCH_MAX_ITEMS = (\n", "SyntaxError at line 1: '(' was never closed"),
+        ("\n\nimport no_such_module\n", "ModuleNotFoundError: No module named 'no_such_module'"),
+        ("PSV_WINDOW_DAYS = 1 / 0\n", "ZeroDivisionError: division by zero"),
+    ],
+    ids=["syntax error", "import error", "runtime error"],
+)
+def test_an_instance_config_that_cannot_run_is_a_config_error(
+    build: Callable[..., Flask], instance: Path, text: str, reason: str
+) -> None:
+    write_instance_config(instance, text)
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == (
+        f"The instance configuration {instance / 'config.py'} cannot be loaded: {reason}."
+    )
+
+
+def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance: Path) -> None:
+    write_instance_config(instance, "BATCH_MAX_ITEMS = (\n")
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(instance),
+        "FLASK_SECRET_KEY": SECRET,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: The instance configuration {instance / 'config.py'} cannot be loaded: "
+        "SyntaxError at line 1: '(' was never closed.\n",
+    )
+
+
 def test_bad_test_config_is_refused(build: Callable[..., Flask]) -> None:
     with pytest.raises(ConfigError) as excinfo:
         build({"BATCH_MAX_ITEMS": "5000"})
