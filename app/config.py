@@ -180,6 +180,18 @@ def python_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def instance_folder(default: Path) -> str:
+    """``CREDGRID_INSTANCE_PATH`` or ``default``. Flask refuses a relative path with a
+    ``ValueError`` (a traceback under ``flask``); read from the working directory, each
+    worker started from elsewhere would have had a folder, key and SQLite files of its own."""
+    value = os.environ.get("CREDGRID_INSTANCE_PATH", str(default))
+    if not os.path.isabs(value):
+        error = ConfigError(f"CREDGRID_INSTANCE_PATH must be an absolute path, got {value!r}.")
+        exit_under_flask_cli(error)
+        raise error
+    return value
+
+
 def _local_secret_key(instance_path: Path) -> str:
     """A random key created once in ``instance/`` so local sessions survive restarts.
 

@@ -635,6 +635,21 @@ def test_an_instance_config_that_cannot_run_is_a_config_error(
     )
 
 
+@pytest.mark.parametrize("value", ["", "instance", "./instance"])
+def test_an_instance_path_that_is_not_absolute_is_a_config_error(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Flask raised ``ValueError`` (a traceback under ``flask``); relative to the working
+    directory, each worker started elsewhere would have had a folder, secret key and SQLite
+    files of its own."""
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", value)
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == (
+        f"CREDGRID_INSTANCE_PATH must be an absolute path, got {value!r}."
+    )
+
+
 def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance: Path) -> None:
     write_instance_config(instance, "BATCH_MAX_ITEMS = (\n")
     env = {
@@ -655,6 +670,27 @@ def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance
         "",
         f"Error: The instance configuration {instance / 'config.py'} cannot be loaded: "
         "SyntaxError at line 1: '(' was never closed.\n",
+    )
+
+
+def test_the_flask_command_reports_a_relative_instance_path_in_one_line(instance: Path) -> None:
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": "instance",
+        "FLASK_SECRET_KEY": SECRET,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: CREDGRID_INSTANCE_PATH must be an absolute path, got 'instance'.\n",
     )
 
 
