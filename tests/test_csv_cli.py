@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,32 @@ def test_an_export_to_a_path_it_cannot_write_is_one_line(
     assert result.exit_code == status
     assert result.output.splitlines()[-1] == message.format(path=path)
     assert [p.name for p in directory.iterdir()] == []
+
+
+def test_an_export_does_not_replace_a_read_only_file(
+    runner: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Written beside it and moved over it, a file its owner made read-only was replaced: a
+    rename needs only the directory's permission. Refused as writing it would be."""
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    target = directory / "out.csv"
+    target.write_text("the month-end export\n")
+    target.chmod(0o444)
+    if os.geteuid() == 0:  # root may write any file: answer as its owner would be answered
+        real_access = os.access
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda path, mode, **kw: (
+                not mode & os.W_OK if Path(path) == target else real_access(path, mode, **kw)
+            ),
+        )
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"Error: Cannot write {target}: Permission denied."
+    assert target.read_text() == "the month-end export\n"
+    assert [p.name for p in directory.iterdir()] == ["out.csv"]
 
 
 def test_round_trip_is_unchanged_and_bad_rows_are_reported(

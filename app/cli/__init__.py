@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import shutil
@@ -371,6 +372,9 @@ def export_target(path: str) -> Iterator[IO[str]]:
             yield stream
         return
     target = Path(os.path.realpath(path))  # a symbolic link's file is replaced, not the link
+    if target.exists() and not os.access(target, os.W_OK):
+        # A rename needs only the directory's permission: a read-only file would be replaced.
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
     # O_EXCL and the umask's mode, as the file itself would have been created.
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
