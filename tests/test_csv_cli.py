@@ -181,6 +181,24 @@ def test_an_export_to_a_path_it_cannot_write_is_one_line(
     assert [p.name for p in directory.iterdir()] == []
 
 
+def test_an_export_to_an_empty_path_is_a_usage_error(
+    runner: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``-o ""`` (an unset shell variable) read as the working directory: the export was
+    written beside it, in its parent, then failed "Cannot write : Is a directory"."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(args=["export-licenses", "-o", "", "--database", "main"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for '-o' / '--output': an empty path; name a file, or - for "
+        "standard output."
+    )
+    assert list(tmp_path.glob(".work.*")) == []
+    assert list(work.iterdir()) == []
+
+
 def test_an_export_does_not_replace_a_read_only_file(
     runner: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:

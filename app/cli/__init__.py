@@ -388,12 +388,21 @@ def export_target(path: str) -> Iterator[IO[str]]:
         partial.unlink(missing_ok=True)
 
 
+def not_empty_path(value: str) -> str:
+    """An empty path (an unset shell variable) reads as the working directory: the export was
+    written into its parent, then failed there."""
+    if not value:
+        raise click.BadParameter("an empty path; name a file, or - for standard output.")
+    return value
+
+
 @click.command("export-licenses")
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
+    callback=lambda _ctx, _param, value: not_empty_path(value),
     help="The file to write (default: standard output). It is replaced only once the export "
     "is complete.",
 )
