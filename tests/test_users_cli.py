@@ -224,6 +224,15 @@ def test_create_user_reads_the_password_from_standard_input(runner: Any, client:
     assert "Created editor 'carol'" in output
 
 
+def test_create_user_names_the_user_as_stored(runner: Any, session_for: Any) -> None:
+    """Spaces around a name are dropped when it is stored; the message said ' carol ', a name
+    that ``users disable`` then did not find."""
+    output = ok(invoke(runner, "create-user", " carol ", input="piped password\n"))
+    assert output == "Created editor 'carol' in database 'main'.\n"
+    with session_for() as session:
+        assert session.scalars(select(StaffUser.username)).all() == ["carol"]
+
+
 @pytest.mark.parametrize(
     ("args", "given", "message"),
     [

@@ -253,11 +253,12 @@ def create_user_command(
         password = read_new_password()
     with session_scope(name) as session:
         try:
-            create_user(session, username, password, role)
+            user = create_user(session, username, password, role)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
-    click.echo(f"Created {role} {username!r} in database {name!r}.")
+        stored = user.username  # without the spaces around it
+    click.echo(f"Created {role} {stored!r} in database {name!r}.")
 
 
 @click.command("create-api-key")
