@@ -449,3 +449,68 @@ def test_an_export_into_a_pipe_whose_reader_has_gone_stops_quietly(tmp_path: Pat
     finally:
         os.close(writing)
     assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: Path) -> None:
+    """``flask import-licenses big.csv | head`` (or ``> /dev/full``): the import stopped at the
+    first report line it could not write, without a word (a closed pipe) or with a traceback (a
+    full disk), its file partly imported. It stops there still, saying on standard error which
+    rows were processed. A real process, reading ahead two rows at a time."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+        "FLASK_BATCH_MAX_ITEMS": "1",
+    }
+    two_rows_ahead = (
+        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+
+    def flask(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", two_rows_ahead, "--app", "app", *args],
+            cwd=root,
+            env=env,
+            text=True,
+            timeout=120,
+            **options,
+        )
+
+    assert flask("init-db", capture_output=True).returncode == 0
+    assert flask("seed", "--providers", "1", capture_output=True).returncode == 0
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,state\n"
+        + "".join(f"{key},1001,1,NY\n" for key in range(900_001, 900_006))
+    )
+    for output in ("closed pipe", "/dev/full"):
+        reading, writing = os.pipe()
+        os.close(reading)
+        stdout = writing if output == "closed pipe" else open(output, "w")  # noqa: SIM115
+        try:
+            result = flask("import-licenses", str(source), stdout=stdout, stderr=subprocess.PIPE)
+        finally:
+            os.close(writing)
+            if output != "closed pipe":
+                stdout.close()
+        assert (result.returncode, result.stderr) == (
+            1,
+            "Error: the report could not be written to standard output "
+            f"({'Broken pipe' if output == 'closed pipe' else 'No space left on device'}): the "
+            "import stopped. The rows to line 3 were processed, no row after it.\n",
+        ), output
+    again = flask("import-licenses", str(source), capture_output=True)
+    assert again.stdout.splitlines()[:5] == [
+        "line 2: providerCredLicense_Key 900001: 200 Unchanged",
+        "line 3: providerCredLicense_Key 900002: 200 Unchanged",
+        "line 4: providerCredLicense_Key 900003: 201 Created",
+        "line 5: providerCredLicense_Key 900004: 201 Created",
+        "line 6: providerCredLicense_Key 900005: 201 Created",
+    ]

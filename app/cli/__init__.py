@@ -440,12 +440,17 @@ def export_licenses_command(output: str, raw: bool, database: str | None) -> Non
 
 def stop_quietly_at_a_closed_pipe() -> NoReturn:
     """Standard output's reader has gone (``export-licenses | head``): stop as other commands
-    do, without a message, exit status 1. What is still buffered for standard output goes to
-    ``/dev/null`` instead, so flushing it at exit raises no second error (Python's documented
-    way, the ``signal`` module's note on SIGPIPE)."""
+    do, without a message, exit status 1."""
+    discard_standard_output()
+    sys.exit(1)
+
+
+def discard_standard_output() -> None:
+    """What is still buffered for standard output goes to ``/dev/null`` instead, so flushing
+    it at exit raises no second error (Python's documented way, the ``signal`` module's note
+    on SIGPIPE)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(1)
 
 
 def keep_transaction_while_writing(session: Session) -> None:
@@ -528,6 +533,24 @@ class ImportTally:
         )
 
 
+def echo_report(tally: ImportTally, rows: list[ImportedRow]) -> None:
+    """``tally.echo``; when standard output cannot take the report (``| head`` has gone, a
+    full disk), the import stops, saying on standard error how far it got: every row of
+    ``rows`` is committed, no later row is read."""
+    try:
+        tally.echo(rows)
+    except OSError as exc:
+        discard_standard_output()
+        with suppress(OSError):  # standard error may be the same closed pipe (2>&1 | head)
+            click.echo(
+                f"Error: the report could not be written to standard output "
+                f"({exc.strerror or exc}): the import stopped. The rows to line {rows[-1].line} "
+                "were processed, no row after it.",
+                err=True,
+            )
+        sys.exit(1)
+
+
 def refresh_statistics(session: Session) -> None:
     """``analyze_licenses``; when it fails, every row is already written: warn, do not fail."""
     from app.licenses.csv_io import analyze_licenses
@@ -577,7 +600,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                 activity_id=tally.activity_id,
                 batch_size=current_app.config["BATCH_MAX_ITEMS"],
             ):
-                tally.echo(rows)
+                echo_report(tally, rows)
         except CsvFileError as exc:
             raise click.ClickException(f"{exc} Nothing was imported.") from None
         except ImportStopped as stop:
