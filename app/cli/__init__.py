@@ -64,6 +64,7 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
             name = kwargs.get("database")
             raise click.ClickException(
                 f"Database {database_label(name)} is unavailable: {first_line(exc)}"
+                f"{sqlite_path_problem(name)}"
             ) from None
 
     return click.option(
@@ -80,6 +81,27 @@ def database_label(name: str | None) -> str:
     if name is None and has_app_context():
         name = default_database()
     return repr(name) if name is not None else "(the default)"
+
+
+def sqlite_path_problem(name: str | None) -> str:
+    """`` (the directory /srv/x of its file does not exist: check …)`` when the database is a
+    SQLite file whose path cannot be one; SQLite says only "unable to open database file"."""
+    if not has_app_context():
+        return ""
+    try:
+        url = engine_for(resolve_database(default_database() if name is None else name)).url
+    except UnknownDatabase:
+        return ""
+    if url.get_backend_name() != "sqlite" or url.query.get("uri") or not url.database:
+        return ""
+    path = Path(url.database)
+    if path.is_dir():
+        problem = f"{path} is a directory, not a file"
+    elif not path.parent.is_dir():
+        problem = f"the directory {path.parent} of its file does not exist"
+    else:
+        return ""
+    return f" ({problem}: check its path in FLASK_DATABASES)."
 
 
 def first_line(exc: BaseException) -> str:
