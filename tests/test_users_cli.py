@@ -130,6 +130,24 @@ def test_set_password_asks_twice_at_a_terminal(
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "set-password", "nobody"], "Error: No user 'nobody' in this database."),
+        (["create-user", "alice"], "Error: User 'alice' already exists."),
+        (["create-user", "x" * 21], "Error: Username must be 1 to 20 characters."),
+    ],
+    ids=["no such user", "an existing user", "a name too long"],
+)
+def test_a_name_that_cannot_be_used_is_refused_before_the_password_is_asked(
+    runner: Any, alice: str, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    """The password was asked twice, then refused for the name."""
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    result = invoke(runner, *args, input="ok pass 1\nok pass 1\n")
+    assert (result.exit_code, result.output) == (1, message + "\n")
+
+
+@pytest.mark.parametrize(
     ("given", "message"),
     [
         ("", "No password on standard input."),

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
-from app.auth.users import UserError, create_user
+from app.auth.users import UserError, create_user, new_username
 from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
     SchemaNewerThanCode,
@@ -244,6 +244,17 @@ def migrate(name: str) -> str:
         raise newer_schema(name, exc) from None
 
 
+def check_username(name: str, check: Callable[[Session, str], object], username: str) -> None:
+    """``check(session, username)`` before a password is asked for the name, in a transaction
+    of its own: none may stay open while a person types (PostgreSQL's idle-in-transaction
+    timeout would end the connection)."""
+    with session_scope(name) as session:
+        try:
+            check(session, username)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
 @click.command("init-db")
 @database_option
 @with_appcontext
@@ -272,6 +283,7 @@ def create_user_command(
     """Create a staff/API user (the password is asked twice, or read from standard input)."""
     name = migrated_database(database)
     if password is None:
+        check_username(name, new_username, username)
         password = read_new_password()
     with session_scope(name) as session:
         try:

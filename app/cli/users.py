@@ -14,12 +14,19 @@ from app.auth.models import ROLES
 from app.auth.users import (
     UserError,
     delete_user,
+    find_user,
     list_users,
     set_disabled,
     set_password,
     set_role,
 )
-from app.cli import UTF8_TEXT, database_option, migrated_database, read_new_password
+from app.cli import (
+    UTF8_TEXT,
+    check_username,
+    database_option,
+    migrated_database,
+    read_new_password,
+)
 from app.tenancy import session_scope
 
 
@@ -74,7 +81,7 @@ def set_role_command(username: str, role: str, database: str | None) -> None:
 @with_appcontext
 def set_password_command(username: str, database: str | None) -> None:
     """Set a new password (asked twice, or read from standard input); ends sessions and tokens."""
-    migrated_database(database)
+    check_username(migrated_database(database), find_user, username)
     password = read_new_password()
     _change(
         database,
