@@ -463,6 +463,10 @@ def _database_url(name: str, url: Any) -> str:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL.") from None
+    except ValueError:  # SQLAlchemy's int() of the port; the message may not show the URL
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL: its port is not a number."
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigError(
@@ -476,6 +480,29 @@ def _database_url(name: str, url: Any) -> str:
             f"FLASK_DATABASES[{name!r}] is an in-memory SQLite database, which each worker "
             "would have alone and lose on exit; name a file (sqlite:////path/to/file.db)."
         )
+    if backend == "sqlite" and parsed.get_driver_name() != "pysqlite":
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] uses the driver {parsed.get_driver_name()!r}; a SQLite "
+            "database is opened with Python's sqlite3: sqlite:///path/to/file.db."
+        )
     if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+        _check_connection_options(name, dict(parsed.query))
     return parsed.render_as_string(hide_password=False)
+
+
+#: ``psycopg.connect``'s own arguments, which a URL's query may set; the others are libpq's.
+PSYCOPG_ARGUMENTS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
+
+
+def _check_connection_options(name: str, query: dict[str, Any]) -> None:
+    """A PostgreSQL URL's query is libpq's connection options: one libpq does not know (a typo,
+    ``sslmod``) failed at the first connection, a traceback from every command."""
+    import psycopg  # here: a deployment of SQLite files only need not load it
+    from psycopg.conninfo import make_conninfo
+
+    options = {key: value for key, value in query.items() if key not in PSYCOPG_ARGUMENTS}
+    try:
+        make_conninfo("", **options)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"FLASK_DATABASES[{name!r}]: {str(exc).strip()}.") from None

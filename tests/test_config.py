@@ -287,6 +287,24 @@ def bad_name(name: str) -> str:
             '{"main": 5}',
             "FLASK_DATABASES['main'] must be a URL string.",
         ),
+        # These three were tracebacks: SQLAlchemy's ValueError, the missing driver's
+        # ModuleNotFoundError, psycopg's ProgrammingError at the first connection.
+        (
+            "FLASK_DATABASES",
+            '{"main": "postgresql://u:secret@db:54x2/credgrid"}',
+            "FLASK_DATABASES['main'] is not a SQLAlchemy URL: its port is not a number.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "sqlite+pysqlcipher:///x.db"}',
+            "FLASK_DATABASES['main'] uses the driver 'pysqlcipher'; a SQLite database is "
+            "opened with Python's sqlite3: sqlite:///path/to/file.db.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "postgresql://u:secret@db/credgrid?sslmod=require"}',
+            "FLASK_DATABASES['main']: invalid connection option \"sslmod\".",
+        ),
         (
             "FLASK_BATCH_MAX_ITEMS",
             "0",
