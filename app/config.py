@@ -226,18 +226,20 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
-        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
-        "DATABASE_LOCK_TIMEOUT_SECONDS",
-        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
-        "SQLITE_BUSY_TIMEOUT_SECONDS",
         "DATABASE_RETRY_AFTER_SECONDS",
-        "IDEMPOTENCY_LEASE_SECONDS",
         "UI_MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
     ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    for name in WAIT_SETTINGS:
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WAIT:
+            raise ConfigError(
+                f"FLASK_{name} must be a number of seconds from 1 to {MAX_WAIT} (24 days), "
+                f"got {value!r}."
+            )
     window = config.get("PSV_WINDOW_DAYS")
     if not is_psv_window(window):
         raise ConfigError(f"FLASK_PSV_WINDOW_DAYS must be {PSV_WINDOW_RULE}, got {window!r}.")
@@ -305,6 +307,18 @@ def validate_config(config: dict[str, Any]) -> None:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
+
+#: Waits in seconds that the databases take in milliseconds, as a 32-bit integer: PostgreSQL
+#: refused a longer timeout at every connection ("unavailable"), SQLite's busy timeout is the
+#: same integer. An idempotency lease is bounded alike (10^12 seconds overflowed its end).
+WAIT_SETTINGS = (
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+    "DATABASE_LOCK_TIMEOUT_SECONDS",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "IDEMPOTENCY_LEASE_SECONDS",
+)
+MAX_WAIT = (2**31 - 1) // 1000
 
 #: Settings that are true or false. ``FLASK_SESSION_COOKIE_SECURE=false`` is JSON, read as
 #: ``False``; ``False``, ``off`` or ``no`` were read as text, which is true: the cookie became

@@ -712,6 +712,31 @@ def test_the_flask_command_reports_a_relative_instance_path_in_one_line(instance
     )
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "DATABASE_LOCK_TIMEOUT_SECONDS",
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+        "SQLITE_BUSY_TIMEOUT_SECONDS",
+        "IDEMPOTENCY_LEASE_SECONDS",
+    ],
+)
+def test_a_wait_longer_than_the_database_takes_is_refused(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """PostgreSQL refused the timeouts (milliseconds, a 32-bit integer) at every connection:
+    each command said the database was "unavailable"; SQLite's busy timeout is the same
+    integer, and a lease of 10^12 seconds overflowed the date of its end (a 500)."""
+    build({"SECRET_KEY": SECRET, name: 2_147_483})
+    monkeypatch.setenv(f"FLASK_{name}", "2147484")
+    with pytest.raises(ConfigError) as excinfo:
+        build({"SECRET_KEY": SECRET})
+    assert str(excinfo.value) == (
+        f"FLASK_{name} must be a number of seconds from 1 to 2147483 (24 days), got 2147484."
+    )
+
+
 def test_bad_test_config_is_refused(build: Callable[..., Flask]) -> None:
     with pytest.raises(ConfigError) as excinfo:
         build({"BATCH_MAX_ITEMS": "5000"})
