@@ -322,6 +322,12 @@ BAD_FILES = {
         "Error: line 1: unknown column(s) ' state' in the header. Names are exact, letter case "
         f"and spaces included: ' state' is 'state'. {EXPECTED} Nothing was imported.",
     ),
+    # A spreadsheet's empty trailing columns: it was "unknown column(s) ''", and why not said.
+    "a column without a name": (
+        f"{HEADER},,\n{FIRST_ROW},,\n".encode(),
+        "Error: line 1: unknown column(s) '', '' in the header. A column has no name: is there "
+        f"a comma too many (an empty column at the end)? {EXPECTED} Nothing was imported.",
+    ),
     # Every name unknown, it was "Is the header row missing?".
     "another letter case": (
         f"{HEADER.upper()}\n{FIRST_ROW}\n".encode(),

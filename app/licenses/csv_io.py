@@ -233,6 +233,8 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
         hint = f" Names are exact, letter case and spaces included: {shown_meant}{more_meant}."
     elif len(unknown) == len(names):
         hint = " Is the header row missing?"
+    elif any(not name.strip() for name in unknown):
+        hint = " A column has no name: is there a comma too many (an empty column at the end)?"
     return (
         f"unknown column(s) {shown}{more} in the header.{hint} "
         f"Expected names: {', '.join(CSV_COLUMNS)}."
