@@ -514,3 +514,34 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
         "line 5: providerCredLicense_Key 900004: 201 Created",
         "line 6: providerCredLicense_Key 900005: 201 Created",
     ]
+
+
+def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> None:
+    """``flask export-licenses >&-`` (standard output closed, as some service managers leave
+    it): a TypeError traceback ("argument 1 must have a "write" method")."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *flask, "export-licenses"],
+        cwd=root,
+        env=env,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: Cannot write -: standard output is closed.\n",
+    )

@@ -399,6 +399,8 @@ def export_target(path: str) -> Iterator[IO[str]]:
     (Click's ``File(atomic=True)`` moves its temporary file over the target on close, even
     after an error.)"""
     if path == "-":
+        if sys.stdout is None:  # started with it closed (>&-): Python has none to write to
+            raise OSError(errno.EBADF, "standard output is closed")
         with click.open_file("-", "w", encoding="utf-8") as stream:  # never closes stdout
             yield stream
         return
