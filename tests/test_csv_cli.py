@@ -545,3 +545,32 @@ def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> No
         1,
         "Error: Cannot write -: standard output is closed.\n",
     )
+
+
+def test_an_import_from_a_closed_standard_input_is_one_line(tmp_path: Path) -> None:
+    """``flask import-licenses - <&-``: click's RuntimeError traceback ("Was not able to
+    determine binary stream for sys.stdin")."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    result = subprocess.run(
+        ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, "import-licenses", "-"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for 'SOURCE': standard input is closed."
+    )

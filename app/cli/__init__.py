@@ -602,8 +602,18 @@ def refresh_statistics(session: Session) -> None:
         )
 
 
+class InputFile(click.File):
+    """``click.File``, for which ``-`` with standard input closed (``<&-``) was a RuntimeError
+    traceback: Python has no ``sys.stdin`` then."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "-" and sys.stdin is None:
+            self.fail("standard input is closed.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.command("import-licenses")
-@click.argument("source", type=click.File("rb"))
+@click.argument("source", type=InputFile("rb"))
 @click.option(
     "--user",
     "actor",
