@@ -283,3 +283,50 @@ def test_create_user_refuses_blank_passwords_and_control_characters(
     assert result.output == message
     with session_for() as session:
         assert session.scalars(select(StaffUser)).all() == []
+
+
+def test_a_prompt_with_standard_input_closed_is_one_line(tmp_path: Any) -> None:
+    """``<&-`` (standard input closed): an AttributeError traceback where the password is
+    read, a RuntimeError one ("lost sys.stdin") where a deletion is confirmed."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(cli.__file__).resolve().parent.parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+
+    def closed_stdin(*args: str) -> tuple[int, str]:
+        result = subprocess.run(
+            ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return result.returncode, result.stderr
+
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "create-user", "alice", "--password", PASSWORD],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    closed = "Error: Standard input is closed: "
+    assert closed_stdin("create-user", "bob") == (1, f"{closed}no password to read.\n")
+    assert closed_stdin("users", "set-password", "alice") == (
+        1,
+        f"{closed}no password to read.\n",
+    )
+    assert closed_stdin("users", "delete", "alice") == (
+        1,
+        f"{closed}no answer to read; add --yes to delete without one.\n",
+    )

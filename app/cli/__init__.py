@@ -157,6 +157,13 @@ def not_utf8(value: str) -> str | None:
 UTF8_TEXT = Utf8Text()
 
 
+def require_stdin(missing: str) -> None:
+    """Started with standard input closed (``<&-``), Python has no ``sys.stdin``: reading or
+    prompting was a traceback."""
+    if sys.stdin is None:
+        raise click.ClickException(f"Standard input is closed: {missing}")
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -166,6 +173,7 @@ def read_new_password() -> str:
 
     Piped input is one line (the password), or two equal lines (what a prompt would get).
     """
+    require_stdin("no password to read.")
     if stdin_is_terminal():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=UTF8_TEXT)
     text = utf8_stdin()
