@@ -330,3 +330,16 @@ def test_a_prompt_with_standard_input_closed_is_one_line(tmp_path: Any) -> None:
         1,
         f"{closed}no answer to read; add --yes to delete without one.\n",
     )
+
+
+def test_create_user_racing_another_for_the_name_is_one_line(
+    runner: Any, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two create-user of one name at once: both found the name free, the second insert hit
+    the unique index while the first committed: an IntegrityError traceback. Here the name
+    check passes as it did for the second of them."""
+    from app.auth import users
+
+    monkeypatch.setattr(users, "new_username", lambda _session, name: name.strip())
+    result = invoke(runner, "create-user", "alice", "--password", "long enough")
+    assert (result.exit_code, result.output) == (1, "Error: User 'alice' already exists.\n")

@@ -18,7 +18,7 @@ import click
 from flask import Flask, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.audit import AUDIT_USER_LENGTH
@@ -296,9 +296,11 @@ def create_user_command(
     with session_scope(name) as session:
         try:
             user = create_user(session, username, password, role)
+            session.commit()
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
-        session.commit()
+        except IntegrityError:  # another create-user took the name after it was checked
+            raise click.ClickException(f"User {username.strip()!r} already exists.") from None
         stored = user.username  # without the spaces around it
     click.echo(f"Created {role} {stored!r} in database {name!r}.")
 
