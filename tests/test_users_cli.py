@@ -343,3 +343,36 @@ def test_create_user_racing_another_for_the_name_is_one_line(
     monkeypatch.setattr(users, "new_username", lambda _session, name: name.strip())
     result = invoke(runner, "create-user", "alice", "--password", "long enough")
     assert (result.exit_code, result.output) == (1, "Error: User 'alice' already exists.\n")
+
+
+def test_create_users_at_once_on_sqlite_all_succeed(tmp_path: Any) -> None:
+    """Four create-user of four names at once on one SQLite file: each read the name, hashed the
+    password, then wrote; a writer that committed in between failed the others at once with
+    "database is locked" (a reader cannot become a writer then, whatever the busy timeout)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(cli.__file__).resolve().parent.parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    processes = [
+        subprocess.Popen(
+            [*flask, "create-user", f"user{n}", "--password", PASSWORD],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    results = [(p.returncode, output) for p, output in zip(processes, outputs, strict=True)]
+    assert results == [(0, f"Created editor 'user{n}' in database 'demo'.\n") for n in range(4)]

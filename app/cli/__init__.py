@@ -294,6 +294,7 @@ def create_user_command(
         check_username(name, new_username, username)
         password = read_new_password()
     with session_scope(name) as session:
+        begin_write(session)  # SQLite: the name is read, then the user written
         try:
             user = create_user(session, username, password, role)
             session.commit()
