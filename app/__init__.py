@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.api.paths import VBAPI_PREFIX
     from app.api.rate_limit import register_rate_limit
     from app.cli import register_cli
-    from app.config import load_config
+    from app.config import instance_folder, load_config
     from app.errors import register_error_handlers
     from app.extensions import csrf, db
     from app.health import bp as health_bp
@@ -32,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        instance_path=os.environ.get("CREDGRID_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_path=instance_folder(ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

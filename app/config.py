@@ -142,7 +142,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(default_settings(app.instance_path))
-    app.config.from_pyfile("config.py", silent=True)
+    load_instance_config(app)
     app.config.from_prefixed_env()
     for name in VERBATIM_ENV_SETTINGS:
         if f"FLASK_{name}" in os.environ:
@@ -159,6 +159,37 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "or set FLASK_SECRET_KEY."
             ) from None
     validate_config(app.config)
+
+
+def load_instance_config(app: Flask) -> None:
+    """``instance/config.py``, if there is one. It is Python: an error in it (a syntax error,
+    a failed import) was a traceback from every command; it is one line naming the file."""
+    try:
+        app.config.from_pyfile("config.py", silent=True)
+    except Exception as exc:
+        path = Path(app.instance_path) / "config.py"
+        raise ConfigError(
+            f"The instance configuration {path} cannot be loaded: {python_error(exc)}."
+        ) from None
+
+
+def python_error(exc: Exception) -> str:
+    """``SyntaxError at line 3: invalid syntax``, ``NameError: name 'x' is not defined``."""
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError at line {exc.lineno}: {exc.msg}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def instance_folder(default: Path) -> str:
+    """``CREDGRID_INSTANCE_PATH`` or ``default``. Flask refuses a relative path with a
+    ``ValueError`` (a traceback under ``flask``); read from the working directory, each
+    worker started from elsewhere would have had a folder, key and SQLite files of its own."""
+    value = os.environ.get("CREDGRID_INSTANCE_PATH", str(default))
+    if not os.path.isabs(value):
+        error = ConfigError(f"CREDGRID_INSTANCE_PATH must be an absolute path, got {value!r}.")
+        exit_under_flask_cli(error)
+        raise error
+    return value
 
 
 def _local_secret_key(instance_path: Path) -> str:
@@ -195,18 +226,20 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "BATCH_MAX_ITEMS",
         "MAX_CONTENT_LENGTH",
-        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
-        "DATABASE_LOCK_TIMEOUT_SECONDS",
-        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
-        "SQLITE_BUSY_TIMEOUT_SECONDS",
         "DATABASE_RETRY_AFTER_SECONDS",
-        "IDEMPOTENCY_LEASE_SECONDS",
         "UI_MAX_CONTENT_LENGTH",
         "MAX_FORM_MEMORY_SIZE",
     ):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"FLASK_{name} must be a positive integer, got {value!r}.")
+    for name in WAIT_SETTINGS:
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WAIT:
+            raise ConfigError(
+                f"FLASK_{name} must be a number of seconds from 1 to {MAX_WAIT} (24 days), "
+                f"got {value!r}."
+            )
     window = config.get("PSV_WINDOW_DAYS")
     if not is_psv_window(window):
         raise ConfigError(f"FLASK_PSV_WINDOW_DAYS must be {PSV_WINDOW_RULE}, got {window!r}.")
@@ -274,6 +307,18 @@ def validate_config(config: dict[str, Any]) -> None:
         # It is also the HS256 key of the API tokens: RFC 7518 wants at least 256 bits.
         raise ConfigError("FLASK_SECRET_KEY must be at least 32 characters long.")
 
+
+#: Waits in seconds that the databases take in milliseconds, as a 32-bit integer: PostgreSQL
+#: refused a longer timeout at every connection ("unavailable"), SQLite's busy timeout is the
+#: same integer. An idempotency lease is bounded alike (10^12 seconds overflowed its end).
+WAIT_SETTINGS = (
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+    "DATABASE_LOCK_TIMEOUT_SECONDS",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "IDEMPOTENCY_LEASE_SECONDS",
+)
+MAX_WAIT = (2**31 - 1) // 1000
 
 #: Settings that are true or false. ``FLASK_SESSION_COOKIE_SECURE=false`` is JSON, read as
 #: ``False``; ``False``, ``off`` or ``no`` were read as text, which is true: the cookie became
@@ -432,6 +477,10 @@ def _database_url(name: str, url: Any) -> str:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL.") from None
+    except ValueError:  # SQLAlchemy's int() of the port; the message may not show the URL
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] is not a SQLAlchemy URL: its port is not a number."
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigError(
@@ -445,6 +494,29 @@ def _database_url(name: str, url: Any) -> str:
             f"FLASK_DATABASES[{name!r}] is an in-memory SQLite database, which each worker "
             "would have alone and lose on exit; name a file (sqlite:////path/to/file.db)."
         )
+    if backend == "sqlite" and parsed.get_driver_name() != "pysqlite":
+        raise ConfigError(
+            f"FLASK_DATABASES[{name!r}] uses the driver {parsed.get_driver_name()!r}; a SQLite "
+            "database is opened with Python's sqlite3: sqlite:///path/to/file.db."
+        )
     if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+        _check_connection_options(name, dict(parsed.query))
     return parsed.render_as_string(hide_password=False)
+
+
+#: ``psycopg.connect``'s own arguments, which a URL's query may set; the others are libpq's.
+PSYCOPG_ARGUMENTS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
+
+
+def _check_connection_options(name: str, query: dict[str, Any]) -> None:
+    """A PostgreSQL URL's query is libpq's connection options: one libpq does not know (a typo,
+    ``sslmod``) failed at the first connection, a traceback from every command."""
+    import psycopg  # here: a deployment of SQLite files only need not load it
+    from psycopg.conninfo import make_conninfo
+
+    options = {key: value for key, value in query.items() if key not in PSYCOPG_ARGUMENTS}
+    try:
+        make_conninfo("", **options)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"FLASK_DATABASES[{name!r}]: {str(exc).strip()}.") from None

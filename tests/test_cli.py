@@ -338,6 +338,29 @@ def test_an_unreachable_database_is_one_line_naming_it(
     assert len(result.output.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("missing/main.db", "the directory {tmp}/missing of its file does not exist"),
+        ("", "{tmp} is a directory, not a file"),
+    ],
+    ids=["missing directory", "a directory"],
+)
+@pytest.mark.parametrize("command", [["export-licenses"], ["users", "list"], ["init-db"]])
+def test_a_sqlite_path_that_cannot_be_a_file_is_named_with_what_is_wrong(
+    fresh_app: Callable[..., Any], tmp_path: Path, path: str, reason: str, command: list[str]
+) -> None:
+    """SQLite says only "unable to open database file", which names neither the path nor why;
+    a mistyped directory in FLASK_DATABASES is the likely cause."""
+    application = fresh_app(DATABASES={"main": f"sqlite:///{tmp_path / path}"})
+    result = application.test_cli_runner().invoke(args=command)
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: Database 'main' is unavailable: unable to open database file "
+        f"({reason.format(tmp=tmp_path)}: check its path in FLASK_DATABASES).\n"
+    )
+
+
 @pytest.mark.parametrize("content", [b"not a database\n" * 100, b"\x00" * 4096])
 @pytest.mark.parametrize("command", [["export-licenses"], ["users", "list"], ["init-db"]])
 def test_a_file_that_is_not_a_database_is_one_line_naming_it(

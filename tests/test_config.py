@@ -287,6 +287,24 @@ def bad_name(name: str) -> str:
             '{"main": 5}',
             "FLASK_DATABASES['main'] must be a URL string.",
         ),
+        # These three were tracebacks: SQLAlchemy's ValueError, the missing driver's
+        # ModuleNotFoundError, psycopg's ProgrammingError at the first connection.
+        (
+            "FLASK_DATABASES",
+            '{"main": "postgresql://u:secret@db:54x2/credgrid"}',
+            "FLASK_DATABASES['main'] is not a SQLAlchemy URL: its port is not a number.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "sqlite+pysqlcipher:///x.db"}',
+            "FLASK_DATABASES['main'] uses the driver 'pysqlcipher'; a SQLite database is "
+            "opened with Python's sqlite3: sqlite:///path/to/file.db.",
+        ),
+        (
+            "FLASK_DATABASES",
+            '{"main": "postgresql://u:secret@db/credgrid?sslmod=require"}',
+            "FLASK_DATABASES['main']: invalid connection option \"sslmod\".",
+        ),
         (
             "FLASK_BATCH_MAX_ITEMS",
             "0",
@@ -613,6 +631,110 @@ def test_bad_instance_config_is_refused(build: Callable[..., Flask], instance: P
     with pytest.raises(ConfigError) as excinfo:
         build()
     assert str(excinfo.value) == NOT_AN_OBJECT
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("BATCH_MAX_ITEMS = (\n", "SyntaxError at line 1: '(' was never closed"),
+        ("\n\nimport no_such_module\n", "ModuleNotFoundError: No module named 'no_such_module'"),
+        ("PSV_WINDOW_DAYS = 1 / 0\n", "ZeroDivisionError: division by zero"),
+    ],
+    ids=["syntax error", "import error", "runtime error"],
+)
+def test_an_instance_config_that_cannot_run_is_a_config_error(
+    build: Callable[..., Flask], instance: Path, text: str, reason: str
+) -> None:
+    write_instance_config(instance, text)
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == (
+        f"The instance configuration {instance / 'config.py'} cannot be loaded: {reason}."
+    )
+
+
+@pytest.mark.parametrize("value", ["", "instance", "./instance"])
+def test_an_instance_path_that_is_not_absolute_is_a_config_error(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Flask raised ``ValueError`` (a traceback under ``flask``); relative to the working
+    directory, each worker started elsewhere would have had a folder, secret key and SQLite
+    files of its own."""
+    monkeypatch.setenv("CREDGRID_INSTANCE_PATH", value)
+    with pytest.raises(ConfigError) as excinfo:
+        build()
+    assert str(excinfo.value) == (
+        f"CREDGRID_INSTANCE_PATH must be an absolute path, got {value!r}."
+    )
+
+
+def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance: Path) -> None:
+    write_instance_config(instance, "BATCH_MAX_ITEMS = (\n")
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(instance),
+        "FLASK_SECRET_KEY": SECRET,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: The instance configuration {instance / 'config.py'} cannot be loaded: "
+        "SyntaxError at line 1: '(' was never closed.\n",
+    )
+
+
+def test_the_flask_command_reports_a_relative_instance_path_in_one_line(instance: Path) -> None:
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": "instance",
+        "FLASK_SECRET_KEY": SECRET,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: CREDGRID_INSTANCE_PATH must be an absolute path, got 'instance'.\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "DATABASE_LOCK_TIMEOUT_SECONDS",
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS",
+        "SQLITE_BUSY_TIMEOUT_SECONDS",
+        "IDEMPOTENCY_LEASE_SECONDS",
+    ],
+)
+def test_a_wait_longer_than_the_database_takes_is_refused(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """PostgreSQL refused the timeouts (milliseconds, a 32-bit integer) at every connection:
+    each command said the database was "unavailable"; SQLite's busy timeout is the same
+    integer, and a lease of 10^12 seconds overflowed the date of its end (a 500)."""
+    build({"SECRET_KEY": SECRET, name: 2_147_483})
+    monkeypatch.setenv(f"FLASK_{name}", "2147484")
+    with pytest.raises(ConfigError) as excinfo:
+        build({"SECRET_KEY": SECRET})
+    assert str(excinfo.value) == (
+        f"FLASK_{name} must be a number of seconds from 1 to 2147483 (24 days), got 2147484."
+    )
 
 
 def test_bad_test_config_is_refused(build: Callable[..., Flask]) -> None:

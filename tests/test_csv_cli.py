@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,50 @@ def test_an_export_to_a_path_it_cannot_write_is_one_line(
     assert result.exit_code == status
     assert result.output.splitlines()[-1] == message.format(path=path)
     assert [p.name for p in directory.iterdir()] == []
+
+
+def test_an_export_to_an_empty_path_is_a_usage_error(
+    runner: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``-o ""`` (an unset shell variable) read as the working directory: the export was
+    written beside it, in its parent, then failed "Cannot write : Is a directory"."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(args=["export-licenses", "-o", "", "--database", "main"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for '-o' / '--output': an empty path; name a file, or - for "
+        "standard output."
+    )
+    assert list(tmp_path.glob(".work.*")) == []
+    assert list(work.iterdir()) == []
+
+
+def test_an_export_does_not_replace_a_read_only_file(
+    runner: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Written beside it and moved over it, a file its owner made read-only was replaced: a
+    rename needs only the directory's permission. Refused as writing it would be."""
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    target = directory / "out.csv"
+    target.write_text("the month-end export\n")
+    target.chmod(0o444)
+    if os.geteuid() == 0:  # root may write any file: answer as its owner would be answered
+        real_access = os.access
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda path, mode, **kw: (
+                not mode & os.W_OK if Path(path) == target else real_access(path, mode, **kw)
+            ),
+        )
+    result = runner.invoke(args=["export-licenses", "-o", str(target), "--database", "main"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"Error: Cannot write {target}: Permission denied."
+    assert target.read_text() == "the month-end export\n"
+    assert [p.name for p in directory.iterdir()] == ["out.csv"]
 
 
 def test_round_trip_is_unchanged_and_bad_rows_are_reported(
@@ -404,3 +449,128 @@ def test_an_export_into_a_pipe_whose_reader_has_gone_stops_quietly(tmp_path: Pat
     finally:
         os.close(writing)
     assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: Path) -> None:
+    """``flask import-licenses big.csv | head`` (or ``> /dev/full``): the import stopped at the
+    first report line it could not write, without a word (a closed pipe) or with a traceback (a
+    full disk), its file partly imported. It stops there still, saying on standard error which
+    rows were processed. A real process, reading ahead two rows at a time."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+        "FLASK_BATCH_MAX_ITEMS": "1",
+    }
+    two_rows_ahead = (
+        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+
+    def flask(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", two_rows_ahead, "--app", "app", *args],
+            cwd=root,
+            env=env,
+            text=True,
+            timeout=120,
+            **options,
+        )
+
+    assert flask("init-db", capture_output=True).returncode == 0
+    assert flask("seed", "--providers", "1", capture_output=True).returncode == 0
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,state\n"
+        + "".join(f"{key},1001,1,NY\n" for key in range(900_001, 900_006))
+    )
+    for output in ("closed pipe", "/dev/full"):
+        reading, writing = os.pipe()
+        os.close(reading)
+        stdout = writing if output == "closed pipe" else open(output, "w")  # noqa: SIM115
+        try:
+            result = flask("import-licenses", str(source), stdout=stdout, stderr=subprocess.PIPE)
+        finally:
+            os.close(writing)
+            if output != "closed pipe":
+                stdout.close()
+        assert (result.returncode, result.stderr) == (
+            1,
+            "Error: the report could not be written to standard output "
+            f"({'Broken pipe' if output == 'closed pipe' else 'No space left on device'}): the "
+            "import stopped. The rows to line 3 were processed, no row after it.\n",
+        ), output
+    again = flask("import-licenses", str(source), capture_output=True)
+    assert again.stdout.splitlines()[:5] == [
+        "line 2: providerCredLicense_Key 900001: 200 Unchanged",
+        "line 3: providerCredLicense_Key 900002: 200 Unchanged",
+        "line 4: providerCredLicense_Key 900003: 201 Created",
+        "line 5: providerCredLicense_Key 900004: 201 Created",
+        "line 6: providerCredLicense_Key 900005: 201 Created",
+    ]
+
+
+def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> None:
+    """``flask export-licenses >&-`` (standard output closed, as some service managers leave
+    it): a TypeError traceback ("argument 1 must have a "write" method")."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *flask, "export-licenses"],
+        cwd=root,
+        env=env,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: Cannot write -: standard output is closed.\n",
+    )
+
+
+def test_an_import_from_a_closed_standard_input_is_one_line(tmp_path: Path) -> None:
+    """``flask import-licenses - <&-``: click's RuntimeError traceback ("Was not able to
+    determine binary stream for sys.stdin")."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    result = subprocess.run(
+        ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, "import-licenses", "-"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for 'SOURCE': standard input is closed."
+    )

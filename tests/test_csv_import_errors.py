@@ -319,8 +319,24 @@ BAD_FILES = {
     ),
     "a leading space": (
         f"{HEADER.replace(',state', ', state')}\n{FIRST_ROW}\n".encode(),
-        f"Error: line 1: unknown column(s) ' state' in the header. {EXPECTED} "
-        "Nothing was imported.",
+        "Error: line 1: unknown column(s) ' state' in the header. Names are exact, letter case "
+        f"and spaces included: ' state' is 'state'. {EXPECTED} Nothing was imported.",
+    ),
+    # A spreadsheet's empty trailing columns: it was "unknown column(s) ''", and why not said.
+    "a column without a name": (
+        f"{HEADER},,\n{FIRST_ROW},,\n".encode(),
+        "Error: line 1: unknown column(s) '', '' in the header. A column has no name: is there "
+        f"a comma too many (an empty column at the end)? {EXPECTED} Nothing was imported.",
+    ),
+    # Every name unknown, it was "Is the header row missing?".
+    "another letter case": (
+        f"{HEADER.upper()}\n{FIRST_ROW}\n".encode(),
+        "Error: line 1: unknown column(s) 'PROVIDERCREDLICENSE_KEY', 'PROVIDERCRED_KEY', "
+        "'CREDLICENSETYPE_KEY', 'LICENSE_NAME', 'LICENSE_NUMBER', 'STATE', 'SPECIALTY_CODE', "
+        "'EFFECTIVE_DATE', 'TERM_DATE', 'PSV_DATE' and 4 more in the header. Names are exact, "
+        "letter case and spaces included: 'PROVIDERCREDLICENSE_KEY' is 'providerCredLicense_Key', "
+        "'PROVIDERCRED_KEY' is 'providerCred_Key', 'CREDLICENSETYPE_KEY' is 'credLicenseType_Key' "
+        f"and 11 more. {EXPECTED} Nothing was imported.",
     ),
     "no key column": (
         b"providerCred_Key,state\n1,NY\n",

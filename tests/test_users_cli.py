@@ -130,6 +130,24 @@ def test_set_password_asks_twice_at_a_terminal(
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "set-password", "nobody"], "Error: No user 'nobody' in this database."),
+        (["create-user", "alice"], "Error: User 'alice' already exists."),
+        (["create-user", "x" * 21], "Error: Username must be 1 to 20 characters."),
+    ],
+    ids=["no such user", "an existing user", "a name too long"],
+)
+def test_a_name_that_cannot_be_used_is_refused_before_the_password_is_asked(
+    runner: Any, alice: str, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    """The password was asked twice, then refused for the name."""
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    result = invoke(runner, *args, input="ok pass 1\nok pass 1\n")
+    assert (result.exit_code, result.output) == (1, message + "\n")
+
+
+@pytest.mark.parametrize(
     ("given", "message"),
     [
         ("", "No password on standard input."),
@@ -224,6 +242,15 @@ def test_create_user_reads_the_password_from_standard_input(runner: Any, client:
     assert "Created editor 'carol'" in output
 
 
+def test_create_user_names_the_user_as_stored(runner: Any, session_for: Any) -> None:
+    """Spaces around a name are dropped when it is stored; the message said ' carol ', a name
+    that ``users disable`` then did not find."""
+    output = ok(invoke(runner, "create-user", " carol ", input="piped password\n"))
+    assert output == "Created editor 'carol' in database 'main'.\n"
+    with session_for() as session:
+        assert session.scalars(select(StaffUser.username)).all() == ["carol"]
+
+
 @pytest.mark.parametrize(
     ("args", "given", "message"),
     [
@@ -256,3 +283,96 @@ def test_create_user_refuses_blank_passwords_and_control_characters(
     assert result.output == message
     with session_for() as session:
         assert session.scalars(select(StaffUser)).all() == []
+
+
+def test_a_prompt_with_standard_input_closed_is_one_line(tmp_path: Any) -> None:
+    """``<&-`` (standard input closed): an AttributeError traceback where the password is
+    read, a RuntimeError one ("lost sys.stdin") where a deletion is confirmed."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(cli.__file__).resolve().parent.parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+
+    def closed_stdin(*args: str) -> tuple[int, str]:
+        result = subprocess.run(
+            ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return result.returncode, result.stderr
+
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "create-user", "alice", "--password", PASSWORD],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    closed = "Error: Standard input is closed: "
+    assert closed_stdin("create-user", "bob") == (1, f"{closed}no password to read.\n")
+    assert closed_stdin("users", "set-password", "alice") == (
+        1,
+        f"{closed}no password to read.\n",
+    )
+    assert closed_stdin("users", "delete", "alice") == (
+        1,
+        f"{closed}no answer to read; add --yes to delete without one.\n",
+    )
+
+
+def test_create_user_racing_another_for_the_name_is_one_line(
+    runner: Any, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two create-user of one name at once: both found the name free, the second insert hit
+    the unique index while the first committed: an IntegrityError traceback. Here the name
+    check passes as it did for the second of them."""
+    from app.auth import users
+
+    monkeypatch.setattr(users, "new_username", lambda _session, name: name.strip())
+    result = invoke(runner, "create-user", "alice", "--password", "long enough")
+    assert (result.exit_code, result.output) == (1, "Error: User 'alice' already exists.\n")
+
+
+def test_create_users_at_once_on_sqlite_all_succeed(tmp_path: Any) -> None:
+    """Four create-user of four names at once on one SQLite file: each read the name, hashed the
+    password, then wrote; a writer that committed in between failed the others at once with
+    "database is locked" (a reader cannot become a writer then, whatever the busy timeout)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(cli.__file__).resolve().parent.parent.parent
+    (tmp_path / "instance").mkdir()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    processes = [
+        subprocess.Popen(
+            [*flask, "create-user", f"user{n}", "--password", PASSWORD],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    results = [(p.returncode, output) for p, output in zip(processes, outputs, strict=True)]
+    assert results == [(0, f"Created editor 'user{n}' in database 'demo'.\n") for n in range(4)]

@@ -42,18 +42,25 @@ def check_username_rules(username: str) -> None:
             )
 
 
-def create_user(session: Session, username: str, password: str, role: str = "editor") -> StaffUser:
+def new_username(session: Session, username: str) -> str:
+    """``username`` as it would be stored (without spaces around it), if a new user may have
+    it; ``UserError`` otherwise. The CLI asks this before it asks for a password."""
     username = username.strip()
     if not 1 <= len(username) <= USERNAME_MAX_LENGTH:
         raise UserError(f"Username must be 1 to {USERNAME_MAX_LENGTH} characters.")
     if ":" in username:
         raise UserError("Username may not contain ':' (it separates Basic credentials).")
     check_username_rules(username)
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
+        raise UserError(f"User {username!r} already exists.")
+    return username
+
+
+def create_user(session: Session, username: str, password: str, role: str = "editor") -> StaffUser:
+    username = new_username(session, username)
     if role not in ROLES:
         raise UserError(f"Role must be one of {', '.join(ROLES)}.")
     check_password_rules(password)
-    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
-        raise UserError(f"User {username!r} already exists.")
     user = StaffUser(
         username=username,
         password_hash=hash_password(password),

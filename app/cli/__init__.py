@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import shutil
@@ -17,13 +18,13 @@ import click
 from flask import Flask, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
-from app.auth.users import UserError, create_user
+from app.auth.users import UserError, create_user, new_username
 from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
     SchemaNewerThanCode,
@@ -63,6 +64,7 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
             name = kwargs.get("database")
             raise click.ClickException(
                 f"Database {database_label(name)} is unavailable: {first_line(exc)}"
+                f"{sqlite_path_problem(name)}"
             ) from None
 
     return click.option(
@@ -79,6 +81,27 @@ def database_label(name: str | None) -> str:
     if name is None and has_app_context():
         name = default_database()
     return repr(name) if name is not None else "(the default)"
+
+
+def sqlite_path_problem(name: str | None) -> str:
+    """`` (the directory /srv/x of its file does not exist: check …)`` when the database is a
+    SQLite file whose path cannot be one; SQLite says only "unable to open database file"."""
+    if not has_app_context():
+        return ""
+    try:
+        url = engine_for(resolve_database(default_database() if name is None else name)).url
+    except UnknownDatabase:
+        return ""
+    if url.get_backend_name() != "sqlite" or url.query.get("uri") or not url.database:
+        return ""
+    path = Path(url.database)
+    if path.is_dir():
+        problem = f"{path} is a directory, not a file"
+    elif not path.parent.is_dir():
+        problem = f"the directory {path.parent} of its file does not exist"
+    else:
+        return ""
+    return f" ({problem}: check its path in FLASK_DATABASES)."
 
 
 def first_line(exc: BaseException) -> str:
@@ -134,6 +157,13 @@ def not_utf8(value: str) -> str | None:
 UTF8_TEXT = Utf8Text()
 
 
+def require_stdin(missing: str) -> None:
+    """Started with standard input closed (``<&-``), Python has no ``sys.stdin``: reading or
+    prompting was a traceback."""
+    if sys.stdin is None:
+        raise click.ClickException(f"Standard input is closed: {missing}")
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -143,6 +173,7 @@ def read_new_password() -> str:
 
     Piped input is one line (the password), or two equal lines (what a prompt would get).
     """
+    require_stdin("no password to read.")
     if stdin_is_terminal():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True, type=UTF8_TEXT)
     text = utf8_stdin()
@@ -221,6 +252,17 @@ def migrate(name: str) -> str:
         raise newer_schema(name, exc) from None
 
 
+def check_username(name: str, check: Callable[[Session, str], object], username: str) -> None:
+    """``check(session, username)`` before a password is asked for the name, in a transaction
+    of its own: none may stay open while a person types (PostgreSQL's idle-in-transaction
+    timeout would end the connection)."""
+    with session_scope(name) as session:
+        try:
+            check(session, username)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
 @click.command("init-db")
 @database_option
 @with_appcontext
@@ -249,14 +291,19 @@ def create_user_command(
     """Create a staff/API user (the password is asked twice, or read from standard input)."""
     name = migrated_database(database)
     if password is None:
+        check_username(name, new_username, username)
         password = read_new_password()
     with session_scope(name) as session:
+        begin_write(session)  # SQLite: the name is read, then the user written
         try:
-            create_user(session, username, password, role)
+            user = create_user(session, username, password, role)
+            session.commit()
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
-        session.commit()
-    click.echo(f"Created {role} {username!r} in database {name!r}.")
+        except IntegrityError:  # another create-user took the name after it was checked
+            raise click.ClickException(f"User {username.strip()!r} already exists.") from None
+        stored = user.username  # without the spaces around it
+    click.echo(f"Created {role} {stored!r} in database {name!r}.")
 
 
 @click.command("create-api-key")
@@ -363,6 +410,8 @@ def export_target(path: str) -> Iterator[IO[str]]:
     (Click's ``File(atomic=True)`` moves its temporary file over the target on close, even
     after an error.)"""
     if path == "-":
+        if sys.stdout is None:  # started with it closed (>&-): Python has none to write to
+            raise OSError(errno.EBADF, "standard output is closed")
         with click.open_file("-", "w", encoding="utf-8") as stream:  # never closes stdout
             yield stream
         return
@@ -371,6 +420,9 @@ def export_target(path: str) -> Iterator[IO[str]]:
             yield stream
         return
     target = Path(os.path.realpath(path))  # a symbolic link's file is replaced, not the link
+    if target.exists() and not os.access(target, os.W_OK):
+        # A rename needs only the directory's permission: a read-only file would be replaced.
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
     # O_EXCL and the umask's mode, as the file itself would have been created.
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -384,12 +436,21 @@ def export_target(path: str) -> Iterator[IO[str]]:
         partial.unlink(missing_ok=True)
 
 
+def not_empty_path(value: str) -> str:
+    """An empty path (an unset shell variable) reads as the working directory: the export was
+    written into its parent, then failed there."""
+    if not value:
+        raise click.BadParameter("an empty path; name a file, or - for standard output.")
+    return value
+
+
 @click.command("export-licenses")
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
+    callback=lambda _ctx, _param, value: not_empty_path(value),
     help="The file to write (default: standard output). It is replaced only once the export "
     "is complete.",
 )
@@ -426,12 +487,17 @@ def export_licenses_command(output: str, raw: bool, database: str | None) -> Non
 
 def stop_quietly_at_a_closed_pipe() -> NoReturn:
     """Standard output's reader has gone (``export-licenses | head``): stop as other commands
-    do, without a message, exit status 1. What is still buffered for standard output goes to
-    ``/dev/null`` instead, so flushing it at exit raises no second error (Python's documented
-    way, the ``signal`` module's note on SIGPIPE)."""
+    do, without a message, exit status 1."""
+    discard_standard_output()
+    sys.exit(1)
+
+
+def discard_standard_output() -> None:
+    """What is still buffered for standard output goes to ``/dev/null`` instead, so flushing
+    it at exit raises no second error (Python's documented way, the ``signal`` module's note
+    on SIGPIPE)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(1)
 
 
 def keep_transaction_while_writing(session: Session) -> None:
@@ -514,6 +580,24 @@ class ImportTally:
         )
 
 
+def echo_report(tally: ImportTally, rows: list[ImportedRow]) -> None:
+    """``tally.echo``; when standard output cannot take the report (``| head`` has gone, a
+    full disk), the import stops, saying on standard error how far it got: every row of
+    ``rows`` is committed, no later row is read."""
+    try:
+        tally.echo(rows)
+    except OSError as exc:
+        discard_standard_output()
+        with suppress(OSError):  # standard error may be the same closed pipe (2>&1 | head)
+            click.echo(
+                f"Error: the report could not be written to standard output "
+                f"({exc.strerror or exc}): the import stopped. The rows to line {rows[-1].line} "
+                "were processed, no row after it.",
+                err=True,
+            )
+        sys.exit(1)
+
+
 def refresh_statistics(session: Session) -> None:
     """``analyze_licenses``; when it fails, every row is already written: warn, do not fail."""
     from app.licenses.csv_io import analyze_licenses
@@ -529,8 +613,18 @@ def refresh_statistics(session: Session) -> None:
         )
 
 
+class InputFile(click.File):
+    """``click.File``, for which ``-`` with standard input closed (``<&-``) was a RuntimeError
+    traceback: Python has no ``sys.stdin`` then."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "-" and sys.stdin is None:
+            self.fail("standard input is closed.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.command("import-licenses")
-@click.argument("source", type=click.File("rb"))
+@click.argument("source", type=InputFile("rb"))
 @click.option(
     "--user",
     "actor",
@@ -563,7 +657,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                 activity_id=tally.activity_id,
                 batch_size=current_app.config["BATCH_MAX_ITEMS"],
             ):
-                tally.echo(rows)
+                echo_report(tally, rows)
         except CsvFileError as exc:
             raise click.ClickException(f"{exc} Nothing was imported.") from None
         except ImportStopped as stop:

@@ -14,12 +14,20 @@ from app.auth.models import ROLES
 from app.auth.users import (
     UserError,
     delete_user,
+    find_user,
     list_users,
     set_disabled,
     set_password,
     set_role,
 )
-from app.cli import UTF8_TEXT, database_option, migrated_database, read_new_password
+from app.cli import (
+    UTF8_TEXT,
+    check_username,
+    database_option,
+    migrated_database,
+    read_new_password,
+    require_stdin,
+)
 from app.tenancy import session_scope
 
 
@@ -74,7 +82,7 @@ def set_role_command(username: str, role: str, database: str | None) -> None:
 @with_appcontext
 def set_password_command(username: str, database: str | None) -> None:
     """Set a new password (asked twice, or read from standard input); ends sessions and tokens."""
-    migrated_database(database)
+    check_username(migrated_database(database), find_user, username)
     password = read_new_password()
     _change(
         database,
@@ -118,6 +126,7 @@ def delete_command(username: str, yes: bool, database: str | None) -> None:
     """Delete a user; their sessions and tokens end with it. Asks first unless --yes."""
     name = migrated_database(database)
     if not yes:
+        require_stdin("no answer to read; add --yes to delete without one.")
         click.confirm(f"Delete user {username!r} from database {name!r}?", abort=True)
     _change(
         database,

@@ -224,14 +224,32 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
         f" and {len(unknown) - MAX_NAMED_COLUMNS} more" if len(unknown) > MAX_NAMED_COLUMNS else ""
     )
     hint = ""
+    meant = _meant_columns(unknown)
     if any(";" in name or "\t" in name for name in unknown):
         hint = " The columns must be separated by commas."
+    elif meant:
+        shown_meant = ", ".join(f"{name!r} is {column!r}" for name, column in meant[:3])
+        more_meant = f" and {len(meant) - 3} more" if len(meant) > 3 else ""
+        hint = f" Names are exact, letter case and spaces included: {shown_meant}{more_meant}."
     elif len(unknown) == len(names):
         hint = " Is the header row missing?"
+    elif any(not name.strip() for name in unknown):
+        hint = " A column has no name: is there a comma too many (an empty column at the end)?"
     return (
         f"unknown column(s) {shown}{more} in the header.{hint} "
         f"Expected names: {', '.join(CSV_COLUMNS)}."
     )
+
+
+def _meant_columns(unknown: list[str]) -> list[tuple[str, str]]:
+    """``(name, column)`` for each unknown name that is a column but for its letter case or
+    the spaces around it (a header retyped, or a spreadsheet's "Proper Case")."""
+    columns = {column.casefold(): column for column in CSV_COLUMNS}
+    return [
+        (name, columns[name.strip().casefold()])
+        for name in unknown
+        if name.strip().casefold() in columns
+    ]
 
 
 def csv_cell_to_json(column: str, cell: str | None) -> Any:
