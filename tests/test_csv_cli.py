@@ -317,6 +317,15 @@ def test_import_analyses_what_it_loaded(
     assert before is None or after > before
 
 
+def test_the_summary_of_one_row_says_row(runner: Any, make_cred: Any, tmp_path: Path) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text("providerCredLicense_Key,providerCred_Key\n1,1\n")
+    result = runner.invoke(args=["import-licenses", str(source), "--database", "main"])
+    assert result.exit_code == 0, result.output
+    assert "1 row imported (0 unchanged), 0 failed" in result.output
+
+
 def test_import_vacuums_what_it_loaded_on_postgresql(
     runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, backend: str
 ) -> None:

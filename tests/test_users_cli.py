@@ -226,6 +226,13 @@ def test_delete_asks_first(runner: Any, signed_in: Any, session_for: Any) -> Non
     assert signed_in.ui() == 302 and signed_in.api() == 401
 
 
+def test_delete_of_an_unknown_user_says_so_without_asking(runner: Any, alice: str) -> None:
+    """It asked "Delete user 'nobody'?" first, then said there was no such user."""
+    result = invoke(runner, "users", "delete", "nobody", input="y\n")
+    assert result.exit_code == 1
+    assert "Delete user" not in result.output and "nobody" in result.output
+
+
 def test_delete_with_yes_in_another_database_only(
     runner: Any, make_user: Any, session_for: Any, alice: str
 ) -> None:

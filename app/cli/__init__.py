@@ -575,9 +575,15 @@ class ImportTally:
 
     def summary(self) -> str:
         return (
-            f"{self.imported} rows imported ({self.unchanged} unchanged), {self.failed} failed "
+            f"{plural(self.imported, 'row')} imported ({self.unchanged} unchanged), "
+            f"{self.failed} failed "
             f"(activity {self.activity_id})."
         )
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def echo_report(tally: ImportTally, rows: list[ImportedRow]) -> None:

@@ -126,6 +126,7 @@ def delete_command(username: str, yes: bool, database: str | None) -> None:
     """Delete a user; their sessions and tokens end with it. Asks first unless --yes."""
     name = migrated_database(database)
     if not yes:
+        check_username(name, find_user, username)  # not "Delete user 'nobody'?" first
         require_stdin("no answer to read; add --yes to delete without one.")
         click.confirm(f"Delete user {username!r} from database {name!r}?", abort=True)
     _change(
