@@ -130,6 +130,27 @@ def test_a_large_credential_is_paged(
     assert keys == ["5", "6", "7", "8"]
 
 
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_the_pager_is_also_after_the_grid(
+    app: Any, make_cred: Any, put_licenses: Any, login: Any, client: Any, role: str
+) -> None:
+    """A keyboard user at Save (or at the end of a viewer's table) reaches the next page
+    without going back up past every row."""
+    app.config["GRID_PAGE_SIZE"] = 2
+    make_cred(1)
+    put_licenses(1, *({"providerCredLicense_Key": k} for k in range(1, 6)))
+    login(role=role)
+    html = client.get("/ui/credentials/1/licenses?page=2").get_data(as_text=True)
+    pagers = [m.start() for m in re.finditer(r'<nav class="pager"', html)]
+    assert len(pagers) == 2
+    table_end = html.rindex("</table>")
+    assert pagers[0] < html.index("<table") and pagers[1] > table_end
+    after = html[pagers[1] :]
+    assert 'aria-label="Pages of licenses, after the grid"' in after
+    assert 'href="/ui/credentials/1/licenses?page=3"' in after
+    assert 'href="/ui/credentials/1/licenses?page=1"' in after
+
+
 def test_a_link_to_one_license_opens_the_page_that_shows_it(
     app: Any, make_cred: Any, put_licenses: Any, login: Any, client: Any
 ) -> None:
