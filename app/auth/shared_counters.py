@@ -18,6 +18,7 @@ storage is tried again after ``RETRY_SECONDS``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -58,6 +59,17 @@ def storage_options(uri: str, configured: Mapping[str, Any] | None = None) -> di
             "socket_timeout": REDIS_TIMEOUT_SECONDS,
         }
     return defaults | dict(configured or {})
+
+
+def loggable_uri(uri: str) -> str:
+    """``uri`` without ``user:password@`` and without its query, where redis-py reads a
+    password too (``?password=…``): what a log line may show of it. When an ``@`` follows a
+    ``?`` or ``#``, either may belong to a password: only the scheme is shown."""
+    scheme, separator, rest = uri.partition("://")
+    userinfo, _, address = rest.rpartition("@")
+    if re.search(r"[?#]", userinfo):
+        return f"{scheme}{separator}…"
+    return f"{scheme}{separator}{re.split(r'[?#]', address, maxsplit=1)[0]}"
 
 
 class SharedCounters:
@@ -138,7 +150,7 @@ class SharedCounters:
                 log.warning(
                     "Shared storage %s unreachable (%s: %s); counting in this process's "
                     "memory until it answers again.",
-                    self.uri.split("@")[-1],
+                    loggable_uri(self.uri),
                     type(exc).__name__,
                     exc,
                 )
