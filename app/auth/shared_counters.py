@@ -18,7 +18,6 @@ storage is tried again after ``RETRY_SECONDS``.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from typing import Any, TypeVar
 from limits.storage import MemoryStorage, Storage, storage_from_string
 
 from app.auth.log_limit import INTERVAL_SECONDS
+from app.config import shown_uri
 
 DEFAULT_STORAGE_URI = "memory://"
 RETRY_SECONDS = 30.0
@@ -59,17 +59,6 @@ def storage_options(uri: str, configured: Mapping[str, Any] | None = None) -> di
             "socket_timeout": REDIS_TIMEOUT_SECONDS,
         }
     return defaults | dict(configured or {})
-
-
-def loggable_uri(uri: str) -> str:
-    """``uri`` without ``user:password@`` and without its query, where redis-py reads a
-    password too (``?password=…``): what a log line may show of it. When an ``@`` follows a
-    ``?`` or ``#``, either may belong to a password: only the scheme is shown."""
-    scheme, separator, rest = uri.partition("://")
-    userinfo, _, address = rest.rpartition("@")
-    if re.search(r"[?#]", userinfo):
-        return f"{scheme}{separator}…"
-    return f"{scheme}{separator}{re.split(r'[?#]', address, maxsplit=1)[0]}"
 
 
 class SharedCounters:
@@ -150,7 +139,7 @@ class SharedCounters:
                 log.warning(
                     "Shared storage %s unreachable (%s: %s); counting in this process's "
                     "memory until it answers again.",
-                    loggable_uri(self.uri),
+                    shown_uri(self.uri),
                     type(exc).__name__,
                     exc,
                 )
