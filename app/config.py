@@ -254,7 +254,7 @@ def validate_config(config: dict[str, Any]) -> None:
     if storage.partition("://")[0] not in SYNC_STORAGE_SCHEMES or "://" not in storage:
         raise ConfigError(
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
-            f"memory:// or redis://host:6379, got {_without_password(storage)!r}."
+            f"memory:// or redis://host:6379, got {shown_uri(storage)!r}."
         )
     _check_redis_database(storage)
     prefix = config.get("RATELIMIT_KEY_PREFIX", "")
@@ -366,12 +366,17 @@ def _address(rest: str) -> str:
     return rest.rpartition("@")[2]
 
 
-def _without_password(uri: str) -> str:
-    """``uri`` as an error message may show it: ``user:password@`` replaced by ``…@``."""
+def shown_uri(uri: str) -> str:
+    """``uri`` as a message or a log line may show it: ``user:password@`` replaced by ``…@``,
+    and without its query, where redis-py reads a password too (``?password=…``). When an
+    ``@`` follows a ``?`` or ``#``, either may belong to a password: only the scheme is shown."""
     scheme, separator, rest = uri.partition("://")
-    if not separator or "@" not in rest:
+    if not separator:
         return uri
-    return f"{scheme}://…@{_address(rest)}"
+    userinfo, at, address = rest.rpartition("@")
+    if re.search(r"[?#]", userinfo):
+        return f"{scheme}://…"
+    return f"{scheme}://{'…@' if at else ''}{re.split(r'[?#]', address, maxsplit=1)[0]}"
 
 
 def _check_rate(config: dict[str, Any], name: str, example: str) -> None:

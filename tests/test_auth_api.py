@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import jwt
 import pytest
 
+from app.audit import utcnow
+from app.auth import tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.helpers import BATCH_URL
@@ -204,3 +207,24 @@ def test_the_token_routes_ignore_query_parameters(client: Any, login: Any) -> No
         },
     )
     assert refreshed.status_code == 200
+
+
+def test_a_token_minted_on_a_node_whose_clock_is_ahead_works_at_once(
+    client: Any, login: Any, make_cred: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nodes' clocks differ by a little, even under NTP; a token minted on one that is ahead is
+    used on another at once (its ``iat`` then lies in that node's future). It was refused as
+    "not yet valid" until the other node's clock caught up: an integration's first request
+    after logging in was a 401 now and then."""
+    make_cred(1)
+    ahead = utcnow() + timedelta(seconds=5)
+    monkeypatch.setattr(tokens, "utcnow", lambda: ahead)
+    token = login().get_json()["data"]["authenticationResult"]["idToken"]
+    monkeypatch.undo()
+    headers = {
+        "vbasoftware-database": "main",
+        "x-api-key": login.api_key,
+        "Authorization": f"Bearer {token}",
+    }
+    response = client.put(BATCH_URL.format(cred=1), json=[], headers=headers)
+    assert response.status_code == 207, response.get_json()

@@ -106,6 +106,22 @@ def test_an_ipv6_client_is_counted_by_its_64_network(
     assert guess(client, headers, other_network).status_code == 401
 
 
+def test_a_client_whose_proxy_writes_its_port_has_one_budget(
+    fresh_app: Any, auth_headers: Any, make_cred: Any
+) -> None:
+    """Some proxies (Azure's gateways among them) write ``address:port`` in X-Forwarded-For,
+    and each connection of a client has a new port: counted as written, every connection had
+    a budget of its own."""
+    make_cred(1)
+    headers = auth_headers()
+    client = fresh_app(TRUSTED_PROXIES=1, AUTH_FAILURE_RATE_LIMIT="3 per minute").test_client()
+    statuses = [
+        guess(client, {**headers, "X-Forwarded-For": f"198.51.100.7:{port}"}, ATTACKER).status_code
+        for port in (50001, 50002, 50003, 50004)
+    ]
+    assert statuses == [401, 401, 401, 429]
+
+
 @pytest.mark.parametrize(
     ("address", "counted"),
     [
@@ -113,6 +129,9 @@ def test_an_ipv6_client_is_counted_by_its_64_network(
         ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
         ("::ffff:198.51.100.7", "198.51.100.7"),  # an IPv4 client seen through IPv6
         ("fe80::1%eth0", "fe80::/64"),
+        ("198.51.100.7:50123", "198.51.100.7"),  # a proxy that writes the client's port
+        ("[2001:db8:1:2::1]:50123", "2001:db8:1:2::/64"),
+        ("[2001:db8:1:2::1]", "2001:db8:1:2::/64"),
         ("not an address", "not an address"),
         (None, "unknown"),
     ],

@@ -424,6 +424,13 @@ def bad_name(name: str) -> str:
             "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
             "memory:// or redis://host:6379, got 'bogus://…@x'.",
         ),
+        # redis-py reads a password from the query too: no message shows that either.
+        (
+            "FLASK_RATELIMIT_STORAGE_URI",
+            "bogus://x/0?password=secret",
+            "FLASK_RATELIMIT_STORAGE_URI must be a storage URI of the limits library such as "
+            "memory:// or redis://host:6379, got 'bogus://x/0'.",
+        ),
         (
             "FLASK_RATELIMIT_STORAGE_URI",
             "rediss://127.0.0.1:6379/1/2",

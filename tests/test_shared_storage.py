@@ -20,6 +20,7 @@ from limits.storage import RedisStorage
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import SharedCounters, storage_options
 from app.auth.throttle import EXTENSION_KEY, Attempt
+from app.config import shown_uri
 from tests.helpers import BATCH_URL
 from tests.redis_support import (
     REDIS_DB,
@@ -204,3 +205,38 @@ def test_every_redis_client_storage_gets_the_short_socket_timeouts(uri: str) -> 
     assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.5
     assert options["password"] == "x"
     assert storage_options("memory://") == {}
+
+
+@pytest.mark.parametrize(
+    ("secret_part", "uri_format"),
+    [
+        ("s3cret-query", "redis://127.0.0.1:{port}/0?password=s3cret-query"),
+        ("s3cret-userinfo", "redis://:s3cret-userinfo@127.0.0.1:{port}/0"),
+        ("s3cret-both", "redis://user:s3cret-both@127.0.0.1:{port}/0?password=s3cret-both"),
+    ],
+)
+def test_the_unreachable_storage_warning_shows_no_password(
+    caplog: pytest.LogCaptureFixture, secret_part: str, uri_format: str
+) -> None:
+    """redis-py reads a password from the URI's query (``?password=``) as from its
+    ``user:password@``: the warning showed the first whole."""
+    port = closed_port()
+    counters = SharedCounters(uri_format.format(port=port))
+    caplog.set_level(logging.WARNING, logger="credgrid.shared_storage")
+    counters.incr("k", 60)
+    (record,) = [r for r in caplog.records if r.name == "credgrid.shared_storage"]
+    assert secret_part not in record.getMessage()
+    assert f"127.0.0.1:{port}/0 unreachable" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("redis://h:6379/0?password=p@ss", "redis://…"),  # a password with an @ in the query
+        ("redis://:p?ss@h:6379/0", "redis://…"),  # or a ? in the user part: either way
+        ("redis://:p/ss@h:6379", "redis://…@h:6379"),
+        ("memory://", "memory://"),
+    ],
+)
+def test_shown_uri(uri: str, shown: str) -> None:
+    assert shown_uri(uri) == shown

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from limits.storage import MemoryStorage, Storage, storage_from_string
 
 from app.auth.log_limit import INTERVAL_SECONDS
+from app.config import shown_uri
 
 DEFAULT_STORAGE_URI = "memory://"
 RETRY_SECONDS = 30.0
@@ -138,7 +139,7 @@ class SharedCounters:
                 log.warning(
                     "Shared storage %s unreachable (%s: %s); counting in this process's "
                     "memory until it answers again.",
-                    self.uri.split("@")[-1],
+                    shown_uri(self.uri),
                     type(exc).__name__,
                     exc,
                 )

@@ -66,7 +66,9 @@ def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = T
     """Check signature, expiry, issuer and that the token belongs to ``database``.
 
     Whether its user still exists with the same stamp is the caller's check (one statement,
-    together with the API key).
+    together with the API key). ``iat`` is not checked: only this service signs tokens, so an
+    ``iat`` in the future says only that the node that minted it has a clock ahead of this
+    one's, and such a token, used at once on another node, was refused as "not yet valid".
     """
     try:
         decoded: dict[str, Any] = jwt.decode(
@@ -74,7 +76,11 @@ def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = T
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss", "uid", "stp"], "verify_exp": verify_exp},
+            options={
+                "require": ["exp", "sub", "iss", "uid", "stp"],
+                "verify_exp": verify_exp,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
