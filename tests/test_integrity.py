@@ -66,6 +66,19 @@ RULE_CASES = [
         [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_OLD, None]})],
         [entry({"term_Date": [None, TERM_NEW]}, action="created")],  # set, not extended
     ),
+    (  # removed: the license no longer expires (an expired one leaves the expired bucket)
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, None]})],
+        [  # set from none: it expires now; a deletion clears every field (its own rule)
+            entry({"term_Date": [None, TERM_OLD]}),
+            entry({"term_Date": [TERM_OLD, None]}, action="deleted", number=2),
+        ],
+    ),
+    (
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, None], "psV_Date": [PSV_NEW, PSV_NEW]})],
+        [entry({"term_Date": [TERM_OLD, None], "psV_Date": [None, PSV_OLD]})],
+    ),
     (
         PSV_BACKWARDS,
         [entry({"psV_Date": [PSV_NEW, PSV_OLD]})],

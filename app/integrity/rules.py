@@ -86,10 +86,25 @@ def _moved(entry: Entry, field: str) -> tuple[str, str] | None:
     return str(pair[0]), str(pair[1])
 
 
+def _extended(entry: Entry) -> tuple[str, str] | None:
+    """``(old, new)`` when the entry moved the term date later or removed it (``new`` then
+    "none"): a license without a term date never expires, and an expired one so changed leaves
+    the expired bucket. A deletion clears every field, and is ``license-deleted``'s."""
+    pair = entry.changes.get(TERM_FIELD)
+    if not pair or len(pair) != 2 or pair[0] is None:
+        return None
+    if pair[1] is None:
+        if entry.action == "deleted":
+            return None
+        return str(pair[0]), "none"
+    old, new = str(pair[0]), str(pair[1])
+    return (old, new) if new > old else None
+
+
 def term_extended_without_psv(entries: Sequence[Entry]) -> Iterator[Finding]:
     for entry in entries:
-        term = _moved(entry, TERM_FIELD)
-        if term is None or term[1] <= term[0]:
+        term = _extended(entry)
+        if term is None:
             continue
         psv = entry.changes.get(PSV_FIELD)
         refreshed = bool(psv) and psv[1] is not None and (psv[0] is None or psv[1] > psv[0])
