@@ -231,6 +231,11 @@ TAMPERING: dict[str, Callable[[list[int]], list[str]]] = {
     "head deleted": lambda ids: [
         "DELETE FROM license_history_head WHERE provider_cred_license_key = 2"
     ],
+    # license 2 is still live: every write of a license writes its history, so none is left
+    "every row and the head deleted": lambda ids: [
+        "DELETE FROM license_change WHERE provider_cred_license_key = 2",
+        "DELETE FROM license_history_head WHERE provider_cred_license_key = 2",
+    ],
     "rows reordered": lambda ids: [
         f"UPDATE license_change SET id = -1 WHERE id = {ids[0]}",
         f"UPDATE license_change SET id = {ids[0]} WHERE id = {ids[1]}",
@@ -341,6 +346,7 @@ def test_the_integrity_review_finds_in_a_range_what_the_whole_walk_finds_there(
             assert found == expected, (since, until)
     no_day = how in {
         "every row deleted",
+        "every row and the head deleted",
         "time that names no day",
         "time empty",
         "time in ISO basic format",

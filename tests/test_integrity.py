@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from app.integrity.rules import (
     TERM_EXTENDED,
     Entry,
     review_license,
+    several_editors_within_an_hour,
 )
 from app.integrity.service import integrity_findings, review_part
 from app.licenses.service import delete_licenses, upsert_licenses
@@ -65,6 +68,19 @@ RULE_CASES = [
         TERM_EXTENDED,
         [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_OLD, None]})],
         [entry({"term_Date": [None, TERM_NEW]}, action="created")],  # set, not extended
+    ),
+    (  # removed: the license no longer expires (an expired one leaves the expired bucket)
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, None]})],
+        [  # set from none: it expires now; a deletion clears every field (its own rule)
+            entry({"term_Date": [None, TERM_OLD]}),
+            entry({"term_Date": [TERM_OLD, None]}, action="deleted", number=2),
+        ],
+    ),
+    (
+        TERM_EXTENDED,
+        [entry({"term_Date": [TERM_OLD, None], "psV_Date": [PSV_NEW, PSV_NEW]})],
+        [entry({"term_Date": [TERM_OLD, None], "psV_Date": [None, PSV_OLD]})],
     ),
     (
         PSV_BACKWARDS,
@@ -118,6 +134,54 @@ def test_each_rule_fires_on_what_it_describes_and_not_on_the_near_miss(
 ) -> None:
     assert rule.name in fired(*fires)
     assert rule.name not in fired(*misses)
+
+
+def test_several_editors_reads_an_hour_back_not_the_whole_history() -> None:
+    """A license changed every minute for a month by two integrations (43,200 changes): each
+    change was compared with every one before it, some 10^9 comparisons, so the review's CSV
+    and ``integrity-report`` took minutes; only the hour before each change counts."""
+    minute = timedelta(minutes=1)
+    busy = [
+        entry({}, user=("sync", "bot")[n % 2], at=T0 + n * minute, number=n)
+        for n in range(30 * 24 * 60)
+    ]
+    started = time.monotonic()
+    found = list(several_editors_within_an_hour(busy))
+    assert time.monotonic() - started < 5
+    assert len(found) == len(busy) - 1
+    assert found[-1].detail == "bot after sync within the hour before"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_several_editors_finds_what_comparing_every_pair_finds(seed: int) -> None:
+    """Changes at random gaps (none, exactly an hour, just under and over): the hour's count
+    finds what comparing each change with every earlier one (the rule before) found."""
+    rng = random.Random(seed)
+    at, entries = T0, []
+    for n in range(60):
+        at += timedelta(minutes=rng.choice((0, 1, 20, 59, 60, 61, 200)))
+        user = rng.choice(("alice", "bob", "carol", None))
+        entries.append(entry({}, user=user, at=at, number=n))
+    expected = [
+        (
+            e.id,
+            sorted(
+                {
+                    o.user
+                    for o in entries[:i]
+                    if o.user not in (None, e.user) and e.at - o.at < timedelta(hours=1)
+                }
+            ),
+        )
+        for i, e in enumerate(entries)
+        if e.user is not None
+    ]
+    expected = [(number, users) for number, users in expected if users]
+    found = [
+        (f.history_id, f.detail.split(" after ")[1].split(" within")[0].split(", "))
+        for f in several_editors_within_an_hour(entries)
+    ]
+    assert found == expected
 
 
 def test_a_finding_says_what_happened() -> None:

@@ -119,6 +119,20 @@ def test_monitor_expirables_records_a_run_with_its_buckets_and_licenses(
     ]
 
 
+def test_monitor_expirables_does_not_read_the_runs_licenses_back(
+    licenses: Any, runner: Any, count_statements: Any
+) -> None:
+    """It prints the counts: reading the run's licenses back held every one in memory, and a
+    run holds every license with PSV overdue, most of a large plan's."""
+    licenses()
+    with count_statements() as counter:
+        result = runner.invoke(args=["monitor-expirables", "--by", "cron@host"])
+    assert result.exit_code == 0, result.output
+    assert "1 without a term date, 1 PSV overdue." in result.output
+    reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if "monitoring_run_license.provider_id" in s], reads
+
+
 def test_a_run_uses_and_records_its_database_psv_window(
     licenses: Any, runner: Any, session_for: Callable[..., Any]
 ) -> None:

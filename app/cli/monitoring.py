@@ -11,7 +11,8 @@ from flask.cli import with_appcontext
 
 from app.audit import utcnow
 from app.cli import UTF8_TEXT, database_option, migrated_database, recorded_name
-from app.monitoring.service import get_run, record_run
+from app.monitoring.models import MonitoringRun
+from app.monitoring.service import record_run
 from app.psv_window import psv_window_days
 from app.tenancy import session_scope
 
@@ -64,9 +65,9 @@ def monitor_expirables_command(ran_by: str | None, database: str | None) -> None
         run_id = record_run(
             session, now=utcnow(), ran_by=ran_by or default_ran_by(), psv_window_days=window
         )
-        report = get_run(session, run_id)
-    assert report is not None
-    run = report.run
+        # the run alone: its licenses (every one with PSV overdue) are the API's and the UI's
+        run = session.get(MonitoringRun, run_id)
+    assert run is not None
     click.echo(
         f"Monitoring run {run.id} in {name!r} at {run.ran_at:%Y-%m-%d %H:%M:%S} UTC "
         f"(PSV window {window} days): {run.expired} expired, {run.within30} within 30 days, "

@@ -186,6 +186,18 @@ def headless_break(license_key: int) -> ChainBreak:
     return ChainBreak(license_key, None, None, None, "every history row was deleted")
 
 
+def unrecorded_break(license_key: int, provider_cred_key: int) -> ChainBreak:
+    """A live license without any history row or head: every write of a license records its
+    history, so both were deleted."""
+    return ChainBreak(
+        license_key,
+        provider_cred_key,
+        None,
+        None,
+        "is a live license without any history row or newest hash: both were deleted",
+    )
+
+
 def _end_of_chain(last: StoredRow) -> Iterator[ChainBreak]:
     if last.head is None:
         yield ChainBreak(

@@ -14,10 +14,16 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, column, func, not_, or_, select, table
 from sqlalchemy.orm import Session, aliased
 
-from app.history.chain import ChainBreak, StoredRow, headless_break, verify_rows
+from app.history.chain import (
+    ChainBreak,
+    StoredRow,
+    headless_break,
+    unrecorded_break,
+    verify_rows,
+)
 from app.history.models import LicenseChange, LicenseHistoryHead
 from app.history.stored_changes import changes_text, parse_changes
 from app.history.stored_time import day_named, time_as_stored
@@ -47,6 +53,32 @@ def chain_breaks(session: Session) -> Iterator[ChainBreak]:
     )
     for key in session.scalars(orphans):
         yield headless_break(key)
+    for key, provider_cred_key in session.execute(_unrecorded_licenses()):
+        yield unrecorded_break(key, provider_cred_key)
+
+
+#: The live licenses, by table name: ``app.licenses`` depends on this package, not the reverse.
+_LICENSES = table(
+    "provider_cred_license", column("provider_cred_license_key"), column("provider_cred_key")
+)
+
+
+def _unrecorded_licenses() -> Select[Any]:
+    """The live licenses with neither a history row nor a head (each one index probe)."""
+    key = _LICENSES.c.provider_cred_license_key
+    head = LicenseHistoryHead
+    return (
+        select(key, _LICENSES.c.provider_cred_key)
+        .where(
+            ~select(LicenseChange.id).where(LicenseChange.provider_cred_license_key == key).exists()
+        )
+        .where(
+            ~select(head.provider_cred_license_key)
+            .where(head.provider_cred_license_key == key)
+            .exists()
+        )
+        .order_by(key)
+    )
 
 
 def rows_between(session: Session, since: datetime, until: datetime | None) -> Iterator[StoredRow]:

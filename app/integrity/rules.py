@@ -8,6 +8,7 @@ which compare in time order as strings.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,10 +87,25 @@ def _moved(entry: Entry, field: str) -> tuple[str, str] | None:
     return str(pair[0]), str(pair[1])
 
 
+def _extended(entry: Entry) -> tuple[str, str] | None:
+    """``(old, new)`` when the entry moved the term date later or removed it (``new`` then
+    "none"): a license without a term date never expires, and an expired one so changed leaves
+    the expired bucket. A deletion clears every field, and is ``license-deleted``'s."""
+    pair = entry.changes.get(TERM_FIELD)
+    if not pair or len(pair) != 2 or pair[0] is None:
+        return None
+    if pair[1] is None:
+        if entry.action == "deleted":
+            return None
+        return str(pair[0]), "none"
+    old, new = str(pair[0]), str(pair[1])
+    return (old, new) if new > old else None
+
+
 def term_extended_without_psv(entries: Sequence[Entry]) -> Iterator[Finding]:
     for entry in entries:
-        term = _moved(entry, TERM_FIELD)
-        if term is None or term[1] <= term[0]:
+        term = _extended(entry)
+        if term is None:
             continue
         psv = entry.changes.get(PSV_FIELD)
         refreshed = bool(psv) and psv[1] is not None and (psv[0] is None or psv[1] > psv[0])
@@ -115,27 +131,37 @@ def license_deleted(entries: Sequence[Entry]) -> Iterator[Finding]:
 
 
 def several_editors_within_an_hour(entries: Sequence[Entry]) -> Iterator[Finding]:
-    """A finding on each change that follows another person's change by less than an hour."""
+    """A finding on each change that follows another person's change by less than an hour.
+
+    Reads the hour before each change only (``entries`` are oldest first), keeping the count
+    of each person's changes in it: comparing each change with every earlier one took minutes
+    for a license changed every minute for a month."""
     if len(entries) < 2:  # nothing to follow: most licenses of a month's review
         return
-    for index, entry in enumerate(entries):
+    in_hour: Counter[str] = Counter()  # the users of entries[first:index]
+    first = 0
+    for entry in entries:
+        while entry.at - entries[first].at >= EDITORS_WINDOW:
+            _leave(in_hour, entries[first].user)
+            first += 1
         if entry.user is None:
             continue
-        others = sorted(
-            {
-                earlier.user
-                for earlier in entries[:index]
-                if earlier.user is not None
-                and earlier.user != entry.user
-                and entry.at - earlier.at < EDITORS_WINDOW
-            }
-        )
+        others = sorted(user for user in in_hour if user != entry.user)
         if others:
             yield _finding(
                 SEVERAL_EDITORS,
                 entry,
                 f"{entry.user} after {', '.join(others)} within the hour before",
             )
+        in_hour[entry.user] += 1
+
+
+def _leave(in_hour: Counter[str], user: str | None) -> None:
+    if user is None:
+        return
+    in_hour[user] -= 1
+    if not in_hour[user]:
+        del in_hour[user]
 
 
 #: The rules evaluated over the history entries; ``HISTORY_ALTERED`` comes from the chain.
