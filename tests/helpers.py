@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 BATCH_URL = "/provider-credentialing/{cred}/licenses-batch"
+
+#: The repository's root: the working directory of a ``flask --app app`` subprocess.
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: ``flask --app app`` run by this interpreter.
+FLASK = [sys.executable, "-m", "flask", "--app", "app"]
+
+
+def flask_environment(instance: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``flask --app app`` subprocess: this process's, without its
+    ``FLASK_*`` settings, with ``instance`` (created here) as the instance folder, a test
+    secret key and ``settings``."""
+    instance.mkdir(exist_ok=True)
+    return {
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
+        "CREDGRID_INSTANCE_PATH": str(instance),
+        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
+        **settings,
+    }
+
+
+def run_flask(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    """``flask --app app *command`` in a subprocess with ``env``; its output captured as text."""
+    return subprocess.run(
+        [*FLASK, *command], cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def results(response: Any) -> list[tuple[str | None, int, str]]:

@@ -6,8 +6,6 @@ import gc
 import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -20,10 +18,10 @@ import click
 import pytest
 from flask import Flask
 
-from app import ROOT, create_app
+from app import create_app
 from app.config import ConfigError, normalise_databases
 from app.extensions import db
-from tests.helpers import dispose_engines
+from tests.helpers import dispose_engines, flask_environment, run_flask
 
 SECRET = "a-test-secret-of-sufficient-length"
 
@@ -594,19 +592,8 @@ def test_a_rate_limit_key_prefix_is_read_verbatim(
 
 
 def test_the_flask_command_reports_an_unusable_storage_uri_in_one_line(instance: Path) -> None:
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(instance),
-        "FLASK_SECRET_KEY": SECRET,
-        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:abc",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "routes"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_flask(
+        flask_environment(instance, FLASK_RATELIMIT_STORAGE_URI="redis://127.0.0.1:abc"), "routes"
     )
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
@@ -677,19 +664,7 @@ def test_an_instance_path_that_is_not_absolute_is_a_config_error(
 
 def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance: Path) -> None:
     write_instance_config(instance, "BATCH_MAX_ITEMS = (\n")
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(instance),
-        "FLASK_SECRET_KEY": SECRET,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_flask(flask_environment(instance), "init-db")
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
         "",
@@ -699,19 +674,7 @@ def test_the_flask_command_reports_a_broken_instance_config_in_one_line(instance
 
 
 def test_the_flask_command_reports_a_relative_instance_path_in_one_line(instance: Path) -> None:
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": "instance",
-        "FLASK_SECRET_KEY": SECRET,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_flask(flask_environment(instance, CREDGRID_INSTANCE_PATH="instance"), "init-db")
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
         "",
@@ -764,20 +727,7 @@ def test_the_flask_command_reports_a_bad_setting_in_one_line(
     instance: Path, command: list[str]
 ) -> None:
     """``flask --help`` loads the app too; Flask prints a traceback for its errors and exits 0."""
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(instance),
-        "FLASK_SECRET_KEY": SECRET,
-        "FLASK_UI_PAGE_SIZE": "0",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_flask(flask_environment(instance, FLASK_UI_PAGE_SIZE="0"), *command)
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
         "",

@@ -18,6 +18,7 @@ from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import LICENSE_OUT_SCHEMA
 from app.licenses.service import upsert_licenses
 from tests.factories import license_item
+from tests.helpers import FLASK, REPOSITORY, flask_environment
 
 
 def seed_licenses(session_for: Any, make_cred: Any, make_license_type: Any) -> None:
@@ -430,20 +431,13 @@ def test_an_export_into_a_pipe_whose_reader_has_gone_stops_quietly(tmp_path: Pat
     A real process and a real pipe, its reading end closed before the export starts."""
     import os
     import subprocess
-    import sys
 
-    root = Path(__file__).resolve().parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-    }
+    env = flask_environment(tmp_path / "instance")
 
     def flask(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", *args],
-            cwd=root,
+            [*FLASK, *args],
+            cwd=REPOSITORY,
             env=env,
             text=True,
             timeout=120,
@@ -469,14 +463,7 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-        "FLASK_BATCH_MAX_ITEMS": "1",
-    }
+    env = flask_environment(tmp_path / "instance", FLASK_BATCH_MAX_ITEMS="1")
     two_rows_ahead = (
         "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
         "from flask.cli import main; sys.exit(main())"
@@ -485,7 +472,7 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
     def flask(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-c", two_rows_ahead, "--app", "app", *args],
-            cwd=root,
+            cwd=REPOSITORY,
             env=env,
             text=True,
             timeout=120,
@@ -528,22 +515,13 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
 def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> None:
     """``flask export-licenses >&-`` (standard output closed, as some service managers leave
     it): a TypeError traceback ("argument 1 must have a "write" method")."""
-    import os
     import subprocess
-    import sys
 
-    root = Path(__file__).resolve().parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    env = flask_environment(tmp_path / "instance")
+    subprocess.run([*FLASK, "init-db"], cwd=REPOSITORY, env=env, check=True, capture_output=True)
     result = subprocess.run(
-        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *flask, "export-licenses"],
-        cwd=root,
+        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *FLASK, "export-licenses"],
+        cwd=REPOSITORY,
         env=env,
         capture_output=False,
         stderr=subprocess.PIPE,
@@ -559,21 +537,12 @@ def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> No
 def test_an_import_from_a_closed_standard_input_is_one_line(tmp_path: Path) -> None:
     """``flask import-licenses - <&-``: click's RuntimeError traceback ("Was not able to
     determine binary stream for sys.stdin")."""
-    import os
     import subprocess
-    import sys
 
-    root = Path(__file__).resolve().parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    env = flask_environment(tmp_path / "instance")
     result = subprocess.run(
-        ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, "import-licenses", "-"],
-        cwd=root,
+        ["sh", "-c", 'exec <&- && exec "$@"', "sh", *FLASK, "import-licenses", "-"],
+        cwd=REPOSITORY,
         env=env,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app import cli
 from app.auth.models import StaffUser
-from tests.helpers import BATCH_URL
+from tests.helpers import BATCH_URL, FLASK, REPOSITORY, flask_environment
 
 PASSWORD = "correct horse"
 
@@ -295,23 +295,14 @@ def test_create_user_refuses_blank_passwords_and_control_characters(
 def test_a_prompt_with_standard_input_closed_is_one_line(tmp_path: Any) -> None:
     """``<&-`` (standard input closed): an AttributeError traceback where the password is
     read, a RuntimeError one ("lost sys.stdin") where a deletion is confirmed."""
-    import os
     import subprocess
-    from pathlib import Path
 
-    root = Path(cli.__file__).resolve().parent.parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    env = flask_environment(tmp_path / "instance")
 
     def closed_stdin(*args: str) -> tuple[int, str]:
         result = subprocess.run(
-            ["sh", "-c", 'exec <&- && exec "$@"', "sh", *flask, *args],
-            cwd=root,
+            ["sh", "-c", 'exec <&- && exec "$@"', "sh", *FLASK, *args],
+            cwd=REPOSITORY,
             env=env,
             capture_output=True,
             text=True,
@@ -319,10 +310,10 @@ def test_a_prompt_with_standard_input_closed_is_one_line(tmp_path: Any) -> None:
         )
         return result.returncode, result.stderr
 
-    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run([*FLASK, "init-db"], cwd=REPOSITORY, env=env, check=True, capture_output=True)
     subprocess.run(
-        [*flask, "create-user", "alice", "--password", PASSWORD],
-        cwd=root,
+        [*FLASK, "create-user", "alice", "--password", PASSWORD],
+        cwd=REPOSITORY,
         env=env,
         check=True,
         capture_output=True,
@@ -356,23 +347,14 @@ def test_create_users_at_once_on_sqlite_all_succeed(tmp_path: Any) -> None:
     """Four create-user of four names at once on one SQLite file: each read the name, hashed the
     password, then wrote; a writer that committed in between failed the others at once with
     "database is locked" (a reader cannot become a writer then, whatever the busy timeout)."""
-    import os
     import subprocess
-    from pathlib import Path
 
-    root = Path(cli.__file__).resolve().parent.parent.parent
-    (tmp_path / "instance").mkdir()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
-        "CREDGRID_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLASK_SECRET_KEY": "a-test-secret-of-sufficient-length",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "init-db"], cwd=root, env=env, check=True, capture_output=True)
+    env = flask_environment(tmp_path / "instance")
+    subprocess.run([*FLASK, "init-db"], cwd=REPOSITORY, env=env, check=True, capture_output=True)
     processes = [
         subprocess.Popen(
-            [*flask, "create-user", f"user{n}", "--password", PASSWORD],
-            cwd=root,
+            [*FLASK, "create-user", f"user{n}", "--password", PASSWORD],
+            cwd=REPOSITORY,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
