@@ -14,6 +14,7 @@ ACCESS_LOGGER = "credgrid.access"
 ACTIVITY_HEADER = "X-Activity-ID"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+errors_log = logging.getLogger("credgrid.errors")
 
 
 def register_activity_tracking(app: Flask) -> None:
@@ -54,3 +55,17 @@ def loggable_path(path: str) -> str:
     """The path as a URL writes it: a line break or a space a client percent-encoded into it
     stays encoded, so it cannot end the log line and start a forged one."""
     return quote(path, safe="/:@!$&'()*+,;=", errors="backslashreplace")
+
+
+def log_unavailable(reason: str, error: str) -> None:
+    """The one warning line of a request answered 503 because its database could not serve it
+    (``reason``: "database unavailable", or what is wrong with its schema; ``error``: the
+    error's class), from the error handler or a page that answers it itself (the login form)."""
+    errors_log.warning(
+        "activity=%s %s on %s %s: %s",
+        g.get("activity_id", ""),
+        reason,
+        request.method,
+        loggable_path(request.path),
+        error,
+    )

@@ -16,7 +16,7 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.activity import loggable_path
+from app.activity import log_unavailable, loggable_path
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
@@ -100,14 +100,7 @@ def _unavailable(
     and lacking what it uses), which the answer says instead of "unavailable" (on either
     engine: the same status and text)."""
     activity = g.get("activity_id", "")
-    log.warning(
-        "activity=%s %s on %s %s: %s",
-        activity,
-        schema_problem or "database unavailable",
-        request.method,
-        loggable_path(request.path),
-        error_class(exc),
-    )
+    log_unavailable(schema_problem or "database unavailable", error_class(exc))
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
     headers = {"Retry-After": str(seconds)}
     if schema_problem is None:

@@ -9,7 +9,6 @@ however active it is.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 import time
@@ -23,6 +22,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app.activity import log_unavailable
 from app.api.paths import is_api_path
 from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
@@ -30,8 +30,6 @@ from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.users import end_sessions
 from app.db_errors import error_class, is_database_unavailable
 from app.tenancy import UnknownDatabase, begin_write, request_session, resolve_database
-
-log = logging.getLogger("credgrid.errors")
 
 SESSION_USER_ID = "staff_user_id"
 SESSION_DATABASE = "staff_database"
@@ -96,13 +94,7 @@ def sign_in_or_unavailable(database: str, username: str, password: str) -> SignI
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
-        log.warning(
-            "activity=%s database unavailable on %s %s: %s",
-            g.get("activity_id", ""),
-            request.method,
-            request.path,
-            error_class(exc),
-        )
+        log_unavailable("database unavailable", error_class(exc))
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
     message = (
         f"The database {database} cannot be reached just now, so nothing was checked. "

@@ -332,7 +332,7 @@ def test_login_starts_a_fresh_session(alice: str, client: Any) -> None:
 
 
 def test_a_database_that_cannot_be_reached_is_named_on_the_login_form(
-    fresh_app: Any, app_config: dict[str, Any]
+    fresh_app: Any, app_config: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     """Not the error page, which lost the username and said only "the database": the form
     again, with the username and the database kept, naming the one that is down."""
@@ -350,3 +350,7 @@ def test_a_database_that_cannot_be_reached_is_named_on_the_login_form(
     assert "The database down cannot be reached just now" in text_of(html)
     assert 'value="carol"' in html
     assert '<option selected value="down">' in html
+    # The same one warning line as any request answered 503 for its database (app.errors).
+    warnings = [r.getMessage() for r in caplog.records if r.name == "credgrid.errors"]
+    assert len(warnings) == 1
+    assert " database unavailable on POST /ui/login: " in warnings[0]
