@@ -231,3 +231,40 @@ def test_the_document_is_built_once(app: Any, client: Any) -> None:
     first = client.get("/openapi.json").data
     assert app.extensions["credgrid.openapi"] == first.decode()
     assert client.get("/openapi.json").data == first
+
+
+def test_sort_by_pattern_takes_what_the_server_takes(
+    client: Any,
+    document: dict[str, Any],
+    auth_headers: Callable[..., dict[str, str]],
+    make_cred: Callable[..., int],
+) -> None:
+    """Field names are matched case-insensitively (SPEC section 3), so VBAPI's own spelling
+    (`Property1:desc`, its sortBy example) works; a client generated from the document checks
+    `pattern` before it sends, so the pattern must not refuse what the server takes."""
+    headers = auth_headers()
+    make_cred(1)
+    path = "/provider-credentialing/{providerCredKey}/licenses"
+    parameter = next(
+        p for p in document["paths"][path]["get"]["parameters"] if p.get("name") == "sortBy"
+    )
+    check = jsonschema_rs.Draft202012Validator(parameter["schema"])
+    for value in (
+        "license_Number:desc",
+        "License_Number:DESC",
+        "STATE",
+        "state:Asc,psv_date:desc",
+        "state:asc, license_Number : desc",
+        "",
+    ):
+        answer = client.get(
+            path.format(providerCredKey=1), query_string={"sortBy": value}, headers=headers
+        )
+        assert answer.status_code == 200, (value, answer.get_json())
+        assert check.is_valid(value), value
+    for value in ("nope", "state:up", "state;desc"):
+        answer = client.get(
+            path.format(providerCredKey=1), query_string={"sortBy": value}, headers=headers
+        )
+        assert answer.status_code == 400, value
+        assert not check.is_valid(value), value

@@ -493,15 +493,25 @@ def _success(op: Operation) -> dict[str, Any]:
 def _sort_by_parameter(op: Operation) -> dict[str, Any]:
     assert op.schema is not None
     names = list(op.sortable or op.schema().fields)
-    one = f"({'|'.join(re.escape(n) for n in names)})(:(asc|desc))?"
+    # What paging.requested_sort takes: names and directions in any case (JSON Schema patterns
+    # have no flags, so each letter is a class), spaces around each, empty parts skipped.
+    field = "|".join(_any_case(n) for n in names)
+    part = f"( *(({field}) *(: *({_any_case('asc')}|{_any_case('desc')})? *)?)?)"
     return {
         "name": "sortBy",
         "in": "query",
         "description": "Comma-separated `field:asc` / `field:desc` (asc when omitted); field "
         f"names are matched case-insensitively: {', '.join(names)}.",
-        "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
+        "schema": {"type": "string", "pattern": f"^{part}(,{part})*$"},
         "examples": {"byKeyDesc": {"value": f"{names[0]}:desc"}},
     }
+
+
+def _any_case(name: str) -> str:
+    """A regular expression matching ``name`` in any case: ``st`` → ``[sS][tT]``."""
+    return "".join(
+        f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper() else re.escape(c) for c in name
+    )
 
 
 def _envelope(data: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
