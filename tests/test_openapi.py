@@ -268,3 +268,17 @@ def test_sort_by_pattern_takes_what_the_server_takes(
         )
         assert answer.status_code == 400, value
         assert not check.is_valid(value), value
+
+
+def test_every_operation_on_a_database_declares_503(document: dict[str, Any]) -> None:
+    """An unavailable database is a 503 with Retry-After on every route that reads one
+    (docs/api.md, Errors); a generated client knows only the statuses the document declares."""
+    expected = {"$ref": "#/components/responses/Error503"}
+    for method, path, operation in operations(document):
+        if (method, path) not in PUBLIC:
+            assert operation["responses"].get("503") == expected, (method, path)
+    unavailable = document["components"]["responses"]["Error503"]
+    assert "Retry-After" in unavailable["headers"]
+    assert unavailable["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorEnvelope"
+    }

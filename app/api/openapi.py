@@ -262,6 +262,8 @@ ERROR_DESCRIPTIONS = {
     422: "The Idempotency-Key was already used with a different request.",
     429: "Too many requests for this API key, or failed authentications from this address.",
     500: "Unexpected error; the detail names the activity id to look up in the log.",
+    503: "The database is unavailable, its schema is behind this version, or a batch lost its "
+    "keys to other writers three times; retry after Retry-After.",
 }
 
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
@@ -451,7 +453,7 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
 def _error_statuses(op: Operation, has_path_parameters: bool) -> set[int]:
     statuses = {500, *op.errors}
     if op.security != "none":
-        statuses |= {400, 401, 429}
+        statuses |= {400, 401, 429, 503}
     if op.writes:
         statuses.add(403)
     if op.body is not None:
@@ -584,7 +586,7 @@ def _add_components(spec: APISpec) -> None:
         headers = {ACTIVITY_HEADER: _ref("headers", ACTIVITY_HEADER)}
         if status == 401:
             headers["WWW-Authenticate"] = _ref("headers", "WWW-Authenticate")
-        if status == 429:
+        if status in (429, 503):
             headers["Retry-After"] = _ref("headers", "Retry-After")
         spec.components.response(
             f"Error{status}",
