@@ -32,7 +32,8 @@ from app.tenancy import (
 )
 
 API_KEY_HEADER = "x-api-key"
-JSON_TYPES = re.compile(r"^(application/json|text/json|application/[\w.+-]+\+json)$")
+#: SPEC section 2's list; ``application/*+json`` also as written, as ASP.NET (VBAPI) takes it.
+JSON_TYPES = re.compile(r"^(application/json|text/json|application/(\*|[\w.+-]+)\+json)$")
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="credgrid"'}
 
 
