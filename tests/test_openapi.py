@@ -282,3 +282,13 @@ def test_every_operation_on_a_database_declares_503(document: dict[str, Any]) ->
     assert unavailable["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorEnvelope"
     }
+
+
+def test_a_batch_409_declares_retry_after(document: dict[str, Any]) -> None:
+    """A batch whose Idempotency-Key is still held by a running request is a 409 with
+    Retry-After (docs/api.md, Rate limit and Safe retries), as 429 and 503 are."""
+    conflict = document["components"]["responses"]["Error409"]
+    assert "Retry-After" in conflict["headers"]
+    assert "Idempotency-Key" in conflict["description"]
+    batch = document["paths"]["/provider-credentialing/{providerCredKey}/licenses-batch"]["put"]
+    assert batch["responses"]["409"] == {"$ref": "#/components/responses/Error409"}

@@ -253,7 +253,8 @@ ERROR_DESCRIPTIONS = {
     401: "Missing or invalid credentials.",
     403: "The user has the viewer role and cannot write.",
     404: "No such record (or no such route).",
-    409: "Conflict: the key exists already, or the record is still in use.",
+    409: "Conflict: the key exists already, or the record is still in use; on a batch, also "
+    "an Idempotency-Key whose first request is still running (retry after Retry-After).",
     413: "The body is too large, or the batch has too many items.",
     415: (
         "The body is not JSON (Content-Type application/json, text/json or application/*+json), "
@@ -586,7 +587,7 @@ def _add_components(spec: APISpec) -> None:
         headers = {ACTIVITY_HEADER: _ref("headers", ACTIVITY_HEADER)}
         if status == 401:
             headers["WWW-Authenticate"] = _ref("headers", "WWW-Authenticate")
-        if status in (429, 503):
+        if status in (409, 429, 503):
             headers["Retry-After"] = _ref("headers", "Retry-After")
         spec.components.response(
             f"Error{status}",
