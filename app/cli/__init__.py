@@ -458,7 +458,7 @@ def not_empty_path(value: str) -> str:
     "--raw",
     is_flag=True,
     help="Write cells as stored, without the ' that keeps a spreadsheet from running "
-    "=, +, -, @ cells as formulas.",
+    "=, +, -, @ cells (after spaces, or full-width) as formulas.",
 )
 @database_option
 @with_appcontext

@@ -129,8 +129,9 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
 def test_a_runs_csv_neutralises_spreadsheet_formulas(
     app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
-    """Cells a spreadsheet would run get a leading quote, as in the license export."""
-    make_cred(1, provider_id="PRV1")
+    """Cells a spreadsheet would run get a leading quote, as in the license export (a full-width
+    formula character too: some spreadsheets read it as the ASCII one)."""
+    make_cred(1, provider_id="\uff0bPRV1")
     expired = format_wire_datetime(utcnow() - timedelta(days=2))
     put_licenses(
         1,
@@ -147,6 +148,7 @@ def test_a_runs_csv_neutralises_spreadsheet_formulas(
     (row,) = csv.DictReader(io.StringIO(text))
     assert row["license_Number"] == '\'=HYPERLINK("http://x","y")'
     assert row["license_Name"] == "'@SUM(1+1)"
+    assert row["provider_ID"] == "'\uff0bPRV1"
 
 
 def test_the_printable_report_stands_alone_with_print_css(
