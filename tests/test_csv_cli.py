@@ -358,7 +358,20 @@ def test_import_vacuums_what_it_loaded_on_postgresql(
 
 
 #: Stored names (the service trims whitespace, so tab and CR starts are tested on their own).
-FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "'=already", "'plain"]
+FORMULAS = [
+    '=HYPERLINK("http://x")',
+    "+1+2",
+    "-3",
+    "@SUM(A1)",
+    "'=already",
+    "'plain",
+    # Full-width = + - @, which some spreadsheets read as the ASCII ones.
+    "\uff1d1+1",
+    "\uff0b1",
+    "\uff0d1",
+    "\uff20SUM(A1)",
+    "'\uff1dalready",
+]
 
 
 def seed_formulas(session_for: Any, make_cred: Any) -> None:
@@ -391,6 +404,11 @@ def test_export_defuses_spreadsheet_formulas(runner: Any, session_for: Any, make
         "'@SUM(A1)",
         "''=already",
         "'plain",
+        "'\uff1d1+1",
+        "'\uff0b1",
+        "'\uff0d1",
+        "'\uff20SUM(A1)",
+        "''\uff1dalready",
     ]
     assert exported_names(runner, "--raw") == FORMULAS
 
@@ -417,12 +435,40 @@ def test_an_escaped_export_re_imports_unchanged(
 
 @pytest.mark.parametrize(
     ("value", "escaped"),
-    [("\tx", "'\tx"), ("\rx", "'\rx"), ("x=1", "x=1"), ("", ""), (None, None), (-3, -3)],
+    [
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("x=1", "x=1"),
+        ("", ""),
+        (None, None),
+        (-3, -3),
+        # A formula after leading white space still runs in a spreadsheet.
+        (" =1+1", "' =1+1"),
+        ("\t@SUM()", "'\t@SUM()"),
+        ("  -2", "'  -2"),
+        ("\u3000+1", "'\u3000+1"),
+        (" plain", " plain"),
+        ("' =1", "'' =1"),
+        # Full-width = + - @.
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM()", "'\uff20SUM()"),
+        (" \uff1d1", "' \uff1d1"),
+        ("'\uff20x", "''\uff20x"),
+        ("a\uff1d1", "a\uff1d1"),
+    ],
 )
 def test_escape_formula_cells(value: Any, escaped: Any) -> None:
     assert escape_formula(value) == escaped
     if isinstance(value, str):
         assert unescape_formula(escape_formula(value)) == value
+
+
+@pytest.mark.parametrize("cell", [" =1+1", "\t@SUM()", "\uff1d1", "\uff20x", "x", "' x", "'"])
+def test_a_cell_not_escaped_by_the_export_is_imported_as_it_is(cell: str) -> None:
+    """Only a cell the export could have written loses a quote: ``'`` then a formula."""
+    assert unescape_formula(cell) == cell
 
 
 def test_an_export_into_a_pipe_whose_reader_has_gone_stops_quietly(tmp_path: Path) -> None:

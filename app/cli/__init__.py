@@ -25,6 +25,7 @@ from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.users import UserError, create_user, new_username
+from app.cli.output import discard_standard_output, report_output_errors
 from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
     SchemaNewerThanCode,
@@ -359,7 +360,7 @@ def register_cli(app: Flask) -> None:
         integrity_report_command,
         purge_command,
     ):
-        app.cli.add_command(command)
+        app.cli.add_command(report_output_errors(command))
 
 
 @click.command("seed")
@@ -458,7 +459,7 @@ def not_empty_path(value: str) -> str:
     "--raw",
     is_flag=True,
     help="Write cells as stored, without the ' that keeps a spreadsheet from running "
-    "=, +, -, @ cells as formulas.",
+    "=, +, -, @ cells (after spaces, or full-width) as formulas.",
 )
 @database_option
 @with_appcontext
@@ -490,14 +491,6 @@ def stop_quietly_at_a_closed_pipe() -> NoReturn:
     do, without a message, exit status 1."""
     discard_standard_output()
     sys.exit(1)
-
-
-def discard_standard_output() -> None:
-    """What is still buffered for standard output goes to ``/dev/null`` instead, so flushing
-    it at exit raises no second error (Python's documented way, the ``signal`` module's note
-    on SIGPIPE)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
 
 
 def keep_transaction_while_writing(session: Session) -> None:

@@ -33,20 +33,22 @@ EXPORT_CHUNK = 1000
 REQUIRED_COLUMNS = (KEY_FIELD, "providerCred_Key")
 #: How many unknown header names an error message lists.
 MAX_NAMED_COLUMNS = 10
-#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: An escaped cell: quotes, then a formula start. Cells of that shape are escaped once more on
+#: What a spreadsheet runs as a formula (OWASP "CSV injection"): a cell whose first character
+#: after any leading white space is one of these, or their full-width forms (U+FF1D, U+FF0B,
+#: U+FF0D, U+FF20), which some spreadsheets read as the ASCII ones.
+FORMULA_CHARACTERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+#: A cell a spreadsheet would run: a formula character after any white space, or a tab or a CR
+#: first (OWASP names those too).
+_FORMULA = rf"(?:[\t\r]|\s*[{re.escape(FORMULA_CHARACTERS)}])"
+_FORMULA_CELL = re.compile(_FORMULA)
+#: An escaped cell: quotes, then a formula. Cells of that shape are escaped once more on
 #: export and lose one quote on import, so every value survives an export and re-import.
-_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+_ESCAPED = re.compile("'+" + _FORMULA)
 
 
 def escape_formula(value: Any) -> Any:
     """``value`` with a leading ``'`` if a spreadsheet would read it as a formula."""
-    if (
-        isinstance(value, str)
-        and value
-        and (value.startswith(FORMULA_STARTS) or _ESCAPED.match(value))
-    ):
+    if isinstance(value, str) and (_FORMULA_CELL.match(value) or _ESCAPED.match(value)):
         return "'" + value
     return value
 

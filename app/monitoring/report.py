@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from datetime import datetime
 from typing import IO
 
 from app.licenses.csv_io import escape_formula
-from app.monitoring.service import RunReport
+from app.monitoring.models import MonitoringRun, MonitoringRunLicense
 
 RUN_HEADER = ("monitoringRun", "ranAt", "ranBy", "psvWindowDays")
 LICENSE_HEADER = (
@@ -29,16 +30,17 @@ def _wire(value: datetime | None) -> str:
     return "" if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
-def write_run_csv(stream: IO[str], report: RunReport) -> None:
+def write_run_csv(
+    stream: IO[str], run: MonitoringRun, licenses: Iterable[MonitoringRunLicense]
+) -> None:
     """One line per license of the run, each with the run's id, time, author and window
     (a plain table a spreadsheet opens as is; the counts are its ``expiryStatus`` and
     ``psvOverdue`` columns counted). Text a spreadsheet would run as a formula gets a
     leading ``'``, as in every CSV export."""
-    run = report.run
     facts = (run.id, _wire(run.ran_at), escape_formula(run.ran_by), run.psv_window_days)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(RUN_HEADER + LICENSE_HEADER)
-    for item in report.licenses:
+    for item in licenses:
         writer.writerow(
             (
                 *facts,

@@ -9,12 +9,12 @@ same transaction, so they always agree with the licenses listed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, case, func, insert, literal, or_, select, update
+from sqlalchemy import Boolean, Select, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.credentials.models import ProviderCred
@@ -124,20 +124,21 @@ def runs_newest_first() -> Any:
     return select(MonitoringRun)
 
 
-def get_run(
-    session: Session, run_id: int, *, page: int = 1, size: int | None = None
-) -> RunReport | None:
-    """One run and its licenses (expired first, then by term date and key): all of them, or
-    page ``page`` (from 1) of ``size``. A run holds every license found at that moment, so
-    pages are how a screen or an API client reads it; the CSV takes them all."""
-    run = session.get(MonitoringRun, run_id)
-    if run is None:
-        return None
+#: Licenses of a run a CSV download reads at a time (``yield_per``).
+RUN_CHUNK = 1000
+
+
+def find_run(session: Session, run_id: int) -> MonitoringRun | None:
+    return session.get(MonitoringRun, run_id)
+
+
+def run_licenses_statement(run_id: int) -> Select[tuple[MonitoringRunLicense]]:
+    """A run's licenses in the report's order: expired first, then by term date and key."""
     order = case(
         *((MonitoringRunLicense.expiry_status == name, i) for i, name in enumerate(TERM_BUCKETS)),
         else_=len(TERM_BUCKETS),
     )
-    statement = (
+    return (
         select(MonitoringRunLicense)
         .where(MonitoringRunLicense.run_id == run_id)
         .order_by(
@@ -146,6 +147,26 @@ def get_run(
             MonitoringRunLicense.provider_cred_license_key,
         )
     )
+
+
+def run_licenses(session: Session, run_id: int) -> Iterator[MonitoringRunLicense]:
+    """Every license of a run, in the report's order, read ``RUN_CHUNK`` at a time: a run of
+    any size, without all of its licenses in memory at once."""
+    statement = run_licenses_statement(run_id).execution_options(yield_per=RUN_CHUNK)
+    return iter(session.scalars(statement))
+
+
+def get_run(
+    session: Session, run_id: int, *, page: int = 1, size: int | None = None
+) -> RunReport | None:
+    """One run and its licenses (expired first, then by term date and key): all of them, or
+    page ``page`` (from 1) of ``size``. A run holds every license found at that moment, so
+    pages are how a screen or an API client reads it; the CSV reads them with
+    ``run_licenses``."""
+    run = find_run(session, run_id)
+    if run is None:
+        return None
+    statement = run_licenses_statement(run_id)
     if size is None:
         licenses = session.scalars(statement).all()
         return RunReport(run, licenses, len(licenses))

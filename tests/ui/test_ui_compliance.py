@@ -11,11 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import request_finished
 from gridpage import text_of
 from sqlalchemy import text, update
 
 from app.audit import utcnow
+from app.monitoring import service as monitoring_service
 from app.monitoring.models import MonitoringRun
+from app.monitoring.report import write_run_csv
 from app.monitoring.service import record_run
 from app.tenancy import session_scope
 from app.wire.fields import format_wire_datetime
@@ -126,11 +129,61 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     assert {r["psvWindowDays"] for r in rows} == {"120"}
 
 
+def test_a_runs_csv_is_streamed_chunk_by_chunk_with_every_license_in_order(
+    app: Any,
+    make_cred: Any,
+    put_licenses: Callable[..., Any],
+    login: Any,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The download was built whole in memory (every license, then the whole text). It is now
+    streamed, its licenses read a few at a time: the same bytes and headers as the whole run
+    written at once, across chunk boundaries."""
+    monkeypatch.setattr(monitoring_service, "RUN_CHUNK", 2)
+    make_cred(1, provider_id="PRV1")
+    now = utcnow()
+    put_licenses(
+        1,
+        *(
+            {
+                "providerCredLicense_Key": 30 + days,
+                "license_Name": f"License {days}",
+                "term_Date": format_wire_datetime(now + timedelta(days=days)),
+            }
+            for days in (-3, 50, -1, 20, 80, 10, -7)
+        ),
+    )
+    run_id = run(app)
+    login()
+    sent: list[Any] = []  # the app's own response (the test client's always reads as streamed)
+    with request_finished.connected_to(lambda _app, response: sent.append(response), app):
+        response = client.get(f"/ui/monitoring/{run_id}/csv")
+    assert response.status_code == 200
+    assert [r.is_streamed for r in sent] == [True]
+    assert "Content-Length" not in response.headers
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="monitoring-run-{run_id}.csv"'
+    )
+    with app.app_context(), session_scope("main") as session:
+        report = monitoring_service.get_run(session, run_id)
+        assert report is not None and report.total == 7
+        whole = io.StringIO()
+        write_run_csv(whole, report.run, report.licenses)
+    body = response.get_data(as_text=True)
+    assert body == whole.getvalue()
+    keys = [row["providerCredLicense_Key"] for row in csv.DictReader(io.StringIO(body))]
+    assert keys == ["23", "27", "29", "40", "50", "80", "110"]
+    assert client.get("/ui/monitoring/999999/csv").status_code == 404
+
+
 def test_a_runs_csv_neutralises_spreadsheet_formulas(
     app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
-    """Cells a spreadsheet would run get a leading quote, as in the license export."""
-    make_cred(1, provider_id="PRV1")
+    """Cells a spreadsheet would run get a leading quote, as in the license export (a full-width
+    formula character too: some spreadsheets read it as the ASCII one)."""
+    make_cred(1, provider_id="\uff0bPRV1")
     expired = format_wire_datetime(utcnow() - timedelta(days=2))
     put_licenses(
         1,
@@ -147,6 +200,7 @@ def test_a_runs_csv_neutralises_spreadsheet_formulas(
     (row,) = csv.DictReader(io.StringIO(text))
     assert row["license_Number"] == '\'=HYPERLINK("http://x","y")'
     assert row["license_Name"] == "'@SUM(1+1)"
+    assert row["provider_ID"] == "'\uff0bPRV1"
 
 
 def test_the_printable_report_stands_alone_with_print_css(

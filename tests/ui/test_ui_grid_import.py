@@ -127,6 +127,22 @@ def test_apply_writes_through_the_service(app: Any, cred: int, login: Any, clien
     assert numbers == {"MD-999": 1, "N-1": 1}
 
 
+def test_an_exports_formula_escape_is_removed_on_import(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """The export writes ``'`` before a formula, its full-width forms included; the grid's
+    import removes it again, as the CLI's does."""
+    login()
+    preview = upload(client, HEADER + "11,1,,'\uff1dHYPERLINK(),'\uff0d5,CA,,,,,,,,\n")
+    assert "1 to update" in text_of(preview.get_data(as_text=True))
+    apply(client, preview.get_data(as_text=True))
+    with app.app_context(), session_scope("main") as session:
+        stored = session.execute(
+            select(ProviderCredLicense.license_name, ProviderCredLicense.license_number)
+        ).one()
+    assert tuple(stored) == ("\uff1dHYPERLINK()", "\uff0d5")
+
+
 def test_apply_refuses_a_row_changed_after_the_preview(
     app: Any, cred: int, login: Any, client: Any, put_licenses: Any
 ) -> None:

@@ -1,0 +1,93 @@
+"""Standard output that cannot be written ends every command with one line, not a traceback."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.cli.output import with_guarded_output
+from tests.helpers import FLASK, REPOSITORY, flask_environment, run_flask
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+
+FULL_DISK = "Error: cannot write the output: No space left on device\n"
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = flask_environment(tmp_path_factory.mktemp("output") / "instance")
+    assert run_flask(env, "demo").returncode == 0
+    return env
+
+
+def to_full_disk(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [*FLASK, *command],
+            cwd=REPOSITORY,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("users", "list"),
+        ("integrity-report", "--since", "2020-01-01"),
+        ("integrity-report", "--since", "2020-01-01", "--format", "csv"),
+        ("verify-history",),
+        ("monitor-expirables",),
+        ("init-db",),
+    ],
+    ids=" ".join,
+)
+def test_a_full_disk_is_one_line_and_a_failure(demo_env: dict[str, str], command: Any) -> None:
+    """``> /dev/full`` was an OSError traceback, printed by every command that writes."""
+    result = to_full_disk(demo_env, *command)
+    assert (result.returncode, result.stderr) == (1, FULL_DISK)
+
+
+def test_the_export_keeps_its_own_message(demo_env: dict[str, str]) -> None:
+    result = to_full_disk(demo_env, "export-licenses")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: Cannot write -: No space left on device; the export is incomplete.\n",
+    )
+
+
+def test_a_reader_that_has_gone_still_ends_a_command_quietly(demo_env: dict[str, str]) -> None:
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        result = subprocess.run(
+            [*FLASK, "users", "list"],
+            cwd=REPOSITORY,
+            env=demo_env,
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(writing)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_an_error_of_another_file_is_not_called_an_output_error(tmp_path: Path) -> None:
+    """Only standard output's errors are reported as the output's."""
+
+    def write_elsewhere() -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "other"))
+
+    with pytest.raises(OSError, match="other") as raised:
+        with_guarded_output(write_elsewhere)()
+    assert type(raised.value) is OSError
