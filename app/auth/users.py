@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import ROLES, RefreshToken, StaffUser, new_stamp
 from app.auth.passwords import hash_password, rehashed, verify_password
+from app.auth.usernames import normalized_username
 
 USERNAME_MAX_LENGTH = 20
 PASSWORD_MIN_LENGTH = 8
@@ -44,9 +45,9 @@ def check_username_rules(username: str) -> None:
 
 
 def new_username(session: Session, username: str) -> str:
-    """``username`` as it would be stored (without spaces around it), if a new user may have
-    it; ``UserError`` otherwise. The CLI asks this before it asks for a password."""
-    username = username.strip()
+    """``username`` as it would be stored (NFKC, without spaces around it), if a new user may
+    have it; ``UserError`` otherwise. The CLI asks this before it asks for a password."""
+    username = normalized_username(username)
     if not 1 <= len(username) <= USERNAME_MAX_LENGTH:
         raise UserError(f"Username must be 1 to {USERNAME_MAX_LENGTH} characters.")
     if ":" in username:
@@ -81,6 +82,7 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     A wrong password, a missing user and a disabled user take the same time.
     """
     user = None
+    username = normalized_username(username)
     if "\x00" not in username:  # no stored name has one, and PostgreSQL refuses it in a query
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(user.password_hash if user else None, password)
@@ -123,6 +125,7 @@ def list_users(session: Session) -> Sequence[StaffUser]:
 
 
 def find_user(session: Session, username: str) -> StaffUser:
+    username = normalized_username(username)
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         raise UserError(f"No user {username!r} in this database.")
