@@ -21,6 +21,8 @@ import pytest
 
 from app.auth import login_check, users
 from app.auth.login_check import LoginCheck, check_login
+from app.auth.models import StaffUser
+from app.auth.passwords import hash_password
 from app.auth.shared_counters import SharedCounters
 from app.auth.throttle import Attempt, LoginThrottle
 from tests.redis_support import REDIS_URL, redis_available, redis_prefix
@@ -28,6 +30,8 @@ from tests.redis_support import REDIS_URL, redis_available, redis_prefix
 PARALLEL = 8
 ALICE = Attempt("main", "alice", "192.0.2.1")
 RIGHT = "correct horse"
+#: The user a faked check finds: its hash is current, so no login here hashes it again.
+CHECKED_USER = StaffUser(id=1, username="alice", password_hash=hash_password(RIGHT))
 
 
 def node_throttle(uri: str, prefix: str = "credgrid") -> LoginThrottle:
@@ -51,10 +55,10 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The passwords ``check_login`` checked; each check takes 0.2 s, as Argon2 takes time."""
     passwords: list[str] = []
 
-    def authenticate(_session: Any, username: str, password: str) -> object | None:
+    def authenticate(_session: Any, username: str, password: str) -> StaffUser | None:
         passwords.append(password)
         time.sleep(0.2)
-        return object() if password == RIGHT else None
+        return CHECKED_USER if password == RIGHT else None
 
     monkeypatch.setattr(login_check, "authenticate", authenticate)
     return passwords
@@ -137,7 +141,7 @@ def test_a_sequential_login_still_works_after_a_burst(
 
 @pytest.mark.parametrize(
     "outcome",
-    [lambda: object(), lambda: None, lambda: 1 / 0],
+    [lambda: CHECKED_USER, lambda: None, lambda: 1 / 0],
     ids=["success", "failure", "error"],
 )
 def test_the_reservation_is_held_during_the_check_and_released_after_it(

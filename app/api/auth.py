@@ -22,6 +22,7 @@ from app.auth.tokens import (
     redeem_refresh_token,
     verify_token,
 )
+from app.auth.users import store_password_upgrade
 from app.tenancy import begin_write
 
 bp = Blueprint("auth_api", __name__)
@@ -62,6 +63,8 @@ def user_authentication() -> Response:
     user = session.get(StaffUser, user_id)
     if user is None or user.disabled:  # deleted or disabled since the check
         raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
+    if checked.upgrade is not None:  # committed with the refresh token
+        store_password_upgrade(session, checked.upgrade)
     result = _issue(session, user, database)
     return json_response({"authenticationResult": result})
 

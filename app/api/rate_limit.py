@@ -41,6 +41,8 @@ UNLIMITED_PATHS = ("/healthz", "/openapi.json")
 log = logging.getLogger("credgrid.rate_limit")
 #: Where the app keeps its ``SharedCounters`` (``app.extensions``).
 COUNTERS_KEY = "credgrid.shared_counters"
+#: The name Flask-Limiter's own retry-after value goes under (``RATELIMIT_HEADER_RETRY_AFTER``).
+LIMITER_RETRY_AFTER_HEADER = "X-RateLimit-Retry-After"
 
 
 def client_address() -> str:
@@ -134,11 +136,14 @@ def register_rate_limit(app: Flask) -> None:
     # Flask-Limiter writes its own Retry-After on every answer, over any the answer had (a
     # 503's, a throttled login's), rounded down; its value goes under its own name instead,
     # and the limit's own 429 gets Retry-After from retry_after_seconds().
-    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "X-RateLimit-Retry-After")
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", LIMITER_RETRY_AFTER_HEADER)
     limiter_log = logging.getLogger("flask-limiter")
     if not any(isinstance(f, OncePerMinute) for f in limiter_log.filters):
         limiter_log.addFilter(OncePerMinute())
     counters = shared_counters(uri, app.config.get("RATELIMIT_KEY_PREFIX") or "credgrid", options)
+    # Registered before the limiter's own hook, so that Flask (which runs a request's
+    # after_request functions in the reverse order of their registration) runs it after it.
+    app.after_request(agree_retry_after)
     limiter.init_app(app)
     app.extensions[COUNTERS_KEY] = counters
     app.extensions[EXTENSION_KEY] = LoginThrottle.from_config(counters, app.config)
@@ -160,13 +165,38 @@ def shared_counters(uri: str, prefix: str, options: dict[str, Any]) -> SharedCou
 def retry_after_seconds() -> int:
     """Whole seconds until the request's tightest limit lets another request through."""
     try:
-        current = limiter.current_limit
-        # reset_at reads the storage's window, and the storage may have just gone away
-        reset_at = None if current is None else current.reset_at
+        return _seconds_until_reset()
     except Exception:  # a 429 is being answered: never turn it into a 500
         log.warning("rate limit storage unreadable while answering a 429; Retry-After: 1")
         return 1
+
+
+def _seconds_until_reset() -> int:
+    """Whole seconds, rounded up and at least 1, until the window of the request's tightest
+    limit resets (RFC 9110's delta-seconds: a client that waits that long finds it reset).
+    Flask-Limiter's ``reset_at`` reads the window once per request, then keeps it; the storage
+    may have gone away before that."""
+    current = limiter.current_limit
+    reset_at = None if current is None else current.reset_at
     return 1 if reset_at is None else max(1, math.ceil(reset_at - time.time()))
+
+
+def agree_retry_after(response: FlaskResponse) -> FlaskResponse:
+    """App ``after_request`` (after Flask-Limiter's): its ``X-RateLimit-Retry-After`` says what
+    the answer's ``Retry-After`` says, when it has one (a 429 of a limit or of the login
+    throttle, a 503); otherwise the seconds until the limit's window resets, rounded up as
+    ``Retry-After`` is. Flask-Limiter's own value is rounded down: ``0`` on a 429 whose
+    ``Retry-After`` was 1, and a second short of every other ``Retry-After``."""
+    if LIMITER_RETRY_AFTER_HEADER not in response.headers:
+        return response
+    wait = response.headers.get("Retry-After")
+    if wait is None:
+        try:
+            wait = str(_seconds_until_reset())
+        except Exception:  # the storage went away: Flask-Limiter's value stays
+            return response
+    response.headers[LIMITER_RETRY_AFTER_HEADER] = wait
+    return response
 
 
 def rate_limit_storage_state(app: Flask) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import StaffUser
 from app.auth.throttle import Attempt, LoginThrottle
-from app.auth.users import authenticate
+from app.auth.users import PasswordUpgrade, authenticate, password_upgrade
 
 log = logging.getLogger("credgrid.login")
 #: Retry-After of an attempt refused while another one checks the same account: a password
@@ -27,11 +27,14 @@ BUSY_RETRY_AFTER_SECONDS = 1
 class LoginCheck:
     """``user`` when the credentials are right; ``retry_after`` > 0 when refused unchecked,
     ``busy`` when that was because another attempt was checking the same account (a second
-    click on Log in, or another process of one integration), not because of failures."""
+    click on Log in, or another process of one integration), not because of failures;
+    ``upgrade`` when the right password's hash was made with other parameters than today's
+    (the caller stores it in the transaction it writes the login in)."""
 
     user: StaffUser | None
     retry_after: int = 0
     busy: bool = False
+    upgrade: PasswordUpgrade | None = None
 
 
 def check_login(
@@ -55,7 +58,7 @@ def check_login(
             return LoginCheck(None)
         throttle.record_success(attempt)
     log.info("login succeeded via=%s %s", via, where)
-    return LoginCheck(user)
+    return LoginCheck(user, upgrade=password_upgrade(user, password))
 
 
 #: A real username has at most 20 characters (``app.auth.users``); an attempt's may be

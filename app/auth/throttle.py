@@ -30,6 +30,7 @@ from typing import Any
 
 from app.auth.addresses import counted_address
 from app.auth.shared_counters import SharedCounters
+from app.auth.usernames import normalized_username
 
 #: Where the app keeps its throttle (``app.extensions``).
 EXTENSION_KEY = "credgrid.login_throttle"
@@ -46,7 +47,8 @@ class Attempt:
     address: str
 
     def account_key(self) -> str:
-        raw = f"{self.database}\0{self.username.strip().casefold()}".encode("utf-8", "replace")
+        name = normalized_username(self.username).casefold()
+        raw = f"{self.database}\0{name}".encode("utf-8", "replace")
         return "login:account:" + hashlib.sha256(raw).hexdigest()[:32]
 
     def address_key(self) -> str:

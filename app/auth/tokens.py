@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.audit import utcnow
 from app.auth.keys import digest
 from app.auth.models import RefreshToken, StaffUser, new_stamp
+from app.auth.usernames import normalized_username
 
 ALGORITHM = "HS256"
 ISSUER = "credgrid"
@@ -58,7 +59,8 @@ def mint_token_for(
     session: Session, secret: str, username: str, database: str, ttl_seconds: int, use: str
 ) -> str:
     """``mint_token`` for the user named ``username`` (for the CLI's demo and for tests)."""
-    user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+    name = normalized_username(username)
+    user = session.scalars(select(StaffUser).where(StaffUser.username == name)).one()
     return mint_token(secret, user, database, ttl_seconds, use)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ROLES, RefreshToken, StaffUser, new_stamp
-from app.auth.passwords import hash_password, verify_password
+from app.auth.passwords import hash_password, rehashed, verify_password
+from app.auth.usernames import normalized_username
 
 USERNAME_MAX_LENGTH = 20
 PASSWORD_MIN_LENGTH = 8
@@ -43,9 +45,9 @@ def check_username_rules(username: str) -> None:
 
 
 def new_username(session: Session, username: str) -> str:
-    """``username`` as it would be stored (without spaces around it), if a new user may have
-    it; ``UserError`` otherwise. The CLI asks this before it asks for a password."""
-    username = username.strip()
+    """``username`` as it would be stored (NFKC, without spaces around it), if a new user may
+    have it; ``UserError`` otherwise. The CLI asks this before it asks for a password."""
+    username = normalized_username(username)
     if not 1 <= len(username) <= USERNAME_MAX_LENGTH:
         raise UserError(f"Username must be 1 to {USERNAME_MAX_LENGTH} characters.")
     if ":" in username:
@@ -80,10 +82,42 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     A wrong password, a missing user and a disabled user take the same time.
     """
     user = None
+    username = normalized_username(username)
     if "\x00" not in username:  # no stored name has one, and PostgreSQL refuses it in a query
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     return user if ok and user is not None and not user.disabled else None
+
+
+@dataclass(frozen=True)
+class PasswordUpgrade:
+    """A new hash of a password just verified, made with today's hashing parameters."""
+
+    user_id: int
+    verified_hash: str
+    new_hash: str
+
+
+def password_upgrade(user: StaffUser, password: str) -> PasswordUpgrade | None:
+    """The upgrade of ``user``'s hash, whose password ``password`` has just been verified to
+    be, if its parameters are not today's; ``None`` (no hashing) otherwise."""
+    new_hash = rehashed(user.password_hash, password)
+    if new_hash is None:
+        return None
+    return PasswordUpgrade(user.id, user.password_hash, new_hash)
+
+
+def store_password_upgrade(session: Session, upgrade: PasswordUpgrade) -> None:
+    """Write ``upgrade`` in the session's (writer's) transaction, only over the hash that was
+    verified: a password set in between (``set_password``) is never replaced by the old one's."""
+    session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == upgrade.user_id,
+            StaffUser.password_hash == upgrade.verified_hash,
+        )
+        .values(password_hash=upgrade.new_hash)
+    )
 
 
 def list_users(session: Session) -> Sequence[StaffUser]:
@@ -91,6 +125,7 @@ def list_users(session: Session) -> Sequence[StaffUser]:
 
 
 def find_user(session: Session, username: str) -> StaffUser:
+    username = normalized_username(username)
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         raise UserError(f"No user {username!r} in this database.")

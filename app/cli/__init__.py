@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
+from app.auth.usernames import normalized_username
 from app.auth.users import UserError, create_user, new_username
 from app.cli.output import discard_standard_output, report_output_errors
 from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
+    MigrationError,
     SchemaNewerThanCode,
     check_not_newer,
     current_revision,
@@ -246,11 +248,14 @@ def missing_sqlite_file(engine: Engine) -> str | None:
 
 
 def migrate(name: str) -> str:
-    """``upgrade_database`` of ``name``; a schema newer than the code is one line."""
+    """``upgrade_database`` of ``name``; a schema newer than the code, or a migration that
+    refused (and was rolled back), is one line."""
     try:
         return upgrade_database(engine_for(name))
     except SchemaNewerThanCode as exc:
         raise newer_schema(name, exc) from None
+    except MigrationError as exc:
+        raise click.ClickException(f"Database {name!r} was not migrated: {exc}") from None
 
 
 def check_username(name: str, check: Callable[[Session, str], object], username: str) -> None:
@@ -302,8 +307,9 @@ def create_user_command(
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         except IntegrityError:  # another create-user took the name after it was checked
-            raise click.ClickException(f"User {username.strip()!r} already exists.") from None
-        stored = user.username  # without the spaces around it
+            taken = normalized_username(username)
+            raise click.ClickException(f"User {taken!r} already exists.") from None
+        stored = user.username  # normalised, without the spaces around it
     click.echo(f"Created {role} {stored!r} in database {name!r}.")
 
 

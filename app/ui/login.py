@@ -27,7 +27,7 @@ from app.api.paths import is_api_path
 from app.auth.login_check import check_login, seconds_wording
 from app.auth.models import StaffUser
 from app.auth.throttle import EXTENSION_KEY, Attempt
-from app.auth.users import end_sessions
+from app.auth.users import end_sessions, store_password_upgrade
 from app.db_errors import error_class, is_database_unavailable
 from app.tenancy import UnknownDatabase, begin_write, request_session, resolve_database
 
@@ -82,6 +82,10 @@ def sign_in(database: str, username: str, password: str) -> SignInResult:
     database_session.rollback()  # expires ``user``: only its id and stamp are used from here on
     if identity is None:
         return SignInResult(False, LOGIN_FAILED)
+    if checked.upgrade is not None:  # the only login that writes: once per stale hash
+        begin_write(database_session)
+        store_password_upgrade(database_session, checked.upgrade)
+        database_session.commit()
     log_in(*identity, database)
     return SignInResult(True)
 
