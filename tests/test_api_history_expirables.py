@@ -391,17 +391,20 @@ def test_expirables_needs_authentication(client: Any) -> None:
 
 
 def test_expiry_buckets_at_their_boundaries(make_cred: Callable, session_for: Callable) -> None:
-    """``withinN`` is ``now ≤ term_Date < now + N days``; buckets do not overlap."""
+    """``expired`` is ``term_Date < now``; ``withinN`` counts calendar days left (within30:
+    0–30, within60: 31–60, within90: 61–90), so its bounds are midnights; no overlap. The
+    days left of every date and time around them: tests/test_expiry_boundaries.py."""
     make_cred(1)
     now = datetime(2030, 6, 1, 12, 0, 0)
+    today = datetime(2030, 6, 1)
     terms = {
         1: now - timedelta(seconds=1),
         2: now,
-        3: now + timedelta(days=30) - timedelta(seconds=1),
-        4: now + timedelta(days=30),
-        5: now + timedelta(days=60),
-        6: now + timedelta(days=90) - timedelta(seconds=1),
-        7: now + timedelta(days=90),
+        3: today + timedelta(days=31) - timedelta(seconds=1),
+        4: today + timedelta(days=31),
+        5: today + timedelta(days=61),
+        6: today + timedelta(days=91) - timedelta(seconds=1),
+        7: today + timedelta(days=91),
     }
     psv = {1: now - timedelta(days=120), 2: now - timedelta(days=120, seconds=1)}
     with session_for() as session:

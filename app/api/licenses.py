@@ -267,8 +267,9 @@ def get_license_history(provider_cred_key: int, provider_cred_license_key: int) 
     "`credLicenseType_Key` asked for (every license without them); `licenses`: one page of "
     "those in `bucket` (without one: expired or expiring within `within` days), sorted by "
     "`term_Date` ascending unless `sortBy` says otherwise (a missing date sorts after every "
-    "date: last ascending, first descending). Buckets do not overlap: `within60` means 30 "
-    "to 60 days from now; `noTermDate` holds the licenses without a term date. PSV is overdue "
+    "date: last ascending, first descending). Buckets do not overlap: `within60` means 31 "
+    "to 60 days left, counted in calendar days (UTC) from today to the term date's day; "
+    "`noTermDate` holds the licenses without a term date. PSV is overdue "
     "when `psV_Date` is null or older than the configured window (default 120 days).",
     tag=TAG,
     status=200,

@@ -65,15 +65,21 @@ def upsert_rows(
     atomic: bool = False,
     dry_run: bool = False,
     expected_versions: Mapping[int, datetime | None] | None = None,
+    recorded_at: datetime | None = None,
 ) -> list[ItemOutcome]:
     """Create or update ``items``; one outcome per item, in order. Commits unless ``dry_run``.
 
     ``mode``: ``upsert`` (the batch), ``create`` (an existing key is 409) or ``update`` (a
     missing key is 404). ``expected_versions`` maps keys to the ``update_date`` the caller last
     saw (``None``: it saw no row); a row changed since is not written (409 with its values).
+    ``recorded_at`` (naive UTC, not after now; default now) is the instant the write's audit
+    stamps and history rows carry, sealed into the history's hash chain like any other: for
+    seeding data with a past (the demo), never for a live write.
     Raises ``ParentNotFound`` when ``parent_key`` does not exist (nothing is written).
     """
     assert mode in UPSERT_MODES, mode
+    if recorded_at is not None and recorded_at > utcnow():
+        raise ValueError(f"recorded_at {recorded_at} is in the future")
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     candidates = planning.validate_items(spec, items, parent_key, outcomes)
     keys = [data[spec.key_column] for _, data in candidates]
@@ -109,6 +115,7 @@ def upsert_rows(
                     atomic,
                     dry_run,
                     isolate,
+                    recorded_at,
                 )
         except KeyTaken as race:
             session.rollback()
@@ -202,6 +209,7 @@ def _finish(
     atomic: bool,
     dry_run: bool,
     isolate: bool,
+    recorded_at: datetime | None = None,
 ) -> list[ItemOutcome]:
     outcomes = planning.completed(plan)
     if atomic and any(not o.ok for o in outcomes):
@@ -210,7 +218,7 @@ def _finish(
     if dry_run:
         session.rollback()
         return outcomes
-    user, now = planning.audit_user(actor), utcnow()
+    user, now = planning.audit_user(actor), recorded_at or utcnow()
     if isolate:
         _write_item_by_item(session, tx, spec, plan, heads, outcomes, user, now, activity_id)
         if atomic and any(not o.ok for o in outcomes):

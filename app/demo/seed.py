@@ -4,6 +4,14 @@ Deterministic (fixed random seed) and relative to today, so a fresh database alw
 spread of states, expired licenses and licenses expiring within 30/60/90 days. Re-running it
 adds only what is missing and never overwrites a row someone has edited. Licenses are written
 through the license service, like every other license write.
+
+The data has a past: each provider credential and its licenses are recorded (audit stamps,
+history, its hash chain) in office hours one to five days after their latest primary-source
+verification, and at least a week ago; the license types a day before the first of them.
+The licenses go through the license service with ``recorded_at``, so the chain is sealed as
+for any write and ``flask verify-history`` holds. (Stamped with the moment of seeding, the
+first edit a person made to a demo license was reported by the integrity review as several
+editors within an hour: "seed", then them.)
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from app.audit import utcnow
 from app.credentials.models import ProviderCred
 from app.license_types.models import CredLicenseType
 from app.licenses.service import upsert_licenses
-from app.wire.fields import USPS_STATE_CODES, format_wire_datetime
+from app.wire.fields import USPS_STATE_CODES, format_wire_datetime, parse_wire_datetime
 
 SEED_USER = "seed"
 
@@ -55,23 +63,58 @@ def seed_demo_data(session: Session, providers: int = 25, activity_id: str = "se
     """Add whatever part of the demo data set is missing; returns how much was added."""
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     report = SeedReport()
-    report.license_types = _seed_license_types(session, today)
     rngs = {key: _rng_for(key) for key in range(FIRST_CRED_KEY, FIRST_CRED_KEY + providers)}
     creds = [_provider_cred(rng, key, today) for key, rng in rngs.items()]
+    licenses = {
+        cred.provider_cred_key: _licenses_for(
+            rngs[cred.provider_cred_key], cred.provider_cred_key, today
+        )
+        for cred in creds
+    }
+    recorded = {key: recorded_at(key, items, today) for key, items in licenses.items()}
+    for cred in creds:
+        cred.entry_date = cred.update_date = recorded[cred.provider_cred_key]
+    report.license_types = _seed_license_types(session, min(recorded.values()) - LEAD_TIME)
     report.provider_creds = _insert_missing_creds(session, creds)
     session.commit()
     for cred in creds:
-        items = _licenses_for(rngs[cred.provider_cred_key], cred.provider_cred_key, today)
         outcomes = upsert_licenses(
             session,
             cred.provider_cred_key,
-            items,
+            licenses[cred.provider_cred_key],
             actor=SEED_USER,
             activity_id=activity_id,
             mode="create",
+            recorded_at=recorded[cred.provider_cred_key],
         )
         report.licenses += sum(1 for o in outcomes if o.status == 201)
     return report
+
+
+#: The latest a demo record was written: this many days before today.
+NEWEST_RECORD_DAYS = 7
+#: When a provider credential's licenses have no PSV date: recorded this many days ago.
+UNVERIFIED_RECORD_DAYS = 30
+#: How long before the first provider credential the license types were set up.
+LEAD_TIME = timedelta(days=1)
+
+
+def recorded_at(cred_key: int, items: list[dict[str, object]], today: datetime) -> datetime:
+    """When the licenses of ``cred_key`` were recorded: between 09:00 and 17:00 UTC of a day
+    one to five days after their latest PSV date, and a week ago at the latest (so never
+    before the verification it records, nor just now)."""
+    rng = random.Random(f"{RANDOM_SEED}:{cred_key}:recorded")
+    texts = [item.get("psV_Date") for item in items]
+    verified = [parse_wire_datetime(text) for text in texts if isinstance(text, str)]
+    latest = max((day for day in verified if day is not None), default=None)
+    if latest is None:
+        day = today - timedelta(days=UNVERIFIED_RECORD_DAYS)
+    else:
+        day = min(
+            latest + timedelta(days=rng.randint(1, 5)),
+            today - timedelta(days=NEWEST_RECORD_DAYS),
+        )
+    return day + timedelta(hours=rng.randint(9, 16), minutes=rng.randint(0, 59))
 
 
 def _rng_for(cred_key: int) -> random.Random:
@@ -89,7 +132,9 @@ def _seed_license_types(session: Session, now: datetime) -> int:
                     cred_license_type_key=key,
                     display=display,
                     description=description,
+                    entry_date=now,
                     entry_user=SEED_USER,
+                    update_date=now,
                     update_user=SEED_USER,
                 )
             )

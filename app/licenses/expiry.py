@@ -1,8 +1,13 @@
 """The one expiry rule (SPEC section 4b): buckets, PSV age, and the bounded expiring worklist.
 
-A license expires at its ``term_Date``. Buckets do not overlap: ``expired`` is
-``term_Date < now``; ``withinN`` is ``now + (previous window) ≤ term_Date < now + N days``; a
-license without a term date is in ``noTermDate`` (a flag and a bucket of its own, never "OK").
+A license expires at its ``term_Date``: ``expired`` is ``term_Date < now``. The other buckets
+count calendar days in UTC, as the days left shown beside each license do: a license's days
+left is its term date's calendar day minus today's, and ``withinN`` holds the unexpired
+licenses with at most N days left and more than the previous window's (``within30``: 0–30 days
+left, ``within60``: 31–60, ``within90``: 61–90), whatever the time of day of the term date or
+of now. So the SQL bounds of ``withinN`` are midnights: ``term_Date <`` the start of the day
+N + 1 days after today. A license without a term date is in ``noTermDate`` (a flag and a bucket
+of its own, never "OK"). The buckets do not overlap.
 PSV is overdue when ``psV_Date`` is null or older than ``PSV_WINDOW_DAYS``. Each rule is one SQL
 condition (for counts and lists, each backed by an index) and one Python check (for display);
 the API, the credential list and the expiring page all use this module.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -39,7 +44,7 @@ NO_TERM_DATE = "noTermDate"
 TERM_BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, NO_TERM_DATE)
 #: Every filter of the worklist and the API, in the order they are shown and counted.
 BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90, PSV_OVERDUE, NO_TERM_DATE)
-#: The non-overlapping day ranges of the "within" buckets: [0, 30), [30, 60), [60, 90).
+#: The days left of the "within" buckets, each ``(low, high]``: 0–30 (from now on), 31–60, 61–90.
 WINDOW_BOUNDS = {
     f"within{high}": (low, high)
     for low, high in zip((0, *EXPIRY_WINDOWS), EXPIRY_WINDOWS, strict=False)
@@ -67,13 +72,32 @@ def before(column: InstrumentedAttribute[Any], moment: datetime) -> ColumnElemen
 
 @dataclass(frozen=True)
 class ExpiryClock:
-    """The instants the buckets are measured from (naive UTC, like the stored values)."""
+    """The instants the buckets are measured from (naive UTC, like the stored values).
+
+    :meth:`days_left` is the one definition of how far a term date is; :meth:`beyond` turns
+    "at most N days left" into the instant a SQL range can use, and :meth:`bucket` and
+    :meth:`condition` are both stated with it, so a license's days left always match its bucket.
+    """
 
     now: datetime
     psv_window_days: int
 
-    def after(self, days: int) -> datetime:
-        return self.now + timedelta(days=days)
+    @property
+    def today(self) -> datetime:
+        """The start of today (UTC)."""
+        return datetime.combine(self.now.date(), time())
+
+    def beyond(self, days: int) -> datetime:
+        """The first instant with more than ``days`` days left: the start of the day
+        ``days + 1`` days after today. ``term_Date < beyond(days)`` is exactly
+        ``days_left(term_Date) <= days``."""
+        return self.today + timedelta(days=days + 1)
+
+    def window_start(self, name: str) -> datetime:
+        """Where bucket ``withinN`` starts: now (not yet expired) for the first window, else
+        the end of the previous one."""
+        low, _ = WINDOW_BOUNDS[name]
+        return self.now if low == 0 else self.beyond(low)
 
     @property
     def psv_cutoff(self) -> datetime:
@@ -90,8 +114,8 @@ class ExpiryClock:
             return or_(psv.is_(None), before(psv, self.psv_cutoff))
         if name == NO_TERM_DATE:
             return term.is_(None)
-        low, high = WINDOW_BOUNDS[name]
-        return and_(term >= self.after(low), term < self.after(high))
+        _, high = WINDOW_BOUNDS[name]
+        return and_(term >= self.window_start(name), term < self.beyond(high))
 
     def disjoint_parts(self, name: str) -> list[ColumnElement[bool]]:
         """Bucket ``name`` as conditions that never hold together, each one index range: a
@@ -108,14 +132,20 @@ class ExpiryClock:
             return NO_TERM_DATE
         if term_date < self.now:
             return EXPIRED
+        left = self.days_to(term_date)
         for name, (_, high) in WINDOW_BOUNDS.items():
-            if term_date < self.after(high):
+            if left <= high:
                 return name
         return None
 
     def days_left(self, term_date: datetime | None) -> int | None:
-        """Calendar days from today to the term date (negative once expired)."""
-        return None if term_date is None else (term_date.date() - self.now.date()).days
+        """Calendar days (UTC) from today to the term date's day, whatever the time of either:
+        0 on the day itself, negative once that day has passed."""
+        return None if term_date is None else self.days_to(term_date)
+
+    def days_to(self, term_date: datetime) -> int:
+        """:meth:`days_left` of a term date that is there."""
+        return (term_date.date() - self.now.date()).days
 
     def psv_overdue(self, psv_date: datetime | None) -> bool:
         return psv_date is None or psv_date < self.psv_cutoff
@@ -128,8 +158,8 @@ def expiry_status(clock: ExpiryClock, buckets: Sequence[str]) -> ColumnElement[s
 
 @dataclass(frozen=True)
 class ExpiryFilter:
-    """Which licenses a worklist shows: one bucket (or, with none, every license whose term
-    date is before ``now + within_days``), optionally of one state and one license type."""
+    """Which licenses a worklist shows: one bucket (or, with none, every license expired or
+    with at most ``within_days`` days left), optionally of one state and one license type."""
 
     bucket: str | None = None
     state: str | None = None
@@ -149,7 +179,7 @@ class ExpiryFilter:
         if self.bucket is not None:
             chosen = clock.condition(self.bucket)
         else:
-            chosen = before(License.term_date, clock.after(self.within_days))
+            chosen = before(License.term_date, clock.beyond(self.within_days))
         return [chosen, *self.narrowing()]
 
 

@@ -66,9 +66,13 @@ def upsert_licenses(
     atomic: bool = False,
     dry_run: bool = False,
     expected_versions: Mapping[int, datetime | None] | None = None,
+    recorded_at: datetime | None = None,
 ) -> list[ItemOutcome]:
     """Create or update licenses of one ProviderCred; one outcome per item, in request order.
 
+    ``recorded_at`` (default: now) dates the write's audit stamps and history in the past,
+    hash chain included: only the demo seed (``app.demo.seed``) passes it, so that its data
+    has a past rather than looking written a moment before the first person's edit.
     Raises ``ParentNotFound`` if the ProviderCred does not exist (nothing is written).
     """
     return upsert_rows(
@@ -82,6 +86,7 @@ def upsert_licenses(
         atomic=atomic,
         dry_run=dry_run,
         expected_versions=expected_versions,
+        recorded_at=recorded_at,
     )
 
 

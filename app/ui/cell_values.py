@@ -6,70 +6,31 @@ With a text input the server receives exactly what was typed, so an emptied cell
 an unreadable one (an error on that cell, nothing written) can be told apart.
 
 Staff type dates the US way (03/31/2027); ISO dates (2027-03-31) and a time of day are
-accepted too, so a stored time survives a Save. State cells accept a full state name.
+accepted too, so a stored time survives a Save, and so are the short forms the JavaScript grid
+reads (1/2/24, Jan 31, 2025, 31-Jan-25): one reading, :mod:`app.ui.date_cells`. State cells
+accept a full state name.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-
+from app.ui.date_cells import (
+    DATE_EXAMPLE,
+    UnreadableDate,
+    format_date_cell,
+    parse_date_cell,
+    wire_datetime,
+)
 from app.wire.fields import USPS_STATE_CODES
 
-DATE_EXAMPLE = "03/31/2027"
-US_DATE = re.compile(
-    r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"
-    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?",
-    re.ASCII,
-)
-ISO_DATE = re.compile(
-    r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
-    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?(?:\s*(?:Z|UTC))?",
-    re.IGNORECASE | re.ASCII,
-)
-
-
-class UnreadableDate(ValueError):
-    """A date cell's text is not a complete, real date."""
-
-
-def parse_date_cell(text: str) -> datetime | None:
-    """``None`` for an empty cell; the date (and time) typed; ``UnreadableDate`` otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    match = US_DATE.fullmatch(text) or ISO_DATE.fullmatch(text)
-    if match is None:
-        raise UnreadableDate(text)
-    parts = match.groupdict()
-    try:
-        return datetime(
-            int(parts["y"]),
-            int(parts["m"]),
-            int(parts["d"]),
-            int(parts["H"] or 0),
-            int(parts["M"] or 0),
-            int(parts["S"] or 0),
-        )
-    except ValueError:  # 02/30, 13/01, 24:00 ...
-        raise UnreadableDate(text) from None
-
-
-def format_date_cell(value: datetime | None) -> str:
-    """A stored date-time as staff read it: ``MM/DD/YYYY``, with the time when it has one."""
-    if value is None:
-        return ""
-    # Not ``%Y``: the C library writes the year 1 as "1", which the grid then cannot read.
-    shown = f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
-    if (value.hour, value.minute, value.second) == (0, 0, 0):
-        return shown
-    return shown + f" {value:%H:%M}" + (f":{value:%S}" if value.second else "")
-
-
-def wire_datetime(value: datetime) -> str:
-    """A cell's date as the service's wire form."""
-    return value.isoformat(timespec="seconds") + "Z"
-
+__all__ = [
+    "DATE_EXAMPLE",
+    "STATE_NAMES",
+    "UnreadableDate",
+    "format_date_cell",
+    "parse_date_cell",
+    "state_cell",
+    "wire_datetime",
+]
 
 STATE_NAMES: dict[str, str] = {
     "alabama": "AL",

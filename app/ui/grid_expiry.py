@@ -31,11 +31,6 @@ class ExpiryState:
         return "PSV overdue" if self.psv_overdue else ""
 
 
-def days_left(clock: ExpiryClock, term_date: datetime) -> int:
-    """Calendar days from today (UTC) to the Term date; negative once it has passed."""
-    return (term_date.date() - clock.now.date()).days
-
-
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
@@ -47,7 +42,7 @@ def expiry_state(
     if term_date is None:
         return ExpiryState(NO_TERM_DATE, "No term date", overdue)
     bucket = clock.bucket(term_date)
-    left = days_left(clock, term_date)
+    left = clock.days_to(term_date)  # the days the bucket is stated in
     if bucket == EXPIRED:
         ago = -left
         text = "Expired" + (f" {_days(ago)} ago" if ago > 0 else " today")

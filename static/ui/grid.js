@@ -281,6 +281,7 @@
     el.closest("td").classList.add("has-error");
   }
   // A date is typed as it is pasted ("1/2/24", "Jan 31, 2025"): read, it is shown as mm/dd/yyyy.
+  // The server reads a cell posted without this script the same way (app/ui/date_cells.py).
   function readDateCell(value) { return readDate(dateCell(value)); }
   function checkDate(el) {
     var read = readDateCell(el.value);

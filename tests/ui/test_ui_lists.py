@@ -19,6 +19,7 @@ from app.ui.expiry import ExpiryClock
 from app.wire.fields import format_wire_datetime
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
+TODAY = datetime(2025, 6, 1)
 DAY = timedelta(days=1)
 
 
@@ -33,11 +34,11 @@ def bucketed(make_cred: Any, put_licenses: Any) -> None:
     terms = {
         1: NOW - timedelta(seconds=1),  # expired
         2: NOW,  # within 30: now ≤ term
-        3: NOW + 30 * DAY - timedelta(seconds=1),  # within 30
-        4: NOW + 30 * DAY,  # within 60
-        5: NOW + 60 * DAY,  # within 90
-        6: NOW + 90 * DAY - timedelta(seconds=1),  # within 90
-        7: NOW + 90 * DAY,  # none
+        3: TODAY + 31 * DAY - timedelta(seconds=1),  # within 30: 30 days left
+        4: TODAY + 31 * DAY,  # within 60: 31 days left
+        5: TODAY + 61 * DAY,  # within 90: 61 days left
+        6: TODAY + 91 * DAY - timedelta(seconds=1),  # within 90: 90 days left
+        7: TODAY + 91 * DAY,  # none: 91 days left
         8: None,  # none
     }
     psv = {1: None, 2: NOW - 120 * DAY, 3: NOW - 120 * DAY - timedelta(seconds=1)}
@@ -90,9 +91,12 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
     [
         (NOW - timedelta(seconds=1), "expired"),
         (NOW, "within30"),
-        (NOW + 30 * DAY, "within60"),
-        (NOW + 89 * DAY, "within90"),
-        (NOW + 90 * DAY, None),
+        (NOW + 30 * DAY, "within30"),  # 30 days left, though past now + 30 days
+        (TODAY + 31 * DAY, "within60"),
+        (NOW + 60 * DAY, "within60"),
+        (TODAY + 61 * DAY, "within90"),
+        (NOW + 90 * DAY, "within90"),
+        (TODAY + 91 * DAY, None),
         (None, "noTermDate"),
     ],
 )
