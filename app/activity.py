@@ -11,6 +11,10 @@ from urllib.parse import quote
 from flask import Flask, Response, g, request
 
 ACCESS_LOGGER = "credgrid.access"
+#: Every login attempt, successes at INFO (app/auth/login_check.py). Like the access log, it
+#: needs a handler of its own: a server process configures no logging, and Python's
+#: last-resort handler prints warnings only, so no ``login succeeded`` line was ever written.
+LOGIN_LOGGER = "credgrid.login"
 ACTIVITY_HEADER = "X-Activity-ID"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -18,14 +22,20 @@ errors_log = logging.getLogger("credgrid.errors")
 
 
 def register_activity_tracking(app: Flask) -> None:
-    if not access_log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        access_log.addHandler(handler)
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
+    for logger in (access_log, logging.getLogger(LOGIN_LOGGER)):
+        log_to_standard_error(logger)
     app.before_request(_start_activity)
     app.after_request(_finish_activity)
+
+
+def log_to_standard_error(logger: logging.Logger) -> None:
+    """``logger``'s INFO lines and above on standard error, time first, once per process."""
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _start_activity() -> None:
