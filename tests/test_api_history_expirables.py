@@ -406,7 +406,8 @@ def test_expiry_buckets_at_their_boundaries(make_cred: Callable, session_for: Ca
         6: today + timedelta(days=91) - timedelta(seconds=1),
         7: today + timedelta(days=91),
     }
-    psv = {1: now - timedelta(days=120), 2: now - timedelta(days=120, seconds=1)}
+    # PSV age in calendar days: the day 120 days ago is not overdue, the day before it is.
+    psv = {1: today - timedelta(days=120), 2: today - timedelta(days=120, seconds=1)}
     with session_for() as session:
         session.add_all(
             ProviderCredLicense(

@@ -91,3 +91,36 @@ def test_an_error_of_another_file_is_not_called_an_output_error(tmp_path: Path) 
     with pytest.raises(OSError, match="other") as raised:
         with_guarded_output(write_elsewhere)()
     assert type(raised.value) is OSError
+
+
+def with_closed_output(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    """``flask … >&-``: the process starts with no standard output at all."""
+    return subprocess.run(
+        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *FLASK, *command],
+        cwd=REPOSITORY,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_closed_standard_output_is_one_line_and_a_failure(demo_env: dict[str, str]) -> None:
+    """Started with standard output closed, a command's output was dropped without a word and
+    the command ended with status 0."""
+    result = with_closed_output(demo_env, "integrity-report", "--since", "2020-01-01")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: cannot write the output: standard output is closed\n",
+    )
+
+
+def test_no_api_key_is_made_that_could_not_be_shown(demo_env: dict[str, str]) -> None:
+    result = with_closed_output(demo_env, "create-api-key", "never-shown")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: Standard output is closed: the new key could not be shown.\n",
+    )
+    # The label is still free: nothing was stored.
+    created = run_flask(demo_env, "create-api-key", "never-shown")
+    assert created.returncode == 0, created.stderr

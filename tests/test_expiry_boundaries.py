@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 import app.api.licenses
+from app.audit import utcnow
 from app.licenses.expiry import ExpiryClock
 from app.licenses.service import upsert_licenses
 from app.monitoring.models import MonitoringRunLicense
@@ -104,3 +105,49 @@ def test_a_monitoring_run_buckets_match_the_days_left(
     assert dict(rows) == {
         key: expected_status(now, term, days) for key, (term, days) in terms.items()
     }
+
+
+#: PSV dates this many calendar days before today, around a window of 120 days.
+PSV_DAYS_AGO = (0, 119, 120, 121, 400)
+
+
+@pytest.mark.parametrize("hour", (10, 0), ids=lambda hour: f"now-{hour:02}00")
+def test_psv_overdue_counts_calendar_days_as_the_dates_shown(
+    hour: int,
+    make_cred: Callable,
+    session_for: Callable,
+    client: Any,
+    auth_headers: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The expiring page says "PSV date missing or before <cutoff's date>" beside each PSV
+    date: a PSV on that day is not overdue whatever its time, one the day before is. (Measured
+    from this instant, a PSV on the cutoff day at an earlier time than now was overdue.)"""
+    window = 120
+    now = datetime.combine(utcnow().date(), time(hour))  # a PSV date may not be in the future
+    make_cred(1)
+    psv_dates, key = {}, 1
+    for days_ago in PSV_DAYS_AGO:
+        for at in (time(0, 0), time(9, 0), time(15, 0), time(23, 59, 59)):
+            psv_dates[key] = datetime.combine(now.date() - timedelta(days=days_ago), at)
+            key += 1
+    items = [
+        bare_license_item(key, 1, psV_Date=psv.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        for key, psv in psv_dates.items()
+    ]
+    with session_for() as session:
+        outcomes = upsert_licenses(session, 1, items, actor="seed", activity_id="setup")
+    assert [o.status for o in outcomes] == [201] * len(items), outcomes[0]
+    clock = ExpiryClock(now, window)
+    cutoff_day = clock.psv_cutoff.date()
+    assert cutoff_day == now.date() - timedelta(days=window)
+    expected = {k for k, psv in psv_dates.items() if (now.date() - psv.date()).days > window}
+    assert expected == {k for k, psv in psv_dates.items() if psv.date() < cutoff_day}
+    assert {k for k, psv in psv_dates.items() if clock.psv_overdue(psv)} == expected
+
+    monkeypatch.setattr(app.api.licenses, "utcnow", lambda: now)
+    listed = data(
+        client.get("/licenses/expirables?bucket=psvOverdue&pageSize=1000", headers=auth_headers())
+    )
+    assert {r["providerCredLicense_Key"] for r in listed["licenses"]} == expected
+    assert listed["counts"]["psvOverdue"] == len(expected)

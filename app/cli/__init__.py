@@ -26,7 +26,11 @@ from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
 from app.auth.usernames import normalized_username
 from app.auth.users import UserError, create_user, new_username
-from app.cli.output import discard_standard_output, report_output_errors
+from app.cli.output import (
+    discard_standard_output,
+    report_output_errors,
+    standard_output_closed,
+)
 from app.db_errors import error_class, is_database_unavailable, is_not_a_database
 from app.schema import (
     MigrationError,
@@ -319,6 +323,8 @@ def create_user_command(
 @with_appcontext
 def create_api_key_command(label: str, database: str | None) -> None:
     """Create an API key; prints the key alone on the last line (only its hash is stored)."""
+    if standard_output_closed():  # the key would be stored and never shown
+        raise click.ClickException("Standard output is closed: the new key could not be shown.")
     name = migrated_database(database)
     with session_scope(name) as session:
         try:
@@ -417,7 +423,7 @@ def export_target(path: str) -> Iterator[IO[str]]:
     (Click's ``File(atomic=True)`` moves its temporary file over the target on close, even
     after an error.)"""
     if path == "-":
-        if sys.stdout is None:  # started with it closed (>&-): Python has none to write to
+        if standard_output_closed():  # started with it closed (>&-)
             raise OSError(errno.EBADF, "standard output is closed")
         with click.open_file("-", "w", encoding="utf-8") as stream:  # never closes stdout
             yield stream

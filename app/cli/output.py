@@ -53,6 +53,24 @@ class OutputGuard(io.BufferedIOBase):
                 self.target.flush()
 
 
+class ClosedOutput(io.TextIOBase):
+    """Standard output when the process started with it closed: every write fails."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OutputFailed(errno.EBADF, "standard output is closed")
+
+
+def standard_output_closed() -> bool:
+    """True when the process started with standard output closed (``>&-``)."""
+    return sys.stdout is None or isinstance(sys.stdout, ClosedOutput)
+
+
 @contextmanager
 def output_errors() -> Iterator[None]:
     try:
@@ -67,10 +85,18 @@ def output_errors() -> Iterator[None]:
 def guarded_stdout() -> Iterator[None]:
     """``sys.stdout`` writing through ``OutputGuard`` until the block ends; flushed at its end,
     so output still buffered then fails inside it too. Standard output closed (``>&-``, no
-    ``sys.stdout``) or without a binary stream is left as it is."""
+    ``sys.stdout``) fails at the first write (click would drop the output, exit status 0); a
+    stream without a binary one is left as it is."""
     original = sys.stdout
+    if original is None:
+        sys.stdout = ClosedOutput()
+        try:
+            yield
+        finally:
+            sys.stdout = None
+        return
     binary = getattr(original, "buffer", None)
-    if original is None or binary is None:
+    if binary is None:
         yield
         return
     with output_errors():

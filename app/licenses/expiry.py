@@ -8,7 +8,8 @@ left, ``within60``: 31–60, ``within90``: 61–90), whatever the time of day of
 of now. So the SQL bounds of ``withinN`` are midnights: ``term_Date <`` the start of the day
 N + 1 days after today. A license without a term date is in ``noTermDate`` (a flag and a bucket
 of its own, never "OK"). The buckets do not overlap.
-PSV is overdue when ``psV_Date`` is null or older than ``PSV_WINDOW_DAYS``. Each rule is one SQL
+PSV is overdue when ``psV_Date`` is null or its calendar day is more than ``PSV_WINDOW_DAYS``
+days before today's. Each rule is one SQL
 condition (for counts and lists, each backed by an index) and one Python check (for display);
 the API, the credential list and the expiring page all use this module.
 
@@ -101,7 +102,10 @@ class ExpiryClock:
 
     @property
     def psv_cutoff(self) -> datetime:
-        return self.now - timedelta(days=self.psv_window_days)
+        """PSV is overdue when its date is before this: the start of the day
+        ``psv_window_days`` days before today. In calendar days, as dates are shown: a PSV
+        exactly that many days ago is not overdue, one a day older is, whatever its time."""
+        return self.today - timedelta(days=self.psv_window_days)
 
     def condition(self, name: str) -> ColumnElement[bool]:
         """The SQL condition of bucket ``name``: a closed range of one indexed column each

@@ -41,7 +41,9 @@ def bucketed(make_cred: Any, put_licenses: Any) -> None:
         7: TODAY + 91 * DAY,  # none: 91 days left
         8: None,  # none
     }
-    psv = {1: None, 2: NOW - 120 * DAY, 3: NOW - 120 * DAY - timedelta(seconds=1)}
+    # PSV age in calendar days: 120 days ago (at its first instant) is not overdue, the last
+    # instant of the day before is.
+    psv = {1: None, 2: TODAY - 120 * DAY, 3: TODAY - 120 * DAY - timedelta(seconds=1)}
     put_licenses(
         1,
         *(
