@@ -52,7 +52,5 @@ class MonitoringRunDetailSchema(MonitoringRunSchema):
     licenses = fields.List(fields.Nested(RunLicenseSchema), required=True)
 
 
-RUN_COUNTS_SCHEMA = RunCountsSchema()
 MONITORING_RUN_SCHEMA = MonitoringRunSchema()
 RUN_LICENSE_SCHEMA = RunLicenseSchema()
-MONITORING_RUN_DETAIL_SCHEMA = MonitoringRunDetailSchema()
