@@ -20,15 +20,11 @@ CURRENT = "current"
 
 @dataclass(frozen=True)
 class ExpiryState:
-    """``bucket`` names the state for styling; ``text`` and ``psv_text`` say it in words."""
+    """``bucket`` names the state for styling; ``text`` says it in words."""
 
     bucket: str
     text: str
     psv_overdue: bool
-
-    @property
-    def psv_text(self) -> str:
-        return "PSV overdue" if self.psv_overdue else ""
 
 
 def _days(count: int) -> str:
