@@ -203,7 +203,6 @@ class Conflict:
 
     stored: dict[str, str] | None
     updated_by: str | None = None
-    updated_at: datetime | None = None
     differs: frozenset[str] = frozenset()
 
 

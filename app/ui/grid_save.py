@@ -400,7 +400,6 @@ def _unchosen_line(
         conflict=Conflict(
             stored=stored_values(current),
             updated_by=current.update_user,
-            updated_at=current.update_date,
             differs=frozenset(row.conflict_cells),
         ),
     )
@@ -532,7 +531,6 @@ def _conflict_line(
         conflict=Conflict(
             stored=stored_values(current),
             updated_by=current.update_user,
-            updated_at=current.update_date,
             differs=merged.both,
         ),
     )
