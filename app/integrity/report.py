@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import IO
 
 from app.integrity.rules import Finding
 from app.licenses.csv_io import escape_formula
+from app.wire.fields import format_wire_datetime
 
 CSV_HEADER = (
     "rule",
@@ -23,11 +23,6 @@ CSV_HEADER = (
 )
 
 
-def _at(value: datetime | None) -> str:
-    # isoformat, not "%Y", which writes the year 1 as "1".
-    return "" if value is None else value.isoformat(timespec="seconds") + "Z"
-
-
 def write_csv(
     stream: IO[str], findings: Iterable[Finding], history_link: Callable[[int], str]
 ) -> None:
@@ -38,7 +33,7 @@ def write_csv(
             (
                 f.rule.name,
                 f.rule.reason,
-                _at(f.at),
+                format_wire_datetime(f.at) or "",
                 f.license_key,
                 "" if f.provider_cred_key is None else f.provider_cred_key,
                 escape_formula(f.user or ""),
@@ -51,7 +46,8 @@ def write_csv(
 
 def text_lines(findings: Iterable[Finding], history_link: Callable[[int], str]) -> list[str]:
     return [
-        f"{_at(f.at) or '-':20}  license {f.license_key}  {f.rule.name}: {f.detail}"
+        f"{format_wire_datetime(f.at) or '-':20}  license {f.license_key}  "
+        f"{f.rule.name}: {f.detail}"
         f"{f' (by {f.user})' if f.user else ''}  {history_link(f.license_key)}"
         for f in findings
     ]

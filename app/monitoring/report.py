@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from datetime import datetime
 from typing import IO
 
 from app.licenses.csv_io import escape_formula
 from app.monitoring.models import MonitoringRun, MonitoringRunLicense
+from app.wire.fields import format_wire_datetime
 
 RUN_HEADER = ("monitoringRun", "ranAt", "ranBy", "psvWindowDays")
 LICENSE_HEADER = (
@@ -25,11 +25,6 @@ LICENSE_HEADER = (
 )
 
 
-def _wire(value: datetime | None) -> str:
-    # isoformat, not "%Y", which writes the year 1 as "1".
-    return "" if value is None else value.isoformat(timespec="seconds") + "Z"
-
-
 def write_run_csv(
     stream: IO[str], run: MonitoringRun, licenses: Iterable[MonitoringRunLicense]
 ) -> None:
@@ -37,7 +32,12 @@ def write_run_csv(
     (a plain table a spreadsheet opens as is; the counts are its ``expiryStatus`` and
     ``psvOverdue`` columns counted). Text a spreadsheet would run as a formula gets a
     leading ``'``, as in every CSV export."""
-    facts = (run.id, _wire(run.ran_at), escape_formula(run.ran_by), run.psv_window_days)
+    facts = (
+        run.id,
+        format_wire_datetime(run.ran_at),
+        escape_formula(run.ran_by),
+        run.psv_window_days,
+    )
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(RUN_HEADER + LICENSE_HEADER)
     for item in licenses:
@@ -50,8 +50,8 @@ def write_run_csv(
                 escape_formula(item.license_name or ""),
                 escape_formula(item.license_number or ""),
                 escape_formula(item.state or ""),
-                _wire(item.term_date),
-                _wire(item.psv_date),
+                format_wire_datetime(item.term_date) or "",
+                format_wire_datetime(item.psv_date) or "",
                 item.expiry_status or "",
                 "true" if item.psv_overdue else "false",
             )

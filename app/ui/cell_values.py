@@ -18,7 +18,6 @@ from app.ui.date_cells import (
     UnreadableDate,
     format_date_cell,
     parse_date_cell,
-    wire_datetime,
 )
 from app.wire.fields import USPS_STATE_CODES
 
@@ -29,7 +28,6 @@ __all__ = [
     "format_date_cell",
     "parse_date_cell",
     "state_cell",
-    "wire_datetime",
 ]
 
 STATE_NAMES: dict[str, str] = {

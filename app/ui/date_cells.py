@@ -124,8 +124,3 @@ def format_date_cell(value: datetime | None) -> str:
     if (value.hour, value.minute, value.second) == (0, 0, 0):
         return shown
     return shown + f" {value:%H:%M}" + (f":{value:%S}" if value.second else "")
-
-
-def wire_datetime(value: datetime) -> str:
-    """A cell's date as the service's wire form."""
-    return value.isoformat(timespec="seconds") + "Z"

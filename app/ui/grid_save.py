@@ -32,7 +32,7 @@ from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD
 from app.licenses.service import delete_licenses, upsert_licenses
 from app.ui.cell_messages import NAME_OR_NUMBER, UNREADABLE_DATE, cell_messages
-from app.ui.cell_values import UnreadableDate, parse_date_cell, state_cell, wire_datetime
+from app.ui.cell_values import UnreadableDate, parse_date_cell, state_cell
 from app.ui.grid import (
     COLUMN_NAMES,
     COLUMNS,
@@ -51,7 +51,7 @@ from app.ui.grid import (
     version_of,
 )
 from app.ui.grid_data import load_licenses_by_key
-from app.wire.fields import is_int32
+from app.wire.fields import format_wire_datetime, is_int32
 
 PARENT_FIELD = "providerCred_Key"
 MINE, THEIRS = "mine", "theirs"
@@ -169,8 +169,7 @@ def to_item(values: Mapping[str, str], provider_cred_key: int) -> dict[str, Any]
             number = cell_integer(text)
             item[column.name] = raw if number is None else number
         elif column.kind == "date":
-            parsed = parse_date_cell(raw)
-            item[column.name] = None if parsed is None else wire_datetime(parsed)
+            item[column.name] = format_wire_datetime(parse_date_cell(raw))
         elif column.kind == "state":
             item[column.name] = state_cell(raw) if raw.strip() else None
         else:
