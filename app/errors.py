@@ -2,15 +2,13 @@
 
 Logs stay readable during an outage: each failed request is one line with its activity id
 and the error's class; a traceback is written only for an unexpected error, and at most once
-per error class per minute in a process (``TracebackBudget``), because a fault that fails
+per error class per minute in a process (``tracebacks``), because a fault that fails
 every request would otherwise write the same traceback thousands of times.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -20,6 +18,7 @@ from app.activity import log_unavailable, loggable_path
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
+from app.auth.log_limit import OncePerInterval
 from app.auth.login_check import seconds_wording
 from app.batch.outcome import ConcurrentWrites
 from app.db_errors import error_class, is_database_unavailable, is_missing_schema_object
@@ -38,30 +37,8 @@ UNAVAILABLE_DETAIL = (
 )
 
 
-class TracebackBudget:
-    """At most one traceback per error class per ``interval`` seconds (per process)."""
-
-    def __init__(self, interval: float = 60.0) -> None:
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def reset(self) -> None:
-        """Forget what was logged (tests start each with a fresh budget)."""
-        with self._lock:
-            self._last.clear()
-
-    def allows(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self.interval:
-                return False
-            self._last[key] = now
-            return True
-
-
-tracebacks = TracebackBudget()
+#: At most one traceback per error class per minute (per process).
+tracebacks = OncePerInterval()
 
 
 class QuietTracebacks(logging.Filter):

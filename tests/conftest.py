@@ -57,7 +57,7 @@ def postgres_url(schema: str) -> str:
 
 @pytest.fixture(autouse=True)
 def fresh_traceback_budget() -> None:
-    """Each test may expect its first traceback to be logged (app.errors.TracebackBudget)."""
+    """Each test may expect its first traceback to be logged (app.errors.tracebacks)."""
     tracebacks.reset()
 
 

@@ -1,7 +1,8 @@
 """A logging filter that lets each distinct message through at most once a minute.
 
 An unreachable shared storage fails on every request; one line a minute says so as well as
-thousands would.
+thousands would. ``OncePerInterval`` is the rule itself, for any key: the filter keys it by
+message, ``app.errors`` by error class for its tracebacks.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from collections.abc import Callable
 INTERVAL_SECONDS = 60.0
 
 
-class OncePerMinute(logging.Filter):
+class OncePerInterval:
+    """Allows each key at most once per ``interval`` seconds (per process)."""
+
     def __init__(
         self, interval: float = INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        super().__init__()
         self.interval = interval
         self._clock = clock
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = f"{record.name}:{record.levelno}:{record.msg}"
+    def reset(self) -> None:
+        """Forget what was allowed (tests start each with a fresh budget)."""
+        with self._lock:
+            self._last.clear()
+
+    def allows(self, key: str) -> bool:
         now = self._clock()
         with self._lock:
             last = self._last.get(key)
@@ -33,3 +39,14 @@ class OncePerMinute(logging.Filter):
                 return False
             self._last[key] = now
             return True
+
+
+class OncePerMinute(logging.Filter):
+    def __init__(
+        self, interval: float = INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._once = OncePerInterval(interval, clock)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._once.allows(f"{record.name}:{record.levelno}:{record.msg}")
