@@ -267,14 +267,6 @@ def _stored_row(values: Sequence[Any]) -> StoredRow:
     return StoredRow(*row)
 
 
-def broken_licenses(session: Session) -> dict[int, list[ChainBreak]]:
-    """License key → its breaks, for every license whose chain does not hold."""
-    found: dict[int, list[ChainBreak]] = {}
-    for chain_break in chain_breaks(session):
-        found.setdefault(chain_break.license_key, []).append(chain_break)
-    return found
-
-
 def describe(chain_break: ChainBreak) -> str:
     """One line for a person: the license, where, and why."""
     at = "" if chain_break.at is None else f" ({_day_time(chain_break.at)})"
