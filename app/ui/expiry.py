@@ -36,7 +36,6 @@ from app.ui.paging import Page, clamp
 from app.wire.fields import query_integer
 
 __all__ = [
-    "DATED_BUCKETS",
     "EXPIRED",
     "EXPIRY_WINDOWS",
     "FILTERS",
@@ -58,8 +57,6 @@ __all__ = [
     "worklist_statement",
 ]
 
-#: The buckets a term date falls in (the credential list's flags).
-DATED_BUCKETS = (EXPIRED, WITHIN_30, WITHIN_60, WITHIN_90)
 #: Every tab of the expiring page.
 FILTERS = BUCKETS
 LABELS = {

@@ -13,6 +13,7 @@ from gridpage import text_of
 
 from app.audit import utcnow
 from app.licenses.csv_io import CSV_COLUMNS
+from app.licenses.expiry import TERM_BUCKETS
 from app.licenses.expiry import ExpiryClock as SharedClock
 from app.ui import expiry
 from app.ui.expiry import ExpiryClock
@@ -81,7 +82,7 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
                 "noTermDate": 1,
             }
         }
-        for name in (*expiry.DATED_BUCKETS, expiry.NO_TERM_DATE):
+        for name in TERM_BUCKETS:
             worklist = expiry.Worklist(show=name)
             _, page = expiry.worklist_page(session, clock, worklist, 1, 50)
             assert page.items
