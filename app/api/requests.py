@@ -21,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.api.envelope import ApiError
 from app.api.query_check import check_query_parameters
 from app.auth.keys import digest
-from app.auth.models import ApiKey, StaffUser
+from app.auth.models import ApiKey, StaffUser, role_can_write
 from app.auth.tokens import InvalidToken, verify_token
 from app.tenancy import (
     DATABASE_HEADER,
@@ -64,7 +64,7 @@ class Principal:
 
     @property
     def can_write(self) -> bool:
-        return self.role == "editor"
+        return role_can_write(self.role)
 
 
 def api_database() -> str:

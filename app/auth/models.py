@@ -14,6 +14,11 @@ ROLES = ("editor", "viewer")
 STAMP_LENGTH = 32
 
 
+def role_can_write(role: str) -> bool:
+    """Whether a role may change data (the API's writes, the grid's Save and import)."""
+    return role == "editor"
+
+
 def new_stamp() -> str:
     """A random stamp: changing it ends what carried the old one, on every node at once."""
     return secrets.token_hex(STAMP_LENGTH // 2)
@@ -39,7 +44,7 @@ class StaffUser(db.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.role == "editor"
+        return role_can_write(self.role)
 
 
 class ApiKey(db.Model):
