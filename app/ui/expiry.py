@@ -51,7 +51,6 @@ __all__ = [
     "ExpiringLicense",
     "ExpiryClock",
     "Worklist",
-    "counts",
     "counts_by_cred",
     "worklist_page",
     "worklist_statement",
@@ -131,11 +130,6 @@ class Worklist:
             "sort": None if chosen.sort == DEFAULT_SORT else chosen.sort,
         }
         return {name: value for name, value in query.items() if value is not None}
-
-
-def counts(session: Session, clock: ExpiryClock) -> dict[str, int]:
-    """Licenses per bucket in this database, in one statement."""
-    return bucket_counts(session, clock, ExpiryFilter())
 
 
 def worklist_page(

@@ -13,7 +13,7 @@ from gridpage import text_of
 
 from app.audit import utcnow
 from app.licenses.csv_io import CSV_COLUMNS
-from app.licenses.expiry import TERM_BUCKETS
+from app.licenses.expiry import TERM_BUCKETS, ExpiryFilter, bucket_counts
 from app.licenses.expiry import ExpiryClock as SharedClock
 from app.ui import expiry
 from app.ui.expiry import ExpiryClock
@@ -63,7 +63,7 @@ def test_buckets_do_not_overlap_and_meet_at_their_boundaries(
 ) -> None:
     clock = ExpiryClock(NOW, 120)
     with session_for() as session:
-        assert expiry.counts(session, clock) == {
+        assert bucket_counts(session, clock, ExpiryFilter()) == {
             "expired": 1,
             "within30": 2,
             "within60": 1,
