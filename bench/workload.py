@@ -8,7 +8,6 @@ positions are new. A one-item batch is therefore a create.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,11 +65,6 @@ def batch(first_key: int, n: int) -> Batch:
         items=[item(k) for k in keys],
         existing=[item(k, old=True) for i, k in enumerate(keys) if i % 2 == 1],
     )
-
-
-def batches(allocator: KeyAllocator, n: int) -> Iterator[Batch]:
-    while True:
-        yield batch(allocator.take(n), n)
 
 
 def parse_wire_datetime(text: str) -> datetime:
