@@ -56,7 +56,6 @@ print(json.dumps({"databases": {database.name: database.url}, "secret": secret,
                   "name": database.name,
                   "headers": {"x-api-key": key, "Authorization": f"Bearer {token}"}}))
 """
-BATCH_ITEMS = 5
 
 
 def prepare_checkout(root: Path, scratch: Path) -> dict[str, Any]:
