@@ -249,6 +249,18 @@ def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any
     assert stored(session_for, 2) is None and stored(session_for, 3) is None
 
 
+def test_a_dry_run_ends_its_transaction(upsert: Any, session_for: Any):
+    """Nothing is written, and the locks the planning took (SQLite's write lock, the parent's
+    row lock on PostgreSQL) are let go at once, not held until the caller's session ends."""
+    with session_for() as session:
+        outcomes = upsert_licenses(
+            session, CRED, [doctor_license(1)], actor="alice", activity_id="dry", dry_run=True
+        )
+        assert [o.status for o in outcomes] == [201]
+        assert not session.in_transaction()
+    assert stored(session_for, 1) is None
+
+
 @pytest.mark.parametrize("size", [1, 1000])
 def test_a_batch_costs_the_same_statements_whatever_its_size(
     upsert: Any, count_statements: Any, size: int, backend: str
