@@ -81,9 +81,9 @@ def test_a_bad_bearer_token_counts_and_open_routes_never_wait(
 
 def test_the_staff_ui_is_not_the_apis_budget(client: Any, auth_headers: Any) -> None:
     headers = auth_headers()
-    for _ in range(3):
-        guess(client, headers, ATTACKER)
+    assert [guess(client, headers, ATTACKER).status_code for _ in range(3)] == [401] * 3
     assert client.get("/ui/login", environ_base=ATTACKER).status_code == 200
+    assert guess(client, headers, ATTACKER).status_code == 429  # the budget was spent
 
 
 def test_a_bad_setting_is_a_config_error(app_config: dict[str, Any]) -> None:

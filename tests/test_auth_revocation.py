@@ -235,21 +235,34 @@ def test_one_address_spraying_accounts_is_slowed_after_its_free_failures(
 
 @pytest.mark.parametrize("path", ["/user-authentication", "/ui/login"])
 def test_login_routes_are_rate_limited_per_address_before_hashing(
-    fresh_app: Any, path: str, monkeypatch: pytest.MonkeyPatch
+    fresh_app: Any, path: str, monkeypatch: pytest.MonkeyPatch, make_api_key: Any
 ) -> None:
+    """Each attempt is a complete one (the API's headers, the page's form), so the first two
+    reach the password check; the third is refused before it."""
     from app.auth import users
 
     hashed: list[str] = []
     monkeypatch.setattr(users, "verify_password", lambda h, p: hashed.append(p) or False)
+    key = make_api_key()
     app = fresh_app(LOGIN_RATE_LIMIT="2 per minute")
     client = app.test_client()
-    answers = [
-        client.post(path, data={"username": f"u{i}", "password": "pw", "database": "main"})
-        for i in range(3)
-    ]
+
+    def attempt(i: int) -> Any:
+        if path == "/ui/login":
+            return client.post(
+                path, data={"username": f"u{i}", "password": "pw", "database": "main"}
+            )
+        headers = {
+            "vbasoftware-database": "main",
+            "x-api-key": key,
+            "Authorization": basic(f"u{i}", "pw"),
+        }
+        return client.post(path, headers=headers)
+
+    answers = [attempt(i) for i in range(3)]
     statuses = [answer.status_code for answer in answers]
-    assert statuses[2] == 429 and 429 not in statuses[:2]
-    assert len(hashed) <= 2
+    assert statuses == [200 if path == "/ui/login" else 401] * 2 + [429]
+    assert hashed == ["pw", "pw"]  # the first two were checked, the third never was
     # What happened and how long to wait, not the limit's own notation ("2 per 1 minute").
     wait = int(answers[2].headers["Retry-After"])
     told = f"Too many login attempts from this address. Try again in {seconds_wording(wait)}."

@@ -48,17 +48,21 @@ def assert_problem(response: Any, status: int, detail: str) -> None:
     assert body["debug"]["activityID"] == response.headers["X-Activity-ID"]
 
 
-def expired_token(database: str, username: str) -> str:
-    now = utcnow()
-    claims = {
-        "iss": "credgrid",
-        "sub": username,
-        "db": database,
-        "token_use": "id",
-        "iat": now - timedelta(days=2),
-        "exp": now - timedelta(seconds=1),
-    }
-    return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+def good_claims(headers: dict[str, str]) -> dict[str, Any]:
+    """The claims of the fixture's valid token (user id and stamp included), so that a token
+    made from them and changed in one way is refused for that one way only."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return jwt.decode(token, TEST_SECRET, algorithms=["HS256"])
+
+
+def bearer(claims: dict[str, Any], key: str | None = TEST_SECRET, algorithm: str = "HS256") -> str:
+    return "Bearer " + jwt.encode(claims, key, algorithm=algorithm)
+
+
+def assert_good_claims_pass(client: Any, headers: dict[str, str], claims: dict[str, Any]) -> None:
+    """The control: the same claims, signed right and unexpired, are accepted."""
+    good = {**claims, "exp": utcnow() + timedelta(hours=1)}
+    assert put(client, {**headers, "Authorization": bearer(good)}, []).status_code == 207
 
 
 @pytest.mark.parametrize(
@@ -108,7 +112,10 @@ def test_database_and_auth_checks(
 
 
 def test_expired_token_is_401(client: Any, headers: dict[str, str]) -> None:
-    headers["Authorization"] = "Bearer " + expired_token("main", "editor-main")
+    now = utcnow()
+    claims = {**good_claims(headers), "iat": now - timedelta(days=2)}
+    assert_good_claims_pass(client, headers, claims)
+    headers["Authorization"] = bearer({**claims, "exp": now - timedelta(seconds=1)})
     assert_problem(
         put(client, headers, [license_item(1)]),
         401,
@@ -117,18 +124,9 @@ def test_expired_token_is_401(client: Any, headers: dict[str, str]) -> None:
 
 
 def test_token_signed_with_another_secret_is_401(client: Any, headers: dict[str, str]) -> None:
-    forged = jwt.encode(
-        {
-            "iss": "credgrid",
-            "sub": "editor-main",
-            "db": "main",
-            "token_use": "id",
-            "exp": utcnow() + timedelta(hours=1),
-        },
-        "another-secret-another-secret-0123456789",
-        algorithm="HS256",
-    )
-    headers["Authorization"] = f"Bearer {forged}"
+    claims = good_claims(headers)
+    assert_good_claims_pass(client, headers, claims)
+    headers["Authorization"] = bearer(claims, "another-secret-another-secret-0123456789")
     assert_problem(
         put(client, headers, []),
         401,
@@ -137,18 +135,9 @@ def test_token_signed_with_another_secret_is_401(client: Any, headers: dict[str,
 
 
 def test_unsigned_token_is_401(client: Any, headers: dict[str, str]) -> None:
-    unsigned = jwt.encode(
-        {
-            "iss": "credgrid",
-            "sub": "editor-main",
-            "db": "main",
-            "token_use": "id",
-            "exp": utcnow() + timedelta(hours=1),
-        },
-        None,
-        algorithm="none",
-    )
-    headers["Authorization"] = f"Bearer {unsigned}"
+    claims = good_claims(headers)
+    assert_good_claims_pass(client, headers, claims)
+    headers["Authorization"] = bearer(claims, None, algorithm="none")
     assert_problem(
         put(client, headers, []),
         401,
@@ -406,3 +395,29 @@ def test_a_list_refuses_an_unknown_or_repeated_query_parameter(
     assert single.get_json()["error"]["errors"] == {
         "expand": ["Unknown query parameter; this operation takes none."]
     }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"token_use": "refresh"},  # not an id or access token
+        {"token_use": None},
+        {"uid": True},  # a boolean is not a user id (though SQL compares True with 1)
+        {"stp": None},
+        {"db": "other"},
+        {"sub": 5},
+    ],
+    ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()),
+)
+def test_a_signed_token_with_one_claim_wrong_is_401(
+    client: Any, headers: dict[str, str], change: dict[str, Any]
+) -> None:
+    claims = good_claims(headers)
+    assert_good_claims_pass(client, headers, claims)
+    changed = {k: v for k, v in {**claims, **change}.items() if v is not None}
+    headers["Authorization"] = bearer(changed)
+    assert_problem(
+        put(client, headers, []),
+        401,
+        "The bearer token is invalid, expired or for another database.",
+    )

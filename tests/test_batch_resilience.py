@@ -185,5 +185,9 @@ def test_concurrent_creation_under_two_provider_creds(
     assert Counter(v for v, s, _ in everything if s == 201) == Counter(
         {str(k): 1 for k in range(100, 110)}
     )
+    # the two workers of the other ProviderCred are refused each key: none takes it over
+    assert Counter(v for v, s, _ in everything if s == 409) == Counter(
+        {str(k): 2 for k in range(100, 110)}
+    )
     with session_for() as session:
         assert session.scalar(select(func.count()).select_from(ProviderCredLicense)) == 10

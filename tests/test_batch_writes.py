@@ -14,6 +14,7 @@ from app.history.models import LicenseChange
 from app.licenses.history import license_history
 from app.licenses.models import ProviderCredLicense
 from app.licenses.service import delete_licenses, upsert_licenses
+from app.wire.fields import format_wire_datetime
 from tests.factories import license_item
 
 CRED = 1
@@ -248,6 +249,18 @@ def test_dry_run_and_atomic_failures_write_nothing(upsert: Any, session_for: Any
     assert stored(session_for, 2) is None and stored(session_for, 3) is None
 
 
+def test_a_dry_run_ends_its_transaction(upsert: Any, session_for: Any):
+    """Nothing is written, and the locks the planning took (SQLite's write lock, the parent's
+    row lock on PostgreSQL) are let go at once, not held until the caller's session ends."""
+    with session_for() as session:
+        outcomes = upsert_licenses(
+            session, CRED, [doctor_license(1)], actor="alice", activity_id="dry", dry_run=True
+        )
+        assert [o.status for o in outcomes] == [201]
+        assert not session.in_transaction()
+    assert stored(session_for, 1) is None
+
+
 @pytest.mark.parametrize("size", [1, 1000])
 def test_a_batch_costs_the_same_statements_whatever_its_size(
     upsert: Any, count_statements: Any, size: int, backend: str
@@ -384,11 +397,42 @@ def test_expected_versions_compare_with_the_stored_update_date(upsert: Any, sess
     seen = row.update_date
     stale = upsert([doctor_license(10, state="NY")], expected_versions={10: datetime(2000, 1, 1)})
     assert [(o.status, o.action) for o in stale] == [(409, "conflict")]
-    assert stale[0].current is not None and stale[0].current["state"] == "CA"
+    assert stale[0].current == {  # the stored version, each field as the wire spells it
+        "providerCredLicense_Key": 10,
+        "providerCred_Key": CRED,
+        "credLicenseType_Key": 1,
+        "license_Name": "Medical Doctor",
+        "license_Number": "MD-10",
+        "state": "CA",
+        "specialty_Code": "FM",
+        "effective_Date": format_wire_datetime(row.effective_date),
+        "term_Date": format_wire_datetime(row.term_date),
+        "psV_Date": format_wire_datetime(row.psv_date),
+        "update_Date": format_wire_datetime(seen),
+        "update_User": "alice",
+    }
     fresh = upsert([doctor_license(10, state="NY")], expected_versions={10: seen})
     assert [(o.status, o.action) for o in fresh] == [(200, "updated")]
     gone = upsert([doctor_license(11)], expected_versions={11: seen})
     assert [o.status for o in gone] == [409]
+
+
+def test_an_actor_longer_than_the_audit_columns_is_stored_cut_to_their_length(
+    upsert: Any, session_for: Any
+):
+    """The audit and history ``user`` columns hold 20 characters: a longer actor (a caller of
+    the service other than the API, whose usernames fit) is cut, not refused by PostgreSQL
+    nor stored whole by SQLite."""
+    actor = "a-very-long-actor-name-indeed"
+    with session_for() as session:
+        outcomes = upsert_licenses(
+            session, CRED, [doctor_license(10)], actor=actor, activity_id="long"
+        )
+    assert [o.status for o in outcomes] == [201]
+    row = stored(session_for, 10)
+    assert row is not None
+    assert (row.entry_user, row.update_user) == (actor[:20], actor[:20])
+    assert [r[2] for r in history(session_for, 10)] == [actor[:20]]
 
 
 def test_a_database_error_is_confined_to_its_item(

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from app.audit import utcnow
 from app.history.chain import GENESIS, canonical, link, seal
 from app.history.models import LicenseChange, LicenseHistoryHead
-from app.history.verification import chain_breaks, rows_between, within
+from app.history.verification import chain_breaks, rows_between
 from app.integrity.rules import HISTORY_ALTERED
 from app.integrity.service import integrity_findings
 from app.licenses.service import delete_licenses, upsert_licenses
@@ -269,6 +269,35 @@ def test_tampering_by_sql_is_found(
     assert "have history changed outside the service: 2." in result.output
 
 
+NAMED_BREAKS: dict[str, Callable[[list[int]], str]] = {
+    "row inserted": lambda ids: (
+        f"row {ids[2] + 1000} has no hash: written outside the license service"
+    ),
+    "head deleted": lambda ids: "has no newest hash on record (its head was deleted)",
+    "newest row deleted": lambda ids: (
+        f"ends at row {ids[1]}, not at its newest hash on record: newer rows were deleted"
+    ),
+    "changes edited": lambda ids: (
+        f"row {ids[1]} does not match its hash: edited, inserted or reordered by hand, or a "
+        "row before it was deleted"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", NAMED_BREAKS)
+def test_each_break_is_named_for_what_was_done(
+    three_licenses: None, session_for: Callable[..., Any], how: str
+) -> None:
+    """Not only license 2 is found: its break says which of the chain's checks failed (a row
+    without a hash is not "does not match its hash", a deleted head not "newer rows were
+    deleted")."""
+    ids = row_ids(session_for, 2)
+    tamper(session_for, *TAMPERING[how](ids))
+    with session_for() as session:
+        reasons = [b.reason for b in chain_breaks(session) if b.license_key == 2]
+    assert NAMED_BREAKS[how](ids) in reasons, reasons
+
+
 #: Hand edits of a row's time: the break is then placed at the edited time.
 MOVED_IN_TIME: dict[str, Callable[[list[int]], list[str]]] = {
     "date moved to another day": lambda ids: [
@@ -336,7 +365,8 @@ def test_the_integrity_review_finds_in_a_range_what_the_whole_walk_finds_there(
             expected = {
                 (b.license_key, b.row_id, b.reason)
                 for b in walked
-                if b.at is not None and within(b.at, since, until)
+                # a half-open range, stated here rather than by the reader's own ``within``
+                if b.at is not None and since <= b.at and (until is None or b.at < until)
             }
             found = {
                 (f.license_key, f.history_id, f.detail)

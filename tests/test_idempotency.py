@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -246,6 +246,8 @@ def test_purge_removes_expired_records_of_every_key_and_keeps_live_leases(
         "old-other-key": dict(created_at=old, status=207, api_key_id=2),
         "fresh": dict(created_at=now, status=207),
         "old-but-leased": dict(created_at=old, lease_expires_at=now + timedelta(seconds=30)),
+        # a worker that died holding the key long ago: its lease is over, so it goes too
+        "old-lease-ended": dict(created_at=old, lease_expires_at=now - timedelta(minutes=1)),
     }
     with session_for() as session:
         for key, values in rows.items():
@@ -257,9 +259,27 @@ def test_purge_removes_expired_records_of_every_key_and_keeps_live_leases(
             )
         session.commit()
     with session_for() as session:
-        assert purge_expired(session, now) == 2
+        assert purge_expired(session, now) == 3
         kept = session.scalars(select(IdempotencyRecord.idempotency_key)).all()
     assert sorted(kept) == ["fresh", "old-but-leased"]
+
+
+def test_busy_rounds_the_lease_left_up_to_whole_seconds(
+    session_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that waits the seconds it is told finds the lease over: 1.5 s left is 2."""
+    from app.idempotency import store
+
+    start = datetime(2026, 1, 1, 12, 0, 0)
+    scope = KeyScope(api_key_id=1, username="alice", key="k")
+    monkeypatch.setattr(store, "utcnow", lambda: start)
+    with session_for() as session:
+        assert isinstance(claim_key(session, scope, "hash", timedelta(seconds=30)), Claim)
+    for elapsed, told in ((0, 30), (28.5, 2), (29.999, 1)):
+        monkeypatch.setattr(store, "utcnow", lambda e=elapsed: start + timedelta(seconds=e))
+        with session_for() as session, pytest.raises(KeyBusy) as busy:
+            claim_key(session, scope, "hash", timedelta(seconds=30))
+        assert busy.value.retry_after == told, elapsed
 
 
 def test_answers_expire_after_24_hours(put_batch: Any, session_for: Any) -> None:

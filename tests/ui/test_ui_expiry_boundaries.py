@@ -87,3 +87,5 @@ def test_the_grid_states_days_left_within_its_bucket(now: datetime) -> None:
             assert state.text.startswith("Current (") and days > 90
         else:
             assert state.bucket == "expired" and days <= 0
+            # earlier today, or yesterday (boundary_terms' two expired dates)
+            assert state.text == {0: "Expired today", -1: "Expired 1 day ago"}[days], term

@@ -118,3 +118,42 @@ def test_a_merge_that_fails_shows_the_merged_row_and_the_stored_one(
         "2027-02-01",
         "2027-03-01",
     )
+
+
+def test_both_changing_a_cell_to_the_same_value_is_no_conflict(
+    app: Any, one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
+) -> None:
+    """Bob and Alice both set the specialty to AAA: nothing to choose, Alice's save is
+    written at once (with her other cell)."""
+    login()
+    page = open_grid(one_license_cred)
+    bob_sets(put_licenses, specialty_Code="AAA")
+    page.set(page.row(11), specialty_Code="AAA", license_Name="Alice's name")
+    response = page.save()
+    assert response.status_code == 200
+    assert "Changed by someone else too" not in text_of(response.get_data(as_text=True))
+    license = stored(app, 11)
+    assert (license.specialty_code, license.license_name) == ("AAA", "Alice's name")
+
+
+def test_a_conflict_changed_again_before_the_choice_is_merged_on_the_newer_values(
+    app: Any, one_license_cred: int, login: Any, open_grid: Any, put_licenses: Any
+) -> None:
+    """Saved without a choice, then Bob writes again: the row offered next is based on Bob's
+    newer version (its version and stored values), so choosing then saves."""
+    login()
+    page = open_grid(one_license_cred)
+    bob_sets(put_licenses, specialty_Code="AAA")
+    page.set(page.row(11), specialty_Code="BBB", license_Name="Alice's name")
+    first = after(page, page.save())
+    bob_sets(put_licenses, specialty_Code="CCC")
+    response = first.save()  # still no choice
+    assert response.status_code == 422
+    second = after(first, response)
+    mine = second.row(11)
+    assert second.fields[f"{mine}-version"] == stored(app, 11).update_date.isoformat()
+    assert "CCC" in stored_row(second.html)
+    choose(second, mine, "mine")
+    assert second.save().status_code == 200
+    license = stored(app, 11)
+    assert (license.specialty_code, license.license_name) == ("BBB", "Alice's name")

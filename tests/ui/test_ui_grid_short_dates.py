@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
-from app.ui.date_cells import UnreadableDate, full_year, parse_date_cell
+from app.ui.date_cells import UnreadableDate, format_date_cell, full_year, parse_date_cell
 from app.wire.fields import parse_wire_datetime
 from tests.date_cell_forms import NOT_DATES, SHORT_DATES, THIS_YEAR
 
@@ -26,6 +26,25 @@ def test_a_short_date_cell_is_read_as_the_script_reads_it(text: str, expected: d
 def test_a_text_the_script_refuses_the_server_refuses(text: str) -> None:
     with pytest.raises(UnreadableDate):
         parse_date_cell(text, this_year=THIS_YEAR)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (datetime(2027, 3, 31), "03/31/2027"),
+        (datetime(2027, 3, 31, 15, 30), "03/31/2027 15:30"),
+        (datetime(2027, 3, 31, 0, 30), "03/31/2027 00:30"),  # a time in the midnight hour
+        (datetime(2027, 3, 31, 0, 0, 5), "03/31/2027 00:00:05"),
+        (datetime(1, 1, 1), "01/01/0001"),
+    ],
+)
+def test_a_stored_date_is_shown_with_its_time_and_reads_back_the_same(
+    stored: datetime, shown: str
+) -> None:
+    """Only a time of exactly midnight is left out: 00:30 is a time, and dropping it would
+    show (and, once the cell is edited, save) another instant."""
+    assert format_date_cell(stored) == shown
+    assert parse_date_cell(shown, this_year=THIS_YEAR) == stored
 
 
 @pytest.mark.parametrize(

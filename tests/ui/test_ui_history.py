@@ -45,6 +45,7 @@ def test_history_shows_each_change_newest_first(
             "providerCredLicense_Key": 5,
             "license_Name": "Second",
             "state": "CA",
+            "effective_Date": "2029-01-01",
             "term_Date": "2030-01-01",
         },
         actor="carol",
@@ -62,6 +63,10 @@ def test_history_shows_each_change_newest_first(
     assert "State — CA" in changed
     assert "Term — 01/01/2030" in changed
     assert "UTC" in changed
+    # in the grid's column order (not the fields' alphabetical one, where Effective is second)
+    shown = ["Type MD (1)", "License name First", "State —", "Effective —", "Term —"]
+    positions = [changed.index(words) for words in shown]
+    assert positions == sorted(positions), changed
     assert 'href="/ui/credentials/1/licenses"' in html
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -283,6 +284,22 @@ def test_logout_ends_every_session_of_the_user(alice: str, app: Any, client: Any
     other_browser.post("/ui/login", data=CREDENTIALS)
     client.post("/ui/logout")
     assert other_browser.get("/ui/credentials").status_code == 302
+
+
+def test_a_disabled_user_cannot_log_in_with_the_right_password(
+    alice: str, client: Any, session_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused at the check itself, like a wrong password: not let in for one redirect, and
+    not logged as a login that succeeded."""
+    with session_for() as session:
+        set_disabled(session, "alice", True)
+        session.commit()
+    caplog.set_level(logging.INFO, logger="credgrid")
+    response = client.post("/ui/login", data=CREDENTIALS)
+    assert response.status_code == 200
+    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert client.get("/ui/credentials").status_code == 302
+    assert not any("login succeeded" in record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.parametrize(
