@@ -174,6 +174,7 @@ def test_create_invalid_is_400(client: Any, headers: dict, item: dict, errors: d
 def test_create_by_a_viewer_is_403(client: Any, auth_headers: Callable) -> None:
     response = client.post(BASE, json=cred_item(7), headers=auth_headers(role="viewer"))
     assert response.status_code == 403
+    assert client.get(f"{BASE}/7", headers=auth_headers()).status_code == 404  # nothing written
 
 
 def test_get_under_another_provider_is_404(client: Any, headers: dict, make_cred: Callable) -> None:
@@ -262,8 +263,11 @@ def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
 
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cred: Callable):
     make_cred(7, provider_id="P1")
-    response = client.put(f"{BASE}/7", json=cred_item(7), headers=auth_headers(role="viewer"))
+    before = data(client.get(f"{BASE}/7", headers=auth_headers()))
+    changed = {**cred_item(7), "cred_Status": "Viewer edit"}
+    response = client.put(f"{BASE}/7", json=changed, headers=auth_headers(role="viewer"))
     assert response.status_code == 403
+    assert data(client.get(f"{BASE}/7", headers=auth_headers())) == before  # nothing written
 
 
 def test_routes_answer_under_vbasoftware(client: Any, headers: dict) -> None:

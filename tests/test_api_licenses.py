@@ -414,6 +414,7 @@ def test_create_by_a_viewer_is_403(client: Any, auth_headers: Callable, make_cre
     assert problem(response)["detail"] == (
         "User 'viewer-main' has the viewer role and cannot write."
     )
+    assert client.get(f"{LICENSES}/5", headers=auth_headers()).status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,10 +588,14 @@ def test_update_key_mismatch_comes_with_an_unknown_license_type(
 
 def test_update_by_a_viewer_is_403(client: Any, auth_headers: Callable, add_licenses: Callable):
     add_licenses(1, bare_license_item(5))
+    before = data(client.get(f"{LICENSES}/5", headers=auth_headers()))
     response = client.put(
-        f"{LICENSES}/5", json=bare_license_item(5), headers=auth_headers(role="viewer")
+        f"{LICENSES}/5",
+        json=bare_license_item(5, license_Number="VIEWER-EDIT"),
+        headers=auth_headers(role="viewer"),
     )
     assert response.status_code == 403
+    assert data(client.get(f"{LICENSES}/5", headers=auth_headers())) == before  # nothing written
 
 
 # ---------------------------------------------------------------------------------------------

@@ -263,6 +263,7 @@ def test_overlapping_new_keys_in_opposite_orders_under_two_creds(
             ).all()
         )
     assert sorted(owner) == keys
+    assert {cred: len(outcomes) for cred, outcomes in answers.items()} == {1: 450, 2: 450}
     for cred, outcomes in answers.items():
         for o in outcomes:
             assert o.status == (201 if owner[o.key] == cred else 409), (cred, o)

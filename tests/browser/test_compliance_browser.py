@@ -18,9 +18,12 @@ from app.wire.fields import format_wire_datetime
 
 @pytest.fixture
 def axe_violations() -> Callable[[Any], str]:
-    """``axe_violations(page)``: axe-core's report of the page's violations ('' if none)."""
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-    axe = axe_module.Axe()
+    """``axe_violations(page)``: axe-core's report of the page's violations ('' if none).
+    (The package is a test dependency: imported, not ``importorskip``-ed, so that its absence
+    fails the run instead of skipping the checks without a word.)"""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
 
     def _check(page: Any) -> str:
         results = axe.run(page)
