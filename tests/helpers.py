@@ -37,6 +37,23 @@ def run_flask(env: dict[str, str], *command: str) -> subprocess.CompletedProcess
     )
 
 
+#: ``output`` of ``run_flask_writing_to`` for a process started with standard output closed.
+CLOSED = -1
+
+
+def run_flask_writing_to(
+    env: dict[str, str], output: Any, *command: str
+) -> subprocess.CompletedProcess[str]:
+    """``run_flask`` with standard output sent to ``output`` (an open file such as /dev/full,
+    or a pipe's descriptor), or closed (``CLOSED``: ``>&-``); standard error captured."""
+    argv = [*FLASK, *command]
+    if output == CLOSED:
+        argv, output = ["sh", "-c", 'exec >&- && exec "$@"', "sh", *argv], None
+    return subprocess.run(
+        argv, cwd=REPOSITORY, env=env, stdout=output, stderr=subprocess.PIPE, text=True, timeout=120
+    )
+
+
 def results(response: Any) -> list[tuple[str | None, int, str]]:
     """``(id value, status, body)`` per item of a 207 response."""
     assert response.status_code == 207, response.get_json()

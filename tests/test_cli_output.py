@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.cli.output import with_guarded_output
-from tests.helpers import FLASK, REPOSITORY, flask_environment, run_flask
+from tests.helpers import CLOSED, flask_environment, run_flask, run_flask_writing_to
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 
@@ -27,15 +27,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def to_full_disk(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     with open("/dev/full", "w") as full:
-        return subprocess.run(
-            [*FLASK, *command],
-            cwd=REPOSITORY,
-            env=env,
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        return run_flask_writing_to(env, full, *command)
 
 
 @pytest.mark.parametrize(
@@ -68,15 +60,7 @@ def test_a_reader_that_has_gone_still_ends_a_command_quietly(demo_env: dict[str,
     reading, writing = os.pipe()
     os.close(reading)
     try:
-        result = subprocess.run(
-            [*FLASK, "users", "list"],
-            cwd=REPOSITORY,
-            env=demo_env,
-            stdout=writing,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        result = run_flask_writing_to(demo_env, writing, "users", "list")
     finally:
         os.close(writing)
     assert (result.returncode, result.stderr) == (1, "")
@@ -95,14 +79,7 @@ def test_an_error_of_another_file_is_not_called_an_output_error(tmp_path: Path) 
 
 def with_closed_output(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     """``flask … >&-``: the process starts with no standard output at all."""
-    return subprocess.run(
-        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *FLASK, *command],
-        cwd=REPOSITORY,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-    )
+    return run_flask_writing_to(env, CLOSED, *command)
 
 
 def test_a_closed_standard_output_is_one_line_and_a_failure(demo_env: dict[str, str]) -> None:

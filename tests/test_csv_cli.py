@@ -18,7 +18,7 @@ from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import LICENSE_OUT_SCHEMA
 from app.licenses.service import upsert_licenses
 from tests.factories import license_item
-from tests.helpers import FLASK, REPOSITORY, flask_environment
+from tests.helpers import CLOSED, FLASK, REPOSITORY, flask_environment, run_flask_writing_to
 
 
 def seed_licenses(session_for: Any, make_cred: Any, make_license_type: Any) -> None:
@@ -565,15 +565,7 @@ def test_an_export_to_a_closed_standard_output_is_one_line(tmp_path: Path) -> No
 
     env = flask_environment(tmp_path / "instance")
     subprocess.run([*FLASK, "init-db"], cwd=REPOSITORY, env=env, check=True, capture_output=True)
-    result = subprocess.run(
-        ["sh", "-c", 'exec >&- && exec "$@"', "sh", *FLASK, "export-licenses"],
-        cwd=REPOSITORY,
-        env=env,
-        capture_output=False,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=120,
-    )
+    result = run_flask_writing_to(env, CLOSED, "export-licenses")
     assert (result.returncode, result.stderr) == (
         1,
         "Error: Cannot write -: standard output is closed.\n",
