@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -10,6 +11,11 @@ from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
 from app.tenancy import session_scope
 from tests.factories import provider_cred_row
+
+
+def basic(username: str, password: str) -> str:
+    """The ``Authorization`` value of HTTP Basic credentials (the login route's)."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def data(response: Any) -> Any:

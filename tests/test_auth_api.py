@@ -11,13 +11,10 @@ import pytest
 
 from app.audit import utcnow
 from app.auth import tokens
+from tests.api_support import basic
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.helpers import BATCH_URL
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from datetime import timedelta
 from typing import Any
@@ -21,11 +20,8 @@ from app.auth.users import (
     set_password,
     set_role,
 )
+from tests.api_support import basic
 from tests.helpers import BATCH_URL
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 @pytest.fixture

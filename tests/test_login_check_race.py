@@ -9,7 +9,6 @@ threads of one process on ``memory://`` and between nodes on Redis.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import threading
 import time
@@ -25,6 +24,7 @@ from app.auth.models import StaffUser
 from app.auth.passwords import hash_password
 from app.auth.shared_counters import SharedCounters
 from app.auth.throttle import Attempt, LoginThrottle
+from tests.api_support import basic
 from tests.redis_support import REDIS_URL, redis_available, redis_prefix
 
 PARALLEL = 8
@@ -178,10 +178,6 @@ def test_without_a_base_delay_nothing_is_reserved() -> None:
 # burst to one check.
 
 
-def basic(password: str) -> str:
-    return "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
-
-
 @pytest.fixture
 def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The passwords really verified; each verification takes 0.3 s longer than usual."""
@@ -220,7 +216,7 @@ def test_a_burst_of_api_guesses_verifies_one_password(
     make_user("alice", RIGHT)
     key = make_api_key()
     headers = {"vbasoftware-database": "main", "x-api-key": key}
-    guess = {**headers, "Authorization": basic("wrong password")}
+    guess = {**headers, "Authorization": basic("alice", "wrong password")}
     assert nodes[0].test_client().post("/user-authentication", headers=guess).status_code == 401
     time.sleep(1.1)  # that failure's wait runs out; the failure stays on record
     answers = at_once(
@@ -237,7 +233,7 @@ def test_a_burst_of_api_guesses_verifies_one_password(
         for d in details
     )
     time.sleep(1.1)  # the account's wait after its second failure
-    login = {**headers, "Authorization": basic(RIGHT)}
+    login = {**headers, "Authorization": basic("alice", RIGHT)}
     for node in nodes:  # then, one at a time, the right password logs in on every node
         assert node.test_client().post("/user-authentication", headers=login).status_code == 200
 
@@ -251,13 +247,13 @@ def test_an_api_login_while_the_account_is_being_checked_says_so(
     make_user("alice", RIGHT)
     headers = {"vbasoftware-database": "main", "x-api-key": make_api_key()}
     client = app.test_client()
-    guess = {**headers, "Authorization": basic("wrong password")}
+    guess = {**headers, "Authorization": basic("alice", "wrong password")}
     assert client.post("/user-authentication", headers=guess).status_code == 401
     time.sleep(1.1)  # the failure's wait runs out; the failure stays on record
     throttle = app.extensions[EXTENSION_KEY]
     checking = f"{Attempt('main', 'alice', '127.0.0.1').account_key()}:checking"
     throttle.counters.incr(checking, 10)  # another login's check, in progress
-    login = {**headers, "Authorization": basic(RIGHT)}
+    login = {**headers, "Authorization": basic("alice", RIGHT)}
     refused = client.post("/user-authentication", headers=login)
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
     assert refused.get_json()["error"]["detail"] == (

@@ -3,7 +3,6 @@ through the API and through the staff UI; a failed login never rewrites it."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import select, update
 
 from app.auth import passwords, users
 from app.auth.models import StaffUser
+from tests.api_support import basic
 
 PASSWORD = "correct horse"
 #: Today's parameters in these tests (cheap, but not the stored hash's).
@@ -56,11 +56,10 @@ def api_login(client: Any, make_api_key: Callable[..., str]) -> Callable[[str], 
     key = make_api_key()
 
     def _login(password: str) -> Any:
-        credentials = base64.b64encode(f"alice:{password}".encode()).decode()
         headers = {
             "vbasoftware-database": "main",
             "x-api-key": key,
-            "Authorization": f"Basic {credentials}",
+            "Authorization": basic("alice", password),
         }
         return client.post("/user-authentication", headers=headers)
 

@@ -8,7 +8,6 @@ Flask-Limiter rounded its header down, past the answer's own ``Retry-After``: a 
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from app.auth.throttle import EXTENSION_KEY
+from tests.api_support import basic
 from tests.helpers import BATCH_URL
 
 PASSWORD = "correct horse"
@@ -82,11 +82,10 @@ def throttled(app: Any) -> Any:
 
 
 def api_login(client: Any, api_key: str, password: str) -> Any:
-    credentials = base64.b64encode(f"alice:{password}".encode()).decode()
     headers = {
         "vbasoftware-database": "main",
         "x-api-key": api_key,
-        "Authorization": f"Basic {credentials}",
+        "Authorization": basic("alice", password),
     }
     return client.post("/user-authentication", headers=headers)
 

@@ -7,7 +7,6 @@ app still starts and answers, counts per process, says so in the log once a minu
 
 from __future__ import annotations
 
-import base64
 import logging
 import socket
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import SharedCounters, storage_options
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.config import shown_uri
+from tests.api_support import basic
 from tests.helpers import BATCH_URL
 from tests.redis_support import (
     REDIS_DB,
@@ -134,10 +134,6 @@ def redis_nodes(fresh_app: Any) -> Iterator[tuple[Any, Any]]:
             "RATE_LIMIT": "3 per minute",
         }
         yield fresh_app(**config), fresh_app(**config)
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 @needs_redis

@@ -8,7 +8,6 @@ TEST_DATABASE_URL is set and Redis answers (as in ``.ci/run``); skipped otherwis
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.auth.keys import issue_api_key
 from app.auth.users import create_user, set_disabled, set_role
 from app.schema import upgrade_database
+from tests.api_support import basic
 from tests.conftest import postgres_url
 from tests.factories import license_item, provider_cred_row
 from tests.helpers import BATCH_URL
@@ -217,10 +217,6 @@ def nodes(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 process.terminate()
             for process in processes:
                 process.wait(timeout=30)
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def api_login(node: Node, api_key: str, username: str, password: str = PASSWORD) -> Answer:
