@@ -309,8 +309,8 @@ BAD_FILES = {
     ),
     "no header row": (
         f"{FIRST_ROW}\n2,1,,,,NY,,,,,,,,\n".encode(),
-        "Error: line 1: unknown column(s) '1', '1', '', '', '', 'NY', '', '', '', '' and 4 more "
-        f"in the header. Is the header row missing? {EXPECTED} Nothing was imported.",
+        "Error: line 1: unknown column(s) '1', '1', '', '', '', 'NY' in the header. Is the "
+        f"header row missing? {EXPECTED} Nothing was imported.",
     ),
     "semicolons": (
         f"{HEADER.replace(',', ';')}\n{FIRST_ROW.replace(',', ';')}\n".encode(),
@@ -322,11 +322,12 @@ BAD_FILES = {
         "Error: line 1: unknown column(s) ' state' in the header. Names are exact, letter case "
         f"and spaces included: ' state' is 'state'. {EXPECTED} Nothing was imported.",
     ),
-    # A spreadsheet's empty trailing columns: it was "unknown column(s) ''", and why not said.
+    # It was "unknown column(s) ''", and why not said. (Empty columns that end the header, a
+    # spreadsheet's, are dropped: test_a_spreadsheets_empty_columns_and_cleared_rows_are_ignored.)
     "a column without a name": (
-        f"{HEADER},,\n{FIRST_ROW},,\n".encode(),
-        "Error: line 1: unknown column(s) '', '' in the header. A column has no name: is there "
-        f"a comma too many (an empty column at the end)? {EXPECTED} Nothing was imported.",
+        f"{KEYS},,state\n1,1,,NY\n".encode(),
+        "Error: line 1: unknown column(s) '' in the header. A column has no name: is there "
+        f"a comma too many? {EXPECTED} Nothing was imported.",
     ),
     # Every name unknown, it was "Is the header row missing?".
     "another letter case": (
@@ -483,6 +484,40 @@ def test_the_grid_import_checks_the_header_as_the_cli_does(header: str, message:
     by row without naming it."""
     with pytest.raises(csv_io.CsvFileError, match=message):
         list(csv_io.read_items(io.StringIO(f"{header}\n1,x,y\n")))
+
+
+#: A sheet saved by Excel after a column past term_Date was filled and cleared, and two rows
+#: cleared: every line is as wide as the widest, the cleared rows commas only.
+SPREADSHEET_SAVED = f"{KEYS},state,,\r\n1,1,NY,,\r\n,,,,\r\n2,1,CA,, \r\n,,,,\r\n3,1,TX,x,\r\n"
+
+
+def test_a_spreadsheets_empty_columns_and_cleared_rows_are_ignored(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """The empty columns were "unknown column(s) ''" (nothing imported), and each cleared row
+    a failed row ("providerCred_Key: Missing data"), the import exiting 1. A cell that is not
+    empty past the header still makes its row too long."""
+    make_cred(1)
+    source = tmp_path / "saved.csv"
+    source.write_bytes(SPREADSHEET_SAVED.encode())
+    result = import_file(runner, source)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[:3] == [
+        "line 2: providerCredLicense_Key 1: 201 Created",
+        "line 4: providerCredLicense_Key 2: 201 Created",
+        "line 6: providerCredLicense_Key 3: 400 has 5 cells, the header has 3.",
+    ]
+    assert "2 rows imported (0 unchanged), 1 failed" in result.output
+    assert {key: row.state for key, row in stored(session_for).items()} == {1: "NY", 2: "CA"}
+
+
+def test_the_grid_import_ignores_a_spreadsheets_empty_columns_and_cleared_rows() -> None:
+    items = list(csv_io.read_items(io.StringIO(SPREADSHEET_SAVED, newline="")))
+    assert [(line, item.get("state"), csv_io.WRONG_CELL_COUNT in item) for line, item in items] == [
+        (2, "NY", False),
+        (4, "CA", False),
+        (6, "TX", True),
+    ]
 
 
 def test_a_user_longer_than_the_audit_columns_is_refused(

@@ -150,7 +150,8 @@ def text_lines(source: IO[bytes]) -> Iterator[str]:
 
 
 def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
-    """Every non-blank record with the physical line where it starts.
+    """Every non-blank record with the physical line where it starts (a record of empty cells
+    only, a spreadsheet's cleared row ``,,,,``, is blank too).
 
     ``csv.reader`` yields blank lines as empty records (``DictReader`` drops them, which is why
     the line is counted here, from the reader's own line count). Strict: a quote never closed
@@ -166,9 +167,35 @@ def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
             return
         except csv.Error as exc:
             raise CsvFileError(f"line {start}: {_csv_error_reason(exc)}") from None
-        if cells:
+        if any(cell.strip() for cell in cells):
             yield CsvRecord(start, cells)
         start = reader.line_num + 1
+
+
+def table_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
+    """``csv_records`` as a table: the header without the empty cells that end it, then each
+    record without the empty cells past the header's last column.
+
+    A spreadsheet saves every row as wide as the widest it ever had: a column once filled and
+    cleared ends each line, the header too, with empty cells (``…,term_Date,,``), and a row
+    cleared is a line of commas only (``,,,,``), which ``csv_records`` skips as blank. A cell
+    past the header that is not empty is kept, so that record is refused (more cells than
+    the header).
+    """
+    records = csv_records(lines)
+    header = next(records, None)
+    if header is None:
+        return
+    names = list(header.cells)
+    while names and not names[-1].strip():
+        names.pop()
+    yield CsvRecord(header.line, names)
+    width = len(names)
+    for record in records:
+        cells = record.cells
+        if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
+            record = CsvRecord(record.line, cells[:width])
+        yield record
 
 
 def _csv_error_reason(exc: csv.Error) -> str:
@@ -236,7 +263,7 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
     elif len(unknown) == len(names):
         hint = " Is the header row missing?"
     elif any(not name.strip() for name in unknown):
-        hint = " A column has no name: is there a comma too many (an empty column at the end)?"
+        hint = " A column has no name: is there a comma too many?"
     return (
         f"unknown column(s) {shown}{more} in the header.{hint} "
         f"Expected names: {', '.join(CSV_COLUMNS)}."
@@ -292,7 +319,7 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for its reader to refuse it with: a cut-off line's missing cells would clear those fields,
     and extra cells mean a comma or a quote out of place.
     """
-    records = csv_records(source)
+    records = table_records(source)
     header = next(records, None)
     if header is None:
         return
@@ -327,7 +354,7 @@ def scan_file(source: IO[bytes]) -> FileScan:
 
     Memory: one set of the file's keys (a million keys take some tens of MB).
     """
-    records = csv_records(text_lines(source))
+    records = table_records(text_lines(source))
     header = check_header(next(records, None))
     key_column = header.index(KEY_FIELD)
     seen: set[int] = set()
@@ -360,7 +387,7 @@ class ParsedRow:
 
 def parse_rows(source: IO[bytes], scan: FileScan) -> Iterator[ParsedRow]:
     """The file's data rows (second pass), each refused here when it cannot be sent."""
-    records = csv_records(text_lines(source))
+    records = table_records(text_lines(source))
     next(records, None)  # the header, checked by ``scan_file``
     for record in records:
         item = record_item(scan.header, record)
