@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -684,3 +685,55 @@ def test_a_cell_of_spaces_is_empty_as_a_spreadsheet_shows_it(
         None,
         None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# dates as a spreadsheet saves them
+
+SPREADSHEET_DATES = {
+    "1/2/2024": datetime(2024, 1, 2),  # US Excel's short date: month first
+    "12/31/2026 0:00": datetime(2026, 12, 31),
+    "1/2/2024 1:30 PM": datetime(2024, 1, 2, 13, 30),
+    "2024-01-02 0:00": datetime(2024, 1, 2),  # LibreOffice, or Excel's ISO format
+    "02-Jan-24": datetime(2024, 1, 2),  # Excel's d-mmm-yy
+    "2-Jan-2024": datetime(2024, 1, 2),
+    "45292": datetime(2024, 1, 1),  # a date cell formatted as a number: Excel's serial
+    "2024-01-02T00:00:00Z": datetime(2024, 1, 2),  # the export's own form, as it was
+}
+
+
+@pytest.mark.parametrize(("cell", "meant"), SPREADSHEET_DATES.items(), ids=list(SPREADSHEET_DATES))
+def test_a_date_as_a_spreadsheet_saves_it_is_the_date_it_shows(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, cell: str, meant: datetime
+) -> None:
+    """Each was 400 "Not a valid date-time" on every row of a file a spreadsheet re-saved."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS},effective_Date\n1,1,{cell}\n", encoding="utf-8")
+    result = import_file(runner, source)
+    assert result.exit_code == 0, result.output
+    assert stored(session_for)[1].effective_date == meant
+
+
+@pytest.mark.parametrize(
+    "cell", ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/24", "45292.5", "99"]
+)
+def test_a_date_no_spreadsheet_spelling_reads_is_refused_naming_the_column(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, cell: str
+) -> None:
+    """Not guessed: a day-first date (13/1/2024) or one that does not exist is refused."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(f"{KEYS},effective_Date\n1,1,{cell}\n", encoding="utf-8")
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "line 2: providerCredLicense_Key 1: 400 effective_Date: Not a valid date-time"
+    ), result.output
+    assert license_count(session_for) == 0
+
+
+def test_the_grid_import_reads_a_spreadsheets_dates() -> None:
+    text = f"{KEYS},term_Date,psV_Date\n1,1,1/2/2026,45292\n"
+    (_, item), *_ = csv_io.read_items(io.StringIO(text, newline=""))
+    assert (item["term_Date"], item["psV_Date"]) == ("2026-01-02T00:00:00", "2024-01-01T00:00:00")

@@ -6,7 +6,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import IO, Any
 
@@ -281,18 +281,90 @@ def _meant_columns(unknown: list[str]) -> list[tuple[str, str]]:
     ]
 
 
+#: The date columns an import writes (the audit dates are the server's).
+DATE_COLUMNS = {"effective_Date", "term_Date", "psV_Date"}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_TIME = (
+    r"(?:\s+(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
+    r"\s*(?P<ampm>[AaPp][Mm])?)?"
+)
+#: How a spreadsheet writes a date cell it recognised: the ISO date with its own time
+#: ("2024-01-02 0:00"), US Excel's month first ("1/2/2024", "1/2/2024 13:30"), Excel's
+#: "02-Jan-24" / "2-Jan-2024".
+_SPREADSHEET_DATES = [
+    re.compile(rf"(?P<year>[0-9]{{4}})-(?P<month>[0-9]{{1,2}})-(?P<day>[0-9]{{1,2}}){_TIME}"),
+    re.compile(rf"(?P<month>[0-9]{{1,2}})/(?P<day>[0-9]{{1,2}})/(?P<year>[0-9]{{4}}){_TIME}"),
+    re.compile(
+        rf"(?P<day>[0-9]{{1,2}})-(?P<name>[A-Za-z]{{3}})-(?P<year>[0-9]{{2}}|[0-9]{{4}}){_TIME}"
+    ),
+]
+#: A date cell formatted as a number shows Excel's serial: days since 1899-12-30. Five digits
+#: at least (1927-05-18 on), up to 9999-12-31: a shorter number is no date a license has.
+_SERIAL = re.compile(r"[0-9]{5,7}")
+_SERIAL_RANGE = range(10_000, 2_958_466)
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def spreadsheet_date(cell: str) -> str:
+    """A spreadsheet's spelling of a date as the wire's ISO form (``2024-01-02T00:00:00``,
+    UTC as every date without an offset); any other cell as it is, for the license schema
+    to accept (ISO 8601, the export's form) or refuse."""
+    text = cell.strip()
+    if _SERIAL.fullmatch(text) and int(text) in _SERIAL_RANGE:
+        return (_EXCEL_EPOCH + timedelta(days=int(text))).isoformat() + "T00:00:00"
+    for shape in _SPREADSHEET_DATES:
+        match = shape.fullmatch(text)
+        if match is not None:
+            return _iso_date(match) or cell
+    return cell
+
+
+def _iso_date(match: re.Match[str]) -> str | None:
+    """The match's date and time in ISO form; ``None`` if it is no date (2/30/2024, 25:00)."""
+    parts = match.groupdict()
+    year = int(parts["year"])
+    if len(parts["year"]) == 2:  # Excel's rule: 00-29 are 2000-2029, 30-99 are 1930-1999
+        year += 2000 if year < 30 else 1900
+    month = _MONTHS.get(parts["name"].lower()) if parts.get("name") else int(parts["month"])
+    hour = int(parts["hour"] or 0)
+    if parts["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if parts["ampm"].lower() == "pm" else 0)
+    try:
+        value = datetime(
+            year,
+            month or 0,
+            int(parts["day"]),
+            hour,
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+        )
+    except ValueError:
+        return None
+    return value.isoformat()
+
+
 def csv_cell_to_json(column: str, cell: str | None) -> Any:
     """CSV has only text: empty is null, and whole numbers in integer columns are integers.
 
     A cell of white space only is empty too: a spreadsheet shows it blank, and read as text it
     was "Not a valid integer" in a key column, "Not a valid date-time" in a date column. A
-    formula escape added by the export is removed first.
+    formula escape added by the export is removed first; a date column's spreadsheet spelling
+    is read as the date it shows (``spreadsheet_date``).
     """
     if cell is None or not cell.strip():
         return None
     cell = unescape_formula(cell)
     if column in INTEGER_COLUMNS and _INTEGER.match(cell):
         return int(cell)
+    if column in DATE_COLUMNS:
+        return spreadsheet_date(cell)
     return cell
 
 
