@@ -737,3 +737,25 @@ def test_the_grid_import_reads_a_spreadsheets_dates() -> None:
     text = f"{KEYS},term_Date,psV_Date\n1,1,1/2/2026,45292\n"
     (_, item), *_ = csv_io.read_items(io.StringIO(text, newline=""))
     assert (item["term_Date"], item["psV_Date"]) == ("2026-01-02T00:00:00", "2024-01-01T00:00:00")
+
+
+def test_a_whole_number_written_with_decimals_is_that_integer(
+    runner: Any, session_for: Any, make_cred: Any, make_license_type: Any, tmp_path: Path
+) -> None:
+    """A key column a spreadsheet or a script read as decimals ("5012.0") was 400 "Not a valid
+    integer" on every row; a fraction or a thousands separator is still refused."""
+    make_cred(1)
+    make_license_type(3)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        f'{KEYS},credLicenseType_Key\n5012.0,1.0,3.00\n5013.5,1,\n"5,014",1,\n',
+        encoding="utf-8",
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "line 2: providerCredLicense_Key 5012: 201 Created",
+        "line 3: providerCredLicense_Key 5013.5: 400 providerCredLicense_Key: Not a valid integer.",
+        "line 4: providerCredLicense_Key 5,014: 400 providerCredLicense_Key: Not a valid integer.",
+    ]
+    assert stored(session_for)[5012].cred_license_type_key == 3

@@ -26,8 +26,9 @@ CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "update_Date", "entry_Us
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
 #: ASCII digits only: ``\d`` also matches other scripts' digits, which ``int`` reads.
 # Any length Python reads as a number (its limit is 4,300 digits), so a key too long for int32
-# is told so, not called "not an integer".
-_INTEGER = re.compile(r"^\s*-?[0-9]{1,4000}\s*$")
+# is told so, not called "not an integer". A point and zeros may follow, as a spreadsheet or a
+# script that read the column as decimals writes it ("5012.0"); "5012.5" stays text, refused.
+_INTEGER = re.compile(r"^\s*(-?[0-9]{1,4000})(?:\.0*)?\s*$")
 EXPORT_CHUNK = 1000
 #: Without these two columns no row of a file could be imported.
 REQUIRED_COLUMNS = (KEY_FIELD, "providerCred_Key")
@@ -361,8 +362,8 @@ def csv_cell_to_json(column: str, cell: str | None) -> Any:
     if cell is None or not cell.strip():
         return None
     cell = unescape_formula(cell)
-    if column in INTEGER_COLUMNS and _INTEGER.match(cell):
-        return int(cell)
+    if column in INTEGER_COLUMNS and (whole := _INTEGER.match(cell)):
+        return int(whole[1])
     if column in DATE_COLUMNS:
         return spreadsheet_date(cell)
     return cell
