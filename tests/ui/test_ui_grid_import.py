@@ -299,3 +299,27 @@ def test_a_preview_or_result_with_rows_not_imported_says_error_first_in_its_titl
     result = apply(client, preview.get_data(as_text=True))
     assert "with errors" in text_of(result.get_data(as_text=True))
     assert title_of(result) == "Error: Import licenses into P1 · credgrid"
+
+
+@pytest.mark.parametrize("empty", ["", ",,"], ids=["cleared rows", "and cleared columns"])
+def test_a_spreadsheets_cleared_rows_and_columns_create_nothing(
+    app: Any, cred: int, login: Any, client: Any, empty: str
+) -> None:
+    """A row Excel leaves as commas only (",,") was a keyless row of this grid: the preview
+    offered to create an empty license per cleared row, and Apply created them. Empty columns
+    that end each line (a column once filled, then cleared) refused the whole file."""
+    login()
+    saved = (
+        f"providerCredLicense_Key,license_Name,term_Date{empty}\r\n"
+        f",New from Excel,2028-01-02{empty}\r\n"
+        f",,{empty}\r\n"
+        f",,{empty}\r\n"
+    )
+    before = counts(app)
+    response = upload(client, saved)
+    page = text_of(response.get_data(as_text=True))
+    assert "1 to create · 0 to update · 0 unchanged · 0 with errors" in page, page
+    assert "Term: — → 01/02/2028" in page
+    applied = apply(client, response.get_data(as_text=True))
+    assert applied.status_code == 200
+    assert counts(app)[0] == before[0] + 1
