@@ -264,10 +264,11 @@ def test_a_state_by_its_name_is_read_as_the_grid_reads_it(
 def test_an_unreadable_date_is_answered_with_the_files_date_form(
     cred: int, login: Any, client: Any
 ) -> None:
-    """The message's example was the grid's 03/31/2027, a form the import does not read."""
+    """The message's example was the grid's 03/31/2027 (which the import reads since, as a
+    spreadsheet writes it); a day-first date is not read, and answered with the file's form."""
     login()
     page = text_of(
-        upload(client, "providerCredLicense_Key,effective_Date\n,01/31/2025\n").get_data(
+        upload(client, "providerCredLicense_Key,effective_Date\n,31/01/2025\n").get_data(
             as_text=True
         )
     )
