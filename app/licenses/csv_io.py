@@ -173,9 +173,20 @@ def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
         start = reader.line_num + 1
 
 
+#: A column by its name in any letter case, spaces around it ignored: each is one column.
+_COLUMNS_FOLDED = {column.casefold(): column for column in CSV_COLUMNS}
+
+
+def _column_named(name: str) -> str:
+    """The column ``name`` means, if it is one but for its letter case or the spaces around it
+    (a spreadsheet's "Proper Case", a header retyped); else ``name`` as it is."""
+    return _COLUMNS_FOLDED.get(name.strip().casefold(), name)
+
+
 def table_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
-    """``csv_records`` as a table: the header without the empty cells that end it, then each
-    record without the empty cells past the header's last column.
+    """``csv_records`` as a table: the header, each name that is a column but for its letter
+    case or surrounding spaces read as that column, without the empty cells that end it; then
+    each record without the empty cells past the header's last column.
 
     A spreadsheet saves every row as wide as the widest it ever had: a column once filled and
     cleared ends each line, the header too, with empty cells (``…,term_Date,,``), and a row
@@ -187,7 +198,7 @@ def table_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
     header = next(records, None)
     if header is None:
         return
-    names = list(header.cells)
+    names = [_column_named(name) for name in header.cells]
     while names and not names[-1].strip():
         names.pop()
     yield CsvRecord(header.line, names)
@@ -254,13 +265,8 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
         f" and {len(unknown) - MAX_NAMED_COLUMNS} more" if len(unknown) > MAX_NAMED_COLUMNS else ""
     )
     hint = ""
-    meant = _meant_columns(unknown)
     if any(";" in name or "\t" in name for name in unknown):
         hint = " The columns must be separated by commas."
-    elif meant:
-        shown_meant = ", ".join(f"{name!r} is {column!r}" for name, column in meant[:3])
-        more_meant = f" and {len(meant) - 3} more" if len(meant) > 3 else ""
-        hint = f" Names are exact, letter case and spaces included: {shown_meant}{more_meant}."
     elif len(unknown) == len(names):
         hint = " Is the header row missing?"
     elif any(not name.strip() for name in unknown):
@@ -269,17 +275,6 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
         f"unknown column(s) {shown}{more} in the header.{hint} "
         f"Expected names: {', '.join(CSV_COLUMNS)}."
     )
-
-
-def _meant_columns(unknown: list[str]) -> list[tuple[str, str]]:
-    """``(name, column)`` for each unknown name that is a column but for its letter case or
-    the spaces around it (a header retyped, or a spreadsheet's "Proper Case")."""
-    columns = {column.casefold(): column for column in CSV_COLUMNS}
-    return [
-        (name, columns[name.strip().casefold()])
-        for name in unknown
-        if name.strip().casefold() in columns
-    ]
 
 
 #: The date columns an import writes (the audit dates are the server's).

@@ -15,7 +15,6 @@ without a key would otherwise be created again with new keys.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -58,6 +57,7 @@ from app.licenses.csv_io import (
     absent_columns,
     keep_absent_columns,
     read_items,
+    table_records,
 )
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
@@ -133,12 +133,14 @@ def parse_rows(
     text: str, provider_cred_key: int
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """The CSV's rows as service items of this ProviderCred (``csv_io``'s parsing)."""
-    header = next(iter(io.StringIO(text)), "")
-    if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
+    header = next(iter(io.StringIO(text)), "").casefold()
+    if not any(name.casefold() in header for name in COLUMN_NAMES if name != KEY_FIELD):
         raise ImportFileError(NOT_CSV)
-    absent = absent_columns(next(csv.reader(io.StringIO(text, newline="")), []))
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
+        # The header as the rows are read: "State" is the state column, not one absent.
+        first = next(table_records(io.StringIO(text, newline="")), None)
+        absent = absent_columns(first.cells if first is not None else [])
         for line, item in read_items(io.StringIO(text, newline="")):
             if item.get(PARENT_FIELD) is None:
                 item[PARENT_FIELD] = provider_cred_key

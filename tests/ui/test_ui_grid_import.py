@@ -324,3 +324,15 @@ def test_a_spreadsheets_cleared_rows_and_columns_create_nothing(
     applied = apply(client, response.get_data(as_text=True))
     assert applied.status_code == 200
     assert counts(app)[0] == before[0] + 1
+
+
+def test_a_column_in_another_letter_case_is_that_column(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """ "License_Number" was refused as an unknown column; and once the reader took it, the
+    grid's import still counted the column absent and kept the stored number over the file's."""
+    login()
+    response = upload(client, "ProviderCredLicense_Key,state, License_Number \n11,CA,MD-999\n")
+    page = text_of(response.get_data(as_text=True))
+    assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
+    assert "Number: MD-111 → MD-999" in page
