@@ -711,6 +711,8 @@ def test_a_cell_of_spaces_is_empty_as_a_spreadsheet_shows_it(
 SPREADSHEET_DATES = {
     "1/2/2024": datetime(2024, 1, 2),  # US Excel's short date: month first
     "12/31/2026 0:00": datetime(2026, 12, 31),
+    "1/2/24": datetime(2024, 1, 2),  # m/d/yy, LibreOffice's (en-US) default: 00-29 are 20xx
+    "12/31/99": datetime(1999, 12, 31),
     "1/2/2024 1:30 PM": datetime(2024, 1, 2, 13, 30),
     "2024-01-02 0:00": datetime(2024, 1, 2),  # LibreOffice, or Excel's ISO format
     "02-Jan-24": datetime(2024, 1, 2),  # Excel's d-mmm-yy
@@ -734,7 +736,7 @@ def test_a_date_as_a_spreadsheet_saves_it_is_the_date_it_shows(
 
 
 @pytest.mark.parametrize(
-    "cell", ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/24", "45292.5", "99"]
+    "cell", ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/224", "45292.5", "99"]
 )
 def test_a_date_no_spreadsheet_spelling_reads_is_refused_naming_the_column(
     runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, cell: str

@@ -290,11 +290,14 @@ _TIME = (
     r"\s*(?P<ampm>[AaPp][Mm])?)?"
 )
 #: How a spreadsheet writes a date cell it recognised: the ISO date with its own time
-#: ("2024-01-02 0:00"), US Excel's month first ("1/2/2024", "1/2/2024 13:30"), Excel's
-#: "02-Jan-24" / "2-Jan-2024".
+#: ("2024-01-02 0:00"), US Excel's month first ("1/2/2024", "1/2/2024 13:30", "1/2/24": the
+#: en-US short date LibreOffice writes), Excel's "02-Jan-24" / "2-Jan-2024". A two-digit year
+#: is 1930-2029, as both spreadsheets read it.
 _SPREADSHEET_DATES = [
     re.compile(rf"(?P<year>[0-9]{{4}})-(?P<month>[0-9]{{1,2}})-(?P<day>[0-9]{{1,2}}){_TIME}"),
-    re.compile(rf"(?P<month>[0-9]{{1,2}})/(?P<day>[0-9]{{1,2}})/(?P<year>[0-9]{{4}}){_TIME}"),
+    re.compile(
+        rf"(?P<month>[0-9]{{1,2}})/(?P<day>[0-9]{{1,2}})/(?P<year>[0-9]{{2}}|[0-9]{{4}}){_TIME}"
+    ),
     re.compile(
         rf"(?P<day>[0-9]{{1,2}})-(?P<name>[A-Za-z]{{3}})-(?P<year>[0-9]{{2}}|[0-9]{{4}}){_TIME}"
     ),
