@@ -70,7 +70,10 @@ from app.wire.fields import is_int32
 PARENT_FIELD = "providerCred_Key"
 LABELS = {column.name: column.label for column in COLUMNS}
 DATE_FIELDS = {column.name for column in COLUMNS if column.kind == "date"}
-UNREADABLE_FILE = "This file is not a CSV saved as UTF-8 text; save it as “CSV UTF-8” and retry."
+UNREADABLE_FILE = (
+    "This file is not a CSV saved as UTF-8 text (line {line} is not); save it as “CSV UTF-8” "
+    "and retry."
+)
 NOT_CSV = "This file has no header row with the export's columns (e.g. license_Number)."
 CONFLICT_MESSAGE = "Changed by someone else after the preview; not imported. Preview again."
 OTHER_CRED = "This row belongs to provider credential {cred}; import it on that grid."
@@ -123,10 +126,13 @@ class ImportResult:
 
 
 def decode_upload(data: bytes) -> str:
+    """The upload as text, a UTF-8 BOM dropped; refused naming the first line not UTF-8 (a
+    spreadsheet's plain "CSV" is Windows-1252: "Café" is byte E9 there)."""
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(UNREADABLE_FILE) from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) or data.count(b"\r", 0, exc.start)
+        raise ImportFileError(UNREADABLE_FILE.format(line=line + 1)) from None
 
 
 def parse_rows(

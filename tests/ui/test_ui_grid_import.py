@@ -336,3 +336,22 @@ def test_a_column_in_another_letter_case_is_that_column(
     page = text_of(response.get_data(as_text=True))
     assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
     assert "Number: MD-111 → MD-999" in page
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_file_not_utf8_is_refused_naming_its_first_line_that_is_not(
+    app: Any, cred: int, login: Any, client: Any, end: str
+) -> None:
+    """Excel's plain "CSV" is Windows-1252: the refusal did not say where (a long file's one
+    "Café" is hard to find)."""
+    login()
+    text = f"providerCredLicense_Key,license_Name{end},Plain{end},Café{end}"
+    before = counts(app)
+    response = client.post(
+        URL,
+        data={"file": (io.BytesIO(text.encode("cp1252")), "licenses.csv")},
+        content_type="multipart/form-data",
+    )
+    page = text_of(response.get_data(as_text=True))
+    assert "This file is not a CSV saved as UTF-8 text (line 3 is not)" in page, page
+    assert counts(app) == before
