@@ -139,14 +139,16 @@ def parse_rows(
     text: str, provider_cred_key: int
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """The CSV's rows as service items of this ProviderCred (``csv_io``'s parsing)."""
-    header = next(iter(io.StringIO(text)), "").casefold()
-    if not any(name.casefold() in header for name in COLUMN_NAMES if name != KEY_FIELD):
-        raise ImportFileError(NOT_CSV)
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
-        # The header as the rows are read: "State" is the state column, not one absent.
+        # The header as the rows are read (the first line not blank; "State" is the state
+        # column, not one absent).
         first = next(table_records(io.StringIO(text, newline="")), None)
-        absent = absent_columns(first.cells if first is not None else [])
+        names = first.cells if first is not None else []
+        header = ",".join(names).casefold()
+        if not any(name.casefold() in header for name in COLUMN_NAMES if name != KEY_FIELD):
+            raise ImportFileError(NOT_CSV)
+        absent = absent_columns(names)
         for line, item in read_items(io.StringIO(text, newline="")):
             if item.get(PARENT_FIELD) is None:
                 item[PARENT_FIELD] = provider_cred_key

@@ -355,3 +355,14 @@ def test_a_file_not_utf8_is_refused_naming_its_first_line_that_is_not(
     page = text_of(response.get_data(as_text=True))
     assert "This file is not a CSV saved as UTF-8 text (line 3 is not)" in page, page
     assert counts(app) == before
+
+
+def test_a_file_whose_header_follows_blank_lines_is_read(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """The grid's import looked for the header on the first line only: a file that starts with
+    an empty line or a cleared row (",,") was "no header row", which the CLI imports."""
+    login()
+    response = upload(client, "\r\n,,\r\nproviderCredLicense_Key,license_Number\r\n11,MD-999\r\n")
+    page = text_of(response.get_data(as_text=True))
+    assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
