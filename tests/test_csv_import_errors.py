@@ -779,3 +779,35 @@ def test_a_whole_number_written_with_decimals_is_that_integer(
         "line 4: providerCredLicense_Key 5,014: 400 providerCredLicense_Key: Not a valid integer.",
     ]
     assert stored(session_for)[5012].cred_license_type_key == 3
+
+
+def test_a_long_number_a_spreadsheet_cut_short_is_refused_not_stored(
+    runner: Any, session_for: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    """Excel saves a license number of 12 digits or more, read as a number, as "1.23457E+15":
+    it was stored so, the digits lost without a word. A number written in full is kept."""
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        f"{KEYS},license_Number\n1,1,1.23457E+15\n2,1,1234567890123456\n3,1,'1E+05\n",
+        encoding="utf-8",
+    )
+    result = import_file(runner, source)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "line 2: providerCredLicense_Key 1: 400 license_Number: 1.23457E+15 is how a spreadsheet "
+        "shows a long number, its last digits lost; format the column as Text, enter the numbers "
+        "again and save again.",
+        "line 3: providerCredLicense_Key 2: 201 Created",
+        "line 4: providerCredLicense_Key 3: 201 Created",
+    ]
+    assert {key: row.license_number for key, row in stored(session_for).items()} == {
+        2: "1234567890123456",
+        3: "'1E+05",
+    }
+
+
+def test_the_grid_import_refuses_a_long_number_a_spreadsheet_cut_short() -> None:
+    text = f"{KEYS},specialty_Code\n1,1,2.0E+11\n"
+    ((_, item),) = csv_io.read_items(io.StringIO(text, newline=""))
+    assert item[csv_io.WRONG_CELL_COUNT].startswith("specialty_Code: 2.0E+11 is how a spreadsheet")

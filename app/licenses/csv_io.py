@@ -378,9 +378,26 @@ def record_item(header: list[str], record: CsvRecord) -> dict[str, Any]:
     }
 
 
-#: The key ``read_items`` gives a record with fewer or more cells than the header: why it is
-#: refused.
+#: The key ``read_items`` gives a record it refuses (fewer or more cells than the header, a
+#: number a spreadsheet cut short): why.
 WRONG_CELL_COUNT = "(wrong cell count)"
+#: Text columns that hold digits, which a spreadsheet reads as a number: 12 digits or more it
+#: shows, and saves, as "1.23457E+15", the other digits lost.
+NUMBER_TEXT_COLUMNS = ("license_Number", "specialty_Code")
+_SCIENTIFIC = re.compile(r"\s*-?[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{2,3}\s*")
+
+
+def spreadsheet_damage(item: dict[str, Any]) -> str | None:
+    """Why ``item`` must not be imported if a spreadsheet cut one of its numbers short (a
+    license number no one writes "1.23457E+15"), else ``None``: stored, the digits are lost."""
+    for column in NUMBER_TEXT_COLUMNS:
+        value = item.get(column)
+        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value):
+            return (
+                f"{column}: {value.strip()} is how a spreadsheet shows a long number, its last "
+                "digits lost; format the column as Text, enter the numbers again and save again."
+            )
+    return None
 
 
 def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -407,6 +424,8 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"This line has {len(record.cells)} cells and the header "
                 f"{len(header.cells)}: is it cut off? Not imported."
             )
+        elif damage := spreadsheet_damage(item):
+            item[WRONG_CELL_COUNT] = f"{damage} Not imported."
         yield record.line, item
 
 
@@ -471,11 +490,15 @@ def row_refusal(scan: FileScan, record: CsvRecord, item: dict[str, Any]) -> tupl
     """Status and body of a row that must not reach the service, else ``None``.
 
     The service's own rules are not repeated here: only what the file's shape decides (a
-    cut-off or overlong row, a key repeated elsewhere in the file) and the ProviderCred key,
-    which the service takes as its parent and looks up, so it must be a valid int32 first.
+    cut-off or overlong row, a number a spreadsheet cut short, a key repeated elsewhere in the
+    file) and the ProviderCred key, which the service takes as its parent and looks up, so it
+    must be a valid int32 first.
     """
     if len(record.cells) != len(scan.header):
         return 400, f"has {len(record.cells)} cells, the header has {len(scan.header)}."
+    damage = spreadsheet_damage(item)
+    if damage is not None:
+        return 400, damage
     key = item.get(KEY_FIELD)
     if isinstance(key, int) and key in scan.repeated_keys:
         return 409, (
