@@ -6,7 +6,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import IO, Any
 
@@ -26,8 +26,9 @@ CSV_COLUMNS = [*WRITABLE_FIELDS.values(), "entry_Date", "update_Date", "entry_Us
 INTEGER_COLUMNS = {"providerCredLicense_Key", "providerCred_Key", "credLicenseType_Key"}
 #: ASCII digits only: ``\d`` also matches other scripts' digits, which ``int`` reads.
 # Any length Python reads as a number (its limit is 4,300 digits), so a key too long for int32
-# is told so, not called "not an integer".
-_INTEGER = re.compile(r"^\s*-?[0-9]{1,4000}\s*$")
+# is told so, not called "not an integer". A point and zeros may follow, as a spreadsheet or a
+# script that read the column as decimals writes it ("5012.0"); "5012.5" stays text, refused.
+_INTEGER = re.compile(r"^\s*(-?[0-9]{1,4000})(?:\.0*)?\s*$")
 EXPORT_CHUNK = 1000
 #: Without these two columns no row of a file could be imported.
 REQUIRED_COLUMNS = (KEY_FIELD, "providerCred_Key")
@@ -150,7 +151,8 @@ def text_lines(source: IO[bytes]) -> Iterator[str]:
 
 
 def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
-    """Every non-blank record with the physical line where it starts.
+    """Every non-blank record with the physical line where it starts (a record of empty cells
+    only, a spreadsheet's cleared row ``,,,,``, is blank too).
 
     ``csv.reader`` yields blank lines as empty records (``DictReader`` drops them, which is why
     the line is counted here, from the reader's own line count). Strict: a quote never closed
@@ -166,9 +168,46 @@ def csv_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
             return
         except csv.Error as exc:
             raise CsvFileError(f"line {start}: {_csv_error_reason(exc)}") from None
-        if cells:
+        if any(cell.strip() for cell in cells):
             yield CsvRecord(start, cells)
         start = reader.line_num + 1
+
+
+#: A column by its name in any letter case, spaces around it ignored: each is one column.
+_COLUMNS_FOLDED = {column.casefold(): column for column in CSV_COLUMNS}
+
+
+def _column_named(name: str) -> str:
+    """The column ``name`` means, if it is one but for its letter case or the spaces around it
+    (a spreadsheet's "Proper Case", a header retyped); else ``name`` as it is."""
+    return _COLUMNS_FOLDED.get(name.strip().casefold(), name)
+
+
+def table_records(lines: Iterable[str]) -> Iterator[CsvRecord]:
+    """``csv_records`` as a table: the header, each name that is a column but for its letter
+    case or surrounding spaces read as that column, without the empty cells that end it; then
+    each record without the empty cells past the header's last column.
+
+    A spreadsheet saves every row as wide as the widest it ever had: a column once filled and
+    cleared ends each line, the header too, with empty cells (``…,term_Date,,``), and a row
+    cleared is a line of commas only (``,,,,``), which ``csv_records`` skips as blank. A cell
+    past the header that is not empty is kept, so that record is refused (more cells than
+    the header).
+    """
+    records = csv_records(lines)
+    header = next(records, None)
+    if header is None:
+        return
+    names = [_column_named(name) for name in header.cells]
+    while names and not names[-1].strip():
+        names.pop()
+    yield CsvRecord(header.line, names)
+    width = len(names)
+    for record in records:
+        cells = record.cells
+        if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
+            record = CsvRecord(record.line, cells[:width])
+        yield record
 
 
 def _csv_error_reason(exc: csv.Error) -> str:
@@ -226,32 +265,88 @@ def _unknown_columns_message(names: list[str], unknown: list[str]) -> str:
         f" and {len(unknown) - MAX_NAMED_COLUMNS} more" if len(unknown) > MAX_NAMED_COLUMNS else ""
     )
     hint = ""
-    meant = _meant_columns(unknown)
     if any(";" in name or "\t" in name for name in unknown):
         hint = " The columns must be separated by commas."
-    elif meant:
-        shown_meant = ", ".join(f"{name!r} is {column!r}" for name, column in meant[:3])
-        more_meant = f" and {len(meant) - 3} more" if len(meant) > 3 else ""
-        hint = f" Names are exact, letter case and spaces included: {shown_meant}{more_meant}."
     elif len(unknown) == len(names):
         hint = " Is the header row missing?"
     elif any(not name.strip() for name in unknown):
-        hint = " A column has no name: is there a comma too many (an empty column at the end)?"
+        hint = " A column has no name: is there a comma too many?"
     return (
         f"unknown column(s) {shown}{more} in the header.{hint} "
         f"Expected names: {', '.join(CSV_COLUMNS)}."
     )
 
 
-def _meant_columns(unknown: list[str]) -> list[tuple[str, str]]:
-    """``(name, column)`` for each unknown name that is a column but for its letter case or
-    the spaces around it (a header retyped, or a spreadsheet's "Proper Case")."""
-    columns = {column.casefold(): column for column in CSV_COLUMNS}
-    return [
-        (name, columns[name.strip().casefold()])
-        for name in unknown
-        if name.strip().casefold() in columns
-    ]
+#: The date columns an import writes (the audit dates are the server's).
+DATE_COLUMNS = {"effective_Date", "term_Date", "psV_Date"}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_TIME = (
+    r"(?:\s+(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
+    r"\s*(?P<ampm>[AaPp][Mm])?)?"
+)
+#: How a spreadsheet writes a date cell it recognised: the ISO date with its own time
+#: ("2024-01-02 0:00"), US Excel's month first ("1/2/2024", "1/2/2024 13:30", "1/2/24": the
+#: en-US short date LibreOffice writes), Excel's "02-Jan-24" / "2-Jan-2024". A two-digit year
+#: is 1930-2029, as both spreadsheets read it.
+_SPREADSHEET_DATES = [
+    re.compile(rf"(?P<year>[0-9]{{4}})-(?P<month>[0-9]{{1,2}})-(?P<day>[0-9]{{1,2}}){_TIME}"),
+    re.compile(
+        rf"(?P<month>[0-9]{{1,2}})/(?P<day>[0-9]{{1,2}})/(?P<year>[0-9]{{2}}|[0-9]{{4}}){_TIME}"
+    ),
+    re.compile(
+        rf"(?P<day>[0-9]{{1,2}})-(?P<name>[A-Za-z]{{3}})-(?P<year>[0-9]{{2}}|[0-9]{{4}}){_TIME}"
+    ),
+]
+#: A date cell formatted as a number shows Excel's serial: days since 1899-12-30. Five digits
+#: at least (1927-05-18 on), up to 9999-12-31: a shorter number is no date a license has.
+_SERIAL = re.compile(r"[0-9]{5,7}")
+_SERIAL_RANGE = range(10_000, 2_958_466)
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def spreadsheet_date(cell: str) -> str:
+    """A spreadsheet's spelling of a date as the wire's ISO form (``2024-01-02T00:00:00``,
+    UTC as every date without an offset); any other cell as it is, for the license schema
+    to accept (ISO 8601, the export's form) or refuse."""
+    text = cell.strip()
+    if _SERIAL.fullmatch(text) and int(text) in _SERIAL_RANGE:
+        return (_EXCEL_EPOCH + timedelta(days=int(text))).isoformat() + "T00:00:00"
+    for shape in _SPREADSHEET_DATES:
+        match = shape.fullmatch(text)
+        if match is not None:
+            return _iso_date(match) or cell
+    return cell
+
+
+def _iso_date(match: re.Match[str]) -> str | None:
+    """The match's date and time in ISO form; ``None`` if it is no date (2/30/2024, 25:00)."""
+    parts = match.groupdict()
+    year = int(parts["year"])
+    if len(parts["year"]) == 2:  # Excel's rule: 00-29 are 2000-2029, 30-99 are 1930-1999
+        year += 2000 if year < 30 else 1900
+    month = _MONTHS.get(parts["name"].lower()) if parts.get("name") else int(parts["month"])
+    hour = int(parts["hour"] or 0)
+    if parts["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if parts["ampm"].lower() == "pm" else 0)
+    try:
+        value = datetime(
+            year,
+            month or 0,
+            int(parts["day"]),
+            hour,
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+        )
+    except ValueError:
+        return None
+    return value.isoformat()
 
 
 def csv_cell_to_json(column: str, cell: str | None) -> Any:
@@ -259,13 +354,16 @@ def csv_cell_to_json(column: str, cell: str | None) -> Any:
 
     A cell of white space only is empty too: a spreadsheet shows it blank, and read as text it
     was "Not a valid integer" in a key column, "Not a valid date-time" in a date column. A
-    formula escape added by the export is removed first.
+    formula escape added by the export is removed first; a date column's spreadsheet spelling
+    is read as the date it shows (``spreadsheet_date``).
     """
     if cell is None or not cell.strip():
         return None
     cell = unescape_formula(cell)
-    if column in INTEGER_COLUMNS and _INTEGER.match(cell):
-        return int(cell)
+    if column in INTEGER_COLUMNS and (whole := _INTEGER.match(cell)):
+        return int(whole[1])
+    if column in DATE_COLUMNS:
+        return spreadsheet_date(cell)
     return cell
 
 
@@ -280,9 +378,26 @@ def record_item(header: list[str], record: CsvRecord) -> dict[str, Any]:
     }
 
 
-#: The key ``read_items`` gives a record with fewer or more cells than the header: why it is
-#: refused.
+#: The key ``read_items`` gives a record it refuses (fewer or more cells than the header, a
+#: number a spreadsheet cut short): why.
 WRONG_CELL_COUNT = "(wrong cell count)"
+#: Text columns that hold digits, which a spreadsheet reads as a number: 12 digits or more it
+#: shows, and saves, as "1.23457E+15", the other digits lost.
+NUMBER_TEXT_COLUMNS = ("license_Number", "specialty_Code")
+_SCIENTIFIC = re.compile(r"\s*-?[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{2,3}\s*")
+
+
+def spreadsheet_damage(item: dict[str, Any]) -> str | None:
+    """Why ``item`` must not be imported if a spreadsheet cut one of its numbers short (a
+    license number no one writes "1.23457E+15"), else ``None``: stored, the digits are lost."""
+    for column in NUMBER_TEXT_COLUMNS:
+        value = item.get(column)
+        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value):
+            return (
+                f"{column}: {value.strip()} is how a spreadsheet shows a long number, its last "
+                "digits lost; format the column as Text, enter the numbers again and save again."
+            )
+    return None
 
 
 def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -292,7 +407,7 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for its reader to refuse it with: a cut-off line's missing cells would clear those fields,
     and extra cells mean a comma or a quote out of place.
     """
-    records = csv_records(source)
+    records = table_records(source)
     header = next(records, None)
     if header is None:
         return
@@ -309,6 +424,8 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"This line has {len(record.cells)} cells and the header "
                 f"{len(header.cells)}: is it cut off? Not imported."
             )
+        elif damage := spreadsheet_damage(item):
+            item[WRONG_CELL_COUNT] = f"{damage} Not imported."
         yield record.line, item
 
 
@@ -327,7 +444,7 @@ def scan_file(source: IO[bytes]) -> FileScan:
 
     Memory: one set of the file's keys (a million keys take some tens of MB).
     """
-    records = csv_records(text_lines(source))
+    records = table_records(text_lines(source))
     header = check_header(next(records, None))
     key_column = header.index(KEY_FIELD)
     seen: set[int] = set()
@@ -360,7 +477,7 @@ class ParsedRow:
 
 def parse_rows(source: IO[bytes], scan: FileScan) -> Iterator[ParsedRow]:
     """The file's data rows (second pass), each refused here when it cannot be sent."""
-    records = csv_records(text_lines(source))
+    records = table_records(text_lines(source))
     next(records, None)  # the header, checked by ``scan_file``
     for record in records:
         item = record_item(scan.header, record)
@@ -373,11 +490,15 @@ def row_refusal(scan: FileScan, record: CsvRecord, item: dict[str, Any]) -> tupl
     """Status and body of a row that must not reach the service, else ``None``.
 
     The service's own rules are not repeated here: only what the file's shape decides (a
-    cut-off or overlong row, a key repeated elsewhere in the file) and the ProviderCred key,
-    which the service takes as its parent and looks up, so it must be a valid int32 first.
+    cut-off or overlong row, a number a spreadsheet cut short, a key repeated elsewhere in the
+    file) and the ProviderCred key, which the service takes as its parent and looks up, so it
+    must be a valid int32 first.
     """
     if len(record.cells) != len(scan.header):
         return 400, f"has {len(record.cells)} cells, the header has {len(scan.header)}."
+    damage = spreadsheet_damage(item)
+    if damage is not None:
+        return 400, damage
     key = item.get(KEY_FIELD)
     if isinstance(key, int) and key in scan.repeated_keys:
         return 409, (

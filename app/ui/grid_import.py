@@ -15,7 +15,6 @@ without a key would otherwise be created again with new keys.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -58,6 +57,7 @@ from app.licenses.csv_io import (
     absent_columns,
     keep_absent_columns,
     read_items,
+    table_records,
 )
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.schemas import KEY_FIELD
@@ -70,7 +70,10 @@ from app.wire.fields import is_int32
 PARENT_FIELD = "providerCred_Key"
 LABELS = {column.name: column.label for column in COLUMNS}
 DATE_FIELDS = {column.name for column in COLUMNS if column.kind == "date"}
-UNREADABLE_FILE = "This file is not a CSV saved as UTF-8 text; save it as “CSV UTF-8” and retry."
+UNREADABLE_FILE = (
+    "This file is not a CSV saved as UTF-8 text (line {line} is not); save it as “CSV UTF-8” "
+    "and retry."
+)
 NOT_CSV = "This file has no header row with the export's columns (e.g. license_Number)."
 CONFLICT_MESSAGE = "Changed by someone else after the preview; not imported. Preview again."
 OTHER_CRED = "This row belongs to provider credential {cred}; import it on that grid."
@@ -123,22 +126,29 @@ class ImportResult:
 
 
 def decode_upload(data: bytes) -> str:
+    """The upload as text, a UTF-8 BOM dropped; refused naming the first line not UTF-8 (a
+    spreadsheet's plain "CSV" is Windows-1252: "Café" is byte E9 there)."""
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(UNREADABLE_FILE) from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) or data.count(b"\r", 0, exc.start)
+        raise ImportFileError(UNREADABLE_FILE.format(line=line + 1)) from None
 
 
 def parse_rows(
     text: str, provider_cred_key: int
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """The CSV's rows as service items of this ProviderCred (``csv_io``'s parsing)."""
-    header = next(iter(io.StringIO(text)), "")
-    if not any(name in header for name in COLUMN_NAMES if name != KEY_FIELD):
-        raise ImportFileError(NOT_CSV)
-    absent = absent_columns(next(csv.reader(io.StringIO(text, newline="")), []))
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
+        # The header as the rows are read (the first line not blank; "State" is the state
+        # column, not one absent).
+        first = next(table_records(io.StringIO(text, newline="")), None)
+        names = first.cells if first is not None else []
+        header = ",".join(names).casefold()
+        if not any(name.casefold() in header for name in COLUMN_NAMES if name != KEY_FIELD):
+            raise ImportFileError(NOT_CSV)
+        absent = absent_columns(names)
         for line, item in read_items(io.StringIO(text, newline="")):
             if item.get(PARENT_FIELD) is None:
                 item[PARENT_FIELD] = provider_cred_key

@@ -264,10 +264,11 @@ def test_a_state_by_its_name_is_read_as_the_grid_reads_it(
 def test_an_unreadable_date_is_answered_with_the_files_date_form(
     cred: int, login: Any, client: Any
 ) -> None:
-    """The message's example was the grid's 03/31/2027, a form the import does not read."""
+    """The message's example was the grid's 03/31/2027 (which the import reads since, as a
+    spreadsheet writes it); a day-first date is not read, and answered with the file's form."""
     login()
     page = text_of(
-        upload(client, "providerCredLicense_Key,effective_Date\n,01/31/2025\n").get_data(
+        upload(client, "providerCredLicense_Key,effective_Date\n,31/01/2025\n").get_data(
             as_text=True
         )
     )
@@ -299,3 +300,69 @@ def test_a_preview_or_result_with_rows_not_imported_says_error_first_in_its_titl
     result = apply(client, preview.get_data(as_text=True))
     assert "with errors" in text_of(result.get_data(as_text=True))
     assert title_of(result) == "Error: Import licenses into P1 · credgrid"
+
+
+@pytest.mark.parametrize("empty", ["", ",,"], ids=["cleared rows", "and cleared columns"])
+def test_a_spreadsheets_cleared_rows_and_columns_create_nothing(
+    app: Any, cred: int, login: Any, client: Any, empty: str
+) -> None:
+    """A row Excel leaves as commas only (",,") was a keyless row of this grid: the preview
+    offered to create an empty license per cleared row, and Apply created them. Empty columns
+    that end each line (a column once filled, then cleared) refused the whole file."""
+    login()
+    saved = (
+        f"providerCredLicense_Key,license_Name,term_Date{empty}\r\n"
+        f",New from Excel,2028-01-02{empty}\r\n"
+        f",,{empty}\r\n"
+        f",,{empty}\r\n"
+    )
+    before = counts(app)
+    response = upload(client, saved)
+    page = text_of(response.get_data(as_text=True))
+    assert "1 to create · 0 to update · 0 unchanged · 0 with errors" in page, page
+    assert "Term: — → 01/02/2028" in page
+    applied = apply(client, response.get_data(as_text=True))
+    assert applied.status_code == 200
+    assert counts(app)[0] == before[0] + 1
+
+
+def test_a_column_in_another_letter_case_is_that_column(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """ "License_Number" was refused as an unknown column; and once the reader took it, the
+    grid's import still counted the column absent and kept the stored number over the file's."""
+    login()
+    response = upload(client, "ProviderCredLicense_Key,state, License_Number \n11,CA,MD-999\n")
+    page = text_of(response.get_data(as_text=True))
+    assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
+    assert "Number: MD-111 → MD-999" in page
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_file_not_utf8_is_refused_naming_its_first_line_that_is_not(
+    app: Any, cred: int, login: Any, client: Any, end: str
+) -> None:
+    """Excel's plain "CSV" is Windows-1252: the refusal did not say where (a long file's one
+    "Café" is hard to find)."""
+    login()
+    text = f"providerCredLicense_Key,license_Name{end},Plain{end},Café{end}"
+    before = counts(app)
+    response = client.post(
+        URL,
+        data={"file": (io.BytesIO(text.encode("cp1252")), "licenses.csv")},
+        content_type="multipart/form-data",
+    )
+    page = text_of(response.get_data(as_text=True))
+    assert "This file is not a CSV saved as UTF-8 text (line 3 is not)" in page, page
+    assert counts(app) == before
+
+
+def test_a_file_whose_header_follows_blank_lines_is_read(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    """The grid's import looked for the header on the first line only: a file that starts with
+    an empty line or a cleared row (",,") was "no header row", which the CLI imports."""
+    login()
+    response = upload(client, "\r\n,,\r\nproviderCredLicense_Key,license_Number\r\n11,MD-999\r\n")
+    page = text_of(response.get_data(as_text=True))
+    assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
