@@ -736,7 +736,8 @@ def test_a_date_as_a_spreadsheet_saves_it_is_the_date_it_shows(
 
 
 @pytest.mark.parametrize(
-    "cell", ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/224", "45292.5", "99"]
+    "cell",
+    ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/224", "45292.5", "99", "240102", "20240102"],
 )
 def test_a_date_no_spreadsheet_spelling_reads_is_refused_naming_the_column(
     runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, cell: str

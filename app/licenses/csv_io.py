@@ -292,7 +292,9 @@ _TIME = (
 #: How a spreadsheet writes a date cell it recognised: the ISO date with its own time
 #: ("2024-01-02 0:00"), US Excel's month first ("1/2/2024", "1/2/2024 13:30", "1/2/24": the
 #: en-US short date LibreOffice writes), Excel's "02-Jan-24" / "2-Jan-2024". A two-digit year
-#: is 1930-2029, as both spreadsheets read it.
+#: is 1930-2029, as both spreadsheets read it. (Not the grid's reading, ``app.ui.date_cells``:
+#: that one reads what a person types; this one what a spreadsheet wrote, after its own rule
+#: placed the year the person typed.)
 _SPREADSHEET_DATES = [
     re.compile(rf"(?P<year>[0-9]{{4}})-(?P<month>[0-9]{{1,2}})-(?P<day>[0-9]{{1,2}}){_TIME}"),
     re.compile(
@@ -303,9 +305,10 @@ _SPREADSHEET_DATES = [
     ),
 ]
 #: A date cell formatted as a number shows Excel's serial: days since 1899-12-30. Five digits
-#: at least (1927-05-18 on), up to 9999-12-31: a shorter number is no date a license has.
-_SERIAL = re.compile(r"[0-9]{5,7}")
-_SERIAL_RANGE = range(10_000, 2_958_466)
+#: only (1927-05-18 to 2173-10-14): a shorter number is no date a license has, and a longer one
+#: is more likely a date written without separators (``240102``, ``20240102``) than a serial
+#: centuries away, so it is refused, not read as one.
+_SERIAL = re.compile(r"[0-9]{5}")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -314,7 +317,7 @@ def spreadsheet_date(cell: str) -> str:
     UTC as every date without an offset); any other cell as it is, for the license schema
     to accept (ISO 8601, the export's form) or refuse."""
     text = cell.strip()
-    if _SERIAL.fullmatch(text) and int(text) in _SERIAL_RANGE:
+    if _SERIAL.fullmatch(text) and int(text) >= 10_000:
         return (_EXCEL_EPOCH + timedelta(days=int(text))).isoformat() + "T00:00:00"
     for shape in _SPREADSHEET_DATES:
         match = shape.fullmatch(text)
