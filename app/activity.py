@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 import time
 import uuid
 from urllib.parse import quote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 
 ACCESS_LOGGER = "credgrid.access"
 #: Every login attempt, successes at INFO (app/auth/login_check.py). Like the access log, it
@@ -51,14 +52,54 @@ def _finish_activity(response: Response) -> Response:
     response.headers[ACTIVITY_HEADER] = activity_id
     duration_ms = (time.perf_counter() - g.request_started) * 1000
     access_log.info(
-        "activity=%s method=%s path=%s status=%s duration_ms=%.1f",
+        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s",
         activity_id,
         request.method,
         loggable_path(request.path),
         response.status_code,
         duration_ms,
+        loggable_address(request.remote_addr),
+        _actor(),
     )
     return response
+
+
+def activity_field() -> str:
+    """`` activity=…`` of the request being answered, for a line of another logger (a login's,
+    a refresh token's), so it leads to the request's own line; empty outside a request."""
+    if has_request_context() and (activity_id := g.get("activity_id")):
+        return f" activity={activity_id}"
+    return ""
+
+
+def _actor() -> str:
+    """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
+    API, `` api_key='…'`` (the key's label, never the key); empty for an anonymous request
+    (a login's own line in ``credgrid.login`` names who tried)."""
+    principal = g.get("principal")  # app.api.requests.Principal, once authenticated
+    if principal is not None:
+        return (
+            f" database={principal.database} user={principal.username!r}"
+            f" api_key={principal.api_key_label!r}"
+        )
+    staff = g.get("staff")  # app.ui.login.Staff, a signed-in UI user
+    if staff is not None:
+        return f" database={staff.database} user={staff.username!r}"
+    database = g.get("database")  # the API's database header, once checked
+    return f" database={database}" if database else ""
+
+
+def loggable_address(address: str | None) -> str:
+    """The client address as the log shows it: an IP address as it is, anything else (what a
+    misconfigured proxy chain let a client write in ``X-Forwarded-For``) quoted, so a space or
+    ``key=`` in it cannot pass for a field of its own."""
+    if not address:
+        return "unknown"
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return repr(address)
+    return address
 
 
 def loggable_path(path: str) -> str:
