@@ -16,6 +16,9 @@ ACCESS_LOGGER = "credgrid.access"
 #: needs a handler of its own: a server process configures no logging, and Python's
 #: last-resort handler prints warnings only, so no ``login succeeded`` line was ever written.
 LOGIN_LOGGER = "credgrid.login"
+#: Every change an operator makes with the CLI (users, API keys, purge, monitoring runs,
+#: integrity reports): one INFO line each, naming the OS user and host (``app.cli``).
+ADMIN_LOGGER = "credgrid.admin"
 ACTIVITY_HEADER = "X-Activity-ID"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -23,7 +26,8 @@ errors_log = logging.getLogger("credgrid.errors")
 
 
 def register_activity_tracking(app: Flask) -> None:
-    for logger in (access_log, logging.getLogger(LOGIN_LOGGER)):
+    for name in (ACCESS_LOGGER, LOGIN_LOGGER, ADMIN_LOGGER):
+        logger = logging.getLogger(name)
         log_to_standard_error(logger)
     app.before_request(_start_activity)
     app.after_request(_finish_activity)
