@@ -25,12 +25,22 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 errors_log = logging.getLogger("credgrid.errors")
 
 
+#: The loggers written to standard error by credgrid itself: the request's line, logins, CLI
+#: changes, and errors (a 503's line, a 500's traceback), which without a handler of their own
+#: reached standard error through Python's last-resort handler, without a time.
+LOGGERS = (ACCESS_LOGGER, LOGIN_LOGGER, ADMIN_LOGGER, errors_log.name)
+
+
 def register_activity_tracking(app: Flask) -> None:
-    for name in (ACCESS_LOGGER, LOGIN_LOGGER, ADMIN_LOGGER):
-        logger = logging.getLogger(name)
-        log_to_standard_error(logger)
+    configure_logs()
     app.before_request(_start_activity)
     app.after_request(_finish_activity)
+
+
+def configure_logs() -> None:
+    """Every logger of ``LOGGERS`` on standard error (once per process)."""
+    for name in LOGGERS:
+        log_to_standard_error(logging.getLogger(name))
 
 
 def log_to_standard_error(logger: logging.Logger) -> None:

@@ -201,3 +201,36 @@ def test_a_forged_client_address_is_quoted(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     (line,) = [line for line in run.stderr.splitlines() if "path=/healthz" in line]
     assert line.endswith(" client=\"10.0.0.1 user='root'\""), line
+
+
+def test_an_error_line_has_its_time(tmp_path: Path) -> None:
+    """``credgrid.errors`` (a 503, a 500's traceback) had no handler: Python's last resort
+    printed its warnings without a time, and an auditor could not place them."""
+    script = (
+        "from app import create_app\n"
+        "create_app().test_client().post('/user-authentication',"
+        " headers={'vbasoftware-database': 'demo', 'x-api-key': 'cg_x'})\n"
+    )
+    env = flask_environment(  # a database nobody answers at: 503
+        tmp_path / "instance",
+        FLASK_DATABASES='{"demo": {"url": "postgresql://nobody@127.0.0.1:9/none"}}',
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    access, error = (
+        re.search(rf"activity=({ACTIVITY}) method=POST .* status=503 ", run.stderr),
+        re.search(
+            rf"^({TIMESTAMP}) WARNING activity=({ACTIVITY}) .*database unavailable",
+            run.stderr,
+            re.M,
+        ),
+    )
+    assert access and error, run.stderr
+    assert error.group(2) == access.group(1)
