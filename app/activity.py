@@ -88,8 +88,9 @@ def activity_field() -> str:
 
 def _actor() -> str:
     """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
-    API, `` api_key='…'`` (the key's label, never the key); empty for an anonymous request
-    (a login's own line in ``credgrid.login`` names who tried)."""
+    API, `` api_key='…'`` (the key's label, never the key; at a login or a token refresh the
+    key's alone, whose own line in ``credgrid.login`` names the user); empty for an anonymous
+    request."""
     principal = g.get("principal")  # app.api.requests.Principal, once authenticated
     if principal is not None:
         return (
@@ -100,7 +101,10 @@ def _actor() -> str:
     if staff is not None:
         return f" database={staff.database} user={staff.username!r}"
     database = g.get("database")  # the API's database header, once checked
-    return f" database={database}" if database else ""
+    shown = f" database={database}" if database else ""
+    if (label := g.get("api_key_label")) is not None:  # a login's or a refresh's API key
+        shown += f" api_key={label!r}"
+    return shown
 
 
 def loggable_address(address: str | None) -> str:

@@ -136,7 +136,8 @@ def test_each_request_line_names_the_client_the_database_and_the_actor(
     ):
         attempt, request = lines[step]
         matched = re.fullmatch(
-            access("POST", "/user-authentication", status, " database=demo"), request
+            access("POST", "/user-authentication", status, f" database=demo api_key={label}"),
+            request,
         )
         assert matched, request
         assert re.fullmatch(
@@ -145,7 +146,9 @@ def test_each_request_line_names_the_client_the_database_and_the_actor(
             attempt,
         ), attempt
     refreshed, request = lines["refresh"]
-    matched = re.fullmatch(access("POST", "/user-refresh-tokens", "200", " database=demo"), request)
+    matched = re.fullmatch(
+        access("POST", "/user-refresh-tokens", "200", f" database=demo api_key={label}"), request
+    )
     assert matched, request
     assert re.fullmatch(
         f"{TIMESTAMP} INFO tokens refreshed user='demo' database=demo client=127.0.0.1 "
@@ -153,7 +156,9 @@ def test_each_request_line_names_the_client_the_database_and_the_actor(
         refreshed,
     ), refreshed
     reused, request = lines["refresh reused"]
-    matched = re.fullmatch(access("POST", "/user-refresh-tokens", "401", " database=demo"), request)
+    matched = re.fullmatch(
+        access("POST", "/user-refresh-tokens", "401", f" database=demo api_key={label}"), request
+    )
     assert matched, request
     assert re.fullmatch(
         f"{TIMESTAMP} WARNING refresh token reused: every token of user='demo' database=demo "

@@ -95,14 +95,18 @@ def presented_api_key() -> str:
 
 
 def api_key_id(session: Session) -> int:
-    """The id of the active API key the request presents; 401 otherwise."""
+    """The id of the active API key the request presents; 401 otherwise. Its label is kept as
+    ``g.api_key_label`` for the request's log line (``app.activity``)."""
     key = presented_api_key()
-    found = session.scalar(
-        select(ApiKey.id).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
-    )
+    found = session.execute(
+        select(ApiKey.id, ApiKey.label).where(
+            ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None)
+        )
+    ).first()
     if found is None:
         raise ApiError(401, "The API key is not valid for this database.")
-    return found
+    g.api_key_label = found.label
+    return found.id
 
 
 def authenticate() -> Principal:
