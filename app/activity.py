@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 import time
 import uuid
 from urllib.parse import quote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 
 ACCESS_LOGGER = "credgrid.access"
 #: Every login attempt, successes at INFO (app/auth/login_check.py). Like the access log, it
 #: needs a handler of its own: a server process configures no logging, and Python's
 #: last-resort handler prints warnings only, so no ``login succeeded`` line was ever written.
 LOGIN_LOGGER = "credgrid.login"
+#: Every change an operator makes with the CLI (users, API keys, purge, monitoring runs,
+#: integrity reports): one INFO line each, naming the OS user and host (``app.cli``).
+ADMIN_LOGGER = "credgrid.admin"
 ACTIVITY_HEADER = "X-Activity-ID"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 errors_log = logging.getLogger("credgrid.errors")
 
 
+#: The loggers written to standard error by credgrid itself: the request's line, logins, CLI
+#: changes, and errors (a 503's line, a 500's traceback), which without a handler of their own
+#: reached standard error through Python's last-resort handler, without a time.
+LOGGERS = (ACCESS_LOGGER, LOGIN_LOGGER, ADMIN_LOGGER, errors_log.name)
+
+
 def register_activity_tracking(app: Flask) -> None:
-    for logger in (access_log, logging.getLogger(LOGIN_LOGGER)):
-        log_to_standard_error(logger)
+    configure_logs()
     app.before_request(_start_activity)
     app.after_request(_finish_activity)
+
+
+def configure_logs() -> None:
+    """Every logger of ``LOGGERS`` on standard error (once per process)."""
+    for name in LOGGERS:
+        log_to_standard_error(logging.getLogger(name))
 
 
 def log_to_standard_error(logger: logging.Logger) -> None:
@@ -51,14 +66,58 @@ def _finish_activity(response: Response) -> Response:
     response.headers[ACTIVITY_HEADER] = activity_id
     duration_ms = (time.perf_counter() - g.request_started) * 1000
     access_log.info(
-        "activity=%s method=%s path=%s status=%s duration_ms=%.1f",
+        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s",
         activity_id,
         request.method,
         loggable_path(request.path),
         response.status_code,
         duration_ms,
+        loggable_address(request.remote_addr),
+        _actor(),
     )
     return response
+
+
+def activity_field() -> str:
+    """`` activity=…`` of the request being answered, for a line of another logger (a login's,
+    a refresh token's), so it leads to the request's own line; empty outside a request."""
+    if has_request_context() and (activity_id := g.get("activity_id")):
+        return f" activity={activity_id}"
+    return ""
+
+
+def _actor() -> str:
+    """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
+    API, `` api_key='…'`` (the key's label, never the key; at a login or a token refresh the
+    key's alone, whose own line in ``credgrid.login`` names the user); empty for an anonymous
+    request."""
+    principal = g.get("principal")  # app.api.requests.Principal, once authenticated
+    if principal is not None:
+        return (
+            f" database={principal.database} user={principal.username!r}"
+            f" api_key={principal.api_key_label!r}"
+        )
+    staff = g.get("staff")  # app.ui.login.Staff, a signed-in UI user
+    if staff is not None:
+        return f" database={staff.database} user={staff.username!r}"
+    database = g.get("database")  # the API's database header, once checked
+    shown = f" database={database}" if database else ""
+    if (label := g.get("api_key_label")) is not None:  # a login's or a refresh's API key
+        shown += f" api_key={label!r}"
+    return shown
+
+
+def loggable_address(address: str | None) -> str:
+    """The client address as the log shows it: an IP address as it is, anything else (what a
+    misconfigured proxy chain let a client write in ``X-Forwarded-For``) quoted, so a space or
+    ``key=`` in it cannot pass for a field of its own."""
+    if not address:
+        return "unknown"
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return repr(address)
+    return address
 
 
 def loggable_path(path: str) -> str:

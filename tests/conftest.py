@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app, pg_pipeline
+from app.activity import configure_logs
 from app.auth.keys import issue_api_key
 from app.auth.tokens import mint_token_for
 from app.auth.users import create_user
@@ -30,6 +31,11 @@ from app.tenancy import engine_for, session_scope
 from tests.factories import provider_cred_row
 from tests.helpers import dispose_engines
 from tests.run_report import CHROMIUM, coverage_lines
+
+# The app's loggers do not propagate; pytest's log capture attaches to such loggers only when
+# they already are when a test starts, so they are set up before any test (as the first app
+# of the session would, in whichever test happened to create it).
+configure_logs()
 
 DATABASE_NAMES = ("main", "other")
 TEST_SECRET = "test-secret-key-not-for-production"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -196,7 +197,10 @@ def test_the_api_login_is_throttled_per_account_and_logged(
         "Too many failed logins. Try again in 2 seconds."
     )
     lines = [r.getMessage() for r in caplog.records if r.name == "credgrid.login"]
-    assert lines[0] == "login failed via=api user='alice' database=main client=127.0.0.1"
+    assert re.fullmatch(
+        "login failed via=api user='alice' database=main client=127.0.0.1 activity=[0-9a-f-]{36}",
+        lines[0],
+    )
     assert lines[1].startswith("login throttled via=api user='alice'")
     assert not any("wrong password" in line or "correct horse" in line for line in lines)
 
@@ -207,9 +211,11 @@ def test_a_long_attempted_username_is_cut_in_the_log(
     caplog.set_level(logging.INFO, logger="credgrid.login")
     assert api.login(username="x" * 5000, password="wrong").status_code == 401
     lines = [r.getMessage() for r in caplog.records if r.name == "credgrid.login"]
-    assert lines == [
+    (line,) = lines
+    assert line.startswith(
         f"login failed via=api user='{'x' * 40}'…(5000 characters) database=main client=127.0.0.1"
-    ]
+        " activity="
+    )
 
 
 def test_the_ui_and_the_api_share_one_throttle(api: Any, throttled: Any, client: Any) -> None:

@@ -53,11 +53,13 @@ def test_every_login_attempt_is_one_line_on_standard_error(tmp_path: Path) -> No
     timestamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
     assert len(logins) == 2, run.stderr
     assert re.fullmatch(
-        timestamp + " WARNING login failed via=api user='demo' database=demo client=127.0.0.1",
+        timestamp + " WARNING login failed via=api user='demo' database=demo client=127.0.0.1"
+        r" activity=[0-9a-f-]{36}",
         logins[0],
     )
     assert re.fullmatch(
-        timestamp + " INFO login succeeded via=api user='demo' database=demo client=127.0.0.1",
+        timestamp + " INFO login succeeded via=api user='demo' database=demo client=127.0.0.1"
+        r" activity=[0-9a-f-]{36}",
         logins[1],
     )
     assert "wrong password" not in run.stderr and password.group(1) not in run.stderr

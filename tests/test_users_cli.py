@@ -357,11 +357,12 @@ def test_create_users_at_once_on_sqlite_all_succeed(tmp_path: Any) -> None:
             cwd=REPOSITORY,
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,  # the log's line of each (tests/test_audit_log.py)
             text=True,
         )
         for n in range(4)
     ]
-    outputs = [p.communicate(timeout=120)[0] for p in processes]
-    results = [(p.returncode, output) for p, output in zip(processes, outputs, strict=True)]
-    assert results == [(0, f"Created editor 'user{n}' in database 'demo'.\n") for n in range(4)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    results = [(p.returncode, out) for p, (out, _) in zip(processes, outputs, strict=True)]
+    expected = [(0, f"Created editor 'user{n}' in database 'demo'.\n") for n in range(4)]
+    assert results == expected, [err for _, err in outputs]

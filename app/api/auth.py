@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
+from app.activity import activity_field, loggable_address
 from app.api.envelope import ApiError, json_response
 from app.api.rate_limit import login_rate_limit
 from app.api.requests import api_database, api_key_id, db_session
@@ -90,10 +91,11 @@ def user_refresh_tokens() -> Response:
     except RefreshTokenReused as reused:
         session.commit()
         log.warning(
-            "refresh token reused: every token of user=%r database=%s revoked (client=%s)",
+            "refresh token reused: every token of user=%r database=%s revoked client=%s%s",
             reused.username,
             database,
-            request.remote_addr,
+            loggable_address(request.remote_addr),
+            activity_field(),
         )
         raise ApiError(
             401, "The refresh token was already used; all tokens of this user are revoked."
@@ -101,7 +103,15 @@ def user_refresh_tokens() -> Response:
     if redeemed is None:
         session.rollback()
         raise ApiError(401, "The refresh token is invalid or expired.")
+    username = redeemed.user.username  # read before the commit expires it
     result = _issue(session, redeemed.user, database, family=redeemed.family)
+    log.info(
+        "tokens refreshed user=%r database=%s client=%s%s",
+        username,
+        database,
+        loggable_address(request.remote_addr),
+        activity_field(),
+    )
     return json_response({"authenticationResult": result})
 
 

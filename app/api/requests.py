@@ -37,12 +37,13 @@ JSON_TYPES = re.compile(r"^(application/json|text/json|application/(\*|[\w.+-]+)
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="credgrid"'}
 
 
-#: The API key's id and the token user's role, in one round trip: the user by id, enabled and
-#: with the stamp the token carries (a new stamp revokes every token of that user).
+#: The API key's id and label and the token user's role, in one round trip: the user by id,
+#: enabled and with the stamp the token carries (a new stamp revokes every token of that user).
+#: The label names the key in the request's log line (``app.activity``).
+_ACTIVE_KEY = (ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
 _API_KEY_AND_ROLE = select(
-    select(ApiKey.id)
-    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
-    .scalar_subquery(),
+    select(ApiKey.id).where(*_ACTIVE_KEY).scalar_subquery(),
+    select(ApiKey.label).where(*_ACTIVE_KEY).scalar_subquery(),
     select(StaffUser.role)
     .where(
         StaffUser.id == bindparam("user_id"),
@@ -61,6 +62,7 @@ class Principal:
     role: str
     api_key_id: int
     database: str
+    api_key_label: str = ""
 
     @property
     def can_write(self) -> bool:
@@ -93,14 +95,18 @@ def presented_api_key() -> str:
 
 
 def api_key_id(session: Session) -> int:
-    """The id of the active API key the request presents; 401 otherwise."""
+    """The id of the active API key the request presents; 401 otherwise. Its label is kept as
+    ``g.api_key_label`` for the request's log line (``app.activity``)."""
     key = presented_api_key()
-    found = session.scalar(
-        select(ApiKey.id).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
-    )
+    found = session.execute(
+        select(ApiKey.id, ApiKey.label).where(
+            ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None)
+        )
+    ).first()
     if found is None:
         raise ApiError(401, "The API key is not valid for this database.")
-    return found
+    g.api_key_label = found.label
+    return found.id
 
 
 def authenticate() -> Principal:
@@ -121,7 +127,7 @@ def authenticate() -> Principal:
             headers=BEARER_CHALLENGE,
         ) from None
     # One statement for both checks, in the request's transaction (a writer's, on a write).
-    ((key_id, role),) = first_read(
+    ((key_id, key_label, role),) = first_read(
         db_session(),
         _API_KEY_AND_ROLE,  # a Core statement: no ORM entities to load
         {"key_hash": digest(key), "user_id": claims.user_id, "stamp": claims.stamp},
@@ -135,7 +141,7 @@ def authenticate() -> Principal:
             "reused, or the user was deleted, disabled or changed (password, role). Log in again.",
             headers=BEARER_CHALLENGE,
         )
-    principal = Principal(claims.username, role, key_id, database)
+    principal = Principal(claims.username, role, key_id, database, key_label)
     g.principal = principal
     check_query_parameters()
     return principal

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.activity import activity_field, loggable_address
 from app.auth.models import StaffUser
 from app.auth.throttle import Attempt, LoginThrottle
 from app.auth.users import PasswordUpgrade, authenticate, password_upgrade
@@ -42,7 +43,8 @@ def check_login(
 ) -> LoginCheck:
     """Check ``password`` unless the account is being checked or must wait; log the outcome."""
     shown = logged_username(attempt.username)
-    where = f"user={shown} database={attempt.database} client={attempt.address}"
+    client = loggable_address(attempt.address)
+    where = f"user={shown} database={attempt.database} client={client}{activity_field()}"
     with throttle.reserve_check(attempt) as reserved:
         wait = throttle.wait_seconds(attempt)
         if wait:

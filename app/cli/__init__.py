@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import errno
 import functools
+import getpass
+import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import uuid
@@ -21,6 +24,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.activity import ADMIN_LOGGER
 from app.audit import AUDIT_USER_LENGTH
 from app.auth.keys import ApiKeyError, issue_api_key, revoke_api_key
 from app.auth.models import ROLES
@@ -52,6 +56,31 @@ from app.tenancy import (
 
 if TYPE_CHECKING:
     from app.licenses.csv_io import ImportedRow
+
+admin_log = logging.getLogger(ADMIN_LOGGER)
+
+
+def os_user() -> str:
+    """The name of the user running the command, or ``uid<N>`` when it has none: a container
+    run under an arbitrary uid has no passwd entry and often no ``USER`` or ``LOGNAME``, and
+    ``getpass.getuser`` then raises (``KeyError``; ``OSError`` from Python 3.13), which ended
+    a scheduled run with a traceback and nothing recorded."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
+def log_admin(command: str, database: str, **fields: object) -> None:
+    """The ``credgrid.admin`` line of a change ``command`` made in ``database``: its fields
+    (text quoted, as the login log quotes a user name, so a line break in a name or label
+    cannot start a line of its own) and who ran it where (``operator='root@host'``)."""
+    shown = "".join(
+        f" {name}={value!r}" if isinstance(value, str) else f" {name}={value}"
+        for name, value in fields.items()
+    )
+    operator = f"{os_user()}@{socket.gethostname()}"
+    admin_log.info("cli %s%s database=%s operator=%r", command, shown, database, operator)
 
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -314,6 +343,7 @@ def create_user_command(
             taken = normalized_username(username)
             raise click.ClickException(f"User {taken!r} already exists.") from None
         stored = user.username  # normalised, without the spaces around it
+    log_admin("create-user", name, user=stored, role=role)
     click.echo(f"Created {role} {stored!r} in database {name!r}.")
 
 
@@ -332,6 +362,7 @@ def create_api_key_command(label: str, database: str | None) -> None:
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
+    log_admin("create-api-key", name, label=label)
     click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
     click.echo(key)
 
@@ -347,6 +378,7 @@ def revoke_api_key_command(label: str, database: str | None) -> None:
         if not revoke_api_key(session, label):
             raise click.ClickException(f"No active API key labelled {label!r} in {name!r}.")
         session.commit()
+    log_admin("revoke-api-key", name, label=label)
     click.echo(f"Revoked API key {label!r} in database {name!r}.")
 
 
@@ -703,6 +735,7 @@ def purge_command(database: str | None) -> None:
         begin_write(session)
         tokens = purge_expired_refresh_tokens(session)
         session.commit()
+    log_admin("purge", name, idempotency_records=answers, refresh_tokens=tokens)
     click.echo(
         f"Purged {name!r}: {answers} expired idempotency records, {tokens} expired refresh tokens."
     )

@@ -10,7 +10,7 @@ from flask import current_app, url_for
 from flask.cli import with_appcontext
 
 from app.audit import utcnow
-from app.cli import database_option, migrated_database
+from app.cli import database_option, log_admin, migrated_database
 from app.integrity.report import text_lines, write_csv
 from app.integrity.rules import RULES
 from app.integrity.service import day_after, integrity_findings
@@ -48,6 +48,13 @@ def integrity_report_command(
         raise click.BadParameter("must not be before --since", param_hint="--until")
     with session_scope(name) as session:
         findings = integrity_findings(session, since, day_after(end))
+    log_admin(
+        "integrity-report",
+        name,
+        since=since.date().isoformat(),
+        until=end.date().isoformat(),
+        findings=len(findings),
+    )
     with current_app.test_request_context():
         links = {f.license_key: url_for("ui.history", license_key=f.license_key) for f in findings}
     if output_format == "csv":

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import socket
 
 import click
 from flask.cli import with_appcontext
 
 from app.audit import utcnow
-from app.cli import UTF8_TEXT, database_option, migrated_database, recorded_name
+from app.cli import (
+    UTF8_TEXT,
+    database_option,
+    log_admin,
+    migrated_database,
+    os_user,
+    recorded_name,
+)
 from app.monitoring.models import MonitoringRun
 from app.monitoring.service import record_run
 from app.psv_window import psv_window_days
@@ -23,17 +28,6 @@ RAN_BY_LENGTH = 64
 def default_ran_by() -> str:
     """``monitor-expirables:<os user>@<host>``: what a scheduled run is recorded as."""
     return f"monitor-expirables:{os_user()}@{socket.gethostname()}"[:RAN_BY_LENGTH]
-
-
-def os_user() -> str:
-    """The name of the user running the command, or ``uid<N>`` when it has none: a container
-    run under an arbitrary uid has no passwd entry and often no ``USER`` or ``LOGNAME``, and
-    ``getpass.getuser`` then raises (``KeyError``; ``OSError`` from Python 3.13), which ended
-    a scheduled run with a traceback and nothing recorded."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
 
 
 def ran_by_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -68,6 +62,7 @@ def monitor_expirables_command(ran_by: str | None, database: str | None) -> None
         # the run alone: its licenses (every one with PSV overdue) are the API's and the UI's
         run = session.get(MonitoringRun, run_id)
     assert run is not None
+    log_admin("monitor-expirables", name, run=run.id, ran_by=run.ran_by)
     click.echo(
         f"Monitoring run {run.id} in {name!r} at {run.ran_at:%Y-%m-%d %H:%M:%S} UTC "
         f"(PSV window {window} days): {run.expired} expired, {run.within30} within 30 days, "

@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.auth.models import ROLES
+from app.auth.usernames import normalized_username
 from app.auth.users import (
     UserError,
     delete_user,
@@ -24,6 +25,7 @@ from app.cli import (
     UTF8_TEXT,
     check_username,
     database_option,
+    log_admin,
     migrated_database,
     read_new_password,
     require_stdin,
@@ -51,7 +53,9 @@ def list_command(database: str | None) -> None:
     click.echo(f"{len(users)} {noun} in database {name!r}.", err=True)
 
 
-def _change(database: str | None, describe: str, change) -> None:  # type: ignore[no-untyped-def]
+def _change(  # type: ignore[no-untyped-def]
+    database: str | None, describe: str, change, command: str, username: str, **fields: str
+) -> None:
     name = migrated_database(database)
     with session_scope(name) as session:
         try:
@@ -59,6 +63,7 @@ def _change(database: str | None, describe: str, change) -> None:  # type: ignor
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
+    log_admin(f"users {command}", name, user=normalized_username(username), **fields)
     click.echo(f"{describe} in database {name!r}.")
 
 
@@ -73,6 +78,9 @@ def set_role_command(username: str, role: str, database: str | None) -> None:
         database,
         f"User {username!r} is now {role}; their sessions and tokens have ended",
         lambda session: set_role(session, username, role),
+        "set-role",
+        username,
+        role=role,
     )
 
 
@@ -88,6 +96,8 @@ def set_password_command(username: str, database: str | None) -> None:
         database,
         f"New password for {username!r}; their sessions and tokens have ended",
         lambda session: set_password(session, username, password),
+        "set-password",
+        username,
     )
 
 
@@ -101,6 +111,8 @@ def disable_command(username: str, database: str | None) -> None:
         database,
         f"User {username!r} is disabled; their sessions and tokens have ended",
         lambda session: set_disabled(session, username, True),
+        "disable",
+        username,
     )
 
 
@@ -114,6 +126,8 @@ def enable_command(username: str, database: str | None) -> None:
         database,
         f"User {username!r} is enabled",
         lambda session: set_disabled(session, username, False),
+        "enable",
+        username,
     )
 
 
@@ -133,4 +147,6 @@ def delete_command(username: str, yes: bool, database: str | None) -> None:
         database,
         f"Deleted user {username!r}",
         lambda session: delete_user(session, username),
+        "delete",
+        username,
     )

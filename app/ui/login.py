@@ -172,9 +172,17 @@ def limit_form_size() -> None:
         request.max_content_length = current_app.config["UI_MAX_CONTENT_LENGTH"]
 
 
+def identify_staff(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Blueprint URL value preprocessor: ``g.staff``, read before any ``before_request``
+    runs, so a request the app's own hooks refuse (a missing or wrong CSRF token, a body over
+    the UI's limit) still names its user in the request's log line (``app.activity``)."""
+    g.staff = load_staff()
+
+
 def require_login() -> Response | None:
     """Blueprint ``before_request``: every UI page but the login page needs a user."""
-    g.staff = load_staff()
+    if "staff" not in g:
+        g.staff = load_staff()
     if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
         # After logging in, back to the page asked for; a grid Save, to its grid (where the
         # rows it sent are offered back), never re-posting anything.

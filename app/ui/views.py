@@ -75,6 +75,7 @@ from app.ui.grid_save import SubmittedRow, save_grid
 from app.ui.history import HISTORY_PAGE_SIZE, license_history
 from app.ui.login import (
     editor_required,
+    identify_staff,
     log_out,
     require_login,
     safe_next,
@@ -88,6 +89,7 @@ from app.ui.type_options import TypeOptions
 from app.wire.fields import query_int32
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
+bp.url_value_preprocessor(identify_staff)  # before every before_request: CSRF's too
 bp.before_request(require_login)
 
 

@@ -1,0 +1,64 @@
+"""Each change an operator makes with the CLI is one line of ``credgrid.admin`` on standard
+error: what changed, in which database, and who ran it where (OS user and host), never a
+password or a key. In subprocesses, as an operator's shell runs them: the test suite's own log
+capture would hide a missing handler."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import REPOSITORY, flask_environment, run_flask
+
+TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+
+
+def test_every_cli_change_is_one_line_naming_the_operator(tmp_path: Path) -> None:
+    env = flask_environment(tmp_path / "instance")
+    created = run_flask(env, "init-db")
+    assert created.returncode == 0, created.stderr
+    password = "a-new-password-1234"
+    operator = r"operator='[^'@]+@[^']+'"
+    for command, stdin, logged in (
+        (
+            ["create-user", "auditor", "--role", "viewer"],
+            password,
+            r"create-user user='auditor' role='viewer'",
+        ),
+        (
+            ["users", "set-role", "auditor", "editor"],
+            None,
+            r"users set-role user='auditor' role='editor'",
+        ),
+        (["users", "set-password", "auditor"], password, r"users set-password user='auditor'"),
+        (["users", "disable", "auditor"], None, r"users disable user='auditor'"),
+        (["users", "enable", "auditor"], None, r"users enable user='auditor'"),
+        (["users", "delete", "auditor", "--yes"], None, r"users delete user='auditor'"),
+        (["create-api-key", "line\nbreak"], None, r"create-api-key label='line\\nbreak'"),
+        (["revoke-api-key", "line\nbreak"], None, r"revoke-api-key label='line\\nbreak'"),
+        (["purge"], None, r"purge idempotency_records=\d+ refresh_tokens=\d+"),
+        (["monitor-expirables"], None, r"monitor-expirables run=\d+ ran_by='[^']+'"),
+        (
+            ["integrity-report", "--since", "2026-01-01", "--until", "2026-01-31"],
+            None,
+            r"integrity-report since='2026-01-01' until='2026-01-31' findings=\d+",
+        ),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *command],
+            cwd=REPOSITORY,
+            env=env,
+            input=None if stdin is None else stdin + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        admin = [line for line in run.stderr.splitlines() if " INFO cli " in line]
+        assert len(admin) == 1, (command, run.stderr)
+        assert re.fullmatch(f"{TIMESTAMP} INFO cli {logged} database=demo {operator}", admin[0]), (
+            admin[0]
+        )
+        assert password not in run.stderr
