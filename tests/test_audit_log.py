@@ -129,42 +129,27 @@ def test_each_request_line_names_the_client_the_database_and_the_actor(
         access("GET", "/provider-credentialing/1001/licenses", "401", " database=demo"),
         refused,
     ), refused
-    # A login's own line and its request's line share the activity id.
-    for step, via, outcome, status in (
-        ("api login failed", "api", "WARNING login failed", "401"),
-        ("api login", "api", "INFO login succeeded", "200"),
+    # A login's and a refresh's own line and its request's line share the activity id.
+    who = "user='demo' database=demo"
+    for step, path, status, own_line in (
+        ("api login failed", "user-authentication", "401", f"WARNING login failed via=api {who}"),
+        ("api login", "user-authentication", "200", f"INFO login succeeded via=api {who}"),
+        ("refresh", "user-refresh-tokens", "200", f"INFO tokens refreshed {who}"),
+        (
+            "refresh reused",
+            "user-refresh-tokens",
+            "401",
+            f"WARNING refresh token reused: every token of {who} revoked",
+        ),
     ):
-        attempt, request = lines[step]
+        own, request = lines[step]
         matched = re.fullmatch(
-            access("POST", "/user-authentication", status, f" database=demo api_key={label}"),
-            request,
+            access("POST", f"/{path}", status, f" database=demo api_key={label}"), request
         )
         assert matched, request
         assert re.fullmatch(
-            f"{TIMESTAMP} {outcome} via={via} user='demo' database=demo client=127.0.0.1 "
-            f"activity={matched.group(1)}",
-            attempt,
-        ), attempt
-    refreshed, request = lines["refresh"]
-    matched = re.fullmatch(
-        access("POST", "/user-refresh-tokens", "200", f" database=demo api_key={label}"), request
-    )
-    assert matched, request
-    assert re.fullmatch(
-        f"{TIMESTAMP} INFO tokens refreshed user='demo' database=demo client=127.0.0.1 "
-        f"activity={matched.group(1)}",
-        refreshed,
-    ), refreshed
-    reused, request = lines["refresh reused"]
-    matched = re.fullmatch(
-        access("POST", "/user-refresh-tokens", "401", f" database=demo api_key={label}"), request
-    )
-    assert matched, request
-    assert re.fullmatch(
-        f"{TIMESTAMP} WARNING refresh token reused: every token of user='demo' database=demo "
-        f"revoked client=127.0.0.1 activity={matched.group(1)}",
-        reused,
-    ), reused
+            f"{TIMESTAMP} {own_line} client=127.0.0.1 activity={matched.group(1)}", own
+        ), own
     (signed_in,) = [line for line in lines["ui login"] if " via=ui " in line]
     assert re.fullmatch(
         f"{TIMESTAMP} INFO login succeeded via=ui user='demo' database=demo client=127.0.0.1 "
