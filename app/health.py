@@ -104,11 +104,18 @@ def healthz() -> Response:
             cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
             results[name] = f"{type(cause).__name__}: unavailable"
             current_app.logger.warning("healthz: database %s failed: %s", name, type(cause))
-    status = 200 if all(v == OK for v in results.values()) else 503
+    healthy = all(v == OK for v in results.values())
+    # Retry-After as on every other 503 of the service (app.errors).
+    seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
+    headers = None if healthy else {"Retry-After": str(seconds)}
     # The rate-limit storage is reported, not required: without it the service still answers,
     # counting per process (app/api/rate_limit.py), so it never makes /healthz 503.
     storage = rate_limit_storage_state(current_app)
-    return json_response({"databases": results, "rateLimitStorage": storage}, status=status)
+    return json_response(
+        {"databases": results, "rateLimitStorage": storage},
+        status=200 if healthy else 503,
+        headers=headers,
+    )
 
 
 def probe_database(engine: Engine) -> str:

@@ -47,6 +47,7 @@ def check_envelope(response: Any) -> dict[str, Any]:
 def test_healthz_all_ok(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
+    assert "Retry-After" not in response.headers
     body = check_envelope(response)
     assert body["data"] == {"databases": {"main": "ok", "other": "ok"}, "rateLimitStorage": "ok"}
     assert body["error"] is None
@@ -75,6 +76,9 @@ def test_healthz_503_when_a_sqlite_database_is_unreachable(
     finally:
         dispose_engines(application)
     assert response.status_code == 503
+    # As every other 503 of the service says when to try again (it had no Retry-After).
+    retry_after = application.config["DATABASE_RETRY_AFTER_SECONDS"]
+    assert response.headers["Retry-After"] == str(retry_after)
     body = check_envelope(response)
     assert body["data"]["databases"] == {
         "main": "ok",
