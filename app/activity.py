@@ -66,7 +66,7 @@ def _finish_activity(response: Response) -> Response:
     response.headers[ACTIVITY_HEADER] = activity_id
     duration_ms = (time.perf_counter() - g.request_started) * 1000
     access_log.info(
-        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s",
+        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s%s",
         activity_id,
         request.method,
         loggable_path(request.path),
@@ -74,8 +74,21 @@ def _finish_activity(response: Response) -> Response:
         duration_ms,
         loggable_address(request.remote_addr),
         _actor(),
+        _refusal(),
     )
     return response
+
+
+def note_refusal(reason: str) -> None:
+    """Why the request is refused, for its line (`` reason='…'``): a CSRF refusal's
+    description says whether the form had expired or its token was forged, which its status
+    alone does not. Never a secret: the reason, not what the request sent."""
+    g.refusal_reason = reason
+
+
+def _refusal() -> str:
+    reason = g.get("refusal_reason")
+    return f" reason={reason!r}" if reason is not None else ""
 
 
 def activity_field() -> str:
