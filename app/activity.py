@@ -102,8 +102,9 @@ def activity_field() -> str:
 def _actor() -> str:
     """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
     API, `` api_key='…'`` (the key's label, never the key; at a login or a token refresh the
-    key's alone, whose own line in ``credgrid.login`` names the user); empty for an anonymous
-    request."""
+    key's alone, whose own line in ``credgrid.login`` names the user; refused by the rate limit
+    before authentication, what is known without the database: its token's user and the
+    key's label if this app authenticated it before); empty for an anonymous request."""
     principal = g.get("principal")  # app.api.requests.Principal, once authenticated
     if principal is not None:
         return (
@@ -115,7 +116,9 @@ def _actor() -> str:
         return f" database={staff.database} user={staff.username!r}"
     database = g.get("database")  # the API's database header, once checked
     shown = f" database={database}" if database else ""
-    if (label := g.get("api_key_label")) is not None:  # a login's or a refresh's API key
+    if (user := g.get("token_user")) is not None:  # a 429's (app.api.requests)
+        shown += f" user={user!r}"
+    if (label := g.get("api_key_label")) is not None:  # a login's, a refresh's or a 429's
         shown += f" api_key={label!r}"
     return shown
 
