@@ -17,7 +17,8 @@ ACCESS_LOGGER = "credgrid.access"
 #: last-resort handler prints warnings only, so no ``login succeeded`` line was ever written.
 LOGIN_LOGGER = "credgrid.login"
 #: Every change an operator makes with the CLI (users, API keys, purge, monitoring runs,
-#: integrity reports): one INFO line each, naming the OS user and host (``app.cli``).
+#: integrity reports, license imports): one INFO line each, naming the OS user and host
+#: (``app.cli``).
 ADMIN_LOGGER = "credgrid.admin"
 ACTIVITY_HEADER = "X-Activity-ID"
 
