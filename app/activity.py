@@ -82,8 +82,8 @@ def _finish_activity(response: Response) -> Response:
 
 def note_refusal(reason: str) -> None:
     """Why the request is refused, for its line (`` reason='…'``): a CSRF refusal's
-    description says whether the form had expired or its token was forged, which its status
-    alone does not. Never a secret: the reason, not what the request sent."""
+    description says whether the form's session had ended or its token was forged, which its
+    status alone does not. Never a secret: the reason, not what the request sent."""
     g.refusal_reason = reason
 
 
