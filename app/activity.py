@@ -17,7 +17,8 @@ ACCESS_LOGGER = "credgrid.access"
 #: last-resort handler prints warnings only, so no ``login succeeded`` line was ever written.
 LOGIN_LOGGER = "credgrid.login"
 #: Every change an operator makes with the CLI (users, API keys, purge, monitoring runs,
-#: integrity reports): one INFO line each, naming the OS user and host (``app.cli``).
+#: integrity reports, license imports): one INFO line each, naming the OS user and host
+#: (``app.cli``).
 ADMIN_LOGGER = "credgrid.admin"
 ACTIVITY_HEADER = "X-Activity-ID"
 
@@ -66,7 +67,7 @@ def _finish_activity(response: Response) -> Response:
     response.headers[ACTIVITY_HEADER] = activity_id
     duration_ms = (time.perf_counter() - g.request_started) * 1000
     access_log.info(
-        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s",
+        "activity=%s method=%s path=%s status=%s duration_ms=%.1f client=%s%s%s",
         activity_id,
         request.method,
         loggable_path(request.path),
@@ -74,8 +75,21 @@ def _finish_activity(response: Response) -> Response:
         duration_ms,
         loggable_address(request.remote_addr),
         _actor(),
+        _refusal(),
     )
     return response
+
+
+def note_refusal(reason: str) -> None:
+    """Why the request is refused, for its line (`` reason='…'``): a CSRF refusal's
+    description says whether the form's session had ended or its token was forged, which its
+    status alone does not. Never a secret: the reason, not what the request sent."""
+    g.refusal_reason = reason
+
+
+def _refusal() -> str:
+    reason = g.get("refusal_reason")
+    return f" reason={reason!r}" if reason is not None else ""
 
 
 def activity_field() -> str:
@@ -89,8 +103,9 @@ def activity_field() -> str:
 def _actor() -> str:
     """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
     API, `` api_key='…'`` (the key's label, never the key; at a login or a token refresh the
-    key's alone, whose own line in ``credgrid.login`` names the user); empty for an anonymous
-    request."""
+    key's alone, whose own line in ``credgrid.login`` names the user; refused by the rate limit
+    before authentication, what is known without the database: its token's user and the
+    key's label if this app authenticated it before); empty for an anonymous request."""
     principal = g.get("principal")  # app.api.requests.Principal, once authenticated
     if principal is not None:
         return (
@@ -102,7 +117,9 @@ def _actor() -> str:
         return f" database={staff.database} user={staff.username!r}"
     database = g.get("database")  # the API's database header, once checked
     shown = f" database={database}" if database else ""
-    if (label := g.get("api_key_label")) is not None:  # a login's or a refresh's API key
+    if (user := g.get("token_user")) is not None:  # a 429's (app.api.requests)
+        shown += f" user={user!r}"
+    if (label := g.get("api_key_label")) is not None:  # a login's, a refresh's or a 429's
         shown += f" api_key={label!r}"
     return shown
 

@@ -75,13 +75,26 @@ SQLITE_MISSING_SCHEMA_OBJECT = re.compile(
 )
 
 
+class MissingDatabaseFile(sqlite3.OperationalError):
+    """A request's connection to a SQLite database whose file does not exist: the file is
+    not created (``app.tenancy``), and the database has no schema at all."""
+
+
+def is_missing_database_file(exc: BaseException) -> bool:
+    error = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(error, MissingDatabaseFile)
+
+
 def is_missing_schema_object(exc: BaseException) -> bool:
     """True when a statement named a table or column the database does not have: its schema
-    is behind the code (``init-db`` not run since an upgrade), not an error of the request.
+    is behind the code (``init-db`` not run since an upgrade), not an error of the request;
+    or when the database has no file yet, so no schema at all (``MissingDatabaseFile``).
 
     SQLite reports it as an ``OperationalError`` (which counts as unavailable too), PostgreSQL
     as a ``ProgrammingError``; ``app.errors`` answers both with one 503."""
     error = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(error, MissingDatabaseFile):
+        return True
     if isinstance(error, sqlite3.OperationalError):
         return SQLITE_MISSING_SCHEMA_OBJECT.match(str(error)) is not None
     return isinstance(error, psycopg.Error) and error.sqlstate in MISSING_SCHEMA_OBJECT_STATES

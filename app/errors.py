@@ -14,7 +14,7 @@ from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.activity import log_unavailable, loggable_path
+from app.activity import log_unavailable, loggable_path, note_refusal
 from app.api.envelope import ApiError, problem_response
 from app.api.paths import is_api_path
 from app.api.rate_limit import retry_after_seconds
@@ -100,6 +100,8 @@ def _api_error(exc: ApiError) -> Response:
 
 
 def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple[str, str]]]:
+    if isinstance(exc, CSRFError):  # "The CSRF token has expired.", "… is invalid.", …
+        note_refusal(exc.description or "")
     if not is_api_path(request.path):
         return _html_error(exc)
     headers = {}

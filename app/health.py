@@ -17,10 +17,11 @@ import functools
 
 from flask import Blueprint, Response, current_app
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.api.envelope import json_response
 from app.api.rate_limit import rate_limit_storage_state
+from app.db_errors import is_missing_database_file
 from app.extensions import db
 from app.schema import (
     MigrationRevisions,
@@ -38,7 +39,7 @@ PROBE_LOCK_TIMEOUT_MS = 400  # below the statement timeout, so that a lock says 
 OK = "ok"
 NOT_INITIALISED = "not initialised: run init-db"
 
-# Cheap, and fails on a database nobody ran init-db on (a new SQLite file is created empty).
+# Cheap, and fails on a database nobody ran init-db on (an empty SQLite file).
 SCHEMA_PROBE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
 SQLITE_WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
 PG_SCHEMA_PROBE = "SELECT 1 WHERE to_regclass('alembic_version') IS NOT NULL"
@@ -73,7 +74,12 @@ def schema_problem(engine: Engine, *, newer_too: bool = False) -> str | None:
     or newer. ``newer_too``: a newer schema is a problem too (asked after a statement met a
     table or column the database lacks, which a newer schema can have dropped). Raises when
     the database cannot be read."""
-    found = current_revision(engine)
+    try:
+        found = current_revision(engine)
+    except OperationalError as exc:
+        if not is_missing_database_file(exc):
+            raise
+        return NOT_INITIALISED
     if found is None:
         return NOT_INITIALISED
     try:
@@ -104,16 +110,29 @@ def healthz() -> Response:
             cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
             results[name] = f"{type(cause).__name__}: unavailable"
             current_app.logger.warning("healthz: database %s failed: %s", name, type(cause))
-    status = 200 if all(v == OK for v in results.values()) else 503
+    healthy = all(v == OK for v in results.values())
+    # Retry-After as on every other 503 of the service (app.errors).
+    seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
+    headers = None if healthy else {"Retry-After": str(seconds)}
     # The rate-limit storage is reported, not required: without it the service still answers,
     # counting per process (app/api/rate_limit.py), so it never makes /healthz 503.
     storage = rate_limit_storage_state(current_app)
-    return json_response({"databases": results, "rateLimitStorage": storage}, status=status)
+    return json_response(
+        {"databases": results, "rateLimitStorage": storage},
+        status=200 if healthy else 503,
+        headers=headers,
+    )
 
 
 def probe_database(engine: Engine) -> str:
     """``OK``, ``NOT_INITIALISED``, or raises: the database cannot take a write now."""
-    with engine.connect() as connection:
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        if not is_missing_database_file(exc):
+            raise
+        return NOT_INITIALISED
+    with connection:
         if connection.dialect.name == "sqlite":
             return _probe_sqlite(connection)
         return _probe_postgres(connection)

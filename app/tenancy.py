@@ -7,9 +7,11 @@ a path or a URL. Each configured database is self-contained (licenses, users, AP
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from time import monotonic, sleep
 from typing import Any
 
@@ -19,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import pg_pipeline
-from app.db_errors import is_sqlite_busy
+from app.db_errors import MissingDatabaseFile, is_sqlite_busy
 from app.extensions import db
 from app.timeouts import postgres_connect_args, sqlite_connect_args
 
@@ -230,6 +232,29 @@ def _tune_sqlite(dbapi_connection: Any, record: Any) -> None:
     cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
     record.info[BUSY_TIMEOUT_INFO] = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
     cursor.close()
+
+
+@event.listens_for(Engine, "do_connect")
+def _open_only_an_existing_sqlite_file(
+    dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> Any:
+    """A request never creates a SQLite database: connecting creates a file that does not
+    exist (with its -wal and -shm), an empty database left behind at a path perhaps mistyped.
+    A request's connection opens the file read-write only (``mode=rw``, as the checkpoint
+    thread does); a file that is not there is ``MissingDatabaseFile``, answered as a database
+    not initialised. init-db and demo, outside requests, create it; the other commands check
+    first (``app.cli``). A URI database's own ``mode`` decides, as a missing directory does."""
+    if dialect.name != "sqlite" or cparams.get("uri") or not has_request_context():
+        return None
+    path = Path(cargs[0])
+    if not path.is_absolute():  # ":memory:" (the configuration refuses it)
+        return None
+    try:
+        return dialect.loaded_dbapi.connect(f"{path.as_uri()}?mode=rw", uri=True, **cparams)
+    except sqlite3.OperationalError as exc:
+        if path.exists() or not path.parent.is_dir():
+            raise
+        raise MissingDatabaseFile(f"the database file {path} does not exist") from exc
 
 
 @event.listens_for(Engine, "begin")

@@ -62,3 +62,30 @@ def test_every_cli_change_is_one_line_naming_the_operator(tmp_path: Path) -> Non
             admin[0]
         )
         assert password not in run.stderr
+
+
+def test_an_import_is_one_line_with_its_counts(tmp_path: Path) -> None:
+    """``import-licenses`` changes licenses like no other command, and logged nothing: its
+    line names the file, what became of its rows, and the activity id of its history
+    entries. Written however the import ends: here with a failed row (exit status 1)."""
+    env = flask_environment(tmp_path / "instance", FLASK_BATCH_MAX_ITEMS="1")
+    for command in (["init-db"], ["seed", "--providers", "1"]):
+        done = run_flask(env, *command)
+        assert done.returncode == 0, done.stderr
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,credLicenseType_Key,state\n"
+        "900001,1001,1,NY\n900002,1001,1,NY\n900003,424242,1,NY\n"
+    )
+    for imported, unchanged in ((2, 0), (2, 2)):
+        run = run_flask(env, "import-licenses", str(source), "--user", "nightly sync")
+        assert run.returncode == 1, run.stderr
+        (admin,) = [line for line in run.stderr.splitlines() if " INFO cli " in line]
+        activity = re.search(r"\(activity ([0-9a-f-]{36})\)", run.stdout)
+        assert activity, run.stdout
+        assert re.fullmatch(
+            f"{TIMESTAMP} INFO cli import-licenses source={re.escape(repr(str(source)))} "
+            f"as_user='nightly sync' imported={imported} unchanged={unchanged} failed=1 "
+            f"activity='{activity.group(1)}' database=demo operator='[^'@]+@[^']+'",
+            admin,
+        ), admin

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import app.health
 from app import create_app
+from app.auth.tokens import mint_token
 from app.tenancy import engine_for
 from tests.api_support import seed_editor_and_cred
 from tests.foundation_support import database_at_revision
@@ -47,6 +49,7 @@ def check_envelope(response: Any) -> dict[str, Any]:
 def test_healthz_all_ok(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
+    assert "Retry-After" not in response.headers
     body = check_envelope(response)
     assert body["data"] == {"databases": {"main": "ok", "other": "ok"}, "rateLimitStorage": "ok"}
     assert body["error"] is None
@@ -75,6 +78,9 @@ def test_healthz_503_when_a_sqlite_database_is_unreachable(
     finally:
         dispose_engines(application)
     assert response.status_code == 503
+    # As every other 503 of the service says when to try again (it had no Retry-After).
+    retry_after = application.config["DATABASE_RETRY_AFTER_SECONDS"]
+    assert response.headers["Retry-After"] == str(retry_after)
     body = check_envelope(response)
     assert body["data"]["databases"] == {
         "main": "ok",
@@ -151,6 +157,62 @@ def test_database_without_schema_is_503_not_initialised(app_config: dict, tmp_pa
     assert response.status_code == 503
     assert response.get_json()["data"]["databases"]["fresh"] == "not initialised: run init-db"
     assert response.get_json()["data"]["databases"]["main"] == "ok"
+    assert not empty.exists()
+
+
+def test_requests_never_create_a_sqlite_file_that_does_not_exist(
+    app_config: dict, tmp_path: Path
+) -> None:
+    """A request on a configured SQLite database whose file does not exist (a path mistyped,
+    init-db not run yet) created an empty file, with its -wal and -shm, before answering 503
+    "not initialised". It answers the same and creates nothing; init-db creates it."""
+    directory = tmp_path / "data"
+    directory.mkdir()
+    path = directory / "fresh.db"
+    application = build(app_config, {"fresh": f"sqlite:///{path}"})
+    user = SimpleNamespace(id=1, username="alice", token_stamp="stamp")
+    token = mint_token(app_config["SECRET_KEY"], user, "fresh", 3600, "id")  # type: ignore[arg-type]
+    headers = {
+        "vbasoftware-database": "fresh",
+        "x-api-key": "any",
+        "Authorization": f"Bearer {token}",
+    }
+    detail = (
+        "This version of credgrid cannot use the database's schema (database 'fresh': "
+        "not initialised: run init-db); nothing was changed by this request."
+    )
+    try:
+        client = application.test_client()
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.get_json()["data"]["databases"]["fresh"] == "not initialised: run init-db"
+        answers = {
+            "list": client.get("/licenses/monitoring-runs", headers=headers),
+            "batch": client.put(
+                "/provider-credentialing/1/licenses-batch",
+                json=[{"providerCredLicense_Key": 5, "providerCred_Key": 1}],
+                headers=headers,
+            ),
+            "login": client.post(
+                "/user-authentication",
+                headers={"vbasoftware-database": "fresh", "x-api-key": "any"},
+                auth=("alice", "correct horse"),
+            ),
+        }
+        for name, response in answers.items():
+            assert response.status_code == 503, (name, response.get_json())
+            assert response.get_json()["error"]["detail"] == detail, name
+        login = client.post(
+            "/ui/login",
+            data={"username": "alice", "password": "correct horse", "database": "fresh"},
+        )
+        assert login.status_code == 503
+        assert list(directory.iterdir()) == []
+        created = application.test_cli_runner().invoke(args=["init-db", "--database", "fresh"])
+        assert created.exit_code == 0, created.output
+        assert client.get("/healthz").status_code == 200
+    finally:
+        dispose_engines(application)
 
 
 def test_database_behind_the_code_is_503_naming_both_revisions(

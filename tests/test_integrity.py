@@ -351,7 +351,7 @@ def test_a_time_respelled_by_hand_with_a_zone_is_read_as_its_instant(
             assert review_in_parts(session, since, until, size) == before
     assert len(before) == 5
     result = runner.invoke(args=["integrity-report", "--since", f"{since:%Y-%m-%d}"])
-    assert result.exit_code == 0 and "5 finding(s)" in result.output, result.output
+    assert result.exit_code == 1 and "5 finding(s)" in result.output, result.output
     result = runner.invoke(args=["verify-history"])
     assert result.exit_code == 0, result.output
 
@@ -383,7 +383,7 @@ def test_a_time_edited_into_text_that_is_no_time_is_a_finding_not_a_failure(
     assert altered == ([(2, row_id, since, reason)] if names_a_day else [])
     assert (reason in [f.detail for f in everything]) == names_a_day
     result = runner.invoke(args=["integrity-report", "--since", f"{since:%Y-%m-%d}"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the history fixture's own findings at least
     assert (reason in result.output) == names_a_day
     result = runner.invoke(args=["verify-history"])
     assert result.exit_code == 1, result.output
@@ -453,9 +453,11 @@ def test_changes_edited_into_any_shape_are_a_finding_not_a_failure(
 
 
 def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> None:
+    """Written in full, then exit status 1 when there is a finding, as verify-history exits 1
+    on a broken chain, so a scheduled run can alert on it (it exited 0)."""
     today = utcnow().strftime("%Y-%m-%d")
     result = runner.invoke(args=["integrity-report", "--since", today, "--database", "main"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "5 finding(s)." in result.output
     assert f"license 2  {PSV_BACKWARDS.name}: psV_Date 2025-06-01T00:00:00Z → 2025-01-01" in (
         result.output
@@ -467,7 +469,7 @@ def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> Non
     result = runner.invoke(
         args=["integrity-report", "--since", today, "--until", today, "--format", "csv"]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 5
     deleted = next(r for r in rows if r["rule"] == LICENSE_DELETED.name)
@@ -475,6 +477,21 @@ def test_integrity_report_cli_as_text_and_csv(history: None, runner: Any) -> Non
     assert deleted["reason"] == LICENSE_DELETED.reason
     assert deleted["history"] == "/ui/licenses/3/history"
     assert deleted["at"].endswith("Z")
+
+
+@pytest.mark.parametrize("output_format", ["text", "csv"])
+def test_integrity_report_cli_without_findings_exits_0(
+    history: None, runner: Any, output_format: str
+) -> None:
+    result = runner.invoke(
+        args=["integrity-report", "--since", "2020-01-01", "--until", "2020-01-31"]
+        + ["--format", output_format]
+    )
+    assert result.exit_code == 0, result.output
+    if output_format == "csv":
+        assert list(csv.DictReader(io.StringIO(result.output))) == []
+    else:
+        assert "0 finding(s)." in result.output
 
 
 @pytest.mark.parametrize(
@@ -490,7 +507,7 @@ def test_integrity_report_cli_takes_the_calendars_first_and_last_days(
 ) -> None:
     """A range to the ends of the calendar reviews everything (it overflowed the date type)."""
     result = runner.invoke(args=["integrity-report", *args, "--database", "main"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     if "csv" in args:
         assert len(list(csv.DictReader(io.StringIO(result.output)))) == 5
     else:

@@ -284,6 +284,12 @@ def test_every_operation_on_a_database_declares_503(document: dict[str, Any]) ->
     }
 
 
+def test_the_healthz_503_declares_retry_after(document: dict[str, Any]) -> None:
+    unavailable = document["paths"]["/healthz"]["get"]["responses"]["503"]
+    assert unavailable["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert "Retry-After" not in document["paths"]["/healthz"]["get"]["responses"]["200"]["headers"]
+
+
 def test_a_batch_409_declares_retry_after(document: dict[str, Any]) -> None:
     """A batch whose Idempotency-Key is still held by a running request is a 409 with
     Retry-After (docs/api.md, Rate limit and Safe retries), as 429 and 503 are."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -40,6 +42,50 @@ def test_over_the_limit_is_429_per_api_key(
     assert all(client.get("/healthz").status_code == 200 for _ in range(5))
     assert all(client.get("/vbasoftware/healthz").status_code == 200 for _ in range(5))
     assert all(client.get("/vbasoftware/openapi.json").status_code == 200 for _ in range(5))
+
+
+def access_lines(caplog: pytest.LogCaptureFixture, requests: Callable[[], None]) -> list[str]:
+    logger = logging.getLogger("credgrid.access")
+    logger.addHandler(caplog.handler)
+    try:
+        requests()
+    finally:
+        logger.removeHandler(caplog.handler)
+    return [r.getMessage() for r in caplog.records if r.name == "credgrid.access"]
+
+
+def test_a_429_line_names_the_database_user_and_key_as_the_others_do(
+    client: Any,
+    auth_headers: Any,
+    make_cred: Any,
+    make_api_key: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request refused by the rate limit is refused before it is authenticated: its line
+    named the client address alone, not the API key whose budget it spent nor its user. It
+    names them as the key's other lines do (the label this process authenticated the key
+    under, the token's user), without a query and never the key or the token."""
+    make_cred(1)
+    headers = auth_headers()
+    url = BATCH_URL.format(cred=1)
+    lines = access_lines(
+        caplog, lambda: [client.put(url, json=[], headers=headers) for _ in range(4)]
+    )
+    allowed, refused = lines[0], lines[3]
+    assert " status=207 " in allowed and " status=429 " in refused
+    actor = allowed[allowed.index(" database=") :]
+    assert "user='editor-main'" in actor and " api_key='key-" in actor, actor
+    assert refused.endswith(actor), refused
+    # A key never authenticated (made up, or only on another worker) has no known label.
+    unknown = {**headers, "x-api-key": "cg_made_up_key"}
+    caplog.clear()
+    lines = access_lines(
+        caplog, lambda: [client.get("/licenses/monitoring-runs", headers=unknown) for _ in range(4)]
+    )
+    assert " status=429 " in lines[3]
+    assert lines[3].endswith(" database=main user='editor-main'"), lines[3]
+    for secret in (headers["x-api-key"], headers["Authorization"][7:], "cg_made_up_key"):
+        assert secret not in caplog.text
 
 
 def test_requests_without_an_api_key_are_counted_and_told_per_address(client: Any) -> None:

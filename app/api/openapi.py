@@ -247,6 +247,9 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The statuses that say when to try again (a 503 of /healthz too).
+RETRY_AFTER_STATUSES = (409, 429, 503)
+
 ERROR_DESCRIPTIONS = {
     400: "Bad request: database header missing or unknown, body not JSON, a query "
     "parameter or the record invalid (`errors` names each field).",
@@ -445,7 +448,10 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
             "content": {JSON_MIMETYPE: {"schema": body_schema}},
         }
     for status, description in op.other_statuses:
-        result["responses"][str(status)] = {**_success(op), "description": description}
+        response = {**_success(op), "description": description}
+        if status in RETRY_AFTER_STATUSES:
+            response["headers"]["Retry-After"] = _ref("headers", "Retry-After")
+        result["responses"][str(status)] = response
     for status in sorted(_error_statuses(op, has_path_parameters)):
         result["responses"][str(status)] = _ref("responses", f"Error{status}")
     return result
@@ -587,7 +593,7 @@ def _add_components(spec: APISpec) -> None:
         headers = {ACTIVITY_HEADER: _ref("headers", ACTIVITY_HEADER)}
         if status == 401:
             headers["WWW-Authenticate"] = _ref("headers", "WWW-Authenticate")
-        if status in (409, 429, 503):
+        if status in RETRY_AFTER_STATUSES:
             headers["Retry-After"] = _ref("headers", "Retry-After")
         spec.components.response(
             f"Error{status}",

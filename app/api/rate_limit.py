@@ -27,10 +27,10 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask import Response as FlaskResponse
-from flask_limiter import ApplicationLimit, Limiter
+from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 
 from app.api.paths import is_api_path, unprefixed
-from app.api.requests import API_KEY_HEADER
+from app.api.requests import API_KEY_HEADER, name_unauthenticated_caller
 from app.auth.addresses import counted_address
 from app.auth.log_limit import OncePerMinute
 from app.auth.shared_counters import DEFAULT_STORAGE_URI, SharedCounters, storage_options
@@ -90,6 +90,13 @@ def exempt_from_limit() -> bool:
     return not is_api_path(request.path) or unprefixed(request.path) in UNLIMITED_PATHS
 
 
+def name_refused_caller(_limit: RequestLimit) -> None:
+    """A 429's line names the database, user and API key (label) of an API request, as its
+    other lines do, not the client address alone (``app.api.requests``)."""
+    if is_api_path(request.path):
+        name_unauthenticated_caller()
+
+
 limiter = Limiter(
     key_func=rate_limit_key,
     application_limits=[
@@ -109,6 +116,7 @@ limiter = Limiter(
         ),
     ],
     headers_enabled=True,
+    on_breach=name_refused_caller,
 )
 
 #: Decorator of the login views (UI and API, at their paths and under ``/vbasoftware``): one

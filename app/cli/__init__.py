@@ -587,7 +587,7 @@ def seekable(source: IO[bytes]) -> Iterator[IO[bytes]]:
 
 
 class ImportTally:
-    """Prints the import's report lines as they come and counts them."""
+    """Counts the import's rows and prints their report lines as they come."""
 
     def __init__(self, activity_id: str) -> None:
         self.activity_id = activity_id
@@ -596,19 +596,23 @@ class ImportTally:
         self.failed = 0
 
     def echo(self, rows: Iterable[ImportedRow]) -> None:
+        """Count ``rows`` (processed, committed), then print them: a report that cannot be
+        written still leaves them counted, for the import's ``credgrid.admin`` line."""
         from app.batch.outcome import UNCHANGED
 
+        rows = list(rows)
+        for row in rows:
+            if row.status >= 400:
+                self.failed += 1
+            else:
+                self.imported += 1
+                self.unchanged += row.action == UNCHANGED
         for row in rows:
             key = row.key or "(empty)"
             # The API answers "Updated" for a row that differed in nothing (VBAPI's word); a
             # person re-importing an export wants to see that nothing changed.
             body = "Unchanged" if row.action == UNCHANGED else row.body
             click.echo(f"line {row.line}: providerCredLicense_Key {key}: {row.status} {body}")
-            if row.status >= 400:
-                self.failed += 1
-            else:
-                self.imported += 1
-                self.unchanged += row.action == UNCHANGED
 
     def summary(self) -> str:
         return (
@@ -691,6 +695,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
 
     name = migrated_database(database)
     tally = ImportTally(str(uuid.uuid4()))
+    refused = False
     with seekable(source) as file, session_scope(name) as session:
         try:
             for rows in import_licenses(
@@ -702,6 +707,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
             ):
                 echo_report(tally, rows)
         except CsvFileError as exc:
+            refused = True
             raise click.ClickException(f"{exc} Nothing was imported.") from None
         except ImportStopped as stop:
             tally.echo(stop.processed)
@@ -711,6 +717,20 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                 f"listed above were processed; no other row was imported (the first: line "
                 f"{stop.line})."
             ) from None
+        finally:
+            # However the import ended once the file was accepted (failed rows, a database
+            # error, a report that could not be written): the rows reported so far.
+            if not refused:
+                log_admin(
+                    "import-licenses",
+                    name,
+                    source=getattr(source, "name", "-"),
+                    as_user=actor,
+                    imported=tally.imported,
+                    unchanged=tally.unchanged,
+                    failed=tally.failed,
+                    activity=tally.activity_id,
+                )
         refresh_statistics(session)
     click.echo(tally.summary())
     if tally.failed:

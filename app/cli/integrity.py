@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from app.audit import utcnow
 from app.cli import database_option, log_admin, migrated_database
 from app.integrity.report import text_lines, write_csv
-from app.integrity.rules import RULES
+from app.integrity.rules import RULES, Finding
 from app.integrity.service import day_after, integrity_findings
 from app.tenancy import session_scope
 
@@ -37,7 +37,8 @@ def integrity_report_command(
     since: datetime, until: datetime | None, output_format: str, database: str | None
 ) -> None:
     """Evaluate the integrity rules over the history from SINCE to UNTIL (both included);
-    each finding names its rule and links to the license's history page."""
+    each finding names its rule and links to the license's history page. Exit 1 when there
+    is a finding (after the whole report), so a scheduled run can alert on it."""
     name = migrated_database(database)
     end = (until or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
     if end < since and until is None:
@@ -59,7 +60,15 @@ def integrity_report_command(
         links = {f.license_key: url_for("ui.history", license_key=f.license_key) for f in findings}
     if output_format == "csv":
         write_csv(sys.stdout, findings, links.__getitem__)
-        return
+    else:
+        write_text(name, since, end, findings, links)
+    if findings:
+        raise SystemExit(1)
+
+
+def write_text(
+    name: str, since: datetime, end: datetime, findings: list[Finding], links: dict[int, str]
+) -> None:
     # isoformat, not "%Y", which writes the year 1 as "1" (as app.integrity.report does).
     click.echo(
         f"Integrity review of {name!r}, {since.date().isoformat()} to {end.date().isoformat()}: "
