@@ -104,8 +104,8 @@ def _actor() -> str:
     """Who the request acted as, when it got that far: `` database=… user='…'`` and, on the
     API, `` api_key='…'`` (the key's label, never the key; at a login or a token refresh the
     key's alone, whose own line in ``credgrid.login`` names the user; refused by the rate limit
-    before authentication, what is known without the database: its token's user and the
-    key's label if this app authenticated it before); empty for an anonymous request."""
+    before authentication, what is known without the database: its token's user); empty for
+    an anonymous request."""
     principal = g.get("principal")  # app.api.requests.Principal, once authenticated
     if principal is not None:
         return (
@@ -119,7 +119,7 @@ def _actor() -> str:
     shown = f" database={database}" if database else ""
     if (user := g.get("token_user")) is not None:  # a 429's (app.api.requests)
         shown += f" user={user!r}"
-    if (label := g.get("api_key_label")) is not None:  # a login's, a refresh's or a 429's
+    if (label := g.get("api_key_label")) is not None:  # a login's or a refresh's API key
         shown += f" api_key={label!r}"
     return shown
 

@@ -127,15 +127,13 @@ def authenticate() -> Principal:
             headers=BEARER_CHALLENGE,
         ) from None
     # One statement for both checks, in the request's transaction (a writer's, on a write).
-    key_hash = digest(key)
     ((key_id, key_label, role),) = first_read(
         db_session(),
         _API_KEY_AND_ROLE,  # a Core statement: no ORM entities to load
-        {"key_hash": key_hash, "user_id": claims.user_id, "stamp": claims.stamp},
+        {"key_hash": digest(key), "user_id": claims.user_id, "stamp": claims.stamp},
     )
     if key_id is None:
         raise ApiError(401, "The API key is not valid for this database.")
-    remember_key_label(database, key_hash, key_label)
     if role is None:
         raise ApiError(
             401,
@@ -149,36 +147,17 @@ def authenticate() -> Principal:
     return principal
 
 
-#: Where the app keeps the labels of the API keys its requests authenticated, by database
-#: and key hash, for the lines of the requests the rate limit refuses (``app.api.rate_limit``).
-KEY_LABELS = "credgrid.api_key_labels"
-#: Emptied when full: a handful of keys in use, never a pile of revoked and rotated ones.
-KEY_LABELS_MAX = 4096
-
-
-def remember_key_label(database: str, key_hash: str, label: str) -> None:
-    labels: dict[tuple[str, str], str] = current_app.extensions.setdefault(KEY_LABELS, {})
-    if len(labels) >= KEY_LABELS_MAX and (database, key_hash) not in labels:
-        labels.clear()
-    labels[(database, key_hash)] = label
-
-
 def name_unauthenticated_caller() -> None:
     """Who an API request says it is, as far as is known without the database: its
-    database (``g.database``), the label this app authenticated its API key under
-    (``g.api_key_label``, when it has) and its bearer token's user (``g.token_user``, when the
-    token verifies), for its log line (``app.activity``). For a request refused before it is
+    database (``g.database``) and its bearer token's user (``g.token_user``, when the token
+    verifies), for its log line (``app.activity``). For a request refused before it is
     authenticated (the rate limit's 429): a query per refusal would load the database the
-    limit shields."""
+    limit shields, so the API key's label, which only the database knows, is not named."""
     try:
         database = resolve_database(request.headers.get(DATABASE_HEADER))
     except UnknownDatabase:
         return
     g.database = database
-    if key := request.headers.get(API_KEY_HEADER):
-        labels = current_app.extensions.get(KEY_LABELS, {})
-        if (label := labels.get((database, digest(key)))) is not None:
-            g.api_key_label = label
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         try:
