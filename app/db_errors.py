@@ -9,7 +9,8 @@ cannot be opened) is not a fault of the request: it is answered as a whole with 
 A connection that saw such an error is not trusted again: a SQLite connection opened while
 the file was read-only stays read-only after the file is writable, and a PostgreSQL
 connection cut mid-statement is dead. (A lock or statement that ran out of time says nothing
-bad of its connection: PostgreSQL's statement and lock timeouts, SQLite's busy lock.)
+bad of its connection: PostgreSQL's statement and lock timeouts and deadlocks, SQLite's busy
+lock.)
 SQLAlchemy's ``handle_error`` event lets a listener mark the error as a disconnect, which
 makes SQLAlchemy invalidate the connection (and, on SQLite, the whole pool, whose other
 connections were opened the same way), so the next request of every worker gets a fresh
@@ -47,8 +48,9 @@ DRIVER_UNAVAILABLE_ERRORS = (
     psycopg.InterfaceError,
 )
 
-#: PostgreSQL errors after which the connection is still good: statement and lock timeouts.
-HEALTHY_CONNECTION_STATES = frozenset({"57014", "55P03"})
+#: PostgreSQL errors after which the connection is still good: statement and lock timeouts, a
+#: deadlock (the transaction ended, the connection did not).
+HEALTHY_CONNECTION_STATES = frozenset({"57014", "55P03", "40P01"})
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -116,7 +118,7 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
     if not isinstance(context.sqlalchemy_exception, OperationalError | InterfaceError):
         return
     if getattr(context.original_exception, "sqlstate", None) in HEALTHY_CONNECTION_STATES:
-        return  # a statement or lock timeout: the rollback is enough
+        return  # a statement or lock timeout, a deadlock: the rollback is enough
     if is_sqlite_busy(context.original_exception):
         return  # SQLite's lock was taken: the connection is as good as before
     if is_missing_schema_object(context.original_exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -11,6 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import DIALECT_ONLY
 from app.tenancy import WRITE_OPTION
@@ -18,8 +20,15 @@ from app.tenancy import WRITE_OPTION
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The PostgreSQL advisory lock that serialises migrations ("credgrid" in ASCII, 63 bits).
 MIGRATION_LOCK_KEY = 0x63726564677269
-#: How long a SQLite migration waits for another node's to finish.
+#: How long a SQLite migration waits for another node's to finish, and how long a PostgreSQL
+#: migration keeps asking for its tables while requests hold them.
 MIGRATION_LOCK_WAIT_MS = 10 * 60 * 1000
+#: PostgreSQL: how long one request for every table waits (requests queue behind it meanwhile),
+#: and the pause before the next, in which they run.
+TABLE_LOCK_ATTEMPT_MS = 2000
+TABLE_LOCK_PAUSE_S = 0.5
+#: The SQLSTATEs of a table lock not obtained: lock_timeout, deadlock.
+TABLE_LOCK_REFUSED = frozenset({"55P03", "40P01"})
 
 
 def alembic_config() -> Config:
@@ -103,6 +112,50 @@ def _take_migration_lock(connection: Connection) -> None:
     connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
     connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def lock_tables(connection: Connection, names: Iterable[str]) -> None:
+    """PostgreSQL: the tables ``names`` that exist, exclusively, before the first migration
+    (``migrations/env.py`` asks, naming every table of the models, when any is to run).
+
+    Migrations change tables one after another and keep each one's lock until the upgrade
+    commits. Taken that way, while the previous release's workers still serve, the upgrade held
+    one table and waited for another that a request held while it waited for the first (a
+    batch updates a license, then appends its history): PostgreSQL ended the upgrade as a
+    deadlock and rolled back every migration done. All locks are asked for together instead,
+    for ``TABLE_LOCK_ATTEMPT_MS`` at a time (requests wait behind the request meanwhile); not
+    obtained (still held, or a deadlock), the attempt alone is rolled back and made again after
+    a pause in which requests run, until ``MIGRATION_LOCK_WAIT_MS`` have passed. Nothing is
+    migrated without them all, and requests wait for the migration (up to their own lock
+    timeout, then 503) instead of ending it.
+    """
+    tables = connection.scalars(
+        text(
+            "SELECT name FROM unnest(CAST(:names AS text[])) AS name "
+            "WHERE to_regclass(name) IS NOT NULL"
+        ),
+        {"names": sorted(names)},
+    ).all()
+    if not tables:
+        return
+    statement = f"LOCK TABLE {', '.join(sorted(tables))} IN ACCESS EXCLUSIVE MODE"
+    deadline = time.monotonic() + MIGRATION_LOCK_WAIT_MS / 1000
+    while True:
+        try:
+            with connection.begin_nested():
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {TABLE_LOCK_ATTEMPT_MS}")
+                connection.exec_driver_sql(statement)
+            break
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in TABLE_LOCK_REFUSED:
+                raise
+            if time.monotonic() >= deadline:
+                raise MigrationError(
+                    f"The tables stayed in use for {MIGRATION_LOCK_WAIT_MS // 60000} minutes: "
+                    "nothing was migrated. Stop the workers, then run init-db again."
+                ) from None
+            time.sleep(TABLE_LOCK_PAUSE_S)
+    connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
 
 
 def _sqlite_pragma(connection: Connection, pragma: str) -> Any:

@@ -152,6 +152,31 @@ def test_several_editors_reads_an_hour_back_not_the_whole_history() -> None:
     assert found[-1].detail == "bot after sync within the hour before"
 
 
+def test_several_editors_counts_a_user_stored_under_an_older_form_of_the_name_once() -> None:
+    """History rows keep the name as it was stored when they were written (they are hashed);
+    migration 0012 rewrote the user's name in NFKC. Her change after the upgrade, within the
+    hour of hers before it under the decomposed name, was "éva after éva"."""
+    decomposed, composed = "e\u0301va", "\u00e9va"
+    assert (
+        fired(
+            entry({"state": [None, "NY"]}, user=decomposed, at=T0, number=1),
+            entry({"state": ["NY", "CA"]}, user=composed, at=T0 + timedelta(minutes=5), number=2),
+        )
+        == []
+    )
+    found = several_editors_within_an_hour(
+        [
+            entry({}, user=decomposed, at=T0, number=1),
+            entry({}, user="bob", at=T0 + timedelta(minutes=1), number=2),
+            entry({}, user=composed, at=T0 + timedelta(minutes=2), number=3),
+        ]
+    )
+    assert [f.detail for f in found] == [
+        f"bob after {composed} within the hour before",
+        f"{composed} after bob within the hour before",
+    ]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_several_editors_finds_what_comparing_every_pair_finds(seed: int) -> None:
     """Changes at random gaps (none, exactly an hour, just under and over): the hour's count

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from foundation_support import empty_database, migrate_to
 from sqlalchemy import DateTime, Engine, Integer, String, create_engine, inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import models  # noqa: F401  (every table on the metadata)
 from app.extensions import db
@@ -920,3 +922,64 @@ def test_0009_a_missing_narrow_index_is_seen_on_postgresql(
         connection.execute(text("DROP INDEX ix_license_psv"))
     diffs = schema_differences(migrated_engine)
     assert [(d[0], d[1].name) for d in diffs] == [("add_index", "ix_license_psv")]
+
+
+def waiting_for_a_lock(engine: Engine, than_pid: int) -> bool:
+    """Whether a backend other than ``than_pid`` waits for a lock in this database."""
+    with engine.connect() as connection:
+        return bool(
+            connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE NOT l.granted AND a.datname = current_database() AND l.pid <> :pid"
+                ),
+                {"pid": than_pid},
+            )
+        )
+
+
+def test_upgrade_beside_a_previous_release_batch_is_not_a_deadlock(
+    backend: str, empty_engine: Engine
+) -> None:
+    """The previous release's workers still write while ``init-db`` runs. A batch updates a
+    license, then appends its history; 0003 changes the history table first, then indexes the
+    license table. Taken one migration at a time, the upgrade waited for the batch's license
+    while the batch waited for the history: PostgreSQL ended the upgrade as a deadlock and every
+    migration done so far was rolled back, again at each try while batches ran."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's migration takes the database's one write lock before anything")
+    migrate_to(empty_engine, "0002")
+    add_license(empty_engine)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            upgrade_database(empty_engine)
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            failures.append(exc)
+
+    with empty_engine.connect() as batch:
+        batch.begin()
+        batch.execute(text("UPDATE provider_cred_license SET license_name = 'renamed'"))
+        batch_pid = batch.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        migration = threading.Thread(target=upgrade)
+        migration.start()
+        deadline = time.monotonic() + 30
+        while not waiting_for_a_lock(empty_engine, batch_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            batch.execute(
+                text(
+                    "INSERT INTO license_change (provider_cred_license_key, provider_cred_key, "
+                    'activity_id, at, "user", action, changes) '
+                    "VALUES (10, 1, 'a1', :at, 'alice', 'updated', '{}')"
+                ),
+                {"at": datetime(2024, 1, 2)},
+            )
+            batch.commit()
+        except OperationalError:
+            batch.rollback()  # this side may be the one PostgreSQL ends: a 503 to retry
+    migration.join(120)
+    assert not migration.is_alive()
+    assert failures == []
+    assert current_revision(empty_engine) == head_revision()

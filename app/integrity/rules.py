@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from app.auth.usernames import normalized_username
+
 TERM_FIELD = "term_Date"
 PSV_FIELD = "psV_Date"
 EDITORS_WINDOW = timedelta(hours=1)
@@ -135,7 +137,9 @@ def several_editors_within_an_hour(entries: Sequence[Entry]) -> Iterator[Finding
 
     Reads the hour before each change only (``entries`` are oldest first), keeping the count
     of each person's changes in it: comparing each change with every earlier one took minutes
-    for a license changed every minute for a month."""
+    for a license changed every minute for a month. A person is a name in NFKC form: history
+    rows keep the name as it was stored when they were written, and names stored before
+    migration 0012 may be in another form of the same name."""
     if len(entries) < 2:  # nothing to follow: most licenses of a month's review
         return
     in_hour: Counter[str] = Counter()  # the users of entries[first:index]
@@ -146,19 +150,21 @@ def several_editors_within_an_hour(entries: Sequence[Entry]) -> Iterator[Finding
             first += 1
         if entry.user is None:
             continue
-        others = sorted(user for user in in_hour if user != entry.user)
+        user = normalized_username(entry.user)
+        others = sorted(other for other in in_hour if other != user)
         if others:
             yield _finding(
                 SEVERAL_EDITORS,
                 entry,
-                f"{entry.user} after {', '.join(others)} within the hour before",
+                f"{user} after {', '.join(others)} within the hour before",
             )
-        in_hour[entry.user] += 1
+        in_hour[user] += 1
 
 
 def _leave(in_hour: Counter[str], user: str | None) -> None:
     if user is None:
         return
+    user = normalized_username(user)
     in_hour[user] -= 1
     if not in_hour[user]:
         del in_hour[user]
