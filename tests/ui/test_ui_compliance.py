@@ -232,6 +232,23 @@ def test_the_expiring_page_says_when_the_last_run_was(
     assert "in the last 31 days" not in text
 
 
+def test_monitoring_is_overdue_more_than_31_days_after_the_run_that_ran_last(
+    app: Any, licensed: None
+) -> None:
+    """The newest run by its time, not the last recorded (a run recorded later can carry an
+    older time); 31 days after it to the second is not overdue yet, a second more is."""
+    newest = run(app)
+    run(app, days_ago=40)  # recorded after it, with an older time
+    with app.app_context(), session_scope("main") as session:
+        ran_at = session.get(MonitoringRun, newest).ran_at
+        month = timedelta(days=monitoring_service.MONITORING_OVERDUE_DAYS)
+        on_time = monitoring_service.monitoring_status(session, ran_at + month)
+        late = monitoring_service.monitoring_status(session, ran_at + month + timedelta(seconds=1))
+    assert monitoring_service.MONITORING_OVERDUE_DAYS == 31  # as the page says
+    assert (on_time.last.id, on_time.overdue) == (newest, False)
+    assert (late.last.id, late.overdue) == (newest, True)
+
+
 def test_the_expiring_page_uses_the_database_psv_window(
     make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
