@@ -194,10 +194,12 @@ def test_a_runs_csv_neutralises_spreadsheet_formulas(
             "term_Date": expired,
         },
     )
-    run_id = run(app)
+    with app.app_context(), session_scope("main") as session:
+        run_id = record_run(session, now=utcnow(), ran_by="-2+3 cron", psv_window_days=120)
     login()
     text = client.get(f"/ui/monitoring/{run_id}/csv").get_data(as_text=True)
     (row,) = csv.DictReader(io.StringIO(text))
+    assert row["ranBy"] == "'-2+3 cron"
     assert row["license_Number"] == '\'=HYPERLINK("http://x","y")'
     assert row["license_Name"] == "'@SUM(1+1)"
     assert row["provider_ID"] == "'\uff0bPRV1"
