@@ -123,6 +123,7 @@ def test_list_shows_only_this_provider_creds_licenses(
         ("STATE:DESC", [2, 1, 3, 4]),
         ("state", [4, 1, 3, 2]),
         ("state:asc,license_Number:desc", [4, 3, 1, 2]),
+        (" state:asc , license_Number : DESC ", [4, 3, 1, 2]),
         ("providercredlicense_key:desc", [4, 3, 2, 1]),
         ("", [1, 2, 3, 4]),
     ],
@@ -199,6 +200,21 @@ def test_list_bad_query_is_400(
     error = problem(response)
     assert error["detail"] == detail
     assert list(error["errors"]) == [errors]
+
+
+def test_list_paging_takes_the_largest_page_and_page_size(
+    client: Any, headers: dict, add_licenses: Callable
+) -> None:
+    add_licenses(1, bare_license_item(1))
+    response = client.get(f"{LICENSES}?page=2147483647&pageSize=1000", headers=headers)
+    assert response.status_code == 200
+    assert data(response) == []
+    assert pagination(response) == {
+        "TotalCount": 1,
+        "TotalPages": 1,
+        "CurrentPage": 2147483647,
+        "PageSize": 1000,
+    }
 
 
 def test_list_paging_numbers_may_have_leading_zeros(

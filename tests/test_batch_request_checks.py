@@ -397,6 +397,29 @@ def test_a_list_refuses_an_unknown_or_repeated_query_parameter(
     }
 
 
+def test_each_wrong_query_parameter_is_named_once_with_what_the_operation_takes(
+    client: Any, headers: dict[str, str]
+) -> None:
+    """An unknown name given twice is unknown (not also "given 2 times"); a name with spaces
+    around it is matched to the one it spells; the names taken are listed in order."""
+    url = "/licenses/expirables"
+    twice = client.get(url + "?foo=1&foo=2", headers=headers)
+    assert twice.status_code == 400
+    takes = (
+        "Unknown query parameter; this operation takes bucket, credLicenseType_Key, page, "
+        "pageSize, sortBy, state, within."
+    )
+    assert twice.get_json()["error"] == {
+        **twice.get_json()["error"],
+        "detail": "Query parameter(s) not accepted here: foo.",
+        "errors": {"foo": [takes]},
+    }
+    spaced = client.get(url + "?%20pageSize%20=5", headers=headers)
+    assert spaced.get_json()["error"]["errors"] == {
+        " pageSize ": ["Unknown query parameter; did you mean pageSize? (names are case-sensitive)"]
+    }
+
+
 @pytest.mark.parametrize(
     "change",
     [

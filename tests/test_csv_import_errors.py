@@ -713,7 +713,11 @@ SPREADSHEET_DATES = {
     "12/31/2026 0:00": datetime(2026, 12, 31),
     "1/2/24": datetime(2024, 1, 2),  # m/d/yy, LibreOffice's (en-US) default: 00-29 are 20xx
     "12/31/99": datetime(1999, 12, 31),
+    "1/2/29": datetime(2029, 1, 2),
+    "1/2/30": datetime(1930, 1, 2),
     "1/2/2024 1:30 PM": datetime(2024, 1, 2, 13, 30),
+    "1/2/2024 12:15 AM": datetime(2024, 1, 2, 0, 15),
+    "1/2/2024 12:15 PM": datetime(2024, 1, 2, 12, 15),
     "2024-01-02 0:00": datetime(2024, 1, 2),  # LibreOffice, or Excel's ISO format
     "02-Jan-24": datetime(2024, 1, 2),  # Excel's d-mmm-yy
     "2-Jan-2024": datetime(2024, 1, 2),
@@ -737,7 +741,18 @@ def test_a_date_as_a_spreadsheet_saves_it_is_the_date_it_shows(
 
 @pytest.mark.parametrize(
     "cell",
-    ["2/30/2024", "13/1/2024", "02.01.2024", "1/2/224", "45292.5", "99", "240102", "20240102"],
+    [
+        "2/30/2024",
+        "13/1/2024",
+        "02.01.2024",
+        "1/2/224",
+        "45292.5",
+        "99",
+        "240102",
+        "20240102",
+        "09999",  # five digits, but a serial below 10000 is not read as a date
+        "1/2/2024 0:30 AM",
+    ],
 )
 def test_a_date_no_spreadsheet_spelling_reads_is_refused_naming_the_column(
     runner: Any, session_for: Any, make_cred: Any, tmp_path: Path, cell: str

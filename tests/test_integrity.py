@@ -62,7 +62,10 @@ RULE_CASES = [
     (
         TERM_EXTENDED,
         [entry({"term_Date": [TERM_OLD, TERM_NEW], "psV_Date": [PSV_NEW, PSV_OLD]})],
-        [entry({"term_Date": [TERM_NEW, TERM_OLD]})],  # shortened, not extended
+        [  # shortened, or the same date again: not extended
+            entry({"term_Date": [TERM_NEW, TERM_OLD]}),
+            entry({"term_Date": [TERM_OLD, TERM_OLD]}, number=2),
+        ],
     ),
     (
         TERM_EXTENDED,
@@ -85,7 +88,10 @@ RULE_CASES = [
     (
         PSV_BACKWARDS,
         [entry({"psV_Date": [PSV_NEW, PSV_OLD]})],
-        [entry({"psV_Date": [PSV_OLD, PSV_NEW]})],
+        [  # later, or the same date again
+            entry({"psV_Date": [PSV_OLD, PSV_NEW]}),
+            entry({"psV_Date": [PSV_OLD, PSV_OLD]}, number=2),
+        ],
     ),
     (
         PSV_BACKWARDS,

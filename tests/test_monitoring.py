@@ -193,6 +193,15 @@ def test_a_run_does_not_change_when_licenses_change_afterwards(
     ]
 
 
+def test_a_run_records_at_most_64_characters_of_who_ran_it(
+    licenses: Any, session_for: Callable[..., Any]
+) -> None:
+    """The column holds 64 (PostgreSQL refuses more): ``record_run`` keeps the first 64."""
+    with session_for("main") as session:
+        run_id = record_run(session, now=utcnow(), ran_by="x" * 63 + "yz", psv_window_days=120)
+        assert session.get(MonitoringRun, run_id).ran_by == "x" * 63 + "y"
+
+
 def test_monitor_expirables_refuses_an_unknown_database(runner: Any) -> None:
     result = runner.invoke(args=["monitor-expirables", "--database", "nope"])
     assert result.exit_code == 2

@@ -194,10 +194,12 @@ def test_a_runs_csv_neutralises_spreadsheet_formulas(
             "term_Date": expired,
         },
     )
-    run_id = run(app)
+    with app.app_context(), session_scope("main") as session:
+        run_id = record_run(session, now=utcnow(), ran_by="-2+3 cron", psv_window_days=120)
     login()
     text = client.get(f"/ui/monitoring/{run_id}/csv").get_data(as_text=True)
     (row,) = csv.DictReader(io.StringIO(text))
+    assert row["ranBy"] == "'-2+3 cron"
     assert row["license_Number"] == '\'=HYPERLINK("http://x","y")'
     assert row["license_Name"] == "'@SUM(1+1)"
     assert row["provider_ID"] == "'\uff0bPRV1"
@@ -230,6 +232,23 @@ def test_the_expiring_page_says_when_the_last_run_was(
     text = text_of(page(client, "/ui/licenses/expiring"))
     assert f"Last expiry monitoring run: run {recent}" in text
     assert "in the last 31 days" not in text
+
+
+def test_monitoring_is_overdue_more_than_31_days_after_the_run_that_ran_last(
+    app: Any, licensed: None
+) -> None:
+    """The newest run by its time, not the last recorded (a run recorded later can carry an
+    older time); 31 days after it to the second is not overdue yet, a second more is."""
+    newest = run(app)
+    run(app, days_ago=40)  # recorded after it, with an older time
+    with app.app_context(), session_scope("main") as session:
+        ran_at = session.get(MonitoringRun, newest).ran_at
+        month = timedelta(days=monitoring_service.MONITORING_OVERDUE_DAYS)
+        on_time = monitoring_service.monitoring_status(session, ran_at + month)
+        late = monitoring_service.monitoring_status(session, ran_at + month + timedelta(seconds=1))
+    assert monitoring_service.MONITORING_OVERDUE_DAYS == 31  # as the page says
+    assert (on_time.last.id, on_time.overdue) == (newest, False)
+    assert (late.last.id, late.overdue) == (newest, True)
 
 
 def test_the_expiring_page_uses_the_database_psv_window(
