@@ -6,7 +6,9 @@ Create Date: 2026-12-04 16:00:00
 
 Every existing user gets its own random stamps (so nothing a user already holds changes
 meaning), ``disabled`` false. Existing refresh tokens are bound to the user of their name and
-to that user's new token stamp, each in a family of its own, so they keep working once.
+to that user's new token stamp, each in a family of its own. A refresh also presents the
+expired ID token, and one issued before this revision names no user id or stamp, which
+verification now requires: such a refresh is refused (401), and the client logs in again once.
 The migration keeps its own copy of what it needs (no application imports).
 """
 
