@@ -160,3 +160,27 @@ def test_a_cli_change_waits_for_another_writer_instead_of_failing_locked(
         other.close()
     assert result.exit_code == 0, result.output
     assert "locked" not in result.output
+
+
+def test_init_db_waits_for_another_migration_longer_than_the_busy_timeout(
+    fresh_app: Any, sqlite_path: str, other_writer: sqlite3.Connection, monkeypatch: Any
+) -> None:
+    """Another node's ``init-db`` migrating (here: holding the lock for 3 s) is waited for up
+    to ``MIGRATION_LOCK_WAIT_MS``, not the service's busy timeout (1 s here), as on PostgreSQL."""
+    from app.schema import upgrade_database
+
+    clock = [1000.0]
+
+    def nap(seconds: float) -> None:
+        clock[0] += seconds
+        if clock[0] >= 1003.0 and other_writer.in_transaction:
+            other_writer.execute("COMMIT")  # the other migration is done
+
+    monkeypatch.setattr(tenancy, "sleep", nap)
+    monkeypatch.setattr(tenancy, "monotonic", lambda: clock[0])
+    app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        upgrade_database(db.engines["main"])
+        assert clock[0] >= 1003.0
+        with session_scope("main", write=True) as session:
+            assert busy_timeout_of(session) == 1000  # the service's own again
