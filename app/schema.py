@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import DIALECT_ONLY
-from app.tenancy import WRITE_OPTION
+from app.tenancy import BUSY_TIMEOUT_INFO, WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The PostgreSQL advisory lock that serialises migrations ("credgrid" in ASCII, 63 bits).
@@ -75,6 +75,9 @@ def upgrade_database(engine: Engine) -> str:
             _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
             busy_timeout = _sqlite_pragma(connection, "PRAGMA busy_timeout")
             _sqlite_pragma(connection, f"PRAGMA busy_timeout = {MIGRATION_LOCK_WAIT_MS}")
+            # How long BEGIN IMMEDIATE asks for the lock (app.tenancy): the connection's own
+            # busy timeout, the service's, would give up on another node's migration after it.
+            connection.info[BUSY_TIMEOUT_INFO] = MIGRATION_LOCK_WAIT_MS
             connection = connection.execution_options(**{WRITE_OPTION: True})
         try:
             with connection.begin():
@@ -92,6 +95,7 @@ def upgrade_database(engine: Engine) -> str:
                         )
         finally:
             if sqlite:
+                connection.info[BUSY_TIMEOUT_INFO] = busy_timeout
                 _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
                 _sqlite_pragma(connection, f"PRAGMA busy_timeout = {busy_timeout}")
     return head_revision()

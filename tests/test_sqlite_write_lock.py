@@ -111,3 +111,76 @@ def test_a_long_wait_asks_a_few_hundred_times_a_second_and_ends_with_the_busy_ti
     assert max(naps) == tenancy.WRITE_LOCK_POLL_CAP_SECONDS
     assert 2.0 <= sum(naps) < 2.0 + tenancy.WRITE_LOCK_POLL_CAP_SECONDS
     assert len(naps) < 2.0 / tenancy.WRITE_LOCK_POLL_CAP_SECONDS + 30  # not one per 0.3 ms
+
+
+#: CLI commands that read and then write. Begun as readers, they failed at once with "database
+#: is locked" when another writer held the lock at their first write (SQLite does not wait for
+#: the lock in a transaction that has read: it cannot know the reads would still hold).
+CLI_CHANGES = [
+    pytest.param(["create-api-key", "nightly"], id="create-api-key"),
+    pytest.param(["revoke-api-key", "existing"], id="revoke-api-key"),
+    pytest.param(["users", "set-role", "alice", "viewer"], id="users-set-role"),
+    pytest.param(["users", "disable", "alice"], id="users-disable"),
+    pytest.param(["users", "enable", "alice"], id="users-enable"),
+    pytest.param(["users", "set-password", "alice"], id="users-set-password"),
+    pytest.param(["users", "delete", "alice", "--yes"], id="users-delete"),
+    pytest.param(["seed", "--providers", "2"], id="seed"),
+    pytest.param(["demo"], id="demo"),
+]
+
+
+@pytest.mark.parametrize("args", CLI_CHANGES)
+def test_a_cli_change_waits_for_another_writer_instead_of_failing_locked(
+    app: Any,
+    sqlite_path: str,
+    make_user: Any,
+    make_api_key: Any,
+    monkeypatch: Any,
+    args: list[str],
+) -> None:
+    from app import cli
+
+    make_user("alice")
+    make_api_key(label="existing")
+    # demo's migration takes the lock first (and waits for it): the rest of demo is the point.
+    monkeypatch.setattr(cli, "migrate", lambda _name: "head")
+    other = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. a batch of the running service
+
+    def nap(_seconds: float) -> None:  # the other writer commits while the command waits
+        if other.in_transaction:
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(tenancy, "sleep", nap)
+    try:
+        result = app.test_cli_runner().invoke(args=args, input="new password 123\n")
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+    assert result.exit_code == 0, result.output
+    assert "locked" not in result.output
+
+
+def test_init_db_waits_for_another_migration_longer_than_the_busy_timeout(
+    fresh_app: Any, sqlite_path: str, other_writer: sqlite3.Connection, monkeypatch: Any
+) -> None:
+    """Another node's ``init-db`` migrating (here: holding the lock for 3 s) is waited for up
+    to ``MIGRATION_LOCK_WAIT_MS``, not the service's busy timeout (1 s here), as on PostgreSQL."""
+    from app.schema import upgrade_database
+
+    clock = [1000.0]
+
+    def nap(seconds: float) -> None:
+        clock[0] += seconds
+        if clock[0] >= 1003.0 and other_writer.in_transaction:
+            other_writer.execute("COMMIT")  # the other migration is done
+
+    monkeypatch.setattr(tenancy, "sleep", nap)
+    monkeypatch.setattr(tenancy, "monotonic", lambda: clock[0])
+    app = fresh_app(SQLITE_BUSY_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        upgrade_database(db.engines["main"])
+        assert clock[0] >= 1003.0
+        with session_scope("main", write=True) as session:
+            assert busy_timeout_of(session) == 1000  # the service's own again

@@ -356,7 +356,7 @@ def create_api_key_command(label: str, database: str | None) -> None:
     if standard_output_closed():  # the key would be stored and never shown
         raise click.ClickException("Standard output is closed: the new key could not be shown.")
     name = migrated_database(database)
-    with session_scope(name) as session:
+    with session_scope(name, write=True) as session:  # the label is read, then the key written
         try:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:
@@ -374,7 +374,7 @@ def create_api_key_command(label: str, database: str | None) -> None:
 def revoke_api_key_command(label: str, database: str | None) -> None:
     """Revoke an API key at once."""
     name = migrated_database(database)
-    with session_scope(name) as session:
+    with session_scope(name, write=True) as session:
         if not revoke_api_key(session, label):
             raise click.ClickException(f"No active API key labelled {label!r} in {name!r}.")
         session.commit()
@@ -416,7 +416,7 @@ def seed_command(providers: int, database: str | None) -> None:
     from app.demo.seed import seed_demo_data
 
     name = migrated_database(database)
-    with session_scope(name) as session:
+    with session_scope(name, write=True) as session:
         report = seed_demo_data(session, providers=providers)
     click.echo(
         f"Seeded {name!r}: {report.license_types} license types, "
@@ -438,7 +438,7 @@ def demo_command(base_url: str, database: str | None) -> None:
     name = selected_database(database)
     migrate(name)
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
-    with session_scope(name) as session:
+    with session_scope(name, write=True) as session:
         seed_demo_data(session)
         access = prepare_demo_access(session, current_app.config["SECRET_KEY"], name, ttl)
     click.echo(instructions(access, name, base_url.rstrip("/"), ttl))

@@ -57,7 +57,7 @@ def _change(  # type: ignore[no-untyped-def]
     database: str | None, describe: str, change, command: str, username: str, **fields: str
 ) -> None:
     name = migrated_database(database)
-    with session_scope(name) as session:
+    with session_scope(name, write=True) as session:  # reads the user, then writes
         try:
             change(session)
         except UserError as exc:

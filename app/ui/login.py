@@ -19,17 +19,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.wrappers import Response
 
 from app.activity import log_unavailable
 from app.api.paths import is_api_path
 from app.auth.login_check import check_login, seconds_wording
-from app.auth.models import StaffUser
+from app.auth.models import StaffUser, role_can_write
 from app.auth.throttle import EXTENSION_KEY, Attempt
 from app.auth.users import end_sessions, store_password_upgrade
 from app.db_errors import error_class, is_database_unavailable
-from app.tenancy import UnknownDatabase, begin_write, request_session, resolve_database
+from app.tenancy import (
+    UnknownDatabase,
+    begin_write,
+    first_read,
+    request_session,
+    resolve_database,
+)
 
 SESSION_USER_ID = "staff_user_id"
 SESSION_DATABASE = "staff_database"
@@ -147,17 +153,23 @@ def load_staff() -> Staff | None:
     except UnknownDatabase:
         session.clear()
         return None
-    database_session = request_session(database)
-    user = database_session.scalar(select(StaffUser).where(StaffUser.id == user_id))
+    # The request's first read, outside the transaction a Save then takes as a writer: on
+    # SQLite a read needs no write lock, so a Save waits for the lock only once, in its view.
+    rows = first_read(request_session(database), _SIGNED_IN_USER, {"user_id": user_id})
     staff = None
-    if user is not None and not user.disabled and user.session_stamp == stamp:
-        staff = Staff(user.id, user.username, user.role, database, user.can_write)
-    # End the read transaction (after reading the user: a rollback expires it), so that a Save
-    # that follows opens its own as a writer.
-    database_session.rollback()
+    if rows and rows[0][3] == stamp:
+        username, role = rows[0][1], rows[0][2]
+        staff = Staff(rows[0][0], username, role, database, role_can_write(role))
     if staff is None:
         session.clear()
     return staff
+
+
+#: The signed-in user, if still enabled: id, username, role and session stamp (a Core
+#: statement, as ``first_read`` reads it).
+_SIGNED_IN_USER = select(
+    StaffUser.id, StaffUser.username, StaffUser.role, StaffUser.session_stamp
+).where(StaffUser.id == bindparam("user_id"), StaffUser.disabled.is_(False))
 
 
 def limit_form_size() -> None:
