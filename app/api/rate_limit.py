@@ -91,8 +91,8 @@ def exempt_from_limit() -> bool:
 
 
 def name_refused_caller(_limit: RequestLimit) -> None:
-    """A 429's line names the database, user and API key (label) of an API request, as its
-    other lines do, not the client address alone (``app.api.requests``)."""
+    """A 429's line names the database and the token's user of an API request, as its other
+    lines do, not the client address alone (``app.api.requests``)."""
     if is_api_path(request.path):
         name_unauthenticated_caller()
 
