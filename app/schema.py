@@ -60,7 +60,15 @@ def check_not_newer(found: str | None, revisions: MigrationRevisions | None = No
         raise SchemaNewerThanCode(found, head)
 
 
-def upgrade_database(engine: Engine) -> str:
+class SchemaUpgrade(NamedTuple):
+    """What ``upgrade_database`` did: the revision it found (``None``: no schema yet) and
+    the one it left, the newest."""
+
+    found: str | None
+    head: str
+
+
+def upgrade_database(engine: Engine) -> SchemaUpgrade:
     """Bring the database to the newest revision (a no-op when it is there already).
 
     On SQLite, Alembic's batch mode changes a table by copying it and dropping the original,
@@ -84,7 +92,8 @@ def upgrade_database(engine: Engine) -> str:
                 _take_migration_lock(connection)
                 # Alembic cannot upgrade from a revision it does not know ("Can't locate
                 # revision"): say what it means instead.
-                check_not_newer(MigrationContext.configure(connection).get_current_revision())
+                found = MigrationContext.configure(connection).get_current_revision()
+                check_not_newer(found)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 if sqlite:
@@ -98,7 +107,7 @@ def upgrade_database(engine: Engine) -> str:
                 connection.info[BUSY_TIMEOUT_INFO] = busy_timeout
                 _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
                 _sqlite_pragma(connection, f"PRAGMA busy_timeout = {busy_timeout}")
-    return head_revision()
+    return SchemaUpgrade(found, head_revision())
 
 
 def _take_migration_lock(connection: Connection) -> None:

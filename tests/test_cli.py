@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
-from foundation_support import empty_database, watch_filesystem
+from foundation_support import empty_database, migrate_to, watch_filesystem
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -98,7 +98,7 @@ def api_headers(client: Any, database: str, api_key: str, username: str, passwor
 def test_init_db_creates_every_table_on_an_empty_database(runner: Any, app: Any) -> None:
     assert table_names(app, "fresh") == set()
     output = ok(invoke(runner, "init-db", "--database", "fresh"))
-    assert output == f"Database 'fresh' is at schema revision {head_revision()}.\n"
+    assert output == f"Database 'fresh' created at schema revision {head_revision()}.\n"
     assert table_names(app, "fresh") == set(db.metadata.tables) | {"alembic_version"}
     with app.app_context():
         assert current_revision(engine_for("fresh")) == head_revision()
@@ -110,11 +110,23 @@ def test_init_db_is_idempotent(runner: Any, app: Any, session_for: Callable[...,
     with session_for("fresh") as session:
         creds = count(session, ProviderCred)
     second = ok(invoke(runner, "init-db", "--database", "fresh"))
-    assert second == first
+    assert first == f"Database 'fresh' created at schema revision {head_revision()}.\n"
+    assert second == (
+        f"Database 'fresh' is at schema revision {head_revision()} already; nothing to do.\n"
+    )
     with app.app_context():
         assert current_revision(engine_for("fresh")) == head_revision()
     with session_for("fresh") as session:
         assert count(session, ProviderCred) == creds == 2  # data survives a second init-db
+
+
+def test_init_db_says_which_revisions_it_migrated_between(runner: Any, app: Any) -> None:
+    with app.app_context():
+        migrate_to(engine_for("fresh"), "0010")
+    output = ok(invoke(runner, "init-db", "--database", "fresh"))
+    assert output == f"Database 'fresh' migrated from schema revision 0010 to {head_revision()}.\n"
+    with app.app_context():
+        assert current_revision(engine_for("fresh")) == head_revision()
 
 
 def test_init_db_touches_only_the_named_database(runner: Any, app: Any) -> None:

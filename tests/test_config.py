@@ -115,7 +115,7 @@ def test_default_database_is_a_file_in_the_instance_folder_created_on_first_use(
     runner = app.test_cli_runner()
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
-    assert "Database 'demo' is at schema revision" in result.output
+    assert "Database 'demo' created at schema revision" in result.output
     assert (instance / "demo.db").is_file()
 
 

@@ -71,7 +71,7 @@ def test_one_linear_history() -> None:
 def test_upgrade_applies_head_on_an_empty_database(empty_engine: Engine) -> None:
     assert inspect(empty_engine).get_table_names() == []
     assert current_revision(empty_engine) is None
-    assert upgrade_database(empty_engine) == head_revision()
+    assert upgrade_database(empty_engine) == (None, head_revision())
     assert current_revision(empty_engine) == head_revision()
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     assert set(db.metadata.tables) | {"alembic_version"} == EXPECTED_TABLES
@@ -86,7 +86,7 @@ def test_upgrade_is_idempotent(migrated_engine: Engine) -> None:
             ),
             {"now": datetime(2024, 1, 1)},
         )
-    assert upgrade_database(migrated_engine) == head_revision()
+    assert upgrade_database(migrated_engine) == (head_revision(), head_revision())
     assert current_revision(migrated_engine) == head_revision()
     with migrated_engine.connect() as connection:
         assert connection.execute(text("SELECT display FROM cred_license_type")).all() == [("MD",)]
@@ -136,7 +136,7 @@ def test_downgrade_to_base_and_back(migrated_engine: Engine) -> None:
     migrate_to(migrated_engine, "base", direction="downgrade")
     assert set(inspect(migrated_engine).get_table_names()) == {"alembic_version"}
     assert current_revision(migrated_engine) is None
-    assert upgrade_database(migrated_engine) == head_revision()
+    assert upgrade_database(migrated_engine).head == head_revision()
     assert schema_differences(migrated_engine) == []
 
 
@@ -331,7 +331,7 @@ def test_batch_migration_of_a_referenced_table_on_populated_sqlite(
         pytest.skip("batch (copy and move) migrations are how SQLite changes tables")
     add_license(migrated_engine)
     revision = later_migration()
-    assert upgrade_database(migrated_engine) == revision
+    assert upgrade_database(migrated_engine).head == revision
     assert current_revision(migrated_engine) == revision
     with migrated_engine.connect() as connection:
         assert connection.execute(
@@ -439,7 +439,7 @@ def json_object(value: Any) -> Any:
 def test_0002_folds_per_field_history_into_one_row_per_change(empty_engine: Engine) -> None:
     migrate_to(empty_engine, "0001")
     add_per_field_history(empty_engine)
-    assert upgrade_database(empty_engine) == head_revision()
+    assert upgrade_database(empty_engine).head == head_revision()
     with empty_engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -653,7 +653,7 @@ def test_0007_chains_the_existing_history(empty_engine: Engine) -> None:
                 for row in rows
             ],
         )
-    assert upgrade_database(empty_engine) == head_revision()
+    assert upgrade_database(empty_engine).head == head_revision()
     with Session(empty_engine) as session:
         assert list(chain_breaks(session)) == []
         assert {h.provider_cred_license_key for h in session.query(LicenseHistoryHead)} == {10, 11}

@@ -39,6 +39,7 @@ from app.db_errors import error_class, is_database_unavailable, is_not_a_databas
 from app.schema import (
     MigrationError,
     SchemaNewerThanCode,
+    SchemaUpgrade,
     check_not_newer,
     current_revision,
     head_revision,
@@ -280,7 +281,7 @@ def missing_sqlite_file(engine: Engine) -> str | None:
     return str(path) if not path.exists() and path.parent.is_dir() else None
 
 
-def migrate(name: str) -> str:
+def migrate(name: str) -> SchemaUpgrade:
     """``upgrade_database`` of ``name``; a schema newer than the code, or a migration that
     refused (and was rolled back), is one line."""
     try:
@@ -308,8 +309,13 @@ def check_username(name: str, check: Callable[[Session, str], object], username:
 def init_db_command(database: str | None) -> None:
     """Create or migrate the schema (idempotent)."""
     name = selected_database(database)
-    revision = migrate(name)
-    click.echo(f"Database {name!r} is at schema revision {revision}.")
+    found, head = migrate(name)
+    if found is None:
+        click.echo(f"Database {name!r} created at schema revision {head}.")
+    elif found != head:
+        click.echo(f"Database {name!r} migrated from schema revision {found} to {head}.")
+    else:
+        click.echo(f"Database {name!r} is at schema revision {head} already; nothing to do.")
 
 
 @click.command("create-user")
