@@ -39,6 +39,17 @@ def test_every_cli_change_is_one_line_naming_the_operator(tmp_path: Path) -> Non
         (["create-api-key", "line\nbreak"], None, r"create-api-key label='line\\nbreak'"),
         (["revoke-api-key", "line\nbreak"], None, r"revoke-api-key label='line\\nbreak'"),
         (["purge"], None, r"purge idempotency_records=\d+ refresh_tokens=\d+"),
+        (
+            ["seed", "--providers", "2"],
+            None,
+            r"seed license_types=\d+ provider_creds=2 licenses=\d+",
+        ),
+        (
+            ["demo"],
+            None,
+            r"demo user='demo' api_key='quickstart-\d{14}-[0-9a-f]{4}' license_types=0 "
+            r"provider_creds=23 licenses=\d+",
+        ),
         (["monitor-expirables"], None, r"monitor-expirables run=\d+ ran_by='[^']+'"),
         (
             ["integrity-report", "--since", "2026-01-01", "--until", "2026-01-31"],

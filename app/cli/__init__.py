@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import getpass
@@ -424,6 +425,7 @@ def seed_command(providers: int, database: str | None) -> None:
     name = migrated_database(database)
     with session_scope(name, write=True) as session:
         report = seed_demo_data(session, providers=providers)
+    log_admin("seed", name, **dataclasses.asdict(report))
     click.echo(
         f"Seeded {name!r}: {report.license_types} license types, "
         f"{report.provider_creds} provider credentials, {report.licenses} licenses added."
@@ -445,8 +447,16 @@ def demo_command(base_url: str, database: str | None) -> None:
     migrate(name)
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     with session_scope(name, write=True) as session:
-        seed_demo_data(session)
+        report = seed_demo_data(session)
         access = prepare_demo_access(session, current_app.config["SECRET_KEY"], name, ttl)
+    # The demo user's password is reset and an API key issued: account changes, logged as such.
+    log_admin(
+        "demo",
+        name,
+        user=access.username,
+        api_key=access.api_key_label,
+        **dataclasses.asdict(report),
+    )
     click.echo(instructions(access, name, base_url.rstrip("/"), ttl))
 
 

@@ -25,6 +25,7 @@ class DemoAccess:
     password: str
     api_key: str
     id_token: str
+    api_key_label: str
 
 
 def prepare_demo_access(session: Session, secret: str, database: str, ttl: int) -> DemoAccess:
@@ -43,7 +44,7 @@ def prepare_demo_access(session: Session, secret: str, database: str, ttl: int) 
     api_key = issue_api_key(session, label)
     session.commit()
     token = mint_token_for(session, secret, DEMO_USER, database, ttl, "id")
-    return DemoAccess(DEMO_USER, password, api_key, token)
+    return DemoAccess(DEMO_USER, password, api_key, token, label)
 
 
 def lifetime(seconds: int) -> str:
