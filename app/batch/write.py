@@ -77,8 +77,8 @@ def key_in(column: Any, parameter: str, dialect_name: str) -> ColumnElement[bool
 
 def key_set(dialect_name: str, keys: Iterable[int]) -> str:
     """The value of a ``key_in`` parameter: the distinct keys, sorted, as text. On PostgreSQL
-    an array literal rather than a list, which psycopg adapts item by item (about 1 ms for a
-    1,000-key batch, before its first statement can leave)."""
+    an array literal rather than a list, which psycopg adapts item by item, before the
+    batch's first statement can leave."""
     values = sorted(set(keys))
     if dialect_name == "postgresql":
         return "{" + ",".join(map(str, values)) + "}"

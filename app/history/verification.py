@@ -29,10 +29,10 @@ from app.history.stored_changes import changes_text, parse_changes
 from app.history.stored_time import day_named, time_as_stored
 
 STREAM_ROWS = 2000
-#: For the rest of the review's transaction (PostgreSQL). Costed, once analysed, as 28,000
-#: rows times three probes each (a month at a million licenses), the range's statement is
-#: over every JIT threshold, and compiling it (inlined, optimised) took 310 ms of a 580 ms
-#: statement; each probe is a few microseconds of work that compiling never pays back.
+#: For the rest of the review's transaction (PostgreSQL). Costed, once analysed, as a month's
+#: rows times three probes each, the range's statement is over every JIT threshold, and
+#: compiling it (inlined, optimised) took about half of the statement's time; each probe is a
+#: few microseconds of work that compiling never pays back (docs/performance.md).
 NO_JIT = "SET LOCAL jit = off"
 
 

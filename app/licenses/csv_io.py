@@ -520,8 +520,8 @@ def row_refusal(scan: FileScan, record: CsvRecord, item: dict[str, Any]) -> tupl
 
 #: Rows read ahead and grouped by ProviderCred before any of them is written: a file in any
 #: order still reaches the service in batches of one ProviderCred (a file sorted by license
-#: key, its ProviderCreds interleaved, took 5x as long a batch per run of equal ProviderCreds),
-#: while memory stays bounded whatever the file's size.
+#: key, its ProviderCreds interleaved, otherwise makes many small batches, each one
+#: transaction), while memory stays bounded whatever the file's size.
 READ_AHEAD_ROWS = 20_000
 
 
