@@ -25,6 +25,7 @@ import re
 import select
 import sqlite3
 from collections.abc import Collection
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -126,9 +127,19 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
     context.is_disconnect = True
     # On SQLite every pooled connection shares the file's fate (read-only, I/O errors); on
     # PostgreSQL a timeout concerns one connection only.
-    context.invalidate_pool_on_disconnect = context.engine is not None and (
-        context.engine.dialect.name == "sqlite"
-    )
+    sqlite = context.engine is not None and context.engine.dialect.name == "sqlite"
+    context.invalidate_pool_on_disconnect = sqlite
+    connection = context.connection
+    if sqlite and connection is not None and not (connection.closed or connection.invalidated):
+        # SQLAlchemy leaves the cursor of a connection it drops open, and SQLite closes a
+        # connection whose statement is still open only once that statement is freed (by the
+        # garbage collector, perhaps much later): until then its transaction, and the write
+        # lock of a write that failed midway (a full disk), stay held, and every writer waits.
+        # Rolled back here, the lock is free at once.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None:
+            with suppress(sqlite3.Error):
+                dbapi_connection.rollback()
 
 
 @event.listens_for(Engine, "connect")

@@ -5,14 +5,18 @@ In process, on both engines. ``tests/test_faults.py`` does the same against guni
 
 from __future__ import annotations
 
+import gc
 import logging
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -172,6 +176,61 @@ def test_read_only_sqlite_is_503_and_recovers_without_restart(
     assert license_count(session_for) == (0, 0)
     assert results(put([license_item(1)], **{"Idempotency-Key": "ro-1"})) == [("1", 201, "Created")]
     assert client.get("/healthz").status_code == 200
+
+
+@contextmanager
+def sqlite_disk_full(app: Any, pages_left: int) -> Iterator[None]:
+    """The main SQLite database's new connections may grow it by ``pages_left`` pages only
+    (``max_page_count``): a larger write fails mid-transaction with ``SQLITE_FULL``, as on a
+    full disk."""
+    with app.app_context():
+        engine = engine_for("main")
+    engine.dispose()
+
+    def cap(dbapi_connection: Any, _record: Any) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages + pages_left}")
+
+    event.listen(engine, "connect", cap)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", cap)
+        engine.dispose()
+
+
+def test_a_sqlite_write_that_fails_midway_leaves_no_lock_behind(
+    app: Any, put: Any, session_for: Any, backend: str, database_urls: dict[str, str]
+) -> None:
+    """A batch that fills the disk holds SQLite's write lock when it fails. Its connection is
+    dropped (``app.db_errors``), but SQLAlchemy leaves a dropped connection's cursor open, and
+    SQLite closes a connection with a statement still open only once the statement is freed:
+    until then (the garbage collector, in a worker that tunes it down, or a log record that
+    keeps the traceback) the lock stayed held, and every writer of every worker waited out the
+    busy timeout and answered 503; the claim of the failed request's Idempotency-Key could not
+    be released either (its retry: 409). The collector is off here, as it may be for a long
+    while in a worker."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = sqlite_file(database_urls["main"])
+    assert path is not None
+    items = [license_item(k) for k in range(1, 1001)]
+    gc.disable()
+    try:
+        with sqlite_disk_full(app, pages_left=20):
+            check_unavailable(put(items, **{"Idempotency-Key": "full-1"}))
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" while the lock is held
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert license_count(session_for) == (0, 0)
+        retry = put(items, **{"Idempotency-Key": "full-1"})  # released: runs afresh
+    finally:
+        gc.enable()
+    assert {status for _, status, _ in results(retry)} == {201}
+    assert license_count(session_for) == (1000, 1000)
 
 
 def test_sqlite_cannot_open_is_503_and_recovers(
