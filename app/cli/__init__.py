@@ -728,47 +728,45 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
     name = migrated_database(database)
     tally = ImportTally(str(uuid.uuid4()))
     refused = False
-    with (
-        seekable(source) as file,
-        session_scope(name) as session,
-        stop_signals() as stopped,
-    ):
-        try:
-            for rows in import_licenses(
-                session,
-                file,
-                actor=actor,
-                activity_id=tally.activity_id,
-                batch_size=current_app.config["BATCH_MAX_ITEMS"],
-                stop_requested=lambda: bool(stopped),
-            ):
-                echo_report(tally, rows)
-        except CsvFileError as exc:
-            refused = True
-            raise click.ClickException(f"{exc} Nothing was imported.") from None
-        except ImportStopped as stop:
-            tally.echo(stop.processed)
-            click.echo(tally.summary())
-            raise click.ClickException(
-                f"database error {error_class(stop.cause)}: {first_line(stop.cause)}. The rows "
-                f"listed above were processed; no other row was imported (the first: line "
-                f"{stop.line})."
-            ) from None
-        finally:
-            # However the import ended once the file was accepted (failed rows, a database
-            # error, a report that could not be written): the rows reported so far.
-            if not refused:
-                log_admin(
-                    "import-licenses",
-                    name,
-                    source=getattr(source, "name", "-"),
-                    as_user=actor,
-                    imported=tally.imported,
-                    unchanged=tally.unchanged,
-                    failed=tally.failed,
-                    activity=tally.activity_id,
-                    **({"interrupted": True} if stopped else {}),
-                )
+    with seekable(source) as file, session_scope(name) as session:
+        # Only while rows are written: a signal during the statistics' refresh acts at once.
+        with stop_signals() as stopped:
+            try:
+                for rows in import_licenses(
+                    session,
+                    file,
+                    actor=actor,
+                    activity_id=tally.activity_id,
+                    batch_size=current_app.config["BATCH_MAX_ITEMS"],
+                    stop_requested=lambda: bool(stopped),
+                ):
+                    echo_report(tally, rows)
+            except CsvFileError as exc:
+                refused = True
+                raise click.ClickException(f"{exc} Nothing was imported.") from None
+            except ImportStopped as stop:
+                tally.echo(stop.processed)
+                click.echo(tally.summary())
+                raise click.ClickException(
+                    f"database error {error_class(stop.cause)}: {first_line(stop.cause)}. The rows "
+                    f"listed above were processed; no other row was imported (the first: line "
+                    f"{stop.line})."
+                ) from None
+            finally:
+                # However the import ended once the file was accepted (failed rows, a database
+                # error, a report that could not be written): the rows reported so far.
+                if not refused:
+                    log_admin(
+                        "import-licenses",
+                        name,
+                        source=getattr(source, "name", "-"),
+                        as_user=actor,
+                        imported=tally.imported,
+                        unchanged=tally.unchanged,
+                        failed=tally.failed,
+                        activity=tally.activity_id,
+                        **({"interrupted": True} if stopped else {}),
+                    )
         if stopped:
             click.echo(tally.summary())
             click.echo(
