@@ -134,8 +134,9 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
         # SQLAlchemy leaves the cursor of a connection it drops open, and SQLite closes a
         # connection whose statement is still open only once that statement is freed (by the
         # garbage collector, perhaps much later): until then its transaction, and the write
-        # lock of a write that failed midway (a full disk), stay held, and every writer waits.
-        # Rolled back here, the lock is free at once.
+        # lock of a write that failed midway, stay held, and every writer waits. (SQLite rolls
+        # back by itself after most I/O errors, a full disk among them, but not after others:
+        # the file at its size cap, ``max_page_count``.) Rolled back here, the lock is free.
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection is not None:
             with suppress(sqlite3.Error):

@@ -179,10 +179,10 @@ def test_read_only_sqlite_is_503_and_recovers_without_restart(
 
 
 @contextmanager
-def sqlite_disk_full(app: Any, pages_left: int) -> Iterator[None]:
+def sqlite_size_cap(app: Any, pages_left: int) -> Iterator[None]:
     """The main SQLite database's new connections may grow it by ``pages_left`` pages only
-    (``max_page_count``): a larger write fails mid-transaction with ``SQLITE_FULL``, as on a
-    full disk."""
+    (``max_page_count``): a larger write fails mid-transaction with ``SQLITE_FULL``, its
+    transaction left open."""
     with app.app_context():
         engine = engine_for("main")
     engine.dispose()
@@ -202,7 +202,8 @@ def sqlite_disk_full(app: Any, pages_left: int) -> Iterator[None]:
 def test_a_sqlite_write_that_fails_midway_leaves_no_lock_behind(
     app: Any, put: Any, session_for: Any, backend: str, database_urls: dict[str, str]
 ) -> None:
-    """A batch that fills the disk holds SQLite's write lock when it fails. Its connection is
+    """A batch that fills the database up to its size cap fails holding SQLite's write lock,
+    which SQLite does not give up by itself (as it does after a full disk). The connection is
     dropped (``app.db_errors``), but SQLAlchemy leaves a dropped connection's cursor open, and
     SQLite closes a connection with a statement still open only once the statement is freed:
     until then (the garbage collector, in a worker that tunes it down, or a log record that
@@ -217,7 +218,7 @@ def test_a_sqlite_write_that_fails_midway_leaves_no_lock_behind(
     items = [license_item(k) for k in range(1, 1001)]
     gc.disable()
     try:
-        with sqlite_disk_full(app, pages_left=20):
+        with sqlite_size_cap(app, pages_left=20):
             check_unavailable(put(items, **{"Idempotency-Key": "full-1"}))
         other = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
