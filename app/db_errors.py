@@ -61,6 +61,18 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+#: The statement a connection lost after ``COMMIT`` was sent names (``app.pg_pipeline``).
+COMMIT = "COMMIT"
+
+
+def commit_outcome_unknown(exc: BaseException) -> bool:
+    """True when the connection was lost after the transaction's ``COMMIT`` was sent
+    (PostgreSQL, the batch's pipeline): the server may have committed before the answer was
+    lost, so the changes may have been saved. (SQLite's commit, in process, either happens or
+    fails.)"""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement == COMMIT
+
+
 def is_not_a_database(exc: BaseException) -> bool:
     """True when the SQLite file is not a database (``SQLITE_NOTADB``): the setting names some
     other file (a CSV, a dump, an encrypted or zeroed file). Not a fault of the statement, and

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -26,9 +27,11 @@ from app.errors import tracebacks
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import close_request_sessions, engine_for
+from tests.api_support import seed_editor_and_cred
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.fault_support import (
+    AnswerLostAfterCommit,
     hanging_history_writes,
     held_write_lock,
     immutable_file,
@@ -359,3 +362,51 @@ def test_a_table_the_database_lacks_keeps_the_pooled_connections(app: Any, backe
             connection.execute(text("SELECT 1 FROM no_such_table"))
         with engine.connect() as connection:
             assert connection.connection.driver_connection is before
+
+
+def test_a_commit_whose_answer_is_lost_is_not_said_to_have_changed_nothing(
+    app_config: dict[str, Any], backend: str, database_urls: dict[str, str], tmp_path: Path
+) -> None:
+    """The batch's COMMIT reached PostgreSQL, which committed, and then the connection was
+    lost before the answer came back. The 503 said "nothing was changed by this request",
+    though every license was written; it must say they may have been saved. A retry with the
+    same Idempotency-Key then writes nothing twice."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's connection")
+    real = make_url(database_urls["main"])
+    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    application = create_app(app_config | {"DATABASES": {"main": url}})
+    try:
+        headers = seed_editor_and_cred(application, "main", "editor") | {"Idempotency-Key": "k"}
+        client = application.test_client()
+        items = [license_item(k) for k in range(1, 1001)]
+        proxy.armed = True
+        lost = client.put(BATCH_URL.format(cred=1), json=items, headers=headers)
+        assert proxy.cut
+        assert lost.status_code == 503 and lost.headers["Retry-After"] == "7"
+        assert check_envelope(lost)["error"]["detail"] == (
+            "The connection to the database was lost while this request's changes were being "
+            "committed, so they may have been saved: read them back, or send the request again "
+            "in 7 seconds (a batch sent again stores the same values, not a second copy)."
+        )
+        counted = stored_counts(database_urls["main"])
+        assert counted == (1000, 1000)  # PostgreSQL did commit
+        retry = client.put(BATCH_URL.format(cred=1), json=items, headers=headers)
+        assert {status for _, status, _ in results(retry)} == {200}
+        assert stored_counts(database_urls["main"]) == counted
+    finally:
+        dispose_engines(application)
+        proxy.close()
+
+
+def stored_counts(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return (
+                connection.scalar(select(func.count()).select_from(ProviderCredLicense)),
+                connection.scalar(select(func.count()).select_from(LicenseChange)),
+            )
+    finally:
+        engine.dispose()
