@@ -25,6 +25,7 @@ import re
 import select
 import sqlite3
 from collections.abc import Collection
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -58,6 +59,18 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, UNAVAILABLE_ERRORS + DRIVER_UNAVAILABLE_ERRORS):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+#: The statement a connection lost after ``COMMIT`` was sent names (``app.pg_pipeline``).
+COMMIT = "COMMIT"
+
+
+def commit_outcome_unknown(exc: BaseException) -> bool:
+    """True when the connection was lost after the transaction's ``COMMIT`` was sent
+    (PostgreSQL, the batch's pipeline): the server may have committed before the answer was
+    lost, so the changes may have been saved. (SQLite's commit, in process, either happens or
+    fails.)"""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement == COMMIT
 
 
 def is_not_a_database(exc: BaseException) -> bool:
@@ -126,9 +139,20 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
     context.is_disconnect = True
     # On SQLite every pooled connection shares the file's fate (read-only, I/O errors); on
     # PostgreSQL a timeout concerns one connection only.
-    context.invalidate_pool_on_disconnect = context.engine is not None and (
-        context.engine.dialect.name == "sqlite"
-    )
+    sqlite = context.engine is not None and context.engine.dialect.name == "sqlite"
+    context.invalidate_pool_on_disconnect = sqlite
+    connection = context.connection
+    if sqlite and connection is not None and not (connection.closed or connection.invalidated):
+        # SQLAlchemy leaves the cursor of a connection it drops open, and SQLite closes a
+        # connection whose statement is still open only once that statement is freed (by the
+        # garbage collector, perhaps much later): until then its transaction, and the write
+        # lock of a write that failed midway, stay held, and every writer waits. (SQLite rolls
+        # back by itself after most I/O errors, a full disk among them, but not after others:
+        # the file at its size cap, ``max_page_count``.) Rolled back here, the lock is free.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None:
+            with suppress(sqlite3.Error):
+                dbapi_connection.rollback()
 
 
 @event.listens_for(Engine, "connect")

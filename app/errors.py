@@ -21,7 +21,12 @@ from app.api.rate_limit import retry_after_seconds
 from app.auth.log_limit import OncePerInterval
 from app.auth.login_check import seconds_wording
 from app.batch.outcome import ConcurrentWrites
-from app.db_errors import error_class, is_database_unavailable, is_missing_schema_object
+from app.db_errors import (
+    commit_outcome_unknown,
+    error_class,
+    is_database_unavailable,
+    is_missing_schema_object,
+)
 from app.health import schema_problem
 from app.tenancy import DATABASE_HEADER, engine_for
 
@@ -34,6 +39,12 @@ SCHEMA_MISMATCH_DETAIL = (
 UNAVAILABLE_DETAIL = (
     "The database is unavailable; nothing was changed by this request. "
     "Try again in {seconds} seconds."
+)
+#: The connection was lost after the COMMIT was sent (``db_errors.commit_outcome_unknown``).
+COMMIT_UNKNOWN_DETAIL = (
+    "The connection to the database was lost while this request's changes were being "
+    "committed, so they may have been saved: read them back, or send the request again in "
+    "{seconds} seconds (a batch sent again stores the same values, not a second copy)."
 )
 
 
@@ -81,7 +92,8 @@ def _unavailable(
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
     headers = {"Retry-After": str(seconds)}
     if schema_problem is None:
-        detail = UNAVAILABLE_DETAIL.format(seconds=seconds)
+        unknown = commit_outcome_unknown(exc)
+        detail = (COMMIT_UNKNOWN_DETAIL if unknown else UNAVAILABLE_DETAIL).format(seconds=seconds)
     else:
         detail = SCHEMA_MISMATCH_DETAIL.format(problem=schema_problem)
     if is_api_path(request.path):

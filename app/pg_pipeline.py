@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
-from app.db_errors import HEALTHY_CONNECTION_STATES, restore_driver_transactions
+from app.db_errors import COMMIT, HEALTHY_CONNECTION_STATES, restore_driver_transactions
 
 #: One statement of a pipeline and its parameters.
 Step = tuple[Executable, Mapping[str, Any]]
@@ -107,7 +107,7 @@ def run(
                     cursor.execute(sql, driver_params)
                     cursors.append(cursor)
                 if commit:
-                    sql = "COMMIT"
+                    sql = COMMIT  # from here on, a lost connection may follow a commit
                     driver.execute(sql)
             except psycopg.Error as error:
                 # An earlier statement's error, back while steps were still being sent: kept

@@ -1,12 +1,18 @@
-"""Faults to inject into a test database: a held lock, a write that hangs, a read-only file."""
+"""Faults to inject into a test database: a held lock, a write that hangs, a read-only file,
+an answer lost after a commit."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import sqlite3
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -94,3 +100,69 @@ def immutable_file(path: str) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", path], check=True)
+
+
+class AnswerLostAfterCommit:
+    """A TCP port in front of PostgreSQL that, once armed, loses the connection of the first
+    transaction that writes ``table`` right after sending its ``COMMIT`` on: the server commits,
+    the client never hears so (a network cut, a proxy or a server crash at that instant)."""
+
+    def __init__(self, target: tuple[str, int], table: bytes) -> None:
+        self.target = target
+        self.table = table
+        self.armed = False
+        self.cut = False
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+        for end in self.sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            silenced = threading.Event()
+            threading.Thread(
+                target=self._to_server, args=(client, upstream, silenced), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._to_client, args=(upstream, client, silenced), daemon=True
+            ).start()
+
+    def _to_server(self, client: socket.socket, server: socket.socket, silenced: Any) -> None:
+        writes = False
+        try:
+            while data := client.recv(65536):
+                writes = writes or (self.armed and self.table in data)
+                if writes and b"COMMIT" in data:
+                    self.armed, self.cut = False, True
+                    silenced.set()  # the server's answers are dropped from now on
+                    server.sendall(data)
+                    time.sleep(0.5)  # the server commits meanwhile
+                    for end in (client, server):
+                        with contextlib.suppress(OSError):
+                            end.shutdown(socket.SHUT_RDWR)
+                    return
+                server.sendall(data)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _to_client(server: socket.socket, client: socket.socket, silenced: Any) -> None:
+        try:
+            while data := server.recv(65536):
+                if not silenced.is_set():
+                    client.sendall(data)
+        except OSError:
+            pass

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import InternalError
 
 from app.licenses.csv_io import CSV_COLUMNS, escape_formula, unescape_formula
@@ -593,3 +594,77 @@ def test_an_import_from_a_closed_standard_input_is_one_line(tmp_path: Path) -> N
     assert result.stderr.splitlines()[-1] == (
         "Error: Invalid value for 'SOURCE': standard input is closed."
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_import_says_what_stays_and_runs_again_safely(
+    database_urls: dict[str, str], make_cred: Any, tmp_path: Path, signum: int
+) -> None:
+    """Ctrl-C (or a service manager's SIGTERM) halfway through a large file: the import stops
+    once the read-ahead window being written is committed and reported, says so and how to
+    finish (run the file again), and logs its admin line as any import does. It said
+    ``Aborted!`` (or, terminated, nothing at all and no admin line), having committed rows it
+    never reported. Running the file again imports the rest and writes nothing twice."""
+    import json
+    import subprocess
+    import sys
+
+    make_cred(1)
+    url = database_urls["main"]
+    env = flask_environment(
+        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
+    )
+    two_rows_ahead = (
+        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+    command = [sys.executable, "-c", two_rows_ahead, "--app", "app", "import-licenses"]
+    rows = 400
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
+    )
+    with subprocess.Popen(
+        [*command, str(source)],
+        cwd=REPOSITORY,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
+        process.send_signal(signum)
+        stdout = process.stdout.read()  # not communicate(), which skips what readline buffered
+        stderr = process.stderr.read()  # a few lines: never fills its pipe meanwhile
+        process.wait(timeout=120)
+    assert process.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    assert (
+        "Interrupted: every row reported above is imported, no row after them. Run the same "
+        "file again to import the rest: rows already imported answer 200 Unchanged and get no "
+        "second history row."
+    ) in stderr
+    assert " INFO cli import-licenses " in stderr and " interrupted=True " in stderr
+    engine = create_engine(url)
+    try:
+        licenses, history = history_and_licenses(engine)
+        reported = 1 + stdout.count(" 201 Created\n")
+        assert reported == licenses == history < rows  # stopped halfway, nothing half-written
+        again = subprocess.run(
+            [*command, str(source)], cwd=REPOSITORY, env=env, capture_output=True, text=True
+        )
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.count(" 200 Unchanged\n") == licenses
+        assert history_and_licenses(engine) == (rows, rows)
+    finally:
+        engine.dispose()
+
+
+def history_and_licenses(engine: Any) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return (
+            connection.scalar(text("SELECT count(*) FROM provider_cred_license")),
+            connection.scalar(text("SELECT count(*) FROM license_change")),
+        )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from app.audit import utcnow
 from app.auth.tokens import mint_token_for
@@ -23,6 +26,7 @@ from app.idempotency.store import (
     store_answer,
 )
 from app.licenses.models import ProviderCredLicense
+from app.tenancy import engine_for
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.helpers import BATCH_URL, results
@@ -309,3 +313,72 @@ def test_license_type_batch_is_idempotent_too(client: Any, auth_headers: Any) ->
     assert replay.get_json() == first.get_json()
     other = client.put("/credentialing-license-types-batch", json=[], headers=headers)
     assert other.status_code == 422
+
+
+@contextmanager
+def answer_store_fails(app: Any, backend: str, times: int) -> Iterator[list[str]]:
+    """The first ``times`` statements storing an answer lose their connection (after the batch
+    committed): on PostgreSQL the server ends the backend, on SQLite the driver fails as on an
+    I/O error. Yields the statements that failed."""
+    with app.app_context():
+        engine = engine_for("main")
+    failed: list[str] = []
+
+    def lose_connection(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith("UPDATE idempotency_record") or len(failed) >= times:
+            return
+        failed.append(statement)
+        if backend == "sqlite":
+            raise sqlite3.OperationalError("disk I/O error")
+        with engine.connect() as other:
+            pid = conn.connection.driver_connection.info.backend_pid
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    event.listen(engine, "before_cursor_execute", lose_connection)
+    try:
+        yield failed
+    finally:
+        event.remove(engine, "before_cursor_execute", lose_connection)
+
+
+ITEMS = [license_item(k) for k in range(1, 51)]
+
+
+def test_a_connection_lost_before_the_answer_is_stored_is_replaced(
+    app: Any, backend: str, put_batch: Any, session_for: Any
+) -> None:
+    """The batch committed, then its connection was lost: the answer is stored on a fresh one,
+    the client gets it, and a retry replays it."""
+    with answer_store_fails(app, backend, times=1) as failed:
+        response = put_batch(ITEMS)
+    assert {status for _, status, _ in results(response)} == {201}
+    assert len(failed) == 1
+    replay = put_batch(ITEMS)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == response.get_json()
+    assert history_count(session_for) == len(ITEMS)
+
+
+def test_an_answer_that_cannot_be_stored_is_still_given_and_a_retry_writes_nothing_twice(
+    app: Any, backend: str, put_batch: Any, session_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch committed and storing its answer fails for good: the client is told what was
+    written (never a 503 for a batch that went through); a retry waits for the claim's lease,
+    then runs the batch again, which finds every value stored and writes no second history."""
+    with answer_store_fails(app, backend, times=2) as failed:
+        response = put_batch(ITEMS)
+    assert {status for _, status, _ in results(response)} == {201}
+    assert len(failed) == 2  # the answer and its one retry on a fresh connection
+    activity = response.headers["X-Activity-ID"]
+    assert any(
+        f"activity={activity} idempotency answer not stored" in r.getMessage()
+        for r in caplog.records
+    )
+    busy = put_batch(ITEMS)
+    assert busy.status_code == 409 and busy.headers["Retry-After"] == "2"
+    look_unfinished(session_for, timedelta(seconds=-1))  # the lease has ended
+    retry = put_batch(ITEMS)
+    assert {status for _, status, _ in results(retry)} == {200}
+    assert history_count(session_for) == len(ITEMS)
+    with session_for() as session:
+        assert session.scalar(select(func.count()).select_from(ProviderCredLicense)) == len(ITEMS)

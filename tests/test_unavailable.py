@@ -5,14 +5,19 @@ In process, on both engines. ``tests/test_faults.py`` does the same against guni
 
 from __future__ import annotations
 
+import gc
 import logging
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -22,9 +27,11 @@ from app.errors import tracebacks
 from app.history.models import LicenseChange
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import close_request_sessions, engine_for
+from tests.api_support import seed_editor_and_cred
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.fault_support import (
+    AnswerLostAfterCommit,
     hanging_history_writes,
     held_write_lock,
     immutable_file,
@@ -174,6 +181,62 @@ def test_read_only_sqlite_is_503_and_recovers_without_restart(
     assert client.get("/healthz").status_code == 200
 
 
+@contextmanager
+def sqlite_size_cap(app: Any, pages_left: int) -> Iterator[None]:
+    """The main SQLite database's new connections may grow it by ``pages_left`` pages only
+    (``max_page_count``): a larger write fails mid-transaction with ``SQLITE_FULL``, its
+    transaction left open."""
+    with app.app_context():
+        engine = engine_for("main")
+    engine.dispose()
+
+    def cap(dbapi_connection: Any, _record: Any) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages + pages_left}")
+
+    event.listen(engine, "connect", cap)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", cap)
+        engine.dispose()
+
+
+def test_a_sqlite_write_that_fails_midway_leaves_no_lock_behind(
+    app: Any, put: Any, session_for: Any, backend: str, database_urls: dict[str, str]
+) -> None:
+    """A batch that fills the database up to its size cap fails holding SQLite's write lock,
+    which SQLite does not give up by itself (as it does after a full disk). The connection is
+    dropped (``app.db_errors``), but SQLAlchemy leaves a dropped connection's cursor open, and
+    SQLite closes a connection with a statement still open only once the statement is freed:
+    until then (the garbage collector, in a worker that tunes it down, or a log record that
+    keeps the traceback) the lock stayed held, and every writer of every worker waited out the
+    busy timeout and answered 503; the claim of the failed request's Idempotency-Key could not
+    be released either (its retry: 409). The collector is off here, as it may be for a long
+    while in a worker."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = sqlite_file(database_urls["main"])
+    assert path is not None
+    items = [license_item(k) for k in range(1, 1001)]
+    gc.disable()
+    try:
+        with sqlite_size_cap(app, pages_left=20):
+            check_unavailable(put(items, **{"Idempotency-Key": "full-1"}))
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" while the lock is held
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert license_count(session_for) == (0, 0)
+        retry = put(items, **{"Idempotency-Key": "full-1"})  # released: runs afresh
+    finally:
+        gc.enable()
+    assert {status for _, status, _ in results(retry)} == {201}
+    assert license_count(session_for) == (1000, 1000)
+
+
 def test_sqlite_cannot_open_is_503_and_recovers(
     app_config: dict[str, Any], tmp_path: Path, backend: str, database_urls: dict[str, str]
 ) -> None:
@@ -299,3 +362,51 @@ def test_a_table_the_database_lacks_keeps_the_pooled_connections(app: Any, backe
             connection.execute(text("SELECT 1 FROM no_such_table"))
         with engine.connect() as connection:
             assert connection.connection.driver_connection is before
+
+
+def test_a_commit_whose_answer_is_lost_is_not_said_to_have_changed_nothing(
+    app_config: dict[str, Any], backend: str, database_urls: dict[str, str], tmp_path: Path
+) -> None:
+    """The batch's COMMIT reached PostgreSQL, which committed, and then the connection was
+    lost before the answer came back. The 503 said "nothing was changed by this request",
+    though every license was written; it must say they may have been saved. A retry with the
+    same Idempotency-Key then writes nothing twice."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's connection")
+    real = make_url(database_urls["main"])
+    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    application = create_app(app_config | {"DATABASES": {"main": url}})
+    try:
+        headers = seed_editor_and_cred(application, "main", "editor") | {"Idempotency-Key": "k"}
+        client = application.test_client()
+        items = [license_item(k) for k in range(1, 1001)]
+        proxy.armed = True
+        lost = client.put(BATCH_URL.format(cred=1), json=items, headers=headers)
+        assert proxy.cut
+        assert lost.status_code == 503 and lost.headers["Retry-After"] == "7"
+        assert check_envelope(lost)["error"]["detail"] == (
+            "The connection to the database was lost while this request's changes were being "
+            "committed, so they may have been saved: read them back, or send the request again "
+            "in 7 seconds (a batch sent again stores the same values, not a second copy)."
+        )
+        counted = stored_counts(database_urls["main"])
+        assert counted == (1000, 1000)  # PostgreSQL did commit
+        retry = client.put(BATCH_URL.format(cred=1), json=items, headers=headers)
+        assert {status for _, status, _ in results(retry)} == {200}
+        assert stored_counts(database_urls["main"]) == counted
+    finally:
+        dispose_engines(application)
+        proxy.close()
+
+
+def stored_counts(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return (
+                connection.scalar(select(func.count()).select_from(ProviderCredLicense)),
+                connection.scalar(select(func.count()).select_from(LicenseChange)),
+            )
+    finally:
+        engine.dispose()

@@ -20,10 +20,12 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.api.envelope import JSON_MIMETYPE, ApiError
 from app.api.paths import unprefixed
 from app.api.requests import Principal, body_bytes
+from app.db_errors import UNAVAILABLE_ERRORS, error_class
 from app.idempotency.store import (
     Claim,
     KeyBusy,
@@ -80,10 +82,35 @@ def respond_idempotently(principal: Principal, produce: Callable[[], Response]) 
     except BaseException:
         _release(principal.database, claim)
         raise
-    session = request_session(principal.database)
-    if not store_answer(session, claim, response.status_code, response.get_data(as_text=True)):
-        log.warning("activity=%s idempotency claim taken over before its answer", g.activity_id)
+    _store(principal.database, claim, response)
     return response
+
+
+def _store(database: str, claim: Claim, response: Response) -> None:
+    """Store the answer of work that is done: a failure here is logged, never answered as the
+    request's (a 503 would tell the client that nothing was written). The claim then stays
+    until its lease ends, and a retry after that runs the request again."""
+    session = request_session(database)
+    try:
+        stored = store_answer(session, claim, response.status_code, response.get_data(as_text=True))
+    except UNAVAILABLE_ERRORS as error:
+        log.warning(
+            "activity=%s idempotency answer not stored (%s); a retry with this key runs again "
+            "once the claim's lease ends",
+            g.activity_id,
+            error_class(error),
+        )
+        _rollback_quietly(session)
+        return
+    if not stored:
+        log.warning("activity=%s idempotency claim taken over before its answer", g.activity_id)
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after the answer was not stored failed too", exc_info=True)
 
 
 def _claim(principal: Principal, scope: KeyScope) -> Claim | StoredAnswer:

@@ -9,9 +9,11 @@ import getpass
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -676,6 +678,36 @@ def refresh_statistics(session: Session) -> None:
         )
 
 
+@contextmanager
+def stop_signals() -> Iterator[list[int]]:
+    """While the block runs, SIGINT (Ctrl-C) and SIGTERM (a service manager's stop) only ask
+    for a stop: the signal's number is added to the yielded list, and the command stops at its
+    next safe point (between two transactions), instead of wherever the signal fell. A second
+    signal acts as it would without the block (Ctrl-C: ``KeyboardInterrupt``, which rolls back
+    the transaction being written; SIGTERM: the process ends and the database rolls it back).
+    Only in the main thread, where Python runs signal handlers."""
+    asked: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def ask(signum: int, _frame: Any) -> None:
+        asked.append(signum)
+        restore()
+
+    for signum in previous:
+        signal.signal(signum, ask)
+    try:
+        yield asked
+    finally:
+        restore()
+
+
 class InputFile(click.File):
     """``click.File``, for which ``-`` with standard input closed (``<&-``) was a RuntimeError
     traceback: Python has no ``sys.stdin`` then."""
@@ -713,40 +745,53 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
     tally = ImportTally(str(uuid.uuid4()))
     refused = False
     with seekable(source) as file, session_scope(name) as session:
-        try:
-            for rows in import_licenses(
-                session,
-                file,
-                actor=actor,
-                activity_id=tally.activity_id,
-                batch_size=current_app.config["BATCH_MAX_ITEMS"],
-            ):
-                echo_report(tally, rows)
-        except CsvFileError as exc:
-            refused = True
-            raise click.ClickException(f"{exc} Nothing was imported.") from None
-        except ImportStopped as stop:
-            tally.echo(stop.processed)
+        # Only while rows are written: a signal during the statistics' refresh acts at once.
+        with stop_signals() as stopped:
+            try:
+                for rows in import_licenses(
+                    session,
+                    file,
+                    actor=actor,
+                    activity_id=tally.activity_id,
+                    batch_size=current_app.config["BATCH_MAX_ITEMS"],
+                    stop_requested=lambda: bool(stopped),
+                ):
+                    echo_report(tally, rows)
+            except CsvFileError as exc:
+                refused = True
+                raise click.ClickException(f"{exc} Nothing was imported.") from None
+            except ImportStopped as stop:
+                tally.echo(stop.processed)
+                click.echo(tally.summary())
+                raise click.ClickException(
+                    f"database error {error_class(stop.cause)}: {first_line(stop.cause)}. The rows "
+                    f"listed above were processed; no other row was imported (the first: line "
+                    f"{stop.line})."
+                ) from None
+            finally:
+                # However the import ended once the file was accepted (failed rows, a database
+                # error, a report that could not be written): the rows reported so far.
+                if not refused:
+                    log_admin(
+                        "import-licenses",
+                        name,
+                        source=getattr(source, "name", "-"),
+                        as_user=actor,
+                        imported=tally.imported,
+                        unchanged=tally.unchanged,
+                        failed=tally.failed,
+                        activity=tally.activity_id,
+                        **({"interrupted": True} if stopped else {}),
+                    )
+        if stopped:
             click.echo(tally.summary())
-            raise click.ClickException(
-                f"database error {error_class(stop.cause)}: {first_line(stop.cause)}. The rows "
-                f"listed above were processed; no other row was imported (the first: line "
-                f"{stop.line})."
-            ) from None
-        finally:
-            # However the import ended once the file was accepted (failed rows, a database
-            # error, a report that could not be written): the rows reported so far.
-            if not refused:
-                log_admin(
-                    "import-licenses",
-                    name,
-                    source=getattr(source, "name", "-"),
-                    as_user=actor,
-                    imported=tally.imported,
-                    unchanged=tally.unchanged,
-                    failed=tally.failed,
-                    activity=tally.activity_id,
-                )
+            click.echo(
+                "Interrupted: every row reported above is imported, no row after them. Run the "
+                "same file again to import the rest: rows already imported answer 200 Unchanged "
+                "and get no second history row.",
+                err=True,
+            )
+            raise SystemExit(128 + stopped[0])
         refresh_statistics(session)
     click.echo(tally.summary())
     if tally.failed:

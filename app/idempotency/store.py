@@ -10,6 +10,11 @@ any wait after 10 s). Until then a retry is told the request is still running (4
 upsert of the items' values, so running it again after the rare second kind of death writes
 the same values (its items answer 200 with no change instead of 201), never different data.
 
+The answer is stored after the work committed, so losing it turns a done request into one a
+retry runs again: ``store_answer`` stores it once more on a fresh connection when the first
+attempt lost its connection (a restart, a terminated backend, an I/O error); the callers give
+their answer even when it could not be stored.
+
 Every write names the owner, so a worker that outlived its lease cannot overwrite the answer
 or release the claim of the retry that took over. The functions take an explicit session and
 commit (they are the idempotency service); they never read the request.
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import utcnow
@@ -140,7 +145,20 @@ def stored_record(
 
 
 def store_answer(session: Session, claim: Claim, status: int, body: str) -> bool:
-    """Store the claim's answer; False when the claim was taken over meanwhile."""
+    """Store the claim's answer; False when the claim was taken over meanwhile.
+
+    Tried a second time, on a new connection, when the first attempt lost its connection;
+    any other failure (a timeout, a held lock) is raised as it is."""
+    try:
+        return _store_answer(session, claim, status, body)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        session.rollback()
+    return _store_answer(session, claim, status, body)
+
+
+def _store_answer(session: Session, claim: Claim, status: int, body: str) -> bool:
     begin_write(session)
     stored = session.execute(
         update(IdempotencyRecord)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -532,6 +532,7 @@ def import_licenses(
     actor: str,
     activity_id: str,
     batch_size: int = 5000,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> Iterator[list[ImportedRow]]:
     """Upsert every CSV row through the license service; yields the report of each
     read-ahead window, in file order, once all of its batches are committed.
@@ -539,7 +540,8 @@ def import_licenses(
     ``source`` is read twice (it must be seekable): first ``scan_file`` (``CsvFileError``
     before anything is written), then the rows, ``READ_AHEAD_ROWS`` at a time, each window's
     rows grouped by ProviderCred, each group in batches of at most ``batch_size`` (one
-    service call and one commit each). A database error raises ``ImportStopped``.
+    service call and one commit each). A database error raises ``ImportStopped``. Once
+    ``stop_requested()`` is true (asked before each window), no further window is imported.
     """
     scan = scan_file(source)
     source.seek(0)
@@ -548,9 +550,11 @@ def import_licenses(
     for row in parse_rows(source, scan):
         window.append(row)
         if len(window) >= max(READ_AHEAD_ROWS, batch_size):
+            if stop_requested():
+                return
             yield _import_window(session, window, batch_size, actor, activity_id, absent)
             window = []
-    if window:
+    if window and not stop_requested():
         yield _import_window(session, window, batch_size, actor, activity_id, absent)
 
 
