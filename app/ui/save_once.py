@@ -1,7 +1,11 @@
 """A grid Save is written at most once, whatever the browser sends again.
 
-Each Save carries an id the page makes (``save_id``), claimed in the idempotency store (the
-database: every worker and host sees it) before anything is written:
+Each Save carries an id (``save_id``). The grid is served with one of its own
+(:func:`new_save_id`), so that a browser reloading the answer to a Save (a grid with rows in
+error, or one whose report is too large for the redirect) posts it again under the same id,
+with or without the page's script; the script makes a new one for each Save it sends. The id
+is claimed in the idempotency store (the database: every worker and host sees it) before
+anything is written:
 
 - done: the Save's rows were written and the claim says so; the same id again writes nothing;
 - interrupted: it failed after something was committed (the service commits its deletes, its
@@ -17,6 +21,7 @@ processed is offered again, under a new id.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -53,6 +58,11 @@ INTERRUPTED = (
     "The grid shows what is stored now: check it, then make any change that is missing."
 )
 DONE, UNFINISHED, UNKNOWN = "done", "interrupted", "unknown"
+
+
+def new_save_id() -> str:
+    """An id for the Saves of one serving of the grid."""
+    return secrets.token_hex(16)
 
 
 class SaveRefused(Exception):

@@ -83,7 +83,7 @@ from app.ui.login import (
 )
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
-from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
+from app.ui.save_once import SaveRefused, claim_save, new_save_id, run_once, save_state
 from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
 from app.wire.fields import query_int32
@@ -309,6 +309,7 @@ def render_grid(
         page=page,
         form=form,
         loaded_at=loaded_at.isoformat(),
+        save_id=new_save_id(),
         can_write=can_write,
         summary=outcome_counts(lines, [row.outcome for row in elsewhere]) if saved else None,
         rows_failed=any(line.failed for line in lines),  # "Error:" in the title

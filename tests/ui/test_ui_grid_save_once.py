@@ -1,18 +1,21 @@
-"""A grid Save is written once: its id (made by the page's script) sent again writes nothing
-(a draft offered back after its Save did reach the server, a replayed request)."""
+"""A grid Save is written once: its id (served with the grid, or made by the page's script)
+sent again writes nothing (a draft offered back after its Save did reach the server, a reloaded
+answer, a replayed request)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from gridpage import text_of
+from gridpage import GridPage, text_of
 from sqlalchemy import func, select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
 
 SAVE_ID = "0123456789abcdef0123456789abcdef"
+SAVE_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
 
 
 @pytest.fixture
@@ -136,3 +139,39 @@ def test_a_save_interrupted_after_writing_is_never_run_again(
         again.get_data(as_text=True)
     )
     assert named(app, "Keyless") == 1  # not created a second time
+
+
+def test_a_save_answered_with_rows_in_error_and_posted_again_writes_nothing_more(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """Without the page's script: a Save with a row in error is answered with the grid (422),
+    not a redirect, so reloading that answer posts the same form again. Its new row was
+    created under a second key; the grid as served carries a Save id of its own."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    assert named(app, "Keyless") == 1
+    again = page.save()  # the browser's reload of that answer
+    assert "This Save was processed before, so nothing was written again." in text_of(
+        again.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 1
+
+
+def test_each_serving_of_the_grid_carries_a_save_id_of_its_own(
+    cred: int, login: Any, open_grid: Any
+) -> None:
+    """A Save from the grid it answered with (its row in error fixed) is a new Save."""
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Bad", state="ZZ")
+    answer = page.save()
+    assert answer.status_code == 422
+    fixed = GridPage(page.client, cred, answer.get_data(as_text=True))
+    assert SAVE_ID_SHAPE.fullmatch(page.fields["save_id"])
+    assert SAVE_ID_SHAPE.fullmatch(fixed.fields["save_id"])
+    assert fixed.fields["save_id"] != page.fields["save_id"]
+    (row,) = [p for p in fixed.blank_rows() if fixed.fields[f"{p}-license_Name"] == "Bad"]
+    assert fixed.set(row, state="TX").save().status_code == 200
