@@ -14,8 +14,10 @@ anything is written:
 - a Save that failed before committing anything gives its claim up.
 
 A tab keeps the rows of a Save whose answer never came back (``static/ui/grid.js``) and asks
-:func:`save_state` what became of it before offering them back: only a Save the server never
-processed is offered again, under a new id.
+:func:`save_state` what became of it before offering them back: a Save the server never
+processed is offered again, under a new id; of an interrupted one, the changes to stored
+licenses (their versions make one already written come back Unchanged) and, apart, the new
+rows, which may have been created already.
 """
 
 from __future__ import annotations

@@ -454,6 +454,9 @@
   }
   function restoreRow(saved) {
     var row = saved.key && tbody.querySelector('tr[data-license-key="' + saved.key + '"]');
+    // A deletion of a license the page no longer shows has nothing to tick (a new row has no
+    // Delete box): put in a blank row, it became a row of the deleted license's values.
+    if (!row && saved.cells["delete"] === "y") { return; }
     if (!row) { row = rows().filter(isBlank)[0] || addRow(); }
     Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
       var value = saved.cells[fieldOf(el)];
@@ -510,11 +513,53 @@
   }
   function settleDraft(draft, state) {
     if (state === "unknown") { offerDraft(draft); return; }
+    if (state === "interrupted") { offerInterrupted(draft); return; }
     dropDraft();
-    notice(state === "done"
-      ? "Your Save of " + whenSaved(draft) + " did reach the server and was saved; the grid shows it."
-      : "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. " +
-        "Check the grid, then make any change that is missing.", [{ label: "OK", run: function () {} }]);
+    notice("Your Save of " + whenSaved(draft) + " did reach the server and was saved; the grid shows it.",
+      [{ label: "OK", run: function () {} }]);
+  }
+  // A Save interrupted after part of it was written: which rows were is not known here, and
+  // nothing typed is dropped for that. A change to a stored license is safe to send again (its
+  // version makes one already written come back Unchanged, never written twice, and one
+  // someone changed since a conflict). A new row is not: it may have been created already,
+  // and would be created again; it is offered apart, for the user to look for it first. Each
+  // part stays kept (and is asked about again on the next load) until it is answered.
+  function offerInterrupted(draft) {
+    var changed = draft.rows.filter(function (row) { return row.key; });
+    var added = draft.rows.filter(function (row) { return !row.key; });
+    var waiting = { changed: changed, added: added };
+    function answered(part) {
+      waiting[part] = [];
+      waitingDraft = waiting.changed.concat(waiting.added);
+      if (!waitingDraft.length) { waitingDraft = null; dropDraft(); return; }
+      try {
+        sessionStorage.setItem(draftKey, JSON.stringify({ at: draft.at, rows: waitingDraft, saveId: draft.saveId }));
+      } catch (e) { /* storage full or disabled */ }
+    }
+    waitingDraft = draft.rows;
+    var when = "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. ";
+    if (changed.length) {
+      notice(when + "Put your changes to " + changed.length + " license(s) back in the grid, then Save? " +
+        "A change that was written already saves as Unchanged.", [
+        { label: "Put my changes back", run: function () {
+          changed.forEach(restoreRow);
+          answered("changed");
+          (saveButton || form).focus();
+        } },
+        { label: "Discard them", run: function () { answered("changed"); } }
+      ]);
+    }
+    if (added.length) {
+      notice((changed.length ? "" : when) + "Its " + added.length + " new row(s) may have been " +
+        "created already: look for them in the grid, and put them back only if it does not show them.", [
+        { label: "Put the new rows back", run: function () {
+          added.forEach(restoreRow);
+          answered("added");
+          (saveButton || form).focus();
+        } },
+        { label: "Discard the new rows", run: function () { answered("added"); } }
+      ]);
+    }
   }
 
   // ---- Edits not yet sent: a reload, a closed tab or a link followed loses nothing ---------
