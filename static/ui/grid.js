@@ -70,9 +70,19 @@
       saveButton.textContent = "Save";
     }
   });
+  // Leaving asks too while other pages of this grid hold changes this tab keeps (see
+  // keptElsewhere below): closing the tab drops them. Following a link to another page of the
+  // grid (where they are offered back) does not ask for those.
+  var withinGrid = false;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    withinGrid = Boolean(link && link.origin === location.origin && link.pathname === location.pathname);
+  }, true);
   window.addEventListener("beforeunload", function (event) {
-    if (dirty && !submitting) { event.preventDefault(); event.returnValue = ""; }
+    if (submitting) { return; }
+    if (dirty || (!withinGrid && keptElsewhere().length)) { event.preventDefault(); event.returnValue = ""; }
   });
+  window.addEventListener("pageshow", function () { withinGrid = false; });
 
   // ---- Keyboard: arrows and Enter move between cells -------------------------------------
   // A read-only cell (a stored row's Key) is at both ends: Chromium never moves the caret in
@@ -611,6 +621,45 @@
       { label: "Discard them", run: function () { offered = null; keepEdits(); } }
     ]);
   }
+  // ---- Changes kept for other pages of this grid ------------------------------------------
+  // Each page keeps its own (under its page number). A page says which others hold some: the
+  // tab's keeping ends with the tab, so a clerk working on page 2 is not left to remember
+  // that page 1 still waits.
+  var scopePrefix = draftKey.slice(0, draftKey.lastIndexOf("/") + 1);
+  var thisPage = draftKey.slice(scopePrefix.length);
+  function keptElsewhere() {
+    var pages = [];
+    try {
+      for (var i = 0; i < sessionStorage.length; i++) {
+        var key = sessionStorage.key(i);
+        var found = key && key.indexOf(scopePrefix) === 0 &&
+          /^(\d+)(?::edits)?$/.exec(key.slice(scopePrefix.length));
+        if (!found || found[1] === thisPage || pages.indexOf(found[1]) >= 0) { continue; }
+        var entry = storedRows(key);
+        if (entry && entry.rows && entry.rows.length && !tooOld(entry)) { pages.push(found[1]); }
+      }
+    } catch (e) { /* storage disabled: nothing kept */ }
+    return pages.sort(function (a, b) { return a - b; });
+  }
+  function noteKeptElsewhere(pages) {
+    if (!pages.length) { return; }
+    var note = document.createElement("p");
+    note.className = "notice kept-elsewhere";
+    note.setAttribute("role", "status");
+    note.appendChild(document.createTextNode("Changes not saved yet on "));
+    pages.forEach(function (number, i) {
+      if (i) { note.appendChild(document.createTextNode(i === pages.length - 1 ? " and " : ", ")); }
+      var link = document.createElement("a");
+      link.href = location.pathname + (number === "1" ? "" : "?page=" + number);
+      link.textContent = "page " + number;
+      note.appendChild(link);
+    });
+    note.appendChild(document.createTextNode(" of this grid are kept in this tab only: open " +
+      (pages.length > 1 ? "each" : "it") + " to put them back and save them."));
+    form.parentNode.insertBefore(note, form);
+  }
+  noteKeptElsewhere(keptElsewhere());
+
   tbody.addEventListener("input", keepEditsSoon);
   tbody.addEventListener("change", keepEditsSoon);
   window.addEventListener("pagehide", keepEdits);
