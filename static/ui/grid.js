@@ -658,6 +658,31 @@
       (pages.length > 1 ? "each" : "it") + " to put them back and save them."));
     form.parentNode.insertBefore(note, form);
   }
+  // Licenses deleted meanwhile may leave the grid shorter than when changes were kept for its
+  // last pages: a page asked for past the end is served as the last one, which takes them over.
+  function adoptPagesPastTheEnd() {
+    if (Number(thisPage) < Number(form.dataset.pages)) { return; }
+    try {
+      var keys = [];
+      for (var i = 0; i < sessionStorage.length; i++) { keys.push(sessionStorage.key(i)); }
+      keys.forEach(function (key) {
+        var found = key && key.indexOf(scopePrefix) === 0 &&
+          /^(\d+)(:edits)?$/.exec(key.slice(scopePrefix.length));
+        if (!found || Number(found[1]) <= Number(thisPage)) { return; }
+        var entry = storedRows(key);
+        if (found[2]) {
+          var own = storedRows(editsKey);
+          var rows = withEarlier((entry && entry.rows) || [], (own && own.rows) || []);
+          sessionStorage.setItem(editsKey, JSON.stringify({ at: (own || entry).at, rows: rows }));
+          sessionStorage.removeItem(key);
+        } else if (!readDraft()) { // a Save of its own: taken over unless this page has one
+          sessionStorage.setItem(draftKey, JSON.stringify(entry));
+          sessionStorage.removeItem(key);
+        }
+      });
+    } catch (e) { /* storage disabled: nothing kept */ }
+  }
+  adoptPagesPastTheEnd();
   noteKeptElsewhere(keptElsewhere());
 
   tbody.addEventListener("input", keepEditsSoon);

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_browser_grid_draft import stored_names
+from tests.browser.test_browser_grid_draft import NOTICE, stored_names
 
 ELSEWHERE = ".kept-elsewhere"
 
@@ -70,3 +70,28 @@ def test_the_note_leads_to_the_page_that_offers_them_back(app: Any, paged_grid: 
     page.locator("#save").click()
     expect(page.locator("#save-summary")).to_contain_text("1 updated")
     assert stored_names(app)[20] == "Edited on page 1"
+
+
+def test_changes_kept_for_a_page_that_no_longer_exists_are_offered_on_the_last_one(
+    app: Any, paged_grid: Any
+) -> None:
+    """Licenses deleted meanwhile leave the grid a page shorter: page 2 is served as page 1,
+    where the changes kept for page 2 were never asked for."""
+    from app.licenses.service import delete_licenses
+    from app.tenancy import session_scope
+
+    page = paged_grid
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto("/ui/credentials/1/licenses?page=2")
+    page.get_by_label("License name, license 23").fill("Edited on page 2")
+    page.goto("/ui/credentials/1/licenses")
+    with app.app_context(), session_scope("main") as session:
+        delete_licenses(session, 1, [20, 21, 22], actor="bob", activity_id="browser-test")
+
+    page.goto("/ui/credentials/1/licenses?page=2")  # one page now: page 1
+    expect(page.locator(NOTICE)).to_contain_text("You changed 1 row(s) here")
+    expect(page.locator(ELSEWHERE)).to_have_count(0)
+    page.get_by_role("button", name="Put my changes back").click()
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 updated")
+    assert stored_names(app)[23] == "Edited on page 2"
