@@ -22,9 +22,10 @@ rows, which may have been created already.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -53,7 +54,7 @@ SAVE_ID = re.compile(r"[0-9a-f]{32}")
 LEASE = RETENTION
 ALREADY_SAVED = (
     "This Save was processed before, so nothing was written again. The grid shows what is "
-    "stored now; rows that Save could not write, if any, are offered back above the grid."
+    "stored now, with any row that Save could not write as you typed it."
 )
 INTERRUPTED = (
     "This Save was interrupted and may have been written in part; nothing was written again. "
@@ -68,7 +69,14 @@ def new_save_id() -> str:
 
 
 class SaveRefused(Exception):
-    """The Save's id was claimed before: nothing is written (``str``: what to tell)."""
+    """The Save's id was claimed before: nothing is written (``str``: what to tell).
+
+    ``unwritten``: the rows of the form that the Save, done before, did not write (the
+    indexes its first sending stored), to be shown again as typed."""
+
+    def __init__(self, message: str, unwritten: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.unwritten = tuple(unwritten)
 
 
 def _scope(username: str, save_id: str) -> KeyScope:
@@ -85,12 +93,27 @@ def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
     except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
         raise SaveRefused(INTERRUPTED) from None
     if isinstance(claimed, StoredAnswer):
-        raise SaveRefused(ALREADY_SAVED)
+        raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body))
     return claimed
 
 
-def run_once(session: Session, claim: Claim | None, save: Callable[[], T]) -> T:
-    """``save()``, then the claim marked done; when it fails, the claim is given up if
+def _unwritten(body: str) -> list[int]:
+    try:
+        stored = json.loads(body) if body else {}
+        indexes = stored.get("unwritten", []) if isinstance(stored, dict) else []
+    except ValueError:
+        return []
+    return [i for i in indexes if isinstance(i, int) and not isinstance(i, bool)]
+
+
+def run_once(
+    session: Session,
+    claim: Claim | None,
+    save: Callable[[], T],
+    unwritten: Callable[[T], Sequence[int]] = lambda _result: (),
+) -> T:
+    """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
+    write, which a Save sent again shows again; when it fails, the claim is given up if
     ``save`` committed nothing, else kept: an interrupted Save is never run again."""
     if claim is None:
         return save()
@@ -103,7 +126,7 @@ def run_once(session: Session, claim: Claim | None, save: Callable[[], T]) -> T:
                 release_key(session, claim)
             raise
     session.rollback()
-    store_answer(session, claim, 200, "")
+    store_answer(session, claim, 200, json.dumps({"unwritten": list(unwritten(result))}))
     return result
 
 

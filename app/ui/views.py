@@ -71,7 +71,7 @@ from app.ui.grid_import import (
     run_import,
     versions_text,
 )
-from app.ui.grid_save import SubmittedRow, save_grid
+from app.ui.grid_save import SubmittedRow, save_grid, unwritten_rows, with_unwritten_rows
 from app.ui.history import HISTORY_PAGE_SIZE, license_history
 from app.ui.login import (
     editor_required,
@@ -247,7 +247,13 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         claim = claim_save(session, g.staff.username, request.form.get("save_id", ""))
     except SaveRefused as refused_again:
         flash(str(refused_again), "info")
-        return redirect(grid_url, code=303)
+        if not refused_again.unwritten:
+            return redirect(grid_url, code=303)
+        cred = load_cred(session, provider_cred_key) or abort(404)
+        page = grid_page(session, provider_cred_key, number)
+        stored = [stored_line(license) for license in page.items]
+        lines = with_unwritten_rows(stored, rows, refused_again.unwritten)
+        return render_grid(session, cred, lines, page, reloaded_at, saved=True), 422
     try:
         lines = run_once(
             session,
@@ -261,6 +267,7 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
                 page_keys=keys_on_page,
                 loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
             ),
+            unwritten_rows,
         )
     except ParentNotFound:
         abort(404)

@@ -605,8 +605,21 @@
     offered = null;
     unstore(editsKey);
   }
+  // A kept row the page already shows exactly so (a Save sent again by a reload answers with
+  // the rows it could not write, as typed) is not offered: put back, a new one filled another
+  // blank row.
+  function sameCells(a, b) {
+    return Object.keys(a).concat(Object.keys(b)).every(function (name) { return a[name] === b[name]; });
+  }
+  function shownAsKept(saved) {
+    return rows().filter(unsaved).some(function (row) {
+      var shown = rowDraft(row);
+      return shown.key === saved.key && sameCells(shown.cells, saved.cells);
+    });
+  }
   function offerEdits() {
     var edits = storedRows(editsKey);
+    if (edits && edits.rows) { edits.rows = edits.rows.filter(function (row) { return !shownAsKept(row); }); }
     if (!edits || !edits.rows || !edits.rows.length) { return; }
     if (tooOld(edits)) { dropEdits(); return; }
     offered = edits.rows;

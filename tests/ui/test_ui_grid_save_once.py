@@ -175,3 +175,26 @@ def test_each_serving_of_the_grid_carries_a_save_id_of_its_own(
     assert fixed.fields["save_id"] != page.fields["save_id"]
     (row,) = [p for p in fixed.blank_rows() if fixed.fields[f"{p}-license_Name"] == "Bad"]
     assert fixed.set(row, state="TX").save().status_code == 200
+
+
+def test_a_reloaded_answer_shows_the_rows_its_save_could_not_write_as_typed(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """Without the page's script nothing but the page kept the row in error: the Save sent
+    again by a reload writes nothing, and answers with that row as typed, to be saved."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    again = page.save()  # the browser's reload of that answer
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert "This Save was processed before, so nothing was written again." in text_of(html)
+    assert "That Save could not write this row" in text_of(html)
+    shown = GridPage(page.client, cred, html)
+    (row,) = [p for p in shown.blank_rows() if shown.fields[f"{p}-license_Name"] == "Bad"]
+    assert shown.fields[f"{row}-state"] == "ZZ"
+    assert named(app, "Keyless") == 1
+    assert shown.set(row, state="TX").save().status_code == 200
+    assert (named(app, "Keyless"), named(app, "Bad")) == (1, 1)
