@@ -76,6 +76,7 @@
   var withinGrid = false;
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
+    if (link && link.hash && link.href.split("#")[0] === location.href.split("#")[0]) { return; }
     withinGrid = Boolean(link && link.origin === location.origin && link.pathname === location.pathname);
   }, true);
   window.addEventListener("beforeunload", function (event) {
