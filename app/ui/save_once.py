@@ -22,10 +22,11 @@ rows, which may have been created already.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -83,8 +84,15 @@ def _scope(username: str, save_id: str) -> KeyScope:
     return KeyScope(STAFF_UI_SCOPE_ID, username, f"ui-save:{save_id}")
 
 
-def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
-    """Claim ``save_id`` for this request; ``None`` when the page sent none (no script)."""
+def form_digest(fields: Iterable[tuple[str, str]]) -> str:
+    """What a Save's form held, in short: the same Save sent again holds the same."""
+    return hashlib.sha256(json.dumps(sorted(fields)).encode()).hexdigest()
+
+
+def claim_save(session: Session, username: str, save_id: str, digest: str = "") -> Claim | None:
+    """Claim ``save_id`` for this request; ``None`` when the form sent none. ``digest``
+    (:func:`form_digest`): a Save done before shows its unwritten rows again only to the same
+    form (the page shown again by Back and changed holds other rows under the same indexes)."""
     if not SAVE_ID.fullmatch(save_id):
         return None
     session.rollback()  # end the request's reads: the claim is a write of its own
@@ -93,16 +101,18 @@ def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
     except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
         raise SaveRefused(INTERRUPTED) from None
     if isinstance(claimed, StoredAnswer):
-        raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body))
+        raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body, digest))
     return claimed
 
 
-def _unwritten(body: str) -> list[int]:
+def _unwritten(body: str, digest: str) -> list[int]:
     try:
         stored = json.loads(body) if body else {}
-        indexes = stored.get("unwritten", []) if isinstance(stored, dict) else []
     except ValueError:
         return []
+    if not isinstance(stored, dict) or not digest or stored.get("form") != digest:
+        return []
+    indexes = stored.get("unwritten", [])
     return [i for i in indexes if isinstance(i, int) and not isinstance(i, bool)]
 
 
@@ -111,10 +121,12 @@ def run_once(
     claim: Claim | None,
     save: Callable[[], T],
     unwritten: Callable[[T], Sequence[int]] = lambda _result: (),
+    digest: str = "",
 ) -> T:
     """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
     write, which a Save sent again shows again; when it fails, the claim is given up if
-    ``save`` committed nothing, else kept: an interrupted Save is never run again."""
+    ``save`` committed nothing, else kept: an interrupted Save is never run again. ``digest``:
+    the form's (:func:`form_digest`), kept with the answer."""
     if claim is None:
         return save()
     with counting_commits(session) as commits:
@@ -126,7 +138,8 @@ def run_once(
                 release_key(session, claim)
             raise
     session.rollback()
-    store_answer(session, claim, 200, json.dumps({"unwritten": list(unwritten(result))}))
+    answer = {"unwritten": list(unwritten(result)), "form": digest}
+    store_answer(session, claim, 200, json.dumps(answer))
     return result
 
 

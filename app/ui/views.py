@@ -83,7 +83,14 @@ from app.ui.login import (
 )
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
-from app.ui.save_once import SaveRefused, claim_save, new_save_id, run_once, save_state
+from app.ui.save_once import (
+    SaveRefused,
+    claim_save,
+    form_digest,
+    new_save_id,
+    run_once,
+    save_state,
+)
 from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
 from app.wire.fields import query_int32
@@ -243,8 +250,9 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
     grid_url = url_for(
         "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
     )
+    digest = form_digest(request.form.items(multi=True))
     try:
-        claim = claim_save(session, g.staff.username, request.form.get("save_id", ""))
+        claim = claim_save(session, g.staff.username, request.form.get("save_id", ""), digest)
     except SaveRefused as refused_again:
         flash(str(refused_again), "info")
         if not refused_again.unwritten:
@@ -268,6 +276,7 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
                 loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
             ),
             unwritten_rows,
+            digest,
         )
     except ParentNotFound:
         abort(404)

@@ -198,3 +198,22 @@ def test_a_reloaded_answer_shows_the_rows_its_save_could_not_write_as_typed(
     assert named(app, "Keyless") == 1
     assert shown.set(row, state="TX").save().status_code == 200
     assert (named(app, "Keyless"), named(app, "Bad")) == (1, 1)
+
+
+def test_a_save_sent_again_with_other_cells_shows_no_row_as_unwritten(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """The same id with another form (the page shown again by Back, then changed): what its
+    first sending could not write was in other cells, perhaps other rows; nothing is shown as
+    that, and nothing is written."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    page.set(bad, license_Name="Changed after", state="TX")
+    again = page.save()
+    html = again.get_data(as_text=True)
+    assert "This Save was processed before, so nothing was written again." in text_of(html)
+    assert "That Save could not write this row" not in text_of(html)
+    assert (named(app, "Keyless"), named(app, "Changed after")) == (1, 0)
