@@ -57,9 +57,14 @@ ALREADY_SAVED = (
     "This Save was processed before, so nothing was written again. The grid shows what is "
     "stored now, with any row that Save could not write as you typed it."
 )
-INTERRUPTED = (
-    "This Save was interrupted and may have been written in part; nothing was written again. "
-    "The grid shows what is stored now: check it, then make any change that is missing."
+#: Running and interrupted cannot be told apart (a lease is never taken over), so the answer
+#: is given in place, not by a redirect: a reload sends the Save again, and once it is done
+#: that shows what it did (a double click on Save without the page's script).
+NOT_DONE = (
+    "This Save is still being written, or was interrupted; nothing was written again. Reload "
+    "this page in a moment to see what became of it (a reload writes nothing more). If this "
+    "message comes back, the Save was interrupted and may have been written in part: check "
+    "the grid, then make any change that is missing."
 )
 DONE, UNFINISHED, UNKNOWN = "done", "interrupted", "unknown"
 
@@ -73,11 +78,13 @@ class SaveRefused(Exception):
     """The Save's id was claimed before: nothing is written (``str``: what to tell).
 
     ``unwritten``: the rows of the form that the Save, done before, did not write (the
-    indexes its first sending stored), to be shown again as typed."""
+    indexes its first sending stored), to be shown again as typed; ``done``: ``False`` while
+    it runs, or after it was interrupted."""
 
-    def __init__(self, message: str, unwritten: Sequence[int] = ()) -> None:
+    def __init__(self, message: str, unwritten: Sequence[int] = (), done: bool = True) -> None:
         super().__init__(message)
         self.unwritten = tuple(unwritten)
+        self.done = done
 
 
 def _scope(username: str, save_id: str) -> KeyScope:
@@ -99,7 +106,7 @@ def claim_save(session: Session, username: str, save_id: str, digest: str = "") 
     try:
         claimed = claim_key(session, _scope(username, save_id), save_id, lease=LEASE)
     except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
-        raise SaveRefused(INTERRUPTED) from None
+        raise SaveRefused(NOT_DONE, done=False) from None
     if isinstance(claimed, StoredAnswer):
         raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body, digest))
     return claimed

@@ -255,11 +255,13 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         claim = claim_save(session, g.staff.username, request.form.get("save_id", ""), digest)
     except SaveRefused as refused_again:
         flash(str(refused_again), "info")
-        if not refused_again.unwritten:
+        if refused_again.done and not refused_again.unwritten:
             return redirect(grid_url, code=303)
         cred = load_cred(session, provider_cred_key) or abort(404)
         page = grid_page(session, provider_cred_key, number)
         stored = [stored_line(license) for license in page.items]
+        if not refused_again.done:  # answered in place: a reload asks again
+            return render_grid(session, cred, stored, page, reloaded_at), 409
         lines = with_unwritten_rows(stored, rows, refused_again.unwritten)
         return render_grid(session, cred, lines, page, reloaded_at, saved=True), 422
     try:

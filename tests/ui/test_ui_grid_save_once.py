@@ -135,7 +135,8 @@ def test_a_save_interrupted_after_writing_is_never_run_again(
     assert state(client) == "interrupted"
     monkeypatch.undo()
     again = page.save()
-    assert "This Save was interrupted and may have been written in part" in text_of(
+    assert again.status_code == 409
+    assert "If this message comes back, the Save was interrupted" in text_of(
         again.get_data(as_text=True)
     )
     assert named(app, "Keyless") == 1  # not created a second time
@@ -217,3 +218,29 @@ def test_a_save_sent_again_with_other_cells_shows_no_row_as_unwritten(
     assert "This Save was processed before, so nothing was written again." in text_of(html)
     assert "That Save could not write this row" not in text_of(html)
     assert (named(app, "Keyless"), named(app, "Changed after")) == (1, 0)
+
+
+def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_shows_it(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """A double click on Save without the script: the second sending finds the first still
+    being written. It writes nothing and is answered in place (not redirected), so that a
+    reload, once the first is done, shows what became of it."""
+    from app.ui.save_once import claim_save, run_once
+
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    with app.app_context(), session_scope("main") as session:
+        first = claim_save(session, "alice", page.fields["save_id"])  # being written
+    second = page.save()
+    assert second.status_code == 409
+    assert "This Save is still being written, or was interrupted" in text_of(
+        second.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 0
+
+    with app.app_context(), session_scope("main") as session:
+        run_once(session, first, lambda: [])  # the first one ends (here: writing nothing)
+    assert "This Save was processed before" in text_of(page.save().get_data(as_text=True))
