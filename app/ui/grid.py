@@ -223,6 +223,8 @@ class GridLine:
     term_date: datetime | None = None
     psv_date: datetime | None = None
     form: Any = None
+    #: The row of the Save's form it shows (``None``: a row the Save did not post).
+    row_index: int | None = None
 
     @property
     def is_new(self) -> bool:

@@ -343,6 +343,7 @@ def reconcile(
     sent_keys = Counter(typed_keys[index] for index in outcomes)
     for index, row in enumerate(rows):
         key = typed_keys[index]
+        before = len(lines)
         if index in plan.unchosen:
             lines.append(_unchosen_line(row, key, plan.refused[index], stored, provider_cred_key))
         elif index in plan.refused:
@@ -361,6 +362,8 @@ def reconcile(
                 lines.append(_failed_merge_line(row, key, outcome, current))
             else:
                 lines.append(_outcome_line(row, key, outcome, current, duplicate))
+        if len(lines) > before:
+            lines[-1].row_index = index
         if key is not None:
             shown.add(key)
     for key in page_keys:
@@ -664,3 +667,30 @@ def _apply_merges(
     )
     outcomes.update(zip(merged, results, strict=True))
     return frozenset(merged)
+
+
+NOT_WRITTEN = (
+    "That Save could not write this row; here it is as you typed it. Correct it if need be, "
+    "then Save."
+)
+
+
+def unwritten_rows(lines: Sequence[GridLine]) -> list[int]:
+    """The rows of the Save's form that it did not write (shown in error)."""
+    return [line.row_index for line in lines if line.failed and line.row_index is not None]
+
+
+def with_unwritten_rows(
+    page_lines: Sequence[GridLine], rows: Sequence[SubmittedRow], unwritten: Sequence[int]
+) -> list[GridLine]:
+    """The page as stored, with the rows a Save did not write shown as typed in it (a Save
+    sent again writes nothing: only the page shows what its first sending could not write).
+    A stored license's row takes its line's place; a new row comes after the page's."""
+    kept = [
+        rows[index].kept(outcome=INVALID, errors={ROW_LEVEL: [NOT_WRITTEN]})
+        for index in unwritten
+        if 0 <= index < len(rows)
+    ]
+    by_key = {line.license_key: line for line in kept if not line.is_new}
+    lines = [by_key.pop(line.license_key, line) for line in page_lines]
+    return lines + list(by_key.values()) + [line for line in kept if line.is_new]

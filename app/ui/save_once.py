@@ -1,7 +1,11 @@
 """A grid Save is written at most once, whatever the browser sends again.
 
-Each Save carries an id the page makes (``save_id``), claimed in the idempotency store (the
-database: every worker and host sees it) before anything is written:
+Each Save carries an id (``save_id``). The grid is served with one of its own
+(:func:`new_save_id`), so that a browser reloading the answer to a Save (a grid with rows in
+error, or one whose report is too large for the redirect) posts it again under the same id,
+with or without the page's script; the script makes a new one for each Save it sends. The id
+is claimed in the idempotency store (the database: every worker and host sees it) before
+anything is written:
 
 - done: the Save's rows were written and the claim says so; the same id again writes nothing;
 - interrupted: it failed after something was committed (the service commits its deletes, its
@@ -10,14 +14,19 @@ database: every worker and host sees it) before anything is written:
 - a Save that failed before committing anything gives its claim up.
 
 A tab keeps the rows of a Save whose answer never came back (``static/ui/grid.js``) and asks
-:func:`save_state` what became of it before offering them back: only a Save the server never
-processed is offered again, under a new id.
+:func:`save_state` what became of it before offering them back: a Save the server never
+processed is offered again, under a new id; of an interrupted one, the changes to stored
+licenses (their versions make one already written come back Unchanged) and, apart, the new
+rows, which may have been created already.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Callable, Iterator
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -46,40 +55,85 @@ SAVE_ID = re.compile(r"[0-9a-f]{32}")
 LEASE = RETENTION
 ALREADY_SAVED = (
     "This Save was processed before, so nothing was written again. The grid shows what is "
-    "stored now; rows that Save could not write, if any, are offered back above the grid."
+    "stored now, with any row that Save could not write as you typed it."
 )
-INTERRUPTED = (
-    "This Save was interrupted and may have been written in part; nothing was written again. "
-    "The grid shows what is stored now: check it, then make any change that is missing."
+#: Running and interrupted cannot be told apart (a lease is never taken over), so the answer
+#: is given in place, not by a redirect: a reload sends the Save again, and once it is done
+#: that shows what it did (a double click on Save without the page's script).
+NOT_DONE = (
+    "This Save is still being written, or was interrupted; nothing was written again. Reload "
+    "this page in a moment to see what became of it (a reload writes nothing more). If this "
+    "message comes back, the Save was interrupted and may have been written in part: check "
+    "the grid, then make any change that is missing."
 )
 DONE, UNFINISHED, UNKNOWN = "done", "interrupted", "unknown"
 
 
+def new_save_id() -> str:
+    """An id for the Saves of one serving of the grid."""
+    return secrets.token_hex(16)
+
+
 class SaveRefused(Exception):
-    """The Save's id was claimed before: nothing is written (``str``: what to tell)."""
+    """The Save's id was claimed before: nothing is written (``str``: what to tell).
+
+    ``unwritten``: the rows of the form that the Save, done before, did not write (the
+    indexes its first sending stored), to be shown again as typed; ``done``: ``False`` while
+    it runs, or after it was interrupted."""
+
+    def __init__(self, message: str, unwritten: Sequence[int] = (), done: bool = True) -> None:
+        super().__init__(message)
+        self.unwritten = tuple(unwritten)
+        self.done = done
 
 
 def _scope(username: str, save_id: str) -> KeyScope:
     return KeyScope(STAFF_UI_SCOPE_ID, username, f"ui-save:{save_id}")
 
 
-def claim_save(session: Session, username: str, save_id: str) -> Claim | None:
-    """Claim ``save_id`` for this request; ``None`` when the page sent none (no script)."""
+def form_digest(fields: Iterable[tuple[str, str]]) -> str:
+    """What a Save's form held, in short: the same Save sent again holds the same."""
+    return hashlib.sha256(json.dumps(sorted(fields)).encode()).hexdigest()
+
+
+def claim_save(session: Session, username: str, save_id: str, digest: str = "") -> Claim | None:
+    """Claim ``save_id`` for this request; ``None`` when the form sent none. ``digest``
+    (:func:`form_digest`): a Save done before shows its unwritten rows again only to the same
+    form (the page shown again by Back and changed holds other rows under the same indexes)."""
     if not SAVE_ID.fullmatch(save_id):
         return None
     session.rollback()  # end the request's reads: the claim is a write of its own
     try:
         claimed = claim_key(session, _scope(username, save_id), save_id, lease=LEASE)
     except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
-        raise SaveRefused(INTERRUPTED) from None
+        raise SaveRefused(NOT_DONE, done=False) from None
     if isinstance(claimed, StoredAnswer):
-        raise SaveRefused(ALREADY_SAVED)
+        raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body, digest))
     return claimed
 
 
-def run_once(session: Session, claim: Claim | None, save: Callable[[], T]) -> T:
-    """``save()``, then the claim marked done; when it fails, the claim is given up if
-    ``save`` committed nothing, else kept: an interrupted Save is never run again."""
+def _unwritten(body: str, digest: str) -> list[int]:
+    try:
+        stored = json.loads(body) if body else {}
+    except ValueError:
+        return []
+    if not isinstance(stored, dict) or not digest or stored.get("form") != digest:
+        return []
+    indexes = stored.get("unwritten", [])
+    return [i for i in indexes if isinstance(i, int) and not isinstance(i, bool)]
+
+
+def run_once(
+    session: Session,
+    claim: Claim | None,
+    save: Callable[[], T],
+    unwritten: Callable[[T], Sequence[int]] = lambda _result: (),
+    digest: str = "",
+) -> T:
+    """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
+    write, which a Save sent again shows again; when it fails, the claim is given up if
+    ``save`` committed nothing, else kept: an interrupted Save is never run again. ``digest``:
+    the form's (:func:`form_digest`), kept with the answer."""
     if claim is None:
         return save()
     with counting_commits(session) as commits:
@@ -91,7 +145,8 @@ def run_once(session: Session, claim: Claim | None, save: Callable[[], T]) -> T:
                 release_key(session, claim)
             raise
     session.rollback()
-    store_answer(session, claim, 200, "")
+    answer = {"unwritten": list(unwritten(result)), "form": digest}
+    store_answer(session, claim, 200, json.dumps(answer))
     return result
 
 

@@ -71,7 +71,7 @@ from app.ui.grid_import import (
     run_import,
     versions_text,
 )
-from app.ui.grid_save import SubmittedRow, save_grid
+from app.ui.grid_save import SubmittedRow, save_grid, unwritten_rows, with_unwritten_rows
 from app.ui.history import HISTORY_PAGE_SIZE, license_history
 from app.ui.login import (
     editor_required,
@@ -83,7 +83,14 @@ from app.ui.login import (
 )
 from app.ui.paging import Page, clamp, page_number
 from app.ui.save_limit import too_many_posted_rows_message, too_many_rows_message
-from app.ui.save_once import SaveRefused, claim_save, run_once, save_state
+from app.ui.save_once import (
+    SaveRefused,
+    claim_save,
+    form_digest,
+    new_save_id,
+    run_once,
+    save_state,
+)
 from app.ui.save_report import ReportedRow, recall_save, remember_save
 from app.ui.type_options import TypeOptions
 from app.wire.fields import query_int32
@@ -243,11 +250,20 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
     grid_url = url_for(
         "ui.grid", provider_cred_key=provider_cred_key, page=number if number > 1 else None
     )
+    digest = form_digest(request.form.items(multi=True))
     try:
-        claim = claim_save(session, g.staff.username, request.form.get("save_id", ""))
+        claim = claim_save(session, g.staff.username, request.form.get("save_id", ""), digest)
     except SaveRefused as refused_again:
         flash(str(refused_again), "info")
-        return redirect(grid_url, code=303)
+        if refused_again.done and not refused_again.unwritten:
+            return redirect(grid_url, code=303)
+        cred = load_cred(session, provider_cred_key) or abort(404)
+        page = grid_page(session, provider_cred_key, number)
+        stored = [stored_line(license) for license in page.items]
+        if not refused_again.done:  # answered in place: a reload asks again
+            return render_grid(session, cred, stored, page, reloaded_at), 409
+        lines = with_unwritten_rows(stored, rows, refused_again.unwritten)
+        return render_grid(session, cred, lines, page, reloaded_at, saved=True), 422
     try:
         lines = run_once(
             session,
@@ -261,6 +277,8 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
                 page_keys=keys_on_page,
                 loaded_at=parse_loaded_at(request.form.get("loaded_at", "")),
             ),
+            unwritten_rows,
+            digest,
         )
     except ParentNotFound:
         abort(404)
@@ -309,6 +327,7 @@ def render_grid(
         page=page,
         form=form,
         loaded_at=loaded_at.isoformat(),
+        save_id=new_save_id(),
         can_write=can_write,
         summary=outcome_counts(lines, [row.outcome for row in elsewhere]) if saved else None,
         rows_failed=any(line.failed for line in lines),  # "Error:" in the title

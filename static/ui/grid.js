@@ -70,9 +70,20 @@
       saveButton.textContent = "Save";
     }
   });
+  // Leaving asks too while other pages of this grid hold changes this tab keeps (see
+  // keptElsewhere below): closing the tab drops them. Following a link to another page of the
+  // grid (where they are offered back) does not ask for those.
+  var withinGrid = false;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    if (link && link.hash && link.href.split("#")[0] === location.href.split("#")[0]) { return; }
+    withinGrid = Boolean(link && link.origin === location.origin && link.pathname === location.pathname);
+  }, true);
   window.addEventListener("beforeunload", function (event) {
-    if (dirty && !submitting) { event.preventDefault(); event.returnValue = ""; }
+    if (submitting) { return; }
+    if (dirty || (!withinGrid && keptElsewhere().length)) { event.preventDefault(); event.returnValue = ""; }
   });
+  window.addEventListener("pageshow", function () { withinGrid = false; });
 
   // ---- Keyboard: arrows and Enter move between cells -------------------------------------
   // A read-only cell (a stored row's Key) is at both ends: Chromium never moves the caret in
@@ -454,6 +465,9 @@
   }
   function restoreRow(saved) {
     var row = saved.key && tbody.querySelector('tr[data-license-key="' + saved.key + '"]');
+    // A deletion of a license the page no longer shows has nothing to tick (a new row has no
+    // Delete box): put in a blank row, it became a row of the deleted license's values.
+    if (!row && saved.cells["delete"] === "y") { return; }
     if (!row) { row = rows().filter(isBlank)[0] || addRow(); }
     Array.prototype.forEach.call(row.querySelectorAll("input[name], select[name]"), function (el) {
       var value = saved.cells[fieldOf(el)];
@@ -510,11 +524,53 @@
   }
   function settleDraft(draft, state) {
     if (state === "unknown") { offerDraft(draft); return; }
+    if (state === "interrupted") { offerInterrupted(draft); return; }
     dropDraft();
-    notice(state === "done"
-      ? "Your Save of " + whenSaved(draft) + " did reach the server and was saved; the grid shows it."
-      : "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. " +
-        "Check the grid, then make any change that is missing.", [{ label: "OK", run: function () {} }]);
+    notice("Your Save of " + whenSaved(draft) + " did reach the server and was saved; the grid shows it.",
+      [{ label: "OK", run: function () {} }]);
+  }
+  // A Save interrupted after part of it was written: which rows were is not known here, and
+  // nothing typed is dropped for that. A change to a stored license is safe to send again (its
+  // version makes one already written come back Unchanged, never written twice, and one
+  // someone changed since a conflict). A new row is not: it may have been created already,
+  // and would be created again; it is offered apart, for the user to look for it first. Each
+  // part stays kept (and is asked about again on the next load) until it is answered.
+  function offerInterrupted(draft) {
+    var changed = draft.rows.filter(function (row) { return row.key; });
+    var added = draft.rows.filter(function (row) { return !row.key; });
+    var waiting = { changed: changed, added: added };
+    function answered(part) {
+      waiting[part] = [];
+      waitingDraft = waiting.changed.concat(waiting.added);
+      if (!waitingDraft.length) { waitingDraft = null; dropDraft(); return; }
+      try {
+        sessionStorage.setItem(draftKey, JSON.stringify({ at: draft.at, rows: waitingDraft, saveId: draft.saveId }));
+      } catch (e) { /* storage full or disabled */ }
+    }
+    waitingDraft = draft.rows;
+    var when = "Your Save of " + whenSaved(draft) + " was interrupted and may have been written in part. ";
+    if (changed.length) {
+      notice(when + "Put your changes to " + changed.length + " license(s) back in the grid, then Save? " +
+        "A change that was written already saves as Unchanged.", [
+        { label: "Put my changes back", run: function () {
+          changed.forEach(restoreRow);
+          answered("changed");
+          (saveButton || form).focus();
+        } },
+        { label: "Discard them", run: function () { answered("changed"); } }
+      ]);
+    }
+    if (added.length) {
+      notice((changed.length ? "" : when) + "Its " + added.length + " new row(s) may have been " +
+        "created already: look for them in the grid, and put them back only if it does not show them.", [
+        { label: "Put the new rows back", run: function () {
+          added.forEach(restoreRow);
+          answered("added");
+          (saveButton || form).focus();
+        } },
+        { label: "Discard the new rows", run: function () { answered("added"); } }
+      ]);
+    }
   }
 
   // ---- Edits not yet sent: a reload, a closed tab or a link followed loses nothing ---------
@@ -550,8 +606,21 @@
     offered = null;
     unstore(editsKey);
   }
+  // A kept row the page already shows exactly so (a Save sent again by a reload answers with
+  // the rows it could not write, as typed) is not offered: put back, a new one filled another
+  // blank row.
+  function sameCells(a, b) {
+    return Object.keys(a).concat(Object.keys(b)).every(function (name) { return a[name] === b[name]; });
+  }
+  function shownAsKept(saved) {
+    return rows().filter(unsaved).some(function (row) {
+      var shown = rowDraft(row);
+      return shown.key === saved.key && sameCells(shown.cells, saved.cells);
+    });
+  }
   function offerEdits() {
     var edits = storedRows(editsKey);
+    if (edits && edits.rows) { edits.rows = edits.rows.filter(function (row) { return !shownAsKept(row); }); }
     if (!edits || !edits.rows || !edits.rows.length) { return; }
     if (tooOld(edits)) { dropEdits(); return; }
     offered = edits.rows;
@@ -566,6 +635,70 @@
       { label: "Discard them", run: function () { offered = null; keepEdits(); } }
     ]);
   }
+  // ---- Changes kept for other pages of this grid ------------------------------------------
+  // Each page keeps its own (under its page number). A page says which others hold some: the
+  // tab's keeping ends with the tab, so a clerk working on page 2 is not left to remember
+  // that page 1 still waits.
+  var scopePrefix = draftKey.slice(0, draftKey.lastIndexOf("/") + 1);
+  var thisPage = draftKey.slice(scopePrefix.length);
+  function keptElsewhere() {
+    var pages = [];
+    try {
+      for (var i = 0; i < sessionStorage.length; i++) {
+        var key = sessionStorage.key(i);
+        var found = key && key.indexOf(scopePrefix) === 0 &&
+          /^(\d+)(?::edits)?$/.exec(key.slice(scopePrefix.length));
+        if (!found || found[1] === thisPage || pages.indexOf(found[1]) >= 0) { continue; }
+        var entry = storedRows(key);
+        if (entry && entry.rows && entry.rows.length && !tooOld(entry)) { pages.push(found[1]); }
+      }
+    } catch (e) { /* storage disabled: nothing kept */ }
+    return pages.sort(function (a, b) { return a - b; });
+  }
+  function noteKeptElsewhere(pages) {
+    if (!pages.length) { return; }
+    var note = document.createElement("p");
+    note.className = "notice kept-elsewhere";
+    note.setAttribute("role", "status");
+    note.appendChild(document.createTextNode("Changes not saved yet on "));
+    pages.forEach(function (number, i) {
+      if (i) { note.appendChild(document.createTextNode(i === pages.length - 1 ? " and " : ", ")); }
+      var link = document.createElement("a");
+      link.href = location.pathname + (number === "1" ? "" : "?page=" + number);
+      link.textContent = "page " + number;
+      note.appendChild(link);
+    });
+    note.appendChild(document.createTextNode(" of this grid are kept in this tab only: open " +
+      (pages.length > 1 ? "each" : "it") + " to put them back and save them."));
+    form.parentNode.insertBefore(note, form);
+  }
+  // Licenses deleted meanwhile may leave the grid shorter than when changes were kept for its
+  // last pages: a page asked for past the end is served as the last one, which takes them over.
+  function adoptPagesPastTheEnd() {
+    if (Number(thisPage) < Number(form.dataset.pages)) { return; }
+    try {
+      var keys = [];
+      for (var i = 0; i < sessionStorage.length; i++) { keys.push(sessionStorage.key(i)); }
+      keys.forEach(function (key) {
+        var found = key && key.indexOf(scopePrefix) === 0 &&
+          /^(\d+)(:edits)?$/.exec(key.slice(scopePrefix.length));
+        if (!found || Number(found[1]) <= Number(thisPage)) { return; }
+        var entry = storedRows(key);
+        if (found[2]) {
+          var own = storedRows(editsKey);
+          var rows = withEarlier((entry && entry.rows) || [], (own && own.rows) || []);
+          sessionStorage.setItem(editsKey, JSON.stringify({ at: (own || entry).at, rows: rows }));
+          sessionStorage.removeItem(key);
+        } else if (!readDraft()) { // a Save of its own: taken over unless this page has one
+          sessionStorage.setItem(draftKey, JSON.stringify(entry));
+          sessionStorage.removeItem(key);
+        }
+      });
+    } catch (e) { /* storage disabled: nothing kept */ }
+  }
+  adoptPagesPastTheEnd();
+  noteKeptElsewhere(keptElsewhere());
+
   tbody.addEventListener("input", keepEditsSoon);
   tbody.addEventListener("change", keepEditsSoon);
   window.addEventListener("pagehide", keepEdits);

@@ -272,3 +272,22 @@ def test_a_conflict_choice_survives_a_reload(
     page.locator("#save").click()
     expect(page.locator("#save-summary")).to_contain_text("1 updated")
     assert stored_names(app) == {11: kept}
+
+
+def test_a_reloaded_answer_shows_the_row_in_error_once(app: Any, grid: Any) -> None:
+    """Reloading the grid a Save answered with (a row in error) sends that Save again, which
+    writes nothing and shows the row as typed; the tab, which kept it too, does not offer it
+    a second time (put back, it filled another blank row)."""
+    page = grid
+    page.on("dialog", lambda dialog: dialog.accept())  # reload: leave, and send the form again
+    page.get_by_label("License name, new row 2").fill("Bad")
+    page.get_by_label("State, new row 2").fill("ZZ")
+    page.locator("#save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    page.reload()
+    expect(page.locator("main")).to_contain_text("This Save was processed before")
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(NOTICE).count() == 0
+    names = page.locator('input[id$="-license_Name"]')
+    assert [names.nth(i).input_value() for i in range(names.count())].count("Bad") == 1

@@ -727,9 +727,10 @@ def test_a_cell_both_people_changed_is_a_conflict_that_needs_a_choice(
     assert cell_error(again.get_data(as_text=True), f"{mine}-license_Name").startswith(
         "Changed by someone else too"
     )
-    # ...choosing "My values" writes Alice's name.
-    after.set(mine, resolve="mine")
-    final = after.save()
+    # ...choosing "My values" (on the grid that answered) writes Alice's name.
+    asked = GridPageFrom(after, again.get_data(as_text=True))
+    asked.set(asked.row(11), resolve="mine")
+    final = asked.save()
     assert final.status_code == 200
     assert stored(app, 11).license_name == "Alice's name"  # type: ignore[union-attr]
     assert GridAfter(final.get_data(as_text=True)).badge(11) == "Updated"

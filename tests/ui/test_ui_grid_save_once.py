@@ -1,18 +1,21 @@
-"""A grid Save is written once: its id (made by the page's script) sent again writes nothing
-(a draft offered back after its Save did reach the server, a replayed request)."""
+"""A grid Save is written once: its id (served with the grid, or made by the page's script)
+sent again writes nothing (a draft offered back after its Save did reach the server, a reloaded
+answer, a replayed request)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from gridpage import text_of
+from gridpage import GridPage, text_of
 from sqlalchemy import func, select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
 
 SAVE_ID = "0123456789abcdef0123456789abcdef"
+SAVE_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
 
 
 @pytest.fixture
@@ -132,7 +135,112 @@ def test_a_save_interrupted_after_writing_is_never_run_again(
     assert state(client) == "interrupted"
     monkeypatch.undo()
     again = page.save()
-    assert "This Save was interrupted and may have been written in part" in text_of(
+    assert again.status_code == 409
+    assert "If this message comes back, the Save was interrupted" in text_of(
         again.get_data(as_text=True)
     )
     assert named(app, "Keyless") == 1  # not created a second time
+
+
+def test_a_save_answered_with_rows_in_error_and_posted_again_writes_nothing_more(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """Without the page's script: a Save with a row in error is answered with the grid (422),
+    not a redirect, so reloading that answer posts the same form again. Its new row was
+    created under a second key; the grid as served carries a Save id of its own."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    assert named(app, "Keyless") == 1
+    again = page.save()  # the browser's reload of that answer
+    assert "This Save was processed before, so nothing was written again." in text_of(
+        again.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 1
+
+
+def test_each_serving_of_the_grid_carries_a_save_id_of_its_own(
+    cred: int, login: Any, open_grid: Any
+) -> None:
+    """A Save from the grid it answered with (its row in error fixed) is a new Save."""
+    login()
+    page = open_grid(cred)
+    page.set(page.blank_rows()[0], license_Name="Bad", state="ZZ")
+    answer = page.save()
+    assert answer.status_code == 422
+    fixed = GridPage(page.client, cred, answer.get_data(as_text=True))
+    assert SAVE_ID_SHAPE.fullmatch(page.fields["save_id"])
+    assert SAVE_ID_SHAPE.fullmatch(fixed.fields["save_id"])
+    assert fixed.fields["save_id"] != page.fields["save_id"]
+    (row,) = [p for p in fixed.blank_rows() if fixed.fields[f"{p}-license_Name"] == "Bad"]
+    assert fixed.set(row, state="TX").save().status_code == 200
+
+
+def test_a_reloaded_answer_shows_the_rows_its_save_could_not_write_as_typed(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """Without the page's script nothing but the page kept the row in error: the Save sent
+    again by a reload writes nothing, and answers with that row as typed, to be saved."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    again = page.save()  # the browser's reload of that answer
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert "This Save was processed before, so nothing was written again." in text_of(html)
+    assert "That Save could not write this row" in text_of(html)
+    shown = GridPage(page.client, cred, html)
+    (row,) = [p for p in shown.blank_rows() if shown.fields[f"{p}-license_Name"] == "Bad"]
+    assert shown.fields[f"{row}-state"] == "ZZ"
+    assert named(app, "Keyless") == 1
+    assert shown.set(row, state="TX").save().status_code == 200
+    assert (named(app, "Keyless"), named(app, "Bad")) == (1, 1)
+
+
+def test_a_save_sent_again_with_other_cells_shows_no_row_as_unwritten(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """The same id with another form (the page shown again by Back, then changed): what its
+    first sending could not write was in other cells, perhaps other rows; nothing is shown as
+    that, and nothing is written."""
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    assert page.save().status_code == 422
+    page.set(bad, license_Name="Changed after", state="TX")
+    again = page.save()
+    html = again.get_data(as_text=True)
+    assert "This Save was processed before, so nothing was written again." in text_of(html)
+    assert "That Save could not write this row" not in text_of(html)
+    assert (named(app, "Keyless"), named(app, "Changed after")) == (1, 0)
+
+
+def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_shows_it(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """A double click on Save without the script: the second sending finds the first still
+    being written. It writes nothing and is answered in place (not redirected), so that a
+    reload, once the first is done, shows what became of it."""
+    from app.ui.save_once import claim_save, run_once
+
+    login()
+    page = open_grid(cred)
+    new, bad = page.blank_rows()[:2]
+    page.set(new, license_Name="Keyless", state="TX").set(bad, license_Name="Bad", state="ZZ")
+    with app.app_context(), session_scope("main") as session:
+        first = claim_save(session, "alice", page.fields["save_id"])  # being written
+    second = page.save()
+    assert second.status_code == 409
+    assert "This Save is still being written, or was interrupted" in text_of(
+        second.get_data(as_text=True)
+    )
+    assert named(app, "Keyless") == 0
+
+    with app.app_context(), session_scope("main") as session:
+        run_once(session, first, lambda: [])  # the first one ends (here: writing nothing)
+    assert "This Save was processed before" in text_of(page.save().get_data(as_text=True))
