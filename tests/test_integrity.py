@@ -663,3 +663,34 @@ def test_integrity_report_holds_a_run_of_findings_not_every_one(
     assert len(alive) == DELETED_LICENSES
     # Ten runs of four: at most one finding of each spilled run and the last run in memory.
     assert max(alive) <= 15, alive
+
+
+def test_the_report_reads_the_history_a_part_at_a_time(
+    history: None, runner: Any, monkeypatch: Any
+) -> None:
+    """The report's range was one statement, its rows set apart and sorted before the first
+    came back: a long range at a large plan met the statement timeout (900,000 rows over 2 s).
+    It reads parts of ``REPORT_PART_ROWS`` history rows now, a statement each, and reports
+    exactly what the whole range does."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from app.integrity import service
+
+    today = utcnow().strftime("%Y-%m-%d")
+    args = ["integrity-report", "--since", today, "--format", "csv"]
+    whole = runner.invoke(args=args).output
+    monkeypatch.setattr(service, "REPORT_PART_ROWS", 1, raising=False)
+    reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "in_range" in statement:
+            reads.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        result = runner.invoke(args=args)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert result.exit_code == 1 and result.output == whole
+    assert len(reads) >= 5  # the fixture's five writes at five instants: a part each
