@@ -181,6 +181,28 @@ def test_a_range_reads_its_rows_only_each_with_its_chain_neighbours(
         assert row.changes == stored[row.id].changes and row.head is not None
 
 
+def test_a_range_looks_back_at_its_own_licenses_rows_only(
+    three_licenses: None, session_for: Callable[..., Any]
+) -> None:
+    """What the review looks back at (the hour before a part) is read for the licenses with a
+    row in the part only: after a bulk change each later part of that day's review read every
+    row of the hour before it (300,000 rows in six minutes: 8.8 s a part, 0.3 s now)."""
+    # As the service spells a time (SQLite reads the others from a day around the range).
+    tamper(session_for, "UPDATE license_change SET at = '2020-03-02 09:30:00.000000'")
+    moved = [row_ids(session_for, key)[-1] for key in (1, 2)]  # licenses 1 and 2 change later
+    tamper(
+        session_for,
+        "UPDATE license_change SET at = '2020-03-02 10:00:00.000000' "
+        f"WHERE id IN ({', '.join(map(str, moved))})",
+    )
+    since, until = datetime(2020, 3, 2, 10), datetime(2020, 3, 2, 11)
+    with session_for() as session:
+        found = list(rows_between(session, since, until, lookback=since - timedelta(hours=1)))
+        alone = list(rows_between(session, since, until))
+    assert [row.id for row in found] == row_ids(session_for, 1) + row_ids(session_for, 2)
+    assert [row.id for row in alone] == moved
+
+
 def test_an_unchanged_resend_writes_no_row_and_keeps_the_head(
     write: Callable[..., Any], session_for: Callable[..., Any]
 ) -> None:

@@ -683,8 +683,9 @@ def stop_signals() -> Iterator[list[int]]:
     """While the block runs, SIGINT (Ctrl-C) and SIGTERM (a service manager's stop) only ask
     for a stop: the signal's number is added to the yielded list, and the command stops at its
     next safe point (between two transactions), instead of wherever the signal fell. A second
-    signal acts as it would without the block (Ctrl-C: ``KeyboardInterrupt``, which rolls back
-    the transaction being written; SIGTERM: the process ends and the database rolls it back).
+    signal acts as it would without the block: ``KeyboardInterrupt`` (for SIGTERM too, as
+    ``app.cli.output.stopping_on_sigterm`` makes it), which rolls back the transaction being
+    written.
     Only in the main thread, where Python runs signal handlers."""
     asked: list[int] = []
     if threading.current_thread() is not threading.main_thread():

@@ -14,7 +14,9 @@ import errno
 import functools
 import io
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -130,6 +132,27 @@ def report_output_errors(command: click.Command) -> click.Command:
     return command
 
 
+@contextmanager
+def stopping_on_sigterm() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, systemd stopping a job) stops the command as Ctrl-C
+    does: its clean-up runs (an export's unfinished file is removed, an import's log line
+    says what it wrote, a transaction is rolled back) and click says "Aborted!", exit 1.
+    Python's default ended the process at once: a 100 MB hidden ``.NAME.….partial`` file was
+    left beside an export's target, and an import stopped so left no log line."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler (a command run from a test's thread)
+        return
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 #: The attribute that marks a callback guarded.
 GUARDED = "credgrid_guards_output"
 
@@ -138,7 +161,7 @@ def with_guarded_output(callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            with guarded_stdout():
+            with guarded_stdout(), stopping_on_sigterm():
                 return callback(*args, **kwargs)
         except OutputFailed as exc:
             discard_standard_output()

@@ -81,10 +81,16 @@ def _unrecorded_licenses() -> Select[Any]:
     )
 
 
-def rows_between(session: Session, since: datetime, until: datetime | None) -> Iterator[StoredRow]:
+def rows_between(
+    session: Session, since: datetime, until: datetime | None, *, lookback: datetime | None = None
+) -> Iterator[StoredRow]:
     """The history rows with ``since <= at < until`` (``until`` ``None``: no end) in chain
     order (license, id), streamed, each with what checking it needs from the rest of its
-    chain (``StoredRow``).
+    chain (``StoredRow``). With ``lookback``, also the rows from ``lookback`` to ``since`` of
+    the licenses that have a row in the range (what the rules look back at), not every
+    license's: after a bulk change each part of the review read the whole hour before it
+    (300,000 rows written in six minutes: the last part of that day's review 8.8 s, against
+    0.2 s for the first).
 
     One statement: the range's rows through the history's time index, set apart
     (``MATERIALIZED``) and sorted, then for each row three probes of an index by key
@@ -104,11 +110,19 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     change, head = LicenseChange, LicenseHistoryHead
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
+
+    def rows_of(low: datetime, high: datetime | None) -> list[ColumnElement[bool]]:
+        return _sqlite_range(low, high) if sqlite else _between(change.at, low, high)
+
+    condition = and_(*rows_of(since, until))
+    if lookback is not None and lookback < since:
+        # Not correlated: the range's own rows (the same table, named alike in SQL's nearer scope)
+        in_range_keys = select(change.provider_cred_license_key).where(condition).correlate(None)
+        key = change.provider_cred_license_key
+        earlier = and_(*rows_of(lookback, since), key.in_(in_range_keys))
+        condition = or_(condition, earlier)
     in_range = (
-        select(*_content_columns())
-        .where(*(_sqlite_range(since, until) if sqlite else _between(change.at, since, until)))
-        .cte("in_range")
-        .prefix_with("MATERIALIZED")
+        select(*_content_columns()).where(condition).cte("in_range").prefix_with("MATERIALIZED")
     )
     row = in_range.c
     before, after = aliased(LicenseChange), aliased(LicenseChange)
@@ -139,7 +153,8 @@ def rows_between(session: Session, since: datetime, until: datetime | None) -> I
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(NO_JIT)
     rows = map(_stored_row, connection.execute(statement))
-    yield from (row for row in rows if _placed_within(row, since, until)) if sqlite else rows
+    low = since if lookback is None else min(lookback, since)
+    yield from (row for row in rows if _placed_within(row, low, until)) if sqlite else rows
 
 
 def part_end(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from app.integrity.rules import Finding
@@ -44,10 +44,11 @@ def write_csv(
         )
 
 
-def text_lines(findings: Iterable[Finding], history_link: Callable[[int], str]) -> list[str]:
-    return [
-        f"{format_wire_datetime(f.at) or '-':20}  license {f.license_key}  "
-        f"{f.rule.name}: {f.detail}"
-        f"{f' (by {f.user})' if f.user else ''}  {history_link(f.license_key)}"
-        for f in findings
-    ]
+def text_lines(findings: Iterable[Finding], history_link: Callable[[int], str]) -> Iterator[str]:
+    """A line per finding, as each is read (the findings of a range may be many)."""
+    for f in findings:
+        yield (
+            f"{format_wire_datetime(f.at) or '-':20}  license {f.license_key}  "
+            f"{f.rule.name}: {f.detail}"
+            f"{f' (by {f.user})' if f.user else ''}  {history_link(f.license_key)}"
+        )

@@ -503,3 +503,44 @@ def test_times_are_shown_with_four_digit_years() -> None:
 
     assert format_utc(datetime(1, 1, 1, 2, 3, 4)) == "0001-01-01 02:03:04 UTC"
     assert format_utc(datetime(2026, 12, 6, 23, 59, 59)) == "2026-12-06 23:59:59 UTC"
+
+
+def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
+    app: Any,
+    make_cred: Any,
+    put_licenses: Callable[..., Any],
+    login: Any,
+    client: Any,
+    monkeypatch: Any,
+) -> None:
+    """The download of a range holding a bulk change (as many findings as licenses changed)
+    was built whole in memory, the findings and then the CSV text; it is now sorted a run at
+    a time and written to a spooled file, from which it is streamed."""
+    import gc
+
+    from app.integrity import service
+    from app.integrity.rules import Finding
+
+    alive: list[int] = []
+
+    @app.url_defaults
+    def count(endpoint: str, _values: dict[str, Any]) -> None:
+        if endpoint == "ui.history":
+            gc.collect()  # what is garbage is not held
+            alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
+
+    make_cred(1)
+    for psv in ("2025-06-01", "2025-01-01"):  # 30 PSV dates moved backwards
+        put_licenses(1, *({"providerCredLicense_Key": k, "psV_Date": psv} for k in range(1, 31)))
+    monkeypatch.setattr(service, "SORT_RUN", 4, raising=False)
+    login(role="viewer")
+    today = utcnow().strftime("%Y-%m-%d")
+    response = client.get(f"/ui/integrity/csv?since={today}&until={today}")
+    assert response.status_code == 200 and response.is_streamed
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["providerCredLicense_Key"] for row in rows] == [str(k) for k in range(1, 31)]
+    assert {row["rule"] for row in rows} == {"psv-moved-backwards"}
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="integrity-review-{today}-to-{today}.csv"'
+    )
+    assert len(alive) == 30 and max(alive) <= 12, alive
