@@ -33,6 +33,7 @@ from typing import TypeVar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.db_errors import commit_outcome_unknown
 from app.idempotency.store import (
     RETENTION,
     STAFF_UI_SCOPE_ID,
@@ -132,16 +133,18 @@ def run_once(
 ) -> T:
     """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
     write, which a Save sent again shows again; when it fails, the claim is given up if
-    ``save`` committed nothing, else kept: an interrupted Save is never run again. ``digest``:
-    the form's (:func:`form_digest`), kept with the answer."""
+    ``save`` committed nothing, else kept (also when its ``COMMIT`` was sent and the answer
+    lost): an interrupted Save is never run again. ``digest``: the form's
+    (:func:`form_digest`), kept with the answer."""
     if claim is None:
         return save()
     with counting_commits(session) as commits:
         try:
             result = save()
-        except BaseException:
+        except BaseException as error:
             session.rollback()
-            if not commits:
+            # A COMMIT whose answer was lost (PostgreSQL) may have saved the rows: kept too.
+            if not commits and not commit_outcome_unknown(error):
                 release_key(session, claim)
             raise
     session.rollback()
