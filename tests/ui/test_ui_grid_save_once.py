@@ -16,7 +16,7 @@ from app import create_app
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
 from tests.api_support import seed_editor_and_cred
-from tests.fault_support import AnswerLostAfterCommit
+from tests.fault_support import AnswerLostAfterCommit, answer_store_fails
 from tests.helpers import dispose_engines
 
 SAVE_ID = "0123456789abcdef0123456789abcdef"
@@ -283,3 +283,21 @@ def test_a_save_whose_commit_answer_was_lost_is_never_run_again(
     finally:
         dispose_engines(application)
         proxy.close()
+
+
+def test_a_save_whose_outcome_could_not_be_stored_is_answered_and_never_run_again(
+    app: Any, backend: str, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    """The Save's rows were committed, then storing that it was done lost its connection, on a
+    fresh one too. It was answered 503, "nothing was changed by this request", though its row
+    was written. It is answered with what it wrote; sent again, it writes nothing."""
+    login()
+    page = keyless_row(open_grid(cred), SAVE_ID)
+    with answer_store_fails(app, backend, times=2) as failed:
+        answer = page.save()
+    assert len(failed) == 2
+    assert answer.status_code == 200
+    assert "nothing was changed" not in text_of(answer.get_data(as_text=True))
+    assert named(app, "Keyless") == 1
+    assert page.save().status_code == 409  # its claim stays: never run a second time
+    assert named(app, "Keyless") == 1
