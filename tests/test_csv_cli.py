@@ -668,3 +668,54 @@ def history_and_licenses(engine: Any) -> tuple[int, int]:
             connection.scalar(text("SELECT count(*) FROM provider_cred_license")),
             connection.scalar(text("SELECT count(*) FROM license_change")),
         )
+
+
+def test_an_import_started_with_ctrl_c_ignored_is_not_stopped_by_it(
+    database_urls: dict[str, str], make_cred: Any, tmp_path: Path
+) -> None:
+    """A command started with SIGINT ignored (a script's ``&`` job, as a shell starts it) is
+    meant to outlive the terminal's Ctrl-C. The import put its own handler in place of that,
+    and stopped halfway (exit 130) on the Ctrl-C it was started to ignore."""
+    import json
+    import subprocess
+    import sys
+
+    make_cred(1)
+    url = database_urls["main"]
+    env = flask_environment(
+        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
+    )
+    ignoring_ctrl_c = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+    rows = 200
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
+    )
+    command = [sys.executable, "-c", ignoring_ctrl_c, "--app", "app", "import-licenses"]
+    with subprocess.Popen(
+        [*command, str(source)],
+        cwd=REPOSITORY,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
+        process.send_signal(signal.SIGINT)
+        stdout = process.stdout.read()
+        stderr = process.stderr.read()
+        process.wait(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Interrupted" not in stderr
+    assert 1 + stdout.count(" 201 Created\n") == rows
+    engine = create_engine(url)
+    try:
+        assert history_and_licenses(engine) == (rows, rows)
+    finally:
+        engine.dispose()

@@ -685,12 +685,19 @@ def stop_signals() -> Iterator[list[int]]:
     next safe point (between two transactions), instead of wherever the signal fell. A second
     signal acts as it would without the block (Ctrl-C: ``KeyboardInterrupt``, which rolls back
     the transaction being written; SIGTERM: the process ends and the database rolls it back).
-    Only in the main thread, where Python runs signal handlers."""
+    Only in the main thread, where Python runs signal handlers, and only for a signal the
+    process does not ignore (a script's ``&`` job ignores Ctrl-C, to outlive it) and whose
+    handler Python can put back."""
     asked: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield asked
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: handler
+        for signum, handler in handlers.items()
+        if handler is not None and handler != signal.SIG_IGN
+    }
 
     def restore() -> None:
         for signum, handler in previous.items():
