@@ -719,3 +719,43 @@ def test_an_import_started_with_ctrl_c_ignored_is_not_stopped_by_it(
         assert history_and_licenses(engine) == (rows, rows)
     finally:
         engine.dispose()
+
+
+def test_a_stop_asked_while_the_last_rows_are_written_is_not_an_interrupted_import(
+    database_urls: dict[str, str], make_cred: Any, tmp_path: Path
+) -> None:
+    """SIGTERM arrives while the file's last window is being written: every row is imported.
+    The command said "Interrupted ... Run the same file again to import the rest" and logged
+    ``interrupted=True``, though no row was left. It stops (the refresh of the statistics is
+    skipped, as asked), saying that every row is imported."""
+    import json
+    import subprocess
+    import sys
+
+    make_cred(1)
+    url = database_urls["main"]
+    env = flask_environment(tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}))
+    term_while_writing = (
+        "import signal, sys; from app.licenses import csv_io; real = csv_io._import_window\n"
+        "def window(*args):\n"
+        "    rows = real(*args); signal.raise_signal(signal.SIGTERM); return rows\n"
+        "csv_io._import_window = window\n"
+        "from flask.cli import main; sys.exit(main())"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, 4))
+    )
+    command = [sys.executable, "-c", term_while_writing, "--app", "app", "import-licenses"]
+    result = subprocess.run(
+        [*command, str(source)], cwd=REPOSITORY, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert result.stdout.count(" 201 Created\n") == 3
+    assert "Run the same file again" not in result.stderr
+    assert "interrupted=True" not in result.stderr
+    assert (
+        "Stopped after the file's last row: every row is imported; the planner statistics "
+        "were not refreshed (run ANALYZE later, PostgreSQL: VACUUM ANALYZE)."
+    ) in result.stderr

@@ -754,6 +754,13 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
     with seekable(source) as file, session_scope(name) as session:
         # Only while rows are written: a signal during the statistics' refresh acts at once.
         with stop_signals() as stopped:
+            cut_short: list[bool] = []  # a stop that left rows of the file unimported
+
+            def stop_requested() -> bool:
+                if stopped:
+                    cut_short.append(True)
+                return bool(stopped)
+
             try:
                 for rows in import_licenses(
                     session,
@@ -761,7 +768,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                     actor=actor,
                     activity_id=tally.activity_id,
                     batch_size=current_app.config["BATCH_MAX_ITEMS"],
-                    stop_requested=lambda: bool(stopped),
+                    stop_requested=stop_requested,
                 ):
                     echo_report(tally, rows)
             except CsvFileError as exc:
@@ -788,14 +795,17 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                         unchanged=tally.unchanged,
                         failed=tally.failed,
                         activity=tally.activity_id,
-                        **({"interrupted": True} if stopped else {}),
+                        **({"interrupted": True} if cut_short else {}),
                     )
         if stopped:
             click.echo(tally.summary())
             click.echo(
                 "Interrupted: every row reported above is imported, no row after them. Run the "
                 "same file again to import the rest: rows already imported answer 200 Unchanged "
-                "and get no second history row.",
+                "and get no second history row."
+                if cut_short
+                else "Stopped after the file's last row: every row is imported; the planner "
+                "statistics were not refreshed (run ANALYZE later, PostgreSQL: VACUUM ANALYZE).",
                 err=True,
             )
             raise SystemExit(128 + stopped[0])
