@@ -511,8 +511,9 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
     import sys
 
     env = flask_environment(tmp_path / "instance", FLASK_BATCH_MAX_ITEMS="1")
-    two_rows_ahead = (
-        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+    two_rows_ahead = (  # Ctrl-C acts as in a terminal, whether or not pytest ignores it
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
         "from flask.cli import main; sys.exit(main())"
     )
 
@@ -614,8 +615,9 @@ def test_an_interrupted_import_says_what_stays_and_runs_again_safely(
     env = flask_environment(
         tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
     )
-    two_rows_ahead = (
-        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+    two_rows_ahead = (  # Ctrl-C acts as in a terminal, whether or not pytest ignores it
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
         "from flask.cli import main; sys.exit(main())"
     )
     command = [sys.executable, "-c", two_rows_ahead, "--app", "app", "import-licenses"]
