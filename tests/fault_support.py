@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+
+from app.tenancy import engine_for
 
 #: Rows of the SQLite burn table: a trigger counting its cube runs for many seconds.
 SQLITE_BURN_ROWS = 700
@@ -166,3 +168,29 @@ class AnswerLostAfterCommit:
                     client.sendall(data)
         except OSError:
             pass
+
+
+@contextmanager
+def answer_store_fails(app: Any, backend: str, times: int) -> Iterator[list[str]]:
+    """The first ``times`` statements storing an answer lose their connection (after the batch
+    committed): on PostgreSQL the server ends the backend, on SQLite the driver fails as on an
+    I/O error. Yields the statements that failed."""
+    with app.app_context():
+        engine = engine_for("main")
+    failed: list[str] = []
+
+    def lose_connection(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith("UPDATE idempotency_record") or len(failed) >= times:
+            return
+        failed.append(statement)
+        if backend == "sqlite":
+            raise sqlite3.OperationalError("disk I/O error")
+        with engine.connect() as other:
+            pid = conn.connection.driver_connection.info.backend_pid
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    event.listen(engine, "before_cursor_execute", lose_connection)
+    try:
+        yield failed
+    finally:
+        event.remove(engine, "before_cursor_execute", lose_connection)

@@ -511,8 +511,9 @@ def test_an_import_whose_report_cannot_be_written_says_how_far_it_got(tmp_path: 
     import sys
 
     env = flask_environment(tmp_path / "instance", FLASK_BATCH_MAX_ITEMS="1")
-    two_rows_ahead = (
-        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+    two_rows_ahead = (  # Ctrl-C acts as in a terminal, whether or not pytest ignores it
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
         "from flask.cli import main; sys.exit(main())"
     )
 
@@ -614,8 +615,9 @@ def test_an_interrupted_import_says_what_stays_and_runs_again_safely(
     env = flask_environment(
         tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
     )
-    two_rows_ahead = (
-        "import sys; from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+    two_rows_ahead = (  # Ctrl-C acts as in a terminal, whether or not pytest ignores it
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
         "from flask.cli import main; sys.exit(main())"
     )
     command = [sys.executable, "-c", two_rows_ahead, "--app", "app", "import-licenses"]
@@ -717,3 +719,94 @@ def test_sigterm_stops_an_export_as_ctrl_c_does_leaving_no_partial_file(
         gc.collect()
     assert [p.name for p in directory.iterdir()] == ["out.csv"]
     assert target.read_text() == "the last complete export\n"
+
+
+def test_an_import_started_with_ctrl_c_ignored_is_not_stopped_by_it(
+    database_urls: dict[str, str], make_cred: Any, tmp_path: Path
+) -> None:
+    """A command started with SIGINT ignored (a script's ``&`` job, as a shell starts it) is
+    meant to outlive the terminal's Ctrl-C. The import put its own handler in place of that,
+    and stopped halfway (exit 130) on the Ctrl-C it was started to ignore."""
+    import json
+    import subprocess
+    import sys
+
+    make_cred(1)
+    url = database_urls["main"]
+    env = flask_environment(
+        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
+    )
+    ignoring_ctrl_c = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+    rows = 200
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
+    )
+    command = [sys.executable, "-c", ignoring_ctrl_c, "--app", "app", "import-licenses"]
+    with subprocess.Popen(
+        [*command, str(source)],
+        cwd=REPOSITORY,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
+        process.send_signal(signal.SIGINT)
+        stdout = process.stdout.read()
+        stderr = process.stderr.read()
+        process.wait(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Interrupted" not in stderr
+    assert 1 + stdout.count(" 201 Created\n") == rows
+    engine = create_engine(url)
+    try:
+        assert history_and_licenses(engine) == (rows, rows)
+    finally:
+        engine.dispose()
+
+
+def test_a_stop_asked_while_the_last_rows_are_written_is_not_an_interrupted_import(
+    database_urls: dict[str, str], make_cred: Any, tmp_path: Path
+) -> None:
+    """SIGTERM arrives while the file's last window is being written: every row is imported.
+    The command said "Interrupted ... Run the same file again to import the rest" and logged
+    ``interrupted=True``, though no row was left. It stops (the refresh of the statistics is
+    skipped, as asked), saying that every row is imported."""
+    import json
+    import subprocess
+    import sys
+
+    make_cred(1)
+    url = database_urls["main"]
+    env = flask_environment(tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}))
+    term_while_writing = (
+        "import signal, sys; from app.licenses import csv_io; real = csv_io._import_window\n"
+        "def window(*args):\n"
+        "    rows = real(*args); signal.raise_signal(signal.SIGTERM); return rows\n"
+        "csv_io._import_window = window\n"
+        "from flask.cli import main; sys.exit(main())"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, 4))
+    )
+    command = [sys.executable, "-c", term_while_writing, "--app", "app", "import-licenses"]
+    result = subprocess.run(
+        [*command, str(source)], cwd=REPOSITORY, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert result.stdout.count(" 201 Created\n") == 3
+    assert "Run the same file again" not in result.stderr
+    assert "interrupted=True" not in result.stderr
+    assert (
+        "Stopped after the file's last row: every row is imported; the planner statistics "
+        "were not refreshed (run ANALYZE later, PostgreSQL: VACUUM ANALYZE)."
+    ) in result.stderr

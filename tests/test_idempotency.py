@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, func, select, update
 
 from app.audit import utcnow
 from app.auth.tokens import mint_token_for
@@ -26,9 +23,9 @@ from app.idempotency.store import (
     store_answer,
 )
 from app.licenses.models import ProviderCredLicense
-from app.tenancy import engine_for
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
+from tests.fault_support import answer_store_fails
 from tests.helpers import BATCH_URL, results
 
 
@@ -365,32 +362,6 @@ def test_license_type_batch_is_idempotent_too(client: Any, auth_headers: Any) ->
     assert replay.get_json() == first.get_json()
     other = client.put("/credentialing-license-types-batch", json=[], headers=headers)
     assert other.status_code == 422
-
-
-@contextmanager
-def answer_store_fails(app: Any, backend: str, times: int) -> Iterator[list[str]]:
-    """The first ``times`` statements storing an answer lose their connection (after the batch
-    committed): on PostgreSQL the server ends the backend, on SQLite the driver fails as on an
-    I/O error. Yields the statements that failed."""
-    with app.app_context():
-        engine = engine_for("main")
-    failed: list[str] = []
-
-    def lose_connection(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.startswith("UPDATE idempotency_record") or len(failed) >= times:
-            return
-        failed.append(statement)
-        if backend == "sqlite":
-            raise sqlite3.OperationalError("disk I/O error")
-        with engine.connect() as other:
-            pid = conn.connection.driver_connection.info.backend_pid
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-
-    event.listen(engine, "before_cursor_execute", lose_connection)
-    try:
-        yield failed
-    finally:
-        event.remove(engine, "before_cursor_execute", lose_connection)
 
 
 ITEMS = [license_item(k) for k in range(1, 51)]

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from app.api.envelope import JSON_MIMETYPE, ApiError
 from app.api.paths import unprefixed
@@ -34,6 +33,7 @@ from app.idempotency.store import (
     StoredAnswer,
     claim_key,
     release_key,
+    rollback_quietly,
     store_answer,
 )
 from app.tenancy import request_session
@@ -100,17 +100,10 @@ def _store(database: str, claim: Claim, response: Response) -> None:
             g.activity_id,
             error_class(error),
         )
-        _rollback_quietly(session)
+        rollback_quietly(session)
         return
     if not stored:
         log.warning("activity=%s idempotency claim taken over before its answer", g.activity_id)
-
-
-def _rollback_quietly(session: Session) -> None:
-    try:
-        session.rollback()
-    except SQLAlchemyError:
-        log.debug("rollback after the answer was not stored failed too", exc_info=True)
 
 
 def _claim(principal: Principal, scope: KeyScope) -> Claim | StoredAnswer:

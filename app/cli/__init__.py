@@ -685,13 +685,19 @@ def stop_signals() -> Iterator[list[int]]:
     next safe point (between two transactions), instead of wherever the signal fell. A second
     signal acts as it would without the block: ``KeyboardInterrupt`` (for SIGTERM too, as
     ``app.cli.output.stopping_on_sigterm`` makes it), which rolls back the transaction being
-    written.
-    Only in the main thread, where Python runs signal handlers."""
+    written. Only in the main thread, where Python runs signal handlers, and only for a signal
+    the process does not ignore (a script's ``&`` job ignores Ctrl-C, to outlive it) and whose
+    handler Python can put back."""
     asked: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield asked
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: handler
+        for signum, handler in handlers.items()
+        if handler is not None and handler != signal.SIG_IGN
+    }
 
     def restore() -> None:
         for signum, handler in previous.items():
@@ -748,6 +754,13 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
     with seekable(source) as file, session_scope(name) as session:
         # Only while rows are written: a signal during the statistics' refresh acts at once.
         with stop_signals() as stopped:
+            cut_short: list[bool] = []  # a stop that left rows of the file unimported
+
+            def stop_requested() -> bool:
+                if stopped:
+                    cut_short.append(True)
+                return bool(stopped)
+
             try:
                 for rows in import_licenses(
                     session,
@@ -755,7 +768,7 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                     actor=actor,
                     activity_id=tally.activity_id,
                     batch_size=current_app.config["BATCH_MAX_ITEMS"],
-                    stop_requested=lambda: bool(stopped),
+                    stop_requested=stop_requested,
                 ):
                     echo_report(tally, rows)
             except CsvFileError as exc:
@@ -782,14 +795,17 @@ def import_licenses_command(source: Any, actor: str, database: str | None) -> No
                         unchanged=tally.unchanged,
                         failed=tally.failed,
                         activity=tally.activity_id,
-                        **({"interrupted": True} if stopped else {}),
+                        **({"interrupted": True} if cut_short else {}),
                     )
         if stopped:
             click.echo(tally.summary())
             click.echo(
                 "Interrupted: every row reported above is imported, no row after them. Run the "
                 "same file again to import the rest: rows already imported answer 200 Unchanged "
-                "and get no second history row.",
+                "and get no second history row."
+                if cut_short
+                else "Stopped after the file's last row: every row is imported; the planner "
+                "statistics were not refreshed (run ANALYZE later, PostgreSQL: VACUUM ANALYZE).",
                 err=True,
             )
             raise SystemExit(128 + stopped[0])

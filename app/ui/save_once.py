@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+from flask import g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.db_errors import UNAVAILABLE_ERRORS, commit_outcome_unknown, error_class
 from app.idempotency.store import (
     RETENTION,
     STAFF_UI_SCOPE_ID,
@@ -43,11 +46,13 @@ from app.idempotency.store import (
     StoredAnswer,
     claim_key,
     release_key,
+    rollback_quietly,
     store_answer,
     stored_record,
 )
 
 T = TypeVar("T")
+log = logging.getLogger("credgrid.idempotency")
 
 #: What the page's script makes: 128 random bits as hex.
 SAVE_ID = re.compile(r"[0-9a-f]{32}")
@@ -132,21 +137,34 @@ def run_once(
 ) -> T:
     """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
     write, which a Save sent again shows again; when it fails, the claim is given up if
-    ``save`` committed nothing, else kept: an interrupted Save is never run again. ``digest``:
-    the form's (:func:`form_digest`), kept with the answer."""
+    ``save`` committed nothing, else kept (also when its ``COMMIT`` was sent and the answer
+    lost): an interrupted Save is never run again. ``digest``: the form's
+    (:func:`form_digest`), kept with the answer."""
     if claim is None:
         return save()
     with counting_commits(session) as commits:
         try:
             result = save()
-        except BaseException:
+        except BaseException as error:
             session.rollback()
-            if not commits:
+            # A COMMIT whose answer was lost (PostgreSQL) may have saved the rows: kept too.
+            if not commits and not commit_outcome_unknown(error):
                 release_key(session, claim)
             raise
     session.rollback()
     answer = {"unwritten": list(unwritten(result)), "form": digest}
-    store_answer(session, claim, 200, json.dumps(answer))
+    try:
+        store_answer(session, claim, 200, json.dumps(answer))
+    except UNAVAILABLE_ERRORS as error:
+        # The rows are written: answered as such (a 503 would say nothing was). The claim
+        # stays unfinished, so the Save sent again is refused as interrupted, never run again.
+        log.warning(
+            "activity=%s grid Save written but not marked done (%s); sent again, it is "
+            "refused as interrupted",
+            g.get("activity_id", ""),
+            error_class(error),
+        )
+        rollback_quietly(session)
     return result
 
 

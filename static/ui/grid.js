@@ -76,6 +76,11 @@
   var withinGrid = false;
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
+    // Opened in another tab or window (Ctrl, Shift, Cmd; a target): this tab stays, and so
+    // does what it keeps, which closing it later drops.
+    var elsewhere = event.ctrlKey || event.metaKey || event.shiftKey ||
+      (link && link.target && link.target !== "_self");
+    if (elsewhere) { withinGrid = false; return; }
     if (link && link.hash && link.href.split("#")[0] === location.href.split("#")[0]) { return; }
     withinGrid = Boolean(link && link.origin === location.origin && link.pathname === location.pathname);
   }, true);

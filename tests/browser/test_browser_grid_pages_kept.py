@@ -95,3 +95,27 @@ def test_changes_kept_for_a_page_that_no_longer_exists_are_offered_on_the_last_o
     page.locator("#save").click()
     expect(page.locator("#save-summary")).to_contain_text("1 updated")
     assert stored_names(app)[23] == "Edited on page 2"
+
+
+def test_a_link_opened_in_another_tab_does_not_stop_closing_this_one_from_asking(
+    app: Any, paged_grid: Any
+) -> None:
+    """Ctrl+click on the note's link opens that page in a new tab and leaves this one: closing
+    this tab afterwards drops what it keeps for page 1, so it must still ask. The click had
+    marked the tab as leaving within the grid, and closing it asked nothing."""
+    page = paged_grid
+    dialogs: list[str] = []
+
+    def leave(dialog: Any) -> None:
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", leave)
+    page.get_by_label("License name, license 20").fill("Edited on page 1")
+    page.goto("/ui/credentials/1/licenses?page=2")
+    assert dialogs == ["beforeunload"]
+    with page.context.expect_page():
+        page.locator(ELSEWHERE).get_by_role("link", name="page 1").click(modifiers=["Control"])
+    page.close(run_before_unload=True)
+    page.wait_for_event("close")
+    assert dialogs == ["beforeunload", "beforeunload"]

@@ -10,9 +10,14 @@ from typing import Any
 import pytest
 from gridpage import GridPage, text_of
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from app import create_app
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
+from tests.api_support import seed_editor_and_cred
+from tests.fault_support import AnswerLostAfterCommit, answer_store_fails
+from tests.helpers import dispose_engines
 
 SAVE_ID = "0123456789abcdef0123456789abcdef"
 SAVE_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
@@ -244,3 +249,55 @@ def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_sho
     with app.app_context(), session_scope("main") as session:
         run_once(session, first, lambda: [])  # the first one ends (here: writing nothing)
     assert "This Save was processed before" in text_of(page.save().get_data(as_text=True))
+
+
+def test_a_save_whose_commit_answer_was_lost_is_never_run_again(
+    app_config: dict[str, Any], backend: str, database_urls: dict[str, str]
+) -> None:
+    """PostgreSQL committed the Save's rows and the connection was lost before the answer
+    came back. Its claim was given up as if nothing had been written: the Save was then
+    "unknown", so the page's script offered its rows back as never processed, and a reload
+    (or that offer) created its keyless row a second time. It must stay interrupted."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's connection")
+    real = make_url(database_urls["main"])
+    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    application = create_app(app_config | {"DATABASES": {"main": url}})
+    application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        seed_editor_and_cred(application, "main", "alice")
+        client = application.test_client()
+        form = {"username": "alice", "password": "correct horse", "database": "main"}
+        assert client.post("/ui/login", data=form).status_code == 302
+        served = client.get("/ui/credentials/1/licenses").get_data(as_text=True)
+        page = keyless_row(GridPage(client, 1, served), SAVE_ID)
+        proxy.armed = True
+        lost = page.save()
+        assert proxy.cut and lost.status_code == 503
+        assert named(application, "Keyless") == 1  # PostgreSQL did commit
+        assert state(client) == "interrupted"
+        again = page.save()  # a reload of that answer
+        assert again.status_code == 409
+        assert named(application, "Keyless") == 1  # not created a second time
+    finally:
+        dispose_engines(application)
+        proxy.close()
+
+
+def test_a_save_whose_outcome_could_not_be_stored_is_answered_and_never_run_again(
+    app: Any, backend: str, cred: int, login: Any, open_grid: Any, client: Any
+) -> None:
+    """The Save's rows were committed, then storing that it was done lost its connection, on a
+    fresh one too. It was answered 503, "nothing was changed by this request", though its row
+    was written. It is answered with what it wrote; sent again, it writes nothing."""
+    login()
+    page = keyless_row(open_grid(cred), SAVE_ID)
+    with answer_store_fails(app, backend, times=2) as failed:
+        answer = page.save()
+    assert len(failed) == 2
+    assert answer.status_code == 200
+    assert "nothing was changed" not in text_of(answer.get_data(as_text=True))
+    assert named(app, "Keyless") == 1
+    assert page.save().status_code == 409  # its claim stays: never run a second time
+    assert named(app, "Keyless") == 1
