@@ -18,15 +18,17 @@ engine's text.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.batch.outcome import CONFLICT, DELETED, INVALID, ItemOutcome
+from app.batch.outcome import CONFLICT, CREATED, DELETED, INVALID, ItemOutcome
 from app.licenses.keys import upsert_assigning_keys
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD
@@ -680,14 +682,51 @@ def unwritten_rows(lines: Sequence[GridLine]) -> list[int]:
     return [line.row_index for line in lines if line.failed and line.row_index is not None]
 
 
+#: A row of the page shown again by Back, changed and saved under the Save id saved before.
+NOT_SAVED_AGAIN = (
+    "Not saved: this page had been saved before you came back to it. Here is the row as you "
+    "typed it; check it, then Save."
+)
+
+
+def row_digest(row: SubmittedRow) -> str:
+    """A row's typed cells, in short: the same new row sent again has the same."""
+    return hashlib.sha256(json.dumps(sorted(row.values.items())).encode()).hexdigest()
+
+
+def created_rows(lines: Sequence[GridLine], rows: Sequence[SubmittedRow]) -> list[str]:
+    """The ``row_digest`` of each new row of the Save's form that it created."""
+    return [
+        row_digest(rows[line.row_index])
+        for line in lines
+        if line.outcome == CREATED and line.row_index is not None and line.row_index < len(rows)
+    ]
+
+
+def rows_sent_again(rows: Sequence[SubmittedRow], created: Collection[str]) -> list[int]:
+    """The rows a Save acts on (``SubmittedRow.sent``) of a page shown again by Back and
+    changed, under the Save id saved before, but the new rows that Save created (``created``:
+    their digests): nothing is written, and these are shown as typed, to be saved. A change to
+    a stored license is safe to save again (its version makes one the first Save wrote a
+    conflict, not an overwrite); a new row the first Save created would be created twice."""
+    return [
+        index
+        for index, row in enumerate(rows)
+        if row.sent and not (row.is_new and row_digest(row) in created)
+    ]
+
+
 def with_unwritten_rows(
-    page_lines: Sequence[GridLine], rows: Sequence[SubmittedRow], unwritten: Sequence[int]
+    page_lines: Sequence[GridLine],
+    rows: Sequence[SubmittedRow],
+    unwritten: Sequence[int],
+    message: str = NOT_WRITTEN,
 ) -> list[GridLine]:
     """The page as stored, with the rows a Save did not write shown as typed in it (a Save
     sent again writes nothing: only the page shows what its first sending could not write).
     A stored license's row takes its line's place; a new row comes after the page's."""
     kept = [
-        rows[index].kept(outcome=INVALID, errors={ROW_LEVEL: [NOT_WRITTEN]})
+        rows[index].kept(outcome=INVALID, errors={ROW_LEVEL: [message]})
         for index in unwritten
         if 0 <= index < len(rows)
     ]

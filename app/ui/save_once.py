@@ -62,6 +62,12 @@ ALREADY_SAVED = (
     "This Save was processed before, so nothing was written again. The grid shows what is "
     "stored now, with any row that Save could not write as you typed it."
 )
+#: The page shown again by Back, changed and saved: its Save id is the one saved before.
+SAVED_BEFORE = (
+    "This page had been saved before you came back to it, so nothing was written. The grid "
+    "shows what is stored now, with the rows you changed as you typed them: check them, then "
+    "Save."
+)
 #: Running and interrupted cannot be told apart (a lease is never taken over), so the answer
 #: is given in place, not by a redirect: a reload sends the Save again, and once it is done
 #: that shows what it did (a double click on Save without the page's script).
@@ -84,12 +90,23 @@ class SaveRefused(Exception):
 
     ``unwritten``: the rows of the form that the Save, done before, did not write (the
     indexes its first sending stored), to be shown again as typed; ``done``: ``False`` while
-    it runs, or after it was interrupted."""
+    it runs, or after it was interrupted; ``same_form``: the form is the one sent first (a
+    reload), not the page shown again by Back and changed; ``created``: the ``row_digest`` of
+    each new row the first sending created."""
 
-    def __init__(self, message: str, unwritten: Sequence[int] = (), done: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        unwritten: Sequence[int] = (),
+        done: bool = True,
+        same_form: bool = True,
+        created: Iterable[str] = (),
+    ) -> None:
         super().__init__(message)
         self.unwritten = tuple(unwritten)
         self.done = done
+        self.same_form = same_form
+        self.created = frozenset(created)
 
 
 def _scope(username: str, save_id: str) -> KeyScope:
@@ -113,19 +130,25 @@ def claim_save(session: Session, username: str, save_id: str, digest: str = "") 
     except (KeyBusy, KeyReused):  # running, or interrupted (a lease never taken over)
         raise SaveRefused(NOT_DONE, done=False) from None
     if isinstance(claimed, StoredAnswer):
-        raise SaveRefused(ALREADY_SAVED, _unwritten(claimed.body, digest))
+        raise _done_before(claimed.body, digest)
     return claimed
 
 
-def _unwritten(body: str, digest: str) -> list[int]:
+def _done_before(body: str, digest: str) -> SaveRefused:
+    """The refusal of a Save done before, from its stored answer (``run_once``'s; empty
+    before the answer held anything)."""
     try:
         stored = json.loads(body) if body else {}
     except ValueError:
-        return []
-    if not isinstance(stored, dict) or not digest or stored.get("form") != digest:
-        return []
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    created = [d for d in stored.get("created", []) if isinstance(d, str)]
+    if not digest or stored.get("form") != digest:
+        return SaveRefused(SAVED_BEFORE, same_form=False, created=created)
     indexes = stored.get("unwritten", [])
-    return [i for i in indexes if isinstance(i, int) and not isinstance(i, bool)]
+    unwritten = [i for i in indexes if isinstance(i, int) and not isinstance(i, bool)]
+    return SaveRefused(ALREADY_SAVED, unwritten, created=created)
 
 
 def run_once(
@@ -134,12 +157,14 @@ def run_once(
     save: Callable[[], T],
     unwritten: Callable[[T], Sequence[int]] = lambda _result: (),
     digest: str = "",
+    created: Callable[[T], Sequence[str]] = lambda _result: (),
 ) -> T:
     """``save()``, then the claim marked done, with ``unwritten(result)``: the rows it did not
     write, which a Save sent again shows again; when it fails, the claim is given up if
     ``save`` committed nothing, else kept (also when its ``COMMIT`` was sent and the answer
     lost): an interrupted Save is never run again. ``digest``: the form's
-    (:func:`form_digest`), kept with the answer."""
+    (:func:`form_digest`), kept with the answer, as is ``created(result)``: the digests of the
+    new rows it created."""
     if claim is None:
         return save()
     with counting_commits(session) as commits:
@@ -152,7 +177,11 @@ def run_once(
                 release_key(session, claim)
             raise
     session.rollback()
-    answer = {"unwritten": list(unwritten(result)), "form": digest}
+    answer = {
+        "unwritten": list(unwritten(result)),
+        "form": digest,
+        "created": list(created(result)),
+    }
     try:
         store_answer(session, claim, 200, json.dumps(answer))
     except UNAVAILABLE_ERRORS as error:

@@ -71,7 +71,16 @@ from app.ui.grid_import import (
     run_import,
     versions_text,
 )
-from app.ui.grid_save import SubmittedRow, save_grid, unwritten_rows, with_unwritten_rows
+from app.ui.grid_save import (
+    NOT_SAVED_AGAIN,
+    NOT_WRITTEN,
+    SubmittedRow,
+    created_rows,
+    rows_sent_again,
+    save_grid,
+    unwritten_rows,
+    with_unwritten_rows,
+)
 from app.ui.history import HISTORY_PAGE_SIZE, license_history
 from app.ui.login import (
     editor_required,
@@ -255,14 +264,19 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
         claim = claim_save(session, g.staff.username, request.form.get("save_id", ""), digest)
     except SaveRefused as refused_again:
         flash(str(refused_again), "info")
-        if refused_again.done and not refused_again.unwritten:
+        shown, message = (
+            (refused_again.unwritten, NOT_WRITTEN)
+            if refused_again.same_form
+            else (rows_sent_again(rows, refused_again.created), NOT_SAVED_AGAIN)
+        )
+        if refused_again.done and not shown:
             return redirect(grid_url, code=303)
         cred = load_cred(session, provider_cred_key) or abort(404)
         page = grid_page(session, provider_cred_key, number)
         stored = [stored_line(license) for license in page.items]
         if not refused_again.done:  # answered in place: a reload asks again
             return render_grid(session, cred, stored, page, reloaded_at), 409
-        lines = with_unwritten_rows(stored, rows, refused_again.unwritten)
+        lines = with_unwritten_rows(stored, rows, shown, message)
         return render_grid(session, cred, lines, page, reloaded_at, saved=True), 422
     try:
         lines = run_once(
@@ -279,6 +293,7 @@ def save(provider_cred_key: int) -> Response | tuple[str, int]:
             ),
             unwritten_rows,
             digest,
+            lambda lines: created_rows(lines, rows),
         )
     except ParentNotFound:
         abort(404)

@@ -206,12 +206,14 @@ def test_a_reloaded_answer_shows_the_rows_its_save_could_not_write_as_typed(
     assert (named(app, "Keyless"), named(app, "Bad")) == (1, 1)
 
 
-def test_a_save_sent_again_with_other_cells_shows_no_row_as_unwritten(
+def test_a_page_shown_again_by_back_and_changed_keeps_what_was_typed(
     app: Any, cred: int, login: Any, open_grid: Any
 ) -> None:
-    """The same id with another form (the page shown again by Back, then changed): what its
-    first sending could not write was in other cells, perhaps other rows; nothing is shown as
-    that, and nothing is written."""
+    """Without the page's script, Back shows the saved page again with its Save id, the
+    person changes it and saves: nothing is written (the id was saved before), and what they
+    typed comes back as typed, to be saved, except the new rows that first Save created
+    (saving those again would create them twice). It was refused and redirected to the stored
+    grid: every change typed after Back was lost."""
     login()
     page = open_grid(cred)
     new, bad = page.blank_rows()[:2]
@@ -219,10 +221,49 @@ def test_a_save_sent_again_with_other_cells_shows_no_row_as_unwritten(
     assert page.save().status_code == 422
     page.set(bad, license_Name="Changed after", state="TX")
     again = page.save()
+    assert again.status_code == 422
     html = again.get_data(as_text=True)
-    assert "This Save was processed before, so nothing was written again." in text_of(html)
+    assert "This page had been saved before you came back to it, so nothing was written." in (
+        text_of(html)
+    )
     assert "That Save could not write this row" not in text_of(html)
     assert (named(app, "Keyless"), named(app, "Changed after")) == (1, 0)
+    shown = GridPage(page.client, cred, html)
+    typed = [p for p in shown.blank_rows() if shown.fields[f"{p}-license_Name"]]
+    assert [shown.fields[f"{p}-license_Name"] for p in typed] == ["Changed after"]
+    assert shown.save().status_code == 200
+    assert (named(app, "Keyless"), named(app, "Changed after")) == (1, 1)
+
+
+def test_a_stored_license_changed_after_back_is_kept_as_typed_and_saved_safely(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """A change to a stored license typed after Back comes back as typed; saved, it meets the
+    first Save's own change of that license as a conflict, never overwrites it unseen."""
+    login()
+    page = open_grid(cred)
+    (new,) = page.blank_rows()[:1]
+    page.set(new, license_Name="First", state="TX")
+    assert page.save(follow_redirects=False).status_code == 303
+    served = open_grid(cred)
+    (stored,) = [p for p in served.prefixes if served.fields[f"{p}-license_Name"] == "First"]
+    served.set(stored, license_Name="Second")
+    assert served.save(follow_redirects=False).status_code == 303
+    served.set(stored, license_Name="Third")  # Back to the page saved, changed again
+    again = served.save()
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert "Not saved: this page had been saved before you came back to it." in text_of(html)
+    assert (named(app, "Second"), named(app, "Third")) == (1, 0)
+    shown = GridPage(page.client, cred, html)
+    (row,) = [p for p in shown.prefixes if shown.fields[f"{p}-license_Name"] == "Third"]
+    conflict = shown.save()  # the row was changed (to Second) since its version was loaded
+    assert conflict.status_code == 422
+    assert (named(app, "Second"), named(app, "Third")) == (1, 0)
+    asked = GridPage(page.client, cred, conflict.get_data(as_text=True))
+    (mine,) = [p for p in asked.prefixes if asked.fields[f"{p}-license_Name"] == "Third"]
+    assert asked.set(mine, resolve="mine").save().status_code == 200
+    assert (named(app, "Second"), named(app, "Third")) == (0, 1)
 
 
 def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_shows_it(
@@ -231,7 +272,7 @@ def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_sho
     """A double click on Save without the script: the second sending finds the first still
     being written. It writes nothing and is answered in place (not redirected), so that a
     reload, once the first is done, shows what became of it."""
-    from app.ui.save_once import claim_save, run_once
+    from app.ui.save_once import claim_save, form_digest, run_once
 
     login()
     page = open_grid(cred)
@@ -247,7 +288,8 @@ def test_a_save_sent_while_it_is_being_written_says_to_reload_and_the_reload_sho
     assert named(app, "Keyless") == 0
 
     with app.app_context(), session_scope("main") as session:
-        run_once(session, first, lambda: [])  # the first one ends (here: writing nothing)
+        # The first one ends (here: writing nothing), its form's digest kept as the view keeps it.
+        run_once(session, first, lambda: [], digest=form_digest(page.fields.items()))
     assert "This Save was processed before" in text_of(page.save().get_data(as_text=True))
 
 
