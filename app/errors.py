@@ -46,6 +46,13 @@ COMMIT_UNKNOWN_DETAIL = (
     "committed, so they may have been saved: read them back, or send the request again in "
     "{seconds} seconds (a batch sent again stores the same values, not a second copy)."
 )
+#: The same, on a staff page: a Save sent again is refused (``app.ui.save_once``), and the
+#: tab offers back what the grid does not show.
+COMMIT_UNKNOWN_PAGE = (
+    "The connection to the database was lost while your changes were being committed, so "
+    "they may have been saved. Open the grid again in {seconds} seconds to see what is stored: "
+    "this tab offers back the changes it does not show."
+)
 
 
 #: At most one traceback per error class per minute (per process).
@@ -91,12 +98,15 @@ def _unavailable(
     log_unavailable(schema_problem or "database unavailable", error_class(exc))
     seconds = current_app.config["DATABASE_RETRY_AFTER_SECONDS"]
     headers = {"Retry-After": str(seconds)}
+    api = is_api_path(request.path)
     if schema_problem is None:
-        unknown = commit_outcome_unknown(exc)
-        detail = (COMMIT_UNKNOWN_DETAIL if unknown else UNAVAILABLE_DETAIL).format(seconds=seconds)
+        lost_commit = COMMIT_UNKNOWN_DETAIL if api else COMMIT_UNKNOWN_PAGE
+        detail = (lost_commit if commit_outcome_unknown(exc) else UNAVAILABLE_DETAIL).format(
+            seconds=seconds
+        )
     else:
         detail = SCHEMA_MISMATCH_DETAIL.format(problem=schema_problem)
-    if is_api_path(request.path):
+    if api:
         return problem_response(503, detail, headers=headers)
     try:
         page = render_template(

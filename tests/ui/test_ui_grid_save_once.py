@@ -317,6 +317,9 @@ def test_a_save_whose_commit_answer_was_lost_is_never_run_again(
         proxy.armed = True
         lost = page.save()
         assert proxy.cut and lost.status_code == 503
+        assert "so they may have been saved. Open the grid again" in text_of(
+            lost.get_data(as_text=True)
+        )
         assert named(application, "Keyless") == 1  # PostgreSQL did commit
         assert state(client) == "interrupted"
         again = page.save()  # a reload of that answer
