@@ -369,10 +369,25 @@ def test_migration_breaking_foreign_keys_on_sqlite_is_rolled_back(
 # 0002: history from one row per field to one row per change, and back
 
 
+REPORT_ORDER_INDEX = "ix_monitoring_run_license_report_order"
 #: What a schema at 0008 or 0009 lacks of the models: the indexes later migrations add.
 LATER_INDEXES = {"ix_license_change_at", "ix_license_change_license_id"}
 #: What it has that the models no longer do: the index 0011 replaces.
 REPLACED_INDEXES = {"ix_license_change_license_at"}
+
+
+def apart_from_report_order(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0013 without what 0013 adds (both must be among
+    them): the monitoring run licenses' ``report_order`` and its index."""
+
+    def added(d: Any) -> bool:
+        column = d[0] == "add_column" and d[2] == "monitoring_run_license"
+        return (column and d[3].name == "report_order") or (
+            d[0] == "add_index" and d[1].name == REPORT_ORDER_INDEX
+        )
+
+    assert sorted(d[0] for d in differences if added(d)) == ["add_column", "add_index"], differences
+    return [d for d in differences if not added(d)]
 
 
 def apart_from_later_indexes(
@@ -381,7 +396,8 @@ def apart_from_later_indexes(
     replaced_indexes: set[str] = REPLACED_INDEXES,
 ) -> list[Any]:
     """``differences`` without the later migrations' indexes (each of which must be among
-    them): those they add, and those they drop."""
+    them): those they add, and those they drop; and without 0013's report order."""
+    differences = apart_from_report_order(differences)
     later = [d for d in differences if d[0] == "add_index" and d[1].name in later_indexes]
     assert {d[1].name for d in later} == later_indexes, differences
     gone = [d for d in differences if d[0] == "remove_index" and d[1].name in replaced_indexes]
@@ -903,7 +919,7 @@ def test_0011_indexes_the_history_by_license_and_id_instead_of_time_and_downgrad
     }
     assert columns["ix_license_change_license_id"] == ["provider_cred_license_key", "id"]
     assert "ix_license_change_license_at" not in columns
-    assert schema_differences(empty_engine) == []
+    assert apart_from_report_order(schema_differences(empty_engine)) == []
     migrate_to(empty_engine, "0010", "downgrade")
     names = license_index_names(empty_engine, "license_change")
     assert "ix_license_change_license_id" not in names
@@ -983,3 +999,65 @@ def test_upgrade_beside_a_previous_release_batch_is_not_a_deadlock(
     assert not migration.is_alive()
     assert failures == []
     assert current_revision(empty_engine) == head_revision()
+
+
+def test_0013_numbers_the_recorded_runs_in_report_order_and_downgrades(
+    empty_engine: Engine,
+) -> None:
+    """Each run's licenses get their place in the run's report (expired, within30/60/90,
+    noTermDate, then PSV-only; a missing term date first; then key), per run, from 1."""
+    migrate_to(empty_engine, "0012")
+    rows = [
+        # run, key, status, term date
+        (1, 30, None, datetime(2030, 1, 1)),
+        (1, 20, "within30", datetime(2024, 2, 1)),
+        (1, 10, "expired", datetime(2024, 1, 5)),
+        (1, 11, "expired", datetime(2024, 1, 1)),
+        (1, 40, "noTermDate", None),
+        (1, 31, None, None),
+        (2, 10, "within90", datetime(2024, 4, 1)),
+        (2, 11, "within60", datetime(2024, 3, 1)),
+    ]
+    with empty_engine.begin() as connection:
+        for run in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO monitoring_run (id, ran_at, ran_by, psv_window_days, expired, "
+                    "within30, within60, within90, no_term_date, psv_overdue) "
+                    "VALUES (:id, :at, 'ann', 120, 0, 0, 0, 0, 0, 0)"
+                ),
+                {"id": run, "at": datetime(2024, 1, 1)},
+            )
+        for run, key, status, term in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO monitoring_run_license (run_id, provider_cred_license_key, "
+                    "provider_cred_key, provider_id, term_date, expiry_status, psv_overdue) "
+                    "VALUES (:run, :key, 1, 'P1', :term, :status, :overdue)"
+                ),
+                {"run": run, "key": key, "term": term, "status": status, "overdue": True},
+            )
+    migrate_to(empty_engine, "0013")
+    with empty_engine.connect() as connection:
+        placed = connection.execute(
+            text(
+                "SELECT run_id, report_order, provider_cred_license_key "
+                "FROM monitoring_run_license ORDER BY run_id, report_order"
+            )
+        ).all()
+    assert [tuple(row) for row in placed] == [
+        (1, 1, 11),
+        (1, 2, 10),
+        (1, 3, 20),
+        (1, 4, 40),
+        (1, 5, 31),
+        (1, 6, 30),
+        (2, 1, 11),
+        (2, 2, 10),
+    ]
+    assert schema_differences(empty_engine) == []
+    migrate_to(empty_engine, "0012", "downgrade")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("monitoring_run_license")}
+    assert "report_order" not in columns
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM monitoring_run_license")).scalar() == 8

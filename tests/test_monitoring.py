@@ -363,3 +363,67 @@ def test_a_run_by_a_user_without_a_name_is_recorded_by_its_uid(
     with session_for("main") as session:
         run = session.scalars(select(MonitoringRun)).one()
     assert run.ran_by.startswith(f"monitor-expirables:uid{os.getuid()}@")
+
+
+def test_a_run_stores_each_licenses_place_in_its_report(
+    three_runs: list[int], session_for: Callable[..., Any]
+) -> None:
+    """Places 1 to the run's size, in the report's order (expired first, then by term date,
+    the PSV-only rows last): what a page reads its rows by."""
+    with session_for() as session:
+        placed = session.execute(
+            select(
+                MonitoringRunLicense.report_order, MonitoringRunLicense.provider_cred_license_key
+            )
+            .where(MonitoringRunLicense.run_id == three_runs[0])
+            .order_by(MonitoringRunLicense.report_order)
+        ).all()
+    assert [tuple(row) for row in placed] == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 6)]
+
+
+def test_a_run_page_reads_its_own_places_not_the_whole_run(
+    app: Any, three_runs: list[int], client: Any, auth_headers: Any
+) -> None:
+    """A page selects its places (a range of the run's index), never sorts or skips the rest
+    of the run: its cost does not grow with the run."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM monitoring_run_license" in statement and "count(" not in statement:
+            statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        response = client.get(f"{RUNS}/{three_runs[0]}?pageSize=2&page=2", headers=auth_headers())
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert [i["providerCredLicense_Key"] for i in response.get_json()["data"]["licenses"]] == [3, 4]
+    page = [s for s in statements if "report_order BETWEEN" in s]
+    assert len(page) == 1 and "OFFSET" not in page[0], statements
+
+
+def test_a_run_recorded_without_places_is_read_in_the_same_order(
+    three_runs: list[int], client: Any, auth_headers: Any, session_for: Callable[..., Any]
+) -> None:
+    """A run recorded by the release before (a rolling upgrade: its workers still record runs
+    after migration 0013) has no places: its pages come in the same order, computed."""
+    from sqlalchemy import update
+
+    url = f"{RUNS}/{three_runs[0]}"
+
+    def keys(query: str) -> list[int]:
+        body = client.get(f"{url}?{query}", headers=auth_headers()).get_json()
+        return [item["providerCredLicense_Key"] for item in body["data"]["licenses"]]
+
+    placed = [keys(f"pageSize=2&page={n}") for n in (1, 2, 3)]
+    with session_for() as session:
+        session.execute(
+            update(MonitoringRunLicense)
+            .where(MonitoringRunLicense.run_id == three_runs[0])
+            .values(report_order=None)
+        )
+        session.commit()
+    assert [keys(f"pageSize=2&page={n}") for n in (1, 2, 3)] == placed == [[1, 2], [3, 4], [6]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -35,11 +35,16 @@ class MonitoringRun(db.Model):
         return {name: getattr(self, name) for name in COUNT_COLUMNS}
 
 
+REPORT_ORDER_INDEX = "ix_monitoring_run_license_report_order"
+
+
 class MonitoringRunLicense(db.Model):
     """A license as it stood in one run: a copy, not a reference, so later changes to the
     license (or its deletion) leave the run's record as it was."""
 
     __tablename__ = "monitoring_run_license"
+    # A page of a run reads its own rows along this index (``monitoring.service.get_run``).
+    __table_args__ = (Index(REPORT_ORDER_INDEX, "run_id", "report_order"),)
 
     run_id: Mapped[int] = mapped_column(
         ForeignKey("monitoring_run.id", ondelete="CASCADE"), primary_key=True
@@ -57,3 +62,7 @@ class MonitoringRunLicense(db.Model):
     #: ``expired``, ``within30``/``60``/``90``, or null (in the run for its PSV alone).
     expiry_status: Mapped[str | None] = mapped_column(String(10))
     psv_overdue: Mapped[bool] = mapped_column(Boolean)
+    #: The license's place in the run's report, from 1 (``monitoring.service.report_order``),
+    #: set when the run is recorded; null in a run recorded by a release before migration 0013
+    #: after that migration ran (a rolling upgrade), which is then read in that order anyway.
+    report_order: Mapped[int | None] = mapped_column(Integer)

@@ -70,6 +70,9 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
         status = expiry_status(clock, TERM_BUCKETS)
         overdue = clock.condition(PSV_OVERDUE)
         license = ProviderCredLicense
+        place = func.row_number().over(
+            order_by=report_order(status, license.term_date, license.provider_cred_license_key)
+        )
         snapshot = (
             select(
                 literal(run.id),
@@ -83,13 +86,14 @@ def record_run(session: Session, *, now: datetime, ran_by: str, psv_window_days:
                 license.psv_date,
                 status,
                 case((overdue, True), else_=False).cast(Boolean),
+                place,
             )
             .join(ProviderCred, ProviderCred.provider_cred_key == license.provider_cred_key)
             .where(or_(status.is_not(None), overdue))
         )
         table = MonitoringRunLicense.__table__
         session.execute(
-            insert(table).from_select(("run_id", *SNAPSHOT_COLUMNS), snapshot)  # type: ignore[arg-type]
+            insert(table).from_select(("run_id", *SNAPSHOT_COLUMNS, "report_order"), snapshot)  # type: ignore[arg-type]
         )
         snapshot_row = MonitoringRunLicense
         counts = (
@@ -132,19 +136,27 @@ def find_run(session: Session, run_id: int) -> MonitoringRun | None:
     return session.get(MonitoringRun, run_id)
 
 
-def run_licenses_statement(run_id: int) -> Select[tuple[MonitoringRunLicense]]:
-    """A run's licenses in the report's order: expired first, then by term date and key."""
-    order = case(
-        *((MonitoringRunLicense.expiry_status == name, i) for i, name in enumerate(TERM_BUCKETS)),
-        else_=len(TERM_BUCKETS),
+def report_order(status: Any, term_date: Any, key: Any) -> tuple[Any, ...]:
+    """The report's order of a run's licenses: by bucket (expired first, the PSV-only rows
+    last), then by term date (a missing one first) and key. Computed once, when the run is
+    recorded: each row's place is stored (``report_order``) and indexed with the run."""
+    bucket = case(
+        *((status == name, i) for i, name in enumerate(TERM_BUCKETS)), else_=len(TERM_BUCKETS)
     )
+    return (bucket, term_date.asc().nulls_first(), key)
+
+
+def run_licenses_statement(run_id: int) -> Select[tuple[MonitoringRunLicense]]:
+    """A run's licenses in the report's order, along the run's index: by stored place; rows
+    without one (recorded by a release before migration 0013, see the model) after them, in
+    the same order computed."""
+    row = MonitoringRunLicense
     return (
-        select(MonitoringRunLicense)
-        .where(MonitoringRunLicense.run_id == run_id)
+        select(row)
+        .where(row.run_id == run_id)
         .order_by(
-            order,
-            MonitoringRunLicense.term_date.asc().nulls_first(),
-            MonitoringRunLicense.provider_cred_license_key,
+            row.report_order.asc().nulls_last(),
+            *report_order(row.expiry_status, row.term_date, row.provider_cred_license_key),
         )
     )
 
@@ -170,13 +182,23 @@ def get_run(
     if size is None:
         licenses = session.scalars(statement).all()
         return RunReport(run, licenses, len(licenses))
-    total = session.scalar(
-        select(func.count())
-        .select_from(MonitoringRunLicense)
-        .where(MonitoringRunLicense.run_id == run_id)
-    )
-    licenses = session.scalars(statement.limit(size).offset((page - 1) * size)).all()
+    row = MonitoringRunLicense
+    total = session.scalar(select(func.count()).select_from(row).where(row.run_id == run_id))
+    first = (page - 1) * size
+    if _numbered(session, run_id):
+        # The page's own rows, by place (1 to the run's size): no pass over the others.
+        places = row.report_order.between(first + 1, first + size)
+        licenses = session.scalars(statement.where(places)).all()
+    else:
+        licenses = session.scalars(statement.limit(size).offset(first)).all()
     return RunReport(run, licenses, total or 0)
+
+
+def _numbered(session: Session, run_id: int) -> bool:
+    """Whether every license of the run has its place (one probe of the run's index)."""
+    row = MonitoringRunLicense
+    unnumbered = select(row.run_id).where(row.run_id == run_id, row.report_order.is_(None))
+    return not session.scalar(select(unnumbered.exists()))
 
 
 def last_run(session: Session) -> MonitoringRun | None:
