@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, Pool, event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -65,12 +65,23 @@ def is_database_unavailable(exc: BaseException) -> bool:
 COMMIT = "COMMIT"
 
 
+#: ``Connection.info``: the transaction's ``COMMIT`` was sent by SQLAlchemy (a session's or a
+#: connection's commit), from the ``commit`` event until the next ``begin``.
+COMMIT_SENT = "credgrid_commit_sent"
+#: Set (true) on the error of a connection lost while SQLAlchemy committed (``_lost_commit``).
+LOST_WHILE_COMMITTING = "credgrid_lost_while_committing"
+
+
 def commit_outcome_unknown(exc: BaseException) -> bool:
-    """True when the connection was lost after the transaction's ``COMMIT`` was sent
-    (PostgreSQL, the batch's pipeline): the server may have committed before the answer was
-    lost, so the changes may have been saved. (SQLite's commit, in process, either happens or
-    fails.)"""
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement == COMMIT
+    """True when the connection was lost after the transaction's ``COMMIT`` was sent (on
+    PostgreSQL: by the batch's pipeline, or by SQLAlchemy's commit of a session or
+    connection): the server may have committed before the answer was lost, so the changes
+    may have been saved. (SQLite's commit, in process, either happens or fails.)"""
+    return (
+        isinstance(exc, DBAPIError)
+        and exc.connection_invalidated
+        and (exc.statement == COMMIT or getattr(exc, LOST_WHILE_COMMITTING, False))
+    )
 
 
 def is_not_a_database(exc: BaseException) -> bool:
@@ -153,6 +164,31 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
         if dbapi_connection is not None:
             with suppress(sqlite3.Error):
                 dbapi_connection.rollback()
+
+
+@event.listens_for(Engine, "begin")
+def _note_begin(connection: Connection) -> None:
+    connection.info.pop(COMMIT_SENT, None)
+
+
+@event.listens_for(Engine, "commit")
+def _note_commit(connection: Connection) -> None:
+    connection.info[COMMIT_SENT] = True
+
+
+@event.listens_for(Engine, "handle_error")
+def _lost_commit(context: ExceptionContext) -> None:
+    """Marks the error of a server connection lost while SQLAlchemy committed (the commit's
+    error names no statement): ``commit_outcome_unknown`` then says so."""
+    connection, engine = context.connection, context.engine
+    if (
+        context.statement is None
+        and connection is not None
+        and engine is not None
+        and engine.dialect.name != "sqlite"
+        and connection.info.get(COMMIT_SENT)
+    ):
+        setattr(context.sqlalchemy_exception, LOST_WHILE_COMMITTING, True)
 
 
 @event.listens_for(Engine, "connect")

@@ -400,6 +400,34 @@ def test_a_commit_whose_answer_is_lost_is_not_said_to_have_changed_nothing(
         proxy.close()
 
 
+def test_a_delete_whose_commit_answer_was_lost_says_it_may_have_been_saved(
+    app_config: dict[str, Any], backend: str, database_urls: dict[str, str]
+) -> None:
+    """A write committed by the session (a single license's DELETE; not the batch's pipeline,
+    which sends its COMMIT itself) whose connection is lost after the COMMIT left: PostgreSQL
+    deleted the license, and the answer said nothing was changed."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's connection")
+    real = make_url(database_urls["main"])
+    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    application = create_app(app_config | {"DATABASES": {"main": url}})
+    try:
+        headers = seed_editor_and_cred(application, "main", "editor")
+        client = application.test_client()
+        made = client.put(BATCH_URL.format(cred=1), json=[license_item(10)], headers=headers)
+        assert [status for _, status, _ in results(made)] == [201]
+        proxy.armed = True
+        lost = client.delete("/provider-credentialing/1/licenses/10", headers=headers)
+        assert proxy.cut
+        assert lost.status_code == 503
+        assert "so they may have been saved" in check_envelope(lost)["error"]["detail"]
+        assert stored_counts(database_urls["main"]) == (0, 2)  # PostgreSQL did delete it
+    finally:
+        dispose_engines(application)
+        proxy.close()
+
+
 def stored_counts(url: str) -> tuple[int, int]:
     engine = create_engine(url)
     try:
