@@ -194,3 +194,21 @@ def answer_store_fails(app: Any, backend: str, times: int) -> Iterator[list[str]
         yield failed
     finally:
         event.remove(engine, "before_cursor_execute", lose_connection)
+
+
+@contextmanager
+def app_losing_a_commit(config: dict[str, Any], url: str) -> Iterator[tuple[Any, Any]]:
+    """The app, its one database ``main`` at ``url`` (PostgreSQL) reached through an
+    ``AnswerLostAfterCommit`` on the history table's writes (armed by the caller)."""
+    from app import create_app
+    from tests.helpers import dispose_engines
+
+    real = make_url(url)
+    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
+    proxied = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    application = create_app(config | {"DATABASES": {"main": proxied}})
+    try:
+        yield application, proxy
+    finally:
+        dispose_engines(application)
+        proxy.close()

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -31,7 +30,7 @@ from tests.api_support import seed_editor_and_cred
 from tests.conftest import TEST_SECRET
 from tests.factories import license_item
 from tests.fault_support import (
-    AnswerLostAfterCommit,
+    app_losing_a_commit,
     hanging_history_writes,
     held_write_lock,
     immutable_file,
@@ -373,11 +372,7 @@ def test_a_commit_whose_answer_is_lost_is_not_said_to_have_changed_nothing(
     same Idempotency-Key then writes nothing twice."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL's connection")
-    real = make_url(database_urls["main"])
-    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
-    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    application = create_app(app_config | {"DATABASES": {"main": url}})
-    try:
+    with app_losing_a_commit(app_config, database_urls["main"]) as (application, proxy):
         headers = seed_editor_and_cred(application, "main", "editor") | {"Idempotency-Key": "k"}
         client = application.test_client()
         items = [license_item(k) for k in range(1, 1001)]
@@ -395,9 +390,6 @@ def test_a_commit_whose_answer_is_lost_is_not_said_to_have_changed_nothing(
         retry = client.put(BATCH_URL.format(cred=1), json=items, headers=headers)
         assert {status for _, status, _ in results(retry)} == {200}
         assert stored_counts(database_urls["main"]) == counted
-    finally:
-        dispose_engines(application)
-        proxy.close()
 
 
 def test_a_delete_whose_commit_answer_was_lost_says_it_may_have_been_saved(
@@ -408,11 +400,7 @@ def test_a_delete_whose_commit_answer_was_lost_says_it_may_have_been_saved(
     deleted the license, and the answer said nothing was changed."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL's connection")
-    real = make_url(database_urls["main"])
-    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
-    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    application = create_app(app_config | {"DATABASES": {"main": url}})
-    try:
+    with app_losing_a_commit(app_config, database_urls["main"]) as (application, proxy):
         headers = seed_editor_and_cred(application, "main", "editor")
         client = application.test_client()
         made = client.put(BATCH_URL.format(cred=1), json=[license_item(10)], headers=headers)
@@ -423,9 +411,6 @@ def test_a_delete_whose_commit_answer_was_lost_says_it_may_have_been_saved(
         assert lost.status_code == 503
         assert "so they may have been saved" in check_envelope(lost)["error"]["detail"]
         assert stored_counts(database_urls["main"]) == (0, 2)  # PostgreSQL did delete it
-    finally:
-        dispose_engines(application)
-        proxy.close()
 
 
 def stored_counts(url: str) -> tuple[int, int]:

@@ -10,14 +10,11 @@ from typing import Any
 import pytest
 from gridpage import GridPage, text_of
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from app import create_app
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
 from tests.api_support import seed_editor_and_cred
-from tests.fault_support import AnswerLostAfterCommit, answer_store_fails
-from tests.helpers import dispose_engines
+from tests.fault_support import answer_store_fails, app_losing_a_commit
 
 SAVE_ID = "0123456789abcdef0123456789abcdef"
 SAVE_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
@@ -302,12 +299,8 @@ def test_a_save_whose_commit_answer_was_lost_is_never_run_again(
     (or that offer) created its keyless row a second time. It must stay interrupted."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL's connection")
-    real = make_url(database_urls["main"])
-    proxy = AnswerLostAfterCommit((real.host or "127.0.0.1", real.port or 5432), b"license_change")
-    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    application = create_app(app_config | {"DATABASES": {"main": url}})
-    application.config["PROPAGATE_EXCEPTIONS"] = False
-    try:
+    with app_losing_a_commit(app_config, database_urls["main"]) as (application, proxy):
+        application.config["PROPAGATE_EXCEPTIONS"] = False
         seed_editor_and_cred(application, "main", "alice")
         client = application.test_client()
         form = {"username": "alice", "password": "correct horse", "database": "main"}
@@ -325,9 +318,6 @@ def test_a_save_whose_commit_answer_was_lost_is_never_run_again(
         again = page.save()  # a reload of that answer
         assert again.status_code == 409
         assert named(application, "Keyless") == 1  # not created a second time
-    finally:
-        dispose_engines(application)
-        proxy.close()
 
 
 def test_a_save_whose_outcome_could_not_be_stored_is_answered_and_never_run_again(
