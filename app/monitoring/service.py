@@ -185,9 +185,11 @@ def get_run(
     row = MonitoringRunLicense
     total = session.scalar(select(func.count()).select_from(row).where(row.run_id == run_id))
     first = (page - 1) * size
-    if _numbered(session, run_id):
+    if first >= (total or 0):
+        licenses = []  # past the end (and past any place an integer column can hold)
+    elif _numbered(session, run_id):
         # The page's own rows, by place (1 to the run's size): no pass over the others.
-        places = row.report_order.between(first + 1, first + size)
+        places = row.report_order.between(first + 1, min(first + size, total or 0))
         licenses = session.scalars(statement.where(places)).all()
     else:
         licenses = session.scalars(statement.limit(size).offset(first)).all()
