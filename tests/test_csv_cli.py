@@ -8,7 +8,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -606,42 +606,15 @@ def test_an_interrupted_import_says_what_stays_and_runs_again_safely(
     finish (run the file again), and logs its admin line as any import does. It said
     ``Aborted!`` (or, terminated, nothing at all and no admin line), having committed rows it
     never reported. Running the file again imports the rest and writes nothing twice."""
-    import json
     import subprocess
-    import sys
 
     make_cred(1)
     url = database_urls["main"]
-    env = flask_environment(
-        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
-    )
-    two_rows_ahead = (  # Ctrl-C acts as in a terminal, whether or not pytest ignores it
-        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
-        "from flask.cli import main; sys.exit(main())"
-    )
-    command = [sys.executable, "-c", two_rows_ahead, "--app", "app", "import-licenses"]
     rows = 400
-    source = tmp_path / "in.csv"
-    source.write_text(
-        "providerCredLicense_Key,providerCred_Key,state\n"
-        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
-    )
-    with subprocess.Popen(
-        [*command, str(source)],
-        cwd=REPOSITORY,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        assert process.stdout is not None and process.stderr is not None
-        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
-        process.send_signal(signum)
-        stdout = process.stdout.read()  # not communicate(), which skips what readline buffered
-        stderr = process.stderr.read()  # a few lines: never fills its pipe meanwhile
-        process.wait(timeout=120)
-    assert process.returncode == 128 + signum, stderr
+    # Ctrl-C acts as in a terminal, whether or not pytest ignores it
+    run = import_signalled(url, tmp_path, rows, "default_int_handler", signum)
+    command, env, stdout, stderr = run.command, run.env, run.stdout, run.stderr
+    assert run.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr
     assert (
         "Interrupted: every row reported above is imported, no row after them. Run the same "
@@ -654,14 +627,57 @@ def test_an_interrupted_import_says_what_stays_and_runs_again_safely(
         licenses, history = history_and_licenses(engine)
         reported = 1 + stdout.count(" 201 Created\n")
         assert reported == licenses == history < rows  # stopped halfway, nothing half-written
-        again = subprocess.run(
-            [*command, str(source)], cwd=REPOSITORY, env=env, capture_output=True, text=True
-        )
+        again = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True)
         assert again.returncode == 0, again.stderr
         assert again.stdout.count(" 200 Unchanged\n") == licenses
         assert history_and_licenses(engine) == (rows, rows)
     finally:
         engine.dispose()
+
+
+class SignalledImport(NamedTuple):
+    command: list[str]
+    env: dict[str, str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def import_signalled(
+    url: str, tmp_path: Path, rows: int, sigint_handler: str, signum: int
+) -> SignalledImport:
+    """``import-licenses`` of ``rows`` rows into ProviderCred 1 of ``url`` (one row a batch, two
+    read ahead), in a process that starts with ``sigint_handler`` (a name in ``signal``) for
+    SIGINT and is sent ``signum`` once it reported its first row; ``command`` runs the same
+    import again."""
+    import json
+    import subprocess
+    import sys
+
+    env = flask_environment(
+        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
+    )
+    program = (
+        f"import signal, sys; signal.signal(signal.SIGINT, signal.{sigint_handler}); "
+        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
+        "from flask.cli import main; sys.exit(main())"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,state\n"
+        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
+    )
+    command = [sys.executable, "-c", program, "--app", "app", "import-licenses", str(source)]
+    with subprocess.Popen(
+        command, cwd=REPOSITORY, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
+        process.send_signal(signum)
+        stdout = process.stdout.read()  # not communicate(), which skips what readline buffered
+        stderr = process.stderr.read()  # a few lines: never fills its pipe meanwhile
+        process.wait(timeout=120)
+    return SignalledImport(command, env, process.returncode, stdout, stderr)
 
 
 def history_and_licenses(engine: Any) -> tuple[int, int]:
@@ -727,42 +743,12 @@ def test_an_import_started_with_ctrl_c_ignored_is_not_stopped_by_it(
     """A command started with SIGINT ignored (a script's ``&`` job, as a shell starts it) is
     meant to outlive the terminal's Ctrl-C. The import put its own handler in place of that,
     and stopped halfway (exit 130) on the Ctrl-C it was started to ignore."""
-    import json
-    import subprocess
-    import sys
-
     make_cred(1)
     url = database_urls["main"]
-    env = flask_environment(
-        tmp_path / "instance", FLASK_DATABASES=json.dumps({"main": url}), FLASK_BATCH_MAX_ITEMS="1"
-    )
-    ignoring_ctrl_c = (
-        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-        "from app.licenses import csv_io; csv_io.READ_AHEAD_ROWS = 2; "
-        "from flask.cli import main; sys.exit(main())"
-    )
     rows = 200
-    source = tmp_path / "in.csv"
-    source.write_text(
-        "providerCredLicense_Key,providerCred_Key,state\n"
-        + "".join(f"{key},1,NY\n" for key in range(1, rows + 1))
-    )
-    command = [sys.executable, "-c", ignoring_ctrl_c, "--app", "app", "import-licenses"]
-    with subprocess.Popen(
-        [*command, str(source)],
-        cwd=REPOSITORY,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        assert process.stdout is not None and process.stderr is not None
-        assert process.stdout.readline() == "line 2: providerCredLicense_Key 1: 201 Created\n"
-        process.send_signal(signal.SIGINT)
-        stdout = process.stdout.read()
-        stderr = process.stderr.read()
-        process.wait(timeout=120)
-    assert process.returncode == 0, stderr
+    run = import_signalled(url, tmp_path, rows, "SIG_IGN", signal.SIGINT)
+    stdout, stderr = run.stdout, run.stderr
+    assert run.returncode == 0, stderr
     assert "Interrupted" not in stderr
     assert 1 + stdout.count(" 201 Created\n") == rows
     engine = create_engine(url)
