@@ -20,6 +20,7 @@ is opened.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import select
@@ -37,8 +38,12 @@ from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
     OperationalError,
+    SQLAlchemyError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("credgrid.errors")
 
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 #: The same errors as the drivers raise them, for code that reaches a driver directly.
@@ -63,6 +68,15 @@ def is_database_unavailable(exc: BaseException) -> bool:
 
 #: The statement a connection lost after ``COMMIT`` was sent names (``app.pg_pipeline``).
 COMMIT = "COMMIT"
+
+
+def rollback_quietly(session: Session) -> None:
+    """Roll back after the database failed (a lost connection, an answer not stored): a
+    second failure, the connection being gone too, must not hide the first."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after a database failure failed too", exc_info=True)
 
 
 #: ``Connection.info``: the transaction's ``COMMIT`` was sent by SQLAlchemy (a session's or a

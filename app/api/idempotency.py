@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.api.envelope import JSON_MIMETYPE, ApiError
 from app.api.paths import unprefixed
 from app.api.requests import Principal, body_bytes
-from app.db_errors import UNAVAILABLE_ERRORS, error_class
+from app.db_errors import UNAVAILABLE_ERRORS, error_class, rollback_quietly
 from app.idempotency.store import (
     Claim,
     KeyBusy,
@@ -33,7 +33,6 @@ from app.idempotency.store import (
     StoredAnswer,
     claim_key,
     release_key,
-    rollback_quietly,
     store_answer,
 )
 from app.tenancy import request_session

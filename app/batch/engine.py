@@ -43,7 +43,7 @@ from app.batch import write
 from app.batch.outcome import DELETED, ConcurrentWrites, ItemOutcome, KeyTaken
 from app.batch.plan import Plan
 from app.batch.spec import EntitySpec
-from app.db_errors import UNAVAILABLE_ERRORS, is_missing_schema_object
+from app.db_errors import UNAVAILABLE_ERRORS, is_missing_schema_object, rollback_quietly
 from app.tenancy import begin_write
 
 log = logging.getLogger("credgrid.batch")
@@ -126,7 +126,7 @@ def upsert_rows(
                 "activity=%s %s write raced (%s); planning again", activity_id, spec.label, race
             )
         except UNAVAILABLE_ERRORS:  # the database, not the data: no item-by-item retry
-            _rollback_quietly(session)
+            rollback_quietly(session)
             raise
         except SQLAlchemyError as error:
             session.rollback()
@@ -144,14 +144,6 @@ def upsert_rows(
         except BaseException:  # ParentNotFound, or anything unexpected: nothing is written
             session.rollback()
             raise
-
-
-def _rollback_quietly(session: Session) -> None:
-    """Roll back after the database failed; a second failure must not hide the first."""
-    try:
-        session.rollback()
-    except SQLAlchemyError:
-        log.debug("rollback after an unavailable database failed too", exc_info=True)
 
 
 def delete_rows(

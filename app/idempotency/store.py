@@ -22,20 +22,17 @@ commit (they are the idempotency service); they never read the request.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import utcnow
 from app.idempotency.models import IdempotencyRecord
 from app.tenancy import begin_write
-
-log = logging.getLogger("credgrid.idempotency")
 
 #: How long an answer is kept for replay (SPEC 4b).
 RETENTION = timedelta(hours=24)
@@ -159,14 +156,6 @@ def store_answer(session: Session, claim: Claim, status: int, body: str) -> bool
             raise
         session.rollback()
     return _store_answer(session, claim, status, body)
-
-
-def rollback_quietly(session: Session) -> None:
-    """Roll back after an answer could not be stored (the connection may be gone too)."""
-    try:
-        session.rollback()
-    except SQLAlchemyError:
-        log.debug("rollback after the answer was not stored failed too", exc_info=True)
 
 
 def _store_answer(session: Session, claim: Claim, status: int, body: str) -> bool:

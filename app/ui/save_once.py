@@ -35,7 +35,12 @@ from flask import g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.db_errors import UNAVAILABLE_ERRORS, commit_outcome_unknown, error_class
+from app.db_errors import (
+    UNAVAILABLE_ERRORS,
+    commit_outcome_unknown,
+    error_class,
+    rollback_quietly,
+)
 from app.idempotency.store import (
     RETENTION,
     STAFF_UI_SCOPE_ID,
@@ -46,7 +51,6 @@ from app.idempotency.store import (
     StoredAnswer,
     claim_key,
     release_key,
-    rollback_quietly,
     store_answer,
     stored_record,
 )
