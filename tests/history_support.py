@@ -1,5 +1,6 @@
 """History rows whose ``changes`` were edited by hand into shapes the license service never
-writes, for the tests of every reader of the history (the API, the staff page)."""
+writes, for the tests of every reader of the history (the API, the staff page); and how many
+integrity findings the review holds in memory as it writes them (the CLI's report, the UI's CSV)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,21 @@ def edit_time_by_hand(session: Any, row_id: int, spelling: str, *, timestamp_hol
     )
     session.commit()
     return spelled
+
+
+def most_findings_alive_per_link(app: Any) -> list[int]:
+    """How many findings are in memory each time a finding's history link is made, which the
+    report does as it writes each finding (Flask calls ``url_defaults`` for every link)."""
+    import gc
+
+    from app.integrity.rules import Finding
+
+    alive: list[int] = []
+
+    @app.url_defaults
+    def count(endpoint: str, _values: dict[str, Any]) -> None:
+        if endpoint == "ui.history":
+            gc.collect()  # what is garbage is not held
+            alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
+
+    return alive

@@ -29,7 +29,12 @@ from app.integrity.rules import (
 from app.integrity.service import integrity_findings, review_part
 from app.licenses.service import delete_licenses, upsert_licenses
 from tests.factories import license_item
-from tests.history_support import UNREADABLE_TIMES, ZONED_TIMES, edit_time_by_hand
+from tests.history_support import (
+    UNREADABLE_TIMES,
+    ZONED_TIMES,
+    edit_time_by_hand,
+    most_findings_alive_per_link,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0)
 
@@ -610,24 +615,6 @@ def test_a_time_respelled_by_hand_does_not_make_the_rest_of_the_range_one_part_o
 
 
 DELETED_LICENSES = 40
-
-
-def most_findings_alive_per_link(app: Any) -> list[int]:
-    """How many findings are in memory each time a finding's history link is made, which the
-    report does as it writes each finding (Flask calls ``url_defaults`` for every link)."""
-    import gc
-
-    from app.integrity.rules import Finding
-
-    alive: list[int] = []
-
-    @app.url_defaults
-    def count(endpoint: str, _values: dict[str, Any]) -> None:
-        if endpoint == "ui.history":
-            gc.collect()  # what is garbage is not held
-            alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
-
-    return alive
 
 
 @pytest.mark.parametrize("output_format", ["text", "csv"])

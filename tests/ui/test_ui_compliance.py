@@ -516,19 +516,10 @@ def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
     """The download of a range holding a bulk change (as many findings as licenses changed)
     was built whole in memory, the findings and then the CSV text; it is now sorted a run at
     a time and written to a spooled file, from which it is streamed."""
-    import gc
-
     from app.integrity import service
-    from app.integrity.rules import Finding
+    from tests.history_support import most_findings_alive_per_link
 
-    alive: list[int] = []
-
-    @app.url_defaults
-    def count(endpoint: str, _values: dict[str, Any]) -> None:
-        if endpoint == "ui.history":
-            gc.collect()  # what is garbage is not held
-            alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
-
+    alive = most_findings_alive_per_link(app)
     make_cred(1)
     for psv in ("2025-06-01", "2025-01-01"):  # 30 PSV dates moved backwards
         put_licenses(1, *({"providerCredLicense_Key": k, "psV_Date": psv} for k in range(1, 31)))
