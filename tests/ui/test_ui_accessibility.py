@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,84 @@ def test_the_expiry_flags_are_read_in_words_not_as_their_short_signs(
         "In 31–60 days: 1",
         "PSV overdue: 1",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every table is named (a caption, or a label) and its header cells say what they head
+
+
+class Tables(HTMLParser):
+    """Each ``<table>``: its name (caption text, aria-label, or the text of aria-labelledby's
+    elements) and its ``<th>`` cells without a scope."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict[str, Any]] = []
+        self._in_caption = False
+        self.feed(html)
+        ids = Elements(html).text
+        for table in self.tables:
+            labelled = [" ".join(ids.get(i, "").split()) for i in table["labelledby"].split()]
+            table["name"] = " ".join([table["caption"].strip(), table["label"], *labelled]).strip()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table":
+            self.tables.append(
+                {
+                    "label": a.get("aria-label", ""),
+                    "labelledby": a.get("aria-labelledby", ""),
+                    "caption": "",
+                    "unscoped": 0,
+                }
+            )
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "th" and "scope" not in a:
+            self.tables[-1]["unscoped"] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._in_caption = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption:
+            self.tables[-1]["caption"] += data
+
+
+def test_every_table_has_a_name_and_scoped_headers(
+    app: Any, one_license_cred: int, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """A screen reader lists a page's tables by their names and reads a cell with its headers.
+    The history page's tables of changes had no name: each is named by its change's heading
+    ("Updated by bob …"), so moving from table to table says which change it is."""
+    from app.monitoring.service import record_run
+    from app.tenancy import session_scope
+
+    put_licenses(1, grid_license(license_Name="Renamed"), actor="carol")
+    with app.app_context(), session_scope("main") as session:
+        run = record_run(session, now=datetime.now(UTC), ran_by="cron", psv_window_days=120)
+    login()
+    pages = [
+        "/ui/credentials",
+        "/ui/credentials/1/licenses",
+        "/ui/licenses/11/history",
+        "/ui/licenses/expiring?show=psvOverdue",
+        "/ui/integrity",
+        "/ui/monitoring",
+        f"/ui/monitoring/{run}",
+        f"/ui/monitoring/{run}/print",
+    ]
+    found = {}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found[url] = Tables(response.get_data(as_text=True)).tables
+    assert all(found.values()), {url: len(tables) for url, tables in found.items()}
+    unnamed = {url: sum(not t["name"] for t in tables) for url, tables in found.items()}
+    assert not any(unnamed.values()), f"tables without a name: {unnamed}"
+    unscoped = {url: sum(t["unscoped"] for t in tables) for url, tables in found.items()}
+    assert not any(unscoped.values()), f"<th> without a scope: {unscoped}"
+    names = [t["name"] for t in found["/ui/licenses/11/history"]]
+    assert len(names) == 2
+    assert names[0].startswith("Updated by carol") and names[1].startswith("Created by bob")
