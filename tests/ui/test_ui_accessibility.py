@@ -473,3 +473,34 @@ def test_every_table_has_a_name_and_scoped_headers(
     names = [t["name"] for t in found["/ui/licenses/11/history"]]
     assert len(names) == 2
     assert names[0].startswith("Updated by carol") and names[1].startswith("Created by bob")
+
+
+def test_every_history_link_says_whose_history_it_opens(
+    app: Any, one_license_cred: int, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """A screen reader's list of links read the integrity review's and a monitoring run's
+    links to a license's history as bare numbers ("11"; a title is not its name). Each says
+    "History of license 11", as the grid's and the expiring list's do."""
+    from app.monitoring.service import record_run
+    from app.tenancy import session_scope
+
+    put_licenses(
+        1, grid_license(effective_Date="2019-01-01", term_Date="2020-01-01"), actor="carol"
+    )
+    with app.app_context(), session_scope("main") as session:
+        run = record_run(session, now=datetime.now(UTC), ran_by="cron", psv_window_days=120)
+    login()
+    for url in ("/ui/integrity", f"/ui/monitoring/{run}", "/ui/credentials/1/licenses"):
+        html = client.get(url).get_data(as_text=True)
+        links = re.findall(
+            r'<a ([^>]*href="/ui/licenses/(\d+)/history"[^>]*)>(.*?)</a>', html, re.S
+        )
+        assert links, url
+        names = {link_name(attrs, text) for attrs, _key, text in links}
+        assert names == {f"History of license {key}" for _attrs, key, _text in links}, url
+
+
+def link_name(attrs: str, text: str) -> str:
+    """A link's accessible name: its aria-label, else the text a screen reader reads of it."""
+    label = re.search(r'aria-label="([^"]*)"', attrs)
+    return label.group(1) if label else spoken(text)
