@@ -366,6 +366,7 @@ def reconcile(
                 lines.append(_outcome_line(row, key, outcome, current, duplicate))
         if len(lines) > before:
             lines[-1].row_index = index
+            _with_stored_expiry(lines[-1], stored, provider_cred_key)
         if key is not None:
             shown.add(key)
     for key in page_keys:
@@ -373,6 +374,20 @@ def reconcile(
         if key not in shown and license is not None:
             lines.append(_arrived_line(license, loaded_at))
     return lines
+
+
+def _with_stored_expiry(
+    line: GridLine, stored: Mapping[int, ProviderCredLicense], provider_cred_key: int | None
+) -> None:
+    """A stored license's row given back as typed (in error, in conflict) takes its Expiry
+    cell from the license as stored, not from nothing: it said "No term date" whatever the
+    license's term date was."""
+    if line.is_new or not line.editable or line.term_date or line.psv_date:
+        return
+    key = line.license_key
+    license = _this_grids(stored.get(key) if key is not None else None, provider_cred_key)
+    if license is not None:
+        line.term_date, line.psv_date = license.term_date, license.psv_date
 
 
 def _arrived_line(license: ProviderCredLicense, loaded_at: datetime | None) -> GridLine:
@@ -731,5 +746,14 @@ def with_unwritten_rows(
         if 0 <= index < len(rows)
     ]
     by_key = {line.license_key: line for line in kept if not line.is_new}
-    lines = [by_key.pop(line.license_key, line) for line in page_lines]
+    lines = [_in_place_of(by_key.pop(line.license_key, None), line) for line in page_lines]
     return lines + list(by_key.values()) + [line for line in kept if line.is_new]
+
+
+def _in_place_of(kept: GridLine | None, shown: GridLine) -> GridLine:
+    """``kept`` (if any) shown in place of the stored license's line ``shown``, with its
+    Expiry cell: the license's as stored, as the line it replaces has it."""
+    if kept is None:
+        return shown
+    kept.term_date, kept.psv_date = shown.term_date, shown.psv_date
+    return kept

@@ -41,9 +41,25 @@
 
   // ---- Unsaved changes ------------------------------------------------------------------
   function markDirty(row) {
-    if (row) { row.classList.add("is-dirty"); }
+    if (row && !row.classList.contains("is-dirty")) {
+      row.classList.add("is-dirty");
+      sayUnsaved(row);
+    }
     dirty = true;
     if (dirtyNote) { dirtyNote.hidden = false; }
+  }
+  // A changed row says so in words, not by the colour of its bar alone (WCAG 1.4.1): "Unsaved"
+  // in its Result cell, also read with its first cell, as a Save's result is.
+  function sayUnsaved(row) {
+    var result = row.querySelector("td.col-result");
+    var first = cellAt(row, 0);
+    if (!row.hasAttribute("data-row") || !result || !first) { return; }
+    var tag = document.createElement("span");
+    tag.className = "badge badge-unsaved";
+    tag.id = row.id.replace(/^row-/, "") + "-unsaved";
+    tag.textContent = "Unsaved";
+    result.insertBefore(tag, result.querySelector("a.history-link"));
+    describedBy(first, tag.id, true);
   }
   tbody.addEventListener("input", function (event) { markDirty(event.target.closest("tr")); });
   tbody.addEventListener("change", function (event) {
@@ -142,16 +158,45 @@
   }
   function chosen(row) { return choiceRadios(row).filter(function (r) { return r.checked; })[0] || null; }
   function conflictChoice(row) { return chosen(row) || choiceRadios(row)[0] || null; }
+  // A row's History link is its last stop for the arrow keys: right of its last cell, and up
+  // or down to the History links of the rows around it. Tab leaves the grid from every cell,
+  // so without this a row's History link was reached only with Shift+Tab back from Save.
+  function historyLinks() { return Array.prototype.slice.call(tbody.querySelectorAll("a.history-link")); }
+  function historyLinkOf(row) { return row ? row.querySelector("a.history-link") : null; }
+  function lastCell(row) {
+    for (var col = lastCol; col >= 0; col--) {
+      var found = cellAt(row, col);
+      if (found) { return found; }
+    }
+    return null;
+  }
+  function fromHistoryLink(link, key) {
+    var links = historyLinks();
+    switch (key) {
+      case "ArrowUp": return links[links.indexOf(link) - 1] || null;
+      case "ArrowDown": return links[links.indexOf(link) + 1] || null;
+      case "ArrowLeft": return lastCell(link.closest("tr"));
+      default: return null;
+    }
+  }
   tbody.addEventListener("keydown", function (event) {
     var el = event.target;
-    // Tab from any cell goes to the Save bar (the cells are reached with the arrow keys), or
-    // first to the row's "My values / Their values" choice when it has a conflict.
-    if (event.key === "Tab" && !event.shiftKey && el.matches("[data-col]") && saveButton) {
+    var onHistory = el.matches("a.history-link");
+    // Tab from any cell (or a row's History link) goes to the Save bar (the cells are reached
+    // with the arrow keys), or first to the row's "My values / Their values" choice when it
+    // has a conflict.
+    if (event.key === "Tab" && !event.shiftKey && (onHistory || el.matches("[data-col]")) && saveButton) {
       event.preventDefault();
       (conflictChoice(el.closest("tr")) || saveButton).focus();
       return;
     }
-    if (!el.matches("[data-col]") || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (event.altKey || event.ctrlKey || event.metaKey || (onHistory && event.shiftKey)) { return; }
+    if (onHistory) { // Enter follows the link, as on any link
+      var to = fromHistoryLink(el, event.key);
+      if (to) { event.preventDefault(); focusCell(to); }
+      return;
+    }
+    if (!el.matches("[data-col]")) { return; }
     var move = null;
     switch (event.key) {
       case "ArrowUp": move = [-1, 0]; break;
@@ -163,7 +208,9 @@
     }
     if (!move) { return; }
     event.preventDefault(); // also: Enter never submits the form from inside the grid
-    focusCell(neighbour(el, move[0], move[1]));
+    var next = neighbour(el, move[0], move[1]);
+    if (!next && move[1] > 0) { next = historyLinkOf(el.closest("tr")); }
+    focusCell(next);
   });
 
   // ---- Paste: tab-separated cells from a spreadsheet --------------------------------------

@@ -123,3 +123,57 @@ def test_the_read_only_grid_s_links_are_at_least_24_px_high(
     page.goto("/ui/credentials/1/licenses")
     expect(page.get_by_role("link", name="History of license 12")).to_be_visible()
     assert page.evaluate(SMALL_TARGETS) == []
+
+
+def test_a_row_s_history_link_is_reached_with_the_arrow_keys(grid: Any, put_licenses: Any) -> None:
+    """Tab leaves the grid from every cell, so a row's History link was reached only with
+    Shift+Tab back from Save, through every row below it. It is the row's last stop for the
+    arrow keys: right of the Delete box, up and down to the rows' History links, Enter opens
+    it and Tab goes on to Save as from a cell."""
+    page = grid
+    put_licenses(1, {"providerCredLicense_Key": 12, "license_Name": "Second"})
+    page.reload()
+    key = page.get_by_label("Key, license 11")
+    key.focus()
+    for _ in range(20):  # along the row, as a keyboard user would go
+        page.keyboard.press("ArrowRight")
+    history_11 = page.get_by_role("link", name="History of license 11")
+    expect(history_11).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    history_12 = page.get_by_role("link", name="History of license 12")
+    expect(history_12).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_label("Delete license 12")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(history_12).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(history_11).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Save")).to_be_focused()
+    history_11.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page).to_have_title("History of license 11 · credgrid")
+
+
+def test_a_changed_row_says_so_in_words_not_by_colour_alone(
+    grid: Any, put_licenses: Any, axe_clean: Any
+) -> None:
+    """WCAG 1.4.1: a row changed and not saved yet was told only by the colour of the bar at
+    its left. It says "Unsaved" in its Result cell, read with its first cell as a Save's
+    result is; a row not changed says nothing."""
+    page = grid
+    put_licenses(1, {"providerCredLicense_Key": 12, "license_Name": "Second"})
+    page.reload()
+    page.get_by_label(NAME).fill("Changed")
+    page.get_by_label(NAME).press("End")
+    page.keyboard.type(" again")  # a second edit: still one word
+    changed = page.locator("tr[data-license-key='11'] td.col-result")
+    expect(changed).to_contain_text("Unsaved")
+    expect(changed.get_by_text("Unsaved")).to_have_count(1)
+    expect(page.get_by_label("Key, license 11")).to_have_accessible_description("Unsaved")
+    expect(page.locator("tr[data-license-key='12'] td.col-result")).not_to_contain_text("Unsaved")
+    expect(page.get_by_label("Key, license 12")).to_have_accessible_description("")
+    page.get_by_label("License name, new row 3").fill("A new one")
+    expect(page.get_by_label("Key, new row 3")).to_have_accessible_description("Unsaved")
+    axe_clean(page, "the grid with changed rows")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,115 @@ def test_the_expiry_flags_are_read_in_words_not_as_their_short_signs(
         "In 31–60 days: 1",
         "PSV overdue: 1",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every table is named (a caption, or a label) and its header cells say what they head
+
+
+class Tables(HTMLParser):
+    """Each ``<table>``: its name (caption text, aria-label, or the text of aria-labelledby's
+    elements) and its ``<th>`` cells without a scope."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict[str, Any]] = []
+        self._in_caption = False
+        self.feed(html)
+        ids = Elements(html).text
+        for table in self.tables:
+            labelled = [" ".join(ids.get(i, "").split()) for i in table["labelledby"].split()]
+            table["name"] = " ".join([table["caption"].strip(), table["label"], *labelled]).strip()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table":
+            self.tables.append(
+                {
+                    "label": a.get("aria-label", ""),
+                    "labelledby": a.get("aria-labelledby", ""),
+                    "caption": "",
+                    "unscoped": 0,
+                }
+            )
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "th" and "scope" not in a:
+            self.tables[-1]["unscoped"] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._in_caption = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption:
+            self.tables[-1]["caption"] += data
+
+
+def test_every_table_has_a_name_and_scoped_headers(
+    app: Any, one_license_cred: int, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """A screen reader lists a page's tables by their names and reads a cell with its headers.
+    The history page's tables of changes had no name: each is named by its change's heading
+    ("Updated by bob …"), so moving from table to table says which change it is."""
+    from app.monitoring.service import record_run
+    from app.tenancy import session_scope
+
+    put_licenses(1, grid_license(license_Name="Renamed"), actor="carol")
+    with app.app_context(), session_scope("main") as session:
+        run = record_run(session, now=datetime.now(UTC), ran_by="cron", psv_window_days=120)
+    login()
+    pages = [
+        "/ui/credentials",
+        "/ui/credentials/1/licenses",
+        "/ui/licenses/11/history",
+        "/ui/licenses/expiring?show=psvOverdue",
+        "/ui/integrity",
+        "/ui/monitoring",
+        f"/ui/monitoring/{run}",
+        f"/ui/monitoring/{run}/print",
+    ]
+    found = {}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found[url] = Tables(response.get_data(as_text=True)).tables
+    assert all(found.values()), {url: len(tables) for url, tables in found.items()}
+    unnamed = {url: sum(not t["name"] for t in tables) for url, tables in found.items()}
+    assert not any(unnamed.values()), f"tables without a name: {unnamed}"
+    unscoped = {url: sum(t["unscoped"] for t in tables) for url, tables in found.items()}
+    assert not any(unscoped.values()), f"<th> without a scope: {unscoped}"
+    names = [t["name"] for t in found["/ui/licenses/11/history"]]
+    assert len(names) == 2
+    assert names[0].startswith("Updated by carol") and names[1].startswith("Created by bob")
+
+
+def test_every_history_link_says_whose_history_it_opens(
+    app: Any, one_license_cred: int, put_licenses: Any, login: Any, client: Any
+) -> None:
+    """A screen reader's list of links read the integrity review's and a monitoring run's
+    links to a license's history as bare numbers ("11"; a title is not its name). Each says
+    "History of license 11", as the grid's and the expiring list's do."""
+    from app.monitoring.service import record_run
+    from app.tenancy import session_scope
+
+    put_licenses(
+        1, grid_license(effective_Date="2019-01-01", term_Date="2020-01-01"), actor="carol"
+    )
+    with app.app_context(), session_scope("main") as session:
+        run = record_run(session, now=datetime.now(UTC), ran_by="cron", psv_window_days=120)
+    login()
+    for url in ("/ui/integrity", f"/ui/monitoring/{run}", "/ui/credentials/1/licenses"):
+        html = client.get(url).get_data(as_text=True)
+        links = re.findall(
+            r'<a ([^>]*href="/ui/licenses/(\d+)/history"[^>]*)>(.*?)</a>', html, re.S
+        )
+        assert links, url
+        names = {link_name(attrs, text) for attrs, _key, text in links}
+        assert names == {f"History of license {key}" for _attrs, key, _text in links}, url
+
+
+def link_name(attrs: str, text: str) -> str:
+    """A link's accessible name: its aria-label, else the text a screen reader reads of it."""
+    label = re.search(r'aria-label="([^"]*)"', attrs)
+    return label.group(1) if label else spoken(text)

@@ -231,3 +231,30 @@ def test_rows_a_save_puts_on_another_page_are_not_reported_deleted(
     assert elsewhere and re.fullmatch(r"license \d+ \(created\)", elsewhere.group(1).strip())
     moved = re.search(r"On other pages of this grid: license (\d+)", text)
     assert moved and f'href="/ui/credentials/1/licenses?license={moved.group(1)}"' in html
+
+
+def test_a_row_a_save_could_not_write_keeps_its_stored_expiry_state(
+    make_cred: Any, put_licenses: Any, login: Any, open_grid: Any
+) -> None:
+    """A row given back in error (or in conflict) said "No term date" in its Expiry cell,
+    whatever its license's term date, also in the answer to a reload of that Save: that cell
+    tells the stored license's state, as on the rows around it and on the expiring list."""
+    make_cred(1)
+    put_licenses(
+        1,
+        {"providerCredLicense_Key": 1, "license_Name": "Soon", "term_Date": day(12)},
+        {"providerCredLicense_Key": 2, "license_Name": "Gone", "term_Date": day(-3)},
+    )
+    login()
+    page = open_grid(1)
+    page.set(page.row(1), state="ZZ")
+    page.set(page.row(2), license_Name="Renamed")
+    response = page.save(follow_redirects=False)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert expiry_cell(html, 1) == "≤ 30 days (12 days left) PSV overdue"
+    assert expiry_cell(html, 2) == "Expired 3 days ago PSV overdue"  # saved: as before
+    again = page.save(follow_redirects=False)  # a reload of that answer: shown from the page
+    assert again.status_code == 422
+    assert "nothing was written again" in text_of(again.get_data(as_text=True))
+    assert expiry_cell(again.get_data(as_text=True), 1) == "≤ 30 days (12 days left) PSV overdue"
