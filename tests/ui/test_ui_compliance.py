@@ -535,3 +535,18 @@ def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
         f'attachment; filename="integrity-review-{today}-to-{today}.csv"'
     )
     assert len(alive) == 30 and max(alive) <= 12, alive
+
+
+def test_captions_count_one_license_in_the_singular(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """A screen reader reads the captions: "1 licenses" and "as they stood" were read for one."""
+    make_cred(1, provider_id="PRV1")
+    expired = format_wire_datetime(utcnow() - timedelta(days=2))
+    put_licenses(1, {"providerCredLicense_Key": 11, "term_Date": expired})
+    run_id = run(app)
+    login()
+    expiring = text_of(page(client, "/ui/licenses/expiring?show=expired"))
+    assert ": 1 license, page 1 of 1" in expiring
+    report = text_of(page(client, f"/ui/monitoring/{run_id}"))
+    assert "The 1 license found, as it stood at the run" in report
