@@ -178,6 +178,26 @@ def review_part(session: Session, start: datetime, until: datetime | None, size:
     return ReviewPart(start, integrity_findings(session, start, end), boundary)
 
 
+def holds_at_most(session: Session, start: datetime, until: datetime | None, size: int) -> bool:
+    """Whether ``start ≤ at < until`` is one part of ``size`` history rows (``part_end``):
+    at most that many, or one instant however many (a part never splits one)."""
+    return part_end(session, start, until, size) is None
+
+
+def part_starts(
+    session: Session, start: datetime, until: datetime | None, size: int, most: int
+) -> tuple[list[datetime], datetime | None]:
+    """Where each of the first ``most`` parts of ``size`` history rows from ``start`` starts
+    (``part_end``: one walk of the time index each, the rows themselves not read), and where
+    the part after them starts (``None``: they reach ``until``)."""
+    starts: list[datetime] = []
+    following: datetime | None = start
+    while following is not None and len(starts) < most:
+        starts.append(following)
+        following = part_end(session, following, until, size)
+    return starts, following
+
+
 def _altered(chain_break: ChainBreak) -> Finding:
     return Finding(
         HISTORY_ALTERED,
