@@ -100,19 +100,21 @@ def edit_time_by_hand(session: Any, row_id: int, spelling: str, *, timestamp_hol
     return spelled
 
 
-def most_findings_alive_per_link(app: Any) -> list[int]:
-    """How many findings are in memory each time a finding's history link is made, which the
-    report does as it writes each finding (Flask calls ``url_defaults`` for every link)."""
+def most_findings_alive_per_row(monkeypatch: Any) -> list[int]:
+    """How many findings are in memory each time the report writes one (CSV or text: each
+    formats its finding's time once)."""
     import gc
 
+    from app.integrity import report
     from app.integrity.rules import Finding
 
     alive: list[int] = []
+    format_time = report.format_wire_datetime
 
-    @app.url_defaults
-    def count(endpoint: str, _values: dict[str, Any]) -> None:
-        if endpoint == "ui.history":
-            gc.collect()  # what is garbage is not held
-            alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
+    def counted(value: Any) -> Any:
+        gc.collect()  # what is garbage is not held
+        alive.append(sum(isinstance(o, Finding) for o in gc.get_objects()))
+        return format_time(value)
 
+    monkeypatch.setattr(report, "format_wire_datetime", counted)
     return alive

@@ -33,7 +33,7 @@ from tests.history_support import (
     UNREADABLE_TIMES,
     ZONED_TIMES,
     edit_time_by_hand,
-    most_findings_alive_per_link,
+    most_findings_alive_per_row,
 )
 
 T0 = datetime(2026, 3, 1, 9, 0)
@@ -642,7 +642,7 @@ def test_integrity_report_holds_a_run_of_findings_not_every_one(
     args = ["integrity-report", "--since", today, "--format", output_format]
     whole = runner.invoke(args=args).output  # not the result: its traceback holds the report
     monkeypatch.setattr(service, "SORT_RUN", 4, raising=False)
-    alive = most_findings_alive_per_link(app)
+    alive = most_findings_alive_per_row(monkeypatch)
     result = runner.invoke(args=args)
     assert result.exit_code == 1, result.output
     assert result.output == whole  # the same report, in the same order

@@ -153,6 +153,8 @@ def ui_paths(client: Any) -> list[str]:
         "/ui/integrity?since=2025-01-01&until=2025-03-31",
         "/ui/integrity?since=2025-01-01&until=2025-03-31&from=2025-02-01T00:00:00",
         "/ui/integrity/csv?since=2025-01-01&until=2025-01-31",
+        "/ui/integrity/csv?since=2025-01-01&until=2025-03-31&from=2025-02-01T00:00:00&to=2025-02-02T00:00:00",
+        "/ui/integrity/csv-parts?since=2025-01-01&until=2025-03-31",
     ]
     for show in FILTERS:
         for sort in SORTS:

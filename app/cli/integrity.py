@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from app.audit import utcnow
 from app.cli import database_option, log_admin, migrated_database
-from app.integrity.report import text_lines, write_csv
+from app.integrity.report import history_links, text_lines, write_csv
 from app.integrity.rules import RULES
 from app.integrity.service import FindingsByTime, day_after, findings_by_time
 from app.tenancy import session_scope
@@ -59,10 +59,11 @@ def integrity_report_command(
             findings=len(found),
         )
         with current_app.test_request_context():
+            link = history_links(history_link)  # one url_for, not one per finding
             if output_format == "csv":
-                write_csv(sys.stdout, found, history_link)
+                write_csv(sys.stdout, found, link)
             else:
-                write_text(name, since, end, found, history_link)
+                write_text(name, since, end, found, link)
     if len(found):
         raise SystemExit(1)
 

@@ -23,6 +23,21 @@ CSV_HEADER = (
 )
 
 
+#: The key ``history_links`` builds the one link with; its digits are then each key's.
+_MARKER = 2147483647
+
+
+def history_links(link: Callable[[int], str]) -> Callable[[int], str]:
+    """``link`` for every key from one call of it: its link for a marker key, with each key
+    in the marker's place. Flask's ``url_for`` per finding (the URL map's build, the
+    ``url_defaults``) was 3 % of a 300,000-finding CSV; the key is the link's last number,
+    and a key's text is its digits (the ``int32`` converter quotes nothing else)."""
+    head, marker, tail = link(_MARKER).rpartition(str(_MARKER))
+    if not marker:  # a link that does not hold its key: build each one
+        return link
+    return lambda key: f"{head}{key}{tail}"
+
+
 def write_csv(
     stream: IO[str], findings: Iterable[Finding], history_link: Callable[[int], str]
 ) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 
 from app.audit import utcnow
-from app.integrity.report import write_csv
+from app.integrity.report import history_links, write_csv
 from app.integrity.rules import RULES
-from app.integrity.service import ReviewPart, day_after, findings_by_time, review_part
+from app.integrity.service import (
+    ReviewPart,
+    day_after,
+    findings_by_time,
+    holds_at_most,
+    part_starts,
+    review_part,
+)
 from app.monitoring.report import write_run_csv
 from app.monitoring.service import (
     MONITORING_OVERDUE_DAYS,
@@ -109,22 +116,89 @@ def integrity_review() -> str | tuple[str, int]:
     ), (400 if error else 200)
 
 
+#: History rows one CSV download reviews: a range holding more is downloaded in parts (a bulk
+#: change of 300,000 licenses is 600,000 rows and as many findings: about a minute, past
+#: gunicorn's 30 s worker timeout, which killed the download half-written). A part of this many
+#: takes a few seconds (docs/compliance.md).
+CSV_CHANGES_PER_PART = 100_000
+#: Parts the CSV parts page lists at once (each a walk of the history's time index).
+CSV_PARTS_LISTED = 20
+
+
 @bp.get("/integrity/csv")
 def integrity_review_csv() -> Response:
+    """The findings of the range, or of one part of it (``from``, ``to``: where it starts and
+    ends, as the CSV parts page links it). Streamed from a spooled file, the findings sorted a
+    run at a time (``findings_by_time``). Never more than ``CSV_CHANGES_PER_PART`` history
+    rows: what holds more (a bulk change; a part that grew since it was listed) is answered
+    with the list of its parts instead, never with a download cut short."""
     since, until, error = _review_range()
+    end = day_after(until)
+    start, stop = since, end
+    if not error:
+        start, error = _part_start(since, end)
+    if not error:
+        stop, error = _part_stop(start, end)
     if error:
         abort(400)
-    # Streamed from a spooled file, the findings sorted a run at a time (``findings_by_time``):
-    # a range holding a bulk change (300,000 licenses deleted) was held whole, twice.
-    with findings_by_time(db(), since, day_after(until)) as findings:
-        download = csv_download(
-            lambda out: write_csv(
-                out, findings, lambda key: url_for("ui.history", license_key=key, _external=True)
-            )
-        )
-    name = f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}.csv"
-    download.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    session = db()
+    if not holds_at_most(session, start, stop, CSV_CHANGES_PER_PART):
+        return redirect(url_for("ui.integrity_csv_parts", **_range_query(since, until)), 303)
+    link = history_links(lambda key: url_for("ui.history", license_key=key, _external=True))
+    with findings_by_time(session, start, stop) as findings:
+        download = csv_download(lambda out: write_csv(out, findings, link))
+    name = f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}"
+    if (start, stop) != (since, end):  # a part: named by its first instant (no ':' in a name)
+        name += f"-from-{start.isoformat(timespec='microseconds').replace(':', '')}"
+    download.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return download
+
+
+@bp.get("/integrity/csv-parts")
+def integrity_csv_parts() -> str:
+    """The CSV downloads of a range that holds more history rows than one download reviews:
+    ``CSV_PARTS_LISTED`` at a time (``from``: where the first listed starts), each from where
+    the one before ends, and the command that writes the whole range."""
+    since, until, error = _review_range()
+    end = day_after(until)
+    start = since
+    if not error:
+        start, error = _part_start(since, end)
+    if error:
+        abort(400)
+    starts, following = part_starts(db(), start, end, CSV_CHANGES_PER_PART, CSV_PARTS_LISTED)
+    ends: list[datetime | None] = [*starts[1:], following]
+    query = _range_query(since, until)
+    parts = [
+        (
+            first,
+            last,
+            url_for(
+                "ui.integrity_review_csv",
+                **query,
+                **{"from": first.isoformat()},
+                **({} if last is None else {"to": last.isoformat()}),
+            ),
+        )
+        for first, last in zip(starts, ends, strict=True)
+    ]
+    more_url = None
+    if following is not None:
+        more_url = url_for("ui.integrity_csv_parts", **query, **{"from": following.isoformat()})
+    return render_template(
+        "ui/integrity_csv_parts.html",
+        since=since,
+        until=until,
+        parts=parts,
+        part_size=CSV_CHANGES_PER_PART,
+        more_url=more_url,
+        review_url=url_for("ui.integrity_review", **query),
+    )
+
+
+def _range_query(since: datetime, until: datetime) -> dict[str, str]:
+    # isoformat: strftime's %Y writes the year 1 as "1", which is not a date
+    return {"since": since.date().isoformat(), "until": until.date().isoformat()}
 
 
 def _review_range() -> tuple[datetime, datetime, str | None]:
@@ -156,6 +230,23 @@ def _next_part_url(since: datetime, until: datetime, part: ReviewPart | None) ->
         until=until.date().isoformat(),
         **{"from": part.next_start.isoformat()},
     )
+
+
+def _part_stop(start: datetime, end: datetime | None) -> tuple[datetime | None, str | None]:
+    """Where the part asked for (``?to=``, an instant a part starts at) ends: the range's
+    ``end`` when none is asked for. The error, if any, names the field."""
+    raw = (request.args.get("to") or "").strip()
+    if not raw:
+        return end, None
+    try:
+        stop = datetime.fromisoformat(raw)
+    except ValueError:
+        return end, "To: not a time."
+    if stop.tzinfo is not None:
+        return end, "To: must not have a time zone (it is in UTC)."
+    if stop <= start or (end is not None and stop > end):
+        return end, "To: not a time after From and not after Until (UTC)."
+    return stop, None
 
 
 def _part_start(since: datetime, end: datetime | None) -> tuple[datetime, str | None]:

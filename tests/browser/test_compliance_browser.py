@@ -144,3 +144,37 @@ def test_a_review_in_parts_goes_from_part_to_part(
     parts.get_by_role("link", name="← First part").click()
     page.wait_for_url("**/ui/integrity?since=*&until=*")
     assert "from=" not in page.url
+
+
+def test_the_integrity_csv_of_a_large_range_is_listed_in_parts(
+    monitored: int, logged_in: Any, axe_violations: Callable[[Any], str], monkeypatch: Any
+) -> None:
+    """The review's Download CSV downloads a range a download can review; one holding more
+    opens the list of its parts (here of 2 changes each), each part's link a download."""
+    from app.ui import compliance
+
+    page = logged_in()
+    page.goto("/ui/integrity")
+    today = utcnow().date().isoformat()
+    since = (utcnow() - timedelta(days=30)).date().isoformat()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == f"integrity-review-{since}-to-{today}.csv"
+
+    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 2)
+    page.get_by_role("link", name="Download CSV").click()
+    page.wait_for_url("**/ui/integrity/csv-parts?since=*&until=*")
+    assert page.get_by_role("heading", name="Integrity review CSV in parts").is_visible()
+    assert "holds more than 2 changes" in page.get_by_role("status").inner_text()
+    assert axe_violations(page) == ""
+    links = page.get_by_role("table", name="CSV downloads of the review, in order").get_by_role(
+        "link"
+    )
+    assert links.count() >= 2
+    with page.expect_download() as download:
+        links.first.click()
+    assert download.value.suggested_filename.startswith(
+        f"integrity-review-{since}-to-{today}-from-{since}T000000.000000"
+    )
+    page.get_by_role("link", name="← Back to the review").click()
+    page.wait_for_url("**/ui/integrity?since=*&until=*")

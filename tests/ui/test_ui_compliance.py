@@ -517,9 +517,9 @@ def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
     was built whole in memory, the findings and then the CSV text; it is now sorted a run at
     a time and written to a spooled file, from which it is streamed."""
     from app.integrity import service
-    from tests.history_support import most_findings_alive_per_link
+    from tests.history_support import most_findings_alive_per_row
 
-    alive = most_findings_alive_per_link(app)
+    alive = most_findings_alive_per_row(monkeypatch)
     make_cred(1)
     for psv in ("2025-06-01", "2025-01-01"):  # 30 PSV dates moved backwards
         put_licenses(1, *({"providerCredLicense_Key": k, "psV_Date": psv} for k in range(1, 31)))
@@ -550,3 +550,118 @@ def test_captions_count_one_license_in_the_singular(
     assert ": 1 license, page 1 of 1" in expiring
     report = text_of(page(client, f"/ui/monitoring/{run_id}"))
     assert "The 1 license found, as it stood at the run" in report
+
+
+def csv_rows(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv", response.data
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_a_range_holding_more_than_a_download_reviews_is_downloaded_in_parts(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """A bulk change's CSV (600,000 history rows, 300,000 findings) took longer than
+    gunicorn's 30 s worker timeout: the worker was killed and the user got a broken file.
+    A download reviews at most ``CSV_CHANGES_PER_PART`` history rows; a range holding more
+    answers the list of its parts (here 2 rows each, listed 2 at a time), whose files
+    together are the whole range's CSV."""
+    from html import unescape
+
+    from app.ui import compliance
+
+    make_cred(1)
+    for key in (5, 6, 7):  # six changes at six instants; a finding on each second one
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-01-01"}, actor="bob")
+    login(role="viewer")
+    today = utcnow().strftime("%Y-%m-%d")
+    query = f"since={today}&until={today}"
+    whole = csv_rows(client.get(f"/ui/integrity/csv?{query}"))
+    assert [row["providerCredLicense_Key"] for row in whole] == ["5", "6", "7"]
+
+    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 2)
+    monkeypatch.setattr(compliance, "CSV_PARTS_LISTED", 2)
+    response = client.get(f"/ui/integrity/csv?{query}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/ui/integrity/csv-parts?{query}"
+    listing = page(client, response.headers["Location"])
+    words = unescape(text_of(listing))
+    assert f"The review from {today} to {today} holds more than 2 changes" in words
+    command = f"flask --app app integrity-report --since {today} --until {today} --format csv"
+    assert command in words
+    links = [unescape(url) for url in re.findall(r'<td><a href="([^"]+)">CSV', listing)]
+    more = re.search(r'<a rel="next" href="([^"]+)">More parts', listing)
+    assert len(links) == 2 and more is not None
+    rest = page(client, unescape(more.group(1)))
+    links += [unescape(url) for url in re.findall(r'<td><a href="([^"]+)">CSV', rest)]
+    assert len(links) == 3 and 'rel="next"' not in rest
+    in_parts: list[dict[str, str]] = []
+    for url in links:
+        part = client.get(url)
+        name = part.headers["Content-Disposition"]
+        assert name.startswith(f'attachment; filename="integrity-review-{today}-to-{today}-from-')
+        in_parts += csv_rows(part)
+    assert in_parts == whole
+
+
+def test_a_csv_part_that_holds_more_than_a_download_reviews_lists_the_parts(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """A part asked for by hand, or one that grew since it was listed (changes written since
+    to its last part), is never cut short: the answer is the list of parts, afresh."""
+    from app.ui import compliance
+
+    make_cred(1)
+    for key in (5, 6):
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+    login()
+    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 1)
+    today = utcnow().strftime("%Y-%m-%d")
+    response = client.get(f"/ui/integrity/csv?since={today}&until={today}&from={today}T00:00:00")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/ui/integrity/csv-parts?since={today}&until={today}"
+
+
+@pytest.mark.parametrize(
+    ("to", "status"),
+    [
+        ("yesterday", 400),
+        ("{today}T00:00:00", 400),  # not after From (the range's first instant)
+        ("{tomorrow}T00:00:01", 400),  # after Until's end
+        ("{today}T01:00:00Z", 400),
+        ("{tomorrow}T00:00:00", 200),  # Until's end: the whole range
+    ],
+)
+def test_a_csv_part_must_end_within_its_range(
+    login: Any, client: Any, to: str, status: int
+) -> None:
+    login()
+    day = utcnow().date()
+    to = to.format(today=day, tomorrow=day + timedelta(days=1))
+    response = client.get(f"/ui/integrity/csv?since={day}&until={day}&to={to}")
+    assert response.status_code == status
+    assert client.get(f"/ui/integrity/csv-parts?since={day}&until=x").status_code == 400
+
+
+def test_the_integrity_csv_builds_the_history_link_once(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """Flask's url_for for each finding was 3 % of a 300,000-finding CSV: the link is
+    built once and each license's key put in it, the same link as url_for's."""
+    built: list[int] = []
+
+    @app.url_defaults
+    def count(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "ui.history":
+            built.append(values["license_key"])
+
+    make_cred(1)
+    keys = [1, 22, 333, 2147483647, 0]
+    for psv in ("2025-06-01", "2025-01-01"):
+        put_licenses(1, *({"providerCredLicense_Key": k, "psV_Date": psv} for k in keys))
+    login()
+    today = utcnow().strftime("%Y-%m-%d")
+    rows = csv_rows(client.get(f"/ui/integrity/csv?since={today}&until={today}"))
+    links = {row["providerCredLicense_Key"]: row["history"] for row in rows}
+    assert links == {str(k): f"http://localhost/ui/licenses/{k}/history" for k in keys}
+    assert len(built) == 1
