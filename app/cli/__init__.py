@@ -370,10 +370,12 @@ def create_api_key_command(label: str, database: str | None) -> None:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
+        # Shown before the commit (click.echo flushes): a key that could not be written (a
+        # full disk) is rolled back, its label still free, instead of stored and never seen.
+        click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
+        click.echo(key)
         session.commit()
     log_admin("create-api-key", name, label=label)
-    click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
-    click.echo(key)
 
 
 @click.command("revoke-api-key")
