@@ -742,8 +742,9 @@ class InputFile(click.File):
 @database_option
 @with_appcontext
 def import_licenses_command(source: Any, actor: str, database: str | None) -> None:
-    """Upsert licenses from CSV (UTF-8) through the license service; prints a report line per
-    row as each batch is committed."""
+    """Upsert licenses from the CSV file SOURCE (UTF-8; "-" for standard input) through the
+    license service; prints a report line per row as each batch is committed and exits 1 if
+    any row failed (docs/csv.md)."""
     import uuid
 
     from flask import current_app
