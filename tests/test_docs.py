@@ -238,3 +238,20 @@ def test_documented_defaults_are_the_defaults() -> None:
             assert stated == spelt, f"{document.name}: {name} default {stated}, the code's {spelt}"
             checked += 1
     assert checked > 30
+
+
+#: A repository path in code (`` `app/ui/date_cells.py` ``, `` `tests/x.py::test_y` ``).
+REPOSITORY_PATH = re.compile(r"`((?:\.ci|app|bench|docs|scripts|static|templates|tests)/[^`\s:]*)")
+#: Paths that runs make, not kept in git (the benchmark's results, the browser tests' shots).
+GENERATED = ("bench/results/", "tests/artifacts/")
+
+
+def test_every_repository_path_the_docs_name_exists() -> None:
+    """A file the docs point a reader at (a module, a test, a script) that was renamed."""
+    missing = [
+        f"{document.name}: {path}"
+        for document in [*DOCUMENTS, ROOT / "SECURITY.md"]
+        for path in REPOSITORY_PATH.findall(document.read_text(encoding="utf-8"))
+        if not path.startswith(GENERATED) and not (ROOT / path).exists()
+    ]
+    assert missing == []

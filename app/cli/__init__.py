@@ -436,8 +436,27 @@ def seed_command(providers: int, database: str | None) -> None:
     )
 
 
+def base_url_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``demo --base-url``: printed into a link and a curl command to paste, so an http(s) URL
+    of a server, checked before anything is changed (a value without a scheme, or with a
+    space or a quote, printed commands that failed or ran something else)."""
+    from app.demo.quickstart import is_base_url
+
+    if not is_base_url(value):
+        raise click.BadParameter(
+            f"{value!r} is not the http(s) URL of a server, such as http://127.0.0.1:5001."
+        )
+    return value
+
+
 @click.command("demo")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    callback=base_url_option,
+    help="Where the server answers, printed into the link and the curl command.",
+)
 @database_option
 @with_appcontext
 def demo_command(base_url: str, database: str | None) -> None:
