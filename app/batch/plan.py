@@ -88,15 +88,35 @@ def validate_items(
 def item_errors(
     spec: EntitySpec, raw: Any, parent_key: int | None
 ) -> tuple[dict[str, Any] | None, FieldErrors]:
-    """One item's schema checks, then its parent against the path's: ``(data, errors)``."""
+    """One item's schema checks, then its parent against the path's: ``(data, errors)``.
+
+    An item that failed its schema checks has its parent compared too, when that is a
+    well-formed int32 of its own (``well_formed_parent``), so that the answer lists every
+    error at once: the mismatch came alone, on the next try, once the fields were fixed.
+    """
     data, errors = spec.validate(raw)
-    if data is not None and spec.parent_column and data[spec.parent_column] != parent_key:
+    if not spec.parent_column:
+        return data, errors
+    parent = data[spec.parent_column] if data is not None else well_formed_parent(spec, raw, errors)
+    if parent is not None and parent != parent_key:
         errors = {
+            **errors,
             spec.parent_field or spec.parent_column: [
                 f"Does not match the {spec.parent_path_name} in the path ({parent_key})."
-            ]
+            ],
         }
     return data, errors
+
+
+def well_formed_parent(spec: EntitySpec, raw: Any, errors: FieldErrors) -> int | None:
+    """The parent key of an item that failed its checks, if it is an int32 with no error of its
+    own; None otherwise. A text parent (a provider ID) is left to the schema, whose
+    normalisation a raw comparison could contradict."""
+    name = spec.parent_field or spec.parent_column
+    if not isinstance(raw, dict) or name is None or name in errors:
+        return None
+    value = raw.get(name)
+    return value if is_int32(value) else None
 
 
 def referenced_keys(
