@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError
+
 from app.audit import AUDIT_USER_LENGTH
 from app.batch.outcome import (
     CONFLICT,
@@ -108,15 +110,17 @@ def item_errors(
     return data, errors
 
 
-def well_formed_parent(spec: EntitySpec, raw: Any, errors: FieldErrors) -> int | None:
-    """The parent key of an item that failed its checks, if it is an int32 with no error of its
-    own; None otherwise. A text parent (a provider ID) is left to the schema, whose
-    normalisation a raw comparison could contradict."""
+def well_formed_parent(spec: EntitySpec, raw: Any, errors: FieldErrors) -> Any:
+    """The parent of an item that failed its checks, as the schema's own field reads it (an
+    int32 key, a provider ID stripped), when it has no error of its own; None otherwise."""
     name = spec.parent_field or spec.parent_column
-    if not isinstance(raw, dict) or name is None or name in errors:
+    parent_field = spec.schema.fields.get(spec.parent_column or "")
+    if not isinstance(raw, dict) or name is None or name in errors or parent_field is None:
         return None
-    value = raw.get(name)
-    return value if is_int32(value) else None
+    try:
+        return parent_field.deserialize(raw.get(name), name, raw)
+    except ValidationError:
+        return None
 
 
 def referenced_keys(
