@@ -276,3 +276,22 @@ def test_routes_answer_under_vbasoftware(client: Any, headers: dict) -> None:
     assert client.put(f"{base}/7", json=cred_item(7), headers=headers).status_code == 200
     assert client.get(f"{base}/7", headers=headers).status_code == 200
     assert keys(client.get(base, headers=headers)) == [7]
+
+
+@pytest.mark.parametrize("provider", ["P2", " P2 "])
+def test_a_provider_id_other_than_the_paths_comes_with_the_other_errors(
+    client: Any, headers: dict, provider: str
+) -> None:
+    """The mismatch came alone, on the next try, once every other field was valid."""
+    response = client.post(BASE, json=cred_item(7, provider=provider, extra=1), headers=headers)
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {
+        "extra": ["Unknown field."],
+        "provider_ID": ["Does not match the providerID in the path (P1)."],
+    }
+
+
+def test_a_provider_id_read_as_the_paths_is_no_mismatch(client: Any, headers: dict) -> None:
+    """Spaces around it are stripped, as when the item is valid: only the other error."""
+    response = client.post(BASE, json=cred_item(7, provider=" P1 ", extra=1), headers=headers)
+    assert problem(response)["errors"] == {"extra": ["Unknown field."]}

@@ -558,6 +558,14 @@ KEY_MISMATCH = "Does not match the providerCredLicenseKey in the path (5)."
                 "providerCred_Key": ["Does not match the providerCredKey in the path (1)."],
             },
         ),
+        (  # all three: the ProviderCred's mismatch was dropped beside a field's error
+            bare_license_item(6, cred=2, state="XX"),
+            {
+                "providerCredLicense_Key": [KEY_MISMATCH],
+                "state": [STATE_ERROR],
+                "providerCred_Key": ["Does not match the providerCredKey in the path (1)."],
+            },
+        ),
     ],
 )
 def test_update_key_mismatch_comes_with_every_other_error_of_the_body(

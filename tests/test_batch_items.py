@@ -260,6 +260,26 @@ TODAY = date.today().isoformat()
             "providerCred_Key: Does not match the providerCredKey in the path (1). "
             "credLicenseType_Key: No license type 99 in this database.",
         ),
+        (  # a parent mismatch with the schema's errors, not on the next try (it came alone
+            # only once every field was valid, though docs/api.md lists it among them)
+            {"providerCred_Key": 2, "state": "ZZ"},
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI). "
+            "providerCred_Key: Does not match the providerCredKey in the path (1).",
+        ),
+        (
+            {"providerCred_Key": 2, "state": "ZZ", "credLicenseType_Key": 99},
+            "1",
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI). "
+            "providerCred_Key: Does not match the providerCredKey in the path (1). "
+            "credLicenseType_Key: No license type 99 in this database.",
+        ),
+        (  # a parent that is no int32 is its own error, not also a mismatch
+            {"providerCred_Key": "2", "state": "ZZ"},
+            "1",
+            "providerCred_Key: Not a valid integer. "
+            "state: Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        ),
     ],
 )
 def test_invalid_items_are_400_naming_each_field(

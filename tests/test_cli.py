@@ -926,6 +926,40 @@ def test_demo_base_url_option(runner: Any) -> None:
     assert "curl -s -X PUT https://cg.example/provider-credentialing/" in output
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "127.0.0.1:5001",  # no scheme: the printed curl and link named no server
+        "ftp://cg.example",
+        "http://cg example",  # a space: the printed curl was two words
+        "http://127.0.0.1:5001/'; touch pwned; '",  # quotes and commands, pasted as printed
+        "http://cg.example/?q=1",
+        "http://user:pw@cg.example",
+        "http://",
+    ],
+)
+def test_demo_refuses_a_base_url_its_commands_could_not_use(
+    runner: Any, session_for: Callable[..., Any], base_url: str
+) -> None:
+    """``--base-url`` was printed as given, into the link and into a curl command meant to be
+    pasted into a shell: a value that is not an http(s) URL of a server printed commands that
+    fail (or run something else); it is refused before anything is changed."""
+    result = invoke(runner, "demo", "--database", "main", "--base-url", base_url)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--base-url'" in result.output
+    assert "credgrid is ready" not in result.output
+    with session_for("main") as session:
+        assert count(session, StaffUser) == 0  # no demo user made, no password reset
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://[::1]:5001", "https://cg.example/credgrid", "HTTP://CG.example:8443/"]
+)
+def test_demo_takes_a_base_url_of_a_server(runner: Any, base_url: str) -> None:
+    output = ok(invoke(runner, "demo", "--database", "fresh", "--base-url", base_url))
+    assert f"Browse:   {base_url.rstrip('/')}/ui/" in output
+
+
 @pytest.mark.parametrize(("ttl", "said"), [(86400, "24 h"), (5400, "90 min"), (45, "45 s")])
 def test_demo_says_how_long_its_token_lives(runner: Any, app: Any, ttl: int, said: str) -> None:
     """It said "24 h" whatever FLASK_TOKEN_TTL_SECONDS was."""

@@ -111,3 +111,16 @@ def test_no_api_key_is_made_that_could_not_be_shown(demo_env: dict[str, str]) ->
     # The label is still free: nothing was stored.
     created = run_flask(demo_env, "create-api-key", "never-shown")
     assert created.returncode == 0, created.stderr
+
+
+def test_no_api_key_is_stored_that_a_full_disk_kept_from_being_shown(
+    demo_env: dict[str, str],
+) -> None:
+    """``create-api-key LABEL > /dev/full`` stored the key, then failed to print it: a key
+    nobody has, under a label that stays taken for good (revoked labels are kept)."""
+    result = to_full_disk(demo_env, "create-api-key", "full-disk")
+    assert (result.returncode, without_admin_log(result.stderr)) == (1, FULL_DISK)
+    assert "create-api-key" not in result.stderr  # no admin line for a key that was not made
+    # The label is still free: nothing was stored.
+    created = run_flask(demo_env, "create-api-key", "full-disk")
+    assert created.returncode == 0, created.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +98,176 @@ def test_anchors_follow_github_headings() -> None:
 
 def test_links_inside_code_are_not_links() -> None:
     assert LINK.findall(prose("see [a](b.md) and `[c](d.md)`\n```\n[e](f.md)\n```\n")) == ["b.md"]
+
+
+#: ``flask --app app COMMAND …`` as the docs write it, up to the end of its shell command.
+FLASK_COMMAND = re.compile(r"flask --app app ([a-z][a-z-]*)((?: +[^`|;&#)\n ]+)*)")
+LONG_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+WORD = re.compile(r"^[a-z][a-z-]*$")
+
+
+def flask_cli() -> click.Group:
+    """The ``flask --app app`` command group: Flask's own commands and credgrid's."""
+    from flask import Flask
+    from flask.cli import FlaskGroup
+
+    from app.cli import register_cli
+
+    application = Flask("docs")
+    register_cli(application)
+    group = FlaskGroup()  # run, shell, routes
+    for command in application.cli.commands.values():
+        group.add_command(command)
+    return group
+
+
+def named_command(group: click.Group, words: list[str]) -> tuple[click.Command, list[str]]:
+    """The command ``words`` start with (a group's subcommand included) and the words left."""
+    name, *rest = words
+    command = group.commands.get(name)
+    assert command is not None, f"flask --app app {name}: no such command"
+    if isinstance(command, click.Group) and rest and WORD.match(rest[0]):
+        return named_command(command, rest)
+    return command, rest
+
+
+def options_of(command: click.Command) -> set[str]:
+    return {option for parameter in command.params for option in parameter.opts}
+
+
+def documented_invocations() -> list[tuple[str, list[str]]]:
+    """Every ``flask --app app …`` of the docs, as (document, words after ``app``); and each
+    command of the README's command table, as its first cell spells it (``users list|…``)."""
+    found = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for match in FLASK_COMMAND.finditer(text):
+            if match.group(1) != "app":  # ``flask --app app <command>``
+                found.append((document.name, [match.group(1), *match.group(2).split()]))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for cell in re.findall(r"^\| `([^`]+)` \|", table, re.M):
+        name, _, rest = cell.partition(" ")
+        subcommands = re.match(r"^([a-z-]+(?:\\\|[a-z-]+)+)$", rest)
+        for sub in subcommands.group(1).split("\\|") if subcommands else [None]:
+            words = [name, sub] if sub else [name, *rest.split()]
+            found.append(("README.md (command table)", words))
+    return found
+
+
+def test_every_documented_command_and_option_exists() -> None:
+    """A reader copies ``flask --app app …`` from the docs: the command (a ``users``
+    subcommand too) and each ``--option`` written with it must be the CLI's."""
+    group = flask_cli()
+    invocations = documented_invocations()
+    assert len(invocations) > 30  # the pattern still finds them
+    for document, words in invocations:
+        command, rest = named_command(group, words)
+        for option in LONG_OPTION.findall(" ".join(rest)):
+            assert option in options_of(command), f"{document}: {' '.join(words)}: no {option}"
+
+
+def test_a_misspelt_command_or_option_is_caught() -> None:
+    group = flask_cli()
+    with pytest.raises(AssertionError, match="no such command"):
+        named_command(group, ["init-database"])
+    command, rest = named_command(group, ["users", "set-role", "alice", "viewer", "--db", "x"])
+    assert command.name == "set-role" and "--db" not in options_of(command)
+    assert LONG_OPTION.findall(" ".join(rest)) == ["--db"]
+
+
+#: ``FLASK_NAME`` anywhere in the docs, and the names of docs/ui.md's settings table.
+SETTING = re.compile(r"FLASK_([A-Z][A-Z0-9_]*[A-Z0-9])")
+UI_SETTING_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.M)
+#: Flask's session settings that credgrid pins for every deployment; not settings to change.
+PINNED = {"SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "SESSION_REFRESH_EACH_REQUEST"}
+
+
+def documented_settings() -> set[str]:
+    names = {n for d in [*DOCUMENTS, ROOT / "SECURITY.md"] for n in SETTING.findall(d.read_text())}
+    return names | set(UI_SETTING_ROW.findall((ROOT / "docs" / "ui.md").read_text()))
+
+
+def test_every_documented_setting_is_read_by_the_app() -> None:
+    """A ``FLASK_*`` name the code never reads is ignored without a word: each documented one
+    is named in app/config.py (its default, its check, or the layering that reads it)."""
+    source = (ROOT / "app" / "config.py").read_text(encoding="utf-8")
+    unknown = sorted(n for n in documented_settings() if not re.search(rf"\b{n}\b", source))
+    assert unknown == [], f"documented but not in app/config.py: {unknown}"
+
+
+def test_every_setting_with_a_default_is_documented() -> None:
+    from app.config import default_settings
+
+    missing = sorted(set(default_settings("/instance")) - documented_settings() - PINNED)
+    assert missing == [], f"settings of app/config.py no document names: {missing}"
+
+
+#: A settings table's row: its setting (one name alone in the first cell) and its default cell.
+DEFAULT_ROW = re.compile(r"^\| `(?:FLASK_)?([A-Z][A-Z0-9_]+)` \| ([^|]+) \|", re.M)
+MIB = re.compile(r"^(\d+) MiB\b")
+
+
+def documented_default(cell: str) -> str | None:
+    """The value a default cell states (its first code span, a number, ``N MiB``), or None
+    when it describes one in words (``random, made once…``)."""
+    cell = cell.strip()
+    if mib := MIB.match(cell):
+        return str(int(mib.group(1)) * 1024 * 1024)
+    if code := re.match(r"^`([^`]+)`", cell):
+        return code.group(1)
+    if number := re.match(r"^(\d+(?:\.\d+)?)\b", cell):
+        return number.group(1)
+    return None
+
+
+def test_documented_defaults_are_the_defaults() -> None:
+    import json
+
+    from app.config import default_settings
+
+    defaults = default_settings("<instance>")
+    checked = 0
+    for document in DOCUMENTS:
+        for name, cell in DEFAULT_ROW.findall(document.read_text(encoding="utf-8")):
+            stated = documented_default(cell)
+            if name not in defaults or stated is None:
+                continue
+            value = defaults[name]
+            spelt = json.dumps(value) if isinstance(value, dict | bool) else str(value)
+            assert stated == spelt, f"{document.name}: {name} default {stated}, the code's {spelt}"
+            checked += 1
+    assert checked > 30
+
+
+#: A repository path in code (`` `app/ui/date_cells.py` ``, `` `tests/x.py::test_y` ``).
+REPOSITORY_PATH = re.compile(r"`((?:\.ci|app|bench|docs|scripts|static|templates|tests)/[^`\s:]*)")
+#: Paths that runs make, not kept in git (the benchmark's results, the browser tests' shots).
+GENERATED = ("bench/results/", "tests/artifacts/")
+
+
+def test_every_repository_path_the_docs_name_exists() -> None:
+    """A file the docs point a reader at (a module, a test, a script) that was renamed."""
+    missing = [
+        f"{document.name}: {path}"
+        for document in [*DOCUMENTS, ROOT / "SECURITY.md"]
+        for path in REPOSITORY_PATH.findall(document.read_text(encoding="utf-8"))
+        if not path.startswith(GENERATED) and not (ROOT / path).exists()
+    ]
+    assert missing == []
+
+
+def test_every_dependency_is_in_the_readme_table() -> None:
+    """The README says why each dependency is there: one added to pyproject.toml without a
+    line there (the test extra's ``requests`` was missing) is a dependency nobody explained."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    names = {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in requirements}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").lower()
+    table = readme.split("## dependencies", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(
+        n for n in names if not re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", table)
+    )
+    assert missing == [], f"not in the README's dependency table: {missing}"

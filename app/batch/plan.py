@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError
+
 from app.audit import AUDIT_USER_LENGTH
 from app.batch.outcome import (
     CONFLICT,
@@ -88,15 +90,37 @@ def validate_items(
 def item_errors(
     spec: EntitySpec, raw: Any, parent_key: int | None
 ) -> tuple[dict[str, Any] | None, FieldErrors]:
-    """One item's schema checks, then its parent against the path's: ``(data, errors)``."""
+    """One item's schema checks, then its parent against the path's: ``(data, errors)``.
+
+    An item that failed its schema checks has its parent compared too, when that is a
+    well-formed int32 of its own (``well_formed_parent``), so that the answer lists every
+    error at once: the mismatch came alone, on the next try, once the fields were fixed.
+    """
     data, errors = spec.validate(raw)
-    if data is not None and spec.parent_column and data[spec.parent_column] != parent_key:
+    if not spec.parent_column:
+        return data, errors
+    parent = data[spec.parent_column] if data is not None else well_formed_parent(spec, raw, errors)
+    if parent is not None and parent != parent_key:
         errors = {
+            **errors,
             spec.parent_field or spec.parent_column: [
                 f"Does not match the {spec.parent_path_name} in the path ({parent_key})."
-            ]
+            ],
         }
     return data, errors
+
+
+def well_formed_parent(spec: EntitySpec, raw: Any, errors: FieldErrors) -> Any:
+    """The parent of an item that failed its checks, as the schema's own field reads it (an
+    int32 key, a provider ID stripped), when it has no error of its own; None otherwise."""
+    name = spec.parent_field or spec.parent_column
+    parent_field = spec.schema.fields.get(spec.parent_column or "")
+    if not isinstance(raw, dict) or name is None or name in errors or parent_field is None:
+        return None
+    try:
+        return parent_field.deserialize(raw.get(name), name, raw)
+    except ValidationError:
+        return None
 
 
 def referenced_keys(

@@ -370,10 +370,12 @@ def create_api_key_command(label: str, database: str | None) -> None:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
+        # Shown before the commit (click.echo flushes): a key that could not be written (a
+        # full disk) is rolled back, its label still free, instead of stored and never seen.
+        click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
+        click.echo(key)
         session.commit()
     log_admin("create-api-key", name, label=label)
-    click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
-    click.echo(key)
 
 
 @click.command("revoke-api-key")
@@ -434,8 +436,27 @@ def seed_command(providers: int, database: str | None) -> None:
     )
 
 
+def base_url_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``demo --base-url``: printed into a link and a curl command to paste, so an http(s) URL
+    of a server, checked before anything is changed (a value without a scheme, or with a
+    space or a quote, printed commands that failed or ran something else)."""
+    from app.demo.quickstart import is_base_url
+
+    if not is_base_url(value):
+        raise click.BadParameter(
+            f"{value!r} is not the http(s) URL of a server, such as http://127.0.0.1:5001."
+        )
+    return value
+
+
 @click.command("demo")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    callback=base_url_option,
+    help="Where the server answers, printed into the link and the curl command.",
+)
 @database_option
 @with_appcontext
 def demo_command(base_url: str, database: str | None) -> None:
@@ -740,8 +761,9 @@ class InputFile(click.File):
 @database_option
 @with_appcontext
 def import_licenses_command(source: Any, actor: str, database: str | None) -> None:
-    """Upsert licenses from CSV (UTF-8) through the license service; prints a report line per
-    row as each batch is committed."""
+    """Upsert licenses from the CSV file SOURCE (UTF-8; "-" for standard input) through the
+    license service; prints a report line per row as each batch is committed and exits 1 if
+    any row failed (docs/csv.md)."""
     import uuid
 
     from flask import current_app

@@ -31,7 +31,14 @@ from app.tenancy import session_scope
     default=None,
     help="Last day (UTC) of the range, included (default: today).",
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "csv"]), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "csv"]),
+    default="text",
+    show_default=True,
+    help="The report as text, or as CSV (every finding, a row each).",
+)
 @database_option
 @with_appcontext
 def integrity_report_command(

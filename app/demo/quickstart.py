@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,20 @@ from app.auth.users import create_user, set_password
 from app.demo.seed import FIRST_CRED_KEY
 
 DEMO_USER = "demo"
+
+#: A server's base URL as ``demo`` prints it into a link and a curl command to paste into a
+#: shell: http(s), a host name or address (IPv6 in brackets), a port, a path; nothing that a
+#: shell reads (spaces, quotes, ``;``), no credentials, query or fragment.
+BASE_URL = re.compile(
+    r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?",
+    re.IGNORECASE,
+)
+
+
+def is_base_url(value: str) -> bool:
+    """Whether ``demo`` can print ``value`` as the server's address (``BASE_URL``)."""
+    return BASE_URL.fullmatch(value) is not None
 
 
 @dataclass
