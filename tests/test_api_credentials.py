@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
 
 from tests.api_support import data, pagination, problem
 from tests.factories import cred_item
@@ -77,7 +81,7 @@ def test_bad_provider_id_in_the_path_is_400(
 def test_a_provider_id_whose_bytes_are_not_utf8_is_400(
     client: Any, headers: dict, make_cred: Any, method: str
 ) -> None:
-    """A real server hands the path's percent-decoded bytes over as they came (PATH_INFO);
+    """gunicorn hands the path's percent-decoded bytes over as they came (PATH_INFO);
     Flask replaced an invalid byte with U+FFFD, so /providers/%FF/… named the provider "\ufffd"
     (and could create it). The test client replaces it itself, hence the environ."""
     make_cred(1, provider_id="\ufffd")
@@ -95,6 +99,38 @@ def test_a_provider_id_whose_bytes_are_not_utf8_is_400(
     }
     with_replacement = client.get("/providers/%EF%BF%BD/credentialing", headers=headers)
     assert [cred["providerCred_Key"] for cred in data(with_replacement)] == [1]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_provider_id_whose_bytes_are_not_utf8_is_400_under_flask_run(
+    app: Any, headers: dict, make_cred: Any, method: str
+) -> None:
+    """werkzeug's own server (``flask --app app run``, the Quickstart's) replaces an invalid
+    byte with U+FFFD in PATH_INFO before the app sees it, so /providers/%FF/… listed (and
+    could create) the provider "\ufffd" there; the request target it also passes is read."""
+    make_cred(1, provider_id="\ufffd")
+    body = json.dumps(cred_item(2, provider="\ufffd")) if method == "POST" else None
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.handle_request, name="one-request", daemon=True)
+    thread.start()
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    try:
+        connection.request(
+            method,
+            "/providers/%FF/credentialing",
+            body=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+        thread.join(timeout=30)
+        server.server_close()
+    assert response.status == 400, answer
+    assert answer["error"]["errors"] == {
+        "providerID": ["Not valid UTF-8; percent-encode the UTF-8 bytes of the ID."]
+    }
 
 
 def test_list_bad_sort_is_400(client: Any, headers: dict) -> None:

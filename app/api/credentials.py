@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
@@ -144,12 +145,36 @@ def _path_provider_id(raw: str) -> str:
 
 
 def _path_bytes_are_utf8() -> bool:
-    """Whether the path's bytes, as the server passed them (WSGI: one character per byte), are
-    UTF-8. Flask reads an invalid byte as U+FFFD, which would name another provider."""
+    """Whether the path's bytes are UTF-8. Flask reads an invalid byte as U+FFFD, which would
+    name another provider.
+
+    Servers differ in what they pass: gunicorn's PATH_INFO holds the percent-decoded bytes as
+    they came (WSGI: one character per byte), while werkzeug's own server (``flask run``)
+    has already replaced an invalid byte with U+FFFD there. Both also pass the request target
+    as sent, still percent-encoded (``RAW_URI``, ``REQUEST_URI``), which is read too."""
+    environ = request.environ
+    targets = [environ.get(name) for name in ("RAW_URI", "REQUEST_URI")]
+    raw = next((target for target in targets if isinstance(target, str) and target), None)
+    if raw is not None and not _utf8(unquote_to_bytes(_latin1(urlsplit(raw).path))):
+        return False
+    path = environ.get("PATH_INFO", "")
     try:
-        request.environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+        return _utf8(path.encode("latin-1"))
     except UnicodeEncodeError:  # not bytes as characters: the server decoded the path itself
         return True
+
+
+def _latin1(text: str) -> bytes:
+    """A WSGI string back to the bytes it stands for (those of a non-WSGI string as UTF-8)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
