@@ -716,6 +716,28 @@ def test_create_api_key_takes_a_label_of_the_longest_length(runner: Any) -> None
     create_key(runner, "x" * 100)
 
 
+def test_create_api_key_shows_no_key_whose_row_could_not_be_written(
+    runner: Any, session_for: Callable[..., Any], monkeypatch: Any
+) -> None:
+    """The key was shown before its row was written: an insert that failed (here the label
+    taken between its check and the write, as by a concurrent create-api-key) printed a key
+    that was never stored, then the error."""
+    import app.cli as cli
+    from app.auth.keys import issue_api_key
+
+    def label_taken_meanwhile(session: Any, label: str) -> str:
+        key = issue_api_key(session, label)
+        session.add(ApiKey(label=label, key_hash="0" * 64))  # the other command's row
+        return key
+
+    monkeypatch.setattr(cli, "issue_api_key", label_taken_meanwhile)
+    result = invoke(runner, "create-api-key", "raced")
+    assert result.exit_code != 0
+    assert "shown once" not in result.output and "cg_" not in result.output, result.output
+    with session_for("main") as session:
+        assert session.scalars(select(ApiKey)).all() == []
+
+
 def test_create_api_key_duplicate_label_is_an_error(runner: Any) -> None:
     create_key(runner, "integration")
     result = invoke(runner, "create-api-key", "integration")

@@ -370,8 +370,10 @@ def create_api_key_command(label: str, database: str | None) -> None:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
-        # Shown before the commit (click.echo flushes): a key that could not be written (a
-        # full disk) is rolled back, its label still free, instead of stored and never seen.
+        # Written (flushed: a label taken meanwhile fails here, before the key is shown), then
+        # shown before the commit (click.echo flushes): a key that could not be shown (a full
+        # disk) is rolled back, its label still free, instead of stored and never seen.
+        session.flush()
         click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
         click.echo(key)
         session.commit()
