@@ -738,6 +738,32 @@ def test_create_api_key_shows_no_key_whose_row_could_not_be_written(
         assert session.scalars(select(ApiKey)).all() == []
 
 
+def test_create_api_key_says_a_shown_key_whose_commit_failed_does_not_work(
+    runner: Any, session_for: Callable[..., Any]
+) -> None:
+    """The key is shown before its commit: a commit that failed after it (a full disk on
+    SQLite's commit) ended in a traceback under a key that looked issued."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def disk_full(_session: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+    event.listen(Session, "before_commit", disk_full)
+    try:
+        result = invoke(runner, "create-api-key", "unstored")
+    finally:
+        event.remove(Session, "before_commit", disk_full)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        "Error: The key above was not stored (OperationalError): it does not work. "
+        "Discard it and run create-api-key again."
+    )
+    with session_for("main") as session:
+        assert session.scalars(select(ApiKey)).all() == []
+
+
 def test_create_api_key_duplicate_label_is_an_error(runner: Any) -> None:
     create_key(runner, "integration")
     result = invoke(runner, "create-api-key", "integration")

@@ -376,7 +376,13 @@ def create_api_key_command(label: str, database: str | None) -> None:
         session.flush()
         click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
         click.echo(key)
-        session.commit()
+        try:
+            session.commit()
+        except SQLAlchemyError as exc:  # shown, but not stored: say so, or it is kept
+            raise click.ClickException(
+                f"The key above was not stored ({type(exc).__name__}): it does not work. "
+                "Discard it and run create-api-key again."
+            ) from None
     log_admin("create-api-key", name, label=label)
 
 
