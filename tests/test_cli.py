@@ -716,6 +716,54 @@ def test_create_api_key_takes_a_label_of_the_longest_length(runner: Any) -> None
     create_key(runner, "x" * 100)
 
 
+def test_create_api_key_shows_no_key_whose_row_could_not_be_written(
+    runner: Any, session_for: Callable[..., Any], monkeypatch: Any
+) -> None:
+    """The key was shown before its row was written: an insert that failed (here the label
+    taken between its check and the write, as by a concurrent create-api-key) printed a key
+    that was never stored, then the error."""
+    import app.cli as cli
+    from app.auth.keys import issue_api_key
+
+    def label_taken_meanwhile(session: Any, label: str) -> str:
+        key = issue_api_key(session, label)
+        session.add(ApiKey(label=label, key_hash="0" * 64))  # the other command's row
+        return key
+
+    monkeypatch.setattr(cli, "issue_api_key", label_taken_meanwhile)
+    result = invoke(runner, "create-api-key", "raced")
+    assert result.exit_code != 0
+    assert "shown once" not in result.output and "cg_" not in result.output, result.output
+    with session_for("main") as session:
+        assert session.scalars(select(ApiKey)).all() == []
+
+
+def test_create_api_key_says_a_shown_key_whose_commit_failed_does_not_work(
+    runner: Any, session_for: Callable[..., Any]
+) -> None:
+    """The key is shown before its commit: a commit that failed after it (a full disk on
+    SQLite's commit) ended in a traceback under a key that looked issued."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def disk_full(_session: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+    event.listen(Session, "before_commit", disk_full)
+    try:
+        result = invoke(runner, "create-api-key", "unstored")
+    finally:
+        event.remove(Session, "before_commit", disk_full)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        "Error: The key above was not stored (OperationalError): it does not work. "
+        "Discard it and run create-api-key again."
+    )
+    with session_for("main") as session:
+        assert session.scalars(select(ApiKey)).all() == []
+
+
 def test_create_api_key_duplicate_label_is_an_error(runner: Any) -> None:
     create_key(runner, "integration")
     result = invoke(runner, "create-api-key", "integration")

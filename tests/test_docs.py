@@ -132,7 +132,11 @@ def named_command(group: click.Group, words: list[str]) -> tuple[click.Command, 
 
 
 def options_of(command: click.Command) -> set[str]:
-    return {option for parameter in command.params for option in parameter.opts}
+    """The options ``command`` takes: its parameters' and its ``--help`` (click adds that one
+    apart from ``params``; a document telling the reader to run ``… --help`` is right)."""
+    help_option = command.get_help_option(click.Context(command))
+    parameters = [*command.params, *([help_option] if help_option else [])]
+    return {option for parameter in parameters for option in parameter.opts}
 
 
 def documented_invocations() -> list[tuple[str, list[str]]]:
@@ -176,6 +180,12 @@ def test_a_misspelt_command_or_option_is_caught() -> None:
     assert LONG_OPTION.findall(" ".join(rest)) == ["--db"]
 
 
+def test_a_documented_help_option_is_the_cli_s() -> None:
+    """``flask --app app integrity-report --help`` in a document is a command that works."""
+    command, _ = named_command(flask_cli(), ["integrity-report", "--help"])
+    assert "--help" in options_of(command) and "--since" in options_of(command)
+
+
 #: ``FLASK_NAME`` anywhere in the docs, and the names of docs/ui.md's settings table.
 SETTING = re.compile(r"FLASK_([A-Z][A-Z0-9_]*[A-Z0-9])")
 UI_SETTING_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.M)
@@ -188,12 +198,37 @@ def documented_settings() -> set[str]:
     return names | set(UI_SETTING_ROW.findall((ROOT / "docs" / "ui.md").read_text()))
 
 
+def cli_environment() -> set[str]:
+    """The ``FLASK_*`` names the ``flask`` command reads itself, not the app's settings:
+    its own options (``FLASK_APP``, ``FLASK_DEBUG``) and each command's (``FLASK_RUN_PORT``),
+    by click's ``auto_envvar_prefix``."""
+    group = flask_cli()
+    names = {str(parameter.name).upper() for parameter in group.params}
+    for command in group.commands.values():
+        names |= {f"{command.name}_{parameter.name}".upper() for parameter in command.params}
+    return {name.replace("-", "_") for name in names}
+
+
+def unread_settings(names: set[str]) -> list[str]:
+    """Of the ``FLASK_*`` names ``names``, those neither app/config.py nor ``flask`` reads."""
+    source = (ROOT / "app" / "config.py").read_text(encoding="utf-8")
+    known = cli_environment()
+    return sorted(n for n in names - known if not re.search(rf"\b{n}\b", source))
+
+
 def test_every_documented_setting_is_read_by_the_app() -> None:
     """A ``FLASK_*`` name the code never reads is ignored without a word: each documented one
-    is named in app/config.py (its default, its check, or the layering that reads it)."""
-    source = (ROOT / "app" / "config.py").read_text(encoding="utf-8")
-    unknown = sorted(n for n in documented_settings() if not re.search(rf"\b{n}\b", source))
+    is named in app/config.py (its default, its check, or the layering that reads it), or is
+    one the ``flask`` command reads."""
+    documented = documented_settings()
+    assert len(documented) > 20  # the patterns still find them (none found was a pass)
+    unknown = unread_settings(documented)
     assert unknown == [], f"documented but not in app/config.py: {unknown}"
+
+
+def test_the_flask_command_s_own_variables_are_not_unknown_settings() -> None:
+    """``FLASK_DEBUG=1 flask --app app run`` in a document is right: Flask reads it."""
+    assert unread_settings({"APP", "DEBUG", "RUN_PORT", "PAGE_SIZ", "UI_PAGE_SIZE"}) == ["PAGE_SIZ"]
 
 
 def test_every_setting_with_a_default_is_documented() -> None:
@@ -248,10 +283,15 @@ GENERATED = ("bench/results/", "tests/artifacts/")
 
 def test_every_repository_path_the_docs_name_exists() -> None:
     """A file the docs point a reader at (a module, a test, a script) that was renamed."""
-    missing = [
-        f"{document.name}: {path}"
+    named = [
+        (document.name, path)
         for document in [*DOCUMENTS, ROOT / "SECURITY.md"]
         for path in REPOSITORY_PATH.findall(document.read_text(encoding="utf-8"))
+    ]
+    assert len(named) > 30  # the pattern still finds them (none found was a pass)
+    missing = [
+        f"{document}: {path}"
+        for document, path in named
         if not path.startswith(GENERATED) and not (ROOT / path).exists()
     ]
     assert missing == []

@@ -370,11 +370,19 @@ def create_api_key_command(label: str, database: str | None) -> None:
             key = issue_api_key(session, label)
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from None
-        # Shown before the commit (click.echo flushes): a key that could not be written (a
-        # full disk) is rolled back, its label still free, instead of stored and never seen.
+        # Written (flushed: a label taken meanwhile fails here, before the key is shown), then
+        # shown before the commit (click.echo flushes): a key that could not be shown (a full
+        # disk) is rolled back, its label still free, instead of stored and never seen.
+        session.flush()
         click.echo(f"API key {label!r} for database {name!r} (shown once, store it now):")
         click.echo(key)
-        session.commit()
+        try:
+            session.commit()
+        except SQLAlchemyError as exc:  # shown, but not stored: say so, or it is kept
+            raise click.ClickException(
+                f"The key above was not stored ({type(exc).__name__}): it does not work. "
+                "Discard it and run create-api-key again."
+            ) from None
     log_admin("create-api-key", name, label=label)
 
 

@@ -143,7 +143,11 @@ def integrity_review_csv() -> Response:
         abort(400)
     session = db()
     if not holds_at_most(session, start, stop, CSV_CHANGES_PER_PART):
-        return redirect(url_for("ui.integrity_csv_parts", **_range_query(since, until)), 303)
+        # Listed from this part on: the parts before it are as they were (a link's ``to`` is
+        # fixed), and the list from the range's start was 20 parts a page back from here.
+        at = {} if start == since else {"from": start.isoformat()}
+        parts_url = url_for("ui.integrity_csv_parts", **_range_query(since, until), **at)
+        return redirect(parts_url, 303)
     link = history_links(lambda key: url_for("ui.history", license_key=key, _external=True))
     with findings_by_time(session, start, stop) as findings:
         download = csv_download(lambda out: write_csv(out, findings, link))

@@ -622,6 +622,33 @@ def test_a_csv_part_that_holds_more_than_a_download_reviews_lists_the_parts(
     assert response.headers["Location"] == f"/ui/integrity/csv-parts?since={today}&until={today}"
 
 
+def test_a_later_csv_part_that_grew_lists_the_parts_from_itself(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """A part far down the list (the 25th of a bulk change's) that grew since it was listed
+    answered the list from the range's first part: the user paged back through "More parts"
+    to find where they were. The list now starts at that part (the ones before are as
+    listed: each link's ``to`` is fixed)."""
+    from html import unescape
+
+    from app.ui import compliance
+
+    make_cred(1)
+    for key in (5, 6):
+        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
+    login()
+    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 1)
+    today = utcnow().strftime("%Y-%m-%d")
+    start = f"{today}T00:00:00.000001"
+    query = f"since={today}&until={today}"
+    response = client.get(f"/ui/integrity/csv?{query}&from={start}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/ui/integrity/csv-parts?{query}&from={start}"
+    listing = unescape(page(client, response.headers["Location"]))
+    first_link = re.search(r'<td><a href="([^"]+)">CSV', listing)
+    assert first_link is not None and f"&from={start}&to=" in first_link.group(1)
+
+
 @pytest.mark.parametrize(
     ("to", "status"),
     [
