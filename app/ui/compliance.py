@@ -239,15 +239,9 @@ def _next_part_url(since: datetime, until: datetime, part: ReviewPart | None) ->
 def _part_stop(start: datetime, end: datetime | None) -> tuple[datetime | None, str | None]:
     """Where the part asked for (``?to=``, an instant a part starts at) ends: the range's
     ``end`` when none is asked for. The error, if any, names the field."""
-    raw = (request.args.get("to") or "").strip()
-    if not raw:
-        return end, None
-    try:
-        stop = datetime.fromisoformat(raw)
-    except ValueError:
-        return end, "To: not a time."
-    if stop.tzinfo is not None:
-        return end, "To: must not have a time zone (it is in UTC)."
+    stop, error = _instant_arg("to", "To")
+    if stop is None or error:
+        return end, error
     if stop <= start or (end is not None and stop > end):
         return end, "To: not a time after From and not after Until (UTC)."
     return stop, None
@@ -256,15 +250,25 @@ def _part_stop(start: datetime, end: datetime | None) -> tuple[datetime | None, 
 def _part_start(since: datetime, end: datetime | None) -> tuple[datetime, str | None]:
     """Where the part asked for (``?from=``, an instant a part ended at) starts: ``since`` when
     none is asked for. The error, if any, names the field."""
-    raw = (request.args.get("from") or "").strip()
-    if not raw:
-        return since, None
-    try:
-        start = datetime.fromisoformat(raw)
-    except ValueError:
-        return since, "From: not a time."
-    if start.tzinfo is not None:  # within the range or not, "between" would not say why
-        return since, "From: must not have a time zone (it is in UTC)."
+    start, error = _instant_arg("from", "From")
+    if start is None or error:
+        return since, error
     if start < since or (end is not None and start >= end):
         return since, "From: not a time between Since and Until (UTC)."
     return start, None
+
+
+def _instant_arg(name: str, label: str) -> tuple[datetime | None, str | None]:
+    """The query's naive UTC instant ``name`` (``None`` when not given), or the error naming
+    the field (``label``): a time zone is refused rather than read, since within the range
+    or not, "between" would not say why."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None, None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, f"{label}: not a time."
+    if value.tzinfo is not None:
+        return None, f"{label}: must not have a time zone (it is in UTC)."
+    return value, None
