@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.audit import utcnow
+from app.auth import users
 from app.auth.login_check import seconds_wording
 from app.auth.models import RefreshToken, StaffUser
 from app.auth.throttle import EXTENSION_KEY
@@ -95,6 +96,47 @@ def test_a_user_change_revokes_access_and_refresh_tokens(
         session.commit()
     assert api.batch(result) == 401
     assert api.refresh(result).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: set_password(s, "alice", "a new password"),
+        lambda s: set_role(s, "alice", "viewer"),
+    ],
+    ids=["password", "role"],
+)
+def test_a_user_change_during_the_login_check_gives_no_tokens(
+    api: Any,
+    make_cred: Any,
+    session_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    change: Any,
+) -> None:
+    """The change commits (on another node, say) while the old password is being verified:
+    the login issued tokens under the new stamp, which outlived the change meant to end them.
+    On SQLite the login's check holds the write lock, so the change waits for the login and
+    then revokes its tokens: only PostgreSQL lets the two overlap."""
+    if backend == "sqlite":
+        pytest.skip("the login holds SQLite's write lock while it checks the password")
+    make_cred(1)
+    verify = users.verify_password
+
+    def verify_then_change(stored: str | None, password: str) -> bool:
+        ok = verify(stored, password)
+        with session_for() as session:
+            change(session)
+            session.commit()
+        return ok
+
+    monkeypatch.setattr(users, "verify_password", verify_then_change)
+    response = api.login()
+    assert response.status_code == 401, response.get_json()
+    assert "changed while this login was checked" in response.get_json()["error"]["detail"]
+    monkeypatch.setattr(users, "verify_password", verify)
+    with session_for() as session:  # nothing the refused login did outlived the change
+        assert not session.scalars(select(RefreshToken)).all()
 
 
 def test_re_creating_a_user_name_does_not_revive_the_old_tokens(

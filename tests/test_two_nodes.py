@@ -2,7 +2,8 @@
 
 Two gunicorn servers on free loopback ports, configured like two production nodes: the rate
 limit and the login throttle hold across both; logout, revocation and a role change take
-effect on both at once; an idempotent retry landing on the other node replays. Runs when
+effect on both at once; an idempotent retry landing on the other node replays; a grid Save
+re-posted to the other node writes nothing; a revoked API key is refused by both. Runs when
 TEST_DATABASE_URL is set and Redis answers (as in ``.ci/run``); skipped otherwise.
 """
 
@@ -26,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from app.auth.keys import issue_api_key
+from app.auth.keys import issue_api_key, revoke_api_key
 from app.auth.users import create_user, set_disabled, set_role
 from app.schema import upgrade_database
 from tests.api_support import basic
@@ -34,6 +35,7 @@ from tests.conftest import postgres_url
 from tests.factories import license_item, provider_cred_row
 from tests.helpers import BATCH_URL
 from tests.redis_support import REDIS_URL, redis_available, redis_prefix
+from tests.ui.gridpage import GridPage, text_of
 
 pytestmark = [
     pytest.mark.twonode,
@@ -156,7 +158,16 @@ def db(database_url: str) -> Iterator[Any]:
 def population(db: Any) -> None:
     with Session(db) as session:
         session.add(provider_cred_row(1))
-        for name in ("limits", "throttled", "leaver", "promoted", "revoked", "retrier"):
+        for name in (
+            "limits",
+            "throttled",
+            "leaver",
+            "promoted",
+            "revoked",
+            "retrier",
+            "saver",
+            "revoked-key",
+        ):
             create_user(session, name, PASSWORD)
         session.commit()
 
@@ -339,3 +350,39 @@ def test_an_idempotent_retry_on_the_other_node_replays(nodes: list[Node], api_ke
     assert retry.status == 207
     assert retry.headers.get("idempotent-replayed") == "true"
     assert retry.json()["data"] == original.json()["data"]
+
+
+def test_a_revoked_api_key_is_refused_on_both_nodes(nodes: list[Node], db: Any) -> None:
+    label = f"two-nodes-revoked-{os.urandom(4).hex()}"
+    with Session(db) as session:
+        key = issue_api_key(session, label)
+        session.commit()
+    headers = bearer(nodes[0], key, "revoked-key")
+    assert [batch(node, headers).status for node in nodes] == [207, 207]
+    with Session(db) as session:
+        assert revoke_api_key(session, label)
+        session.commit()
+    assert [batch(node, headers).status for node in nodes] == [401, 401]
+    assert [api_login(node, key, "revoked-key").status for node in nodes] == [401, 401]
+
+
+def test_a_grid_save_posted_again_to_the_other_node_writes_nothing(
+    nodes: list[Node], db: Any
+) -> None:
+    """The login form of one node is accepted by the other (its CSRF token and cookie), and a
+    Save's id claimed on one node is claimed on both."""
+    first, second = nodes
+    browser = Browser()
+    token = browser.csrf(second, "/ui/login")
+    form = {"csrf_token": token, "username": "saver", "password": PASSWORD, "database": "main"}
+    assert browser.post(first, "/ui/login", form).status == 302
+    page = GridPage(None, 1, browser.get(second, "/ui/credentials/1/licenses").body)
+    page.set(page.blank_rows()[0], license_Name="Saved on two nodes", state="TX")
+    assert browser.post(first, "/ui/credentials/1/licenses", page.fields).status == 303
+    assert browser.post(second, "/ui/credentials/1/licenses", page.fields).status == 303
+    shown = text_of(browser.get(second, "/ui/credentials/1/licenses").body)  # its flash
+    assert "This Save was processed before, so nothing was written again." in shown
+    with db.connect() as connection:
+        query = "SELECT count(*) FROM provider_cred_license WHERE license_name = :name"
+        count = connection.execute(text(query), {"name": "Saved on two nodes"}).scalar()
+    assert count == 1

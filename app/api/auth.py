@@ -59,11 +59,20 @@ def user_authentication() -> Response:
         )
     if checked.user is None:
         raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
-    user_id = checked.user.id
+    # Read with the hash just verified: a password set (or a role or status changed) on any
+    # node while it was verified gives the user a new stamp, and tokens issued under the new
+    # stamp would outlive the change that was meant to end them.
+    user_id, stamp = checked.user.id, checked.user.token_stamp
     _start_writing(session)
     user = session.get(StaffUser, user_id)
     if user is None or user.disabled:  # deleted or disabled since the check
         raise ApiError(401, "Wrong username or password.", headers=BASIC_CHALLENGE)
+    if user.token_stamp != stamp:  # changed (and its tokens revoked) during the check
+        raise ApiError(
+            401,
+            "The account changed while this login was checked; log in again.",
+            headers=BASIC_CHALLENGE,
+        )
     if checked.upgrade is not None:  # committed with the refresh token
         store_password_upgrade(session, checked.upgrade)
     result = _issue(session, user, database)
