@@ -494,3 +494,15 @@ def test_canonical_spells_each_instant_as_given_even_when_equal_instants_differ_
     assert b"2026-01-02T07:00:00.000000-05:00" in second
     naive = canonical(1, 2, "a", datetime(2026, 1, 2, 12, 0), "u", "created", {})
     assert b'"2026-01-02T12:00:00.000000"' in naive
+
+
+def test_a_break_is_described_with_a_four_digit_year() -> None:
+    """A row's time edited by hand to the year 1 is named as 0001-01-01 (strftime's ``%Y``
+    wrote "1-01-01"), as the UI's times are (``app.ui.views.format_utc``)."""
+    from app.history.chain import ChainBreak
+    from app.history.verification import describe
+
+    early = ChainBreak(7, 1, 3, datetime(1, 1, 1, 2, 3, 4), "altered")
+    assert describe(early) == "license 7: altered (0001-01-01 02:03:04 UTC)"
+    late = ChainBreak(7, 1, 3, datetime(2026, 12, 7, 23, 59, 59, 123456), "altered")
+    assert describe(late) == "license 7: altered (2026-12-07 23:59:59 UTC)"

@@ -289,4 +289,5 @@ def describe(chain_break: ChainBreak) -> str:
 
 
 def _day_time(value: datetime) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    # isoformat: strftime's %Y writes the year 1 as "1", which is not a date.
+    return f"{value.isoformat(sep=' ', timespec='seconds')} UTC"

@@ -305,7 +305,7 @@ _SPREADSHEET_DATES = [
     ),
 ]
 #: A date cell formatted as a number shows Excel's serial: days since 1899-12-30. Five digits
-#: only (1927-05-18 to 2173-10-14): a shorter number is no date a license has, and a longer one
+#: only (1927-05-18 to 2173-10-13): a shorter number is no date a license has, and a longer one
 #: is more likely a date written without separators (``240102``, ``20240102``) than a serial
 #: centuries away, so it is refused, not read as one.
 _SERIAL = re.compile(r"[0-9]{5}")

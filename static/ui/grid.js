@@ -277,8 +277,10 @@
   // A two-digit year is read in the 100 years from 79 years back to 20 years ahead of this
   // one: a license's term date lies up to ~20 years ahead, its effective and PSV dates decades
   // back. (Read as 20YY, a license that expired in 1999 was saved as current until 2099.)
+  // The year is UTC's, as the server's (app/ui/date_cells.py): on New Year's Eve in America
+  // the local year lags, and the same text typed with and without JavaScript differed.
   function fullYear(yy) {
-    var now = new Date().getFullYear();
+    var now = new Date().getUTCFullYear();
     var year = now - now % 100 + yy; // in this century
     if (year > now + 20) { year -= 100; } else if (year < now - 79) { year += 100; }
     return year;

@@ -4,7 +4,7 @@ typed with JavaScript and posted as typed without it are stored as the same date
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import expect
@@ -30,7 +30,7 @@ def test_the_script_shows_each_typed_date_as_the_server_reads_it(
     make_cred(1)
     page = logged_in()
     page.goto(GRID)
-    year = int(page.evaluate("new Date().getFullYear()"))
+    year = int(page.evaluate("new Date().getUTCFullYear()"))
     cell = page.locator("#rows-0-term_Date")
     for text in (*SHORT_DATES, *NOT_DATES):
         cell.fill(text)
@@ -77,3 +77,29 @@ def test_a_short_date_saved_with_and_without_javascript_is_the_same_date(
     assert [terms[f"JS-{n}"] for n in range(1, 5)] == [terms[f"PLAIN-{n}"] for n in range(1, 5)]
     assert terms["JS-1"] == datetime(2024, 1, 2)
     assert terms["JS-2"] == terms["JS-3"] == datetime(2025, 1, 31)
+
+
+def test_a_two_digit_year_is_placed_from_the_utc_year_in_any_time_zone(
+    make_cred: Any, logged_in: Any, browser: Any, live_server: str
+) -> None:
+    """On New Year's Eve in New York it is already next year in UTC: the script places a
+    two-digit year from the UTC year, as the server does (``utcnow().year``), not from the
+    browser's local year, so a cell left with JavaScript and one posted without it agree."""
+    make_cred(1)
+    cookies = logged_in().context.cookies()
+    context = browser.new_context(
+        base_url=live_server, locale="en-US", timezone_id="America/New_York"
+    )
+    try:
+        context.add_cookies(cookies)
+        page = context.new_page()
+        page.clock.set_fixed_time(datetime(2027, 1, 1, 1, 0, tzinfo=UTC))  # Dec 31, 20:00 in NY
+        page.goto(GRID)
+        assert page.evaluate("new Date().getFullYear()") == 2026  # the local year lags
+        cell = page.locator("#rows-0-term_Date")
+        for text in ("1/1/47", "12/31/47", "1/1/48"):  # 20 and 21 years ahead of 2027
+            cell.fill(text)
+            cell.blur()
+            expect(cell).to_have_value(format_date_cell(parse_date_cell(text, this_year=2027)))
+    finally:
+        context.close()

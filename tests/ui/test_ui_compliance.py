@@ -7,7 +7,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from gridpage import text_of
 from sqlalchemy import text, update
 
 from app.audit import utcnow
+from app.credentials.models import ProviderCred
 from app.monitoring import service as monitoring_service
 from app.monitoring.models import MonitoringRun
 from app.monitoring.report import write_run_csv
@@ -692,3 +693,33 @@ def test_the_integrity_csv_builds_the_history_link_once(
     links = {row["providerCredLicense_Key"]: row["history"] for row in rows}
     assert links == {str(k): f"http://localhost/ui/licenses/{k}/history" for k in keys}
     assert len(built) == 1
+
+
+def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """A legacy placeholder such as 0001-01-01 is a valid stored date: the expiring page, a
+    monitoring run and the grid's heading show it as 0001-01-01, as the grid's cells, the API
+    and the CSV do (strftime's ``%Y`` wrote "1-01-01", which is no date)."""
+    make_cred(1, provider_id="PRV1")
+    with app.app_context(), session_scope("main") as session:
+        session.execute(update(ProviderCred).values(effective_date=datetime(999, 5, 1)))
+        session.commit()
+    put_licenses(
+        1,
+        {
+            "providerCredLicense_Key": 11,
+            "term_Date": "0001-01-01T00:00:00Z",
+            "psV_Date": "0999-05-01T00:00:00Z",
+        },
+    )
+    login()
+    run_id = run(app)
+    shown = {
+        "expiring": page(client, "/ui/licenses/expiring?show=expired"),
+        "run": page(client, f"/ui/monitoring/{run_id}"),
+    }
+    for name, html in shown.items():
+        assert "0001-01-01" in html and "0999-05-01" in html, name
+        assert not re.search(r"[>\s]1-01-01", html), name
+    assert "<dd>0999-05-01</dd>" in page(client, "/ui/credentials/1/licenses")
