@@ -223,17 +223,33 @@ def test_0012_rewrites_the_names_on_idempotency_records(at_0011: Engine) -> None
             ),
             {"at": datetime(2024, 1, 1)},
         )
-        for number, name in enumerate((DECOMPOSED, "alice", ""), start=1):
+        # The 4th: a deleted user's record under the composed name and the same key (kept
+        # until purged): the decomposed one's cannot join it under the unique key.
+        for number, name in enumerate((DECOMPOSED, "alice", "", DECOMPOSED), start=1):
             connection.execute(
                 text(
                     "INSERT INTO idempotency_record (id, api_key_id, username, idempotency_key, "
                     "request_hash, status, response_body, created_at) "
-                    "VALUES (:id, 1, :name, 'retry-me', 'r', 207, '[]', :at)"
+                    "VALUES (:id, 1, :name, :key, 'r', 207, '[]', :at)"
                 ),
-                {"id": number, "name": name, "at": datetime(2024, 1, 1)},
+                {"id": number, "name": name, "key": f"k{number % 4}", "at": datetime(2024, 1, 1)},
             )
+        connection.execute(
+            text(
+                "INSERT INTO idempotency_record (id, api_key_id, username, idempotency_key, "
+                "request_hash, status, response_body, created_at) "
+                "VALUES (5, 1, :name, 'k0', 'r', 207, '[]', :at)"
+            ),
+            {"name": COMPOSED, "at": datetime(2024, 1, 1)},
+        )
     upgrade_database(at_0011)
-    assert names_in(at_0011, "idempotency_record") == [COMPOSED, "alice", ""]
+    assert names_in(at_0011, "idempotency_record") == [
+        COMPOSED,
+        "alice",
+        "",
+        DECOMPOSED,
+        COMPOSED,
+    ]
 
 
 def test_a_token_minted_before_0012_names_its_user_in_nfkc() -> None:

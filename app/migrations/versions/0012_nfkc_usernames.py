@@ -36,7 +36,12 @@ users = sa.table("staff_user", sa.column("id", sa.Integer), sa.column("username"
 tokens = sa.table(
     "refresh_token", sa.column("user_id", sa.Integer), sa.column("username", sa.String)
 )
-idempotency_records = sa.table("idempotency_record", sa.column("username", sa.String))
+idempotency_records = sa.table(
+    "idempotency_record",
+    sa.column("api_key_id", sa.Integer),
+    sa.column("username", sa.String),
+    sa.column("idempotency_key", sa.String),
+)
 
 
 def _normalized(username: str) -> str:
@@ -73,9 +78,24 @@ def upgrade() -> None:
             )
             connection.execute(
                 idempotency_records.update()
-                .where(idempotency_records.c.username == username)
+                .where(
+                    idempotency_records.c.username == username,
+                    ~sa.exists().where(*_same_key_under(name)),
+                )
                 .values(username=name)
             )
+
+
+def _same_key_under(name: str) -> list[sa.ColumnElement[bool]]:
+    """A record of the same API key and idempotency key under ``name`` already (a deleted
+    user's, kept until purged): the unique key forbids a second; the old form's record stays
+    as it is, never replayed, as before."""
+    other = idempotency_records.alias("other")
+    return [
+        other.c.api_key_id == idempotency_records.c.api_key_id,
+        other.c.idempotency_key == idempotency_records.c.idempotency_key,
+        other.c.username == name,
+    ]
 
 
 def _listed(users_: list[tuple[int, str]]) -> str:
