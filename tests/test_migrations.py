@@ -1061,3 +1061,98 @@ def test_0013_numbers_the_recorded_runs_in_report_order_and_downgrades(
     assert "report_order" not in columns
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM monitoring_run_license")).scalar() == 8
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole upgrade: every row written under an old release kept, value for value
+
+UNUSUAL_CHANGES = [
+    {"license_Name": [None, "Ünïcödé ✓ 中文 😀"]},
+    {},
+    {"a": {"b": [1, 2, {"c": None}], "d": 1.5}, "big": 12345678901234567890},
+    {"license_Number": ['quote" back\\slash', "new\nline\ttab"]},
+]
+
+
+def test_every_row_of_an_old_release_survives_the_whole_upgrade(empty_engine: Engine) -> None:
+    """Written at 0002 (the first release with one history row per change), then brought to
+    head in one upgrade: dates to the microsecond, text and JSON equal, nulls still null, and
+    the history, written before the chain existed, verifies."""
+    from sqlalchemy.orm import Session
+
+    from app.history.verification import chain_breaks
+
+    migrate_to(empty_engine, "0002")
+    at = datetime(2024, 2, 29, 23, 59, 59, 999999)
+    license_row = {
+        "key": 2147483647,
+        "name": "Lïcense 'q' \"dq\"",
+        "number": None,
+        "state": "NY",
+        "term": datetime(2025, 6, 30, 0, 0, 0, 1),
+        "at": at,
+    }
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO provider_cred (provider_cred_key, provider_id, cred_type_key, "
+                "effective_date, entry_date, update_date) VALUES (1, 'PRV1', 1, :at, :at, :at)"
+            ),
+            {"at": at},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO provider_cred_license (provider_cred_license_key, provider_cred_key, "
+                "license_name, license_number, state, term_date, entry_date, entry_user, "
+                "update_date) VALUES (:key, 1, :name, :number, :state, :term, :at, 'Zoë', :at)"
+            ),
+            license_row,
+        )
+        for number, changes in enumerate(UNUSUAL_CHANGES, start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO license_change (id, provider_cred_license_key, "
+                    'provider_cred_key, activity_id, at, "user", action, changes) '
+                    "VALUES (:id, :key, 1, :activity, :at, :user, 'updated', :changes)"
+                ),
+                {
+                    "id": number,
+                    "key": license_row["key"],
+                    "activity": f"a{number}",
+                    "at": at.replace(microsecond=number),
+                    "user": None if number == 2 else "Zoë",
+                    "changes": json.dumps(changes, ensure_ascii=number % 2 == 0),
+                },
+            )
+    assert upgrade_database(empty_engine) == ("0002", head_revision())
+    with empty_engine.connect() as connection:
+        stored = connection.execute(
+            text(
+                "SELECT provider_cred_license_key, license_name, license_number, state, "
+                "term_date, entry_date, entry_user FROM provider_cred_license"
+            ).columns(term_date=DateTime, entry_date=DateTime)
+        ).one()
+    assert stored == (
+        license_row["key"],
+        license_row["name"],
+        None,
+        "NY",
+        license_row["term"],
+        at,
+        "Zoë",
+    )
+    assert read_history(empty_engine) == [
+        (
+            number,
+            license_row["key"],
+            1,
+            f"a{number}",
+            at.replace(microsecond=number),
+            None if number == 2 else "Zoë",
+            "updated",
+            changes,
+        )
+        for number, changes in enumerate(UNUSUAL_CHANGES, start=1)
+    ]
+    with Session(empty_engine) as session:
+        assert list(chain_breaks(session)) == []

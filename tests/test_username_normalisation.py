@@ -17,9 +17,11 @@ from sqlalchemy import Engine, create_engine, select, text
 
 from app.auth.models import StaffUser
 from app.auth.throttle import Attempt
+from app.auth.tokens import mint_token, verify_token
 from app.schema import MigrationError, current_revision, upgrade_database
 
 PASSWORD = "correct horse"
+SECRET = "s" * 40
 COMPOSED = "jos\u00e9"  # josé, one code point for é
 DECOMPOSED = "jose\u0301"  # josé, e and a combining acute accent
 LIGATURE = "\ufb00oo"  # ﬀoo
@@ -207,3 +209,52 @@ def test_init_db_says_why_it_refused_in_one_line(
     assert result.exit_code == 1
     assert result.output.startswith("Error: Database 'main' was not migrated: User names are")
     assert "Traceback" not in result.output
+
+
+def test_0012_rewrites_the_names_on_idempotency_records(at_0011: Engine) -> None:
+    """A stored answer is replayed to the user the token names, in NFKC since 0012: a record
+    kept under the old form would be missed and the retried batch applied a second time."""
+    add_users(at_0011, DECOMPOSED, "alice")
+    with at_0011.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_key (id, label, key_hash, created_at) "
+                "VALUES (1, 'client', 'h', :at)"
+            ),
+            {"at": datetime(2024, 1, 1)},
+        )
+        # The 4th: a deleted user's record under the composed name and the same key (kept
+        # until purged): the decomposed one's cannot join it under the unique key.
+        for number, name in enumerate((DECOMPOSED, "alice", "", DECOMPOSED), start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO idempotency_record (id, api_key_id, username, idempotency_key, "
+                    "request_hash, status, response_body, created_at) "
+                    "VALUES (:id, 1, :name, :key, 'r', 207, '[]', :at)"
+                ),
+                {"id": number, "name": name, "key": f"k{number % 4}", "at": datetime(2024, 1, 1)},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO idempotency_record (id, api_key_id, username, idempotency_key, "
+                "request_hash, status, response_body, created_at) "
+                "VALUES (5, 1, :name, 'k0', 'r', 207, '[]', :at)"
+            ),
+            {"name": COMPOSED, "at": datetime(2024, 1, 1)},
+        )
+    upgrade_database(at_0011)
+    assert names_in(at_0011, "idempotency_record") == [
+        COMPOSED,
+        "alice",
+        "",
+        DECOMPOSED,
+        COMPOSED,
+    ]
+
+
+def test_a_token_minted_before_0012_names_its_user_in_nfkc() -> None:
+    """Its subject is the name as stored then (decomposed); read now, it is the NFKC form, the
+    one the stored name, the idempotency records and new history rows have."""
+    user = StaffUser(id=1, username=DECOMPOSED, token_stamp="t")
+    token = mint_token(SECRET, user, "main", 60, "id")
+    assert verify_token(SECRET, token, "main").username == COMPOSED

@@ -96,7 +96,11 @@ def verify_token(secret: str, token: str, database: str, *, verify_exp: bool = T
         or not isinstance(stamp, str)
     ):
         raise InvalidToken("bad subject")
-    return TokenClaims(username=subject, database=database, user_id=user_id, stamp=stamp)
+    # A token minted before migration 0012 may name its user in another Unicode form: read in
+    # NFKC, it names her as the stored name, her idempotency records and her history now do.
+    return TokenClaims(
+        username=normalized_username(subject), database=database, user_id=user_id, stamp=stamp
+    )
 
 
 def authentication_result(
