@@ -180,6 +180,36 @@ def _drop_connection_on_operational_error(context: ExceptionContext) -> None:
                 dbapi_connection.rollback()
 
 
+def hide_quoted_values(error: BaseException) -> bool:
+    """Keeps only PostgreSQL's primary message in ``error``'s text; true if it changed.
+
+    The server quotes values back in the message's ``DETAIL`` (``Key (key_hash)=(…) already
+    exists``; ``Failing row contains (…)``, a password hash or license number among them), and
+    that text reaches the log with the traceback, where ``hide_parameters`` keeps the bound
+    parameters out. The error keeps its class, ``sqlstate`` and ``diag`` (the detail stays
+    there, for code that needs it)."""
+    if not isinstance(error, psycopg.Error):
+        return False
+    primary = error.diag.message_primary
+    if primary is None or str(error).strip() == primary:
+        return False
+    error.args = (primary,)
+    return True
+
+
+@event.listens_for(Engine, "handle_error")
+def _hide_server_quoted_values(context: ExceptionContext) -> None:
+    """``hide_quoted_values`` for an engine that hides its bound parameters (``app.tenancy``):
+    on the driver's error and on SQLAlchemy's, whose text was made from it."""
+    engine, original = context.engine, context.original_exception
+    if engine is None or not engine.hide_parameters or not hide_quoted_values(original):
+        return
+    wrapped = context.sqlalchemy_exception
+    if isinstance(wrapped, DBAPIError):
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {original}",)
+
+
 @event.listens_for(Engine, "begin")
 def _note_begin(connection: Connection) -> None:
     connection.info.pop(COMMIT_SENT, None)

@@ -32,7 +32,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
-from app.db_errors import COMMIT, HEALTHY_CONNECTION_STATES, restore_driver_transactions
+from app.db_errors import (
+    COMMIT,
+    HEALTHY_CONNECTION_STATES,
+    hide_quoted_values,
+    restore_driver_transactions,
+)
 
 #: One statement of a pipeline and its parameters.
 Step = tuple[Executable, Mapping[str, Any]]
@@ -134,6 +139,8 @@ def _translated(connection: Connection, sql: str, error: psycopg.Error) -> DBAPI
     )
     if unusable:
         connection.invalidate(error)
+    if connection.engine.hide_parameters:
+        hide_quoted_values(error)
     return DBAPIError.instance(  # type: ignore[return-value]
         sql, None, error, psycopg.Error, connection_invalidated=unusable
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -534,3 +535,34 @@ def test_bound_parameters_stay_out_of_logs_and_error_text(
 
 def test_a_debug_setting_shows_bound_parameters(fresh_app: Callable[..., Any]) -> None:
     assert SECRET_VALUE in failing_statement_text(fresh_app(DATABASE_SHOW_PARAMETERS=True))
+
+
+#: A SHA-256 hash as an API key's or a refresh token's is stored.
+SECRET_HASH = "5ec7e7" + "0" * 58
+
+
+def duplicate_key_error_text(app: Any) -> str:
+    """The text a log's traceback shows for a failed INSERT of an API key's hash that is
+    already stored (the chained driver error included)."""
+    with app.app_context(), session_scope("main", write=True) as session:
+        session.add(ApiKey(label="first", key_hash=SECRET_HASH))
+        session.commit()
+        session.add(ApiKey(label="second", key_hash=SECRET_HASH))
+        with pytest.raises(IntegrityError) as failure:
+            session.commit()
+    return "".join(traceback.format_exception(failure.value))
+
+
+def test_values_the_server_quotes_back_stay_out_of_error_text(app: Any) -> None:
+    """PostgreSQL quotes the value in a unique violation's DETAIL (``Key (key_hash)=(…)
+    already exists``), which hide_parameters does not touch: the traceback of a failed INSERT
+    of an API key's or refresh token's hash showed the hash."""
+    text_logged = duplicate_key_error_text(app)
+    assert "key_hash" in text_logged
+    assert SECRET_HASH not in text_logged
+
+
+def test_the_debug_setting_shows_quoted_values(fresh_app: Callable[..., Any], backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite quotes no value in its errors")
+    assert SECRET_HASH in duplicate_key_error_text(fresh_app(DATABASE_SHOW_PARAMETERS=True))

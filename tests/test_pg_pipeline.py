@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, literal, select, text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from app import pg_pipeline
@@ -219,3 +220,30 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_use(engine: Eng
         admin.execute("SELECT pg_sleep(0.2)")  # the goodbye reaches the client's socket
     with engine.connect() as connection:  # no error, no ping: a fresh connection
         assert backend_pid(connection) != pid
+
+
+def test_a_pipelined_statements_error_quotes_no_value_when_parameters_are_hidden(
+    database_urls: dict[str, str], backend: str
+) -> None:
+    """The server's ``DETAIL`` (``Key (k)=(…) already exists``) was in the text of a
+    pipelined statement's error, on an engine that hides its bound parameters (the app's)."""
+    if backend != "postgresql":
+        pytest.skip("psycopg's pipeline mode")
+    import app.db_errors  # noqa: F401 (its listeners)
+
+    secret = "5ec7e7-hash-of-a-key"
+    engine = create_engine(database_urls["main"], poolclass=NullPool, hide_parameters=True)
+    insert = text("INSERT INTO quoted (k) VALUES (:k)").bindparams(k=secret)
+    try:
+        with (
+            engine.connect() as connection,
+            pytest.raises(IntegrityError) as failure,
+            pg_pipeline.explicit_transaction(connection) as begin,
+        ):
+            steps = [(text("CREATE TEMPORARY TABLE quoted (k text UNIQUE)"), {})]
+            pg_pipeline.run(connection, [*steps, (insert, {}), (insert, {})], begin=begin)
+    finally:
+        engine.dispose()
+    logged = "".join(traceback.format_exception(failure.value))
+    assert "duplicate key" in logged
+    assert secret not in logged

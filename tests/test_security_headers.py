@@ -183,3 +183,13 @@ def test_one_trusted_proxy_gives_the_client_address_and_scheme(fresh_app: Any) -
 def test_trusted_proxies_must_be_a_small_count(app_config: dict[str, Any], value: Any) -> None:
     with pytest.raises(ConfigError, match="FLASK_TRUSTED_PROXIES"):
         create_app({**app_config, "TRUSTED_PROXIES": value})
+
+
+def test_an_answer_that_sets_the_session_cookie_is_not_stored(fresh_app: Any) -> None:
+    """The login page sets a fresh session (its CSRF secret) before anyone signs in, and was
+    cacheable: a shared cache could give one visitor's session cookie to the next."""
+    client = fresh_app(WTF_CSRF_ENABLED=True).test_client()
+    page = client.get("/ui/login")
+    assert "session=" in page.headers["Set-Cookie"]
+    assert page.headers.get("Cache-Control") == "no-store"
+    assert "Set-Cookie" not in client.get("/ui/login").headers  # the same session: cacheable
