@@ -566,12 +566,12 @@ def test_the_review_reaches_the_calendars_ends(
         # Said in words, not as strptime's '%Y-%m-%d'.
         (
             ["--since", "2026-02-30"],
-            "Invalid value for '--since': '2026-02-30' is not a day; use YYYY-MM-DD, e.g. "
+            "Invalid value for '--since': '2026-02-30' is not a date; use YYYY-MM-DD, e.g. "
             "2024-01-31.",
         ),
         (
             ["--since", "2026-03-01", "--until", "yesterday"],
-            "Invalid value for '--until': 'yesterday' is not a day; use YYYY-MM-DD, e.g. "
+            "Invalid value for '--until': 'yesterday' is not a date; use YYYY-MM-DD, e.g. "
             "2024-01-31.",
         ),
         (["--since", "2026-03-02", "--until", "2026-03-01"], "must not be before --since"),

@@ -22,7 +22,8 @@ from app.tenancy import session_scope
 class Day(click.ParamType):
     """A day written ``YYYY-MM-DD``. Unlike ``click.DateTime``, whose refusal quotes strptime's
     ``'%Y-%m-%d'`` at the operator, a bad value is refused in the words the rest of credgrid
-    uses for a bad date: what it is not, and the form to use."""
+    uses for a bad date ("Since: not a date." on the review page): what it is not, and the
+    form to use."""
 
     name = "YYYY-MM-DD"
 
@@ -32,7 +33,7 @@ class Day(click.ParamType):
         try:
             return datetime.strptime(str(value).strip(), "%Y-%m-%d")
         except ValueError:
-            self.fail(f"{value!r} is not a day; use YYYY-MM-DD, e.g. 2024-01-31.", param, ctx)
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.", param, ctx)
 
 
 @click.command("integrity-report")
