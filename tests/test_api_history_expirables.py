@@ -35,6 +35,8 @@ from tests.history_support import (
 )
 
 LICENSES = "/provider-credentialing/1/licenses"
+#: As docs/api.md words it, for a body field and the query parameter alike.
+STATE_MESSAGE = "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI)."
 
 
 @pytest.fixture
@@ -670,11 +672,11 @@ def test_expirables_sort(
             "bucket",
             "Must be one of expired, within30, within60, within90, psvOverdue, noTermDate.",
         ),
-        ("state=Texas", "state", "Must be a two-letter USPS state code, e.g. TX."),
-        ("state=ZZ", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        ("state=Texas", "state", STATE_MESSAGE),
+        ("state=ZZ", "state", STATE_MESSAGE),
         # Letters that Python upper-cases to ASCII: "mſ" became MS, "ıa" IA.
-        ("state=m%C5%BF", "state", "Must be a two-letter USPS state code, e.g. TX."),
-        ("state=%C4%B1a", "state", "Must be a two-letter USPS state code, e.g. TX."),
+        ("state=m%C5%BF", "state", STATE_MESSAGE),
+        ("state=%C4%B1a", "state", STATE_MESSAGE),
         (
             "credLicenseType_Key=x",
             "credLicenseType_Key",
@@ -703,6 +705,21 @@ def test_expirables_bad_parameters_are_400(
     assert response.status_code == 400
     assert problem(response)["errors"] == {field: [message]}
     assert problem(response)["detail"] == f"Query parameter {field}: {message}"
+
+
+def test_a_bad_state_reads_the_same_in_the_query_a_batch_item_and_a_single_put(
+    client: Any, headers: dict, make_cred: Callable[..., int]
+) -> None:
+    """The same mistake, the same words: ``state=Texas`` as a filter, in a batch item and in a
+    single PUT."""
+    make_cred(1)
+    query = problem(client.get("/licenses/expirables?state=Texas", headers=headers))
+    item = bare_license_item(7, state="Texas")
+    batch = client.put(f"{LICENSES}-batch", json=[item], headers=headers).get_json()["data"][0]
+    single = problem(client.put(f"{LICENSES}/7", json=item, headers=headers))
+    assert query["errors"] == {"state": [STATE_MESSAGE]}
+    assert single["errors"] == {"state": [STATE_MESSAGE]}
+    assert batch["body"] == f"state: {STATE_MESSAGE}"
 
 
 def test_expirables_sort_by_an_unindexed_field_is_400(client: Any, headers: dict) -> None:

@@ -101,7 +101,7 @@ def test_create_invalid_is_400(client: Any, headers: dict, item: dict, errors: d
 @pytest.mark.parametrize(
     ("url", "item", "status", "detail"),
     [
-        (f"{BASE}/6", type_item(6), 404, "No license type 6."),
+        (f"{BASE}/6", type_item(6), 404, "No license type 6 in this database."),
         (
             f"{BASE}/5",
             type_item(6),
@@ -144,7 +144,9 @@ def test_update_key_mismatch_comes_with_every_other_error_of_the_body(
 def test_get_absent_is_404(client: Any, headers: dict) -> None:
     response = client.get(f"{BASE}/5", headers=headers)
     assert response.status_code == 404
-    assert problem(response)["detail"] == "No license type 5."
+    # Worded as a license's reference to a missing type, and as every other missing record
+    # ("No provider credential 7 in this database."): the database header chose where to look.
+    assert problem(response)["detail"] == "No license type 5 in this database."
 
 
 def test_delete(client: Any, headers: dict, make_license_type: Callable) -> None:
@@ -155,7 +157,7 @@ def test_delete(client: Any, headers: dict, make_license_type: Callable) -> None
     assert client.get(f"{BASE}/5", headers=headers).status_code == 404
     response = client.delete(f"{BASE}/5", headers=headers)
     assert response.status_code == 404
-    assert problem(response)["detail"] == "No license type 5."
+    assert problem(response)["detail"] == "No license type 5 in this database."
 
 
 def test_delete_a_type_in_use_is_409(

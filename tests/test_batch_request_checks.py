@@ -275,6 +275,10 @@ def test_flag_must_be_boolean(client: Any, headers: dict[str, str]) -> None:
     response = put(client, headers, [], url=URL + "?atomic=maybe")
     assert response.status_code == 400
     assert response.get_json()["error"]["errors"] == {"atomic": ["Must be true or false."]}
+    # Worded as every other bad query parameter's detail (page, pageSize, state, ...).
+    assert (
+        response.get_json()["error"]["detail"] == "Query parameter atomic: Must be true or false."
+    )
 
 
 @pytest.mark.parametrize(

@@ -563,7 +563,17 @@ def test_the_review_reaches_the_calendars_ends(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--since", "2026-02-30"], "Invalid value for '--since'"),
+        # Said in words, not as strptime's '%Y-%m-%d'.
+        (
+            ["--since", "2026-02-30"],
+            "Invalid value for '--since': '2026-02-30' is not a date; use YYYY-MM-DD, e.g. "
+            "2024-01-31.",
+        ),
+        (
+            ["--since", "2026-03-01", "--until", "yesterday"],
+            "Invalid value for '--until': 'yesterday' is not a date; use YYYY-MM-DD, e.g. "
+            "2024-01-31.",
+        ),
         (["--since", "2026-03-02", "--until", "2026-03-01"], "must not be before --since"),
         (["--since", "9999-12-31"], "Invalid value for --since: must not be after today"),
         ([], "Missing option '--since'"),
@@ -576,6 +586,7 @@ def test_integrity_report_cli_rejects_bad_options(
     result = runner.invoke(args=["integrity-report", *args])
     assert result.exit_code == 2
     assert message in result.output
+    assert "%Y" not in result.output and "Traceback" not in result.output
 
 
 def test_a_time_respelled_by_hand_does_not_make_the_rest_of_the_range_one_part_on_sqlite(

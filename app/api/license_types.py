@@ -179,5 +179,5 @@ def _write_one(item: Any, mode: str, actor: str) -> ItemOutcome:
 def _stored(key: int | None) -> dict[str, Any]:
     found = None if key is None else get_license_type(db_session(), key)
     if found is None:
-        raise ApiError(404, f"No license type {key}.")
+        raise ApiError(404, f"No license type {key} in this database.")
     return LICENSE_TYPE_OUT_SCHEMA.dump(found)

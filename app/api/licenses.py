@@ -53,7 +53,7 @@ from app.licenses.queries import get_license, licenses_of, provider_cred_exists
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, LicenseOutSchema, LicenseSchema
 from app.licenses.service import LICENSE_SPEC, delete_licenses, upsert_licenses
 from app.psv_window import psv_window_days
-from app.wire.fields import INT32_MAX, INT32_MIN, USPS_STATE_CODES
+from app.wire.fields import INT32_MAX, INT32_MIN, STATE_CODE_MESSAGE, USPS_STATE_CODES
 from app.wire.validation import describe_errors
 
 bp = Blueprint("licenses_api", __name__)
@@ -354,8 +354,11 @@ def _state() -> str | None:
     text = raw.strip()
     code = text.upper()
     if code not in USPS_STATE_CODES or not text.isascii():  # "mſ".upper() == "MS"
-        message = "Must be a two-letter USPS state code, e.g. TX."
-        raise ApiError(400, f"Query parameter state: {message}", errors={"state": [message]})
+        raise ApiError(
+            400,
+            f"Query parameter state: {STATE_CODE_MESSAGE}",
+            errors={"state": [STATE_CODE_MESSAGE]},
+        )
     return code
 
 

@@ -252,11 +252,9 @@ def flag(name: str) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ApiError(
-        400,
-        f"Query parameter {name} must be true or false.",
-        errors={name: ["Must be true or false."]},
-    )
+    message = "Must be true or false."
+    # Worded as every other bad query parameter's detail: "Query parameter <name>: <why>".
+    raise ApiError(400, f"Query parameter {name}: {message}", errors={name: [message]})
 
 
 def _reject_constant(name: str) -> Any:

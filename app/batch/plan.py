@@ -323,7 +323,11 @@ def ownership_outcome(
             CONFLICT,
         )
     if (row is None or foreign) and mode == "update":
-        where = f" under {spec.parent_path_name} {parent_key}" if spec.parent_column else ""
+        where = (  # a record without a parent is looked for in the header's database
+            f" under {spec.parent_path_name} {parent_key}"
+            if spec.parent_column
+            else " in this database"
+        )
         return ItemOutcome(index, key, 404, f"No {spec.label} {key}{where}.", NOT_FOUND)
     return None
 

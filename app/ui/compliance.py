@@ -140,7 +140,7 @@ def integrity_review_csv() -> Response:
     if not error:
         stop, error = _part_stop(start, end)
     if error:
-        abort(400)
+        abort(400, error)  # the field and why ("Since: not a date."), not werkzeug's generic text
     session = db()
     if not holds_at_most(session, start, stop, CSV_CHANGES_PER_PART):
         # Listed from this part on: the parts before it are as they were (a link's ``to`` is
@@ -169,7 +169,7 @@ def integrity_csv_parts() -> str:
     if not error:
         start, error = _part_start(since, end)
     if error:
-        abort(400)
+        abort(400, error)  # the field and why, as the review page says it
     starts, following = part_starts(db(), start, end, CSV_CHANGES_PER_PART, CSV_PARTS_LISTED)
     ends: list[datetime | None] = [*starts[1:], following]
     query = _range_query(since, until)

@@ -168,13 +168,18 @@ class Text(fields.String):
         return text
 
 
+#: The one message for a state that is not a USPS code, in a body field and in the ``state``
+#: query parameter alike, so a client meets the same words for the same mistake.
+STATE_CODE_MESSAGE = "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI)."
+
+
 class StateCode(Text):
     """A USPS code (50 states, DC and territories), accepted in any case, stored upper-case."""
 
     default_error_messages = {
-        "state": "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        "state": STATE_CODE_MESSAGE,
         # "Texas" or "NYC" is not a code either: said so, not that it is over two characters.
-        "too_long": "Not a valid USPS state code (50 states, DC, AS, GU, MP, PR, VI).",
+        "too_long": STATE_CODE_MESSAGE,
     }
 
     def __init__(self, **kwargs: Any) -> None:
