@@ -613,11 +613,10 @@ def test_a_range_holding_more_than_a_download_reviews_is_downloaded_in_parts(
     assert in_parts == whole
 
 
-def test_a_csv_part_that_holds_more_than_a_download_reviews_lists_the_parts(
-    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
-) -> None:
-    """A part asked for by hand, or one that grew since it was listed (changes written since
-    to its last part), is never cut short: the answer is the list of parts, afresh."""
+def two_changes_in_csv_parts_of_one(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, monkeypatch: Any
+) -> str:
+    """Two licenses written today, signed in, a CSV download holding one history row: today."""
     from app.ui import compliance
 
     make_cred(1)
@@ -625,7 +624,15 @@ def test_a_csv_part_that_holds_more_than_a_download_reviews_lists_the_parts(
         put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
     login()
     monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 1)
-    today = utcnow().strftime("%Y-%m-%d")
+    return utcnow().strftime("%Y-%m-%d")
+
+
+def test_a_csv_part_that_holds_more_than_a_download_reviews_lists_the_parts(
+    make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any, monkeypatch: Any
+) -> None:
+    """A part asked for by hand, or one that grew since it was listed (changes written since
+    to its last part), is never cut short: the answer is the list of parts, afresh."""
+    today = two_changes_in_csv_parts_of_one(make_cred, put_licenses, login, monkeypatch)
     response = client.get(f"/ui/integrity/csv?since={today}&until={today}&from={today}T00:00:00")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/ui/integrity/csv-parts?since={today}&until={today}"
@@ -640,14 +647,7 @@ def test_a_later_csv_part_that_grew_lists_the_parts_from_itself(
     listed: each link's ``to`` is fixed)."""
     from html import unescape
 
-    from app.ui import compliance
-
-    make_cred(1)
-    for key in (5, 6):
-        put_licenses(1, {"providerCredLicense_Key": key, "psV_Date": "2025-06-01"})
-    login()
-    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 1)
-    today = utcnow().strftime("%Y-%m-%d")
+    today = two_changes_in_csv_parts_of_one(make_cred, put_licenses, login, monkeypatch)
     start = f"{today}T00:00:00.000001"
     query = f"since={today}&until={today}"
     response = client.get(f"/ui/integrity/csv?{query}&from={start}")
