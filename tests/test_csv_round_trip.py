@@ -101,7 +101,7 @@ def test_an_export_imports_again_unchanged(
     result = runner.invoke(args=["export-licenses", "-o", str(exported)])
     assert result.exit_code == 0, result.output
     if crlf:
-        exported.write_bytes(with_crlf_line_ends(exported.read_text()).encode())
+        exported.write_bytes(with_crlf_line_ends(exported.read_bytes().decode()).encode())
     before = stored(session_for)
     result = runner.invoke(args=["import-licenses", str(exported)])
     lines = [line for line in result.output.splitlines() if line.startswith("line ")]

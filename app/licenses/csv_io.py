@@ -59,6 +59,25 @@ def unescape_formula(cell: str) -> str:
     return cell[1:] if _ESCAPED.match(cell) else cell
 
 
+class LineEndSafeWriter:
+    """CSV rows ending in LF, a cell holding a CR quoted too.
+
+    Python 3.11's writer quotes a cell holding a character of its line terminator, not a CR
+    when lines end in LF: "Line1\\rLine2" was written bare, and a reader (the import, which
+    takes a lone CR as a line end, as Excel's "CSV (Macintosh)" writes it; a spreadsheet) cut
+    the row in two there. Such a row is written with every cell quoted, which reads the same.
+    """
+
+    def __init__(self, out: IO[str]) -> None:
+        self._minimal = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        cells = list(row)
+        has_cr = any(isinstance(cell, str) and "\r" in cell for cell in cells)
+        (self._quoted if has_cr else self._minimal).writerow(cells)
+
+
 def export_licenses(
     session: Session,
     out: IO[str],
@@ -72,8 +91,8 @@ def export_licenses(
     Text that a spreadsheet would run as a formula gets a leading ``'`` unless ``raw``;
     ``import_licenses`` removes it again.
     """
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = LineEndSafeWriter(out)
+    writer.writerow(CSV_COLUMNS)
     count = 0
     if statement is None:
         statement = select(ProviderCredLicense).order_by(
@@ -83,7 +102,7 @@ def export_licenses(
         record = LICENSE_OUT_SCHEMA.dump(row)
         if not raw:
             record = {column: escape_formula(value) for column, value in record.items()}
-        writer.writerow(record)
+        writer.writerow(record[column] for column in CSV_COLUMNS)
         count += 1
     return count
 
