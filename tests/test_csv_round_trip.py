@@ -134,3 +134,43 @@ def test_a_cell_holding_a_cr_is_quoted(session_for: Any, make_cred: Any) -> None
     assert '"Line1\rLine2"' in out.getvalue()
     rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
     assert [len(row) for row in rows] == [14, 14]
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("1.5E+10", "'1.5E+10"),
+        ("1e+100", "'1e+100"),
+        ("-1.5E+10", "'-1.5E+10"),  # a formula's escape too
+        ("'1.5E+10", "''1.5E+10"),
+        ("1.5E+1", "1.5E+1"),  # no spreadsheet shows a number so
+        ("1.5E10", "1.5E10"),
+        ("MD-1.5E+10", "MD-1.5E+10"),
+        ("=1", "'=1"),
+    ],
+)
+def test_a_number_a_spreadsheet_would_cut_short_is_escaped(value: str, escaped: str) -> None:
+    """In the columns whose cells of that shape the import refuses, and only there."""
+    from app.licenses.csv_io import escape_cell, escape_formula, unescape_cell
+
+    for column in ("license_Number", "specialty_Code"):
+        assert escape_cell(column, value) == escaped
+        assert unescape_cell(column, escaped) == value
+    assert escape_cell("license_Name", value) == escape_formula(value)
+
+
+def test_a_bare_number_a_spreadsheet_cut_short_is_still_refused(
+    runner: Any, make_cred: Any, tmp_path: Path
+) -> None:
+    make_cred(1)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "providerCredLicense_Key,providerCred_Key,license_Number\n5,1,1.23457E+15\n6,1,'1.5E+10\n"
+    )
+    result = runner.invoke(args=["import-licenses", str(source)])
+    assert result.output.splitlines()[:2] == [
+        "line 2: providerCredLicense_Key 5: 400 license_Number: 1.23457E+15 is how a spreadsheet "
+        "shows a long number, its last digits lost; format the column as Text, enter the numbers "
+        "again and save again.",
+        "line 3: providerCredLicense_Key 6: 201 Created",
+    ]
