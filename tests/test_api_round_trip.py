@@ -115,6 +115,7 @@ def test_history_and_expirables_spell_values_as_get_does(client: Any, headers: d
     assert {name: new for name, (_old, new) in created["changes"].items()} == {
         name: got[name] for name in created["changes"]
     }
+    assert created["at"] == got["entry_Date"] == got["update_Date"]
     expirables = data(client.get("/licenses/expirables?within=30", headers=headers))
     (listed,) = expirables["licenses"]
     assert {name: listed[name] for name in got} == got
