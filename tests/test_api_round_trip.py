@@ -119,3 +119,36 @@ def test_history_and_expirables_spell_values_as_get_does(client: Any, headers: d
     expirables = data(client.get("/licenses/expirables?within=30", headers=headers))
     (listed,) = expirables["licenses"]
     assert {name: listed[name] for name in got} == got
+
+
+def test_a_provider_credential_and_a_license_type_sent_back_change_nothing(
+    client: Any, auth_headers: Any
+) -> None:
+    headers = auth_headers()
+    provider = "\U0001f600" * 20
+    cred = {
+        "providerCred_Key": SMALLEST,
+        "provider_ID": provider,
+        "credType_Key": LARGEST,
+        "effective_Date": "0001-01-01 00:00:00 +0000",
+        "term_Date": "9999-12-31T23:59:59Z",
+        "cred_Status": "\u00e9" * 16,
+        "cred_Organization": "x\u0301" * 256,
+        "specialty_Code": " a ",
+        "application_Start_Date": "2024-01-01T05:00:00+05:00",
+        "committee_Date": None,
+    }
+    creds = f"/providers/{provider}/credentialing"
+    assert client.post(creds, json=cred, headers=headers).status_code == 200
+    got = data(client.get(f"{creds}/{SMALLEST}", headers=headers))
+    assert data(client.get(creds, headers=headers)) == [got]
+    assert data(client.put(f"{creds}/{SMALLEST}", json=got, headers=headers)) == got
+    types = "/credentialing-license-types"
+    license_type = {"credLicenseType_Key": SMALLEST, "display": "\U0001f600" * 128}
+    assert client.post(types, json=license_type, headers=headers).status_code == 200
+    got = data(client.get(f"{types}/{SMALLEST}", headers=headers))
+    assert data(client.put(f"{types}/{SMALLEST}", json=got, headers=headers)) == got
+    dry = data(client.put(f"{types}-batch?dryRun=true", json=[got], headers=headers))
+    assert [(item["status"], item["changes"]) for item in dry] == [(200, {})]
+    data(client.put(f"{types}-batch", json=[got], headers=headers))
+    assert data(client.get(f"{types}/{SMALLEST}", headers=headers)) == got
