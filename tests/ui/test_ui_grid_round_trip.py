@@ -85,3 +85,19 @@ def test_a_cell_typed_back_to_its_value_writes_nothing(
     page: GridPage = as_browser_loaded(open_grid(cred))
     page.set(page.row(SMALLEST), **{cell: typed_back}).save()
     assert stored(app) == before
+
+
+def test_an_edit_of_one_cell_writes_that_cell_only(
+    app: Any, cred: int, login: Any, open_grid: Any
+) -> None:
+    """The row's other cells go back as loaded: each edge value is read as the one stored."""
+    login()
+    page: GridPage = as_browser_loaded(open_grid(cred))
+    page.set(page.row(SMALLEST), specialty_Code="FM").save()
+    with app.app_context(), session_scope("main") as session:
+        change = session.scalars(select(LicenseChange).order_by(LicenseChange.id.desc())).first()
+        assert change is not None
+        assert (change.provider_cred_license_key, change.changes) == (
+            SMALLEST,
+            {"specialty_Code": ["a\u0308" * 5, "FM"]},
+        )
