@@ -59,6 +59,42 @@ def unescape_formula(cell: str) -> str:
     return cell[1:] if _ESCAPED.match(cell) else cell
 
 
+def escape_cell(column: str, value: Any) -> Any:
+    """``escape_formula``, and a leading ``'`` on a license number or specialty code that
+    reads as a number a spreadsheet cut short (``1.5E+10``, after any quotes): the import
+    refuses such a cell written bare (``spreadsheet_damage``), and took an export's own
+    ``1.5E+10`` for one."""
+    if column in NUMBER_TEXT_COLUMNS and isinstance(value, str) and _QUOTED_NUMBER.fullmatch(value):
+        return "'" + value
+    return escape_formula(value)
+
+
+def unescape_cell(column: str, cell: str) -> str:
+    """Undo ``escape_cell``: drop the one quote it added."""
+    if column in NUMBER_TEXT_COLUMNS and _ESCAPED_NUMBER.fullmatch(cell):
+        return cell[1:]
+    return unescape_formula(cell)
+
+
+class LineEndSafeWriter:
+    """CSV rows ending in LF, a cell holding a CR quoted too.
+
+    Python 3.11's writer quotes a cell holding a character of its line terminator, not a CR
+    when lines end in LF: "Line1\\rLine2" was written bare, and a reader (the import, which
+    takes a lone CR as a line end, as Excel's "CSV (Macintosh)" writes it; a spreadsheet) cut
+    the row in two there. Such a row is written with every cell quoted, which reads the same.
+    """
+
+    def __init__(self, out: IO[str]) -> None:
+        self._minimal = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        cells = list(row)
+        has_cr = any(isinstance(cell, str) and "\r" in cell for cell in cells)
+        (self._quoted if has_cr else self._minimal).writerow(cells)
+
+
 def export_licenses(
     session: Session,
     out: IO[str],
@@ -72,8 +108,8 @@ def export_licenses(
     Text that a spreadsheet would run as a formula gets a leading ``'`` unless ``raw``;
     ``import_licenses`` removes it again.
     """
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = LineEndSafeWriter(out)
+    writer.writerow(CSV_COLUMNS)
     count = 0
     if statement is None:
         statement = select(ProviderCredLicense).order_by(
@@ -82,8 +118,8 @@ def export_licenses(
     for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
         record = LICENSE_OUT_SCHEMA.dump(row)
         if not raw:
-            record = {column: escape_formula(value) for column, value in record.items()}
-        writer.writerow(record)
+            record = {column: escape_cell(column, value) for column, value in record.items()}
+        writer.writerow(record[column] for column in CSV_COLUMNS)
         count += 1
     return count
 
@@ -362,7 +398,7 @@ def csv_cell_to_json(column: str, cell: str | None) -> Any:
     """
     if cell is None or not cell.strip():
         return None
-    cell = unescape_formula(cell)
+    cell = unescape_cell(column, cell)
     if column in INTEGER_COLUMNS and (whole := _INTEGER.match(cell)):
         return int(whole[1])
     if column in DATE_COLUMNS:
@@ -387,17 +423,21 @@ WRONG_CELL_COUNT = "(wrong cell count)"
 #: Text columns that hold digits, which a spreadsheet reads as a number: 12 digits or more it
 #: shows, and saves, as "1.23457E+15", the other digits lost.
 NUMBER_TEXT_COLUMNS = ("license_Number", "specialty_Code")
-_SCIENTIFIC = re.compile(r"\s*-?[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{2,3}\s*")
+_NUMBER = r"-?[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{2,3}"
+_SCIENTIFIC = re.compile(rf"\s*{_NUMBER}\s*")
+#: Such a number after any quotes, as a stored text (``escape_cell``), and as escaped.
+_QUOTED_NUMBER = re.compile(f"'*{_NUMBER}")
+_ESCAPED_NUMBER = re.compile(f"'+{_NUMBER}")
 
 
-def spreadsheet_damage(item: dict[str, Any]) -> str | None:
-    """Why ``item`` must not be imported if a spreadsheet cut one of its numbers short (a
-    license number no one writes "1.23457E+15"), else ``None``: stored, the digits are lost."""
-    for column in NUMBER_TEXT_COLUMNS:
-        value = item.get(column)
-        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value):
+def spreadsheet_damage(header: list[str], cells: list[str]) -> str | None:
+    """Why a record must not be imported if a spreadsheet cut one of its numbers short (a
+    license number no one writes "1.23457E+15"), else ``None``: stored, the digits are lost.
+    Read from the cells as written: one the export escaped (``'1.5E+10``) is a stored text."""
+    for column, cell in zip(header, cells, strict=False):
+        if column in NUMBER_TEXT_COLUMNS and _SCIENTIFIC.fullmatch(cell):
             return (
-                f"{column}: {value.strip()} is how a spreadsheet shows a long number, its last "
+                f"{column}: {cell.strip()} is how a spreadsheet shows a long number, its last "
                 "digits lost; format the column as Text, enter the numbers again and save again."
             )
     return None
@@ -427,7 +467,7 @@ def read_items(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"This line has {len(record.cells)} cells and the header "
                 f"{len(header.cells)}: is it cut off? Not imported."
             )
-        elif damage := spreadsheet_damage(item):
+        elif damage := spreadsheet_damage(header.cells, record.cells):
             item[WRONG_CELL_COUNT] = f"{damage} Not imported."
         yield record.line, item
 
@@ -499,7 +539,7 @@ def row_refusal(scan: FileScan, record: CsvRecord, item: dict[str, Any]) -> tupl
     """
     if len(record.cells) != len(scan.header):
         return 400, f"has {len(record.cells)} cells, the header has {len(scan.header)}."
-    damage = spreadsheet_damage(item)
+    damage = spreadsheet_damage(scan.header, record.cells)
     if damage is not None:
         return 400, damage
     key = item.get(KEY_FIELD)

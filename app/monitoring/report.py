@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from typing import IO
 
-from app.licenses.csv_io import escape_formula
+from app.licenses.csv_io import LineEndSafeWriter, escape_formula
 from app.monitoring.models import MonitoringRun, MonitoringRunLicense
 from app.wire.fields import format_wire_datetime
 
@@ -38,7 +37,7 @@ def write_run_csv(
         escape_formula(run.ran_by),
         run.psv_window_days,
     )
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = LineEndSafeWriter(stream)
     writer.writerow(RUN_HEADER + LICENSE_HEADER)
     for item in licenses:
         writer.writerow(

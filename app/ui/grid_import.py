@@ -279,6 +279,26 @@ def _shown(name: str, value: Any, type_labels: Mapping[int, str]) -> str:
     return str(value)
 
 
+def carried_csv(text: str) -> str:
+    """The CSV text as the preview's Apply form carries it: a JSON string, with no line break
+    in the page. A browser reads each CR of a page as LF and posts each line break of a form
+    back as CRLF, so a cell's "Line1\\nLine2", unchanged in the preview, was applied as
+    "Line1\\r\\nLine2": a change the preview did not show, and a history row."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def read_carried_csv(value: str) -> str | None:
+    """The CSV text an Apply form carried (``carried_csv``); ``None`` when it is not one."""
+    try:
+        text = json.loads(value)
+        if not isinstance(text, str):
+            return None
+        text.encode("utf-8")  # "\\ud800" is JSON, and no text a file could hold
+    except ValueError:  # UnicodeEncodeError is one
+        return None
+    return text
+
+
 def versions_text(versions: dict[int, str | None]) -> str:
     return json.dumps({str(k): v for k, v in versions.items()}, separators=(",", ":"))
 

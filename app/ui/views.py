@@ -64,9 +64,11 @@ from app.ui.grid_import import (
     ImportResult,
     applied_result,
     apply_once,
+    carried_csv,
     decode_upload,
     issue_token,
     parse_versions,
+    read_carried_csv,
     read_token,
     run_import,
     versions_text,
@@ -389,7 +391,8 @@ def import_csv(provider_cred_key: int) -> tuple[str, int]:
     apply_form, token = None, None
     if result is not None:
         apply_form = ImportApplyForm(
-            formdata=None, data={"csv": text, "versions": versions_text(result.versions)}
+            formdata=None,
+            data={"csv": carried_csv(text), "versions": versions_text(result.versions)},
         )
         token = issue_token(current_app.secret_key)
     page = render_import(cred, result, error, form=form, apply_form=apply_form, token=token)
@@ -412,12 +415,15 @@ def apply_import(provider_cred_key: int) -> Response | tuple[str, int]:
     nonce = read_token(current_app.secret_key, request.form.get("token", ""))
     if nonce is None:
         return render_import(cred, None, NO_TOKEN), 400
+    text = read_carried_csv(form.csv.data or "")
+    if text is None:
+        abort(400)
     try:
         apply_once(
             session,
             provider_cred_key,
             nonce,
-            form.csv.data or "",
+            text,
             versions,
             actor=g.staff.username,
             activity_id=g.activity_id,

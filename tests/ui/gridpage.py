@@ -120,6 +120,14 @@ class GridPage:
         )
 
 
+def as_browser_loaded(page: GridPage) -> GridPage:
+    """The form as a browser holds it: an ``<input type=text>`` strips CR and LF."""
+    for name, value in page.fields.items():
+        if not name.endswith(("-loaded", "-version", "-conflicts")):
+            page.fields[name] = value.replace("\r", "").replace("\n", "")
+    return page
+
+
 def text_of(html: str) -> str:
     """The page's text, tags stripped and white space collapsed (for 'what a person reads')."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

@@ -206,6 +206,23 @@ def test_a_runs_csv_neutralises_spreadsheet_formulas(
     assert row["provider_ID"] == "'\uff0bPRV1"
 
 
+def test_a_runs_csv_keeps_a_license_name_with_a_cr_on_its_row(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """A CR alone in a cell was written bare (Python 3.11 quotes the line terminator's
+    characters only), and a reader ended the row there: the license cut in two."""
+    make_cred(1)
+    expired = format_wire_datetime(utcnow() - timedelta(days=2))
+    put_licenses(1, {"providerCredLicense_Key": 21, "license_Name": "A\rB", "term_Date": expired})
+    with app.app_context(), session_scope("main") as session:
+        run_id = record_run(session, now=utcnow(), ran_by="cron", psv_window_days=120)
+    login()
+    text = client.get(f"/ui/monitoring/{run_id}/csv").get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(text, newline=""))
+    assert row["license_Name"] == "A\rB"
+    assert row["providerCredLicense_Key"] == "21"
+
+
 def test_the_printable_report_stands_alone_with_print_css(
     app: Any, licensed: None, login: Any, client: Any
 ) -> None:

@@ -11,6 +11,7 @@ from gridpage import text_of, title_of
 from sqlalchemy import func, select
 
 from app.history.models import LicenseChange
+from app.licenses.csv_io import export_licenses
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
 
@@ -366,3 +367,45 @@ def test_a_file_whose_header_follows_blank_lines_is_read(
     response = upload(client, "\r\n,,\r\nproviderCredLicense_Key,license_Number\r\n11,MD-999\r\n")
     page = text_of(response.get_data(as_text=True))
     assert "0 to create · 1 to update · 0 unchanged · 0 with errors" in page, page
+
+
+def as_a_browser_posts(value: str) -> str:
+    """A hidden input's value as a browser posts it back: the page's parser reads each CR and
+    CRLF of the page as LF, and the form's submission sends each LF as CRLF (HTML: "normalize
+    newlines"). ``tests/browser/test_browser_grid_import_round_trip.py`` shows it in Chromium."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+
+
+def test_an_export_previewed_unchanged_is_applied_unchanged(
+    app: Any, cred: int, login: Any, client: Any, put_licenses: Any
+) -> None:
+    """A cell's line break reached Apply as the browser sends it: "Line1\\nLine2", "unchanged"
+    in the preview, was written as "Line1\\r\\nLine2", a change and a history row. (A lone CR
+    and a license number such as 1.5E+10 did not survive the export: tests/test_csv_round_trip.py.)
+    """
+    put_licenses(
+        1,
+        {"providerCredLicense_Key": 12, "license_Name": "Line1\nLine2", "license_Number": "N12"},
+        {"providerCredLicense_Key": 13, "license_Name": "Line1\r\nLine2", "license_Number": "N"},
+        {"providerCredLicense_Key": 14, "license_Name": "Line1\rLine2", "license_Number": "N14"},
+        {"providerCredLicense_Key": 15, "license_Number": "1.5E+10", "specialty_Code": "-1E+10"},
+    )
+    login()
+    exported = io.StringIO()
+    with app.app_context(), session_scope("main") as session:
+        export_licenses(session, exported)
+    before = counts(app)
+    preview = upload(client, exported.getvalue()).get_data(as_text=True)
+    assert "0 to create · 0 to update · 5 unchanged · 0 with errors" in text_of(preview)
+    fields = {name: hidden(preview, name) for name in ("csv", "versions", "token")}
+    fields["csv"] = as_a_browser_posts(fields["csv"])
+    result = client.post(URL + "/apply", data=fields, follow_redirects=True)
+    assert "0 created · 0 updated · 5 unchanged" in text_of(result.get_data(as_text=True))
+    assert counts(app) == before
+    with app.app_context(), session_scope("main") as session:
+        names = session.scalars(
+            select(ProviderCredLicense.license_name).order_by(
+                ProviderCredLicense.provider_cred_license_key
+            )
+        ).all()
+    assert names == ["Medical license", "Line1\nLine2", "Line1\r\nLine2", "Line1\rLine2", None]

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
+from app.ui.grid_import import carried_csv
 
 URL = "/ui/credentials/1/licenses/import"
 CSV = (
@@ -116,9 +117,24 @@ def test_a_token_cannot_apply_another_file(app: Any, cred: int, login: Any, clie
     login()
     fields = preview(client)
     assert client.post(URL + "/apply", data=fields).status_code == 303
-    fields["csv"] = CSV.replace("NEW-1", "OTHER-1")
+    fields["csv"] = carried_csv(CSV.replace("NEW-1", "OTHER-1"))
     response = client.post(URL + "/apply", data=fields)
     assert response.status_code == 409
+    assert new_licenses(app) == 1
+
+
+@pytest.mark.parametrize("carried", [CSV, "123", '"\\ud800"'])
+def test_an_apply_whose_file_is_not_as_the_preview_carries_it_writes_nothing(
+    app: Any, cred: int, login: Any, client: Any, carried: str
+) -> None:
+    """The preview carries the file as a JSON string (``carried_csv``): raw CSV, another
+    JSON value or text no file holds (a lone surrogate) is a forged form."""
+    login()
+    fields = preview(client)
+    fields["csv"] = carried
+    assert client.post(URL + "/apply", data=fields).status_code == 400
+    assert new_licenses(app) == 0
+    assert client.post(URL + "/apply", data=preview(client)).status_code == 303
     assert new_licenses(app) == 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gridpage import GridPage
+from gridpage import as_browser_loaded
 from sqlalchemy import select
 
 from app.history.models import LicenseChange
@@ -45,14 +45,6 @@ def last_change(app: Any, key: int) -> dict[str, Any]:
         ).first()
     assert change is not None
     return dict(change.changes or {})
-
-
-def as_browser_loaded(page: GridPage) -> GridPage:
-    """The form as a browser holds it: an ``<input type=text>`` strips CR and LF."""
-    for name, value in page.fields.items():
-        if not name.endswith(("-loaded", "-version", "-conflicts")):
-            page.fields[name] = value.replace("\r", "").replace("\n", "")
-    return page
 
 
 def test_editing_another_cell_keeps_a_stored_line_break(
