@@ -4,9 +4,9 @@ SQLite's counterpart of ``tests/test_read_plans.py``: every request below runs t
 while its statements are recorded, and each is then explained (``EXPLAIN QUERY PLAN``) with the
 parameters it ran with. A ``SCAN`` of the license table reads every license, so a request that
 shows one a page or a count takes time in proportion to the table: at 200,000 licenses each
-expiry page took 150–330 ms and a search by license number 360–540 ms
-(docs/operations.md). SQLite's plans do not depend on the table's size (no ``ANALYZE`` is run),
-so a few licenses are enough to see them.
+expiry page took 181–283 ms and a search by license number 210–348 ms (docs/operations.md).
+SQLite's plans do not depend on the table's size (no ``ANALYZE`` is run), so a few licenses
+are enough to see them.
 """
 
 from __future__ import annotations
