@@ -19,9 +19,12 @@ class ProviderCredLicense(AuditMixin, db.Model):
     an index, so no list reads the whole table at any size (``tests/test_read_plans.py``
     checks the plans): term date (the expiry buckets, soonest first), PSV date, state or
     license type with term date, and the license number in any case. Each ends with the key,
-    the lists' tiebreak. SQLite keeps the term date's only: every index is written by every
-    batch, under SQLite's one write lock, so each costs all writers; the narrower filters
-    read the table instead, which stays quick at the sizes SQLite is for (docs/operations.md).
+    the lists' tiebreak. SQLite keeps the term date's, the PSV date's (every expiry page
+    counts the PSV bucket) and the license number's (the credential search), whose absence
+    made those reads scan the whole table (``tests/test_read_plans_sqlite.py``), but not the
+    state's and the license type's: every index is written by every batch, under SQLite's one
+    write lock, so each costs all writers, and those two only narrow a term-date range the
+    term-date index already reads (docs/operations.md).
     A ProviderCred's licenses (the grid, the API's list) are read in key order a page at a
     time: ProviderCred then key, so a page is one short index walk (never a walk of the
     whole primary key, which the planner chose without statistics when only the ProviderCred
@@ -32,9 +35,7 @@ class ProviderCredLicense(AuditMixin, db.Model):
     __table_args__ = (
         Index("ix_license_cred", "provider_cred_key", "provider_cred_license_key"),
         Index("ix_license_term", "term_date", "provider_cred_license_key"),
-        Index(
-            "ix_license_psv", "psv_date", "provider_cred_license_key", info=POSTGRESQL_ONLY
-        ).ddl_if(dialect="postgresql"),
+        Index("ix_license_psv", "psv_date", "provider_cred_license_key"),
         Index(
             "ix_license_state_term",
             "state",
@@ -68,8 +69,4 @@ class ProviderCredLicense(AuditMixin, db.Model):
 
 
 # The credential search matches license numbers in any case.
-Index(
-    "ix_license_number_lower",
-    func.lower(ProviderCredLicense.license_number),
-    info=POSTGRESQL_ONLY,
-).ddl_if(dialect="postgresql")
+Index("ix_license_number_lower", func.lower(ProviderCredLicense.license_number))
