@@ -80,11 +80,19 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     """The user if the password is right and the user is enabled; ``None`` otherwise.
 
     A wrong password, a missing user and a disabled user take the same time.
+
+    Ends the session's transaction before the password is hashed, keeping the user as read
+    (detached): a login is a POST, whose session is a writer's, and hashing takes a good part
+    of a second, all of which SQLite's one write lock (or an idle PostgreSQL transaction)
+    would otherwise be held for, every other writer waiting.
     """
     user = None
     username = normalized_username(username)
     if "\x00" not in username:  # no stored name has one, and PostgreSQL refuses it in a query
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is not None:
+        session.expunge(user)  # a rollback expires what the session holds
+    session.rollback()
     ok = verify_password(user.password_hash if user else None, password)
     return user if ok and user is not None and not user.disabled else None
 
