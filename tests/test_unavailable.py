@@ -152,9 +152,8 @@ def test_a_timeout_or_deadlock_keeps_its_postgresql_connection(
     with app.app_context():
         engine = engine_for("main")
     raise_it = f"DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{sqlstate}'; END $$"
-    with engine.connect() as connection:
-        with pytest.raises(OperationalError) as failure:
-            connection.execute(text(raise_it))
+    with engine.connect() as connection, pytest.raises(OperationalError) as failure:
+        connection.execute(text(raise_it))
     assert failure.value.orig.sqlstate == sqlstate
     assert failure.value.connection_invalidated is not kept
 
