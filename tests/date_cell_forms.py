@@ -36,4 +36,6 @@ NOT_DATES = (
     "1/2/24 10:00",  # a short date takes no time
     "1/2/2024 24:00",
     "next tuesday",
+    "01/01/0000",  # no year 0 (the script's Date has one)
+    "0000-01-01",
 )
