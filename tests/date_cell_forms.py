@@ -24,6 +24,8 @@ SHORT_DATES = {
     "2027-03-31": datetime(2027, 3, 31),
     "3/31/2027 15:30": datetime(2027, 3, 31, 15, 30),
     "2027-03-31 15:30:05 UTC": datetime(2027, 3, 31, 15, 30, 5),
+    "01/01/0050": datetime(50, 1, 1),  # a year below 100 is that year, not 1950
+    "0050-01-01": datetime(50, 1, 1),
 }
 #: texts neither the grid's script nor the server reads as a date
 NOT_DATES = (
