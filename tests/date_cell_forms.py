@@ -24,6 +24,8 @@ SHORT_DATES = {
     "2027-03-31": datetime(2027, 3, 31),
     "3/31/2027 15:30": datetime(2027, 3, 31, 15, 30),
     "2027-03-31 15:30:05 UTC": datetime(2027, 3, 31, 15, 30, 5),
+    "01/01/0050": datetime(50, 1, 1),  # a year below 100 is that year, not 1950
+    "0050-01-01": datetime(50, 1, 1),
 }
 #: texts neither the grid's script nor the server reads as a date
 NOT_DATES = (
@@ -36,4 +38,6 @@ NOT_DATES = (
     "1/2/24 10:00",  # a short date takes no time
     "1/2/2024 24:00",
     "next tuesday",
+    "01/01/0000",  # no year 0 (the script's Date has one)
+    "0000-01-01",
 )

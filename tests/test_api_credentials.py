@@ -133,6 +133,30 @@ def test_a_provider_id_whose_bytes_are_not_utf8_is_400_under_flask_run(
     }
 
 
+@pytest.mark.parametrize(
+    ("target", "path_info", "status"),
+    [
+        # uWSGI or mod_wsgi: the request target as sent in REQUEST_URI alone (no RAW_URI)
+        ("/providers/%FF/credentialing", "/providers/\xef\xbf\xbd/credentialing", 400),
+        ("/providers/%EF%BF%BD/credentialing", "/providers/\xef\xbf\xbd/credentialing", 200),
+    ],
+)
+def test_a_provider_id_is_read_from_the_request_uri_of_any_server(
+    client: Any, headers: dict, make_cred: Any, target: str, path_info: str, status: int
+) -> None:
+    """A server that passes the request target only as REQUEST_URI, its PATH_INFO holding
+    U+FFFD for the invalid byte: the target's bytes are read, as under gunicorn's RAW_URI."""
+    make_cred(1, provider_id="\ufffd")
+    response = client.get(
+        "/providers/x/credentialing",
+        headers=headers,
+        environ_overrides={"PATH_INFO": path_info, "RAW_URI": "", "REQUEST_URI": target},
+    )
+    assert response.status_code == status, response.get_json()
+    if status == 200:
+        assert [cred["providerCred_Key"] for cred in data(response)] == [1]
+
+
 def test_list_bad_sort_is_400(client: Any, headers: dict) -> None:
     response = client.get(f"{BASE}?sortBy=license_Name", headers=headers)
     assert response.status_code == 400

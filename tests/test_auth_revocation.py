@@ -136,6 +136,31 @@ def test_a_user_change_during_the_login_check_gives_no_tokens(
         assert not session.scalars(select(RefreshToken)).all()
 
 
+def test_a_user_disabled_by_hand_during_the_login_check_gives_no_tokens(
+    api: Any, make_cred: Any, session_for: Any, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """An UPDATE run by hand disables the user, its stamp unchanged, while the password is
+    verified: the login reads ``disabled`` itself again, as the tokens' check does."""
+    if backend == "sqlite":
+        pytest.skip("the login holds SQLite's write lock while it checks the password")
+    make_cred(1)
+    verify = users.verify_password
+
+    def verify_then_disable(stored: str | None, password: str) -> bool:
+        ok = verify(stored, password)
+        with session_for() as session:
+            session.execute(update(StaffUser).values(disabled=True))
+            session.commit()
+        return ok
+
+    monkeypatch.setattr(users, "verify_password", verify_then_disable)
+    response = api.login()
+    assert response.status_code == 401, response.get_json()
+    assert response.get_json()["error"]["detail"] == "Wrong username or password."
+    with session_for() as session:
+        assert not session.scalars(select(RefreshToken)).all()
+
+
 def test_re_creating_a_user_name_does_not_revive_the_old_tokens(
     api: Any, make_cred: Any, session_for: Any
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from foundation_support import watch_filesystem
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth.models import ApiKey, StaffUser
@@ -562,7 +562,26 @@ def test_values_the_server_quotes_back_stay_out_of_error_text(app: Any) -> None:
     assert SECRET_HASH not in text_logged
 
 
+def test_an_error_the_server_never_sent_keeps_its_text() -> None:
+    """A driver error raised before any server answered (a refused connection) has no server
+    message to keep: its text, the only account of what failed, stays whole (it was replaced
+    by ``None`` if only the server's primary message were kept, whatever it was)."""
+    import app.db_errors  # noqa: F401 (its listeners are on every engine)
+
+    engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", hide_parameters=True)
+    try:
+        with pytest.raises(DBAPIError) as failure:
+            engine.connect()
+    finally:
+        engine.dispose()
+    assert failure.value.orig.diag.message_primary is None
+    assert "127.0.0.1" in str(failure.value.orig)
+    assert "127.0.0.1" in str(failure.value)
+
+
 def test_the_debug_setting_shows_quoted_values(fresh_app: Callable[..., Any], backend: str) -> None:
     if backend == "sqlite":
         pytest.skip("SQLite quotes no value in its errors")
-    assert SECRET_HASH in duplicate_key_error_text(fresh_app(DATABASE_SHOW_PARAMETERS=True))
+    text_logged = duplicate_key_error_text(fresh_app(DATABASE_SHOW_PARAMETERS=True))
+    # the server's DETAIL itself: the bound parameters, shown too, also hold the hash
+    assert f"Key (key_hash)=({SECRET_HASH}) already exists" in text_logged

@@ -692,3 +692,26 @@ def test_the_report_reads_the_history_a_part_at_a_time(
         event.remove(Engine, "before_cursor_execute", seen)
     assert result.exit_code == 1 and result.output == whole
     assert len(reads) >= 5  # the fixture's five writes at five instants: a part each
+
+
+def test_the_report_lists_findings_by_time_across_licenses(
+    make_cred: Any, session_for: Callable[..., Any]
+) -> None:
+    """The findings are read license by license: license 1's, then license 2's. License 2's
+    came first (its PSV date moved back by a second editor before license 1's), and the
+    report lists them by
+    time, however few they are (all in the run held in memory)."""
+    from app.integrity.service import findings_by_time
+
+    make_cred(1)
+    since = utcnow() - timedelta(minutes=1)
+    for key in (2, 1):
+        for actor, psv in (("alice", "2025-06-01"), ("bob", "2025-01-01")):
+            item = license_item(key, psV_Date=psv)
+            with session_for() as session:
+                upsert_licenses(session, 1, [item], actor=actor, activity_id=f"{key}{actor}")
+    with session_for() as session:
+        expected = integrity_findings(session, since, None)
+        assert [f.license_key for f in expected] == [2, 2, 1, 1], expected
+        with findings_by_time(session, since, None) as findings:
+            assert list(findings) == expected

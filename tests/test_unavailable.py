@@ -133,6 +133,31 @@ def test_statement_timeout_or_busy_timeout_is_503_and_nothing_is_written(
     assert results(put([license_item(1)])) == [("1", 201, "Created")]  # recovered
 
 
+@pytest.mark.parametrize(
+    ("sqlstate", "kept"),
+    [
+        ("57014", True),  # statement timeout
+        ("55P03", True),  # lock timeout
+        ("40P01", True),  # deadlock: the transaction ended, the connection did not
+        ("08006", False),  # connection failure
+    ],
+)
+def test_a_timeout_or_deadlock_keeps_its_postgresql_connection(
+    app: Any, backend: str, sqlstate: str, kept: bool
+) -> None:
+    """A statement or lock timeout or a deadlock says nothing bad of the connection: it stays
+    in the pool (a new connection is a round trip or more); a failed connection is dropped."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's error codes")
+    with app.app_context():
+        engine = engine_for("main")
+    raise_it = f"DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{sqlstate}'; END $$"
+    with engine.connect() as connection, pytest.raises(OperationalError) as failure:
+        connection.execute(text(raise_it))
+    assert failure.value.orig.sqlstate == sqlstate
+    assert failure.value.connection_invalidated is not kept
+
+
 def test_held_lock_is_503_within_the_lock_timeout_then_recovers(
     put: Any, session_for: Any, app: Any, client: Any
 ) -> None:

@@ -291,7 +291,7 @@
   function monthNumber(name) {
     name = name.toLowerCase();
     for (var i = 0; name.length >= 3 && i < MONTHS.length; i++) {
-      if (MONTHS[i].indexOf(name) === 0 || (i === 8 && name === "sept")) { return i + 1; }
+      if (MONTHS[i].indexOf(name) === 0) { return i + 1; } // "sept" too
     }
     return 0;
   }

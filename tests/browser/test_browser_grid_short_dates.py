@@ -103,3 +103,18 @@ def test_a_two_digit_year_is_placed_from_the_utc_year_in_any_time_zone(
             expect(cell).to_have_value(format_date_cell(parse_date_cell(text, this_year=2027)))
     finally:
         context.close()
+
+
+def test_a_two_digit_year_is_placed_up_to_79_years_back(make_cred: Any, logged_in: Any) -> None:
+    """Late in a century the window's start is in that century: in 2090 "11" is 2011, 79
+    years back, and "10" is 2110, as the server places them."""
+    make_cred(1)
+    page = logged_in()
+    page.clock.set_fixed_time(datetime(2090, 6, 1, tzinfo=UTC))
+    page.goto(GRID)
+    cell = page.locator("#rows-0-term_Date")
+    for text, shown in (("1/1/11", "01/01/2011"), ("1/1/10", "01/01/2110")):
+        assert format_date_cell(parse_date_cell(text, this_year=2090)) == shown
+        cell.fill(text)
+        cell.blur()
+        expect(cell).to_have_value(shown)
