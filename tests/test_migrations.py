@@ -381,11 +381,25 @@ REPLACED_INDEXES = {"ix_license_change_license_at"}
 SQLITE_0014_INDEXES = {"ix_license_psv"}
 
 
+#: The index 0015 gives the refresh tokens' expiry (both engines).
+REFRESH_EXPIRY_INDEX = "ix_refresh_token_expires_at"
+
+
+def apart_from_0015(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0015 without the refresh tokens' expiry index, which
+    must be among them."""
+    added = [d for d in differences if d[0] == "add_index" and d[1].name == REFRESH_EXPIRY_INDEX]
+    assert len(added) == 1, differences
+    return [d for d in differences if d not in added]
+
+
 def apart_from_0014(differences: list[Any]) -> list[Any]:
     """``differences`` of a schema before 0014 without the index 0014 gives SQLite (PostgreSQL
-    has had it since 0003, so it is never among them there)."""
+    has had it since 0003, so it is never among them there), and without 0015's."""
     return [
-        d for d in differences if not (d[0] == "add_index" and d[1].name in SQLITE_0014_INDEXES)
+        d
+        for d in apart_from_0015(differences)
+        if not (d[0] == "add_index" and d[1].name in SQLITE_0014_INDEXES)
     ]
 
 
@@ -952,7 +966,7 @@ def test_0014_sqlite_gets_the_psv_and_license_number_indexes_and_downgrades(
     assert not wanted & at_0013 if backend == "sqlite" else wanted <= at_0013
     migrate_to(empty_engine, "0014")
     assert wanted <= license_index_names(empty_engine)
-    assert schema_differences(empty_engine) == []
+    assert apart_from_0015(schema_differences(empty_engine)) == []
     migrate_to(empty_engine, "0013", "downgrade")
     assert license_index_names(empty_engine) == at_0013
     with empty_engine.connect() as connection:
@@ -1189,3 +1203,31 @@ def test_every_row_of_an_old_release_survives_the_whole_upgrade(empty_engine: En
     ]
     with Session(empty_engine) as session:
         assert list(chain_breaks(session)) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 0015: the refresh tokens' expiry, indexed for the purge
+
+
+def test_0015_indexes_the_refresh_tokens_expiry_and_downgrades(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0014")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO refresh_token (token_hash, username, expires_at, created_at) "
+                "VALUES ('h1', 'ann', :at, :at)"
+            ),
+            {"at": datetime(2024, 1, 1)},
+        )
+    assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
+    migrate_to(empty_engine, "0015")
+    columns = {
+        index["name"]: index["column_names"]
+        for index in inspect(empty_engine).get_indexes("refresh_token")
+    }
+    assert columns[REFRESH_EXPIRY_INDEX] == ["expires_at"]
+    assert schema_differences(empty_engine) == []
+    migrate_to(empty_engine, "0014", "downgrade")
+    assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM refresh_token")).scalar() == 1
