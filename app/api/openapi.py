@@ -264,10 +264,8 @@ RATE_LIMIT_HEADERS: dict[str, str] = {
 ERROR_HEADERS: dict[int, tuple[str, ...]] = {
     401: ("WWW-Authenticate",),
     405: ("Allow",),
-    409: ("Retry-After",),
     415: ("Accept-Encoding",),
-    429: ("Retry-After",),
-    503: ("Retry-After",),
+    **{status: ("Retry-After",) for status in RETRY_AFTER_STATUSES},
 }
 
 ERROR_DESCRIPTIONS = {
