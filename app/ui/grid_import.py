@@ -82,6 +82,10 @@ KEY_TAKEN = "This key belongs to another license; leave the key empty to get a f
 TYPE_FIELD = "credLicenseType_Key"
 #: A date as the export writes it, for the message about a date the import cannot read.
 CSV_DATE_EXAMPLE = "2027-03-31"
+TOO_MANY_ROWS = (
+    "This file has {rows:,} rows; import at most {max_rows:,}. Split it into files of "
+    "{max_rows:,} rows or fewer and import each of them."
+)
 REPEATED_KEY = (
     "This key is on {count} rows of this file, so none of them is imported; keep it on one row."
 )
@@ -177,7 +181,7 @@ def run_import(
     if not rows:
         raise ImportFileError("This file has a header but no rows to import.")
     if len(rows) > max_rows:
-        raise ImportFileError(f"This file has {len(rows)} rows; import at most {max_rows}.")
+        raise ImportFileError(TOO_MANY_ROWS.format(rows=len(rows), max_rows=max_rows))
     results: dict[int, PreviewRow] = {}
     sent: list[int] = []
     for index, (line, item) in enumerate(rows):

@@ -128,3 +128,21 @@ def test_an_apply_over_its_limit_names_the_import_and_leads_back(
     assert "nothing was imported" in text_of(page)
     assert f'href="{URL}"' in page
     assert stored(app) == 1
+
+
+def test_a_file_of_too_many_rows_says_how_to_split_it(
+    app: Any, cred: int, login: Any, client: Any
+) -> None:
+    login()
+    text = HEADER + ",1,,N,TX\n" * 1001
+    response = client.post(
+        URL,
+        data={"file": (io.BytesIO(text.encode()), "licenses.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert (
+        "This file has 1,001 rows; import at most 1,000. Split it into files of 1,000 rows or "
+        "fewer and import each of them."
+    ) in text_of(response.get_data(as_text=True))
+    assert stored(app) == 1
