@@ -24,7 +24,8 @@ NAME = '"Médecin, ""Chef"" de clinique\nZürich — 東京 🩺"'
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
-    return {**app_config, "UI_MAX_CONTENT_LENGTH": LIMIT}
+    """CSRF protection on, as in production: its hook reads the form under the limit set."""
+    return {**app_config, "UI_MAX_CONTENT_LENGTH": LIMIT, "WTF_CSRF_ENABLED": True}
 
 
 def stored(app: Any) -> int:
