@@ -32,7 +32,14 @@ NAME = '"Médecin, ""Chef"" de clinique\nZürich — 東京 🩺"'
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
-    return {**app_config, "UI_MAX_CONTENT_LENGTH": LIMIT, "BATCH_MAX_ITEMS": 1000}
+    """``MAX_FORM_MEMORY_SIZE`` as small: Werkzeug bounds multipart text fields by it, not a
+    urlencoded form such as the Apply's (were it to, the Apply could not carry the file)."""
+    return {
+        **app_config,
+        "UI_MAX_CONTENT_LENGTH": LIMIT,
+        "MAX_FORM_MEMORY_SIZE": LIMIT,
+        "BATCH_MAX_ITEMS": 1000,
+    }
 
 
 def largest_file(limit: int) -> str:
