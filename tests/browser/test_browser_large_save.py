@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_browser_grid_draft import NOTICE, grid, stored_names  # noqa: F401
+from tests.browser_support import NOTICE, stored_names
 
 LIMIT = 6_000
 #: 437 characters (456 UTF-16 units, under the cell's 512), 1,311 bytes percent-encoded.
@@ -26,7 +26,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_save_over_the_limit_is_offered_back_whole(
     app: Any,
-    grid: Any,  # noqa: F811
+    grid: Any,
 ) -> None:
     page = grid
     typed = {f"#rows-{index}-license_Name": f"{index} {LONG}" for index in range(5)}
@@ -70,7 +70,7 @@ KEPT = """() => {
 
 def test_a_save_the_tab_can_keep_once_but_not_twice_is_offered_back(
     app: Any,
-    grid: Any,  # noqa: F811
+    grid: Any,
 ) -> None:
     """The rows typed are kept a moment after each edit; a Save keeps them again, as its own
     draft. With room for one copy but not two (a large grid Save, near the browser's quota of
