@@ -381,11 +381,29 @@ REPLACED_INDEXES = {"ix_license_change_license_at"}
 SQLITE_0014_INDEXES = {"ix_license_psv"}
 
 
+#: What 0015 changes on SQLite: its two date indexes, made again wider under new names.
+SQLITE_0015_INDEXES = {"ix_license_term_sqlite", "ix_license_psv_sqlite"}
+SQLITE_0015_REPLACED = {"ix_license_term", "ix_license_psv"}
+
+
+def apart_from_0015(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0015 without what 0015 changes on SQLite: its wide
+    date indexes missing, the narrow ones they replace there (PostgreSQL: neither)."""
+
+    def changed(d: Any) -> bool:
+        added = d[0] == "add_index" and d[1].name in SQLITE_0015_INDEXES
+        return added or (d[0] == "remove_index" and d[1].name in SQLITE_0015_REPLACED)
+
+    return [d for d in differences if not changed(d)]
+
+
 def apart_from_0014(differences: list[Any]) -> list[Any]:
     """``differences`` of a schema before 0014 without the index 0014 gives SQLite (PostgreSQL
-    has had it since 0003, so it is never among them there)."""
+    has had it since 0003, so it is never among them there); and without 0015's."""
     return [
-        d for d in differences if not (d[0] == "add_index" and d[1].name in SQLITE_0014_INDEXES)
+        d
+        for d in apart_from_0015(differences)
+        if not (d[0] == "add_index" and d[1].name in SQLITE_0014_INDEXES)
     ]
 
 
@@ -952,13 +970,52 @@ def test_0014_sqlite_gets_the_psv_and_license_number_indexes_and_downgrades(
     assert not wanted & at_0013 if backend == "sqlite" else wanted <= at_0013
     migrate_to(empty_engine, "0014")
     assert wanted <= license_index_names(empty_engine)
-    assert schema_differences(empty_engine) == []
+    assert apart_from_0015(schema_differences(empty_engine)) == []
     migrate_to(empty_engine, "0013", "downgrade")
     assert license_index_names(empty_engine) == at_0013
     with empty_engine.connect() as connection:
         assert connection.execute(
             text("SELECT provider_cred_license_key FROM provider_cred_license")
         ).all() == [(10,)]
+
+
+def test_0015_sqlite_widens_its_date_indexes_and_downgrades(
+    backend: str, empty_engine: Engine
+) -> None:
+    """SQLite's term-date and PSV-date indexes are made again with the other date, the state
+    and the type after the date and the key (so in the same order), none added; PostgreSQL's
+    stay as they are."""
+    migrate_to(empty_engine, "0014")
+    add_license(empty_engine)
+    at_0014 = license_index_names(empty_engine)
+    migrate_to(empty_engine, "0015")
+    names = license_index_names(empty_engine)
+    if backend == "sqlite":
+        assert names == (at_0014 - SQLITE_0015_REPLACED) | SQLITE_0015_INDEXES
+        key, filters = "provider_cred_license_key", ["state", "cred_license_type_key"]
+        assert sqlite_index_columns(empty_engine, "ix_license_term_sqlite") == [
+            *("term_date", key, "psv_date"),
+            *filters,
+        ]
+        assert sqlite_index_columns(empty_engine, "ix_license_psv_sqlite") == [
+            *("psv_date", key, "term_date"),
+            *filters,
+        ]
+    else:
+        assert names == at_0014
+    assert schema_differences(empty_engine) == []
+    migrate_to(empty_engine, "0014", "downgrade")
+    assert license_index_names(empty_engine) == at_0014
+    with empty_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key FROM provider_cred_license")
+        ).all() == [(10,)]
+
+
+def sqlite_index_columns(engine: Engine, name: str) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"PRAGMA index_info({name})").all()
+    return [row[2] for row in sorted(rows)]
 
 
 def test_0009_a_missing_narrow_index_is_seen_on_postgresql(
