@@ -109,7 +109,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Failures one client address may make before its own back-off starts.
         "LOGIN_ADDRESS_FREE_FAILURES": 5,
         # /ui form bodies (half the API's MAX_CONTENT_LENGTH): a full grid Save of
-        # BATCH_MAX_ITEMS rows (~800 bytes each) fits; anything bigger is 413.
+        # BATCH_MAX_ITEMS rows (~800 bytes each) fits; anything bigger is 413. An import's
+        # Apply carries a file this large back: app/ui/form_limits.py gives it its own bound.
         "UI_MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "UI_PAGE_SIZE": 25,
         # A UI session lasts 12 h from login, however active (app/ui/login.py checks the

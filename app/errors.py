@@ -248,6 +248,10 @@ TOO_LARGE = {
         "This file",
         "nothing was imported. Split it into smaller files and import each of them.",
     ),
+    "ui.apply_import": (
+        "This import",
+        "nothing was imported. Preview the file again, or split it into smaller files.",
+    ),
 }
 
 

@@ -38,8 +38,8 @@ class BenchDatabase:
     schema: str | None = None  # the PostgreSQL schema
 
 
-def sqlite_database(directory: Path) -> BenchDatabase:
-    path = directory / "bench.db"
+def sqlite_database(directory: Path, filename: str = "bench.db") -> BenchDatabase:
+    path = directory / filename
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return BenchDatabase("sqlite", "sqlite", f"sqlite:///{path}", path=path)

@@ -1,6 +1,7 @@
 """``python -m bench --postgres URL --scale N``: every read of the API and the UI on a large
 database, in process (Flask's test client: the whole app, no socket) and over HTTP (gunicorn,
-one request at a time), each with its answer size.
+one request at a time), each with its answer size. Without ``--postgres`` the database is a
+SQLite file (``bench/scale_sqlite.py``), measured as loaded and after ``ANALYZE``.
 
 The database is built set-wise (``bench/scale_data.py``) in the schema ``credgrid_bench`` of the
 named database, measured first as loaded (no statistics, no visibility map: autovacuum may
@@ -34,20 +35,44 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from bench import http
-from bench.databases import PASSWORD, USERNAME, postgres_database, remove
+from bench.databases import PASSWORD, USERNAME, postgres_database, remove, sqlite_database
 from bench.scale_data import BIG_CRED_LICENSES, build
+from bench.scale_sqlite import build as build_sqlite
 from bench.workload import KeyAllocator, batch
 
 REPEATS = 7
 PAGE_SIZE = 100
 TARGET_MS = 150.0
 TARGET_BYTES = 1_000_000
+#: The table's first column: the longest read's name (a narrowed expiry list's page).
+NAME_WIDTH = 78
 #: Issue 12: a 1,000-item batch into an existing ProviderCred, in process, at a million.
 BATCH_ITEMS = 1000
 BATCH_TARGET_MS = 60.0
 BATCH = f"api: {BATCH_ITEMS:,}-item batch into an existing ProviderCred (half updates)"
 FAR_TERM = "2031-06-30T00:00:00Z"  # in no expiry bucket
 BUCKETS = ("expired", "within30", "within60", "within90", "psvOverdue", "noTermDate")
+#: The expiry lists narrowed by state and license type, and the PSV bucket, besides the
+#: buckets alone (each read at its first and its last page).
+FILTERED_API_LISTS = (
+    "within=90",
+    "state=TX",
+    "credLicenseType_Key=3",
+    "state=TX&credLicenseType_Key=3",
+    "bucket=expired&state=TX",
+    "bucket=within90&credLicenseType_Key=3",
+    "bucket=psvOverdue&state=TX",
+    "bucket=noTermDate&state=TX&credLicenseType_Key=3",
+)
+FILTERED_UI_LISTS = (
+    *(f"show={bucket}" for bucket in BUCKETS[1:]),
+    "show=expired&state=TX",
+    "show=expired&type=3",
+    "show=within90&state=TX&type=3",
+    "show=psvOverdue&state=TX",
+    "show=expired&sort=psv",
+    "show=psvOverdue&sort=-term",
+)
 #: Rows of the batch benchmark, listed so one table shows the whole of issue 12's targets.
 NOT_MEASURED_HERE = ("http floor: hand-written psycopg handler, 5-item batch",)
 
@@ -60,7 +85,7 @@ class Read:
     results: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dict[str, Any]:
+def main(url: str | None, scale: int, results_dir: Path, with_http: bool = True) -> dict[str, Any]:
     """Build ``scale`` licenses in ``url`` and measure every read on them. The reads' access
     lines are silenced meanwhile, and only meanwhile: the logger is the process's, and a
     caller that goes on (the test suite) expects its lines back."""
@@ -73,18 +98,24 @@ def main(url: str, scale: int, results_dir: Path, with_http: bool = True) -> dic
         access.setLevel(level)
 
 
-def _build_and_measure(url: str, scale: int, results_dir: Path, with_http: bool) -> dict[str, Any]:
+def _build_and_measure(
+    url: str | None, scale: int, results_dir: Path, with_http: bool
+) -> dict[str, Any]:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    database = postgres_database(url)
+    if url is None:
+        (results_dir / "sqlite").mkdir(parents=True, exist_ok=True)
+        database = sqlite_database(results_dir / "sqlite", "scale.db")
+    else:
+        database = postgres_database(url)
     engine = create_engine(database.url)
     from app.schema import upgrade_database
 
     upgrade_database(engine)
     started = time.perf_counter()
     with engine.begin() as connection:
-        counts = build(connection, scale)
+        counts = (build_sqlite if url is None else build)(connection, scale)
     built_seconds = time.perf_counter() - started
     log(f"built {counts} in {built_seconds:.1f} s (not analysed)")
 
@@ -121,14 +152,8 @@ def _build_and_measure(url: str, scale: int, results_dir: Path, with_http: bool)
         if with_http:
             server = http.start_server(config["DATABASES"], secret, results_dir)
         batch_keys = KeyAllocator(counts["licenses"] + 1)  # above every loaded license
-        for phase in ("as loaded", "after VACUUM ANALYZE"):
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                if phase != "as loaded":
-                    conn.execute(text("VACUUM ANALYZE"))
-                try:
-                    conn.execute(text("CHECKPOINT"))
-                except ProgrammingError as error:  # not a superuser nor pg_checkpoint
-                    log(f"no CHECKPOINT before measuring ({error.orig}); figures may vary")
+        for phase in PHASES[database.backend]:
+            prepare_phase(engine, phase, log)
             log(f"measuring ({phase})")
             for read in reads:
                 headers = {"Cookie": cookie} if read.ui else api_headers
@@ -151,6 +176,35 @@ def _build_and_measure(url: str, scale: int, results_dir: Path, with_http: bool)
         remove(database)
     result["table"] = table(result)
     return result
+
+
+#: The phases measured: as loaded, then with the statistics a loaded database gets
+#: (PostgreSQL's autovacuum; on SQLite, ``import-licenses``'s ``ANALYZE``).
+PHASES = {
+    "postgresql": ("as loaded", "after VACUUM ANALYZE"),
+    "sqlite": ("as loaded", "after ANALYZE"),
+}
+
+
+def prepare_phase(engine: Any, phase: str, log: Callable[[str], None]) -> None:
+    """Analyse (after the first phase) and checkpoint, so that no phase pays for the writes of
+    the build or of the one before it."""
+    if engine.dialect.name == "sqlite":
+        if phase != "as loaded":
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        if busy:
+            log("the WAL was not checkpointed before measuring; figures may vary")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if phase != "as loaded":
+            conn.execute(text("VACUUM ANALYZE"))
+        try:
+            conn.execute(text("CHECKPOINT"))
+        except ProgrammingError as error:  # not a superuser nor pg_checkpoint
+            log(f"no CHECKPOINT before measuring ({error.orig}); figures may vary")
 
 
 def ui_login(client: Any, database: str) -> str:
@@ -180,13 +234,14 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             f"/provider-credentialing/{typical_cred}/licenses/{typical_license}/history",
         ),
     ]
-    for bucket in BUCKETS:
-        response = client.get(f"/licenses/expirables?bucket={bucket}&pageSize=1", headers=headers)
+    for query in [*(f"bucket={bucket}" for bucket in BUCKETS), *FILTERED_API_LISTS]:
+        response = client.get(f"/licenses/expirables?{query}&pageSize=1", headers=headers)
         total = json.loads(response.headers["x-pagination"])["TotalCount"]
         last = max(1, math.ceil(total / PAGE_SIZE))
-        path = f"/licenses/expirables?bucket={bucket}"
-        reads.append(Read(f"api: expirables {bucket} first page", f"{path}&page=1"))
-        reads.append(Read(f"api: expirables {bucket} last page ({last})", f"{path}&page={last}"))
+        path = f"/licenses/expirables?{query}"
+        label = query.removeprefix("bucket=") if query.count("=") == 1 else query
+        reads.append(Read(f"api: expirables {label} first page", f"{path}&page=1"))
+        reads.append(Read(f"api: expirables {label} last page ({last})", f"{path}&page={last}"))
     license_number = f"TX-{1:09d}"
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
     # The review's default range, 31 days, but to yesterday: the batches measured write today.
@@ -211,6 +266,15 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             "ui: expiring page (TX, within 30)",
             "/ui/licenses/expiring?show=within30&state=TX",
             ui=True,
+        ),
+        *(
+            Read(
+                f"ui: expiring page ({query}{last})",
+                f"/ui/licenses/expiring?{query}{page}",
+                ui=True,
+            )
+            for query in FILTERED_UI_LISTS
+            for last, page in (("", ""), (", last page", "&page=1000000"))
         ),
         Read("ui: grid, typical cred", f"/ui/credentials/{typical_cred}/licenses", ui=True),
         Read(
@@ -338,7 +402,7 @@ def table(result: dict[str, Any]) -> str:
         f"credgrid reads at {result['scale']['licenses']:,} licenses "
         f"({result['scale']['provider_creds']:,} ProviderCreds, {result['scale']['history']:,} "
         f"history rows; built in {result['built_seconds']:.1f} s); medians of {REPEATS}",
-        f"{'read':<52} "
+        f"{'read':<{NAME_WIDTH}} "
         + " ".join(f"{p + ' ms / http ms':>26}" for p in phases)
         + f" {'bytes':>10}",
     ]
@@ -352,9 +416,11 @@ def table(result: dict[str, Any]) -> str:
             flag = "" if m["ms"] <= limit and m["bytes"] <= TARGET_BYTES else " !"
             cells.append(f"{m['ms']:>12.1f} / {http_ms:>8}{flag:>3}")
         size = result["phases"][phases[-1]][name]["bytes"]
-        lines.append(f"{name:<52} " + " ".join(f"{c:>26}" for c in cells) + f" {size:>10,}")
+        lines.append(
+            f"{name:<{NAME_WIDTH}} " + " ".join(f"{c:>26}" for c in cells) + f" {size:>10,}"
+        )
     for name in NOT_MEASURED_HERE:
-        lines.append(f"{name:<52} {'(batch benchmark: not measured here)':>26}")
+        lines.append(f"{name:<{NAME_WIDTH}} {'(batch benchmark: not measured here)':>26}")
     lines.append(
         f"! = over {TARGET_MS:.0f} ms (the batch: {BATCH_TARGET_MS:.0f} ms) "
         f"or {TARGET_BYTES:,} bytes"

@@ -135,3 +135,46 @@ def test_the_builds_history_holds_its_hash_chains(backend: str, tmp_path: Path) 
                 assert [b.license_key for b in chain_breaks(session)] == [7]
         finally:
             engine.dispose()
+
+
+def test_the_scale_benchmark_runs_on_sqlite(backend: str, tmp_path: Path) -> None:
+    """Without ``--postgres`` it builds the same spread of licenses in a SQLite file (the
+    one-node size, bench/README.md) and measures every read, as loaded and after ANALYZE."""
+    if backend != "sqlite":
+        pytest.skip("once, on SQLite")
+    from bench import scale
+
+    result = scale.main(None, 2_000, tmp_path, with_http=False)
+    assert result["scale"] == {"licenses": 2_000, "provider_creds": 400, "history": 2_000}
+    assert set(result["phases"]) == {"as loaded", "after ANALYZE"}
+    for phase, reads in result["phases"].items():
+        expected = {name: 207 if name == scale.BATCH else 200 for name in reads}
+        assert {name: m["status"] for name, m in reads.items()} == expected, phase
+    assert (tmp_path / "sqlite" / "scale.db").exists()
+
+
+def test_the_sqlite_builds_history_holds_its_hash_chains(backend: str, tmp_path: Path) -> None:
+    """Each license's history row is sealed by the application's own chain: no break."""
+    if backend != "sqlite":
+        pytest.skip("the SQLite build")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from app.history.verification import chain_breaks
+    from app.schema import upgrade_database
+    from bench.scale_sqlite import build
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'built.db'}")
+    try:
+        upgrade_database(engine)
+        with engine.begin() as connection:
+            assert build(connection, 300)["licenses"] == 300
+        with Session(engine) as session:
+            assert list(chain_breaks(session)) == []
+            expired = session.execute(
+                text("SELECT count(*) FROM provider_cred_license WHERE term_date < :now"),
+                {"now": "2026-01-01"},
+            )
+            assert 0 < expired.scalar() < 300
+    finally:
+        engine.dispose()

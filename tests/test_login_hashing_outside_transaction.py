@@ -15,18 +15,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import g
 from sqlalchemy import update
 
 from app.auth import passwords, users
 from app.auth.models import StaffUser
-from tests.api_support import basic
-
-PASSWORD = "correct horse"
-#: Today's parameters in these tests, and older ones a stored hash may have been made with.
-TODAYS = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-OLDER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+from tests import login_support
+from tests.login_support import OLDER, PASSWORD, TODAYS, ui_login
 
 
 def open_transactions() -> list[str]:
@@ -61,22 +56,7 @@ def alice(make_user: Callable[..., str]) -> str:
 @pytest.fixture
 def api_login(client: Any, make_api_key: Callable[..., str]) -> Callable[[str], Any]:
     key = make_api_key()
-
-    def _login(password: str) -> Any:
-        headers = {
-            "vbasoftware-database": "main",
-            "x-api-key": key,
-            "Authorization": basic("alice", password),
-        }
-        return client.post("/user-authentication", headers=headers)
-
-    return _login
-
-
-def ui_login(client: Any, password: str) -> Any:
-    return client.post(
-        "/ui/login", data={"username": "alice", "password": password, "database": "main"}
-    )
+    return lambda password: login_support.api_login(client, key, password)
 
 
 @pytest.mark.parametrize(("password", "status"), [(PASSWORD, 200), ("wrong horse", 401)])

@@ -381,21 +381,38 @@ REPLACED_INDEXES = {"ix_license_change_license_at"}
 SQLITE_0014_INDEXES = {"ix_license_psv"}
 
 
-#: The index 0015 gives the refresh tokens' expiry (both engines).
+#: The index 0016 gives the refresh tokens' expiry (both engines).
 REFRESH_EXPIRY_INDEX = "ix_refresh_token_expires_at"
 
 
-def apart_from_0015(differences: list[Any]) -> list[Any]:
-    """``differences`` of a schema before 0015 without the refresh tokens' expiry index, which
+def apart_from_0016(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0016 without the refresh tokens' expiry index, which
     must be among them."""
     added = [d for d in differences if d[0] == "add_index" and d[1].name == REFRESH_EXPIRY_INDEX]
     assert len(added) == 1, differences
     return [d for d in differences if d not in added]
 
 
+#: What 0015 changes on SQLite: its two date indexes, made again wider under new names.
+SQLITE_0015_INDEXES = {"ix_license_term_sqlite", "ix_license_psv_sqlite"}
+SQLITE_0015_REPLACED = {"ix_license_term", "ix_license_psv"}
+
+
+def apart_from_0015(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0015 without what 0015 changes on SQLite: its wide
+    date indexes missing, the narrow ones they replace there (PostgreSQL: neither); and without
+    0016's."""
+
+    def changed(d: Any) -> bool:
+        added = d[0] == "add_index" and d[1].name in SQLITE_0015_INDEXES
+        return added or (d[0] == "remove_index" and d[1].name in SQLITE_0015_REPLACED)
+
+    return [d for d in apart_from_0016(differences) if not changed(d)]
+
+
 def apart_from_0014(differences: list[Any]) -> list[Any]:
     """``differences`` of a schema before 0014 without the index 0014 gives SQLite (PostgreSQL
-    has had it since 0003, so it is never among them there), and without 0015's."""
+    has had it since 0003, so it is never among them there); and without 0015's."""
     return [
         d
         for d in apart_from_0015(differences)
@@ -975,6 +992,45 @@ def test_0014_sqlite_gets_the_psv_and_license_number_indexes_and_downgrades(
         ).all() == [(10,)]
 
 
+def test_0015_sqlite_widens_its_date_indexes_and_downgrades(
+    backend: str, empty_engine: Engine
+) -> None:
+    """SQLite's term-date and PSV-date indexes are made again with the other date, the state
+    and the type after the date and the key (so in the same order), none added; PostgreSQL's
+    stay as they are."""
+    migrate_to(empty_engine, "0014")
+    add_license(empty_engine)
+    at_0014 = license_index_names(empty_engine)
+    migrate_to(empty_engine, "0015")
+    names = license_index_names(empty_engine)
+    if backend == "sqlite":
+        assert names == (at_0014 - SQLITE_0015_REPLACED) | SQLITE_0015_INDEXES
+        key, filters = "provider_cred_license_key", ["state", "cred_license_type_key"]
+        assert sqlite_index_columns(empty_engine, "ix_license_term_sqlite") == [
+            *("term_date", key, "psv_date"),
+            *filters,
+        ]
+        assert sqlite_index_columns(empty_engine, "ix_license_psv_sqlite") == [
+            *("psv_date", key, "term_date"),
+            *filters,
+        ]
+    else:
+        assert names == at_0014
+    assert apart_from_0016(schema_differences(empty_engine)) == []
+    migrate_to(empty_engine, "0014", "downgrade")
+    assert license_index_names(empty_engine) == at_0014
+    with empty_engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT provider_cred_license_key FROM provider_cred_license")
+        ).all() == [(10,)]
+
+
+def sqlite_index_columns(engine: Engine, name: str) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"PRAGMA index_info({name})").all()
+    return [row[2] for row in sorted(rows)]
+
+
 def test_0009_a_missing_narrow_index_is_seen_on_postgresql(
     backend: str, migrated_engine: Engine
 ) -> None:
@@ -1206,11 +1262,11 @@ def test_every_row_of_an_old_release_survives_the_whole_upgrade(empty_engine: En
 
 
 # ---------------------------------------------------------------------------------------------
-# 0015: the refresh tokens' expiry, indexed for the purge
+# 0016: the refresh tokens' expiry, indexed for the purge
 
 
-def test_0015_indexes_the_refresh_tokens_expiry_and_downgrades(empty_engine: Engine) -> None:
-    migrate_to(empty_engine, "0014")
+def test_0016_indexes_the_refresh_tokens_expiry_and_downgrades(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0015")
     with empty_engine.begin() as connection:
         connection.execute(
             text(
@@ -1220,14 +1276,14 @@ def test_0015_indexes_the_refresh_tokens_expiry_and_downgrades(empty_engine: Eng
             {"at": datetime(2024, 1, 1)},
         )
     assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
-    migrate_to(empty_engine, "0015")
+    migrate_to(empty_engine, "0016")
     columns = {
         index["name"]: index["column_names"]
         for index in inspect(empty_engine).get_indexes("refresh_token")
     }
     assert columns[REFRESH_EXPIRY_INDEX] == ["expires_at"]
     assert schema_differences(empty_engine) == []
-    migrate_to(empty_engine, "0014", "downgrade")
+    migrate_to(empty_engine, "0015", "downgrade")
     assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM refresh_token")).scalar() == 1

@@ -7,18 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from app.auth import passwords, users
 from app.auth.models import StaffUser
-from tests.api_support import basic
-
-PASSWORD = "correct horse"
-#: Today's parameters in these tests (cheap, but not the stored hash's).
-TODAYS = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-#: The parameters the stored hash was made with (weaker: fewer passes, less memory).
-OLDER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+from tests import login_support
+from tests.login_support import OLDER, PASSWORD, TODAYS, ui_login
 
 
 @pytest.fixture(autouse=True)
@@ -54,21 +48,7 @@ def old_hash(make_user: Callable[..., str], session_for: Callable[..., Any]) -> 
 @pytest.fixture
 def api_login(client: Any, make_api_key: Callable[..., str]) -> Callable[[str], Any]:
     key = make_api_key()
-
-    def _login(password: str) -> Any:
-        headers = {
-            "vbasoftware-database": "main",
-            "x-api-key": key,
-            "Authorization": basic("alice", password),
-        }
-        return client.post("/user-authentication", headers=headers)
-
-    return _login
-
-
-def ui_login(client: Any, password: str) -> Any:
-    data = {"username": "alice", "password": password, "database": "main"}
-    return client.post("/ui/login", data=data)
+    return lambda password: login_support.api_login(client, key, password)
 
 
 def assert_upgraded(stored: str, old: str) -> None:

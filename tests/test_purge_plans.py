@@ -122,7 +122,7 @@ def test_the_purge_reads_only_the_expired_rows(app: Any) -> None:
 
 
 def test_the_check_would_see_the_refresh_tokens_read_whole(app: Any) -> None:
-    """Not vacuous: without the expiry index (dropped, as before migration 0015) the refresh
+    """Not vacuous: without the expiry index (dropped, as before migration 0016) the refresh
     tokens' purge reads the whole table, and the check says so."""
     fill(app)
     with app.app_context():

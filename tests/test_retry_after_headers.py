@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 
 from app.auth.throttle import EXTENSION_KEY
-from tests.api_support import basic
 from tests.helpers import BATCH_URL
+from tests.login_support import PASSWORD, api_login
 
-PASSWORD = "correct horse"
 LIMITER_HEADER = "X-RateLimit-Retry-After"
 
 
@@ -79,15 +78,6 @@ def throttled(app: Any) -> Any:
     throttle = app.extensions[EXTENSION_KEY]
     throttle.base_delay, throttle.max_delay, throttle.address_free_failures = 2.0, 60.0, 100
     return throttle
-
-
-def api_login(client: Any, api_key: str, password: str) -> Any:
-    headers = {
-        "vbasoftware-database": "main",
-        "x-api-key": api_key,
-        "Authorization": basic("alice", password),
-    }
-    return client.post("/user-authentication", headers=headers)
 
 
 def test_the_api_login_throttles_429_says_one_wait_in_both_headers(

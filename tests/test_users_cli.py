@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import sys
 from collections.abc import Callable
@@ -15,8 +14,7 @@ from sqlalchemy import select
 from app import cli
 from app.auth.models import StaffUser
 from tests.helpers import BATCH_URL, FLASK, REPOSITORY, flask_environment
-
-PASSWORD = "correct horse"
+from tests.login_support import PASSWORD, api_login
 
 
 @pytest.fixture
@@ -36,23 +34,11 @@ def ok(result: Any) -> str:
     return result.output
 
 
-def api_login(client: Any, api_key: str, password: str = PASSWORD) -> Any:
-    basic = base64.b64encode(f"alice:{password}".encode()).decode()
-    return client.post(
-        "/user-authentication",
-        headers={
-            "vbasoftware-database": "main",
-            "x-api-key": api_key,
-            "Authorization": f"Basic {basic}",
-        },
-    )
-
-
 @pytest.fixture
 def signed_in(alice: str, app: Any, client: Any, make_api_key: Any) -> Any:
     """alice with a UI session and an API token: ``signed_in.ui()`` / ``signed_in.api()``."""
     key = make_api_key()
-    token = api_login(client, key).get_json()["data"]["authenticationResult"]["idToken"]
+    token = api_login(client, key, PASSWORD).get_json()["data"]["authenticationResult"]["idToken"]
     browser = app.test_client()
     browser.post("/ui/login", data={"username": "alice", "password": PASSWORD, "database": "main"})
 

@@ -15,6 +15,7 @@ without a key would otherwise be created again with new keys.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -81,6 +82,10 @@ KEY_TAKEN = "This key belongs to another license; leave the key empty to get a f
 TYPE_FIELD = "credLicenseType_Key"
 #: A date as the export writes it, for the message about a date the import cannot read.
 CSV_DATE_EXAMPLE = "2027-03-31"
+TOO_MANY_ROWS = (
+    "This file has {rows:,} rows; import at most {max_rows:,}. Split it into files of "
+    "{max_rows:,} rows or fewer and import each of them."
+)
 REPEATED_KEY = (
     "This key is on {count} rows of this file, so none of them is imported; keep it on one row."
 )
@@ -176,7 +181,7 @@ def run_import(
     if not rows:
         raise ImportFileError("This file has a header but no rows to import.")
     if len(rows) > max_rows:
-        raise ImportFileError(f"This file has {len(rows)} rows; import at most {max_rows}.")
+        raise ImportFileError(TOO_MANY_ROWS.format(rows=len(rows), max_rows=max_rows))
     results: dict[int, PreviewRow] = {}
     sent: list[int] = []
     for index, (line, item) in enumerate(rows):
@@ -280,23 +285,31 @@ def _shown(name: str, value: Any, type_labels: Mapping[int, str]) -> str:
 
 
 def carried_csv(text: str) -> str:
-    """The CSV text as the preview's Apply form carries it: a JSON string, with no line break
-    in the page. A browser reads each CR of a page as LF and posts each line break of a form
-    back as CRLF, so a cell's "Line1\\nLine2", unchanged in the preview, was applied as
-    "Line1\\r\\nLine2": a change the preview did not show, and a history row."""
-    return json.dumps(text, ensure_ascii=False)
+    """The CSV text as the preview's Apply form carries it: its UTF-8 bytes in URL-safe base64.
+
+    No line break in the page: a browser reads each CR of a page as LF and posts each line
+    break of a form back as CRLF, so a cell's "Line1\\nLine2", unchanged in the preview, was
+    applied as "Line1\\r\\nLine2": a change the preview did not show, and a history row. And
+    a size that does not depend on what the file holds: a browser posts the form
+    percent-encoded, which leaves these characters alone; carried as a JSON string, each comma,
+    quote or non-ASCII byte took three bytes or more, and the Apply of a file the preview had
+    accepted was over the size limit (413). ``app.ui.form_limits`` bounds the Apply by this.
+    """
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
+
+
+#: The characters of what ``carried_csv`` writes (``b64decode`` alone would also take ``+/``).
+CARRIED = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 def read_carried_csv(value: str) -> str | None:
     """The CSV text an Apply form carried (``carried_csv``); ``None`` when it is not one."""
-    try:
-        text = json.loads(value)
-        if not isinstance(text, str):
-            return None
-        text.encode("utf-8")  # "\\ud800" is JSON, and no text a file could hold
-    except ValueError:  # UnicodeEncodeError is one
+    if len(value) % 4 or not CARRIED.fullmatch(value):  # b64decode takes "TmV3=" as "New"
         return None
-    return text
+    try:
+        return base64.b64decode(value, altchars=b"-_", validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error (bad padding) and UnicodeDecodeError are ones
+        return None
 
 
 def versions_text(versions: dict[int, str | None]) -> str:

@@ -36,6 +36,7 @@ from app.tenancy import (
     request_session,
     resolve_database,
 )
+from app.ui.form_limits import ui_body_limit
 
 SESSION_USER_ID = "staff_user_id"
 SESSION_DATABASE = "staff_database"
@@ -174,14 +175,14 @@ _SIGNED_IN_USER = select(
 
 def limit_form_size() -> None:
     """App ``before_request``: ``/ui`` bodies have their own, smaller limit than the API's
-    ``MAX_CONTENT_LENGTH``.
+    ``MAX_CONTENT_LENGTH`` (an import's Apply its own, ``app.ui.form_limits``).
 
     Registered before CSRFProtect's hook (``create_app``), which reads the form of every POST
     first: set later (in the blueprint's hook), the form had already been read under the API's
     larger limit, and the UI's limit applied to nothing.
     """
     if not is_api_path(request.path):
-        request.max_content_length = current_app.config["UI_MAX_CONTENT_LENGTH"]
+        request.max_content_length = ui_body_limit(request.endpoint, current_app.config)
 
 
 def identify_staff(_endpoint: str | None, _values: dict[str, Any] | None) -> None:

@@ -760,6 +760,11 @@
   form.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
     saveId.value = newSaveId();
+    // The edits kept so far are among this Save's rows: dropped first, so that the draft has
+    // the room they took. Both at once could be over the tab's storage (the 10 MB or so a
+    // browser allows): the draft was then not kept, the edits were dropped after it, and a
+    // Save refused as too large had nothing left to offer back.
+    unstore(editsKey);
     keepDraft(); // this Save's rows replace the draft's: an unanswered draft's join the offer
     if (waitingDraft) { offered = withEarlier(waitingDraft, offered || []); waitingDraft = null; }
     keepOfferedOnly();

@@ -169,3 +169,13 @@ def axe_clean() -> Callable[[Any, str], None]:
             pytest.fail(f"axe-core violations on {state}: " + "; ".join(found))
 
     return _check
+
+
+@pytest.fixture
+def grid(make_cred: Any, put_licenses: Any, logged_in: Any) -> Any:
+    """A logged-in page on the grid of ProviderCred 1, which holds license 11 ("Stored")."""
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
+    page = logged_in()
+    page.goto("/ui/credentials/1/licenses")
+    return page

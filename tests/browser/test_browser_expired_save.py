@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD
-from tests.browser.test_browser_grid_draft import NOTICE, grid  # noqa: F401 (the fixture)
+from tests.browser_support import NOTICE
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_refused_save_leads_back_to_the_grid_that_offers_the_rows(
     app: Any,
-    grid: Any,  # noqa: F811
+    grid: Any,
 ) -> None:
     """The page a Save gets after a log-out in another tab says what to do in this tab, and
     its link (through the login) reaches the grid, which offers the rows back."""

@@ -11,16 +11,6 @@ from playwright.sync_api import expect
 NAME = "License name, license 11"
 
 
-@pytest.fixture
-def grid(make_cred: Any, put_licenses: Any, logged_in: Any) -> Any:
-    """A logged-in page on the grid of ProviderCred 1, which holds license 11 ("Stored")."""
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
-    return page
-
-
 def test_a_conflict_cell_keeps_its_stored_value_in_its_description_through_an_error(
     grid: Any, put_licenses: Any, axe_clean: Any
 ) -> None:

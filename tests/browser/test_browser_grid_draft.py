@@ -8,29 +8,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from app.licenses.models import ProviderCredLicense
-from app.tenancy import session_scope
 from tests.browser.conftest import PASSWORD
-
-NOTICE = ".draft-notice"
-
-
-@pytest.fixture
-def grid(make_cred: Any, put_licenses: Any, logged_in: Any) -> Any:
-    """A logged-in page on the grid of ProviderCred 1, which holds license 11 ("Stored")."""
-    make_cred(1)
-    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Stored"})
-    page = logged_in()
-    page.goto("/ui/credentials/1/licenses")
-    return page
-
-
-def stored_names(app: Any) -> dict[int, str | None]:
-    with app.app_context(), session_scope("main") as session:
-        rows = session.scalars(select(ProviderCredLicense)).all()
-        return {row.provider_cred_license_key: row.license_name for row in rows}
+from tests.browser_support import NOTICE, stored_names
 
 
 def save_after_the_session_ended(page: Any) -> None:

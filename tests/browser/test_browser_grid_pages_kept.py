@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_browser_grid_draft import NOTICE, stored_names
+from tests.browser_support import NOTICE, stored_names
 
 ELSEWHERE = ".kept-elsewhere"
 

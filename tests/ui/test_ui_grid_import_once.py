@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.licenses.models import ProviderCredLicense
 from app.tenancy import session_scope
-from app.ui.grid_import import carried_csv
+from app.ui.grid_import import carried_csv, read_carried_csv
 
 URL = "/ui/credentials/1/licenses/import"
 CSV = (
@@ -123,12 +123,13 @@ def test_a_token_cannot_apply_another_file(app: Any, cred: int, login: Any, clie
     assert new_licenses(app) == 1
 
 
-@pytest.mark.parametrize("carried", [CSV, "123", '"\\ud800"'])
+@pytest.mark.parametrize("carried", [CSV, "123", '"\\ud800"', "_w==", "TmV3="])
 def test_an_apply_whose_file_is_not_as_the_preview_carries_it_writes_nothing(
     app: Any, cred: int, login: Any, client: Any, carried: str
 ) -> None:
-    """The preview carries the file as a JSON string (``carried_csv``): raw CSV, another
-    JSON value or text no file holds (a lone surrogate) is a forged form."""
+    """The preview carries the file in URL-safe base64 (``carried_csv``): raw CSV, what is
+    not base64 (or wrongly padded), bytes that are not UTF-8 (``_w==`` is FF) or the JSON
+    string it was carried as before is a forged form."""
     login()
     fields = preview(client)
     fields["csv"] = carried
@@ -183,4 +184,4 @@ def test_a_file_with_lone_cr_line_ends_is_previewed(cred: int, login: Any, clien
     """Excel's "CSV (Macintosh)" ends lines with a CR alone."""
     login()
     fields = preview(client, CSV.replace("\n", "\r"))
-    assert "New" in fields["csv"]
+    assert read_carried_csv(fields["csv"]) == CSV.replace("\n", "\r")

@@ -1,7 +1,7 @@
 """refresh tokens: indexed by expiry, for the purge
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 19:00:00
 
 ``flask --app app purge`` deletes the expired refresh tokens (``expires_at < now``). Tokens
@@ -14,8 +14,8 @@ rows it deletes. Same index on both engines.
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
