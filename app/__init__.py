@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.extensions import csrf, db
     from app.health import bp as health_bp
+    from app.public_url import register_relative_redirects
     from app.security_headers import register_security_headers
     from app.tenancy import close_request_sessions, configure_engines, watch_sqlite_files
     from app.ui import register_ui
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_rate_limit(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_relative_redirects(app)
     # "//" in a path is a 404 like any unknown path, not a redirect with an HTML body.
     app.url_map.merge_slashes = False
     app.register_blueprint(health_bp)

@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import limits.storage
@@ -26,7 +27,7 @@ SUPPORTED_BACKENDS = {"sqlite", "postgresql"}
 # Settings that are strings whatever they look like: ``from_prefixed_env`` parses values as
 # JSON, which would turn a secret (or a key prefix) of digits into an int and ``null`` into
 # None (no prefix at all: deployments meant to be apart would share their counters).
-VERBATIM_ENV_SETTINGS = ("SECRET_KEY", "RATELIMIT_KEY_PREFIX")
+VERBATIM_ENV_SETTINGS = ("SECRET_KEY", "RATELIMIT_KEY_PREFIX", "PUBLIC_URL")
 
 
 MAX_CHECKPOINT_INTERVAL = 3600
@@ -88,6 +89,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (ProxyFix).
         "TRUSTED_PROXIES": 0,
+        # Where people reach the app (``https://credgrid.example.org``): links written into
+        # files (the integrity review's CSV) start with it. Empty: they are paths. Never taken
+        # from a request's Host, which the client writes (app.public_url).
+        "PUBLIC_URL": "",
         "LOGIN_FAILURE_DELAY_SECONDS": 0.5,
         "GRID_BLANK_ROWS": 5,
         # Licenses a page of the grid (its blank rows come on top): a row of editable cells is
@@ -294,6 +299,7 @@ def validate_config(config: dict[str, Any]) -> None:
             f"FLASK_TRUSTED_PROXIES must be the number of reverse proxies in front of the app "
             f"(0 to 10), got {proxies!r}."
         )
+    config["PUBLIC_URL"] = checked_public_url(config.get("PUBLIC_URL"))
     _check_rate(config, "LOGIN_RATE_LIMIT", "30 per minute")
     _check_rate(config, "AUTH_FAILURE_RATE_LIMIT", "60 per minute")
     for name, low, high, whole in UI_RANGES + LOGIN_THROTTLE_RANGES:
@@ -378,6 +384,42 @@ def shown_uri(uri: str) -> str:
     if re.search(r"[?#]", userinfo):
         return f"{scheme}://…"
     return f"{scheme}://{'…@' if at else ''}{re.split(r'[?#]', address, maxsplit=1)[0]}"
+
+
+def checked_public_url(value: Any) -> str:
+    """``FLASK_PUBLIC_URL``: empty, or ``http(s)://host[:port]`` without a path, query or
+    credentials (a link's path comes from the app's own routes, with the WSGI
+    ``SCRIPT_NAME``); returned without a trailing slash."""
+    if value is None or value == "":
+        return ""
+    problem = _public_url_problem(value)
+    if problem:
+        raise ConfigError(
+            "FLASK_PUBLIC_URL must be the address people reach credgrid at, such as "
+            f"https://credgrid.example.org, or empty ({problem}): got {value!r}."
+        )
+    parts = urlsplit(value.strip())
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _public_url_problem(value: Any) -> str:
+    """Why ``value`` is not a public URL, or ``""``."""
+    if not isinstance(value, str):
+        return "it is not text"
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "its scheme is not http or https"
+    if not parts.hostname or port == 0:
+        return "it names no host and port"
+    if parts.username is not None or parts.password is not None:
+        return "it holds a user name or password"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "it has a path, query or fragment"
+    return ""
 
 
 def _check_rate(config: dict[str, Any], name: str, example: str) -> None:

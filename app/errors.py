@@ -12,7 +12,7 @@ import logging
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from app.activity import log_unavailable, loggable_path, note_refusal
 from app.api.envelope import ApiError, problem_response
@@ -134,11 +134,39 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     detail = {
-        404: "No such resource.",
+        404: _unrouted_detail(),
         405: f"Method {request.method} is not allowed here.",
         413: "The request body is larger than this server accepts.",
     }.get(exc.code or 500, detail)
     return problem_response(exc.code or 500, detail, headers=headers)
+
+
+#: An API path no route has (a record that does not exist is the view's own 404, naming it).
+UNROUTED_DETAIL = (
+    "No route of this API has this path (a key in a path is an int32); the routes are listed "
+    "in /openapi.json."
+)
+#: The same path without its trailing slash is a route: say so, and which.
+TRAILING_SLASH_DETAIL = "No route of this API ends with a slash: the route is {route} (without it)."
+
+
+def _unrouted_detail() -> str:
+    """Why an API path is a 404 when no view answered it: a trailing slash the route does not
+    have (``/provider-credentialing/1/licenses/``, which ASP.NET's routing would have taken),
+    named as such with the route to use; otherwise that the path is unknown, unlike a record
+    that does not exist."""
+    path = request.path
+    if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
+        adapter = current_app.create_url_adapter(request)
+        try:
+            if adapter is not None:
+                adapter.match(path[:-1], method=request.method)
+        except MethodNotAllowed:  # the route exists, for other methods (405 there)
+            pass
+        except HTTPException:  # NotFound; or RequestRedirect, never for an API route
+            return UNROUTED_DETAIL
+        return TRAILING_SLASH_DETAIL.format(route=path[:-1])
+    return UNROUTED_DETAIL
 
 
 def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from app.errors import UNROUTED_DETAIL as UNROUTED
 from tests.api_support import data, pagination, problem
 from tests.factories import cred_item
 
@@ -242,7 +243,7 @@ def test_get_under_another_provider_is_404(client: Any, headers: dict, make_cred
     for url, detail in [
         (f"{BASE}/1", "No provider credential 1 under providerID P1."),
         ("/providers/P2/credentialing/2", "No provider credential 2 under providerID P2."),
-        ("/providers/P2/credentialing/99999999999", "No such resource."),
+        ("/providers/P2/credentialing/99999999999", UNROUTED),
     ]:
         response = client.get(url, headers=headers)
         assert response.status_code == 404

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import UNROUTED_DETAIL as UNROUTED
 from app.history.models import LicenseChange
 from app.licenses.service import upsert_licenses
 from tests.api_support import data, pagination, problem
@@ -276,8 +277,8 @@ def test_get_one(client: Any, headers: dict, add_licenses: Callable) -> None:
         ("/provider-credentialing/1/licenses/6", "No license 6 under providerCredKey 1."),
         ("/provider-credentialing/2/licenses/5", "No license 5 under providerCredKey 2."),
         ("/provider-credentialing/9/licenses/5", "No provider credential 9 in this database."),
-        ("/provider-credentialing/1/licenses/2147483648", "No such resource."),
-        ("/provider-credentialing/1/licenses/abc", "No such resource."),
+        ("/provider-credentialing/1/licenses/2147483648", UNROUTED),
+        ("/provider-credentialing/1/licenses/abc", UNROUTED),
     ],
 )
 def test_get_not_found(

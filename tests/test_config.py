@@ -886,3 +886,43 @@ def test_sqlite_databases_need_a_recent_enough_sqlite(
     )
     monkeypatch.setattr("app.config.sqlite3.sqlite_version_info", (3, 35, 0))
     build({"DATABASES": {"main": f"sqlite:///{tmp_path / 'main.db'}"}})
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("https://credgrid.example.org", "https://credgrid.example.org"),
+        ("https://credgrid.example.org/", "https://credgrid.example.org"),
+        (" http://10.0.0.5:8080 ", "http://10.0.0.5:8080"),
+        ("", ""),
+    ],
+)
+def test_the_public_url_is_read_verbatim_without_its_trailing_slash(
+    build: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, value: str, stored: str
+) -> None:
+    monkeypatch.setenv("FLASK_PUBLIC_URL", value)
+    assert build().config["PUBLIC_URL"] == stored
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("credgrid.example.org", "its scheme is not http or https"),
+        ("ftp://credgrid.example.org", "its scheme is not http or https"),
+        ("https://", "it names no host and port"),
+        ("https://a:b@credgrid.example.org", "it holds a user name or password"),
+        ("https://credgrid.example.org/ui", "it has a path, query or fragment"),
+        ("https://credgrid.example.org?x=1", "it has a path, query or fragment"),
+        ("https://credgrid.example.org:http", "Port could not be cast to integer value as 'http'"),
+        (5, "it is not text"),
+    ],
+)
+def test_a_bad_public_url_is_refused_naming_the_setting(
+    build: Callable[..., Flask], value: Any, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build({"PUBLIC_URL": value})
+    assert str(excinfo.value) == (
+        "FLASK_PUBLIC_URL must be the address people reach credgrid at, such as "
+        f"https://credgrid.example.org, or empty ({problem}): got {value!r}."
+    )

@@ -381,6 +381,18 @@ REPLACED_INDEXES = {"ix_license_change_license_at"}
 SQLITE_0014_INDEXES = {"ix_license_psv"}
 
 
+#: The index 0016 gives the refresh tokens' expiry (both engines).
+REFRESH_EXPIRY_INDEX = "ix_refresh_token_expires_at"
+
+
+def apart_from_0016(differences: list[Any]) -> list[Any]:
+    """``differences`` of a schema before 0016 without the refresh tokens' expiry index, which
+    must be among them."""
+    added = [d for d in differences if d[0] == "add_index" and d[1].name == REFRESH_EXPIRY_INDEX]
+    assert len(added) == 1, differences
+    return [d for d in differences if d not in added]
+
+
 #: What 0015 changes on SQLite: its two date indexes, made again wider under new names.
 SQLITE_0015_INDEXES = {"ix_license_term_sqlite", "ix_license_psv_sqlite"}
 SQLITE_0015_REPLACED = {"ix_license_term", "ix_license_psv"}
@@ -388,13 +400,14 @@ SQLITE_0015_REPLACED = {"ix_license_term", "ix_license_psv"}
 
 def apart_from_0015(differences: list[Any]) -> list[Any]:
     """``differences`` of a schema before 0015 without what 0015 changes on SQLite: its wide
-    date indexes missing, the narrow ones they replace there (PostgreSQL: neither)."""
+    date indexes missing, the narrow ones they replace there (PostgreSQL: neither); and without
+    0016's."""
 
     def changed(d: Any) -> bool:
         added = d[0] == "add_index" and d[1].name in SQLITE_0015_INDEXES
         return added or (d[0] == "remove_index" and d[1].name in SQLITE_0015_REPLACED)
 
-    return [d for d in differences if not changed(d)]
+    return [d for d in apart_from_0016(differences) if not changed(d)]
 
 
 def apart_from_0014(differences: list[Any]) -> list[Any]:
@@ -1003,7 +1016,7 @@ def test_0015_sqlite_widens_its_date_indexes_and_downgrades(
         ]
     else:
         assert names == at_0014
-    assert schema_differences(empty_engine) == []
+    assert apart_from_0016(schema_differences(empty_engine)) == []
     migrate_to(empty_engine, "0014", "downgrade")
     assert license_index_names(empty_engine) == at_0014
     with empty_engine.connect() as connection:
@@ -1246,3 +1259,31 @@ def test_every_row_of_an_old_release_survives_the_whole_upgrade(empty_engine: En
     ]
     with Session(empty_engine) as session:
         assert list(chain_breaks(session)) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 0016: the refresh tokens' expiry, indexed for the purge
+
+
+def test_0016_indexes_the_refresh_tokens_expiry_and_downgrades(empty_engine: Engine) -> None:
+    migrate_to(empty_engine, "0015")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO refresh_token (token_hash, username, expires_at, created_at) "
+                "VALUES ('h1', 'ann', :at, :at)"
+            ),
+            {"at": datetime(2024, 1, 1)},
+        )
+    assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
+    migrate_to(empty_engine, "0016")
+    columns = {
+        index["name"]: index["column_names"]
+        for index in inspect(empty_engine).get_indexes("refresh_token")
+    }
+    assert columns[REFRESH_EXPIRY_INDEX] == ["expires_at"]
+    assert schema_differences(empty_engine) == []
+    migrate_to(empty_engine, "0015", "downgrade")
+    assert REFRESH_EXPIRY_INDEX not in license_index_names(empty_engine, "refresh_token")
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM refresh_token")).scalar() == 1

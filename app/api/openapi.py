@@ -17,6 +17,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app
+from flask_limiter.constants import HeaderNames
 from marshmallow import Schema, fields
 from werkzeug.routing import Rule
 
@@ -26,6 +27,7 @@ from app.api.idempotency import REPLAYED_HEADER
 from app.api.operations import Operation, documented, operation_of
 from app.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGINATION_HEADER
 from app.api.paths import VBAPI_PREFIX, is_api_path
+from app.api.rate_limit import LIMITER_RETRY_AFTER_HEADER, UNLIMITED_PATHS
 from app.api.requests import API_KEY_HEADER
 from app.api.wire_schemas import (
     AuthenticationResultSchema,
@@ -249,6 +251,22 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
 
 #: The statuses that say when to try again (a 503 of /healthz too).
 RETRY_AFTER_STATUSES = (409, 429, 503)
+#: Flask-Limiter's headers, on every answer of an operation the rate limit counts (every one
+#: but ``UNLIMITED_PATHS``), errors included: name → description.
+RATE_LIMIT_HEADERS: dict[str, str] = {
+    HeaderNames.LIMIT.value: "Requests allowed in the limit's window (FLASK_RATE_LIMIT).",
+    HeaderNames.REMAINING.value: "Requests left in the current window.",
+    HeaderNames.RESET.value: "When the current window ends, in seconds since the Unix epoch.",
+    LIMITER_RETRY_AFTER_HEADER: "Whole seconds until the window ends (the answer's "
+    "Retry-After when it has one), at least 1 on a refusal.",
+}
+#: Headers some error answers carry besides the activity id and the rate limit's.
+ERROR_HEADERS: dict[int, tuple[str, ...]] = {
+    401: ("WWW-Authenticate",),
+    405: ("Allow",),
+    415: ("Accept-Encoding",),
+    **{status: ("Retry-After",) for status in RETRY_AFTER_STATUSES},
+}
 
 ERROR_DESCRIPTIONS = {
     400: "Bad request: database header missing or unknown, body not JSON, a query "
@@ -256,6 +274,9 @@ ERROR_DESCRIPTIONS = {
     401: "Missing or invalid credentials.",
     403: "The user has the viewer role and cannot write.",
     404: "No such record (or no such route).",
+    405: "The path exists but not with this method; `Allow` lists its methods. No operation "
+    "answers it (a method the document declares is allowed): it is the answer to a method the "
+    "document does not list for a path.",
     409: "Conflict: the key exists already, or the record is still in use; on a batch, also "
     "an Idempotency-Key whose first request is still running (retry after Retry-After).",
     413: "The body is too large, or the batch has too many items.",
@@ -356,7 +377,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             view = app.view_functions[rule.endpoint]
             paths.setdefault(path, {})[method.lower()] = _operation(
-                view.__name__, operation, bool(path_parameters)
+                view.__name__, operation, bool(path_parameters), rule.rule not in UNLIMITED_PATHS
             )
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path], parameters=parameters[path])
@@ -414,7 +435,9 @@ def openapi_path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
 # Operations
 
 
-def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict[str, Any]:
+def _operation(
+    view_name: str, op: Operation, has_path_parameters: bool, limited: bool
+) -> dict[str, Any]:
     # A name is a reference to a parameter component.
     parameters: list[dict[str, Any] | str] = []
     if op.security != "none":
@@ -433,7 +456,7 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
         "summary": op.summary,
         "tags": [op.tag],
         "security": SECURITY[op.security],
-        "responses": {str(op.status): _success(op)},
+        "responses": {str(op.status): _success(op, limited)},
     }
     if op.description:
         result["description"] = op.description
@@ -448,7 +471,7 @@ def _operation(view_name: str, op: Operation, has_path_parameters: bool) -> dict
             "content": {JSON_MIMETYPE: {"schema": body_schema}},
         }
     for status, description in op.other_statuses:
-        response = {**_success(op), "description": description}
+        response = {**_success(op, limited), "description": description}
         if status in RETRY_AFTER_STATUSES:
             response["headers"]["Retry-After"] = _ref("headers", "Retry-After")
         result["responses"][str(status)] = response
@@ -474,8 +497,14 @@ def _error_statuses(op: Operation, has_path_parameters: bool) -> set[int]:
     return statuses
 
 
-def _success(op: Operation) -> dict[str, Any]:
+def _rate_limit_headers() -> dict[str, dict[str, str]]:
+    return {name: _ref("headers", name) for name in RATE_LIMIT_HEADERS}
+
+
+def _success(op: Operation, limited: bool) -> dict[str, Any]:
     headers = {ACTIVITY_HEADER: _ref("headers", ACTIVITY_HEADER)}
+    if limited:
+        headers |= _rate_limit_headers()
     if op.shape == "empty":
         return {"description": "Done; no content.", "headers": headers}
     if op.paged:
@@ -587,14 +616,39 @@ def _add_components(spec: APISpec) -> None:
     spec.components.header(
         "Retry-After", {"description": "Seconds to wait.", "schema": {"type": "string"}}
     )
+    spec.components.header(
+        "Allow",
+        {
+            "description": "The methods the path answers.",
+            "required": True,
+            "schema": {"type": "string"},
+            "example": "GET, HEAD, OPTIONS, POST",
+        },
+    )
+    spec.components.header(
+        "Accept-Encoding",
+        {
+            "description": "On a compressed body's 415: `identity`, the only coding taken.",
+            "schema": {"type": "string", "enum": ["identity"]},
+        },
+    )
+    for name, description in RATE_LIMIT_HEADERS.items():
+        spec.components.header(
+            name,
+            {
+                "description": f"{description} On every answer of an operation the rate limit "
+                "counts (all but " + " and ".join(UNLIMITED_PATHS) + ").",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            },
+        )
     problem_envelope = _envelope({"type": "null"}, _ref("schemas", "Problem"))
     spec.components.schema("ErrorEnvelope", problem_envelope)
     for status, description in ERROR_DESCRIPTIONS.items():
         headers = {ACTIVITY_HEADER: _ref("headers", ACTIVITY_HEADER)}
-        if status == 401:
-            headers["WWW-Authenticate"] = _ref("headers", "WWW-Authenticate")
-        if status in RETRY_AFTER_STATUSES:
-            headers["Retry-After"] = _ref("headers", "Retry-After")
+        for name in ERROR_HEADERS.get(status, ()):
+            headers[name] = _ref("headers", name)
+        if status != 405:  # refused by the routing, before the rate limit is counted
+            headers |= _rate_limit_headers()
         spec.components.response(
             f"Error{status}",
             {

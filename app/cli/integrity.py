@@ -16,6 +16,7 @@ from app.cli import database_option, log_admin, migrated_database
 from app.integrity.report import history_links, text_lines, write_csv
 from app.integrity.rules import RULES
 from app.integrity.service import FindingsByTime, day_after, findings_by_time
+from app.public_url import public_link
 from app.tenancy import session_scope
 
 
@@ -94,8 +95,8 @@ def integrity_report_command(
 
 
 def history_link(license_key: int) -> str:
-    """The license's history page, as a path (the CLI knows no host)."""
-    return url_for("ui.history", license_key=license_key)
+    """The license's history page: a path, or a full URL under ``FLASK_PUBLIC_URL``."""
+    return public_link(url_for("ui.history", license_key=license_key))
 
 
 def write_text(

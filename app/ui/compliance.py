@@ -26,6 +26,7 @@ from app.monitoring.service import (
     list_runs,
     run_licenses,
 )
+from app.public_url import public_link
 from app.ui.downloads import csv_download
 from app.ui.paging import Page, clamp, page_number
 from app.ui.views import bp, db
@@ -149,7 +150,7 @@ def integrity_review_csv() -> Response:
         at = {} if start == since else {"from": start.isoformat()}
         parts_url = url_for("ui.integrity_csv_parts", **_range_query(since, until), **at)
         return redirect(parts_url, 303)
-    link = history_links(lambda key: url_for("ui.history", license_key=key, _external=True))
+    link = history_links(lambda key: public_link(url_for("ui.history", license_key=key)))
     with findings_by_time(session, start, stop) as findings:
         download = csv_download(lambda out: write_csv(out, findings, link))
     name = f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}"
