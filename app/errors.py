@@ -133,8 +133,9 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
         headers["Retry-After"] = retry_after
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    if exc.code == 404:  # (only a 404's: it matches the path against the routes)
+        detail = _unrouted_detail()
     detail = {
-        404: _unrouted_detail(),
         405: f"Method {request.method} is not allowed here.",
         413: "The request body is larger than this server accepts.",
     }.get(exc.code or 500, detail)

@@ -14,6 +14,8 @@ received) is written by the client. Two places built URLs from it:
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, redirect, request
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -32,10 +34,12 @@ def relative_slash_redirect() -> Response | None:
     moved = request.routing_exception
     if not isinstance(moved, RequestRedirect):
         return None
-    own = request.host_url  # "scheme://host/": the script root stays in the path
-    target = moved.new_url
-    if target.startswith(own):
-        target = "/" + target[len(own) :]
+    # Its path (the script root included) and query alone, whatever host it names: Werkzeug
+    # spells the host otherwise than ``request.host_url`` does (an IDNA host), so keeping the
+    # URL unless it began with the latter sent such a host back absolute. One leading slash:
+    # "//x" would be a URL of host x.
+    moved_to = urlsplit(moved.new_url)
+    target = "/" + moved_to.path.lstrip("/") + (f"?{moved_to.query}" if moved_to.query else "")
     return redirect(target, moved.code)
 
 

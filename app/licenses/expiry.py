@@ -270,7 +270,7 @@ def expiring_statement(
     clock: ExpiryClock, chosen: ExpiryFilter, order: Sequence[SortKey] = DEFAULT_ORDER
 ) -> Select[Any]:
     """Every license the filter shows, with its provider ID and type name, in ``order``
-    (then by key): the page reader's and the CSV export's one query.
+    (then by key): the CSV export's query; a page of it is :func:`page_statement`.
 
     In the other date's order (the PSV bucket by term date, a term bucket by PSV date) and
     for the PSV bucket in PSV order, the bucket's date is :class:`Unindexed`: SQLite then

@@ -108,3 +108,21 @@ def test_a_configured_public_url_makes_the_links_absolute_whatever_the_host(
     assert cli.exit_code == 1, cli.output  # a finding
     (row,) = csv.DictReader(io.StringIO(cli.output))
     assert row["history"] == f"{PUBLIC}/ui/licenses/5/history"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "xn--bcher-kva.example",  # an IDNA host: request.host_url spells it otherwise
+        "EVIL.example:8080",
+        "[2001:db8::1]:8443",
+    ],
+)
+def test_the_slash_redirect_is_a_path_however_the_host_is_spelled(client: Any, host: str) -> None:
+    """Werkzeug's redirect to the slash is built on the request's host. Cut down to a path
+    only when it began with ``request.host_url``, which spells an IDNA host otherwise, it
+    went out absolute, on the forged host."""
+    for scheme in ("http", "https"):
+        answer = client.get("/ui?x=1", headers={"Host": host}, base_url=f"{scheme}://localhost")
+        assert (answer.status_code, answer.headers["Location"]) == (308, "/ui/?x=1"), scheme
+        assert host.split(":")[0].lower().strip("[]") not in answer.get_data(as_text=True)
