@@ -12,7 +12,13 @@ import logging
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from markupsafe import escape
+from werkzeug.exceptions import (
+    BadHost,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 
 from app.activity import log_unavailable, loggable_path, note_refusal
 from app.api.envelope import ApiError, problem_response
@@ -121,9 +127,15 @@ def _api_error(exc: ApiError) -> Response:
     return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
 
 
+#: A ``Host`` header Werkzeug cannot read as a host name (``evil..example``: no IDNA form).
+BAD_HOST_DETAIL = "The request's Host header is not a valid host name."
+
+
 def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple[str, str]]]:
     if isinstance(exc, CSRFError):  # "The CSRF token has expired.", "… is invalid.", …
         note_refusal(exc.description or "")
+    if isinstance(exc, BadHost):
+        return _bad_host()
     if not is_api_path(request.path):
         return _html_error(exc)
     headers = {}
@@ -215,6 +227,16 @@ def _request_schema_problem() -> str | None:
         if problem is not None:
             return f"database {name!r}: {problem}"
     return None
+
+
+def _bad_host() -> Response | tuple[str, int, list[tuple[str, str]]]:
+    """400 for a Host no URL can be built on. Flask then has no URL adapter for the request, so
+    the UI's error page (whose links ``url_for`` builds) cannot be rendered: it raised, and the
+    client got a 500. The UI's answer is a page without links."""
+    if is_api_path(request.path):
+        return problem_response(400, BAD_HOST_DETAIL)
+    page = f"<!doctype html><title>Bad Request</title><p>{escape(BAD_HOST_DETAIL)}</p>"
+    return page, 400, [("Content-Type", "text/html; charset=utf-8")]
 
 
 def _html_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

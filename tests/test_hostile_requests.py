@@ -191,3 +191,14 @@ def test_an_identity_content_encoding_is_no_coding(client: Any, headers: dict, c
     )
     assert response.status_code == 207
     assert stored_keys(client, headers) == [8]
+
+
+@pytest.mark.parametrize("path", ["/ui", "/ui/", "/ui/login", LICENSES, "/healthz", "/nowhere"])
+def test_a_host_header_that_is_no_host_name_is_a_400_that_says_so(client: Any, path: str) -> None:
+    """``evil..example`` has no IDNA form: Werkzeug refuses it (400), and the UI's error page,
+    whose links are built for the request's host, raised in its turn (a 500)."""
+    response = client.get(path, headers={"Host": "evil..example"})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Host header is not a valid host name" in text
+    assert "evil" not in text
