@@ -86,7 +86,7 @@ class ListedSession:
     def __init__(self, rows: list[ProviderCredLicense]) -> None:
         self.rows = rows
 
-    def scalars(self, statement: Any) -> list[ProviderCredLicense]:
+    def execute(self, statement: Any) -> list[ProviderCredLicense]:
         return self.rows
 
 

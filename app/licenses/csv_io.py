@@ -112,11 +112,13 @@ def export_licenses(
     statement: Select[Any] | None = None,
     raw: bool = False,
 ) -> int:
-    """Write every license (or those ``statement`` selects first, in its order) as CSV
-    (header = the JSON field names); returns the row count.
+    """Write every license (or those ``statement`` selects, in its order) as CSV (header =
+    the JSON field names); returns the row count.
 
     Text that a spreadsheet would run as a formula gets a leading ``'`` unless ``raw``;
-    ``import_licenses`` removes it again.
+    ``import_licenses`` removes it again. The licenses are read as rows of the license
+    table's columns (``statement``'s own columns replaced by those, its joins, filters and
+    order kept), not as mapped objects: a fifth of a download's time went to making them.
     """
     writer = LineEndSafeWriter(out)
     writer.writerow(CSV_COLUMNS)
@@ -125,7 +127,8 @@ def export_licenses(
         statement = select(ProviderCredLicense).order_by(
             ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
         )
-    for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
+    columns = statement.with_only_columns(*ProviderCredLicense.__table__.columns)
+    for row in session.execute(columns.execution_options(yield_per=EXPORT_CHUNK)):
         writer.writerow(EXPORT_CELLS.cells(row, raw=raw))
         count += 1
     return count
