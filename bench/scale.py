@@ -140,7 +140,7 @@ def _build_and_measure(
     }
     client = app.test_client()
     cookie = ui_login(client, database.name)
-    reads = read_list(client, api_headers)
+    reads = read_list(client, api_headers, counts["provider_creds"])
 
     result: dict[str, Any] = {
         "scale": counts,
@@ -222,16 +222,36 @@ def ui_login(client: Any, database: str) -> str:
     return f"{name}={client.get_cookie(name).value}"
 
 
-def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
+def read_list(client: Any, headers: dict[str, str], provider_creds: int) -> list[Read]:
     """The reads, with the last page of each bucket asked of the API first."""
     typical_cred = 2
     typical_license = BIG_CRED_LICENSES + 1
+    last_big_page = math.ceil(BIG_CRED_LICENSES / PAGE_SIZE)
+    # Not the last: it holds the last ProviderCred, which each phase's batch writes to.
+    cred_pages = math.ceil(provider_creds / client.application.config["UI_PAGE_SIZE"])
+    far_cred_page = max(1, cred_pages - 1)
     reads = [
         Read("api: one license", f"/provider-credentialing/1/licenses/{BIG_CRED_LICENSES // 2}"),
         Read("api: license list (1,000-license cred)", "/provider-credentialing/1/licenses"),
         Read(
+            "api: license list (1,000-license cred), last page by term date",
+            f"/provider-credentialing/1/licenses?sortBy=term_Date:desc&page={last_big_page}",
+        ),
+        Read(
             "api: license history",
             f"/provider-credentialing/{typical_cred}/licenses/{typical_license}/history",
+        ),
+        Read(
+            "api: license history, oldest first",
+            f"/provider-credentialing/{typical_cred}/licenses/{typical_license}/history"
+            "?sortBy=at:asc",
+        ),
+        Read("api: license types", "/credentialing-license-types"),
+        Read("api: a provider's credentials", "/providers/PRV00000002/credentialing"),
+        # The expiry list's slowest order: no index holds the ProviderCred key with a date.
+        Read(
+            "api: expirables by providerCred_Key",
+            "/licenses/expirables?sortBy=providerCred_Key:desc",
         ),
     ]
     for query in [*(f"bucket={bucket}" for bucket in BUCKETS), *FILTERED_API_LISTS]:
@@ -255,7 +275,14 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             f"/ui/credentials?q={license_number}",
             ui=True,
         ),
+        Read("ui: credential search, two letters", "/ui/credentials?q=TX", ui=True),
         Read("ui: credential list", "/ui/credentials", ui=True),
+        Read(
+            f"ui: credential list, page {far_cred_page} of {cred_pages}",
+            f"/ui/credentials?page={far_cred_page}",
+            ui=True,
+        ),
+        Read("ui: license history page", f"/ui/licenses/{typical_license}/history", ui=True),
         Read("ui: expiring page (expired, first page)", "/ui/licenses/expiring", ui=True),
         Read(
             "ui: expiring page (expired, last page)",
@@ -276,6 +303,8 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
             for query in FILTERED_UI_LISTS
             for last, page in (("", ""), (", last page", "&page=1000000"))
         ),
+        # A download, not a page: every expired license (8 % of them), in the page's order.
+        Read("ui: expiring page's CSV (expired)", "/ui/licenses/expiring.csv", ui=True),
         Read("ui: grid, typical cred", f"/ui/credentials/{typical_cred}/licenses", ui=True),
         Read(
             f"ui: integrity review of {yesterday}",
@@ -290,6 +319,11 @@ def read_list(client: Any, headers: dict[str, str]) -> list[Read]:
         Read(
             f"ui: grid, cred with {BIG_CRED_LICENSES:,} licenses",
             "/ui/credentials/1/licenses",
+            ui=True,
+        ),
+        Read(
+            f"ui: grid, cred with {BIG_CRED_LICENSES:,} licenses, last page",
+            "/ui/credentials/1/licenses?page=1000000",
             ui=True,
         ),
     ]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.batch.outcome import ConcurrentWrites, ParentNotFound
 from app.batch.write import key_in, key_set
+from app.licenses.export_cells import ExportCells
 from app.licenses.models import ProviderCredLicense
 from app.licenses.schemas import KEY_FIELD, LICENSE_OUT_SCHEMA, WRITABLE_FIELDS
 from app.licenses.service import upsert_licenses
@@ -64,9 +65,18 @@ def escape_cell(column: str, value: Any) -> Any:
     reads as a number a spreadsheet cut short (``1.5E+10``, after any quotes): the import
     refuses such a cell written bare (``spreadsheet_damage``), and took an export's own
     ``1.5E+10`` for one."""
+    if isinstance(value, str) and value[:1].isalpha():
+        # Most cells, and never escaped: a formula starts with white space or one of
+        # FORMULA_CHARACTERS, an escaped cell with a quote, a number with a digit or "-".
+        return value
     if column in NUMBER_TEXT_COLUMNS and isinstance(value, str) and _QUOTED_NUMBER.fullmatch(value):
         return "'" + value
     return escape_formula(value)
+
+
+#: The export's cells: ``CSV_COLUMNS`` as ``LICENSE_OUT_SCHEMA`` writes them, escaped by
+#: ``escape_cell``.
+EXPORT_CELLS = ExportCells(CSV_COLUMNS, escape_cell)
 
 
 def unescape_cell(column: str, cell: str) -> str:
@@ -102,11 +112,13 @@ def export_licenses(
     statement: Select[Any] | None = None,
     raw: bool = False,
 ) -> int:
-    """Write every license (or those ``statement`` selects first, in its order) as CSV
-    (header = the JSON field names); returns the row count.
+    """Write every license (or those ``statement`` selects, in its order) as CSV (header =
+    the JSON field names); returns the row count.
 
     Text that a spreadsheet would run as a formula gets a leading ``'`` unless ``raw``;
-    ``import_licenses`` removes it again.
+    ``import_licenses`` removes it again. The licenses are read as rows of the license
+    table's columns (``statement``'s own columns replaced by those, its joins, filters and
+    order kept), not as mapped objects: a fifth of a download's time went to making them.
     """
     writer = LineEndSafeWriter(out)
     writer.writerow(CSV_COLUMNS)
@@ -115,11 +127,9 @@ def export_licenses(
         statement = select(ProviderCredLicense).order_by(
             ProviderCredLicense.provider_cred_key, ProviderCredLicense.provider_cred_license_key
         )
-    for row in session.scalars(statement.execution_options(yield_per=EXPORT_CHUNK)):
-        record = LICENSE_OUT_SCHEMA.dump(row)
-        if not raw:
-            record = {column: escape_cell(column, value) for column, value in record.items()}
-        writer.writerow(record[column] for column in CSV_COLUMNS)
+    columns = statement.with_only_columns(*ProviderCredLicense.__table__.columns)
+    for row in session.execute(columns.execution_options(yield_per=EXPORT_CHUNK)):
+        writer.writerow(EXPORT_CELLS.cells(row, raw=raw))
         count += 1
     return count
 

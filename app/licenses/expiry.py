@@ -270,16 +270,17 @@ def expiring_statement(
     clock: ExpiryClock, chosen: ExpiryFilter, order: Sequence[SortKey] = DEFAULT_ORDER
 ) -> Select[Any]:
     """Every license the filter shows, with its provider ID and type name, in ``order``
-    (then by key): the CSV export's query; a page of it is :func:`page_statement`.
+    (then by key): the CSV download's query (a page is :func:`page_statement`).
 
-    In the other date's order (the PSV bucket by term date, a term bucket by PSV date) and
-    for the PSV bucket in PSV order, the bucket's date is :class:`Unindexed`: SQLite then
-    walks the order's index, which carries the bucket's date, and stops at the page, instead
-    of sorting the whole bucket."""
+    All of them, so the bucket is read through its own index and sorted: the walk of the
+    order's index that a page of the other date's order takes (:func:`_crossed`) stops at
+    the page, but for the whole list it read every license of the table, each looked up
+    (SQLite, 200,000 licenses: the PSV bucket soonest term first 171 ms, narrowed to one
+    state 29 ms; read through the bucket's index, 128 and 4 ms)."""
     keys = _with_tiebreak(order)
     return (
         _joined(select(License, ProviderCred.provider_id, CredLicenseType.display))
-        .where(*chosen.conditions(clock, unindexed=_crossed(chosen, keys)))
+        .where(*chosen.conditions(clock))
         .order_by(*(key.expression() for key in keys))
     )
 
