@@ -152,6 +152,41 @@ def without_or(nesting: tuple[str, ...]) -> tuple[str, ...]:
     return nesting[index:]
 
 
+def planner_client(app: Any, make_user: Callable[..., str]) -> Any:
+    """A test client of the staff UI, logged in."""
+    make_user("planner", UI_PASSWORD)
+    ui = app.test_client()
+    login = {"username": "planner", "password": UI_PASSWORD, "database": "main"}
+    assert ui.post("/ui/login", data=login).status_code == 302
+    return ui
+
+
+def put_three_licenses(client: Any, headers: dict[str, str]) -> None:
+    """Into ProviderCred 1 (type 1): one expired (TX), one without a term date with an overdue
+    PSV (TX), one far off (CA): every bucket's range holds a license or its edge."""
+    licenses = [
+        {
+            "providerCredLicense_Key": key,
+            "providerCred_Key": 1,
+            "state": state,
+            "credLicenseType_Key": 1,
+            "license_Number": f"{state}-{key}",
+            "term_Date": term,
+            "psV_Date": psv,
+        }
+        for key, (state, term, psv) in enumerate(
+            [
+                ("TX", "2020-01-01T00:00:00Z", None),
+                ("TX", None, "2020-01-01T00:00:00Z"),
+                ("CA", "2099-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
+            ],
+            start=1,
+        )
+    ]
+    put = client.put("/provider-credentialing/1/licenses-batch", json=licenses, headers=headers)
+    assert put.status_code == 207, put.data
+
+
 def test_expiry_lists_and_the_license_number_search_use_an_index(
     sqlite_only: None,
     app: Any,
@@ -171,10 +206,7 @@ def test_expiry_lists_and_the_license_number_search_use_an_index(
         headers=headers,
     )
     assert put.status_code == 207, put.data
-    make_user("planner", UI_PASSWORD)
-    ui = app.test_client()
-    login = {"username": "planner", "password": UI_PASSWORD, "database": "main"}
-    assert ui.post("/ui/login", data=login).status_code == 302
+    ui = planner_client(app, make_user)
 
     def requests() -> None:
         for path in API_PATHS:
@@ -234,30 +266,8 @@ def test_expiry_reads_read_index_entries_alone_and_sort_no_bucket(
     make_cred(1)
     make_license_type(1)
     headers = auth_headers()
-    licenses = [
-        {
-            "providerCredLicense_Key": key,
-            "providerCred_Key": 1,
-            "state": state,
-            "credLicenseType_Key": 1,
-            "term_Date": term,
-            "psV_Date": psv,
-        }
-        for key, (state, term, psv) in enumerate(
-            [
-                ("TX", "2020-01-01T00:00:00Z", None),
-                ("TX", None, "2020-01-01T00:00:00Z"),
-                ("CA", "2099-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
-            ],
-            start=1,
-        )
-    ]
-    put = client.put("/provider-credentialing/1/licenses-batch", json=licenses, headers=headers)
-    assert put.status_code == 207, put.data
-    make_user("planner", UI_PASSWORD)
-    ui = app.test_client()
-    login = {"username": "planner", "password": UI_PASSWORD, "database": "main"}
-    assert ui.post("/ui/login", data=login).status_code == 302
+    put_three_licenses(client, headers)
+    ui = planner_client(app, make_user)
     api_paths, ui_paths = expiry_paths()
 
     def requests() -> None:
@@ -363,34 +373,11 @@ def test_every_other_read_reads_no_whole_license_table(
     make_cred(1, provider_id="PRV1")
     make_license_type(1)
     headers = auth_headers()
-    licenses = [
-        {
-            "providerCredLicense_Key": key,
-            "providerCred_Key": 1,
-            "state": state,
-            "credLicenseType_Key": 1,
-            "license_Number": f"{state}-{key}",
-            "term_Date": term,
-            "psV_Date": psv,
-        }
-        for key, (state, term, psv) in enumerate(
-            [
-                ("TX", "2020-01-01T00:00:00Z", None),
-                ("TX", None, "2020-01-01T00:00:00Z"),
-                ("CA", "2099-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
-            ],
-            start=1,
-        )
-    ]
-    put = client.put("/provider-credentialing/1/licenses-batch", json=licenses, headers=headers)
-    assert put.status_code == 207, put.data
+    put_three_licenses(client, headers)
     with app.app_context(), session_scope("main") as session:
         run_id = record_run(session, now=utcnow(), ran_by="plans", psv_window_days=120)
         session.commit()
-    make_user("planner", UI_PASSWORD)
-    ui = app.test_client()
-    login = {"username": "planner", "password": UI_PASSWORD, "database": "main"}
-    assert ui.post("/ui/login", data=login).status_code == 302
+    ui = planner_client(app, make_user)
     api_paths, ui_paths = other_reads(1, run_id)
 
     def requests() -> None:
