@@ -416,8 +416,8 @@ def apply_import(provider_cred_key: int) -> Response | tuple[str, int]:
     if nonce is None:
         return render_import(cred, None, NO_TOKEN), 400
     text = read_carried_csv(form.csv.data or "")
-    if text is None:
-        abort(400)
+    if text is None:  # forged, or a preview served before an upgrade carried it otherwise
+        return render_import(cred, None, NO_TOKEN), 400
     try:
         apply_once(
             session,

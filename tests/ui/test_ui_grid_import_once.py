@@ -129,11 +129,14 @@ def test_an_apply_whose_file_is_not_as_the_preview_carries_it_writes_nothing(
 ) -> None:
     """The preview carries the file in URL-safe base64 (``carried_csv``): raw CSV, what is
     not base64 (or wrongly padded), bytes that are not UTF-8 (``_w==`` is FF) or the JSON
-    string it was carried as before is a forged form."""
+    string it was carried as before (a preview served before an upgrade) is refused with a
+    page that says to preview the file again."""
     login()
     fields = preview(client)
     fields["csv"] = carried
-    assert client.post(URL + "/apply", data=fields).status_code == 400
+    response = client.post(URL + "/apply", data=fields)
+    assert response.status_code == 400
+    assert "preview the file again" in text_of(response.get_data(as_text=True))
     assert new_licenses(app) == 0
     assert client.post(URL + "/apply", data=preview(client)).status_code == 303
     assert new_licenses(app) == 1
