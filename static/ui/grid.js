@@ -565,7 +565,8 @@
   function offerDraft(draft) {
     waitingDraft = draft.rows;
     notice("Changes to " + draft.rows.length + " row(s) that you saved at " + whenSaved(draft) +
-      " were not written: that Save did not get through (was your session over?). " +
+      " were not written: that Save did not get through (the session had ended, the Save " +
+      "was too large, or its answer was lost: the page it led to said which). " +
       "Put them back in the grid, then Save?", [
       { label: "Put my changes back", run: function () {
         draft.rows.forEach(restoreRow); // under a new Save id: nothing of that Save was written
