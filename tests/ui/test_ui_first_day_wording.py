@@ -35,3 +35,27 @@ def test_the_history_breadcrumb_names_the_provider_id_as_the_grid_does(
     html = client.get("/ui/licenses/70/history").get_data(as_text=True)
     crumbs = html.split('aria-label="Breadcrumb"', 1)[1].split("</nav>", 1)[0]
     assert 'href="/ui/credentials/7/licenses">PRV00007</a>' in crumbs
+
+
+def test_the_expiring_page_without_a_monitoring_run_tells_staff_what_it_means(
+    login: Any, client: Any
+) -> None:
+    login()
+    html = client.get("/ui/licenses/expiring").get_data(as_text=True)
+    alert = text_of(html.split('monitoring-status"', 1)[1].split("</p>", 1)[0])
+    assert "No expiry monitoring run is on record" in alert
+    # A clerk cannot run a server command: say the lists are current and whom to ask.
+    assert "The lists below are current" in alert
+    assert "ask your administrator" in alert
+
+
+def test_the_import_page_says_where_a_file_with_the_right_columns_comes_from(
+    make_cred: Any, login: Any, client: Any
+) -> None:
+    make_cred(1)
+    login()
+    html = client.get("/ui/credentials/1/licenses/import").get_data(as_text=True)
+    help_text = html.split('id="import-help"', 1)[1].split("</p>", 1)[0]
+    assert "the export command" not in help_text
+    assert 'href="/ui/licenses/expiring"' in help_text
+    assert "Download CSV" in text_of(help_text)
