@@ -33,6 +33,7 @@ from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds, search_problem
+from app.ui.date_cells import format_date_cell
 from app.ui.downloads import csv_download
 from app.ui.expiry import ExpiryClock
 from app.ui.forms import (
@@ -120,6 +121,7 @@ def grid_vocabulary() -> dict[str, Any]:
         "expiry_short_labels": expiry.SHORT_LABELS,
         "column_labels": {column.name: column.label for column in COLUMNS},
         "utc": format_utc,
+        "date_cell": format_date_cell,
     }
 
 
@@ -534,11 +536,14 @@ def history(license_key: int) -> str:
     if license is None and not entries:
         abort(404)
     cred_key = license.provider_cred_key if license is not None else entries[0].provider_cred_key
+    # The breadcrumb names the credential by its provider ID, as the grid and the search do.
+    cred = session.get(ProviderCred, cred_key)
     return render_template(
         "ui/history.html",
         license_key=license_key,
         license=license,
         cred_key=cred_key,
+        provider_id=cred.provider_id if cred is not None else None,
         entries=entries,
         results=Page(entries, number, HISTORY_PAGE_SIZE, total),
     )

@@ -210,7 +210,7 @@ def test_a_csv_file_refused_marks_the_file_input_and_is_read_with_it(
     assert said.startswith(seen.text["import-error"].strip())
     # Shown as the other pages' errors are (its class had no style: an information notice).
     assert "alert-error" in seen.attrs["import-error"]["class"].split()
-    assert "A CSV file with the columns of the license export" in said  # the help stays
+    assert "A CSV file with the columns of a license export" in said  # the help stays
     fresh = Elements(client.get("/ui/credentials/1/licenses/import").get_data(as_text=True))
     assert "aria-invalid" not in fresh.attrs["file"]
     assert fresh.description("file").startswith("A CSV file with the columns")

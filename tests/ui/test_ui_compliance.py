@@ -724,8 +724,8 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
     app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
     """A legacy placeholder such as 0001-01-01 is a valid stored date: the expiring page, a
-    monitoring run and the grid's heading show it as 0001-01-01, as the grid's cells, the API
-    and the CSV do (strftime's ``%Y`` wrote "1-01-01", which is no date)."""
+    monitoring run show it as 0001-01-01 and the grid's heading as 05/01/0999, as the grid's
+    cells do (strftime's ``%Y`` wrote "1-01-01", which is no date)."""
     make_cred(1, provider_id="PRV1")
     with app.app_context(), session_scope("main") as session:
         session.execute(update(ProviderCred).values(effective_date=datetime(999, 5, 1)))
@@ -747,4 +747,4 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
     for name, html in shown.items():
         assert "0001-01-01" in html and "0999-05-01" in html, name
         assert not re.search(r"[>\s]1-01-01", html), name
-    assert "<dd>0999-05-01</dd>" in page(client, "/ui/credentials/1/licenses")
+    assert "<dd>05/01/0999</dd>" in page(client, "/ui/credentials/1/licenses")
