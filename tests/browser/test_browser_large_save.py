@@ -43,7 +43,7 @@ def test_a_save_over_the_limit_is_offered_back_whole(
     page.get_by_role("link", name="Open the grid again").click()
     page.wait_for_url("**/ui/credentials/1/licenses")
     expect(page.locator(NOTICE)).to_contain_text("Changes to 5 row(s)")
-    expect(page.locator(NOTICE)).to_contain_text("the Save was too large")  # not only "session over?"
+    expect(page.locator(NOTICE)).to_contain_text("the Save was too large")  # not "session over?"
     page.get_by_role("button", name="Put my changes back").click()
     for selector, value in typed.items():
         assert page.locator(selector).input_value() == value
