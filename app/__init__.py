@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.api.converters import Int32Converter
     from app.api.paths import VBAPI_PREFIX
     from app.api.rate_limit import register_rate_limit
+    from app.api.routing import ApiRule
     from app.cli import register_cli
     from app.config import instance_folder, load_config
     from app.errors import register_error_handlers
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_relative_redirects(app)
     # "//" in a path is a 404 like any unknown path, not a redirect with an HTML body.
     app.url_map.merge_slashes = False
+    app.url_rule_class = ApiRule  # "/x/" is the API route "/x" (VBAPI's ASP.NET routing)
     app.register_blueprint(health_bp)
     app.register_blueprint(health_bp, url_prefix=VBAPI_PREFIX, name=f"vbapi_{health_bp.name}")
     app.url_map.converters["int32"] = Int32Converter  # VBAPI keys, in API and UI routes

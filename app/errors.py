@@ -16,7 +16,6 @@ from markupsafe import escape
 from werkzeug.exceptions import (
     BadHost,
     HTTPException,
-    MethodNotAllowed,
     RequestEntityTooLarge,
 )
 
@@ -129,6 +128,11 @@ def _api_error(exc: ApiError) -> Response:
 
 #: A ``Host`` header Werkzeug cannot read as a host name (``evil..example``: no IDNA form).
 BAD_HOST_DETAIL = "The request's Host header is not a valid host name."
+#: An API path no route has (a record that does not exist is the view's own 404, naming it).
+UNROUTED_DETAIL = (
+    "No route of this API has this path (a key in a path is an int32); the routes are listed "
+    "in /openapi.json."
+)
 
 
 def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple[str, str]]]:
@@ -145,41 +149,13 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
         headers["Retry-After"] = retry_after
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-    if exc.code == 404:  # (only a 404's: it matches the path against the routes)
-        detail = _unrouted_detail()
+    if exc.code == 404:  # no route (a record that does not exist is answered by its view)
+        detail = UNROUTED_DETAIL
     detail = {
         405: f"Method {request.method} is not allowed here.",
         413: "The request body is larger than this server accepts.",
     }.get(exc.code or 500, detail)
     return problem_response(exc.code or 500, detail, headers=headers)
-
-
-#: An API path no route has (a record that does not exist is the view's own 404, naming it).
-UNROUTED_DETAIL = (
-    "No route of this API has this path (a key in a path is an int32); the routes are listed "
-    "in /openapi.json."
-)
-#: The same path without its trailing slash is a route: say so, and which.
-TRAILING_SLASH_DETAIL = "No route of this API ends with a slash: the route is {route} (without it)."
-
-
-def _unrouted_detail() -> str:
-    """Why an API path is a 404 when no view answered it: a trailing slash the route does not
-    have (``/provider-credentialing/1/licenses/``, which ASP.NET's routing would have taken),
-    named as such with the route to use; otherwise that the path is unknown, unlike a record
-    that does not exist."""
-    path = request.path
-    if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
-        adapter = current_app.create_url_adapter(request)
-        try:
-            if adapter is not None:
-                adapter.match(path[:-1], method=request.method)
-        except MethodNotAllowed:  # the route exists, for other methods (405 there)
-            pass
-        except HTTPException:  # NotFound; or RequestRedirect, never for an API route
-            return UNROUTED_DETAIL
-        return TRAILING_SLASH_DETAIL.format(route=path[:-1])
-    return UNROUTED_DETAIL
 
 
 def _unexpected(exc: Exception) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:

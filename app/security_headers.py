@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
-from app.api.paths import is_api_path, unprefixed
+from app.api.paths import is_api_path, route_path
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -43,7 +43,7 @@ def add_security_headers(response: Response) -> Response:
 def is_stored_nowhere(path: str) -> bool:
     """Whether the answer at ``path`` must not be cached: every API answer (at its path and
     under VBAPI's base path, whatever its status), except ``CACHEABLE_API_PATHS``."""
-    return is_api_path(path) and unprefixed(path) not in CACHEABLE_API_PATHS
+    return is_api_path(path) and route_path(path) not in CACHEABLE_API_PATHS
 
 
 def register_security_headers(app: Flask) -> None:

@@ -44,33 +44,6 @@ UNROUTED = (
 )
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/provider-credentialing/1/licenses/"),
-        ("POST", "/provider-credentialing/1/licenses/"),
-        ("PUT", "/provider-credentialing/1/licenses-batch/"),
-        ("GET", "/vbasoftware/provider-credentialing/1/licenses/5/history/"),
-        ("GET", "/credentialing-license-types/"),
-        ("GET", "/healthz/"),
-        ("DELETE", "/provider-credentialing/1/licenses/"),  # the route takes GET and POST
-    ],
-)
-def test_a_trailing_slash_is_a_404_that_names_the_route_without_it(
-    client: Any, auth_headers: Any, method: str, path: str
-) -> None:
-    """Routes never end with a slash (as VBAPI's OpenAPI paths): a trailing one is a 404,
-    not a redirect (a redirected PUT or POST loses its body or credentials in many clients)
-    and not a second spelling of the route; the answer says what to send instead, unlike the
-    "No such resource." it was, which read like a missing record."""
-    response = client.open(path, method=method, headers=auth_headers(), json=[])
-    error = assert_envelope_error(response, 404)
-    assert error["detail"] == (
-        f"No route of this API ends with a slash: the route is {path[:-1]} (without it)."
-    )
-    assert error["instance"] == path
-
-
 @pytest.mark.parametrize("path", ["/provider-credentialing/1/nope/", "/nope//", "/vbasoftware/"])
 def test_a_trailing_slash_on_no_route_is_the_unknown_path_404(client: Any, path: str) -> None:
     assert assert_envelope_error(client.get(path), 404)["detail"] == UNROUTED

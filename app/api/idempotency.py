@@ -22,7 +22,7 @@ from flask import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.envelope import JSON_MIMETYPE, ApiError
-from app.api.paths import unprefixed
+from app.api.paths import route_path
 from app.api.requests import Principal, body_bytes
 from app.db_errors import UNAVAILABLE_ERRORS, error_class, rollback_quietly
 from app.idempotency.store import (
@@ -47,12 +47,12 @@ log = logging.getLogger("credgrid.idempotency")
 
 
 def request_fingerprint() -> str:
-    """The request's method, path, query parameters and body; a route under ``/vbasoftware``
-    is the same route as at the root, and the parameters' order does not matter (each is given
-    once: ``app.api.query_check``)."""
+    """The request's method, route, query parameters and body; a route under ``/vbasoftware``
+    or with a trailing slash is the same route as at the root, and the parameters' order does
+    not matter (each is given once: ``app.api.query_check``)."""
     digest = hashlib.sha256()
     query = urlencode(sorted(request.args.items(multi=True)))
-    digest.update(f"{request.method} {unprefixed(request.path)}?{query}\n".encode())
+    digest.update(f"{request.method} {route_path(request.path)}?{query}\n".encode())
     digest.update(body_bytes())
     return digest.hexdigest()
 

@@ -21,3 +21,10 @@ def unprefixed(path: str) -> str:
     if path.startswith(VBAPI_PREFIX + "/"):
         return path[len(VBAPI_PREFIX) :]
     return path
+
+
+def route_path(path: str) -> str:
+    """``path`` as its API route is spelled, which also answers it under ``/vbasoftware`` and
+    with one trailing slash (``app.api.routing``): ``/vbasoftware/healthz/`` → ``/healthz``."""
+    path = unprefixed(path)
+    return path[:-1] if len(path) > 1 and path.endswith("/") else path

@@ -29,7 +29,7 @@ from flask import Flask, current_app, request
 from flask import Response as FlaskResponse
 from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 
-from app.api.paths import is_api_path, unprefixed
+from app.api.paths import is_api_path, route_path
 from app.api.requests import API_KEY_HEADER, name_unauthenticated_caller
 from app.auth.addresses import counted_address
 from app.auth.log_limit import OncePerMinute
@@ -87,7 +87,7 @@ def over_limit_message() -> str:
 
 
 def exempt_from_limit() -> bool:
-    return not is_api_path(request.path) or unprefixed(request.path) in UNLIMITED_PATHS
+    return not is_api_path(request.path) or route_path(request.path) in UNLIMITED_PATHS
 
 
 def name_refused_caller(_limit: RequestLimit) -> None:
