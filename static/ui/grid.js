@@ -159,8 +159,8 @@
   function chosen(row) { return choiceRadios(row).filter(function (r) { return r.checked; })[0] || null; }
   function conflictChoice(row) { return chosen(row) || choiceRadios(row)[0] || null; }
   // A row's History link is its last stop for the arrow keys: right of its last cell, and up
-  // or down to the History links of the rows around it. Tab leaves the grid from every cell,
-  // so without this a row's History link was reached only with Shift+Tab back from Save.
+  // or down to the History links of the rows around it. It is not a Tab stop (tabindex -1 in
+  // _grid.html): Tab walks the cells, row after row, as in a spreadsheet.
   function historyLinks() { return Array.prototype.slice.call(tbody.querySelectorAll("a.history-link")); }
   function historyLinkOf(row) { return row ? row.querySelector("a.history-link") : null; }
   function lastCell(row) {
@@ -179,14 +179,17 @@
       default: return null;
     }
   }
+  function isGoToSave(event) {
+    return event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey;
+  }
   tbody.addEventListener("keydown", function (event) {
     var el = event.target;
     var onHistory = el.matches("a.history-link");
-    // Tab from any cell (or a row's History link) goes to the Save bar (the cells are reached
-    // with the arrow keys), or first to the row's "My values / Their values" choice when it
-    // has a conflict.
-    if (event.key === "Tab" && !event.shiftKey && (onHistory || el.matches("[data-col]")) && saveButton) {
-      event.preventDefault();
+    // Tab is the browser's: to the next cell. The way out of hundreds of cells is Ctrl+Enter
+    // (Cmd+Enter): to the Save bar without saving, or first to the row's "My values / Their
+    // values" choice when it has a conflict.
+    if (isGoToSave(event) && el.matches("[data-col]") && saveButton) {
+      event.preventDefault(); // Enter in a cell would submit the form
       (conflictChoice(el.closest("tr")) || saveButton).focus();
       return;
     }

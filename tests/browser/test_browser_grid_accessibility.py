@@ -116,10 +116,9 @@ def test_the_read_only_grid_s_links_are_at_least_24_px_high(
 
 
 def test_a_row_s_history_link_is_reached_with_the_arrow_keys(grid: Any, put_licenses: Any) -> None:
-    """Tab leaves the grid from every cell, so a row's History link was reached only with
-    Shift+Tab back from Save, through every row below it. It is the row's last stop for the
-    arrow keys: right of the Delete box, up and down to the rows' History links, Enter opens
-    it and Tab goes on to Save as from a cell."""
+    """A row's History link is not a Tab stop (Tab walks the cells). It is the row's last stop
+    for the arrow keys: right of the Delete box, up and down to the rows' History links, Enter
+    opens it and Tab goes on to the next row's first cell."""
     page = grid
     put_licenses(1, {"providerCredLicense_Key": 12, "license_Name": "Second"})
     page.reload()
@@ -139,7 +138,7 @@ def test_a_row_s_history_link_is_reached_with_the_arrow_keys(grid: Any, put_lice
     page.keyboard.press("ArrowUp")
     expect(history_11).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Save")).to_be_focused()
+    expect(page.get_by_label("Key, license 12")).to_be_focused()
     history_11.focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")

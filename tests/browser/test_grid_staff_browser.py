@@ -193,14 +193,14 @@ def test_expiry_state_pasted_state_names_and_staff_words(
     assert states == {"TX-9": "TX", "NY-9": "NY"}
 
 
-def test_ctrl_s_saves_and_the_save_bar_is_one_tab_away(
+def test_ctrl_s_saves_and_the_save_bar_is_one_ctrl_enter_away(
     app: Any, cred: int, logged_in: Any, axe_clean: Any
 ) -> None:
     page = logged_in()
     page.goto(GRID)
     first = page.get_by_label("Key, license 11")
     first.focus()
-    page.keyboard.press("Tab")
+    page.keyboard.press("Control+Enter")
     expect(page.get_by_role("button", name="Save")).to_be_focused()
 
     number = page.get_by_label("Number, license 11")
