@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date
 
 from app.ui.cell_values import DATE_EXAMPLE
+from app.ui.shown_dates import shown_date
 from app.wire.fields import INT32_MAX, INT32_MIN, Int32, StateCode, Text
 
 FieldErrors = Mapping[str, list[str]]
@@ -47,8 +49,7 @@ BAD_STATE_MESSAGE = (
 
 
 def _us_date(iso: str) -> str:
-    year, month, day = iso.split("-")
-    return f"{month}/{day}/{year}"
+    return shown_date(date.fromisoformat(iso))
 
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str], str], str]]

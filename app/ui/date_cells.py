@@ -22,6 +22,7 @@ import re
 from datetime import datetime
 
 from app.audit import utcnow
+from app.ui.shown_dates import shown_date
 
 DATE_EXAMPLE = "03/31/2027"
 US_DATE = re.compile(
@@ -119,8 +120,7 @@ def format_date_cell(value: datetime | None) -> str:
     """A stored date-time as staff read it: ``MM/DD/YYYY``, with the time when it has one."""
     if value is None:
         return ""
-    # Not ``%Y``: the C library writes the year 1 as "1", which the grid then cannot read.
-    shown = f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+    shown = shown_date(value)
     if (value.hour, value.minute, value.second) == (0, 0, 0):
         return shown
     return shown + f" {value:%H:%M}" + (f":{value:%S}" if value.second else "")

@@ -33,7 +33,6 @@ from app.psv_window import psv_window_days
 from app.tenancy import database_names, request_session
 from app.ui import expiry
 from app.ui.credential_list import search_creds, search_problem
-from app.ui.date_cells import format_date_cell
 from app.ui.downloads import csv_download
 from app.ui.expiry import ExpiryClock
 from app.ui.forms import (
@@ -104,12 +103,14 @@ from app.ui.save_once import (
     save_state,
 )
 from app.ui.save_report import ReportedRow, recall_save, remember_save
+from app.ui.shown_dates import register_date_filters
 from app.ui.type_options import TypeOptions
 from app.wire.fields import query_int32
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
 bp.url_value_preprocessor(identify_staff)  # before every before_request: CSRF's too
 bp.before_request(require_login)
+register_date_filters(bp)
 
 
 @bp.context_processor
@@ -120,14 +121,7 @@ def grid_vocabulary() -> dict[str, Any]:
         "expiry_labels": expiry.LABELS,
         "expiry_short_labels": expiry.SHORT_LABELS,
         "column_labels": {column.name: column.label for column in COLUMNS},
-        "utc": format_utc,
-        "date_cell": format_date_cell,
     }
-
-
-def format_utc(value: datetime | None) -> str:
-    # isoformat for the day: strftime's %Y writes the year 1 as "1".
-    return "—" if value is None else f"{value.date().isoformat()} {value:%H:%M:%S} UTC"
 
 
 def db() -> Session:

@@ -65,6 +65,11 @@ def run(app: Any, database: str = "main", days_ago: int = 0, window: int = 120) 
     return run_id
 
 
+def text_inline(html: str) -> str:
+    """``text_of`` without a space for a ``<time>`` element's tags: its text runs on."""
+    return text_of(re.sub(r"</?time\b[^>]*>", "", html))
+
+
 def page(client: Any, url: str, status: int = 200) -> str:
     response = client.get(url)
     assert response.status_code == status, response.data
@@ -373,15 +378,18 @@ def test_a_long_review_is_shown_in_parts_that_together_list_every_finding(
     login()
     today = utcnow().strftime("%Y-%m-%d")
     since = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d")  # the default: 31 days
+    shown_today = utcnow().strftime("%m/%d/%Y")
+    shown_since = (utcnow() - timedelta(days=30)).strftime("%m/%d/%Y")
     whole = text_of(page(client, "/ui/integrity"))
     assert "2 findings from" in whole and "part" not in whole
 
     monkeypatch.setattr(compliance, "CHANGES_PER_PART", 2)
     first = page(client, "/ui/integrity")
     assert re.search(
-        rf"1 finding in the changes from {since} up to {today} \d\d:\d\d:\d\d UTC: one part "
-        rf"of the review from {since} to {today}, which checks 2 changes at a time\.",
-        text_of(first),
+        rf"1 finding in the changes from {shown_since} up to {shown_today} \d\d:\d\d UTC: one "
+        rf"part of the review from {shown_since} to {shown_today}, which checks 2 changes at a "
+        rf"time\.",
+        text_inline(first),
     )
     assert "Download CSV of the whole range" in text_of(first)
     assert 'href="/ui/licenses/5/history"' in first and "/ui/licenses/6/" not in first
@@ -390,8 +398,9 @@ def test_a_long_review_is_shown_in_parts_that_together_list_every_finding(
 
     second = page(client, next_url)
     assert re.search(
-        rf"1 finding in the changes from {today} \d\d:\d\d:\d\d UTC to the end of {today}:",
-        text_of(second),
+        rf"1 finding in the changes from {shown_today} \d\d:\d\d UTC to the end of "
+        rf"{shown_today}:",
+        text_inline(second),
     )
     assert 'href="/ui/licenses/6/history"' in second and "/ui/licenses/5/" not in second
     assert 'rel="next"' not in second
@@ -508,7 +517,7 @@ def test_the_parts_of_a_review_from_the_calendars_first_day_link_to_that_day(
     monkeypatch.setattr(compliance, "CHANGES_PER_PART", 2)
     first = page(client, "/ui/integrity?since=0001-01-01&until=9999-12-31")
     assert 'name="since" value="0001-01-01"' in first
-    assert "one part of the review from 0001-01-01 to 9999-12-31" in text_of(first)
+    assert "one part of the review from 01/01/0001 to 12/31/9999" in text_of(first)
     assert "/ui/integrity/csv?since=0001-01-01&amp;until=9999-12-31" in first
     next_url = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
     assert next_url.startswith("/ui/integrity?since=0001-01-01&until=9999-12-31&from=")
@@ -522,13 +531,13 @@ def test_the_compliance_pages_need_a_login(client: Any) -> None:
 
 
 def test_times_are_shown_with_four_digit_years() -> None:
-    """strftime's %Y writes the year 1 as "1"; the pages show ISO days (0001-01-01)."""
+    """strftime's %Y writes the year 1 as "1"; the pages show 01/01/0001."""
     from datetime import datetime
 
-    from app.ui.views import format_utc
+    from app.ui.shown_dates import shown_datetime
 
-    assert format_utc(datetime(1, 1, 1, 2, 3, 4)) == "0001-01-01 02:03:04 UTC"
-    assert format_utc(datetime(2026, 12, 6, 23, 59, 59)) == "2026-12-06 23:59:59 UTC"
+    assert shown_datetime(datetime(1, 1, 1, 2, 3, 4)) == "01/01/0001 02:03 UTC"
+    assert shown_datetime(datetime(2026, 12, 6, 23, 59, 59)) == "12/06/2026 23:59 UTC"
 
 
 def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
@@ -612,7 +621,8 @@ def test_a_range_holding_more_than_a_download_reviews_is_downloaded_in_parts(
     assert response.headers["Location"] == f"/ui/integrity/csv-parts?{query}"
     listing = page(client, response.headers["Location"])
     words = unescape(text_of(listing))
-    assert f"The review from {today} to {today} holds more than 2 changes" in words
+    shown_today = utcnow().strftime("%m/%d/%Y")
+    assert f"The review from {shown_today} to {shown_today} holds more than 2 changes" in words
     command = f"flask --app app integrity-report --since {today} --until {today} --format csv"
     assert command in words
     links = [unescape(url) for url in re.findall(r'<td><a href="([^"]+)">CSV', listing)]
@@ -724,7 +734,7 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
     app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
 ) -> None:
     """A legacy placeholder such as 0001-01-01 is a valid stored date: the expiring page, a
-    monitoring run show it as 0001-01-01 and the grid's heading as 05/01/0999, as the grid's
+    monitoring run and the grid's heading show it as 01/01/0001 (05/01/0999), as the grid's
     cells do (strftime's ``%Y`` wrote "1-01-01", which is no date)."""
     make_cred(1, provider_id="PRV1")
     with app.app_context(), session_scope("main") as session:
@@ -745,6 +755,8 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
         "run": page(client, f"/ui/monitoring/{run_id}"),
     }
     for name, html in shown.items():
-        assert "0001-01-01" in html and "0999-05-01" in html, name
+        assert '<time datetime="0001-01-01">01/01/0001</time>' in html, name
+        assert '<time datetime="0999-05-01">05/01/0999</time>' in html, name
         assert not re.search(r"[>\s]1-01-01", html), name
-    assert "<dd>05/01/0999</dd>" in page(client, "/ui/credentials/1/licenses")
+    grid = page(client, "/ui/credentials/1/licenses")
+    assert '<dd><time datetime="0999-05-01">05/01/0999</time></dd>' in grid

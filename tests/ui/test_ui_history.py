@@ -187,6 +187,8 @@ def test_history_shows_a_time_edited_by_hand_as_stored(
     day = f"{utcnow():%Y-%m-%d}"
     if UNREADABLE_TIMES[spelling][1]:
         assert f'href="/ui/integrity?since={day}&amp;until={day}"' in page
+        shown_day = f'<time datetime="{day}">{utcnow():%m/%d/%Y}</time>'
+        assert f"review</a> of {shown_day}, the day it still names" in page
     else:
         assert "flask verify-history reports it" in edited
 
