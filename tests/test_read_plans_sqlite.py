@@ -187,6 +187,24 @@ def put_three_licenses(client: Any, headers: dict[str, str]) -> None:
     assert put.status_code == 207, put.data
 
 
+def reading(
+    client: Any, headers: dict[str, str], api_paths: list[str], ui: Any, ui_paths: list[str]
+) -> Callable[[], None]:
+    """The requests that GET each API path, then each UI path, each answered 200 and read to
+    its end (a download is written as it is read)."""
+
+    def requests() -> None:
+        for path in api_paths:
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, (path, response.data)
+        for path in ui_paths:
+            response = ui.get(path)
+            assert response.status_code == 200, path
+            response.get_data()
+
+    return requests
+
+
 def test_expiry_lists_and_the_license_number_search_use_an_index(
     sqlite_only: None,
     app: Any,
@@ -269,15 +287,7 @@ def test_expiry_reads_read_index_entries_alone_and_sort_no_bucket(
     put_three_licenses(client, headers)
     ui = planner_client(app, make_user)
     api_paths, ui_paths = expiry_paths()
-
-    def requests() -> None:
-        for path in api_paths:
-            response = client.get(path, headers=headers)
-            assert response.status_code == 200, (path, response.data)
-        for path in ui_paths:
-            assert ui.get(path).status_code == 200, path
-
-    trees = recorded_plan_trees(app, requests)
+    trees = recorded_plan_trees(app, reading(client, headers, api_paths, ui, ui_paths))
     found = whole_reads(trees)
     assert not found, "\n\n".join(f"{s}\n  {lines}" for s, lines in found)
     assert any("page" in statement for statement, _ in trees)  # the pages were explained
@@ -379,17 +389,7 @@ def test_every_other_read_reads_no_whole_license_table(
         session.commit()
     ui = planner_client(app, make_user)
     api_paths, ui_paths = other_reads(1, run_id)
-
-    def requests() -> None:
-        for path in api_paths:
-            response = client.get(path, headers=headers)
-            assert response.status_code == 200, (path, response.data)
-        for path in ui_paths:
-            response = ui.get(path)
-            assert response.status_code == 200, path
-            response.get_data()  # a download is written as it is read
-
-    trees = recorded_plan_trees(app, requests)
+    trees = recorded_plan_trees(app, reading(client, headers, api_paths, ui, ui_paths))
     scans = license_scans(trees)
     assert not scans, "\n\n".join(f"{s}\n  {lines}" for s, lines in scans)
     assert len(trees) > len(api_paths) + len(ui_paths)  # every read was explained

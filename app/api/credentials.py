@@ -13,6 +13,7 @@ from app.api.operations import documented
 from app.api.paging import fetch_page, page_request, sortable_columns
 from app.api.requests import authenticate, authenticate_writer, db_session, json_object_body
 from app.api.single import require_ok, require_path_key
+from app.batch.outcome import ItemOutcome
 from app.credentials.models import ProviderCred
 from app.credentials.schemas import (
     PROVIDER_CRED_OUT_SCHEMA,
@@ -69,16 +70,7 @@ def create_provider_cred(provider_id: str) -> Response:
     principal = authenticate_writer()
     item = json_object_body()
     provider_id = _path_provider_id(provider_id)
-    outcome = require_ok(
-        write_provider_cred(
-            db_session(),
-            provider_id,
-            item,
-            mode="create",
-            actor=principal.username,
-            activity_id=g.activity_id,
-        )
-    )
+    outcome = _write_one(provider_id, item, "create", principal.username)
     return json_response(_stored(provider_id, outcome.key))
 
 
@@ -114,17 +106,15 @@ def update_provider_cred(provider_id: str, provider_cred_key: int) -> Response:
     item = json_object_body()
     provider_id = _path_provider_id(provider_id)
     require_path_key(PROVIDER_CRED_SPEC, item, "providerCredKey", provider_cred_key, provider_id)
-    require_ok(
-        write_provider_cred(
-            db_session(),
-            provider_id,
-            item,
-            mode="update",
-            actor=principal.username,
-            activity_id=g.activity_id,
-        )
-    )
+    _write_one(provider_id, item, "update", principal.username)
     return json_response(_stored(provider_id, provider_cred_key))
+
+
+def _write_one(provider_id: str, item: Any, mode: str, actor: str) -> ItemOutcome:
+    outcome = write_provider_cred(
+        db_session(), provider_id, item, mode=mode, actor=actor, activity_id=g.activity_id
+    )
+    return require_ok(outcome)
 
 
 def _path_provider_id(raw: str) -> str:

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g
+from flask import Blueprint, Response, g
 
+from app.api.batch_route import BatchRequest, answer_batch
 from app.api.envelope import ApiError, json_response
-from app.api.idempotency import respond_idempotently
 from app.api.operations import documented
 from app.api.paging import fetch_page, page_request, sortable_columns
-from app.api.requests import (
-    authenticate,
-    authenticate_writer,
-    db_session,
-    flag,
-    json_array_body,
-    json_object_body,
-)
+from app.api.requests import authenticate, authenticate_writer, db_session, json_object_body
 from app.api.single import no_content, require_ok, require_path_key
 from app.api.wire_schemas import BatchItemResultSchema
 from app.batch.outcome import ItemOutcome
@@ -151,22 +144,17 @@ def delete_license_type(cred_license_type_key: int) -> Response:
     query=("atomic", "dryRun"),
 )
 def put_license_types_batch() -> Response:
-    principal = authenticate_writer()
-    items = json_array_body(current_app.config["BATCH_MAX_ITEMS"])
-    atomic, dry_run = flag("atomic"), flag("dryRun")
-
-    def apply() -> Response:
-        outcomes = upsert_license_types(
+    def write(batch: BatchRequest) -> list[ItemOutcome]:
+        return upsert_license_types(
             db_session(),
-            items,
-            actor=principal.username,
+            batch.items,
+            actor=batch.actor,
             activity_id=g.activity_id,
-            atomic=atomic,
-            dry_run=dry_run,
+            atomic=batch.atomic,
+            dry_run=batch.dry_run,
         )
-        return json_response([o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes], 207)
 
-    return respond_idempotently(principal, apply)
+    return answer_batch(KEY_FIELD, write)
 
 
 def _write_one(item: Any, mode: str, actor: str) -> ItemOutcome:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
+from app.api.batch_route import BatchRequest, answer_batch
 from app.api.envelope import ApiError, json_response
-from app.api.idempotency import respond_idempotently
 from app.api.operations import documented
 from app.api.paging import (
     Page,
@@ -25,8 +25,6 @@ from app.api.requests import (
     authenticate,
     authenticate_writer,
     db_session,
-    flag,
-    json_array_body,
     json_object_body,
 )
 from app.api.single import no_content, put_body_errors, require_ok
@@ -89,27 +87,22 @@ def unknown_license(provider_cred_key: int, key: int) -> ApiError:
 )
 def put_licenses_batch(provider_cred_key: int) -> Response:
     """Create or update many licenses; 207 with one result per item, in request order."""
-    principal = authenticate_writer()
-    items = json_array_body(current_app.config["BATCH_MAX_ITEMS"])
-    atomic, dry_run = flag("atomic"), flag("dryRun")
 
-    def apply() -> Response:
+    def write(batch: BatchRequest) -> list[ItemOutcome]:
         try:
-            outcomes = upsert_licenses(
+            return upsert_licenses(
                 db_session(),
                 provider_cred_key,
-                items,
-                actor=principal.username,
+                batch.items,
+                actor=batch.actor,
                 activity_id=g.activity_id,
-                atomic=atomic,
-                dry_run=dry_run,
+                atomic=batch.atomic,
+                dry_run=batch.dry_run,
             )
         except ParentNotFound:
             raise unknown_provider_cred(provider_cred_key) from None
-        data = [o.to_wire(KEY_FIELD, with_changes=dry_run) for o in outcomes]
-        return json_response(data, status=207)
 
-    return respond_idempotently(principal, apply)
+    return answer_batch(KEY_FIELD, write)
 
 
 @bp.get(LICENSES)

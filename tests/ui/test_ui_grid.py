@@ -690,9 +690,11 @@ def test_a_time_of_day_survives_the_grid(
 # Lost-update protection
 
 
-def test_a_cell_both_people_changed_is_a_conflict_that_needs_a_choice(
-    app: Any, cred: int, login: Any, open_grid: Any, put_licenses: Any
-) -> None:
+@pytest.fixture
+def opened_before_bob_renamed_11(
+    cred: int, login: Any, open_grid: Any, put_licenses: Any
+) -> GridPage:
+    """Alice's grid, opened before Bob changed license 11's name and number."""
     login()
     page = open_grid(cred)
     put_licenses(
@@ -700,6 +702,13 @@ def test_a_cell_both_people_changed_is_a_conflict_that_needs_a_choice(
         {"providerCredLicense_Key": 11, "license_Name": "Bob's name", "license_Number": "MD-111"},
         actor="bob",
     )
+    return page
+
+
+def test_a_cell_both_people_changed_is_a_conflict_that_needs_a_choice(
+    app: Any, opened_before_bob_renamed_11: GridPage
+) -> None:
+    page = opened_before_bob_renamed_11
     row = page.row(11)
     page.set(row, license_Name="Alice's name")
     response = page.save()
@@ -737,15 +746,9 @@ def test_a_cell_both_people_changed_is_a_conflict_that_needs_a_choice(
 
 
 def test_choosing_their_values_keeps_theirs_and_applies_my_other_cells(
-    app: Any, cred: int, login: Any, open_grid: Any, put_licenses: Any
+    app: Any, opened_before_bob_renamed_11: GridPage
 ) -> None:
-    login()
-    page = open_grid(cred)
-    put_licenses(
-        1,
-        {"providerCredLicense_Key": 11, "license_Name": "Bob's name", "license_Number": "MD-111"},
-        actor="bob",
-    )
+    page = opened_before_bob_renamed_11
     row = page.row(11)
     page.set(row, license_Name="Alice's name", specialty_Code="FM")
     after = GridPageFrom(page, page.save().get_data(as_text=True))
