@@ -28,8 +28,11 @@ from app.monitoring.service import (
 )
 from app.public_url import public_link
 from app.ui.downloads import csv_download
+from app.ui.finding_text import finding_detail
 from app.ui.paging import Page, clamp, page_number
 from app.ui.views import bp, db
+
+bp.add_app_template_filter(finding_detail, "finding_detail")
 
 #: The integrity review's default range: the last 31 days (a month's review).
 DEFAULT_REVIEW_DAYS = 31
