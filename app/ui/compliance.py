@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 
 from app.audit import utcnow
 from app.integrity.report import history_links, write_csv
@@ -85,7 +85,9 @@ def monitoring_run_csv(run_id: int) -> Response:
     session = db()
     run = find_run(session, run_id) or abort(404)
     download = csv_download(lambda out: write_run_csv(out, run, run_licenses(session, run_id)))
-    download.headers["Content-Disposition"] = f'attachment; filename="monitoring-run-{run_id}.csv"'
+    # Named by its database too: each numbers its runs from 1, and the rows do not name it.
+    name = f"monitoring-run-{g.staff.database}-{run_id}.csv"  # a name of DATABASE_NAME_PATTERN
+    download.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return download
 
 

@@ -73,7 +73,7 @@ def test_monitoring_pages_list_open_and_print_a_run(
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
-    assert download.value.suggested_filename == f"monitoring-run-{monitored}.csv"
+    assert download.value.suggested_filename == f"monitoring-run-main-{monitored}.csv"
 
     page.get_by_role("link", name="Printable report").click()
     page.wait_for_url(f"**/ui/monitoring/{monitored}/print")

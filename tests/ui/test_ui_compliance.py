@@ -125,7 +125,7 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     response = client.get(f"/ui/monitoring/{run_id}/csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert f'filename="monitoring-run-{run_id}.csv"' in response.headers["Content-Disposition"]
+    assert f'filename="monitoring-run-main-{run_id}.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [(r["providerCredLicense_Key"], r["expiryStatus"], r["psvOverdue"]) for r in rows] == [
         ("11", "expired", "false"),
@@ -133,6 +133,29 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     ]
     assert {r["monitoringRun"] for r in rows} == {str(run_id)}
     assert {r["psvWindowDays"] for r in rows} == {"120"}
+
+
+def test_a_runs_csv_is_named_by_its_database_whose_runs_are_numbered_apart(
+    app: Any, make_user: Callable[..., str]
+) -> None:
+    """Each database numbers its runs from 1 and the file's rows do not name the database: the
+    CSVs of run 1 of two databases, downloaded for the same month's evidence, were both
+    ``monitoring-run-1.csv``."""
+    assert run(app, "main") == run(app, "other") == 1
+    names = []
+    for database in ("main", "other"):
+        make_user("officer", "correct horse", role="viewer", database=database)
+        client = app.test_client()  # a session of its own, logged in to that database
+        form = {"username": "officer", "password": "correct horse", "database": database}
+        assert client.post("/ui/login", data=form).status_code == 302
+        response = client.get("/ui/monitoring/1/csv")
+        assert response.status_code == 200
+        names.append(response.headers["Content-Disposition"])
+        response.close()
+    assert names == [
+        'attachment; filename="monitoring-run-main-1.csv"',
+        'attachment; filename="monitoring-run-other-1.csv"',
+    ]
 
 
 def test_a_runs_csv_is_streamed_chunk_by_chunk_with_every_license_in_order(
@@ -170,7 +193,7 @@ def test_a_runs_csv_is_streamed_chunk_by_chunk_with_every_license_in_order(
     assert "Content-Length" not in response.headers
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="monitoring-run-{run_id}.csv"'
+        f'attachment; filename="monitoring-run-main-{run_id}.csv"'
     )
     with app.app_context(), session_scope("main") as session:
         report = monitoring_service.get_run(session, run_id)
