@@ -783,3 +783,24 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
         assert not re.search(r"[>\s]1-01-01", html), name
     grid = page(client, "/ui/credentials/1/licenses")
     assert '<dd><time datetime="0999-05-01">05/01/0999</time></dd>' in grid
+
+
+def test_the_monitoring_pages_name_every_bucket_a_run_counts(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """A run counts (and keeps) the licenses without a term date too: the runs page's
+    explanation and a run's page without licenses said expired, expiring and PSV overdue only,
+    beside a "No term date" column."""
+    empty = run(app)
+    login(role="viewer")
+    assert "expiring within 30, 60 and 90 days, without a term date" in text_of(
+        page(client, "/ui/monitoring")
+    )
+    assert (
+        "No license was expired, expiring within 90 days, without a term date or overdue for PSV."
+        in text_of(page(client, f"/ui/monitoring/{empty}"))
+    )
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": format_wire_datetime(utcnow())})
+    listed = text_inline(page(client, f"/ui/monitoring/{run(app)}"))
+    assert "No term date" in listed and "The 1 license found, as it stood at the run" in listed
