@@ -158,7 +158,8 @@ def integrity_review_csv() -> Response:
     link = history_links(lambda key: public_link(url_for("ui.history", license_key=key)))
     with findings_by_time(session, start, stop) as findings:
         download = csv_download(lambda out: write_csv(out, findings, link))
-    name = f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}"
+    days = f"{since.date().isoformat()}-to-{until.date().isoformat()}"
+    name = f"integrity-review-{g.staff.database}-{days}"  # the rows do not name the database
     if (start, stop) != (since, end):  # a part: named by its first instant (no ':' in a name)
         name += f"-from-{start.isoformat(timespec='microseconds').replace(':', '')}"
     download.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'

@@ -516,7 +516,7 @@ def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     response = client.get("/ui/integrity/csv?since=0001-01-01&until=9999-12-31")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="integrity-review-0001-01-01-to-9999-12-31.csv"'
+        'attachment; filename="integrity-review-main-0001-01-01-to-9999-12-31.csv"'
     )
     assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 1
 
@@ -590,7 +590,7 @@ def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
     assert [row["providerCredLicense_Key"] for row in rows] == [str(k) for k in range(1, 31)]
     assert {row["rule"] for row in rows} == {"psv-moved-backwards"}
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="integrity-review-{today}-to-{today}.csv"'
+        f'attachment; filename="integrity-review-main-{today}-to-{today}.csv"'
     )
     assert len(alive) == 30 and max(alive) <= 12, alive
 
@@ -658,7 +658,9 @@ def test_a_range_holding_more_than_a_download_reviews_is_downloaded_in_parts(
     for url in links:
         part = client.get(url)
         name = part.headers["Content-Disposition"]
-        assert name.startswith(f'attachment; filename="integrity-review-{today}-to-{today}-from-')
+        assert name.startswith(
+            f'attachment; filename="integrity-review-main-{today}-to-{today}-from-'
+        )
         in_parts += csv_rows(part)
     assert in_parts == whole
 
