@@ -715,3 +715,29 @@ def test_the_report_lists_findings_by_time_across_licenses(
         assert [f.license_key for f in expected] == [2, 2, 1, 1], expected
         with findings_by_time(session, since, None) as findings:
             assert list(findings) == expected
+
+
+def test_findings_spilled_to_a_file_keep_the_values_their_detail_quotes(
+    monkeypatch: Any,
+) -> None:
+    """A page shows a finding's quoted dates its own way from ``parts``: the findings sorted
+    a run at a time and read back from their temporary files keep them."""
+    from app.integrity import service
+
+    monkeypatch.setattr(service, "SORT_RUN", 2, raising=False)
+    entries = [
+        Entry(n, n, 1, "a", datetime(2026, 12, 1, 0, n), "bob", "updated", changes)
+        for n, changes in enumerate(
+            [{"psV_Date": ["2025-06-01T00:00:00Z", f"2025-01-0{n}T00:00:00Z"]} for n in range(1, 6)]
+        )
+    ]
+    found = [finding for entry in entries for finding in review_license([entry])]
+    with service.FindingsByTime(reversed(found)) as by_time:
+        read_back = list(by_time)
+    assert read_back == found
+    assert read_back[0].parts == (
+        "psV_Date ",
+        "2025-06-01T00:00:00Z",
+        " → ",
+        "2025-01-01T00:00:00Z",
+    )

@@ -49,7 +49,13 @@ class Finding:
     at: datetime | None
     user: str | None
     history_id: int | None
+    #: The finding in words, as the CSV and ``integrity-report`` write it (stored values as
+    #: stored: dates in the API's ISO form).
     detail: str
+    #: ``detail`` cut into text and the stored values it quotes, alternately (text, value,
+    #: text, …; joined, they are ``detail``), so that a page can show a quoted date its own
+    #: way; empty when it quotes none.
+    parts: tuple[str, ...] = ()
 
 
 TERM_EXTENDED = Rule(
@@ -78,6 +84,20 @@ RULES = (TERM_EXTENDED, PSV_BACKWARDS, LICENSE_DELETED, SEVERAL_EDITORS, HISTORY
 def _finding(rule: Rule, entry: Entry, detail: str) -> Finding:
     return Finding(
         rule, entry.license_key, entry.provider_cred_key, entry.at, entry.user, entry.id, detail
+    )
+
+
+def _quoting(rule: Rule, entry: Entry, *parts: str) -> Finding:
+    """A finding whose detail quotes stored values: ``parts`` are text and value alternately."""
+    return Finding(
+        rule,
+        entry.license_key,
+        entry.provider_cred_key,
+        entry.at,
+        entry.user,
+        entry.id,
+        "".join(parts),
+        parts,
     )
 
 
@@ -112,18 +132,19 @@ def term_extended_without_psv(entries: Sequence[Entry]) -> Iterator[Finding]:
         psv = entry.changes.get(PSV_FIELD)
         refreshed = bool(psv) and psv[1] is not None and (psv[0] is None or psv[1] > psv[0])
         if not refreshed:
-            yield _finding(
-                TERM_EXTENDED,
-                entry,
-                f"term_Date {term[0]} → {term[1]}, psV_Date not renewed",
-            )
+            old, new = term
+            if new == "none":
+                parts = ("term_Date ", old, " → none, psV_Date not renewed")
+            else:
+                parts = ("term_Date ", old, " → ", new, ", psV_Date not renewed")
+            yield _quoting(TERM_EXTENDED, entry, *parts)
 
 
 def psv_moved_backwards(entries: Sequence[Entry]) -> Iterator[Finding]:
     for entry in entries:
         psv = _moved(entry, PSV_FIELD)
         if psv is not None and psv[1] < psv[0]:
-            yield _finding(PSV_BACKWARDS, entry, f"psV_Date {psv[0]} → {psv[1]}")
+            yield _quoting(PSV_BACKWARDS, entry, "psV_Date ", psv[0], " → ", psv[1])
 
 
 def license_deleted(entries: Sequence[Entry]) -> Iterator[Finding]:

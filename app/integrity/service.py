@@ -110,6 +110,7 @@ class FindingsByTime:
                 f.user,
                 f.history_id,
                 f.detail,
+                f.parts,
             )
             pickle.dump(spilled_finding, spilled, protocol=pickle.HIGHEST_PROTOCOL)
         spilled.seek(0)

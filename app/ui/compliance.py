@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 
 from app.audit import utcnow
 from app.integrity.report import history_links, write_csv
@@ -28,8 +28,11 @@ from app.monitoring.service import (
 )
 from app.public_url import public_link
 from app.ui.downloads import csv_download
+from app.ui.finding_text import finding_detail
 from app.ui.paging import Page, clamp, page_number
 from app.ui.views import bp, db
+
+bp.add_app_template_filter(finding_detail, "finding_detail")
 
 #: The integrity review's default range: the last 31 days (a month's review).
 DEFAULT_REVIEW_DAYS = 31
@@ -82,7 +85,9 @@ def monitoring_run_csv(run_id: int) -> Response:
     session = db()
     run = find_run(session, run_id) or abort(404)
     download = csv_download(lambda out: write_run_csv(out, run, run_licenses(session, run_id)))
-    download.headers["Content-Disposition"] = f'attachment; filename="monitoring-run-{run_id}.csv"'
+    # Named by its database too: each numbers its runs from 1, and the rows do not name it.
+    name = f"monitoring-run-{g.staff.database}-{run_id}.csv"  # a name of DATABASE_NAME_PATTERN
+    download.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return download
 
 
@@ -153,7 +158,8 @@ def integrity_review_csv() -> Response:
     link = history_links(lambda key: public_link(url_for("ui.history", license_key=key)))
     with findings_by_time(session, start, stop) as findings:
         download = csv_download(lambda out: write_csv(out, findings, link))
-    name = f"integrity-review-{since.date().isoformat()}-to-{until.date().isoformat()}"
+    days = f"{since.date().isoformat()}-to-{until.date().isoformat()}"
+    name = f"integrity-review-{g.staff.database}-{days}"  # the rows do not name the database
     if (start, stop) != (since, end):  # a part: named by its first instant (no ':' in a name)
         name += f"-from-{start.isoformat(timespec='microseconds').replace(':', '')}"
     download.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'

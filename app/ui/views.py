@@ -507,9 +507,11 @@ def expiring_csv() -> Response:
     """Every license the worklist's filters show, in its order, as the CLI exports them."""
     session = db()
     worklist = expiry_worklist(license_types(session))
-    statement = expiry.worklist_statement(expiry_clock(), worklist)
+    clock = expiry_clock()
+    statement = expiry.worklist_statement(clock, worklist)
     download = csv_download(lambda out: export_licenses(session, out, statement=statement))
-    filename = f"licenses-{worklist.show}.csv"
+    # The list of one database on one day (UTC): a month's downloads are told apart by name.
+    filename = f"licenses-{g.staff.database}-{worklist.show}-{clock.now.date().isoformat()}.csv"
     download.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return download
 

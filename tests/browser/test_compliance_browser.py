@@ -73,7 +73,7 @@ def test_monitoring_pages_list_open_and_print_a_run(
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
-    assert download.value.suggested_filename == f"monitoring-run-{monitored}.csv"
+    assert download.value.suggested_filename == f"monitoring-run-main-{monitored}.csv"
 
     page.get_by_role("link", name="Printable report").click()
     page.wait_for_url(f"**/ui/monitoring/{monitored}/print")
@@ -159,7 +159,7 @@ def test_the_integrity_csv_of_a_large_range_is_listed_in_parts(
     since = (utcnow() - timedelta(days=30)).date().isoformat()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
-    assert download.value.suggested_filename == f"integrity-review-{since}-to-{today}.csv"
+    assert download.value.suggested_filename == f"integrity-review-main-{since}-to-{today}.csv"
 
     monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 2)
     page.get_by_role("link", name="Download CSV").click()
@@ -174,7 +174,7 @@ def test_the_integrity_csv_of_a_large_range_is_listed_in_parts(
     with page.expect_download() as download:
         links.first.click()
     assert download.value.suggested_filename.startswith(
-        f"integrity-review-{since}-to-{today}-from-{since}T000000.000000"
+        f"integrity-review-main-{since}-to-{today}-from-{since}T000000.000000"
     )
     page.get_by_role("link", name="← Back to the review").click()
     page.wait_for_url("**/ui/integrity?since=*&until=*")

@@ -125,7 +125,7 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     response = client.get(f"/ui/monitoring/{run_id}/csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert f'filename="monitoring-run-{run_id}.csv"' in response.headers["Content-Disposition"]
+    assert f'filename="monitoring-run-main-{run_id}.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [(r["providerCredLicense_Key"], r["expiryStatus"], r["psvOverdue"]) for r in rows] == [
         ("11", "expired", "false"),
@@ -133,6 +133,29 @@ def test_a_run_downloads_as_csv(app: Any, licensed: None, login: Any, client: An
     ]
     assert {r["monitoringRun"] for r in rows} == {str(run_id)}
     assert {r["psvWindowDays"] for r in rows} == {"120"}
+
+
+def test_a_runs_csv_is_named_by_its_database_whose_runs_are_numbered_apart(
+    app: Any, make_user: Callable[..., str]
+) -> None:
+    """Each database numbers its runs from 1 and the file's rows do not name the database: the
+    CSVs of run 1 of two databases, downloaded for the same month's evidence, were both
+    ``monitoring-run-1.csv``."""
+    assert run(app, "main") == run(app, "other") == 1
+    names = []
+    for database in ("main", "other"):
+        make_user("officer", "correct horse", role="viewer", database=database)
+        client = app.test_client()  # a session of its own, logged in to that database
+        form = {"username": "officer", "password": "correct horse", "database": database}
+        assert client.post("/ui/login", data=form).status_code == 302
+        response = client.get("/ui/monitoring/1/csv")
+        assert response.status_code == 200
+        names.append(response.headers["Content-Disposition"])
+        response.close()
+    assert names == [
+        'attachment; filename="monitoring-run-main-1.csv"',
+        'attachment; filename="monitoring-run-other-1.csv"',
+    ]
 
 
 def test_a_runs_csv_is_streamed_chunk_by_chunk_with_every_license_in_order(
@@ -170,7 +193,7 @@ def test_a_runs_csv_is_streamed_chunk_by_chunk_with_every_license_in_order(
     assert "Content-Length" not in response.headers
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="monitoring-run-{run_id}.csv"'
+        f'attachment; filename="monitoring-run-main-{run_id}.csv"'
     )
     with app.app_context(), session_scope("main") as session:
         report = monitoring_service.get_run(session, run_id)
@@ -493,7 +516,7 @@ def test_the_integrity_page_takes_the_calendars_first_and_last_days(
     response = client.get("/ui/integrity/csv?since=0001-01-01&until=9999-12-31")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="integrity-review-0001-01-01-to-9999-12-31.csv"'
+        'attachment; filename="integrity-review-main-0001-01-01-to-9999-12-31.csv"'
     )
     assert len(list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))) == 1
 
@@ -567,7 +590,7 @@ def test_the_integrity_csv_is_streamed_holding_a_run_of_findings(
     assert [row["providerCredLicense_Key"] for row in rows] == [str(k) for k in range(1, 31)]
     assert {row["rule"] for row in rows} == {"psv-moved-backwards"}
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="integrity-review-{today}-to-{today}.csv"'
+        f'attachment; filename="integrity-review-main-{today}-to-{today}.csv"'
     )
     assert len(alive) == 30 and max(alive) <= 12, alive
 
@@ -635,7 +658,9 @@ def test_a_range_holding_more_than_a_download_reviews_is_downloaded_in_parts(
     for url in links:
         part = client.get(url)
         name = part.headers["Content-Disposition"]
-        assert name.startswith(f'attachment; filename="integrity-review-{today}-to-{today}-from-')
+        assert name.startswith(
+            f'attachment; filename="integrity-review-main-{today}-to-{today}-from-'
+        )
         in_parts += csv_rows(part)
     assert in_parts == whole
 
@@ -760,3 +785,24 @@ def test_dates_before_the_year_1000_are_shown_with_four_digit_years(
         assert not re.search(r"[>\s]1-01-01", html), name
     grid = page(client, "/ui/credentials/1/licenses")
     assert '<dd><time datetime="0999-05-01">05/01/0999</time></dd>' in grid
+
+
+def test_the_monitoring_pages_name_every_bucket_a_run_counts(
+    app: Any, make_cred: Any, put_licenses: Callable[..., Any], login: Any, client: Any
+) -> None:
+    """A run counts (and keeps) the licenses without a term date too: the runs page's
+    explanation and a run's page without licenses said expired, expiring and PSV overdue only,
+    beside a "No term date" column."""
+    empty = run(app)
+    login(role="viewer")
+    assert "expiring within 30, 60 and 90 days, without a term date" in text_of(
+        page(client, "/ui/monitoring")
+    )
+    assert (
+        "No license was expired, expiring within 90 days, without a term date or overdue for PSV."
+        in text_of(page(client, f"/ui/monitoring/{empty}"))
+    )
+    make_cred(1)
+    put_licenses(1, {"providerCredLicense_Key": 5, "psV_Date": format_wire_datetime(utcnow())})
+    listed = text_inline(page(client, f"/ui/monitoring/{run(app)}"))
+    assert "No term date" in listed and "The 1 license found, as it stood at the run" in listed

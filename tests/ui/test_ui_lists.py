@@ -543,6 +543,22 @@ def test_expiring_csv_holds_exactly_what_the_filters_show(
     assert empty.get_data(as_text=True).splitlines() == [",".join(CSV_COLUMNS)]
 
 
+def test_expiring_csv_is_named_by_its_database_list_and_day(
+    worklist: None, login: Any, client: Any
+) -> None:
+    """The list is what it was on the day it was downloaded, in one database: a month's
+    downloads of the same list, or of two databases, were all ``licenses-expired.csv``."""
+    login()
+    before = utcnow().date().isoformat()
+    response = client.get("/ui/licenses/expiring.csv?show=psvOverdue&state=TX")
+    names = {
+        f'attachment; filename="licenses-main-psvOverdue-{day}.csv"'
+        for day in (before, utcnow().date().isoformat())
+    }
+    assert response.headers["Content-Disposition"] in names
+    response.close()
+
+
 def test_expiring_csv_needs_a_login(client: Any) -> None:
     response = client.get("/ui/licenses/expiring.csv")
     assert response.status_code in (302, 303)
