@@ -151,10 +151,8 @@ def _http_exception(exc: HTTPException) -> Response | tuple[str, int, list[tuple
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     if exc.code == 404:  # no route (a record that does not exist is answered by its view)
         detail = UNROUTED_DETAIL
-    detail = {
-        405: f"Method {request.method} is not allowed here.",
-        413: "The request body is larger than this server accepts.",
-    }.get(exc.code or 500, detail)
+    if exc.code == 405:
+        detail = f"Method {request.method} is not allowed here."
     return problem_response(exc.code or 500, detail, headers=headers)
 
 

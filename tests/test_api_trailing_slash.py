@@ -175,6 +175,15 @@ def test_both_spellings_count_in_one_rate_limit(
         assert all(client.get(path).status_code == 200 for _ in range(4)), path
 
 
+def test_two_slashes_are_not_the_cacheable_route(client: Any) -> None:
+    """Only one trailing slash is the route's: ``/openapi.json//`` is a 404, not stored like
+    every API answer but the OpenAPI document."""
+    unknown = client.get("/openapi.json//")
+    assert unknown.status_code == 404
+    assert "no-store" in unknown.headers["Cache-Control"]
+    assert "no-store" not in client.get("/openapi.json/").headers.get("Cache-Control", "")
+
+
 def test_the_login_limit_counts_both_spellings_once(
     fresh_app: Callable[..., Any], make_api_key: Any
 ) -> None:

@@ -282,7 +282,15 @@ def test_flag_must_be_boolean(client: Any, headers: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "dry"), [("true", True), ("1", True), ("false", False), ("0", False)]
+    ("value", "dry"),
+    [
+        ("true", True),
+        ("1", True),
+        ("false", False),
+        ("0", False),
+        ("TRUE%20", True),  # any case, spaces around
+        ("%20False", False),
+    ],
 )
 def test_flag_takes_true_false_1_and_0(
     client: Any, headers: dict[str, str], value: str, dry: bool

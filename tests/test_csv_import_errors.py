@@ -827,3 +827,20 @@ def test_the_grid_import_refuses_a_long_number_a_spreadsheet_cut_short() -> None
     text = f"{KEYS},specialty_Code\n1,1,2.0E+11\n"
     ((_, item),) = csv_io.read_items(io.StringIO(text, newline=""))
     assert item[csv_io.WRONG_CELL_COUNT].startswith("specialty_Code: 2.0E+11 is how a spreadsheet")
+
+
+@pytest.mark.parametrize(
+    ("cell", "refused"),
+    [
+        ("-1.23457E+15", True),  # a negative number, cut short as well
+        (" 1.23457E+15 ", True),
+        ("1.23457E+15-B", False),  # text after it: no spreadsheet shows a number so
+        ("TX-1.23457E+15", False),
+    ],
+)
+def test_only_a_whole_cell_a_spreadsheet_shows_as_a_number_is_refused(
+    cell: str, refused: bool
+) -> None:
+    text = f"{KEYS},license_Number\n1,1,{cell}\n"
+    ((_, item),) = csv_io.read_items(io.StringIO(text, newline=""))
+    assert (csv_io.WRONG_CELL_COUNT in item) is refused, item

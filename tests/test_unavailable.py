@@ -448,3 +448,41 @@ def stored_counts(url: str) -> tuple[int, int]:
             )
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SELECT b FROM t", "SELECT 1 FROM u", "INSERT INTO t (b) VALUES (1)"],
+    ids=["no such column", "no such table", "has no column named"],
+)
+def test_each_wording_of_a_missing_sqlite_schema_object_is_one(statement: str) -> None:
+    """An INSERT names a missing column in words of its own ("table t has no column named
+    b"): a schema behind the code too (503 naming it), not a database gone bad."""
+    from app.db_errors import is_missing_schema_object
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        connection.execute(statement)
+    connection.close()
+    assert is_missing_schema_object(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_BUSY_RECOVERY,
+        sqlite3.SQLITE_BUSY_SNAPSHOT,
+        sqlite3.SQLITE_BUSY_TIMEOUT,
+    ],
+)
+def test_sqlites_extended_busy_codes_are_busy(code: int) -> None:
+    """SQLite's extended result codes keep the primary code in their low byte."""
+    from app.db_errors import is_sqlite_busy
+
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = code
+    assert is_sqlite_busy(error)
+    error.sqlite_errorcode = sqlite3.SQLITE_LOCKED
+    assert not is_sqlite_busy(error)

@@ -193,7 +193,11 @@
       (conflictChoice(el.closest("tr")) || saveButton).focus();
       return;
     }
-    if (event.altKey || event.ctrlKey || event.metaKey || (onHistory && event.shiftKey)) { return; }
+    if (event.altKey || event.ctrlKey || event.metaKey || (onHistory && event.shiftKey)) {
+      // Alt+Enter (Option+Return) in a cell would submit the form: Enter never does in the grid.
+      if (event.key === "Enter" && el.matches("[data-col]")) { event.preventDefault(); }
+      return;
+    }
     if (onHistory) { // Enter follows the link, as on any link
       var to = fromHistoryLink(el, event.key);
       if (to) { event.preventDefault(); focusCell(to); }

@@ -22,12 +22,16 @@ COUNT_SUBMITS = """() => {
 }"""
 
 
-def press_ctrl_enter_with_its_character(page: Any) -> None:
+#: CDP's modifier bits.
+ALT, CTRL, SHIFT = 1, 2, 8
+
+
+def press_ctrl_enter_with_its_character(page: Any, modifiers: int = CTRL) -> None:
     """Ctrl+Enter as some systems send it, with the Enter character ("\\r"): its keypress
     submits the form (or clicks whatever button has the focus by then) unless the keydown
     stopped it. Playwright's own Control+Enter sends no character."""
     cdp = page.context.new_cdp_session(page)
-    key = {"modifiers": 2, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+    key = {"modifiers": modifiers, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
     cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", **key})
     cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", **key})
     cdp.detach()
@@ -126,3 +130,40 @@ def test_a_conflicting_row_s_choice_comes_in_tab_order_and_first_at_ctrl_enter(
     expect(mine).to_be_focused()
     next_row_first.press("Control+Enter")
     expect(page.get_by_role("button", name="Save")).to_be_focused()
+
+
+def test_enter_with_alt_in_a_cell_neither_saves_nor_moves(grid: Any) -> None:
+    """Alt+Enter (Option+Return), also with Ctrl or Shift, is no shortcut of the grid; its
+    Enter character must not submit the form as a plain Enter in a cell never does."""
+    page = grid
+    page.evaluate(COUNT_SUBMITS)
+    name = page.get_by_label("License name, license 11")
+    for modifiers in (ALT, ALT | CTRL, ALT | SHIFT):
+        name.focus()
+        press_ctrl_enter_with_its_character(page, modifiers)
+        expect(name).to_be_focused()
+    assert page.evaluate("window.submits") == 0
+
+
+def test_ctrl_enter_is_the_grid_s_only_from_a_cell(grid: Any) -> None:
+    """On a row's History link (reached with the arrow keys) Ctrl+Enter is the browser's, to
+    open the link in a new tab: it does not move the focus to Save."""
+    page = grid
+    link = page.locator("tr[data-row] a.history-link").first
+    link.focus()
+    link.press("Control+Enter")
+    expect(link).to_be_focused()
+
+
+def test_ctrl_enter_goes_to_the_choice_a_clerk_made(grid: Any, put_licenses: Any) -> None:
+    """With "Their values" chosen, Ctrl+Enter from the row lands on it, not on "My values"
+    (where the arrow keys would change the choice)."""
+    page = grid
+    put_licenses(1, {"providerCredLicense_Key": 11, "license_Name": "Bob's name"})
+    page.get_by_label("License name, license 11").fill("Alice's name")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#save-summary")).to_contain_text("1 row not saved")
+    theirs = page.get_by_label(re.compile(r"^Their values"))
+    theirs.check()
+    page.get_by_label("Number, license 11").press("Control+Enter")
+    expect(theirs).to_be_focused()

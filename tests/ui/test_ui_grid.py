@@ -512,6 +512,7 @@ def test_each_bad_cell_gets_its_own_message(
     for api_word in ("_Date", "_Key", "ISO", "Not a valid", "JSON"):
         assert api_word not in shown
         assert api_word not in summary
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", shown + summary)  # "today is 12/31/2026"
 
 
 def test_a_row_without_number_or_name_is_not_a_license(

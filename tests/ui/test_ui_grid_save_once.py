@@ -336,3 +336,21 @@ def test_a_save_whose_outcome_could_not_be_stored_is_answered_and_never_run_agai
     assert named(app, "Keyless") == 1
     assert page.save().status_code == 409  # its claim stays: never run a second time
     assert named(app, "Keyless") == 1
+
+
+def test_a_save_with_a_refused_row_whose_outcome_could_not_be_stored_shows_its_page(
+    app: Any, backend: str, cred: int, login: Any, open_grid: Any
+) -> None:
+    """As above, with a row the Save refused: its page is shown again (422, the row as typed),
+    read on a session the failed store left usable, not a 500 or 503 after the rows were
+    written."""
+    login()
+    page = keyless_row(open_grid(cred), SAVE_ID)
+    page.set(page.blank_rows()[1], license_Name="Refused", term_Date="02/30/2027")
+    with answer_store_fails(app, backend, times=2) as failed:
+        answer = page.save()
+    assert len(failed) == 2
+    assert answer.status_code == 422, answer.status_code
+    assert "02/30/2027" in answer.get_data(as_text=True)
+    assert named(app, "Keyless") == 1
+    assert named(app, "Refused") == 0

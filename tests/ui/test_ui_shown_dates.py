@@ -56,12 +56,14 @@ def test_the_filters_keep_iso_in_the_time_elements_attribute() -> None:
         '<time datetime="2027-03-31T14:05:09.000120Z">03/31/2027 14:05 UTC</time>'
     )
     assert str(datetime_element(None)) == "—"
+    assert str(date_element(None)) == "—"  # a credential without an effective date
 
 
 @pytest.fixture
 def dated(app: Any, make_cred: Any, put_licenses: Callable[..., Any]) -> int:
     """Credential 1 effective 07/04/2019; license 11 expired 03/31/2020, PSV 02/28/2019, changed
-    by two people (an integrity finding); a monitoring run at ``RAN_AT``. The run's id."""
+    by two people (an integrity finding); license 12 expired 03/31/2020 without a PSV date; a
+    monitoring run at ``RAN_AT``. The run's id."""
     make_cred(1, provider_id="PRV1")
     license = {
         "providerCredLicense_Key": 11,
@@ -72,6 +74,9 @@ def dated(app: Any, make_cred: Any, put_licenses: Callable[..., Any]) -> int:
     }
     put_licenses(1, license)
     put_licenses(1, license | {"license_Number": "N-2"}, actor="carol")
+    put_licenses(
+        1, {"providerCredLicense_Key": 12, "license_Name": "No PSV", "term_Date": "2020-03-31"}
+    )
     with app.app_context(), session_scope("main") as session:
         session.execute(update(ProviderCred).values(effective_date=datetime(2019, 7, 4)))
         session.commit()
@@ -98,6 +103,10 @@ def assert_dates_follow_the_rule(url: str, html: str) -> None:
         assert found["after"] and len(found["time"]) == 5, (url, found[0])
     for element in TIME_ELEMENT.finditer(html):
         assert element["shown"] == shown_as(element["iso"]), (url, element[0])
+
+
+def words_at(client: Any, url: str) -> str:
+    return read_text(client.get(url).get_data(as_text=True))
 
 
 def shown_as(iso: str) -> str:
@@ -175,3 +184,29 @@ def test_the_import_preview_shows_dates_as_the_grid_does(
     html = response.get_data(as_text=True)
     assert_dates_follow_the_rule("import preview", html)
     assert "Term: 03/31/2020 → 05/06/2021" in read_text(html)
+
+
+def test_a_missing_psv_date_a_cutoff_a_print_time_and_a_range_read_as_what_they_are(
+    dated: int, login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A license without a PSV date reads "none" (not the dash of a blank field) on the worklist
+    and in a run; the PSV cutoff is a day and the time a report is printed a time; a review in
+    CSV parts starts on its first day, not at its midnight, and ends at the end of its last."""
+    from app.ui import compliance
+
+    login()
+    today = utcnow().date()
+    shown_today = today.strftime("%m/%d/%Y")
+    for url in ("/ui/licenses/expiring?show=expired", f"/ui/monitoring/{dated}"):
+        assert re.search(r"No PSV .*? none\b", words_at(client, url)), url
+    overdue = words_at(client, "/ui/licenses/expiring?show=psvOverdue")
+    assert re.search(r"PSV date missing or before \d{2}/\d{2}/\d{4} ?\)", overdue), overdue
+    printed = words_at(client, f"/ui/monitoring/{dated}/print")
+    assert re.search(r"Printed \d{2}/\d{2}/\d{4} \d{2}:\d{2} UTC by ", printed), printed
+    monkeypatch.setattr(compliance, "CSV_CHANGES_PER_PART", 1)
+    review = f"since={today.isoformat()}&until={today.isoformat()}"
+    parts = client.get(f"/ui/integrity/csv-parts?{review}").get_data(as_text=True)
+    rows = re.findall(r'<tr class="csv-part">\s*<td>(.*?)</td>\s*<td>(.*?)</td>', parts, re.S)
+    assert len(rows) > 1, parts
+    assert rows[0][0] == f'<time datetime="{today.isoformat()}">{shown_today}</time>'
+    assert rows[-1][1] == f'the end of <time datetime="{today.isoformat()}">{shown_today}</time>'
