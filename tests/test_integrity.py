@@ -231,6 +231,23 @@ def test_a_finding_says_what_happened() -> None:
     assert finding.detail == f"psV_Date {PSV_NEW} → {PSV_OLD}"
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [fires for _, fires, _ in RULE_CASES]
+    + [[entry({"term_Date": [TERM_OLD, "none"]})], [entry({"psV_Date": ["none", "1"]})]],
+)
+def test_a_findings_parts_join_to_its_detail_and_quote_stored_values(
+    entries: list[Entry],
+) -> None:
+    """The page shows ``parts`` and the CSV ``detail``: they must say the same, and each value
+    a page may show its own way must be one the change stored (a 'none' in the text is not)."""
+    stored = {str(v) for e in entries for pair in e.changes.values() for v in pair if v}
+    for finding in review_license(entries):
+        if finding.parts:
+            assert "".join(finding.parts) == finding.detail, finding
+            assert set(finding.parts[1::2]) <= stored, finding
+
+
 def test_every_rule_has_a_name_and_a_one_line_reason() -> None:
     assert len({rule.name for rule in RULES}) == len(RULES) >= 5
     assert all(rule.reason and "\n" not in rule.reason for rule in RULES)

@@ -87,3 +87,28 @@ def test_a_monitoring_run_fits_a_1024_px_window(
         assert licenses.get_by_role("columnheader", name=header, exact=True).count() == 1
     screenshot(page, "monitoring-run-1024", full_page=True)
     axe_clean(page, "a monitoring run at 1024 px")
+
+
+#: How many lines each provider ID and license number of a run's table takes.
+LINES_OF_CODES = """() => [...document.querySelectorAll(
+        'table.run-licenses tbody th:first-child, table.run-licenses tbody td:nth-child(4)')]
+    .map(cell => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        return [cell.textContent.trim(), tops.size];
+    })"""
+
+
+def test_a_monitoring_run_keeps_ids_and_numbers_whole_on_a_phone(
+    wide_run: int, logged_in: Any, screenshot: Any
+) -> None:
+    """On a phone the table scrolls in its own box anyway (as the expiring list does): a
+    provider ID or license number is not broken across lines, which only made rows tall."""
+    page = logged_in(role="viewer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/ui/monitoring/{wide_run}")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    lines = page.evaluate(LINES_OF_CODES)
+    assert len(lines) == 8 and all(count == 1 for _, count in lines), lines
+    screenshot(page, "monitoring-run-390", full_page=True)

@@ -427,6 +427,26 @@ def worklist(make_cred: Any, put_licenses: Any, make_license_type: Any) -> None:
     )
 
 
+def test_expiring_csv_is_named_by_the_day_its_list_was_computed_for(
+    worklist: None, login: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day in the name is the day (UTC) of the clock the list was read with, not another
+    reading of the time: at 23:59:59 the file of the licenses expired by then names that day."""
+    from app.ui import views
+
+    clock = datetime.combine((utcnow() - 4 * DAY).date(), datetime.min.time()).replace(
+        hour=23, minute=59, second=59
+    )
+    login()
+    monkeypatch.setattr(views, "utcnow", lambda: clock)
+    response = client.get("/ui/licenses/expiring.csv?show=expired")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {row["providerCredLicense_Key"] for row in rows} == {"4", "5", "6"}
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="licenses-main-expired-{clock.date().isoformat()}.csv"'
+    )
+
+
 def test_expiring_page_filters_by_a_negative_license_type_key(
     worklist: None, login: Any, client: Any, make_license_type: Any, put_licenses: Any
 ) -> None:
