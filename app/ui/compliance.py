@@ -84,11 +84,9 @@ def monitoring_run_csv(run_id: int) -> Response:
     request's transaction ends before the body is sent, whatever the client's pace."""
     session = db()
     run = find_run(session, run_id) or abort(404)
-    download = csv_download(lambda out: write_run_csv(out, run, run_licenses(session, run_id)))
     # Named by its database too: each numbers its runs from 1, and the rows do not name it.
     name = f"monitoring-run-{g.staff.database}-{run_id}.csv"  # a name of DATABASE_NAME_PATTERN
-    download.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return download
+    return csv_download(lambda out: write_run_csv(out, run, run_licenses(session, run_id)), name)
 
 
 #: Findings the page lists; the CSV download has every one (a page never grows with a range).
@@ -156,14 +154,12 @@ def integrity_review_csv() -> Response:
         parts_url = url_for("ui.integrity_csv_parts", **_range_query(since, until), **at)
         return redirect(parts_url, 303)
     link = history_links(lambda key: public_link(url_for("ui.history", license_key=key)))
-    with findings_by_time(session, start, stop) as findings:
-        download = csv_download(lambda out: write_csv(out, findings, link))
     days = f"{since.date().isoformat()}-to-{until.date().isoformat()}"
     name = f"integrity-review-{g.staff.database}-{days}"  # the rows do not name the database
     if (start, stop) != (since, end):  # a part: named by its first instant (no ':' in a name)
         name += f"-from-{start.isoformat(timespec='microseconds').replace(':', '')}"
-    download.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return download
+    with findings_by_time(session, start, stop) as findings:
+        return csv_download(lambda out: write_csv(out, findings, link), f"{name}.csv")
 
 
 @bp.get("/integrity/csv-parts")

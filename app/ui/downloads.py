@@ -13,8 +13,9 @@ SPOOL_BYTES = 1 << 20
 CHUNK_CHARS = 1 << 16
 
 
-def csv_download(write: Callable[[IO[str]], object]) -> Response:
-    """A ``text/csv`` response with what ``write`` writes to the file it is given."""
+def csv_download(write: Callable[[IO[str]], object], filename: str) -> Response:
+    """A ``text/csv`` attachment named ``filename`` (names made of ASCII letters, digits and
+    ``-_.`` only, so it needs no quoting), with what ``write`` writes to the file it is given."""
     spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by the body's generator)
         max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline=""
     )
@@ -30,4 +31,6 @@ def csv_download(write: Callable[[IO[str]], object]) -> Response:
             while chunk := spool.read(CHUNK_CHARS):
                 yield chunk
 
-    return Response(body(), mimetype="text/csv")
+    download = Response(body(), mimetype="text/csv")
+    download.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return download

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from app.integrity.rules import Finding
 from app.ui.date_cells import format_date_cell
+from app.ui.shown_dates import time_element
 from app.wire.fields import format_wire_datetime, parse_wire_datetime
 
 
@@ -26,5 +27,5 @@ def finding_detail(finding: Finding) -> Markup:
             continue
         midnight = (value.hour, value.minute, value.second) == (0, 0, 0)
         iso = value.date().isoformat() if midnight else format_wire_datetime(value)
-        shown += Markup('<time datetime="{}">{}</time>').format(iso, format_date_cell(value))
+        shown += time_element(iso, format_date_cell(value))
     return shown

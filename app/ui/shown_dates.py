@@ -35,7 +35,7 @@ def date_element(value: date | None) -> Markup:
     if value is None:
         return Markup(NO_DATE)
     day = value.date() if isinstance(value, datetime) else value
-    return _time_element(day.isoformat(), shown_date(day))
+    return time_element(day.isoformat(), shown_date(day))
 
 
 def datetime_element(value: datetime | None) -> Markup:
@@ -43,10 +43,11 @@ def datetime_element(value: datetime | None) -> Markup:
     UTC</time>``, the attribute to the stored precision."""
     if value is None:
         return Markup(NO_DATE)
-    return _time_element(f"{value.isoformat()}Z", shown_datetime(value))
+    return time_element(f"{value.isoformat()}Z", shown_datetime(value))
 
 
-def _time_element(iso: str, shown: str) -> Markup:
+def time_element(iso: str, shown: str) -> Markup:
+    """``shown`` in ``<time>`` with the machine-readable ``iso`` value."""
     return Markup('<time datetime="{}">{}</time>').format(iso, shown)
 
 

@@ -509,11 +509,9 @@ def expiring_csv() -> Response:
     worklist = expiry_worklist(license_types(session))
     clock = expiry_clock()
     statement = expiry.worklist_statement(clock, worklist)
-    download = csv_download(lambda out: export_licenses(session, out, statement=statement))
     # The list of one database on one day (UTC): a month's downloads are told apart by name.
     filename = f"licenses-{g.staff.database}-{worklist.show}-{clock.now.date().isoformat()}.csv"
-    download.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return download
+    return csv_download(lambda out: export_licenses(session, out, statement=statement), filename)
 
 
 def expiry_worklist(types: Sequence[Any]) -> expiry.Worklist:
